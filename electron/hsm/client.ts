@@ -1,0 +1,164 @@
+import { CustosError } from '../../shared/result';
+import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
+
+/** The thin seam between the client and whichever process API runs the host. */
+export interface HostPort {
+  send(message: HostRequest): void;
+  onMessage(cb: (message: HostResponse) => void): void;
+  onExit(cb: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+}
+
+export type SpawnHost = () => HostPort;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  method: HostMethod;
+}
+
+export interface HsmClientOptions {
+  /** Default per-call timeout. Login may wait on a PIN pad, so it gets its own. */
+  timeoutMs?: number;
+  onRestart?: (reason: string) => void;
+}
+
+const DEFAULT_TIMEOUTS: Partial<Record<HostMethod, number>> = {
+  login: 120_000,
+  initToken: 60_000,
+  initUserPin: 60_000,
+};
+
+/**
+ * Request/response client for the HSM host. Each request carries an id and a timeout. If the host
+ * dies, every pending request fails with HSM_HOST_CRASHED; if a request times out, the host is
+ * presumed hung inside a vendor library and is killed. The next call starts a fresh host.
+ */
+export class HsmClient {
+  private port: HostPort | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly timeoutMs: number;
+  private generation = 0;
+  private closing = false;
+
+  constructor(
+    private readonly spawn: SpawnHost,
+    private readonly options: HsmClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Increases each time a new host process is started; sessions and logins do not survive it. */
+  get hostGeneration(): number {
+    return this.generation;
+  }
+
+  private ensurePort(): HostPort {
+    if (this.port) return this.port;
+    const port = this.spawn();
+    this.generation++;
+    port.onMessage((msg) => this.settle(msg));
+    port.onExit((code, signal) => {
+      if (this.port !== port) return;
+      this.port = null;
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      this.failAll(
+        new CustosError({
+          code: 'HSM_HOST_CRASHED',
+          message: 'The process that talks to the HSM stopped unexpectedly (the PKCS#11 module may have crashed).',
+          action:
+            'Nothing was saved half-way. Check the device, log in again and repeat the step; it is restarted automatically.',
+          details: { exit: how },
+        }),
+      );
+      if (!this.closing) this.options.onRestart?.(how);
+    });
+    this.port = port;
+    return port;
+  }
+
+  private settle(msg: HostResponse): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return; // answer to a request that already timed out
+    this.pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (msg.ok) p.resolve(msg.value);
+    else p.reject(new CustosError(msg.error));
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(error);
+    }
+  }
+
+  call<M extends HostMethod>(
+    method: M,
+    params: HostMethods[M]['params'],
+    opts: { timeoutMs?: number } = {},
+  ): Promise<HostMethods[M]['result']> {
+    if (this.closing) {
+      return Promise.reject(
+        new CustosError({
+          code: 'HSM_HOST_CRASHED',
+          message: 'The app is shutting down; the HSM connection is closed.',
+          action: 'Start the app again.',
+        }),
+      );
+    }
+    const port = this.ensurePort();
+    const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUTS[method] ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new CustosError({
+            code: 'HSM_TIMEOUT',
+            message: `The HSM did not answer within ${Math.round(timeoutMs / 1000)} seconds.`,
+            action:
+              'The connection to the device was restarted. Check that the device is attached and responsive, log in again and repeat the step.',
+            details: { operation: method, timeoutMs },
+          }),
+        );
+        // A host blocked inside a vendor library will never answer: replace it.
+        if (this.port === port) {
+          this.port = null;
+          port.kill();
+          this.failAll(
+            new CustosError({
+              code: 'HSM_TIMEOUT',
+              message: 'An earlier HSM operation hung, so the connection to the HSM was restarted.',
+              action: 'Log in again and repeat the step.',
+            }),
+          );
+          this.options.onRestart?.('timeout');
+        }
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, method });
+      port.send({ id, method, params });
+    });
+  }
+
+  /** Logs out and finalizes every module, then stops the host. */
+  async close(): Promise<void> {
+    if (this.port) {
+      try {
+        await this.call('finalizeAll', {}, { timeoutMs: 5_000 });
+      } catch {
+        /* a hung or dead host is killed below either way */
+      }
+    }
+    this.closing = true;
+    const port = this.port;
+    this.port = null;
+    port?.kill();
+    this.failAll(
+      new CustosError({ code: 'HSM_HOST_CRASHED', message: 'The HSM connection was closed.', action: 'Start the app again.' }),
+    );
+  }
+}

@@ -1,0 +1,24 @@
+import { fork } from 'node:child_process';
+import type { HostPort, SpawnHost } from './client';
+import type { HostResponse } from './protocol';
+
+/** Runs the HSM host as a Node child process (preview shell, CLI, tests). */
+export function nodeHostSpawner(hostScript: string, env: NodeJS.ProcessEnv): SpawnHost {
+  return (): HostPort => {
+    const child = fork(hostScript, [], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    return {
+      send: (m) => {
+        if (child.connected) child.send(m);
+      },
+      onMessage: (cb) => child.on('message', (m) => cb(m as HostResponse)),
+      onExit: (cb) => child.on('exit', (code, signal) => cb(code, signal)),
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    };
+  };
+}

@@ -1,0 +1,35 @@
+import { BrowserWindow } from 'electron';
+import { join } from 'node:path';
+import type { MainModule } from './types';
+
+export const window: MainModule = {
+  name: 'window',
+  init({ rendererDir, preloadPath }) {
+    let win: BrowserWindow | null = null;
+    return {
+      async load() {
+        win = new BrowserWindow({
+          width: 1280,
+          height: 800,
+          minWidth: 1024,
+          minHeight: 700,
+          title: 'Custos',
+          backgroundColor: '#f6f7f9',
+          show: false,
+          webPreferences: {
+            preload: preloadPath,
+            contextIsolation: true,
+            sandbox: true,
+            nodeIntegration: false,
+            webSecurity: true,
+            spellcheck: false,
+            webviewTag: false,
+          },
+        });
+        win.once('ready-to-show', () => win?.show());
+        win.on('closed', () => (win = null));
+        await win.loadFile(join(rendererDir, 'index.html'));
+      },
+    };
+  },
+};

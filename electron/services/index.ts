@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import { DEMO_TOKEN_LABEL } from '../../shared/contract';
+import { HsmClient, type SpawnHost } from '../hsm/client';
+import type { Handlers } from '../ipc/handle';
+import { ConfigStore } from './config';
+import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
+
+export const VERSION = '0.1.0';
+
+export interface ServicesOptions {
+  dataDir: string;
+  shell: 'electron' | 'preview' | 'cli';
+  /** Given the host's environment, returns a spawner (utilityProcess or child process). */
+  spawnHost(env: NodeJS.ProcessEnv): SpawnHost;
+  log?(line: string): void;
+}
+
+export interface Services {
+  dataDir: string;
+  demo: DemoEnvironment;
+  config: ConfigStore;
+  hsm: HsmClient;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+/** Builds the main-process services; the Electron app, the preview shell and the CLI all use this. */
+export function createServices(opts: ServicesOptions): Services {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const demo = demoEnvironment(opts.dataDir);
+  prepareDemoFiles(demo);
+  const hsm = new HsmClient(opts.spawnHost(hostEnvironment(demo)), {
+    onRestart: (why) => opts.log?.(`HSM host stopped (${why}); it restarts on the next request`),
+  });
+  const config = new ConfigStore(opts.dataDir);
+  const tokens = new TokenService(hsm, config, demo);
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, close: () => hsm.close() };
+}
+
+export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
+  return {
+    'app.info': async () => ({
+      version: VERSION,
+      shell,
+      dataDir: s.dataDir,
+      demo: {
+        available: s.demo.available,
+        exists: s.config.read().demo,
+        label: DEMO_TOKEN_LABEL,
+        ...(s.demo.reason ? { reason: s.demo.reason } : {}),
+      },
+    }),
+    'tokens.list': () => s.tokens.listing(),
+    'modules.add': ({ path }) => s.tokens.addModule(path),
+    'modules.remove': ({ path }) => s.tokens.removeModule(path),
+    'tokens.createDemo': ({ soPin, userPin }) => s.tokens.createDemo(soPin, userPin),
+    'session.login': ({ module, token, pin, role }) => s.tokens.login(module, token, pin, role),
+    'session.logout': ({ module, token }) => s.tokens.logout(module, token),
+  };
+}

@@ -1,0 +1,274 @@
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_TOKEN_LABEL, type ModuleEntry, type SlotEntry, type TokenFlags, type TokenListing } from '../../shared/contract';
+import { matchesSelector, tokenUri } from '../../shared/pkcs11-uri';
+import { CustosError, fail, type AppError } from '../../shared/result';
+import type { HsmClient } from '../hsm/client';
+import type { RawSlot } from '../hsm/protocol';
+import type { ConfigStore } from './config';
+import { discoverP11KitModules, findSoftHsm } from './discovery';
+
+// PKCS#11 v2.40 §3.2 CK_TOKEN_INFO flags and §3.1 CK_SLOT_INFO flags.
+const F = {
+  CKF_TOKEN_PRESENT: 0x1,
+  CKF_REMOVABLE_DEVICE: 0x2,
+  CKF_HW_SLOT: 0x4,
+  CKF_RNG: 0x1,
+  CKF_WRITE_PROTECTED: 0x2,
+  CKF_LOGIN_REQUIRED: 0x4,
+  CKF_USER_PIN_INITIALIZED: 0x8,
+  CKF_PROTECTED_AUTHENTICATION_PATH: 0x100,
+  CKF_TOKEN_INITIALIZED: 0x400,
+  CKF_USER_PIN_COUNT_LOW: 0x10000,
+  CKF_USER_PIN_FINAL_TRY: 0x20000,
+  CKF_USER_PIN_LOCKED: 0x40000,
+  CKF_USER_PIN_TO_BE_CHANGED: 0x80000,
+  CKF_SO_PIN_COUNT_LOW: 0x100000,
+  CKF_SO_PIN_FINAL_TRY: 0x200000,
+  CKF_SO_PIN_LOCKED: 0x400000,
+};
+
+export function decodeTokenFlags(flags: number): TokenFlags {
+  const has = (bit: number) => (flags & bit) !== 0;
+  return {
+    rng: has(F.CKF_RNG),
+    writeProtected: has(F.CKF_WRITE_PROTECTED),
+    loginRequired: has(F.CKF_LOGIN_REQUIRED),
+    userPinInitialized: has(F.CKF_USER_PIN_INITIALIZED),
+    protectedAuthenticationPath: has(F.CKF_PROTECTED_AUTHENTICATION_PATH),
+    initialized: has(F.CKF_TOKEN_INITIALIZED),
+    userPinCountLow: has(F.CKF_USER_PIN_COUNT_LOW),
+    userPinFinalTry: has(F.CKF_USER_PIN_FINAL_TRY),
+    userPinLocked: has(F.CKF_USER_PIN_LOCKED),
+    userPinToBeChanged: has(F.CKF_USER_PIN_TO_BE_CHANGED),
+    soPinCountLow: has(F.CKF_SO_PIN_COUNT_LOW),
+    soPinFinalTry: has(F.CKF_SO_PIN_FINAL_TRY),
+    soPinLocked: has(F.CKF_SO_PIN_LOCKED),
+  };
+}
+
+export interface DemoEnvironment {
+  /** SoftHSM2 module used for the demo token, if SoftHSM2 is installed. */
+  module: string | null;
+  confFile: string;
+  tokenDir: string;
+  available: boolean;
+  reason?: string;
+}
+
+/**
+ * The demo token is a SoftHSM2 token whose files live in the app's data folder. SoftHSM reads its
+ * configuration from SOFTHSM2_CONF when C_Initialize runs, so the host must be started with it.
+ */
+export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv = process.env): DemoEnvironment {
+  const dir = join(dataDir, 'demo-softhsm');
+  const confFile = join(dir, 'softhsm2.conf');
+  const tokenDir = join(dir, 'tokens');
+  const module = findSoftHsm();
+  if (!module) {
+    return { module, confFile, tokenDir, available: false, reason: 'SoftHSM2 is not installed. Install it with: sudo apt-get install softhsm2' };
+  }
+  if (env.SOFTHSM2_CONF && env.SOFTHSM2_CONF !== confFile) {
+    return {
+      module,
+      confFile,
+      tokenDir,
+      available: false,
+      reason: `SOFTHSM2_CONF is set (${env.SOFTHSM2_CONF}), so SoftHSM2 uses your own token folder, not the demo one. Unset it to use the demo token.`,
+    };
+  }
+  return { module, confFile, tokenDir, available: true };
+}
+
+export function prepareDemoFiles(demo: DemoEnvironment): void {
+  if (!demo.available) return;
+  mkdirSync(demo.tokenDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(demo.confFile)) {
+    writeFileSync(
+      demo.confFile,
+      `# SoftHSM2 configuration for the Custos demo token (not for production keys)\ndirectories.tokendir = ${demo.tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+      { mode: 0o600 },
+    );
+  }
+}
+
+/** Environment for the HSM host process. */
+export function hostEnvironment(demo: DemoEnvironment, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return demo.available ? { ...env, SOFTHSM2_CONF: demo.confFile } : { ...env };
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
+}
+
+const asError = (e: unknown): AppError =>
+  e instanceof CustosError
+    ? e.appError
+    : { code: 'INTERNAL', message: 'Unexpected failure while talking to the module.', action: 'Try again; if it repeats, restart the app.' };
+
+export class TokenService {
+  constructor(
+    private readonly hsm: HsmClient,
+    private readonly config: ConfigStore,
+    private readonly demo: DemoEnvironment,
+  ) {}
+
+  /** Modules this app loads: those configured, plus the demo module once the demo token exists. */
+  enabledModules(): Array<{ path: string; source: 'configured' | 'demo' }> {
+    const c = this.config.read();
+    const out: Array<{ path: string; source: 'configured' | 'demo' }> = c.modules.map((path) => ({ path, source: 'configured' }));
+    if (c.demo && this.demo.module && !out.some((m) => sameFile(m.path, this.demo.module!))) {
+      out.push({ path: this.demo.module, source: 'demo' });
+    }
+    return out;
+  }
+
+  private isDemoModule(path: string): boolean {
+    return this.demo.available && this.demo.module !== null && sameFile(path, this.demo.module) && this.config.read().demo;
+  }
+
+  describeRawSlot(module: string, raw: RawSlot): SlotEntry {
+    const demo = this.isDemoModule(module);
+    return {
+      module,
+      slotId: raw.slotId,
+      slotDescription: raw.description,
+      slotManufacturer: raw.manufacturer,
+      removable: (raw.flags & F.CKF_REMOVABLE_DEVICE) !== 0,
+      hardware: (raw.flags & F.CKF_HW_SLOT) !== 0,
+      token: raw.token
+        ? {
+            label: raw.token.label,
+            manufacturer: raw.token.manufacturer,
+            model: raw.token.model,
+            serial: raw.token.serial,
+            uri: tokenUri(raw.token),
+            flags: decodeTokenFlags(raw.token.flags),
+            minPinLength: raw.token.minPinLength,
+            maxPinLength: raw.token.maxPinLength,
+            loggedIn: raw.token.loggedIn,
+            demo: demo && raw.token.label === DEMO_TOKEN_LABEL,
+          }
+        : null,
+    };
+  }
+
+  async listing(): Promise<TokenListing> {
+    const modules: ModuleEntry[] = [];
+    const slots: SlotEntry[] = [];
+    const enabled = this.enabledModules();
+    for (const { path, source } of enabled) {
+      const name = source === 'demo' ? 'SoftHSM2 (demo token)' : path.split('/').pop() ?? path;
+      try {
+        const library = await this.hsm.call('load', { path });
+        const raw = await this.hsm.call('slots', { path });
+        modules.push({ path, name, source, enabled: true, status: 'loaded', library });
+        // SoftHSM always offers one empty, uninitialised token for C_InitToken; hide it.
+        for (const s of raw) if (!(source === 'demo' && s.token && (s.token.flags & F.CKF_TOKEN_INITIALIZED) === 0)) slots.push(this.describeRawSlot(path, s));
+      } catch (e) {
+        modules.push({ path, name, source, enabled: true, status: 'error', error: asError(e) });
+      }
+    }
+    for (const d of discoverP11KitModules()) {
+      if (enabled.some((m) => sameFile(m.path, d.path))) continue;
+      modules.push({ path: d.path, name: d.name, source: 'p11-kit', enabled: false, status: 'not-loaded' });
+    }
+    return { modules, slots };
+  }
+
+  async addModule(path: string): Promise<ModuleEntry> {
+    if (!existsSync(path)) {
+      fail('MODULE_NOT_FOUND', `There is no file at ${path}.`, "Check the path of the vendor's PKCS#11 library (.so), or install the vendor's package.", { path });
+    }
+    if (!statSync(path).isFile()) {
+      fail('MODULE_INVALID', `${path} is not a file.`, "Choose the vendor's PKCS#11 library file (.so).", { path });
+    }
+    const library = await this.hsm.call('load', { path });
+    this.config.update((c) => (c.modules.includes(path) ? c : { ...c, modules: [...c.modules, path] }));
+    return { path, name: path.split('/').pop() ?? path, source: 'configured', enabled: true, status: 'loaded', library };
+  }
+
+  async removeModule(path: string): Promise<{ removed: boolean }> {
+    let removed = false;
+    this.config.update((c) => {
+      removed = c.modules.includes(path);
+      return { ...c, modules: c.modules.filter((m) => m !== path) };
+    });
+    if (removed) await this.hsm.call('unload', { path });
+    return { removed };
+  }
+
+  private requireEnabled(module: string): void {
+    if (!this.enabledModules().some((m) => m.path === module)) {
+      fail('MODULE_NOT_CONFIGURED', 'That PKCS#11 module is not configured in Custos.', 'Add the module first (Tokens → Add module), then try again.', { module });
+    }
+  }
+
+  async createDemo(soPin: string, userPin: string): Promise<SlotEntry> {
+    const demo = this.demo;
+    if (!demo.available || !demo.module) {
+      fail('DEMO_UNAVAILABLE', 'The demo token cannot be created on this computer.', demo.reason ?? 'Install SoftHSM2.');
+    }
+    const module = demo.module!;
+    if (this.config.read().demo) {
+      const existing = (await this.hsm.call('slots', { path: module })).find((s) => s.token?.label === DEMO_TOKEN_LABEL);
+      if (existing) {
+        fail('DEMO_UNAVAILABLE', 'The demo token already exists.', 'Use it from the token list; log in with the PIN you chose when you created it.');
+      }
+    }
+    for (const [name, value] of [['SO PIN', soPin], ['User PIN', userPin]] as const) {
+      if (value.length < 4) fail('PIN_LEN_RANGE', `The ${name} must have at least 4 characters.`, `Choose a longer ${name}.`);
+    }
+    prepareDemoFiles(demo);
+    await this.hsm.call('load', { path: module });
+    const free = (await this.hsm.call('slots', { path: module })).find((s) => s.token && (s.token.flags & F.CKF_TOKEN_INITIALIZED) === 0);
+    if (!free) {
+      fail('DEMO_UNAVAILABLE', 'SoftHSM2 offered no free slot for the demo token.', 'Restart the app and try again.');
+    }
+    await this.hsm.call('initToken', { path: module, slotId: free!.slotId, soPin, label: DEMO_TOKEN_LABEL });
+    const raw = await this.hsm.call('initUserPin', { path: module, token: DEMO_TOKEN_LABEL, soPin, userPin });
+    this.config.update((c) => ({ ...c, demo: true }));
+    return this.describeRawSlot(module, raw);
+  }
+
+  /**
+   * Logs in. From the window only configured modules may be used (the renderer must not make main
+   * load arbitrary libraries); the CLI passes its explicit --module with requireConfigured false.
+   */
+  async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true): Promise<SlotEntry> {
+    if (requireConfigured) this.requireEnabled(module);
+    try {
+      return this.describeRawSlot(module, await this.hsm.call('login', { path: module, token, role, pin }));
+    } catch (e) {
+      if (e instanceof CustosError && e.appError.code === 'PIN_INCORRECT') throw await this.withTriesLeft(e, module, token, role);
+      throw e;
+    }
+  }
+
+  /** After a wrong PIN, read the token's counters (PKCS#11 §3.2 flags) so the custodian is warned in time. */
+  private async withTriesLeft(e: CustosError, module: string, token: string, role: 'user' | 'so'): Promise<CustosError> {
+    let flags: TokenFlags | undefined;
+    try {
+      const raw = (await this.hsm.call('slots', { path: module })).map((s) => this.describeRawSlot(module, s));
+      flags = raw.find((s) => s.token && matchesSelector(token, s.token))?.token?.flags;
+    } catch {
+      /* the warning is a courtesy; the PIN error itself stands */
+    }
+    if (!flags) return e;
+    const [low, final, locked] = role === 'so' ? [flags.soPinCountLow, flags.soPinFinalTry, flags.soPinLocked] : [flags.userPinCountLow, flags.userPinFinalTry, flags.userPinLocked];
+    const base = e.appError;
+    if (locked) return new CustosError({ ...base, code: 'PIN_LOCKED', message: 'The PIN was wrong and the token has now locked it.', action: 'Do not try again. The security officer must unlock the PIN.', details: { ...base.details, triesLeft: 0 } });
+    if (final) return new CustosError({ ...base, message: 'The PIN is not correct. One more wrong PIN will lock this token.', action: 'Stop and make sure of the PIN before trying again; ask the security officer if in doubt.', details: { ...base.details, triesLeft: 'final' } });
+    if (low) return new CustosError({ ...base, message: 'The PIN is not correct. The token reports that few tries remain before it locks.', details: { ...base.details, triesLeft: 'low' } });
+    return e;
+  }
+
+  async logout(module: string, token: string, requireConfigured = true): Promise<SlotEntry> {
+    if (requireConfigured) this.requireEnabled(module);
+    return this.describeRawSlot(module, await this.hsm.call('logout', { path: module, token }));
+  }
+}

@@ -1,0 +1,96 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { SlotEntry } from '../../shared/contract';
+import type { AppError } from '../../shared/result';
+import { api } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Field } from '../components/Field';
+import { call, useTokens } from '../stores/tokens';
+
+export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<SlotEntry['token']> } }) {
+  const token = slot.token;
+  const [pin, setPin] = useState('');
+  const [role, setRole] = useState<'user' | 'so'>('user');
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const pinRef = useRef<HTMLInputElement>(null);
+
+  // Leaving the token (or its step) drops any PIN still typed and the last error.
+  useEffect(() => {
+    setPin('');
+    setError(null);
+  }, [token.uri]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    const entered = pin;
+    setPin('');
+    const r = await call(api['session.login']({ module: slot.module, token: token.uri, pin: entered, role }));
+    setBusy(false);
+    if (!r.ok) {
+      setError(r.error);
+      pinRef.current?.focus();
+      void useTokens.getState().refresh();
+      return;
+    }
+    setError(null);
+    useTokens.getState().apply(r.value);
+  };
+
+  const logout = async () => {
+    setBusy(true);
+    const r = await call(api['session.logout']({ module: slot.module, token: token.uri }));
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setError(null);
+    useTokens.getState().apply(r.value);
+  };
+
+  if (token.loggedIn) {
+    return (
+      <div className="login">
+        <p className="status-ok" role="status">
+          Logged in as {token.loggedIn === 'so' ? 'security officer' : 'user'}.
+        </p>
+        <button type="button" onClick={() => void logout()} disabled={busy}>
+          Log out
+        </button>
+        {error ? <ErrorNotice error={error} /> : null}
+      </div>
+    );
+  }
+
+  const locked = role === 'user' ? token.flags.userPinLocked : token.flags.soPinLocked;
+  return (
+    <form className="form login" onSubmit={submit} aria-label={`Log in to ${token.label}`}>
+      <fieldset className="roles">
+        <legend>Log in as</legend>
+        <label>
+          <input type="radio" name="role" value="user" checked={role === 'user'} onChange={() => setRole('user')} /> User (crypto officer)
+        </label>
+        <label>
+          <input type="radio" name="role" value="so" checked={role === 'so'} onChange={() => setRole('so')} /> Security officer
+        </label>
+      </fieldset>
+      {token.flags.protectedAuthenticationPath ? (
+        <p className="hint">This token has its own PIN pad: type the PIN here (PIN-pad entry is not supported yet).</p>
+      ) : null}
+      <Field
+        label={role === 'so' ? 'SO PIN' : 'PIN'}
+        type="password"
+        autoComplete="off"
+        value={pin}
+        onChange={(e) => setPin(e.target.value)}
+        required
+        disabled={locked}
+        hint={`${token.minPinLength}–${token.maxPinLength} characters`}
+      />
+      <button type="submit" className="primary" disabled={busy || locked || pin.length === 0}>
+        {busy ? 'Logging in…' : 'Log in'}
+      </button>
+      {locked ? <p className="field-error">This PIN is locked. The security officer must unlock it.</p> : null}
+      {error ? <ErrorNotice error={error} title="Login failed" /> : null}
+    </form>
+  );
+}

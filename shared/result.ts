@@ -1,0 +1,81 @@
+// Results are data, not exceptions: everything that crosses a process boundary (IPC, the HSM host,
+// the CLI's --json output) is a Result so that an error keeps its code and its words on the way.
+
+export const ERROR_CODES = [
+  'INVALID_INPUT',
+  'UNTRUSTED_SENDER',
+  'UNKNOWN_METHOD',
+  'MODULE_NOT_FOUND',
+  'MODULE_INVALID',
+  'MODULE_INIT_FAILED',
+  'MODULE_NOT_CONFIGURED',
+  'NO_SLOTS',
+  'TOKEN_NOT_FOUND',
+  'TOKEN_AMBIGUOUS',
+  'TOKEN_ABSENT',
+  'TOKEN_NOT_INITIALIZED',
+  'TOKEN_WRITE_PROTECTED',
+  'PIN_INCORRECT',
+  'PIN_LOCKED',
+  'PIN_INVALID',
+  'PIN_LEN_RANGE',
+  'PIN_EXPIRED',
+  'NOT_LOGGED_IN',
+  'ALREADY_LOGGED_IN',
+  'SESSION_CLOSED',
+  'SESSION_LIMIT',
+  'MECHANISM_UNSUPPORTED',
+  'KEY_NOT_EXTRACTABLE',
+  'ATTRIBUTE_SENSITIVE',
+  'DEVICE_ERROR',
+  'DEVICE_MEMORY',
+  'HSM_HOST_CRASHED',
+  'HSM_TIMEOUT',
+  'DEMO_UNAVAILABLE',
+  'CONFIG_INVALID',
+  'FUNCTION_FAILED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface AppError {
+  code: ErrorCode;
+  /** What went wrong, in words a custodian understands. Never contains a secret. */
+  message: string;
+  /** What to do next. */
+  action: string;
+  /** Technical detail shown behind a toggle (CKR name, PKCS#11 function, module path). */
+  details?: Record<string, string | number | boolean>;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const err = (error: AppError): Result<never> => ({ ok: false, error });
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * An AppError as an exception, for service code that is deeper than the IPC boundary. The
+ * handle() wrapper and the CLI turn it back into data; anything else thrown becomes INTERNAL.
+ */
+export class CustosError extends Error {
+  readonly appError: AppError;
+  constructor(appError: AppError) {
+    super(appError.message);
+    this.name = 'CustosError';
+    this.appError = appError;
+  }
+}
+
+export function fail(
+  code: ErrorCode,
+  message: string,
+  action: string,
+  details?: AppError['details'],
+): never {
+  throw new CustosError(details ? { code, message, action, details } : { code, message, action });
+}
