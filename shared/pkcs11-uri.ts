@@ -37,13 +37,14 @@ export function tokenUri(token: TokenIdentity): string {
 }
 
 export interface ParsedUri {
+  /** Attribute values decoded as UTF-8, except `id`, which is given as lowercase hex. */
   path: Record<string, string>;
   query: Record<string, string>;
 }
 
 export class UriError extends Error {}
 
-function pctDecode(value: string): string {
+function pctDecodeBytes(value: string): Uint8Array {
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
@@ -56,7 +57,16 @@ function pctDecode(value: string): string {
       bytes.push(...new TextEncoder().encode(c));
     }
   }
-  return new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+  return new Uint8Array(bytes);
+}
+
+function pctDecode(value: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(pctDecodeBytes(value));
+  } catch (e) {
+    if (e instanceof UriError) throw e;
+    throw new UriError('a value is not valid UTF-8 after percent-decoding');
+  }
 }
 
 export function parsePkcs11Uri(uri: string): ParsedUri {
@@ -73,7 +83,11 @@ export function parsePkcs11Uri(uri: string): ParsedUri {
       throw new UriError(`unknown path attribute "${name}"`);
     }
     if (name in path) throw new UriError(`attribute "${name}" appears twice`);
-    path[name] = pctDecode(attr.slice(eq + 1));
+    // CKA_ID is binary (RFC 7512 §2.3): keep it as lowercase hex rather than pretend it is text.
+    path[name] =
+      name === 'id'
+        ? Array.from(pctDecodeBytes(attr.slice(eq + 1)), (b) => b.toString(16).padStart(2, '0')).join('')
+        : pctDecode(attr.slice(eq + 1));
   }
   for (const attr of (queryPart ?? '').split('&').filter(Boolean)) {
     const eq = attr.indexOf('=');

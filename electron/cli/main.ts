@@ -1,7 +1,7 @@
 // `custos`: the command-line front end for scripted ceremonies. It runs the same services as the
 // app (same HSM host process, same data folder, same typed errors).
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { CustosError, type AppError } from '../../shared/result';

@@ -33,6 +33,8 @@ export interface PreviewOptions {
   dataDir?: string;
   headless?: boolean;
   executablePath?: string;
+  /** Reuse an already running browser (benchmarks); it is then left running on close. */
+  browser?: Browser;
   log?(line: string): void;
 }
 
@@ -47,7 +49,7 @@ export interface Preview {
 export async function startPreview(opts: PreviewOptions): Promise<Preview> {
   const log = opts.log ?? ((l: string) => console.error(`[custos] ${l}`));
   const executablePath = opts.executablePath ?? findChromium();
-  if (!executablePath) {
+  if (!executablePath && !opts.browser) {
     throw new Error('Chromium is not installed. Install it with: sudo apt-get install chromium');
   }
   const rendererDir = join(opts.distDir, 'renderer');
@@ -62,8 +64,9 @@ export async function startPreview(opts: PreviewOptions): Promise<Preview> {
     log,
   });
 
-  const browser = await chromium.launch({
-    executablePath,
+  const ownBrowser = !opts.browser;
+  const browser = opts.browser ?? await chromium.launch({
+    executablePath: executablePath!,
     headless: opts.headless ?? !process.env.DISPLAY,
     args: [
       // The app needs no network; these keep Chromium from trying (and failing) to reach any.
@@ -97,7 +100,7 @@ export async function startPreview(opts: PreviewOptions): Promise<Preview> {
   const close = async () => {
     if (closed) return;
     closed = true;
-    await browser.close().catch(() => undefined);
+    await (ownBrowser ? browser.close() : context.close()).catch(() => undefined);
     await services.close();
   };
   browser.on('disconnected', () => void close());

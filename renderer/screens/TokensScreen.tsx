@@ -1,7 +1,6 @@
 import { useEffect } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { TokenFlags } from '../components/TokenFlags';
-import { useApp } from '../stores/app';
 import { slotKey, useTokens } from '../stores/tokens';
 import { DemoSetup } from './DemoSetup';
 import { LoginForm } from './LoginForm';
@@ -11,7 +10,6 @@ const POLL_MS = 3000;
 
 export function TokensScreen() {
   const { listing, error, selected, refresh, select } = useTokens();
-  const info = useApp((s) => s.info);
 
   // Tokens come and go (cards pulled, USB HSMs unplugged): keep the list current.
   useEffect(() => {

@@ -1,0 +1,64 @@
+// One lint tool (ESLint + typescript-eslint). Besides the usual rules it holds the architecture:
+// renderer → shared ← electron; shared/ is pure (no node:*, no electron, no react); only
+// electron/hsm may load pkcs11js; only the archive/audit services may touch SQLite.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns, paths = []) => ['error', { patterns, paths }];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'release/**', 'node_modules/**', 'test-results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['node:*'], message: 'shared/ is pure TypeScript: no Node APIs.' },
+        { group: ['**/electron/**', '**/renderer/**', '../electron', '../renderer'], message: 'Dependencies point renderer → shared ← electron.' },
+      ], ['fs', 'path', 'os', 'crypto', 'child_process', 'electron', 'react', 'react-dom', 'zustand', 'pkcs11js', 'better-sqlite3'].map((name) => ({ name, message: 'shared/ is pure: no Node APIs and no runtime.' }))),
+    },
+  },
+  {
+    files: ['renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['node:*', 'electron', 'pkcs11js', 'better-sqlite3', 'playwright-core'], message: 'The renderer is sandboxed: it talks only through window.custos.' },
+        { group: ['**/electron/**', '../electron', '../../electron'], message: 'Dependencies point renderer → shared ← electron.' },
+      ]),
+    },
+  },
+  {
+    files: ['electron/**/*.ts'],
+    ignores: ['electron/hsm/**'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/renderer/**', '../renderer', '../../renderer'], message: 'Main must not import renderer code.' },
+        { group: ['pkcs11js'], message: 'Only electron/hsm/ loads pkcs11js (in the HSM host process).' },
+      ]),
+    },
+  },
+  {
+    files: ['electron/hsm/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([{ group: ['**/renderer/**', '../renderer', '../../renderer'], message: 'Main must not import renderer code.' }]),
+    },
+  },
+  {
+    files: ['electron/**/*.ts'],
+    ignores: ['electron/services/archive/**', 'electron/services/audit/**'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "ImportDeclaration[source.value='better-sqlite3']", message: 'Only the archive and audit services touch SQLite.' }],
+    },
+  },
+);
