@@ -34,6 +34,8 @@ export function createServices(opts: ServicesOptions): Services {
   });
   const config = new ConfigStore(opts.dataDir);
   const tokens = new TokenService(hsm, config, demo);
+  // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
+  if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
   return { dataDir: opts.dataDir, demo, config, hsm, tokens, close: () => hsm.close() };
 }
 
