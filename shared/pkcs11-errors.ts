@@ -26,6 +26,7 @@ const CKR: Record<string, number> = {
   CKR_DEVICE_MEMORY: 0x31,
   CKR_DEVICE_REMOVED: 0x32,
   CKR_ENCRYPTED_DATA_INVALID: 0x40,
+  CKR_ENCRYPTED_DATA_LEN_RANGE: 0x41,
   CKR_FUNCTION_NOT_SUPPORTED: 0x54,
   CKR_KEY_HANDLE_INVALID: 0x60,
   CKR_KEY_SIZE_RANGE: 0x62,
@@ -214,6 +215,129 @@ const MAPPINGS: Record<string, Mapping> = {
     action: 'Close other programs and try again.',
   },
 };
+
+Object.assign(MAPPINGS, {
+  CKR_KEY_TYPE_INCONSISTENT: {
+    code: 'KEY_TYPE_MISMATCH',
+    message: 'This key is of the wrong type for the chosen operation or algorithm.',
+    action: 'Choose a key of the right type (for example an EC key for ECDSA, an AES key for AES-GCM).',
+  },
+  CKR_KEY_FUNCTION_NOT_PERMITTED: {
+    code: 'KEY_USAGE_NOT_PERMITTED',
+    message: 'The key was created without permission for this use.',
+    action: 'Use a key generated for this purpose; key usages cannot be widened after generation.',
+  },
+  CKR_KEY_SIZE_RANGE: {
+    code: 'KEY_SIZE_UNSUPPORTED',
+    message: 'The token does not support this key size for the chosen algorithm.',
+    action: "Choose a key size within the token's supported range (see the token's capabilities).",
+  },
+  CKR_KEY_HANDLE_INVALID: {
+    code: 'OBJECT_NOT_FOUND',
+    message: 'The key is no longer on the token (it was deleted, or the session ended).',
+    action: 'Refresh the key list and choose the key again.',
+  },
+  CKR_OBJECT_HANDLE_INVALID: {
+    code: 'OBJECT_NOT_FOUND',
+    message: 'The object is no longer on the token.',
+    action: 'Refresh the key list and choose it again.',
+  },
+  CKR_WRAPPING_KEY_HANDLE_INVALID: {
+    code: 'OBJECT_NOT_FOUND',
+    message: 'The wrapping key is no longer on the token.',
+    action: 'Choose the wrapping key again.',
+  },
+  CKR_UNWRAPPING_KEY_HANDLE_INVALID: {
+    code: 'OBJECT_NOT_FOUND',
+    message: 'The unwrapping key is no longer on the token.',
+    action: 'Choose the unwrapping key again.',
+  },
+  CKR_TEMPLATE_INCOMPLETE: {
+    code: 'TEMPLATE_INVALID',
+    message: 'The token needs more key attributes than were given.',
+    action: 'This is a Custos bug for this token model; note the detail and report it.',
+  },
+  CKR_TEMPLATE_INCONSISTENT: {
+    code: 'TEMPLATE_INVALID',
+    message: 'The token refused the combination of key attributes.',
+    action: 'Try another export policy or usage; some tokens do not allow every combination.',
+  },
+  CKR_ATTRIBUTE_VALUE_INVALID: {
+    code: 'TEMPLATE_INVALID',
+    message: 'The token refused one of the key attributes.',
+    action: 'Check the key type and size against what the token supports.',
+  },
+  CKR_ATTRIBUTE_TYPE_INVALID: {
+    code: 'TEMPLATE_INVALID',
+    message: 'The token does not know one of the key attributes Custos sent.',
+    action: 'This token may not support this kind of key; note the detail and report it.',
+  },
+  CKR_DATA_INVALID: {
+    code: 'DATA_INVALID',
+    message: 'The token refused the data for this operation.',
+    action: 'Check that the input is what this operation expects (size, format).',
+  },
+  CKR_DATA_LEN_RANGE: {
+    code: 'DATA_TOO_LARGE',
+    message: 'The data is too long (or too short) for this key and algorithm.',
+    action: 'Use a smaller input, or an algorithm suited to bulk data (for example AES-GCM instead of RSA).',
+  },
+  CKR_ENCRYPTED_DATA_INVALID: {
+    code: 'DECRYPTION_FAILED',
+    message: 'The data could not be decrypted: it was altered, or it was encrypted under another key.',
+    action: 'Check that you chose the right key and that the file is intact.',
+  },
+  CKR_ENCRYPTED_DATA_LEN_RANGE: {
+    code: 'DECRYPTION_FAILED',
+    message: 'The encrypted data has the wrong length for this key and algorithm.',
+    action: 'Check that the file is complete and that you chose the right algorithm.',
+  },
+  CKR_SIGNATURE_INVALID: {
+    code: 'SIGNATURE_INVALID',
+    message: 'The signature does not match the data and key.',
+    action: 'The data or signature was altered, or it was made by another key. Do not trust the data.',
+  },
+  CKR_SIGNATURE_LEN_RANGE: {
+    code: 'SIGNATURE_INVALID',
+    message: 'The signature has the wrong length for this key.',
+    action: 'The signature is corrupt or belongs to another key. Do not trust the data.',
+  },
+  CKR_WRAPPED_KEY_INVALID: {
+    code: 'WRAPPED_KEY_INVALID',
+    message: 'The wrapped key could not be unwrapped: it was altered, or wrapped under another key.',
+    action: 'Check that you chose the right unwrapping key and algorithm and that the file is intact.',
+  },
+  CKR_WRAPPED_KEY_LEN_RANGE: {
+    code: 'WRAPPED_KEY_INVALID',
+    message: 'The wrapped key has the wrong length for this algorithm.',
+    action: 'Check that the file is complete and that you chose the right algorithm.',
+  },
+  CKR_WRAPPING_KEY_SIZE_RANGE: {
+    code: 'KEY_SIZE_UNSUPPORTED',
+    message: 'The wrapping key has a size the token cannot use for this wrap.',
+    action: 'Use a wrapping key of a supported size.',
+  },
+  CKR_WRAPPING_KEY_TYPE_INCONSISTENT: {
+    code: 'KEY_TYPE_MISMATCH',
+    message: 'The wrapping key is of the wrong type for this wrap algorithm.',
+    action: 'Use an AES key for AES key wrap, an RSA public key for RSA-OAEP.',
+  },
+  CKR_OPERATION_ACTIVE: {
+    code: 'DEVICE_ERROR',
+    message: 'The token is still busy with an earlier operation in this session.',
+    action: 'Wait a moment and try again.',
+  },
+  CKR_CRYPTOKI_NOT_INITIALIZED: {
+    code: 'DEVICE_ERROR',
+    message: 'The PKCS#11 module was shut down while in use.',
+    action: 'Try again; Custos reloads the module. If it repeats, restart the app.',
+  },
+  CKR_RANDOM_NO_RNG: {
+    code: 'MECHANISM_UNSUPPORTED',
+    message: 'This token has no random number generator.',
+    action: 'Use a token with a hardware RNG for random numbers.',
+  },
+} satisfies Record<string, Mapping>);
 
 const FALLBACK: Mapping = {
   code: 'FUNCTION_FAILED',

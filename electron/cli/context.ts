@@ -86,12 +86,12 @@ export function printError(opts: GlobalOptions, e: AppError): void {
 export function flagSummary(s: SlotEntry): string {
   const f = s.token?.flags;
   if (!f) return '';
+  if (!f.initialized) return 'not initialised (a free slot for a new token)';
   const parts: string[] = [];
   if (f.userPinLocked) parts.push('USER PIN LOCKED');
   else if (f.userPinFinalTry) parts.push('user PIN: final try');
   else if (f.userPinCountLow) parts.push('user PIN: few tries left');
   if (f.soPinLocked) parts.push('SO PIN LOCKED');
-  if (!f.initialized) parts.push('not initialised');
   if (f.loginRequired) parts.push('login required');
   return parts.join(', ');
 }

@@ -9,6 +9,12 @@ export const EXIT = {
   TOKEN: 4,
   AUTH: 5,
   HSM_HOST: 6,
+  /** A share, share-set record or key component was rejected (unreadable, or not of this set). */
+  SHARE: 7,
+  /** Too few shares or components to rebuild the secret. */
+  QUORUM: 8,
+  /** A recomputed check value differs from the expected one. */
+  CHECK_VALUE: 9,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -30,6 +36,19 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   NOT_LOGGED_IN: EXIT.AUTH,
   HSM_HOST_CRASHED: EXIT.HSM_HOST,
   HSM_TIMEOUT: EXIT.HSM_HOST,
+  SHARE_UNKNOWN_WORD: EXIT.SHARE,
+  SHARE_WORD_COUNT: EXIT.SHARE,
+  SHARE_CHECKSUM: EXIT.SHARE,
+  SHARE_INVALID: EXIT.SHARE,
+  SHARE_SET_MISMATCH: EXIT.SHARE,
+  SHARE_DUPLICATE: EXIT.SHARE,
+  SHARE_DIGEST: EXIT.SHARE,
+  SHARE_NOT_IN_RECORD: EXIT.SHARE,
+  SHARE_WRONG_HOLDER: EXIT.SHARE,
+  RECORD_INVALID: EXIT.SHARE,
+  COMPONENT_INVALID: EXIT.SHARE,
+  QUORUM_NOT_MET: EXIT.QUORUM,
+  CHECK_VALUE_MISMATCH: EXIT.CHECK_VALUE,
 };
 
 export const exitCodeFor = (code: ErrorCode): number => BY_CODE[code] ?? EXIT.FAILED;

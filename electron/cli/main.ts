@@ -4,6 +4,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { toAppError } from '../ipc/handle';
 import { VERSION } from '../services/index';
+import { registerComponentCommands } from './commands/components';
+import { registerShareCommands } from './commands/shares';
 import { registerTokenCommands } from './commands/tokens';
 import { printError, type GlobalOptions } from './context';
 import { EXIT, exitCodeFor } from './exit-codes';
@@ -18,18 +20,34 @@ export function buildProgram(): Command {
     .addOption(new Option('--data-dir <dir>', 'Custos data folder (default: $CUSTOS_DATA_DIR or ~/.config/Custos)'))
     .addOption(new Option('--json', 'machine-readable output (see docs/CLI.md)'))
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Commander echoes the offending argument ("unknown option '--pin=1234'"): a secret typed where
+    // it does not belong must not be printed back. Values after "=" are cut from its messages.
+    .configureOutput({ outputError: (str, write) => write(redactUsage(str)) });
   registerTokenCommands(program);
+  registerShareCommands(program);
+  registerComponentCommands(program);
   return program;
 }
 
+export const redactUsage = (text: string): string => text.replace(/(--?[A-Za-z][\w-]*)=\S+?(['"\s]|$)/g, '$1=…$2');
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const json = argv.includes('--json');
+  if (json) program.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.OK;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return EXIT.OK;
+      if (json) {
+        const message = redactUsage(e.message.replace(/^error: /, ''));
+        process.stdout.write(JSON.stringify({ error: { code: 'INVALID_INPUT', message: `The command line was not understood: ${message}.`, action: 'See `custos --help` and docs/CLI.md.' } }, null, 2) + '\n');
+      }
+      return EXIT.USAGE;
+    }
     const error = toAppError(e);
     printError(program.opts<GlobalOptions>(), error);
     return exitCodeFor(error.code);

@@ -29,6 +29,117 @@ export interface RawSlot {
   token: RawTokenInfo | null;
 }
 
+export type KeyType =
+  | 'aes-128'
+  | 'aes-192'
+  | 'aes-256'
+  | 'hmac-256'
+  | 'tdes'
+  | 'rsa-2048'
+  | 'rsa-3072'
+  | 'rsa-4096'
+  | 'ec-p256'
+  | 'ec-p384'
+  | 'ed25519';
+
+/** What a key may be used for. Every PKCS#11 usage attribute is set from this, explicitly. */
+export type KeyUsage = 'encrypt' | 'sign' | 'wrap' | 'derive';
+
+export type ObjectKind = 'secret' | 'private' | 'public';
+
+/** Objects are found by CKA_ID and/or label (and kind), never by handle: handles are per session. */
+export interface ObjectRef {
+  idHex?: string;
+  label?: string;
+  kind?: ObjectKind;
+}
+
+export interface RawObject {
+  kind: ObjectKind | 'certificate' | 'data' | 'other';
+  keyType: 'aes' | 'generic-secret' | 'tdes' | 'rsa' | 'ec' | 'ed25519' | 'other' | null;
+  label: string;
+  idHex: string;
+  onToken: boolean;
+  private: boolean;
+  sensitive: boolean | null;
+  extractable: boolean | null;
+  neverExtractable: boolean | null;
+  alwaysSensitive: boolean | null;
+  local: boolean | null;
+  usage: { encrypt: boolean; decrypt: boolean; sign: boolean; verify: boolean; wrap: boolean; unwrap: boolean; derive: boolean };
+  /** Key size in bits (secret: CKA_VALUE_LEN × 8; RSA: modulus bits; EC: curve size). */
+  bits: number | null;
+  curve: string | null;
+  /** CKA_CHECK_VALUE if the token keeps one (PKCS#11 v2.40: legacy 3-byte value). */
+  checkValueHex: string | null;
+}
+
+export interface GenerateSpec {
+  type: KeyType;
+  label: string;
+  idHex: string;
+  usages: KeyUsage[];
+  /** Extractable under wrap only: CKA_EXTRACTABLE true but CKA_SENSITIVE always true. */
+  extractable: boolean;
+}
+
+export type SignMechanism =
+  | 'ecdsa-sha256'
+  | 'ecdsa-sha384'
+  | 'rsa-pkcs1-sha256'
+  | 'rsa-pkcs1-sha384'
+  | 'rsa-pss-sha256'
+  | 'rsa-pss-sha384'
+  | 'ed25519'
+  | 'hmac-sha256'
+  | 'hmac-sha384'
+  | 'hmac-sha512'
+  | 'aes-cmac';
+
+export type CipherMechanism = 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256';
+
+export type WrapMechanism = 'aes-kw' | 'aes-kwp' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256' | 'rsa-aes-kwp-sha1' | 'rsa-aes-kwp-sha256';
+
+export interface MechanismEntry {
+  type: number;
+  name: string;
+  minKeySize: number;
+  maxKeySize: number;
+  flags: number;
+}
+
+export interface WrapProbe {
+  /** The mechanism that reproduced every RFC 3394 vector, if any. */
+  aesKw: number | null;
+  /**
+   * The mechanism that unwraps every RFC 5649 vector (names are not trusted), and how far its wrap
+   * output can be trusted: for any key length, or only for lengths that are a multiple of 8 bytes.
+   */
+  aesKwp: { mechanism: number; wrap: 'any' | 'aligned' | 'none' } | null;
+  notes: string[];
+}
+
+export interface UnwrapTemplate {
+  kind: 'secret' | 'private';
+  keyType: 'aes' | 'generic-secret' | 'tdes' | 'rsa' | 'ec' | 'ed25519';
+  label: string;
+  idHex: string;
+  usages: KeyUsage[];
+  extractable: boolean;
+  /** false: a session object that disappears when the session ends (transport and test keys). */
+  onToken: boolean;
+}
+
+export interface PublicKeyAttrs {
+  keyType: 'rsa' | 'ec' | 'ed25519';
+  modulus?: Uint8Array;
+  publicExponent?: Uint8Array;
+  ecParams?: Uint8Array;
+  ecPoint?: Uint8Array;
+}
+
+type Tok = { path: string; token: string };
+
 export interface HostMethods {
   ping: { params: Record<string, never>; result: { pid: number } };
   load: { params: { path: string }; result: RawLibraryInfo };
@@ -39,6 +150,23 @@ export interface HostMethods {
   login: { params: { path: string; token: string; role: 'user' | 'so'; pin: string }; result: RawSlot };
   logout: { params: { path: string; token: string }; result: RawSlot };
   finalizeAll: { params: Record<string, never>; result: { finalized: number } };
+  changePin: { params: Tok & { oldPin: string; newPin: string }; result: RawSlot };
+  mechanisms: { params: Tok; result: MechanismEntry[] };
+  probeWrap: { params: Tok; result: WrapProbe };
+  generate: { params: Tok & { spec: GenerateSpec }; result: RawObject[] };
+  objects: { params: Tok & { ref: ObjectRef }; result: RawObject[] };
+  setLabel: { params: Tok & { ref: ObjectRef; newLabel: string }; result: RawObject[] };
+  destroy: { params: Tok & { ref: ObjectRef }; result: { destroyed: number } };
+  publicKey: { params: Tok & { ref: ObjectRef }; result: PublicKeyAttrs };
+  importPublic: { params: Tok & { label: string; idHex: string; attrs: PublicKeyAttrs; usages: KeyUsage[]; onToken: boolean }; result: RawObject };
+  checkValue: { params: Tok & { ref: ObjectRef }; result: { cmacHex: string | null; ecbHex: string | null; note?: string } };
+  sign: { params: Tok & { ref: ObjectRef; mechanism: SignMechanism; data: Uint8Array[] }; result: Uint8Array[] };
+  verify: { params: Tok & { ref: ObjectRef; mechanism: SignMechanism; data: Uint8Array; signature: Uint8Array }; result: { valid: boolean } };
+  encrypt: { params: Tok & { ref: ObjectRef; mechanism: CipherMechanism; data: Uint8Array[]; aad?: Uint8Array }; result: Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }> };
+  decrypt: { params: Tok & { ref: ObjectRef; mechanism: CipherMechanism; ciphertext: Uint8Array; iv?: Uint8Array; aad?: Uint8Array }; result: { plaintext: Uint8Array } };
+  random: { params: Tok & { length: number }; result: Uint8Array };
+  wrap: { params: Tok & { wrapping: ObjectRef; targets: ObjectRef[]; mechanism: WrapMechanism }; result: Uint8Array[] };
+  unwrap: { params: Tok & { unwrapping: ObjectRef; wrapped: Uint8Array; mechanism: WrapMechanism; template: UnwrapTemplate }; result: RawObject };
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };
@@ -57,4 +185,4 @@ export type HostResponse =
   | { id: number; ok: false; error: AppError };
 
 /** Methods whose parameters carry a PIN: never logged, never echoed. */
-export const SECRET_BEARING: ReadonlySet<HostMethod> = new Set(['initToken', 'initUserPin', 'login']);
+export const SECRET_BEARING: ReadonlySet<HostMethod> = new Set(['initToken', 'initUserPin', 'login', 'changePin', 'decrypt']);

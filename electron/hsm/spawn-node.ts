@@ -8,14 +8,20 @@ export function nodeHostSpawner(hostScript: string, env: NodeJS.ProcessEnv): Spa
     const child = fork(hostScript, [], {
       env,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      serialization: 'json',
+      serialization: 'advanced', // structured clone: Uint8Array crosses without base64
     });
     return {
       send: (m) => {
         if (child.connected) child.send(m);
       },
       onMessage: (cb) => child.on('message', (m) => cb(m as HostResponse)),
-      onExit: (cb) => child.on('exit', (code, signal) => cb(code, signal)),
+      onExit: (cb) => {
+        child.on('exit', (code, signal) => cb(code, signal));
+        // A failed fork reports 'error' (and maybe no 'exit'): treat it as the host dying.
+        child.on('error', () => {
+          if (child.exitCode === null && child.signalCode === null) cb(null, 'spawn-error');
+        });
+      },
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       },

@@ -28,11 +28,11 @@ export interface Services {
 export function createServices(opts: ServicesOptions): Services {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const demo = demoEnvironment(opts.dataDir);
+  const config = new ConfigStore(opts.dataDir);
   prepareDemoFiles(demo);
   const hsm = new HsmClient(opts.spawnHost(hostEnvironment(demo)), {
     onRestart: (why) => opts.log?.(`HSM host stopped (${why}); it restarts on the next request`),
   });
-  const config = new ConfigStore(opts.dataDir);
   const tokens = new TokenService(hsm, config, demo);
   // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);

@@ -92,7 +92,11 @@ export function prepareDemoFiles(demo: DemoEnvironment): void {
   }
 }
 
-/** Environment for the HSM host process. */
+/**
+ * Environment for the HSM host process. With SOFTHSM2_CONF unset, SoftHSM2 is pointed at the demo
+ * folder in every shell (app, preview, CLI), so the demo token is the same everywhere. To use your
+ * own SoftHSM2 tokens instead, set SOFTHSM2_CONF (the demo token is then unavailable).
+ */
 export function hostEnvironment(demo: DemoEnvironment, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return demo.available ? { ...env, SOFTHSM2_CONF: demo.confFile } : { ...env };
 }
@@ -188,7 +192,7 @@ export class TokenService {
       fail('MODULE_INVALID', `${path} is not a file.`, "Choose the vendor's PKCS#11 library file (.so).", { path });
     }
     const library = await this.hsm.call('load', { path });
-    this.config.update((c) => (c.modules.includes(path) ? c : { ...c, modules: [...c.modules, path] }));
+    this.config.update((c) => (c.modules.some((p) => sameFile(p, path)) ? c : { ...c, modules: [...c.modules, path] }));
     return { path, name: path.split('/').pop() ?? path, source: 'configured', enabled: true, status: 'loaded', library };
   }
 
@@ -203,7 +207,7 @@ export class TokenService {
   }
 
   private requireEnabled(module: string): void {
-    if (!this.enabledModules().some((m) => m.path === module)) {
+    if (!this.enabledModules().some((m) => sameFile(m.path, module))) {
       fail('MODULE_NOT_CONFIGURED', 'That PKCS#11 module is not configured in Custos.', 'Add the module first (Tokens → Add module), then try again.', { module });
     }
   }
@@ -214,23 +218,28 @@ export class TokenService {
       fail('DEMO_UNAVAILABLE', 'The demo token cannot be created on this computer.', demo.reason ?? 'Install SoftHSM2.');
     }
     const module = demo.module!;
-    if (this.config.read().demo) {
-      const existing = (await this.hsm.call('slots', { path: module })).find((s) => s.token?.label === DEMO_TOKEN_LABEL);
-      if (existing) {
-        fail('DEMO_UNAVAILABLE', 'The demo token already exists.', 'Use it from the token list; log in with the PIN you chose when you created it.');
+    prepareDemoFiles(demo);
+    // Look at the token folder itself, not only at config.json: a crash between creating the token
+    // and saving the configuration must not lead to a second demo token.
+    const existing = (await this.hsm.call('slots', { path: module })).find(
+      (s) => s.token?.label === DEMO_TOKEN_LABEL && (s.token.flags & F.CKF_TOKEN_INITIALIZED) !== 0,
+    );
+    if (existing) {
+      this.config.update((c) => ({ ...c, demo: true }));
+      if ((existing.token!.flags & F.CKF_USER_PIN_INITIALIZED) === 0) {
+        fail('DEMO_UNAVAILABLE', 'A demo token exists but its creation was interrupted before the user PIN was set.', `Delete the folder ${demo.tokenDir} to start again, then create the demo token.`);
       }
+      fail('DEMO_UNAVAILABLE', 'The demo token already exists.', 'Use it from the token list; log in with the PIN you chose when you created it.');
     }
     for (const [name, value] of [['SO PIN', soPin], ['User PIN', userPin]] as const) {
       if (value.length < 4) fail('PIN_LEN_RANGE', `The ${name} must have at least 4 characters.`, `Choose a longer ${name}.`);
     }
-    prepareDemoFiles(demo);
-    await this.hsm.call('load', { path: module });
     const free = (await this.hsm.call('slots', { path: module })).find((s) => s.token && (s.token.flags & F.CKF_TOKEN_INITIALIZED) === 0);
     if (!free) {
       fail('DEMO_UNAVAILABLE', 'SoftHSM2 offered no free slot for the demo token.', 'Restart the app and try again.');
     }
-    await this.hsm.call('initToken', { path: module, slotId: free!.slotId, soPin, label: DEMO_TOKEN_LABEL });
-    const raw = await this.hsm.call('initUserPin', { path: module, token: DEMO_TOKEN_LABEL, soPin, userPin });
+    const created = await this.hsm.call('initToken', { path: module, slotId: free!.slotId, soPin, label: DEMO_TOKEN_LABEL });
+    const raw = await this.hsm.call('initUserPin', { path: module, token: tokenUri(created.token!), soPin, userPin });
     this.config.update((c) => ({ ...c, demo: true }));
     return this.describeRawSlot(module, raw);
   }

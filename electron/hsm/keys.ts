@@ -1,0 +1,913 @@
+// Key operations inside the HSM host process. Templates set every usage attribute explicitly
+// (SoftHSM, among others, defaults unset CKA_SIGN/CKA_WRAP/... to true), keys are sensitive and
+// non-extractable unless asked, and temporary objects are session objects destroyed in `finally`.
+import { constants as cryptoConstants, createHash, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import * as pkcs11js from 'pkcs11js';
+import rfc3394 from '../../test/vectors/keywrap/rfc3394.json';
+import kwpAligned from '../../test/vectors/keywrap/custos-kwp-aligned.json';
+import rfc5649 from '../../test/vectors/keywrap/rfc5649.json';
+import { CKA, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS, MECHANISM_NAMES } from './constants';
+import type {
+  CipherMechanism,
+  GenerateSpec,
+  KeyUsage,
+  MechanismEntry,
+  ObjectRef,
+  PublicKeyAttrs,
+  RawObject,
+  SignMechanism,
+  UnwrapTemplate,
+  WrapMechanism,
+  WrapProbe,
+} from './protocol';
+import { fail, HostFailure, p11, p11Failure, type TokenContext } from './session';
+
+type Template = pkcs11js.Template;
+type Handle = Buffer;
+
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function usageAttrs(usages: KeyUsage[], kind: 'secret' | 'private' | 'public'): Template {
+  const has = (u: KeyUsage) => usages.includes(u);
+  // Only the attributes valid for the object class (PKCS#11 v2.40 §4.8–4.10): SoftHSM rejects
+  // CKA_DECRYPT on a public key with CKR_ATTRIBUTE_TYPE_INVALID, and defaults any unset one to true.
+  const pub: Template = [
+    { type: CKA.ENCRYPT, value: has('encrypt') },
+    { type: CKA.VERIFY, value: has('sign') },
+    { type: CKA.VERIFY_RECOVER, value: false },
+    { type: CKA.WRAP, value: has('wrap') },
+    { type: CKA.DERIVE, value: has('derive') },
+  ];
+  const priv: Template = [
+    { type: CKA.DECRYPT, value: has('encrypt') },
+    { type: CKA.SIGN, value: has('sign') },
+    { type: CKA.SIGN_RECOVER, value: false },
+    { type: CKA.UNWRAP, value: has('wrap') },
+    { type: CKA.DERIVE, value: has('derive') },
+  ];
+  if (kind === 'public') return pub;
+  if (kind === 'private') return priv;
+  return [
+    { type: CKA.ENCRYPT, value: has('encrypt') },
+    { type: CKA.DECRYPT, value: has('encrypt') },
+    { type: CKA.SIGN, value: has('sign') },
+    { type: CKA.VERIFY, value: has('sign') },
+    { type: CKA.WRAP, value: has('wrap') },
+    { type: CKA.UNWRAP, value: has('wrap') },
+    { type: CKA.DERIVE, value: has('derive') },
+  ];
+}
+
+const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
+  'aes-128': ['encrypt', 'wrap', 'sign'],
+  'aes-192': ['encrypt', 'wrap', 'sign'],
+  'aes-256': ['encrypt', 'wrap', 'sign'],
+  'hmac-256': ['sign'],
+  tdes: ['encrypt', 'wrap', 'sign'],
+  'rsa-2048': ['sign', 'encrypt', 'wrap'],
+  'rsa-3072': ['sign', 'encrypt', 'wrap'],
+  'rsa-4096': ['sign', 'encrypt', 'wrap'],
+  'ec-p256': ['sign', 'derive'],
+  'ec-p384': ['sign', 'derive'],
+  ed25519: ['sign'],
+};
+
+function checkUsages(type: GenerateSpec['type'] | string, usages: KeyUsage[], allowed: KeyUsage[]): void {
+  const bad = usages.filter((u) => !allowed.includes(u));
+  if (bad.length || usages.length === 0) {
+    fail({
+      code: 'TEMPLATE_INVALID',
+      message: usages.length === 0 ? 'A key needs at least one usage.' : `A ${type} key cannot be used for ${bad.join(', ')}.`,
+      action: `Choose from: ${allowed.join(', ')}.`,
+    });
+  }
+}
+
+export function generate(ctx: TokenContext, spec: GenerateSpec): RawObject[] {
+  const { m, session } = ctx;
+  checkUsages(spec.type, spec.usages, ALLOWED_USAGES[spec.type]);
+  const common: Template = [
+    { type: CKA.TOKEN, value: true },
+    { type: CKA.LABEL, value: spec.label },
+    { type: CKA.ID, value: Buffer.from(spec.idHex, 'hex') },
+  ];
+  const secretBase = (keyType: number): Template => [
+    { type: CKA.CLASS, value: CKO.SECRET_KEY },
+    { type: CKA.KEY_TYPE, value: keyType },
+    ...common,
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: spec.extractable },
+    ...usageAttrs(spec.usages, 'secret'),
+  ];
+  const aes = /^aes-(\d+)$/.exec(spec.type);
+  if (aes) {
+    const h = p11('C_GenerateKey', () =>
+      m.p11.C_GenerateKey(session, { mechanism: CKM.AES_KEY_GEN }, [...secretBase(CKK.AES), { type: CKA.VALUE_LEN, value: Number(aes[1]) / 8 }]),
+    );
+    return [describe(ctx, h)];
+  }
+  if (spec.type === 'hmac-256') {
+    const h = p11('C_GenerateKey', () =>
+      m.p11.C_GenerateKey(session, { mechanism: CKM.GENERIC_SECRET_KEY_GEN }, [...secretBase(CKK.GENERIC_SECRET), { type: CKA.VALUE_LEN, value: 32 }]),
+    );
+    return [describe(ctx, h)];
+  }
+  if (spec.type === 'tdes') {
+    const h = p11('C_GenerateKey', () => m.p11.C_GenerateKey(session, { mechanism: CKM.DES3_KEY_GEN }, secretBase(CKK.DES3)));
+    return [describe(ctx, h)];
+  }
+  const pubCommon: Template = [{ type: CKA.CLASS, value: CKO.PUBLIC_KEY }, ...common, { type: CKA.PRIVATE, value: false }, ...usageAttrs(spec.usages, 'public')];
+  const privCommon: Template = [
+    { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+    ...common,
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: spec.extractable },
+    ...usageAttrs(spec.usages, 'private'),
+  ];
+  const rsa = /^rsa-(\d+)$/.exec(spec.type);
+  let pair: { publicKey: Handle; privateKey: Handle };
+  if (rsa) {
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS_BITS, value: Number(rsa[1]) }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }],
+      ),
+    );
+  } else if (spec.type === 'ed25519') {
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.EC_EDWARDS_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS.Ed25519!, 'hex') }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }],
+      ),
+    );
+  } else {
+    const curve = spec.type === 'ec-p256' ? 'P-256' : 'P-384';
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.EC_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS[curve]!, 'hex') }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC }],
+      ),
+    );
+  }
+  return [describe(ctx, pair.privateKey), describe(ctx, pair.publicKey)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding and describing objects
+
+const KIND_CLASS: Record<string, number> = { secret: CKO.SECRET_KEY, private: CKO.PRIVATE_KEY, public: CKO.PUBLIC_KEY };
+
+export function findHandles(ctx: TokenContext, ref: ObjectRef): Handle[] {
+  const { m, session } = ctx;
+  const tmpl: Template = [];
+  if (ref.kind) tmpl.push({ type: CKA.CLASS, value: KIND_CLASS[ref.kind]! });
+  if (ref.label !== undefined) tmpl.push({ type: CKA.LABEL, value: ref.label });
+  if (ref.idHex !== undefined) tmpl.push({ type: CKA.ID, value: Buffer.from(ref.idHex, 'hex') });
+  p11('C_FindObjectsInit', () => m.p11.C_FindObjectsInit(session, tmpl));
+  const out: Handle[] = [];
+  try {
+    for (;;) {
+      const batch = p11('C_FindObjects', () => m.p11.C_FindObjects(session, 64));
+      out.push(...batch);
+      if (batch.length < 64) break;
+    }
+  } finally {
+    try {
+      m.p11.C_FindObjectsFinal(session);
+    } catch {
+      /* the search is over either way */
+    }
+  }
+  return out;
+}
+
+function describeRef(ref: ObjectRef): string {
+  return [ref.kind ? `${ref.kind} key` : 'object', ref.label !== undefined ? `labelled "${ref.label}"` : '', ref.idHex ? `with id ${ref.idHex}` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** Exactly one object, or a typed error that says which and why. */
+export function findOne(ctx: TokenContext, ref: ObjectRef): Handle {
+  const found = findHandles(ctx, ref);
+  if (found.length === 0) {
+    return fail({
+      code: 'OBJECT_NOT_FOUND',
+      message: `There is no ${describeRef(ref)} on this token${ctx.token.loggedIn ? '' : ' (private keys are only visible after logging in)'}.`,
+      action: 'Check the label or id (custos key list), and log in if the key is private.',
+      details: { token: ctx.token.label },
+    });
+  }
+  if (found.length > 1) {
+    return fail({
+      code: 'OBJECT_AMBIGUOUS',
+      message: `${found.length} objects match ${describeRef(ref)}; Custos will not guess which one you meant.`,
+      action: 'Name the key by its PKCS#11 URI, which includes its id.',
+    });
+  }
+  return found[0]!;
+}
+
+function readAttrs(ctx: TokenContext, h: Handle, types: number[]): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  try {
+    for (const a of ctx.m.p11.C_GetAttributeValue(ctx.session, h, types.map((type) => ({ type })))) out.set(a.type, a.value);
+    return out;
+  } catch {
+    // One attribute the token does not know (or will not reveal) fails the whole call; ask singly.
+    for (const type of types) {
+      try {
+        const [a] = ctx.m.p11.C_GetAttributeValue(ctx.session, h, [{ type }]);
+        if (a) out.set(a.type, a.value);
+      } catch {
+        /* not applicable to this object */
+      }
+    }
+    return out;
+  }
+}
+
+const ulong = (b: Buffer | undefined): number | null => (b && b.length ? b.readUIntLE(0, Math.min(6, b.length)) : null);
+const bool = (b: Buffer | undefined): boolean | null => (b && b.length ? b[0] !== 0 : null);
+
+function curveOf(ecParams: Buffer | undefined): string | null {
+  if (!ecParams) return null;
+  const hex = ecParams.toString('hex');
+  for (const [name, oid] of Object.entries(CURVE_OIDS)) if (oid === hex) return name;
+  // PKCS#11 v3.0 §2.3.5: Edwards curves may be named by a PrintableString.
+  if (ecParams[0] === 0x13 && ecParams.subarray(2).toString() === 'edwards25519') return 'Ed25519';
+  return `unknown (${hex.slice(0, 32)})`;
+}
+
+export function describe(ctx: TokenContext, h: Handle): RawObject {
+  const a = readAttrs(ctx, h, [
+    CKA.CLASS, CKA.KEY_TYPE, CKA.LABEL, CKA.ID, CKA.TOKEN, CKA.PRIVATE, CKA.SENSITIVE, CKA.EXTRACTABLE, CKA.NEVER_EXTRACTABLE,
+    CKA.ALWAYS_SENSITIVE, CKA.LOCAL, CKA.ENCRYPT, CKA.DECRYPT, CKA.SIGN, CKA.VERIFY, CKA.WRAP, CKA.UNWRAP, CKA.DERIVE,
+    CKA.VALUE_LEN, CKA.MODULUS_BITS, CKA.MODULUS, CKA.EC_PARAMS, CKA.CHECK_VALUE,
+  ]);
+  const cls = ulong(a.get(CKA.CLASS));
+  const kt = ulong(a.get(CKA.KEY_TYPE));
+  const kind: RawObject['kind'] =
+    cls === CKO.SECRET_KEY ? 'secret' : cls === CKO.PRIVATE_KEY ? 'private' : cls === CKO.PUBLIC_KEY ? 'public' : cls === CKO.CERTIFICATE ? 'certificate' : cls === CKO.DATA ? 'data' : 'other';
+  const keyType: RawObject['keyType'] =
+    kt === null ? null : kt === CKK.AES ? 'aes' : kt === CKK.GENERIC_SECRET ? 'generic-secret' : kt === CKK.DES3 ? 'tdes' : kt === CKK.RSA ? 'rsa' : kt === CKK.EC ? 'ec' : kt === CKK.EC_EDWARDS ? 'ed25519' : 'other';
+  const curve = keyType === 'ec' || keyType === 'ed25519' ? curveOf(a.get(CKA.EC_PARAMS)) : null;
+  let bits: number | null = null;
+  if (keyType === 'rsa') bits = ulong(a.get(CKA.MODULUS_BITS)) ?? (a.get(CKA.MODULUS)?.length ?? 0) * 8;
+  else if (keyType === 'tdes') bits = 192;
+  else if (kind === 'secret') bits = (ulong(a.get(CKA.VALUE_LEN)) ?? 0) * 8 || null;
+  else if (curve) bits = curve === 'P-256' || curve === 'Ed25519' ? 256 : curve === 'P-384' ? 384 : curve === 'P-521' ? 521 : null;
+  const check = a.get(CKA.CHECK_VALUE);
+  return {
+    kind,
+    keyType,
+    label: a.get(CKA.LABEL)?.toString('utf8') ?? '',
+    idHex: a.get(CKA.ID)?.toString('hex') ?? '',
+    onToken: bool(a.get(CKA.TOKEN)) ?? false,
+    private: bool(a.get(CKA.PRIVATE)) ?? false,
+    sensitive: bool(a.get(CKA.SENSITIVE)),
+    extractable: bool(a.get(CKA.EXTRACTABLE)),
+    neverExtractable: bool(a.get(CKA.NEVER_EXTRACTABLE)),
+    alwaysSensitive: bool(a.get(CKA.ALWAYS_SENSITIVE)),
+    local: bool(a.get(CKA.LOCAL)),
+    usage: {
+      encrypt: bool(a.get(CKA.ENCRYPT)) ?? false,
+      decrypt: bool(a.get(CKA.DECRYPT)) ?? false,
+      sign: bool(a.get(CKA.SIGN)) ?? false,
+      verify: bool(a.get(CKA.VERIFY)) ?? false,
+      wrap: bool(a.get(CKA.WRAP)) ?? false,
+      unwrap: bool(a.get(CKA.UNWRAP)) ?? false,
+      derive: bool(a.get(CKA.DERIVE)) ?? false,
+    },
+    bits,
+    curve,
+    checkValueHex: check && check.length ? check.toString('hex') : null,
+  };
+}
+
+export function objects(ctx: TokenContext, ref: ObjectRef): RawObject[] {
+  return findHandles(ctx, ref).map((h) => describe(ctx, h));
+}
+
+export function setLabel(ctx: TokenContext, ref: ObjectRef, newLabel: string): RawObject[] {
+  // A key pair shares label and id: relabel both halves together.
+  const handles = findHandles(ctx, ref);
+  if (handles.length === 0) findOne(ctx, ref);
+  for (const h of handles) p11('C_SetAttributeValue', () => ctx.m.p11.C_SetAttributeValue(ctx.session, h, [{ type: CKA.LABEL, value: newLabel }]));
+  return handles.map((h) => describe(ctx, h));
+}
+
+export function destroy(ctx: TokenContext, ref: ObjectRef): { destroyed: number } {
+  const handles = findHandles(ctx, ref);
+  if (handles.length === 0) findOne(ctx, ref);
+  let destroyed = 0;
+  for (const h of handles) {
+    p11('C_DestroyObject', () => ctx.m.p11.C_DestroyObject(ctx.session, h));
+    destroyed++;
+  }
+  return { destroyed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities
+
+export function mechanisms(ctx: TokenContext): MechanismEntry[] {
+  const list = p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot));
+  return list.map((type) => {
+    let info = { minKeySize: 0, maxKeySize: 0, flags: 0 };
+    try {
+      info = ctx.m.p11.C_GetMechanismInfo(ctx.slot, type);
+    } catch {
+      /* listed but not described: keep zeros */
+    }
+    return { type, name: MECHANISM_NAMES[type] ?? `CKM_0x${type.toString(16)}`, ...info };
+  });
+}
+
+function createSecret(ctx: TokenContext, value: Buffer, keyType: number, attrs: Template): Handle {
+  return p11('C_CreateObject', () =>
+    ctx.m.p11.C_CreateObject(ctx.session, [
+      { type: CKA.CLASS, value: CKO.SECRET_KEY },
+      { type: CKA.KEY_TYPE, value: keyType },
+      { type: CKA.TOKEN, value: false },
+      { type: CKA.VALUE, value },
+      ...attrs,
+    ]),
+  );
+}
+
+function destroyQuietly(ctx: TokenContext, h: Handle | null | undefined): void {
+  if (!h) return;
+  try {
+    ctx.m.p11.C_DestroyObject(ctx.session, h);
+  } catch {
+    /* session object: gone with the session anyway */
+  }
+}
+
+/**
+ * Mechanism names are not trusted: NSS's CKM_AES_KEY_WRAP_PAD is PKCS#7-padded KW, not RFC 5649
+ * (RFC 5649 is CKM_AES_KEY_WRAP_KWP there). Each candidate must reproduce the RFC vectors, in both
+ * directions, with throw-away session keys, before Custos uses it.
+ */
+export function probeWrap(ctx: TokenContext): WrapProbe {
+  const cached = ctx.m.probes.get(`wrap:${ctx.key}`) as WrapProbe | undefined;
+  if (cached) return cached;
+  const notes: string[] = [];
+  type Vector = { kek: string; plaintext: string; ciphertext: string };
+  /** Unwraps the vector's ciphertext and re-wraps the result: each direction's verdict. */
+  const check = (mech: number, v: Vector): { unwrap: boolean; wrap: boolean } => {
+    let kek: Handle | null = null;
+    let unwrapped: Handle | null = null;
+    const verdict = { unwrap: false, wrap: false };
+    try {
+      kek = createSecret(ctx, Buffer.from(v.kek, 'hex'), CKK.AES, [
+        { type: CKA.WRAP, value: true },
+        { type: CKA.UNWRAP, value: true },
+        { type: CKA.ENCRYPT, value: false },
+        { type: CKA.DECRYPT, value: false },
+        { type: CKA.SIGN, value: false },
+        { type: CKA.VERIFY, value: false },
+        { type: CKA.DERIVE, value: false },
+        { type: CKA.SENSITIVE, value: false },
+        { type: CKA.EXTRACTABLE, value: true },
+      ]);
+      unwrapped = ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: mech }, kek, Buffer.from(v.ciphertext, 'hex'), [
+        { type: CKA.CLASS, value: CKO.SECRET_KEY },
+        { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
+        { type: CKA.TOKEN, value: false },
+        { type: CKA.SENSITIVE, value: false },
+        { type: CKA.EXTRACTABLE, value: true },
+        { type: CKA.SIGN, value: false },
+        { type: CKA.VERIFY, value: false },
+        { type: CKA.DERIVE, value: false },
+      ]);
+      const [value] = ctx.m.p11.C_GetAttributeValue(ctx.session, unwrapped, [{ type: CKA.VALUE }]);
+      verdict.unwrap = value?.value.toString('hex') === v.plaintext;
+      const rewrapped = ctx.m.p11.C_WrapKey(ctx.session, { mechanism: mech }, kek, unwrapped, Buffer.alloc(v.ciphertext.length / 2 + 16));
+      verdict.wrap = rewrapped.toString('hex') === v.ciphertext;
+    } catch (e) {
+      notes.push(`${MECHANISM_NAMES[mech] ?? mech}: ${p11Failure(e, 'probe').details?.ckr ?? 'failed'} on a ${v.plaintext.length / 2}-byte vector`);
+    } finally {
+      destroyQuietly(ctx, unwrapped);
+      destroyQuietly(ctx, kek);
+    }
+    return verdict;
+  };
+  const listed = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
+  let aesKw: number | null = null;
+  if (listed.has(CKM.AES_KEY_WRAP)) {
+    const results = rfc3394.vectors.map((v) => check(CKM.AES_KEY_WRAP, v));
+    if (results.every((r) => r.unwrap && r.wrap)) aesKw = CKM.AES_KEY_WRAP;
+    else notes.push('CKM_AES_KEY_WRAP is listed but does not reproduce the RFC 3394 vectors; not used');
+  }
+  let aesKwp: WrapProbe['aesKwp'] = null;
+  for (const mech of [CKM.AES_KEY_WRAP_KWP, CKM.AES_KEY_WRAP_PAD]) {
+    if (!listed.has(mech)) continue;
+    const unaligned = rfc5649.vectors.map((v) => check(mech, v));
+    const aligned = kwpAligned.vectors.map((v) => check(mech, v));
+    const all = [...unaligned, ...aligned];
+    if (!all.every((r) => r.unwrap)) {
+      notes.push(`${MECHANISM_NAMES[mech]} is listed but does not read RFC 5649 data; not used for AES-KWP`);
+      continue;
+    }
+    const wrap = all.every((r) => r.wrap) ? 'any' : aligned.every((r) => r.wrap) ? 'aligned' : 'none';
+    if (wrap !== 'any') {
+      notes.push(
+        `${MECHANISM_NAMES[mech]} reads RFC 5649 data but its wrap output is RFC 5649 ${wrap === 'aligned' ? 'only for key data that is a multiple of 8 bytes' : 'in no tested case'}`,
+      );
+    }
+    aesKwp = { mechanism: mech, wrap };
+    break;
+  }
+  const result = { aesKw, aesKwp, notes };
+  ctx.m.probes.set(`wrap:${ctx.key}`, result);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public keys
+
+export function publicKey(ctx: TokenContext, ref: ObjectRef): PublicKeyAttrs {
+  const h = findOne(ctx, { ...ref, kind: 'public' });
+  const a = readAttrs(ctx, h, [CKA.KEY_TYPE, CKA.MODULUS, CKA.PUBLIC_EXPONENT, CKA.EC_PARAMS, CKA.EC_POINT]);
+  const kt = ulong(a.get(CKA.KEY_TYPE));
+  if (kt === CKK.RSA) return { keyType: 'rsa', modulus: a.get(CKA.MODULUS)!, publicExponent: a.get(CKA.PUBLIC_EXPONENT)! };
+  if (kt === CKK.EC || kt === CKK.EC_EDWARDS) {
+    return { keyType: kt === CKK.EC ? 'ec' : 'ed25519', ecParams: a.get(CKA.EC_PARAMS)!, ecPoint: a.get(CKA.EC_POINT)! };
+  }
+  return fail({ code: 'KEY_TYPE_MISMATCH', message: 'This public key is of a type Custos cannot export yet.', action: 'Export it with the vendor tool.' });
+}
+
+export function importPublic(ctx: TokenContext, label: string, idHex: string, attrs: PublicKeyAttrs, usages: KeyUsage[], onToken: boolean): RawObject {
+  const tmpl: Template = [
+    { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+    { type: CKA.TOKEN, value: onToken },
+    { type: CKA.PRIVATE, value: false },
+    { type: CKA.LABEL, value: label },
+    { type: CKA.ID, value: Buffer.from(idHex, 'hex') },
+    ...usageAttrs(usages, 'public'),
+  ];
+  if (attrs.keyType === 'rsa') {
+    tmpl.push({ type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS, value: buf(attrs.modulus!) }, { type: CKA.PUBLIC_EXPONENT, value: buf(attrs.publicExponent!) });
+  } else {
+    tmpl.push(
+      { type: CKA.KEY_TYPE, value: attrs.keyType === 'ec' ? CKK.EC : CKK.EC_EDWARDS },
+      { type: CKA.EC_PARAMS, value: buf(attrs.ecParams!) },
+      { type: CKA.EC_POINT, value: buf(attrs.ecPoint!) },
+    );
+  }
+  const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, tmpl));
+  return describe(ctx, h);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check values
+
+/**
+ * AES: CMAC of one zero block, 5 bytes (ANSI X9.24-1:2017 / PCI PIN 15-1) and the legacy
+ * ECB-of-zeros value, 3 bytes. TDES: ECB of zeros, 3 bytes, and TDES-CMAC. Computed inside the
+ * HSM. A key whose own usages forbid the computation is copied to a session object that may
+ * (C_CopyObject), measured, and the copy destroyed: the key value never leaves the token.
+ */
+export function checkValue(ctx: TokenContext, ref: ObjectRef): { cmacHex: string | null; ecbHex: string | null; note?: string } {
+  const h = findOne(ctx, { ...ref, kind: 'secret' });
+  const info = describe(ctx, h);
+  if (info.keyType !== 'aes' && info.keyType !== 'tdes') {
+    return { cmacHex: null, ecbHex: null, note: 'No check value convention exists for this key type; compare key fingerprints or MACs of agreed data instead.' };
+  }
+  const block = Buffer.alloc(info.keyType === 'aes' ? 16 : 8);
+  const cmacMech = info.keyType === 'aes' ? CKM.AES_CMAC : CKM.DES3_CMAC;
+  const ecbMech = info.keyType === 'aes' ? CKM.AES_ECB : CKM.DES3_ECB;
+  const compute = (key: Handle) => {
+    let cmacHex: string | null = null;
+    let ecbHex: string | null = null;
+    try {
+      ctx.m.p11.C_SignInit(ctx.session, { mechanism: cmacMech }, key);
+      cmacHex = ctx.m.p11.C_Sign(ctx.session, block, Buffer.alloc(16)).subarray(0, 5).toString('hex');
+    } catch {
+      /* not permitted or not supported: try via a copy below */
+    }
+    try {
+      ctx.m.p11.C_EncryptInit(ctx.session, { mechanism: ecbMech }, key);
+      ecbHex = ctx.m.p11.C_Encrypt(ctx.session, block, Buffer.alloc(block.length)).subarray(0, 3).toString('hex');
+    } catch {
+      ecbHex = info.checkValueHex ? info.checkValueHex.slice(0, 6) : null;
+    }
+    return { cmacHex, ecbHex };
+  };
+  let result = compute(h);
+  if (result.cmacHex === null) {
+    let copy: Handle | null = null;
+    try {
+      copy = ctx.m.p11.C_CopyObject(ctx.session, h, [
+        { type: CKA.TOKEN, value: false },
+        { type: CKA.SIGN, value: true },
+        { type: CKA.ENCRYPT, value: true },
+      ]);
+      result = { ...compute(copy), ...(result.ecbHex ? { ecbHex: result.ecbHex } : {}) };
+    } catch {
+      return { ...result, note: 'The token does not allow computing a CMAC check value for this key (its usages forbid it and it cannot be copied).' };
+    } finally {
+      destroyQuietly(ctx, copy);
+    }
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign, verify, encrypt, decrypt, random
+
+function mechanismListed(ctx: TokenContext, mech: number): boolean {
+  const key = `mechs:${ctx.key}`;
+  let set = ctx.m.probes.get(key) as Set<number> | undefined;
+  if (!set) {
+    set = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
+    ctx.m.probes.set(key, set);
+  }
+  return set.has(mech);
+}
+
+// RFC 8017 §9.2 note 1: DER DigestInfo prefixes for EMSA-PKCS1-v1_5 over a host-side hash.
+const DIGEST_INFO: Record<string, string> = {
+  sha256: '3031300d060960864801650304020105000420',
+  sha384: '3041300d060960864801650304020205000430',
+};
+
+interface PreparedSign {
+  mechanism: pkcs11js.Mechanism;
+  /** Applied to each input before the token signs it (host-side hashing). */
+  prepare(data: Buffer): Buffer;
+  outLen: number;
+}
+
+function signMechanism(ctx: TokenContext, mech: SignMechanism): PreparedSign {
+  const hash = (alg: string) => (d: Buffer) => createHash(alg).update(d).digest();
+  const same = (d: Buffer) => d;
+  switch (mech) {
+    case 'ecdsa-sha256':
+    case 'ecdsa-sha384':
+      // SoftHSM has no CKM_ECDSA_SHA256: hash here, sign the digest with CKM_ECDSA (raw r‖s).
+      return { mechanism: { mechanism: CKM.ECDSA }, prepare: hash(mech === 'ecdsa-sha256' ? 'sha256' : 'sha384'), outLen: 132 };
+    case 'rsa-pkcs1-sha256':
+    case 'rsa-pkcs1-sha384': {
+      const alg = mech.endsWith('256') ? 'sha256' : 'sha384';
+      const native = alg === 'sha256' ? CKM.SHA256_RSA_PKCS : CKM.SHA384_RSA_PKCS;
+      if (mechanismListed(ctx, native)) return { mechanism: { mechanism: native }, prepare: same, outLen: 512 };
+      return { mechanism: { mechanism: CKM.RSA_PKCS }, prepare: (d) => Buffer.concat([Buffer.from(DIGEST_INFO[alg]!, 'hex'), hash(alg)(d)]), outLen: 512 };
+    }
+    case 'rsa-pss-sha256':
+    case 'rsa-pss-sha384': {
+      const is256 = mech.endsWith('256');
+      const parameter = {
+        type: pkcs11js.CK_PARAMS_RSA_PSS,
+        hashAlg: is256 ? CKM.SHA256 : CKM.SHA384,
+        mgf: is256 ? CKG_MGF1.SHA256 : CKG_MGF1.SHA384,
+        saltLen: is256 ? 32 : 48,
+      } as pkcs11js.RsaPSS;
+      const native = is256 ? CKM.SHA256_RSA_PKCS_PSS : CKM.SHA384_RSA_PKCS_PSS;
+      if (mechanismListed(ctx, native)) return { mechanism: { mechanism: native, parameter }, prepare: same, outLen: 512 };
+      return { mechanism: { mechanism: CKM.RSA_PKCS_PSS, parameter }, prepare: hash(is256 ? 'sha256' : 'sha384'), outLen: 512 };
+    }
+    case 'ed25519':
+      return { mechanism: { mechanism: CKM.EDDSA }, prepare: same, outLen: 64 };
+    case 'hmac-sha256':
+      return { mechanism: { mechanism: CKM.SHA256_HMAC }, prepare: same, outLen: 32 };
+    case 'hmac-sha384':
+      return { mechanism: { mechanism: CKM.SHA384_HMAC }, prepare: same, outLen: 48 };
+    case 'hmac-sha512':
+      return { mechanism: { mechanism: CKM.SHA512_HMAC }, prepare: same, outLen: 64 };
+    case 'aes-cmac':
+      return { mechanism: { mechanism: CKM.AES_CMAC }, prepare: same, outLen: 16 };
+  }
+}
+
+const SIGN_KIND: Record<SignMechanism, 'private' | 'secret'> = {
+  'ecdsa-sha256': 'private',
+  'ecdsa-sha384': 'private',
+  'rsa-pkcs1-sha256': 'private',
+  'rsa-pkcs1-sha384': 'private',
+  'rsa-pss-sha256': 'private',
+  'rsa-pss-sha384': 'private',
+  ed25519: 'private',
+  'hmac-sha256': 'secret',
+  'hmac-sha384': 'secret',
+  'hmac-sha512': 'secret',
+  'aes-cmac': 'secret',
+};
+
+export function sign(ctx: TokenContext, ref: ObjectRef, mech: SignMechanism, data: Uint8Array[]): Uint8Array[] {
+  const key = findOne(ctx, { ...ref, kind: SIGN_KIND[mech] });
+  const prepared = signMechanism(ctx, mech);
+  const out: Uint8Array[] = [];
+  const scratch = Buffer.alloc(prepared.outLen);
+  for (const d of data) {
+    p11('C_SignInit', () => ctx.m.p11.C_SignInit(ctx.session, prepared.mechanism, key));
+    out.push(Buffer.from(p11('C_Sign', () => ctx.m.p11.C_Sign(ctx.session, prepared.prepare(buf(d)), scratch))));
+  }
+  return out;
+}
+
+export function verify(ctx: TokenContext, ref: ObjectRef, mech: SignMechanism, data: Uint8Array, signature: Uint8Array): { valid: boolean } {
+  const kind = SIGN_KIND[mech] === 'private' ? 'public' : 'secret';
+  const key = findOne(ctx, { ...ref, kind });
+  const prepared = signMechanism(ctx, mech);
+  p11('C_VerifyInit', () => ctx.m.p11.C_VerifyInit(ctx.session, prepared.mechanism, key));
+  try {
+    return { valid: ctx.m.p11.C_Verify(ctx.session, prepared.prepare(buf(data)), buf(signature)) };
+  } catch (e) {
+    // SoftHSM throws CKR_SIGNATURE_INVALID rather than returning false: both mean "not valid".
+    const f = p11Failure(e, 'C_Verify');
+    if (f.code === 'SIGNATURE_INVALID') return { valid: false };
+    return fail(f);
+  }
+}
+
+const GCM_TAG_BITS = 128;
+
+function gcmParams(iv: Buffer, aad?: Uint8Array): pkcs11js.Mechanism {
+  // pkcs11js: CK_PARAMS_GCM (v2.40 layout) with tagBits; CK_PARAMS_AES_GCM is buggy (DESIGN.md).
+  return {
+    mechanism: CKM.AES_GCM,
+    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: 96, aad: aad ? buf(aad) : Buffer.alloc(0), tagBits: GCM_TAG_BITS } as pkcs11js.GcmParams,
+  };
+}
+
+function oaepParams(mech: 'rsa-oaep-sha1' | 'rsa-oaep-sha256'): pkcs11js.Mechanism {
+  const sha1 = mech === 'rsa-oaep-sha1';
+  return {
+    mechanism: CKM.RSA_PKCS_OAEP,
+    parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: sha1 ? CKM.SHA_1 : CKM.SHA256, mgf: sha1 ? CKG_MGF1.SHA1 : CKG_MGF1.SHA256, source: CKZ_DATA_SPECIFIED } as pkcs11js.RsaOAEP,
+  };
+}
+
+export function random(ctx: TokenContext, length: number): Uint8Array {
+  return Buffer.from(p11('C_GenerateRandom', () => ctx.m.p11.C_GenerateRandom(ctx.session, Buffer.alloc(length))));
+}
+
+export function encrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism, data: Uint8Array[], aad?: Uint8Array): Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }> {
+  const out: Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }> = [];
+  if (mech === 'aes-gcm') {
+    const key = findOne(ctx, { ...ref, kind: 'secret' });
+    for (const d of data) {
+      // A fresh 96-bit IV from the token's RNG for every message (NIST SP 800-38D §8.2.2).
+      const iv = Buffer.from(random(ctx, 12));
+      p11('C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, gcmParams(iv, aad), key));
+      const ct = p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(d.length + 16)));
+      out.push({ iv, ciphertext: Buffer.from(ct) });
+    }
+    return out;
+  }
+  const key = findOne(ctx, { ...ref, kind: 'public' });
+  for (const d of data) {
+    oaepCall(mech, 'C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, oaepParams(mech), key));
+    out.push({ iv: null, ciphertext: Buffer.from(p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(1024)))) });
+  }
+  return out;
+}
+
+export function decrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism, ciphertext: Uint8Array, iv?: Uint8Array, aad?: Uint8Array): { plaintext: Uint8Array } {
+  if (mech === 'aes-gcm') {
+    if (!iv || iv.length !== 12) return fail({ code: 'DATA_INVALID', message: 'AES-GCM decryption needs the 12-byte IV that came with the ciphertext.', action: 'Give the IV produced at encryption.' });
+    const key = findOne(ctx, { ...ref, kind: 'secret' });
+    p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, gcmParams(buf(iv), aad), key));
+    try {
+      return { plaintext: Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(ciphertext), Buffer.alloc(ciphertext.length))) };
+    } catch (e) {
+      const f = p11Failure(e, 'C_Decrypt');
+      // SoftHSM reports a GCM tag mismatch as CKR_GENERAL_ERROR: in this call it means tampering or a wrong key.
+      if (f.code === 'DEVICE_ERROR' || f.code === 'DECRYPTION_FAILED' || f.code === 'DATA_INVALID') {
+        return fail({ code: 'DECRYPTION_FAILED', message: 'The data could not be decrypted: the authentication tag does not match (wrong key, wrong IV or additional data, or the data was altered).', action: 'Check the key, IV and additional data; if they are right, the data was altered — do not use it.', details: f.details ?? {} });
+      }
+      return fail(f);
+    }
+  }
+  const key = findOne(ctx, { ...ref, kind: 'private' });
+  oaepCall(mech, 'C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, oaepParams(mech), key));
+  try {
+    return { plaintext: Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(ciphertext), Buffer.alloc(1024))) };
+  } catch (e) {
+    const f = p11Failure(e, 'C_Decrypt');
+    if (f.code === 'DEVICE_ERROR' || f.code === 'DATA_INVALID' || f.code === 'DATA_TOO_LARGE') {
+      return fail({ code: 'DECRYPTION_FAILED', message: 'The data could not be decrypted with this RSA key (wrong key, wrong OAEP hash, or altered data).', action: 'Check the key and algorithm; if they are right, the data was altered.', details: f.details ?? {} });
+    }
+    return fail(f);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wrap and unwrap
+
+/**
+ * The trusted RFC 5649 mechanism for this direction. For wrapping, `keyBytes` is the length of the
+ * key data when it is known (secret keys): a token whose output is RFC 5649 only for aligned data
+ * may still wrap an AES key, never a private key (its PKCS#8 encoding has any length).
+ */
+function kwpMechanism(ctx: TokenContext, direction: 'wrap' | 'unwrap', keyBytes?: number | null): number {
+  const probe = probeWrap(ctx);
+  const kwp = probe.aesKwp;
+  const usable =
+    kwp !== null &&
+    (direction === 'unwrap' || kwp.wrap === 'any' || (kwp.wrap === 'aligned' && keyBytes !== undefined && keyBytes !== null && keyBytes % 8 === 0));
+  if (!usable) {
+    return fail({
+      code: 'WRAP_MECHANISM_UNTRUSTED',
+      message:
+        kwp === null
+          ? 'This token has no AES key wrap with padding that reproduces the RFC 5649 test vectors.'
+          : "This token's AES-KWP output is standard (RFC 5649) only for keys whose length is a multiple of 8 bytes, and this key is not one of them.",
+      action: 'Wrap this key on another token, or use RSA-OAEP transport for it; data wrapped here could not be read by other tools.',
+      details: { notes: probe.notes.join('; ') },
+    });
+  }
+  return kwp!.mechanism;
+}
+
+function kwMechanism(ctx: TokenContext): number {
+  const probe = probeWrap(ctx);
+  if (probe.aesKw === null) {
+    return fail({ code: 'WRAP_MECHANISM_UNTRUSTED', message: 'This token has no AES key wrap that reproduces the RFC 3394 test vectors.', action: 'Use another wrap mechanism or token.', details: { notes: probe.notes.join('; ') } });
+  }
+  return probe.aesKw;
+}
+
+/** Byte length of a secret key's value, or null for private keys (whose wrapped form is PKCS#8). */
+function secretLength(ctx: TokenContext, h: Handle): number | null {
+  const info = describe(ctx, h);
+  return info.kind === 'secret' && info.bits ? info.bits / 8 : null;
+}
+
+const ephemeralAesTemplate: Template = [
+  { type: CKA.CLASS, value: CKO.SECRET_KEY },
+  { type: CKA.KEY_TYPE, value: CKK.AES },
+  { type: CKA.TOKEN, value: false },
+  { type: CKA.PRIVATE, value: true },
+  { type: CKA.SENSITIVE, value: true },
+  { type: CKA.EXTRACTABLE, value: true },
+  { type: CKA.VALUE_LEN, value: 32 },
+  { type: CKA.WRAP, value: true },
+  { type: CKA.UNWRAP, value: true },
+  { type: CKA.ENCRYPT, value: false },
+  { type: CKA.DECRYPT, value: false },
+  { type: CKA.SIGN, value: false },
+  { type: CKA.VERIFY, value: false },
+  { type: CKA.DERIVE, value: false },
+];
+
+export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectRef[], mech: WrapMechanism): Uint8Array[] {
+  const handles = targets.map((t) => findOne(ctx, { ...t, kind: t.kind ?? undefined }));
+  const out: Uint8Array[] = [];
+  const scratch = Buffer.alloc(8192);
+  if (mech === 'aes-kw' || mech === 'aes-kwp') {
+    const kek = findOne(ctx, { ...wrappingRef, kind: 'secret' });
+    for (const h of handles) {
+      const m = mech === 'aes-kw' ? kwMechanism(ctx) : kwpMechanism(ctx, 'wrap', secretLength(ctx, h));
+      out.push(Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: m }, kek, h, scratch))));
+    }
+    return out;
+  }
+  const rsaPub = findOne(ctx, { ...wrappingRef, kind: 'public' });
+  if (mech === 'rsa-oaep-sha1' || mech === 'rsa-oaep-sha256') {
+    for (const h of handles) out.push(Buffer.from(oaepCall(mech, 'C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, oaepParams(mech), rsaPub, h, scratch))));
+    return out;
+  }
+  // CKM_RSA_AES_KEY_WRAP layout (PKCS#11 v2.40 §2.1.21): OAEP(ephemeral AES key) ‖ KWP(target).
+  // pkcs11js has no parameter type for the native mechanism, so it is always composed from the
+  // two steps here, inside the token; the ephemeral key is a session object destroyed at once.
+  const oaep = oaepParams(mech === 'rsa-aes-kwp-sha1' ? 'rsa-oaep-sha1' : 'rsa-oaep-sha256');
+  for (const h of handles) {
+    const kwp = kwpMechanism(ctx, 'wrap', secretLength(ctx, h));
+    let eph: Handle | null = null;
+    try {
+      eph = p11('C_GenerateKey', () => ctx.m.p11.C_GenerateKey(ctx.session, { mechanism: CKM.AES_KEY_GEN }, ephemeralAesTemplate));
+      const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, h, scratch)));
+      let wrappedEph: Buffer;
+      try {
+        wrappedEph = Buffer.from(ctx.m.p11.C_WrapKey(ctx.session, oaep, rsaPub, eph, scratch));
+      } catch (e) {
+        const f = p11Failure(e, 'C_WrapKey');
+        if (mech !== 'rsa-aes-kwp-sha256' || !oaepUnsupported(f)) return fail(f);
+        destroyQuietly(ctx, eph);
+        eph = null;
+        out.push(composeOaepOnHost(ctx, rsaPub, h, kwp, scratch));
+        continue;
+      }
+      out.push(Buffer.concat([wrappedEph, wrappedTarget]));
+    } finally {
+      destroyQuietly(ctx, eph);
+    }
+  }
+  return out;
+}
+
+/** An OAEP call whose "bad arguments" answer is translated: the token lacks that OAEP hash. */
+function oaepCall<T>(mech: string, fn: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    const f = p11Failure(e, fn);
+    if (mech.includes('sha256') && oaepUnsupported(f)) {
+      return fail({
+        code: 'MECHANISM_UNSUPPORTED',
+        message: 'This token does RSA-OAEP only with SHA-1, not SHA-256.',
+        action: 'Choose the SHA-1 variant (still safe for OAEP), or use a token that supports OAEP with SHA-256.',
+        details: f.details ?? {},
+      });
+    }
+    return fail(f);
+  }
+}
+
+/** SoftHSM (among others) does RSA-OAEP only with SHA-1 and answers other hashes with CKR_ARGUMENTS_BAD. */
+function oaepUnsupported(f: { code: string; details?: Record<string, unknown> }): boolean {
+  return f.code === 'MECHANISM_UNSUPPORTED' || f.details?.ckr === 'CKR_ARGUMENTS_BAD';
+}
+
+/**
+ * RSA-OAEP-SHA256 + AES-KWP for a token that lacks OAEP with SHA-256. The ephemeral AES key comes
+ * from the token's RNG, is imported as a session object to KWP-wrap the target inside the token,
+ * and is OAEP-encrypted here with the (public) RSA key; its bytes are zeroised straight after.
+ * The target key never leaves the token unwrapped.
+ */
+function composeOaepOnHost(ctx: TokenContext, rsaPub: Handle, target: Handle, kwp: number, scratch: Buffer): Buffer {
+  const a = readAttrs(ctx, rsaPub, [CKA.MODULUS, CKA.PUBLIC_EXPONENT]);
+  const n = a.get(CKA.MODULUS);
+  const e = a.get(CKA.PUBLIC_EXPONENT);
+  if (!n || !e) return fail({ code: 'KEY_TYPE_MISMATCH', message: 'The wrapping key is not an RSA public key.', action: 'Choose an RSA public key (for example the one a cloud KMS gave you for import).' });
+  const ephValue = Buffer.from(random(ctx, 32));
+  let eph: Handle | null = null;
+  try {
+    eph = createSecret(ctx, ephValue, CKK.AES, [
+      { type: CKA.WRAP, value: true },
+      { type: CKA.UNWRAP, value: false },
+      { type: CKA.ENCRYPT, value: false },
+      { type: CKA.DECRYPT, value: false },
+      { type: CKA.SIGN, value: false },
+      { type: CKA.VERIFY, value: false },
+      { type: CKA.DERIVE, value: false },
+      { type: CKA.SENSITIVE, value: true },
+      { type: CKA.EXTRACTABLE, value: false },
+    ]);
+    const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, target, scratch)));
+    const key = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
+    const wrappedEph = publicEncrypt({ key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ephValue);
+    return Buffer.concat([wrappedEph, wrappedTarget]);
+  } finally {
+    ephValue.fill(0);
+    destroyQuietly(ctx, eph);
+  }
+}
+
+function unwrapTemplate(t: UnwrapTemplate): Template {
+  const keyType = { aes: CKK.AES, 'generic-secret': CKK.GENERIC_SECRET, tdes: CKK.DES3, rsa: CKK.RSA, ec: CKK.EC, ed25519: CKK.EC_EDWARDS }[t.keyType];
+  return [
+    { type: CKA.CLASS, value: t.kind === 'secret' ? CKO.SECRET_KEY : CKO.PRIVATE_KEY },
+    { type: CKA.KEY_TYPE, value: keyType },
+    { type: CKA.TOKEN, value: t.onToken },
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.LABEL, value: t.label },
+    { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: t.extractable },
+    ...usageAttrs(t.usages, t.kind),
+  ];
+}
+
+export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {
+  const tmpl = unwrapTemplate(template);
+  if (mech === 'aes-kw' || mech === 'aes-kwp') {
+    const kek = findOne(ctx, { ...unwrappingRef, kind: 'secret' });
+    const m = mech === 'aes-kw' ? kwMechanism(ctx) : kwpMechanism(ctx, 'unwrap');
+    return describe(ctx, p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: m }, kek, buf(wrapped), tmpl)));
+  }
+  const rsaPriv = findOne(ctx, { ...unwrappingRef, kind: 'private' });
+  if (mech === 'rsa-oaep-sha1' || mech === 'rsa-oaep-sha256') {
+    return describe(ctx, oaepCall(mech, 'C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaepParams(mech), rsaPriv, buf(wrapped), tmpl)));
+  }
+  const oaep = oaepParams(mech === 'rsa-aes-kwp-sha1' ? 'rsa-oaep-sha1' : 'rsa-oaep-sha256');
+  // The private key has no CKA_MODULUS_BITS on every token; its CKA_MODULUS length is the size.
+  const modulusBytes = readAttrs(ctx, rsaPriv, [CKA.MODULUS]).get(CKA.MODULUS)?.length ?? 0;
+  if (!modulusBytes || wrapped.length <= modulusBytes + 8) {
+    return fail({ code: 'WRAPPED_KEY_INVALID', message: 'The wrapped key is too short for RSA-OAEP + AES-KWP under this RSA key.', action: 'Check that the file is complete and that you chose the right unwrapping key.' });
+  }
+  let eph: Handle | null = null;
+  try {
+    const ephTmpl = ephemeralAesTemplate.filter((a) => a.type !== CKA.VALUE_LEN);
+    eph = oaepCall(mech, 'C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaep, rsaPriv, buf(wrapped.subarray(0, modulusBytes)), ephTmpl));
+    const kwp = kwpMechanism(ctx, 'unwrap');
+    return describe(ctx, p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: kwp }, eph!, buf(wrapped.subarray(modulusBytes)), tmpl)));
+  } finally {
+    destroyQuietly(ctx, eph);
+  }
+}
+
+export const newKeyId = (): string => randomBytes(16).toString('hex');
+export { HostFailure };
