@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from './keys';
 import type { AppError } from './result';
 
 // The one contract between the renderer and the main process. Every operation is a named method
@@ -22,6 +23,15 @@ const modulePath = z
 const tokenUriInput = z.string().min(7).max(1024).startsWith('pkcs11:');
 
 const none = z.strictObject({});
+
+const tokenRef = { module: modulePath, token: tokenUriInput };
+const keySelector = z.string().min(1).max(2048);
+const keyLabel = z
+  .string()
+  .trim()
+  .min(1, 'Give the key a label.')
+  .max(128, 'A label is at most 128 characters.')
+  .refine((s) => !/[\u0000-\u001f]/.test(s), 'A label cannot contain control characters.');
 
 export const tokenFlagsSchema = z.object({
   loginRequired: z.boolean(),
@@ -113,6 +123,34 @@ export const contract = {
   'session.logout': method<SlotEntry>()(
     z.strictObject({ module: modulePath, token: tokenUriInput }),
     'Log out of a token.',
+  ),
+  'keys.capabilities': method<TokenCapabilities>()(
+    z.strictObject(tokenRef),
+    'Mechanisms the token offers, and which key types, signatures and wraps Custos can use on it.',
+  ),
+  'keys.list': method<KeyEntry[]>()(z.strictObject(tokenRef), 'Keys on a token (pairs grouped).'),
+  'keys.show': method<KeyDetail>()(z.strictObject({ ...tokenRef, key: keySelector }), 'One key with its check value or fingerprint.'),
+  'keys.generate': method<GeneratedKey>()(
+    z.strictObject({
+      ...tokenRef,
+      type: z.enum(['aes-128', 'aes-192', 'aes-256', 'hmac-256', 'tdes', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p256', 'ec-p384', 'ed25519']),
+      label: keyLabel,
+      usages: z.array(z.enum(['encrypt', 'sign', 'wrap', 'derive'])).min(1, 'Choose at least one use.').max(4),
+      extractable: z.boolean(),
+    }),
+    'Generate a key inside the token.',
+  ),
+  'keys.exportPublic': method<{ text: string }>()(
+    z.strictObject({ ...tokenRef, key: keySelector, format: z.enum(['pem', 'jwk']) }),
+    'The public key as PEM (SPKI) or JWK.',
+  ),
+  'keys.csr': method<{ pem: string }>()(
+    z.strictObject({ ...tokenRef, key: keySelector, subject: z.string().min(3).max(1024) }),
+    'A PKCS#10 certificate signing request signed by the key in the token.',
+  ),
+  'keys.destroy': method<{ destroyed: number }>()(
+    z.strictObject({ ...tokenRef, key: keySelector, confirmLabel: z.string().max(128) }),
+    'Destroy a key (both halves of a pair); the label must be typed again to confirm.',
   ),
 } as const;
 

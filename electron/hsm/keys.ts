@@ -332,12 +332,14 @@ export function mechanisms(ctx: TokenContext): MechanismEntry[] {
   });
 }
 
-function createSecret(ctx: TokenContext, value: Buffer, keyType: number, attrs: Template): Handle {
+function createSecret(ctx: TokenContext, value: Buffer, keyType: number, attrs: Template, privateObject = false): Handle {
   return p11('C_CreateObject', () =>
     ctx.m.p11.C_CreateObject(ctx.session, [
       { type: CKA.CLASS, value: CKO.SECRET_KEY },
       { type: CKA.KEY_TYPE, value: keyType },
       { type: CKA.TOKEN, value: false },
+      // Probe vectors are public values: as public session objects they need no login.
+      { type: CKA.PRIVATE, value: privateObject },
       { type: CKA.VALUE, value },
       ...attrs,
     ]),
@@ -384,6 +386,7 @@ export function probeWrap(ctx: TokenContext): WrapProbe {
         { type: CKA.CLASS, value: CKO.SECRET_KEY },
         { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
         { type: CKA.TOKEN, value: false },
+        { type: CKA.PRIVATE, value: false },
         { type: CKA.SENSITIVE, value: false },
         { type: CKA.EXTRACTABLE, value: true },
         { type: CKA.SIGN, value: false },
@@ -855,7 +858,7 @@ function composeOaepOnHost(ctx: TokenContext, rsaPub: Handle, target: Handle, kw
       { type: CKA.DERIVE, value: false },
       { type: CKA.SENSITIVE, value: true },
       { type: CKA.EXTRACTABLE, value: false },
-    ]);
+    ], true);
     const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, target, scratch)));
     const key = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
     const wrappedEph = publicEncrypt({ key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ephValue);

@@ -3,6 +3,7 @@ import { DEMO_TOKEN_LABEL } from '../../shared/contract';
 import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
 import { ConfigStore } from './config';
+import { KeyService } from './keys';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
 
 export const VERSION = '0.1.0';
@@ -21,6 +22,7 @@ export interface Services {
   config: ConfigStore;
   hsm: HsmClient;
   tokens: TokenService;
+  keys: KeyService;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,8 @@ export function createServices(opts: ServicesOptions): Services {
   const tokens = new TokenService(hsm, config, demo);
   // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, close: () => hsm.close() };
+  const keys = new KeyService(hsm);
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, close: () => hsm.close() };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
@@ -58,5 +61,12 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'tokens.createDemo': ({ soPin, userPin }) => s.tokens.createDemo(soPin, userPin),
     'session.login': ({ module, token, pin, role }) => s.tokens.login(module, token, pin, role),
     'session.logout': ({ module, token }) => s.tokens.logout(module, token),
+    'keys.capabilities': (t) => s.tokens.withConfigured(t.module, () => s.keys.capabilities(t)),
+    'keys.list': (t) => s.tokens.withConfigured(t.module, () => s.keys.list(t)),
+    'keys.show': ({ key, ...t }) => s.tokens.withConfigured(t.module, () => s.keys.show(t, key)),
+    'keys.generate': ({ type, label, usages, extractable, ...t }) => s.tokens.withConfigured(t.module, () => s.keys.generate(t, { type, label, usages, extractable })),
+    'keys.exportPublic': async ({ key, format, ...t }) => ({ text: await s.tokens.withConfigured(t.module, () => s.keys.exportPublic(t, key, format)) }),
+    'keys.csr': async ({ key, subject, ...t }) => ({ pem: await s.tokens.withConfigured(t.module, () => s.keys.csr(t, key, subject)) }),
+    'keys.destroy': async ({ key, confirmLabel, ...t }) => ({ destroyed: (await s.tokens.withConfigured(t.module, () => s.keys.destroy(t, key, confirmLabel))).destroyed }),
   };
 }

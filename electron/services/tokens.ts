@@ -206,6 +206,12 @@ export class TokenService {
     return { removed };
   }
 
+  /** Runs work for the window only on a configured module (the renderer must not load libraries). */
+  withConfigured<T>(module: string, work: () => Promise<T>): Promise<T> {
+    this.requireEnabled(module);
+    return work();
+  }
+
   private requireEnabled(module: string): void {
     if (!this.enabledModules().some((m) => sameFile(m.path, module))) {
       fail('MODULE_NOT_CONFIGURED', 'That PKCS#11 module is not configured in Custos.', 'Add the module first (Tokens → Add module), then try again.', { module });

@@ -1,0 +1,449 @@
+// PKCS#10 certification requests (RFC 2986) signed by a key that never leaves the token.
+//
+// buildCsr assembles CertificationRequestInfo, hands its DER to a `sign` callback (which the HSM host
+// implements), checks the returned signature against the public key with Node's crypto, and only then
+// wraps everything into the CertificationRequest. A CSR whose signature does not verify is worthless
+// to a CA and usually means the wrong key or mechanism, so it is caught here, not at the CA.
+//
+// What the `sign` callback must return, per signature algorithm (X.509 encodings):
+//   ecdsa-sha256 / ecdsa-sha384  DER Ecdsa-Sig-Value. With PKCS#11: CKM_ECDSA over hashForEcdsa(hash, tbs)
+//                                (or CKM_ECDSA_SHA256/384 over tbs), then ecdsaRawToDer on the r‖s result.
+//   rsa-pkcs1-sha256             the k-byte signature. CKM_SHA256_RSA_PKCS over tbs, or CKM_RSA_PKCS over
+//                                digestInfo('sha256', sha256(tbs)).
+//   rsa-pss-sha256               the k-byte signature. CKM_SHA256_RSA_PKCS_PSS over tbs with
+//                                CK_RSA_PKCS_PSS_PARAMS { CKM_SHA256, CKG_MGF1_SHA256, sLen 32 }.
+//   ed25519                      the 64-byte signature. CKM_EDDSA over tbs (PureEdDSA, no hashing).
+//
+// Standards: RFC 2986 (PKCS#10); RFC 5280 §4.1.2.4/§4.2.1.3/§4.2.1.6/§4.2.1.9 and Appendix A (names,
+// key usage, SAN, basic constraints, attribute upper bounds); RFC 2985 §5.4.2 (extensionRequest);
+// RFC 4514 (string form of a DN); RFC 5758 §3.2 (ECDSA signature AlgorithmIdentifiers, no parameters);
+// RFC 4055 §3.1 and §5 (RSASSA-PSS parameters; sha256WithRSAEncryption with NULL); RFC 8410 §3 and §5
+// (Ed25519 identifiers and permitted key usages); RFC 5480 §3 (EC key usages); RFC 7468 §7 (PEM label).
+
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import {
+  AlgorithmIdentifier,
+  Attribute,
+  AttributeTypeAndValue,
+  AttributeValue,
+  BasicConstraints,
+  Extension,
+  Extensions,
+  GeneralName,
+  KeyUsage,
+  Name,
+  RelativeDistinguishedName,
+  SubjectAlternativeName,
+} from '@peculiar/asn1-x509';
+import { RsaSaPssParams, id_mgf1, sha256 } from '@peculiar/asn1-rsa';
+import { fail } from '../../../shared/result';
+import { TAG, bitString, sequence, tlv, toPem } from './der';
+import { ECDSA_COMPONENT_SIZE, ecdsaDerToRaw } from './ecdsa';
+import { inspectSpki, type ParsedPublicKey } from './publicKey';
+
+export type CsrSignatureAlgorithm = 'ecdsa-sha256' | 'ecdsa-sha384' | 'rsa-pkcs1-sha256' | 'rsa-pss-sha256' | 'ed25519';
+
+export type KeyUsageName =
+  | 'digitalSignature'
+  | 'nonRepudiation'
+  | 'keyEncipherment'
+  | 'dataEncipherment'
+  | 'keyAgreement'
+  | 'keyCertSign'
+  | 'cRLSign'
+  | 'encipherOnly'
+  | 'decipherOnly';
+
+export interface CsrExtensions {
+  /** RFC 5280 §4.2.1.3 names (case-insensitive; "contentCommitment" is accepted for nonRepudiation). */
+  keyUsage?: string[];
+  basicConstraints?: { ca: boolean; pathLen?: number };
+  /** DNS names (RFC 5280 §4.2.1.6 dNSName, "preferred name syntax"); a leading "*." wildcard is allowed. */
+  subjectAltNames?: string[];
+}
+
+export interface BuildCsrOptions {
+  /** RFC 4514 string, most specific RDN first: "CN=Root CA 2026,O=Example,C=GB". */
+  subject: string;
+  /** Canonical SubjectPublicKeyInfo DER of the key that will sign. */
+  spki: Buffer;
+  signatureAlgorithm: CsrSignatureAlgorithm;
+  /** Signs the DER CertificationRequestInfo; returns the signature in X.509 encoding (see file header). */
+  sign: (tbs: Buffer) => Promise<Buffer>;
+  extensions?: CsrExtensions;
+}
+
+export type SubjectAttributeType = 'CN' | 'O' | 'OU' | 'C' | 'L' | 'ST' | 'emailAddress';
+
+export interface SubjectAttribute {
+  type: SubjectAttributeType;
+  oid: string;
+  value: string;
+}
+
+function invalid(message: string, action: string): never {
+  return fail('INVALID_INPUT', message, action);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subject DN
+
+// X.520 attribute types (RFC 5280 Appendix A.1) and PKCS#9 emailAddress (RFC 2985 §5.2.1), with the
+// upper bounds from RFC 5280 Appendix A.1 (ub-common-name 64, ub-organization-name 64,
+// ub-organizational-unit-name 64, ub-locality-name 128, ub-state-name 128, ub-emailaddress-length 255).
+const SUBJECT_TYPES: Record<SubjectAttributeType, { oid: string; max: number; encoding: 'utf8' | 'printable' | 'ia5' }> = {
+  CN: { oid: '2.5.4.3', max: 64, encoding: 'utf8' },
+  O: { oid: '2.5.4.10', max: 64, encoding: 'utf8' },
+  OU: { oid: '2.5.4.11', max: 64, encoding: 'utf8' },
+  // X520countryName ::= PrintableString (SIZE (2)), an ISO 3166 alpha-2 code.
+  C: { oid: '2.5.4.6', max: 2, encoding: 'printable' },
+  L: { oid: '2.5.4.7', max: 128, encoding: 'utf8' },
+  ST: { oid: '2.5.4.8', max: 128, encoding: 'utf8' },
+  // EmailAddress ::= IA5String (SIZE (1..ub-emailaddress-length)).
+  emailAddress: { oid: '1.2.840.113549.1.9.1', max: 255, encoding: 'ia5' },
+};
+const SUBJECT_TYPE_BY_UPPER = new Map<string, SubjectAttributeType>(
+  (Object.keys(SUBJECT_TYPES) as SubjectAttributeType[]).map((t) => [t.toUpperCase(), t]),
+);
+const SUBJECT_HELP = 'Write the subject like "CN=Root CA 2026,O=Example,C=GB"; escape a comma inside a value as "\\,".';
+
+// RFC 4514 §2.4 / §3: characters that a `pair` may escape.
+const ESCAPABLE = new Set(['"', '+', ',', ';', '<', '>', '\\', ' ', '#', '=']);
+
+interface Token {
+  ch: string;
+  escaped: boolean;
+}
+
+function decodeHexRun(bytes: number[], position: number): string {
+  const decoded = Buffer.from(bytes).toString('utf8');
+  if (decoded.includes('\uFFFD') || !Buffer.from(decoded, 'utf8').equals(Buffer.from(bytes))) {
+    invalid(`The hex escapes ending at position ${position} of the subject are not valid UTF-8.`, SUBJECT_HELP);
+  }
+  return decoded;
+}
+
+/**
+ * Parses an RFC 4514 distinguished-name string, in its order (most specific first). Supported: the
+ * attribute types CN, O, OU, C, L, ST and emailAddress (case-insensitive), backslash escapes of the
+ * special characters and \XX hex escapes of UTF-8 bytes. Spaces around separators are tolerated.
+ * Not supported, and refused with a reason: multi-valued RDNs ("+"), "#hex" BER values, ";" as a
+ * separator (RFC 2253 legacy), quoted values (RFC 1779), and OIDs as attribute types.
+ */
+export function parseSubject(subject: string): SubjectAttribute[] {
+  if (typeof subject !== 'string' || subject.trim() === '') invalid('The subject is empty.', SUBJECT_HELP);
+  const result: SubjectAttribute[] = [];
+  let i = 0;
+  const n = subject.length;
+  while (i < n) {
+    // Attribute type, up to "=".
+    const typeStart = i;
+    while (i < n && subject[i] !== '=' && subject[i] !== ',') i++;
+    const rawType = subject.slice(typeStart, i).trim();
+    if (i >= n || subject[i] !== '=') {
+      invalid(`"${rawType || subject.slice(typeStart).trim()}" in the subject has no "=" and value.`, SUBJECT_HELP);
+    }
+    if (rawType === '') invalid(`There is a value without an attribute type at position ${typeStart + 1} of the subject.`, SUBJECT_HELP);
+    const type = SUBJECT_TYPE_BY_UPPER.get(rawType.toUpperCase());
+    if (!type) {
+      invalid(`The attribute type "${rawType}" is not supported in a subject.`, 'Use CN, O, OU, C, L, ST or emailAddress.');
+    }
+    i++; // past "="
+
+    // Attribute value, up to an unescaped ",".
+    const tokens: Token[] = [];
+    let hex: number[] = [];
+    const flushHex = () => {
+      if (hex.length) {
+        for (const ch of decodeHexRun(hex, i)) tokens.push({ ch, escaped: true });
+        hex = [];
+      }
+    };
+    while (i < n && subject[i] !== ',') {
+      const c = subject[i]!;
+      if (c === '\\') {
+        const next = subject[i + 1];
+        const pair = subject.slice(i + 1, i + 3);
+        if (/^[0-9A-Fa-f]{2}$/.test(pair)) {
+          hex.push(parseInt(pair, 16));
+          i += 3;
+          continue;
+        }
+        flushHex();
+        if (next === undefined || !ESCAPABLE.has(next)) {
+          invalid(`The subject has a backslash at position ${i + 1} that does not escape a special character or a hex byte.`, SUBJECT_HELP);
+        }
+        tokens.push({ ch: next, escaped: true });
+        i += 2;
+        continue;
+      }
+      flushHex();
+      if (c === '+') invalid(`The subject has an unescaped "+" at position ${i + 1}: multi-valued RDNs are not supported.`, 'Put each attribute in its own RDN (separate them with ","), or write "\\+" if the plus sign is part of the value.');
+      if (c === ';') invalid(`The subject has an unescaped ";" at position ${i + 1}.`, 'Separate attributes with ","; write "\\;" if the semicolon is part of the value.');
+      if (c === '"' || c === '<' || c === '>') invalid(`The subject has an unescaped ${c} at position ${i + 1}.`, `Write "\\${c}" if it is part of the value.`);
+      tokens.push({ ch: c, escaped: false });
+      i++;
+    }
+    flushHex();
+    // Tolerate spaces around separators: drop unescaped spaces at both ends.
+    while (tokens.length && !tokens[0]!.escaped && tokens[0]!.ch === ' ') tokens.shift();
+    while (tokens.length && !tokens[tokens.length - 1]!.escaped && tokens[tokens.length - 1]!.ch === ' ') tokens.pop();
+    if (tokens.length && !tokens[0]!.escaped && tokens[0]!.ch === '#') {
+      invalid(`The ${type} value starts with "#", which RFC 4514 reserves for hex-encoded BER values (not supported).`, 'Write "\\#" if the value really starts with "#".');
+    }
+    const value = tokens.map((t) => t.ch).join('');
+    result.push({ type, oid: SUBJECT_TYPES[type].oid, value: checkSubjectValue(type, value) });
+    if (i < n) {
+      i++; // past ","
+      if (subject.slice(i).trim() === '') invalid('The subject ends with a ",".', SUBJECT_HELP);
+    }
+  }
+  return result;
+}
+
+function checkSubjectValue(type: SubjectAttributeType, value: string): string {
+  const spec = SUBJECT_TYPES[type];
+  if (value === '') invalid(`The ${type} value is empty.`, SUBJECT_HELP);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) invalid(`The ${type} value contains a control character.`, 'Remove control characters from the subject.');
+  const length = [...value].length;
+  if (length > spec.max) invalid(`The ${type} value is ${length} characters; RFC 5280 allows at most ${spec.max}.`, 'Shorten it.');
+  if (spec.encoding === 'printable' && !/^[A-Z]{2}$/.test(value)) {
+    invalid(`C must be a two-letter upper-case ISO 3166 country code such as GB; got "${value}".`, 'Use the two-letter country code in capitals.');
+  }
+  if (spec.encoding === 'ia5') {
+    // eslint-disable-next-line no-control-regex
+    if (!/^[\x00-\x7f]*$/.test(value)) invalid('emailAddress must be ASCII (an IA5String).', 'Use an ASCII e-mail address.');
+    if (!/^[^@\s]+@[^@\s]+$/.test(value)) invalid(`emailAddress "${value}" is not an e-mail address.`, 'Use the form name@example.com.');
+  }
+  return value;
+}
+
+function buildName(attrs: SubjectAttribute[]): Name {
+  // RFC 4514 §2.1 writes the RDNSequence last-to-first, so the encoding is the reverse of the string.
+  return new Name(
+    [...attrs].reverse().map((a) => {
+      const enc = SUBJECT_TYPES[a.type].encoding;
+      // RFC 5280 §4.1.2.6: DirectoryString values MUST be UTF8String in new certificates;
+      // countryName is PrintableString and emailAddress IA5String by their definitions.
+      const value =
+        enc === 'utf8' ? new AttributeValue({ utf8String: a.value }) : enc === 'printable' ? new AttributeValue({ printableString: a.value }) : new AttributeValue({ ia5String: a.value });
+      return new RelativeDistinguishedName([new AttributeTypeAndValue({ type: a.oid, value })]);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extensions
+
+const KEY_USAGE_BITS: Record<KeyUsageName, number> = {
+  digitalSignature: 0,
+  nonRepudiation: 1,
+  keyEncipherment: 2,
+  dataEncipherment: 3,
+  keyAgreement: 4,
+  keyCertSign: 5,
+  cRLSign: 6,
+  encipherOnly: 7,
+  decipherOnly: 8,
+};
+const KEY_USAGE_BY_LOWER = new Map<string, KeyUsageName>([
+  ...(Object.keys(KEY_USAGE_BITS) as KeyUsageName[]).map((k) => [k.toLowerCase(), k] as [string, KeyUsageName]),
+  ['contentcommitment', 'nonRepudiation'],
+]);
+
+// Usages a key type can have at all: RFC 5480 §3 (EC: no keyEncipherment/dataEncipherment),
+// RFC 8410 §5 (Ed25519: digitalSignature, nonRepudiation, keyCertSign, cRLSign only).
+const ALLOWED_USAGES: Record<ParsedPublicKey['kind'], ReadonlySet<KeyUsageName>> = {
+  rsa: new Set<KeyUsageName>(['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyCertSign', 'cRLSign']),
+  ec: new Set<KeyUsageName>(['digitalSignature', 'nonRepudiation', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly']),
+  ed25519: new Set<KeyUsageName>(['digitalSignature', 'nonRepudiation', 'keyCertSign', 'cRLSign']),
+};
+
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+function checkDnsName(name: string): string {
+  const help = 'Use DNS names such as www.example.com (punycode "xn--" form for non-ASCII names).';
+  if (typeof name !== 'string' || name === '') invalid('A subject alternative name is empty.', help);
+  if (name.endsWith('.')) invalid(`The DNS name "${name}" ends with a dot.`, 'Remove the trailing dot.');
+  if (name.length > 253) invalid(`The DNS name "${name.slice(0, 40)}…" is longer than 253 characters.`, help);
+  const labels = name.split('.');
+  const rest = labels[0] === '*' && labels.length > 2 ? labels.slice(1) : labels;
+  for (const label of rest) {
+    if (!DNS_LABEL.test(label)) invalid(`"${name}" is not a valid DNS name (bad label "${label}").`, help);
+  }
+  if (/^\d+$/.test(rest[rest.length - 1]!)) {
+    invalid(`"${name}" looks like an IP address; only DNS names are supported as subject alternative names.`, help);
+  }
+  return name;
+}
+
+function buildExtensions(ext: CsrExtensions, kind: ParsedPublicKey['kind']): Extension[] {
+  const out: Extension[] = [];
+  const extension = (extnID: string, critical: boolean, value: unknown) =>
+    new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+
+  let usages: KeyUsageName[] | undefined;
+  if (ext.keyUsage !== undefined) {
+    if (!Array.isArray(ext.keyUsage) || ext.keyUsage.length === 0) {
+      invalid('keyUsage is empty; RFC 5280 §4.2.1.3 requires at least one bit to be set.', 'List the usages or leave keyUsage out.');
+    }
+    usages = [];
+    for (const raw of ext.keyUsage) {
+      const name = typeof raw === 'string' ? KEY_USAGE_BY_LOWER.get(raw.toLowerCase()) : undefined;
+      if (!name) invalid(`"${String(raw)}" is not a key usage.`, `Use: ${Object.keys(KEY_USAGE_BITS).join(', ')}.`);
+      if (!ALLOWED_USAGES[kind].has(name)) invalid(`${name} is not a valid key usage for an ${kind === 'ed25519' ? 'Ed25519' : kind.toUpperCase()} key.`, 'Remove it (RFC 5480 §3, RFC 8410 §5 and RFC 5280 §4.2.1.3 list the valid usages).');
+      if (!usages.includes(name)) usages.push(name);
+    }
+    if ((usages.includes('encipherOnly') || usages.includes('decipherOnly')) && !usages.includes('keyAgreement')) {
+      invalid('encipherOnly and decipherOnly only mean something together with keyAgreement (RFC 5280 §4.2.1.3).', 'Add keyAgreement or remove them.');
+    }
+  }
+
+  const bc = ext.basicConstraints;
+  if (bc !== undefined) {
+    if (typeof bc !== 'object' || bc === null || typeof bc.ca !== 'boolean') invalid('basicConstraints needs ca: true or false.', 'Set basicConstraints.ca.');
+    if (bc.pathLen !== undefined) {
+      if (!bc.ca) invalid('pathLen is only allowed when ca is true (RFC 5280 §4.2.1.9).', 'Remove pathLen or set ca: true.');
+      if (!Number.isSafeInteger(bc.pathLen) || bc.pathLen < 0) invalid(`pathLen must be a whole number of 0 or more; got ${String(bc.pathLen)}.`, 'Fix pathLen.');
+    }
+    // RFC 5280 §4.2.1.9: CAs MUST mark basicConstraints critical in CA certificates; we request the
+    // same for end entities, which is what most CA profiles issue.
+    out.push(extension('2.5.29.19', true, new BasicConstraints(bc.pathLen === undefined ? { cA: bc.ca } : { cA: bc.ca, pathLenConstraint: bc.pathLen })));
+  }
+  if (usages?.includes('keyCertSign') && !bc?.ca) {
+    invalid('keyCertSign requires basicConstraints with ca: true (RFC 5280 §4.2.1.3).', 'Add basicConstraints: { ca: true } or remove keyCertSign.');
+  }
+  if (usages) {
+    const flags = usages.reduce((acc, u) => acc | (1 << KEY_USAGE_BITS[u]), 0);
+    // RFC 5280 §4.2.1.3: "conforming CAs SHOULD mark this extension as critical".
+    out.push(extension('2.5.29.15', true, new KeyUsage(flags)));
+  }
+
+  if (ext.subjectAltNames !== undefined) {
+    if (!Array.isArray(ext.subjectAltNames) || ext.subjectAltNames.length === 0) {
+      invalid('subjectAltNames is empty; the extension needs at least one name (RFC 5280 §4.2.1.6).', 'List the DNS names or leave subjectAltNames out.');
+    }
+    const seen = new Set<string>();
+    const names = ext.subjectAltNames.map((n) => {
+      const name = checkDnsName(n);
+      if (seen.has(name.toLowerCase())) invalid(`The DNS name "${name}" is listed twice.`, 'List each name once.');
+      seen.add(name.toLowerCase());
+      return new GeneralName({ dNSName: name });
+    });
+    // Not critical: the subject is never empty here (RFC 5280 §4.2.1.6).
+    out.push(extension('2.5.29.17', false, new SubjectAlternativeName(names)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature algorithms
+
+const ALGORITHMS: Record<CsrSignatureAlgorithm, { kind: ParsedPublicKey['kind']; algId: () => Buffer }> = {
+  // RFC 5758 §3.2: ecdsa-with-SHA256/384, "the parameters field MUST be absent".
+  'ecdsa-sha256': { kind: 'ec', algId: () => algorithmIdentifier('1.2.840.10045.4.3.2') },
+  'ecdsa-sha384': { kind: 'ec', algId: () => algorithmIdentifier('1.2.840.10045.4.3.3') },
+  // RFC 4055 §5: sha256WithRSAEncryption with NULL parameters.
+  'rsa-pkcs1-sha256': { kind: 'rsa', algId: () => algorithmIdentifier('1.2.840.113549.1.1.11', null) },
+  // RFC 4055 §3.1: id-RSASSA-PSS with explicit SHA-256, MGF1-SHA-256 and a 32-byte salt (the hash
+  // length, as RFC 8017 §9.1 recommends); trailerField keeps its default and is omitted.
+  'rsa-pss-sha256': {
+    kind: 'rsa',
+    algId: () =>
+      algorithmIdentifier(
+        '1.2.840.113549.1.1.10',
+        AsnConvert.serialize(
+          new RsaSaPssParams({
+            hashAlgorithm: sha256,
+            maskGenAlgorithm: new AlgorithmIdentifier({ algorithm: id_mgf1, parameters: AsnConvert.serialize(sha256) }),
+            saltLength: 32,
+          }),
+        ),
+      ),
+  },
+  // RFC 8410 §3: id-Ed25519, parameters absent.
+  ed25519: { kind: 'ed25519', algId: () => algorithmIdentifier('1.3.101.112') },
+};
+
+function algorithmIdentifier(algorithm: string, parameters?: ArrayBuffer | null): Buffer {
+  return Buffer.from(AsnConvert.serialize(new AlgorithmIdentifier(parameters === undefined ? { algorithm } : { algorithm, parameters })));
+}
+
+function checkSignature(alg: CsrSignatureAlgorithm, info: ParsedPublicKey, key: KeyObject, tbs: Buffer, signature: Buffer): void {
+  const mismatch = (why: string): never =>
+    fail('FUNCTION_FAILED', `The signature for the certificate request ${why}.`, 'Check that the token signed with the private key that belongs to this public key, using the mechanism for this algorithm.', {
+      signatureAlgorithm: alg,
+    });
+  let ok: boolean;
+  switch (alg) {
+    case 'ecdsa-sha256':
+    case 'ecdsa-sha384': {
+      // Strict DER check first: this also catches raw r‖s passed by mistake, with a clear message.
+      ecdsaDerToRaw(signature, ECDSA_COMPONENT_SIZE[info.curve as keyof typeof ECDSA_COMPONENT_SIZE]);
+      ok = verify(alg === 'ecdsa-sha256' ? 'sha256' : 'sha384', tbs, { key, dsaEncoding: 'der' }, signature);
+      break;
+    }
+    case 'rsa-pkcs1-sha256':
+    case 'rsa-pss-sha256': {
+      const k = Math.ceil(info.bits! / 8);
+      if (signature.length !== k) mismatch(`is ${signature.length} bytes, but a ${info.bits}-bit RSA signature is ${k} bytes`);
+      ok =
+        alg === 'rsa-pkcs1-sha256'
+          ? verify('sha256', tbs, key, signature)
+          : verify('sha256', tbs, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature);
+      break;
+    }
+    case 'ed25519':
+      if (signature.length !== 64) mismatch(`is ${signature.length} bytes, but an Ed25519 signature is 64 bytes`);
+      ok = verify(null, tbs, key, signature);
+      break;
+  }
+  if (!ok) mismatch('does not verify against the public key');
+}
+
+/**
+ * Builds and signs a PKCS#10 CSR. The signature is verified with Node's crypto before the CSR is
+ * returned. Throws CustosError INVALID_INPUT for bad options and FUNCTION_FAILED when the returned
+ * signature is wrong.
+ */
+export async function buildCsr(options: BuildCsrOptions): Promise<{ der: Buffer; pem: string }> {
+  if (typeof options !== 'object' || options === null) invalid('No CSR options were given.', 'Pass subject, spki, signatureAlgorithm and sign.');
+  const { subject, spki, signatureAlgorithm, sign, extensions } = options;
+  const alg = ALGORITHMS[signatureAlgorithm];
+  if (!alg) invalid(`"${String(signatureAlgorithm)}" is not a supported signature algorithm.`, `Use one of: ${Object.keys(ALGORITHMS).join(', ')}.`);
+  if (typeof sign !== 'function') invalid('No sign function was given.', 'Pass a function that signs the request with the token.');
+
+  const info = inspectSpki(spki);
+  if (info.kind !== alg.kind) {
+    invalid(`${signatureAlgorithm} needs an ${alg.kind === 'ed25519' ? 'Ed25519' : alg.kind.toUpperCase()} key, but this is an ${info.kind === 'ed25519' ? 'Ed25519' : info.kind.toUpperCase()} key.`, 'Choose the signature algorithm that matches the key.');
+  }
+  const name = buildName(parseSubject(subject));
+
+  const extensionList = extensions === undefined ? [] : buildExtensions(extensions, info.kind);
+  // RFC 2986 §4.1: attributes [0] IMPLICIT SET OF Attribute — present even when empty. The only
+  // attribute we add is PKCS#9 extensionRequest (RFC 2985 §5.4.2, 1.2.840.113549.1.9.14).
+  const attributes = extensionList.length
+    ? [Buffer.from(AsnConvert.serialize(new Attribute({ type: '1.2.840.113549.1.9.14', values: [AsnConvert.serialize(new Extensions(extensionList))] })))]
+    : [];
+
+  // CertificationRequestInfo is assembled by hand around the caller's SPKI bytes, so the key in the
+  // request is byte-for-byte the one that was inspected (and fingerprinted) above.
+  const tbs = sequence(
+    tlv(TAG.INTEGER, Buffer.from([0])), // version v1(0)
+    Buffer.from(AsnConvert.serialize(name)),
+    info.spki,
+    tlv(0xa0, Buffer.concat(attributes)),
+  );
+
+  const signature = await sign(Buffer.from(tbs));
+  if (!(signature instanceof Uint8Array) || signature.length === 0) {
+    fail('FUNCTION_FAILED', 'The signer returned no signature for the certificate request.', 'Try again; if it repeats, check the token.');
+  }
+  const sig = Buffer.from(signature);
+  checkSignature(signatureAlgorithm, info, createPublicKey({ key: info.spki, format: 'der', type: 'spki' }), tbs, sig);
+
+  const der = sequence(tbs, alg.algId(), bitString(sig));
+  return { der, pem: toPem('CERTIFICATE REQUEST', der) };
+}

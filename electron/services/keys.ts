@@ -1,0 +1,341 @@
+// Key management on a token: what the Keys screen and the `custos key …` commands call. The HSM
+// host does the PKCS#11 work; this service turns user references (label or PKCS#11 URI) into object
+// references, adds URIs, check values and fingerprints, and builds public-key exports and CSRs.
+import { randomBytes } from 'node:crypto';
+import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
+import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
+import { parsePkcs11Uri, pctEncode, UriError } from '../../shared/pkcs11-uri';
+import { CustosError, fail } from '../../shared/result';
+import type { HsmClient } from '../hsm/client';
+import { CKM, MECHANISM_NAMES } from '../hsm/constants';
+import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
+import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
+import { ecdsaRawToDer } from './formats/ecdsa';
+import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiFingerprint, spkiToJwk, spkiToPem } from './formats/publicKey';
+
+export interface TokenRef {
+  module: string;
+  /** PKCS#11 URI of the token (from the token list). */
+  token: string;
+}
+
+/**
+ * A key as a user names it: a label, or a PKCS#11 URI with object= and/or id= (RFC 7512 §2.3),
+ * optionally type=private|public|secret-key.
+ */
+export function parseKeyRef(selector: string): ObjectRef {
+  if (!selector.toLowerCase().startsWith('pkcs11:')) {
+    if (!selector) fail('INVALID_INPUT', 'No key was named.', 'Give the key by label or by its PKCS#11 URI.');
+    return { label: selector };
+  }
+  let uri;
+  try {
+    uri = parsePkcs11Uri(selector);
+  } catch (e) {
+    return fail('INVALID_INPUT', `The key URI is not valid: ${e instanceof UriError ? e.message : 'unreadable'}.`, 'Copy the URI from `custos key list`.');
+  }
+  const ref: ObjectRef = {};
+  if (uri.path.object !== undefined) ref.label = uri.path.object;
+  if (uri.path.id !== undefined) ref.idHex = uri.path.id;
+  const type = uri.path.type;
+  if (type === 'private' || type === 'public') ref.kind = type;
+  else if (type === 'secret-key') ref.kind = 'secret';
+  else if (type !== undefined) fail('INVALID_INPUT', `Objects of type "${type}" are not keys.`, 'Use type=private, type=public or type=secret-key.');
+  if (ref.label === undefined && ref.idHex === undefined) fail('INVALID_INPUT', 'The key URI names neither object= nor id=.', 'Copy the URI from `custos key list`.');
+  return ref;
+}
+
+export function objectUri(tokenUri: string, o: Pick<RawObject, 'label' | 'idHex' | 'kind'>): string {
+  const type = o.kind === 'secret' ? 'secret-key' : o.kind === 'private' || o.kind === 'public' ? o.kind : 'data';
+  const id = o.idHex.match(/../g)?.map((b) => '%' + b.toUpperCase()).join('') ?? '';
+  return `${tokenUri};object=${pctEncode(o.label)};id=${id};type=${type}`;
+}
+
+/** Groups the halves of a key pair (same CKA_ID and label) into one entry. */
+export function groupKeys(tokenUri: string, objects: RawObject[]): KeyEntry[] {
+  const groups = new Map<string, RawObject[]>();
+  for (const o of objects) {
+    if (o.kind !== 'secret' && o.kind !== 'private' && o.kind !== 'public') continue;
+    const k = `${o.idHex}\u0001${o.label}\u0001${o.kind === 'secret' ? 's' : 'p'}`;
+    groups.set(k, [...(groups.get(k) ?? []), o]);
+  }
+  const out: KeyEntry[] = [];
+  for (const parts of groups.values()) {
+    const main = parts.find((p) => p.kind === 'private') ?? parts.find((p) => p.kind === 'secret') ?? parts[0]!;
+    const pub = parts.find((p) => p.kind === 'public');
+    const usage = { ...main.usage };
+    if (pub) for (const [k, v] of Object.entries(pub.usage)) usage[k as keyof typeof usage] ||= v;
+    out.push({
+      label: main.label,
+      idHex: main.idHex,
+      uri: objectUri(tokenUri, { ...main, kind: main.kind === 'public' ? 'public' : main.kind }),
+      kind: main.kind === 'secret' ? 'secret' : pub && parts.some((p) => p.kind === 'private') ? 'pair' : main.kind === 'private' ? 'private' : 'public',
+      keyType: main.keyType,
+      bits: main.bits,
+      curve: main.curve,
+      sensitive: main.sensitive,
+      extractable: main.extractable,
+      neverExtractable: main.neverExtractable,
+      local: main.local,
+      usage,
+      onToken: main.onToken,
+    });
+  }
+  return out.sort((a, b) => a.label.localeCompare(b.label) || a.idHex.localeCompare(b.idHex));
+}
+
+const TYPE_USAGES: Record<KeyTypeName, KeyUsage[]> = Object.fromEntries(KEY_TYPES.map((t) => [t.type, t.usages as KeyUsage[]])) as Record<KeyTypeName, KeyUsage[]>;
+
+function mechanismsNeeded(type: KeyTypeName): number[] {
+  if (type.startsWith('aes')) return [CKM.AES_KEY_GEN];
+  if (type === 'hmac-256') return [CKM.GENERIC_SECRET_KEY_GEN];
+  if (type === 'tdes') return [CKM.DES3_KEY_GEN];
+  if (type.startsWith('rsa')) return [CKM.RSA_PKCS_KEY_PAIR_GEN];
+  if (type === 'ed25519') return [CKM.EC_EDWARDS_KEY_PAIR_GEN, CKM.EDDSA];
+  return [CKM.EC_KEY_PAIR_GEN, CKM.ECDSA];
+}
+
+function signNeeds(m: SignMechanismName): number[] {
+  switch (m) {
+    case 'ecdsa-sha256':
+    case 'ecdsa-sha384':
+      return [CKM.ECDSA];
+    case 'rsa-pkcs1-sha256':
+    case 'rsa-pkcs1-sha384':
+      return [CKM.RSA_PKCS];
+    case 'rsa-pss-sha256':
+    case 'rsa-pss-sha384':
+      return [CKM.RSA_PKCS_PSS];
+    case 'ed25519':
+      return [CKM.EDDSA];
+    case 'hmac-sha256':
+      return [CKM.SHA256_HMAC];
+    case 'hmac-sha384':
+      return [CKM.SHA384_HMAC];
+    case 'hmac-sha512':
+      return [CKM.SHA512_HMAC];
+    case 'aes-cmac':
+      return [CKM.AES_CMAC];
+  }
+}
+
+export class KeyService {
+  constructor(private readonly hsm: HsmClient) {}
+
+  private tok(t: TokenRef) {
+    return { path: t.module, token: t.token };
+  }
+
+  async capabilities(t: TokenRef): Promise<TokenCapabilities> {
+    const mechs = await this.hsm.call('mechanisms', this.tok(t));
+    const has = new Set(mechs.map((m) => m.type));
+    let probe: WrapProbe;
+    try {
+      probe = await this.hsm.call('probeWrap', this.tok(t));
+    } catch (e) {
+      probe = { aesKw: null, aesKwp: null, notes: [`the wrap probe failed: ${e instanceof CustosError ? e.appError.message : 'unknown error'}`] };
+    }
+    const keyTypes = KEY_TYPES.filter((k) => mechanismsNeeded(k.type).every((m) => has.has(m))).map((k) => k.type);
+    const sign = SIGN_MECHANISMS.filter((m) => signNeeds(m).every((x) => has.has(x)));
+    const wrap = WRAP_MECHANISMS.filter((w) => {
+      if (w === 'aes-kw') return probe.aesKw !== null;
+      if (w === 'aes-kwp') return probe.aesKwp !== null && probe.aesKwp.wrap !== 'none';
+      if (w.startsWith('rsa-aes')) return has.has(CKM.RSA_PKCS_OAEP) && probe.aesKwp !== null && probe.aesKwp.wrap !== 'none';
+      return has.has(CKM.RSA_PKCS_OAEP);
+    });
+    return {
+      mechanisms: mechs.map((m) => ({ ...m, name: MECHANISM_NAMES[m.type] ?? m.name })),
+      keyTypes,
+      sign,
+      wrap,
+      wrapProbe: {
+        aesKw: probe.aesKw === null ? null : (MECHANISM_NAMES[probe.aesKw] ?? String(probe.aesKw)),
+        aesKwp: probe.aesKwp === null ? null : { mechanism: MECHANISM_NAMES[probe.aesKwp.mechanism] ?? String(probe.aesKwp.mechanism), wrap: probe.aesKwp.wrap },
+        notes: probe.notes,
+      },
+      rsaAesNative: has.has(CKM.RSA_AES_KEY_WRAP),
+    };
+  }
+
+  async list(t: TokenRef): Promise<KeyEntry[]> {
+    return groupKeys(t.token, await this.hsm.call('objects', { ...this.tok(t), ref: {} }));
+  }
+
+  private async one(t: TokenRef, selector: string): Promise<KeyEntry> {
+    const ref = parseKeyRef(selector);
+    const found = groupKeys(t.token, await this.hsm.call('objects', { ...this.tok(t), ref }));
+    if (found.length === 0) {
+      fail('OBJECT_NOT_FOUND', `There is no key "${selector}" on this token.`, 'Check the label or URI with `custos key list` (log in first: private keys are hidden until then).');
+    }
+    if (found.length > 1) fail('OBJECT_AMBIGUOUS', `${found.length} keys match "${selector}".`, 'Name the key by its PKCS#11 URI, which includes its id.');
+    return found[0]!;
+  }
+
+  private refOf(k: KeyEntry, kind?: ObjectRef['kind']): ObjectRef {
+    return { idHex: k.idHex, label: k.label, ...(kind ? { kind } : {}) };
+  }
+
+  async spki(t: TokenRef, k: KeyEntry): Promise<Buffer> {
+    const attrs: PublicKeyAttrs = await this.hsm.call('publicKey', { ...this.tok(t), ref: this.refOf(k) });
+    return attrs.keyType === 'rsa' ? rsaSpkiFromPkcs11(attrs.modulus!, attrs.publicExponent!) : ecSpkiFromPkcs11(attrs.ecParams!, attrs.ecPoint!);
+  }
+
+  async show(t: TokenRef, selector: string): Promise<KeyDetail> {
+    const k = await this.one(t, selector);
+    return this.detail(t, k);
+  }
+
+  private async detail(t: TokenRef, k: KeyEntry): Promise<KeyDetail> {
+    if (k.kind === 'secret') {
+      const cv = await this.hsm.call('checkValue', { ...this.tok(t), ref: this.refOf(k, 'secret') });
+      return { ...k, checkValue: { cmac: cv.cmacHex, legacy: cv.ecbHex, ...(cv.note ? { note: cv.note } : {}) }, fingerprint: null, publicKeyPem: null };
+    }
+    const spki = await this.spki(t, k);
+    const fp = spkiFingerprint(spki);
+    return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
+  }
+
+  async generate(t: TokenRef, opts: { type: KeyTypeName; label: string; usages: KeyUsage[]; extractable: boolean }): Promise<GeneratedKey> {
+    const allowed = TYPE_USAGES[opts.type];
+    const bad = opts.usages.filter((u) => !allowed.includes(u));
+    if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${allowed.join(', ')}.`);
+    const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label: opts.label } });
+    if (existing.length) {
+      fail('INVALID_INPUT', `A key labelled "${opts.label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
+    }
+    // CKA_ID: 16 random bytes shared by both halves of a pair (the convention p11-kit and OpenSC
+    // use to link a private key, its public key and certificate).
+    const idHex = randomBytes(16).toString('hex');
+    const objs = await this.hsm.call('generate', { ...this.tok(t), spec: { type: opts.type, label: opts.label, idHex, usages: opts.usages, extractable: opts.extractable } });
+    const [entry] = groupKeys(t.token, objs);
+    return this.detail(t, entry!);
+  }
+
+  async exportPublic(t: TokenRef, selector: string, format: 'pem' | 'jwk'): Promise<string> {
+    const k = await this.one(t, selector);
+    if (k.kind === 'secret') fail('KEY_TYPE_MISMATCH', 'A secret key has no public key to export.', 'Choose an RSA, EC or Ed25519 key.');
+    const spki = await this.spki(t, k);
+    return format === 'pem' ? spkiToPem(spki) : JSON.stringify(spkiToJwk(spki), null, 2) + '\n';
+  }
+
+  async csr(t: TokenRef, selector: string, subject: string, algorithm?: CsrSignatureAlgorithm, extensions?: CsrExtensions): Promise<string> {
+    const k = await this.one(t, selector);
+    if (k.kind !== 'pair' && k.kind !== 'private') fail('KEY_TYPE_MISMATCH', 'A CSR needs a private key on the token.', 'Choose an RSA, EC or Ed25519 key pair.');
+    const alg: CsrSignatureAlgorithm =
+      algorithm ?? (k.keyType === 'rsa' ? 'rsa-pkcs1-sha256' : k.keyType === 'ed25519' ? 'ed25519' : k.curve === 'P-384' ? 'ecdsa-sha384' : 'ecdsa-sha256');
+    const spki = await this.spki(t, k);
+    const { pem } = await buildCsr({
+      subject,
+      spki,
+      signatureAlgorithm: alg,
+      ...(extensions ? { extensions } : {}),
+      sign: async (tbs) => {
+        const [sig] = await this.hsm.call('sign', { ...this.tok(t), ref: this.refOf(k, 'private'), mechanism: alg, data: [tbs] });
+        // PKCS#11 CKM_ECDSA gives raw r‖s; X.509 wants the DER SEQUENCE (RFC 3279 §2.2.3).
+        return alg.startsWith('ecdsa') ? ecdsaRawToDer(sig!) : Buffer.from(sig!);
+      },
+    });
+    return pem;
+  }
+
+  async relabel(t: TokenRef, selector: string, newLabel: string): Promise<KeyEntry> {
+    const k = await this.one(t, selector);
+    const objs = await this.hsm.call('setLabel', { ...this.tok(t), ref: this.refOf(k), newLabel });
+    return groupKeys(t.token, objs)[0]!;
+  }
+
+  /** Destroys both halves of a pair. `confirmLabel` must repeat the key's label (dual check). */
+  async destroy(t: TokenRef, selector: string, confirmLabel: string): Promise<{ destroyed: number; key: KeyEntry }> {
+    const k = await this.one(t, selector);
+    if (confirmLabel !== k.label) {
+      fail('INVALID_INPUT', 'The confirmation does not match the key label; nothing was destroyed.', `Type the key's label exactly ("${k.label}") to confirm.`);
+    }
+    const r = await this.hsm.call('destroy', { ...this.tok(t), ref: this.refOf(k) });
+    return { destroyed: r.destroyed, key: k };
+  }
+
+  async sign(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array): Promise<Buffer> {
+    const k = await this.one(t, selector);
+    const [sig] = await this.hsm.call('sign', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'private'), mechanism, data: [data] });
+    return Buffer.from(sig!);
+  }
+
+  async verify(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    const k = await this.one(t, selector);
+    const r = await this.hsm.call('verify', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'public'), mechanism, data, signature });
+    return r.valid;
+  }
+
+  async encrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', data: Uint8Array, aad?: Uint8Array) {
+    const k = await this.one(t, selector);
+    const [r] = await this.hsm.call('encrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, data: [data], ...(aad ? { aad } : {}) });
+    return r!;
+  }
+
+  async decrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', ciphertext: Uint8Array, iv?: Uint8Array, aad?: Uint8Array) {
+    const k = await this.one(t, selector);
+    return (await this.hsm.call('decrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, ciphertext, ...(iv ? { iv } : {}), ...(aad ? { aad } : {}) })).plaintext;
+  }
+
+  async random(t: TokenRef, length: number): Promise<Uint8Array> {
+    if (!Number.isInteger(length) || length < 1 || length > 65536) fail('INVALID_INPUT', 'Ask for 1 to 65536 random bytes.', 'Give a length in bytes.');
+    return this.hsm.call('random', { ...this.tok(t), length });
+  }
+
+  async wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName): Promise<Buffer> {
+    const wk = await this.one(t, wrappingSelector);
+    const target = await this.one(t, targetSelector);
+    if (target.extractable === false) {
+      fail('KEY_NOT_EXTRACTABLE', `The key "${target.label}" was created non-extractable: it can never leave the token, not even wrapped.`, 'Generate the key again with "extractable under wrap" if it must be backed up or exported.');
+    }
+    const wrappingKind = mechanism.startsWith('aes') ? 'secret' : 'public';
+    const [w] = await this.hsm.call('wrap', {
+      ...this.tok(t),
+      wrapping: this.refOf(wk, wrappingKind),
+      targets: [this.refOf(target, target.kind === 'secret' ? 'secret' : 'private')],
+      mechanism,
+    });
+    return Buffer.from(w!);
+  }
+
+  /** Unwraps a key into the token (it arrives sensitive; extractable only if asked). */
+  async unwrap(
+    t: TokenRef,
+    unwrappingSelector: string,
+    wrapped: Uint8Array,
+    mechanism: WrapMechanismName,
+    opts: { type: KeyTypeName; label: string; usages: KeyUsage[]; extractable: boolean },
+  ): Promise<KeyDetail> {
+    const uk = await this.one(t, unwrappingSelector);
+    const info = KEY_TYPES.find((k) => k.type === opts.type)!;
+    const bad = opts.usages.filter((u) => !info.usages.includes(u));
+    if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${info.usages.join(', ')}.`);
+    const keyType = opts.type.startsWith('aes') ? 'aes' : opts.type === 'hmac-256' ? 'generic-secret' : opts.type === 'tdes' ? 'tdes' : opts.type.startsWith('rsa') ? 'rsa' : opts.type === 'ed25519' ? 'ed25519' : 'ec';
+    const idHex = randomBytes(16).toString('hex');
+    const obj = await this.hsm.call('unwrap', {
+      ...this.tok(t),
+      unwrapping: this.refOf(uk, mechanism.startsWith('aes') ? 'secret' : 'private'),
+      wrapped,
+      mechanism,
+      template: { kind: info.family === 'symmetric' ? 'secret' : 'private', keyType, label: opts.label, idHex, usages: opts.usages, extractable: opts.extractable, onToken: true },
+    });
+    const [entry] = groupKeys(t.token, [obj]);
+    return this.detail(t, entry!);
+  }
+
+  /**
+   * Imports a public key (PEM or JWK), typically a cloud KMS's import wrapping key for
+   * "bring your own key": wrap usage by default, so the token can RSA-OAEP-wrap keys to it.
+   */
+  async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
+    const parsed = parsePublicKey(text);
+    const a = pkcs11AttrsFromSpki(parsed.spki);
+    const attrs: PublicKeyAttrs =
+      a.keyType === 'rsa'
+        ? { keyType: 'rsa', modulus: a.modulus, publicExponent: a.publicExponent }
+        : { keyType: a.keyType === 'ec' ? 'ec' : 'ed25519', ecParams: a.ecParams, ecPoint: a.ecPoint };
+    const obj = await this.hsm.call('importPublic', { ...this.tok(t), label, idHex: randomBytes(16).toString('hex'), attrs, usages, onToken: true });
+    const [entry] = groupKeys(t.token, [obj]);
+    return this.detail(t, entry!);
+  }
+}
