@@ -31,6 +31,7 @@ const keyLabel = z
   .trim()
   .min(1, 'Give the key a label.')
   .max(128, 'A label is at most 128 characters.')
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   .refine((s) => !/[\u0000-\u001f]/.test(s), 'A label cannot contain control characters.');
 
 export const tokenFlagsSchema = z.object({
