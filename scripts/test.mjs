@@ -8,7 +8,7 @@ import { ensureNodeModules, ensurePackages } from './setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const extra = process.argv.slice(2);
-ensurePackages(['softhsm2', 'chromium', 'opensc', 'libnss3-tools', 'openssl'], 'the tests');
+ensurePackages(['softhsm2', 'chromium', 'opensc', 'libnss3-tools', 'openssl', 'poppler-utils'], 'the tests');
 ensureNodeModules(root);
 
 const step = (name, cmd, args) => {

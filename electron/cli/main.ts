@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { toAppError } from '../ipc/handle';
 import { VERSION } from '../services/index';
 import { registerComponentCommands } from './commands/components';
+import { registerKeyCommands } from './commands/keys';
 import { registerShareCommands } from './commands/shares';
 import { registerTokenCommands } from './commands/tokens';
 import { printError, type GlobalOptions } from './context';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     // it does not belong must not be printed back. Values after "=" are cut from its messages.
     .configureOutput({ outputError: (str, write) => write(redactUsage(str)) });
   registerTokenCommands(program);
+  registerKeyCommands(program);
   registerShareCommands(program);
   registerComponentCommands(program);
   return program;

@@ -1,0 +1,222 @@
+// `custos components …`: XOR key components with their check values (PCI PIN / ANSI X9.24-1
+// practice: a symmetric key is entered or sent as n components held by n custodians, each
+// checked by its KCV, and the combined key checked by its KCV). No HSM involved.
+import { Option, type Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import {
+  algorithmName,
+  checkKeyLength,
+  combineComponents,
+  formatHex,
+  groupHex,
+  KEY_LENGTHS,
+  MAX_COMPONENTS,
+  MIN_COMPONENTS,
+  parseHex,
+  splitKey,
+  toHex,
+  type KeyAlgorithm,
+} from '../../../shared/components';
+import { CustosError } from '../../../shared/result';
+import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from '../../services/kcv';
+import { out, type GlobalOptions } from '../context';
+import { decodeSecretBytes, promptHidden, readInputFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
+
+function usage(message: string, action: string): CustosError {
+  return new CustosError({ code: 'INVALID_INPUT', message, action });
+}
+
+const countArg = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < MIN_COMPONENTS || n > MAX_COMPONENTS) {
+    throw usage(`--count must be a whole number from ${MIN_COMPONENTS} to ${MAX_COMPONENTS}.`, 'One component per custodian.');
+  }
+  return n;
+};
+
+/**
+ * The algorithm decides the check values. 16 and 24 bytes are both AES and TDES lengths, and
+ * the KCVs differ completely, so the user must say which; 32 bytes can only be AES.
+ */
+function resolveAlgorithm(given: string | undefined, length: number): KeyAlgorithm {
+  if (given) {
+    const alg: KeyAlgorithm = given.toLowerCase() === 'tdes' ? 'TDES' : 'AES';
+    checkKeyLength(alg, length);
+    return alg;
+  }
+  if (length === 32) return 'AES';
+  if (length === 16 || length === 24) {
+    throw usage(
+      `A ${length}-byte key could be ${length === 16 ? 'AES-128 or two-key TDES' : 'AES-192 or three-key TDES'}, and the check values differ.`,
+      'Pass --algorithm aes or --algorithm tdes.',
+    );
+  }
+  checkKeyLength('AES', length);
+  return 'AES';
+}
+
+/** "1A0B 2DF2 67 (AES-CMAC; legacy AES-ECB E568F6)" — the method the standard wants first. */
+export function describeKcv(alg: KeyAlgorithm, k: KeyCheckValues): string {
+  return alg === 'AES'
+    ? `${groupHex(k.cmac)} (AES-CMAC, X9.24-1:2017; legacy AES-ECB ${k.legacy.toUpperCase()})`
+    : `${k.legacy.toUpperCase()} (TDES-ECB, X9.24-1 legacy; TDES-CMAC ${groupHex(k.cmac)})`;
+}
+
+async function readComponentLines(count: number): Promise<string[]> {
+  const lines: string[] = [];
+  if (stdinIsTerminal()) {
+    for (let i = 1; i <= count; i++) {
+      const buf = await promptHidden(`Component ${i} of ${count}, in hexadecimal (not shown): `);
+      lines.push(buf.toString('latin1'));
+      buf.fill(0);
+    }
+    return lines;
+  }
+  const buf = await readStdin();
+  for (const line of buf.toString('latin1').split(/\r?\n/)) if (line.trim() !== '') lines.push(line);
+  buf.fill(0);
+  return lines;
+}
+
+export function registerComponentCommands(program: Command): void {
+  const components = program.command('components').description('XOR key components (split knowledge for AES and TDES keys) with check values');
+  const globals = () => program.opts<GlobalOptions>();
+  const algorithmOption = () =>
+    new Option('--algorithm <alg>', 'key algorithm, for the check values (required for 16- and 24-byte keys)').choices(['aes', 'tdes', 'AES', 'TDES']);
+
+  components
+    .command('split')
+    .description('split a key into N XOR components, each with its check value')
+    .requiredOption('--count <N>', `number of components (${MIN_COMPONENTS}-${MAX_COMPONENTS})`, countArg)
+    .requiredOption('--key-file <file>', 'the key: raw bytes, or hexadecimal text (see --encoding)')
+    .addOption(new Option('--encoding <enc>', 'how the key file is written').choices(['auto', 'hex', 'raw']).default('auto'))
+    .addOption(algorithmOption())
+    .action((o: { count: number; keyFile: string; encoding: SecretEncoding; algorithm?: string }) => {
+      const opts = globals();
+      const buf = readInputFile(o.keyFile, 'key');
+      const key = decodeSecretBytes(buf, o.encoding, 'key');
+      buf.fill(0);
+      try {
+        const alg = resolveAlgorithm(o.algorithm, key.length);
+        const parts = splitKey(key, o.count, alg, (n) => Uint8Array.from(randomBytes(n)));
+        const keyKcv = keyCheckValues(alg, key);
+        const partKcvs = parts.map((p) => keyCheckValues(alg, p));
+        out(
+          opts,
+          {
+            algorithm: keyKcv.algorithm,
+            key: { checkValues: keyKcv },
+            components: parts.map((p, i) => ({ index: i + 1, hex: toHex(p), checkValues: partKcvs[i] })),
+          },
+          () =>
+            [
+              `Key: ${keyKcv.algorithm}, check value ${describeKcv(alg, keyKcv)}.`,
+              ...(alg === 'TDES' ? ['Every component has odd parity; the key rebuilt from them has odd parity too.'] : []),
+              '',
+              ...parts.flatMap((p, i) => [`Component ${i + 1} of ${parts.length}: ${formatHex(p)}`, `  check value ${describeKcv(alg, partKcvs[i]!)}`]),
+              '',
+              'Give each component to a different custodian. Each checks the check value of their component when entering it,',
+              'and the check value of the key once all components are combined. Check values are not secret; components are.',
+            ].join('\n'),
+        );
+        for (const p of parts) p.fill(0);
+      } finally {
+        key.fill(0);
+      }
+    });
+
+  components
+    .command('combine')
+    .description('combine N XOR components (hex, one per line on stdin, or prompts) and show the check values')
+    .requiredOption('--count <N>', `number of components (${MIN_COMPONENTS}-${MAX_COMPONENTS})`, countArg)
+    .addOption(algorithmOption())
+    .addOption(new Option('--kcvs <list>', 'expected check value of each component, comma-separated, in order'))
+    .addOption(new Option('--kcv <value>', 'expected check value of the combined key'))
+    .addOption(new Option('--reveal', 'print the combined key in hexadecimal'))
+    .action(async (o: { count: number; algorithm?: string; kcvs?: string; kcv?: string; reveal?: boolean }) => {
+      const opts = globals();
+      // Check the expected values before reading any secret.
+      const expected = o.kcvs === undefined ? undefined : o.kcvs.split(',').map((s) => s.trim());
+      if (expected && expected.length !== o.count) {
+        throw usage(`--kcvs lists ${expected.length} check values for ${o.count} components.`, 'Give one check value per component, in order, comma-separated.');
+      }
+      for (const [i, k] of [...(expected ?? []), ...(o.kcv === undefined ? [] : [o.kcv])].entries()) {
+        if (!isCheckValueSyntax(k)) {
+          throw usage(`Check value ${i + 1} given is not 4 to 16 hexadecimal digits (an even number).`, 'Copy the check values as printed, e.g. 08D7B4 or 7AD3 86C3 76.');
+        }
+      }
+      if (o.algorithm) resolveAlgorithm(o.algorithm, o.algorithm.toLowerCase() === 'tdes' ? 16 : 32);
+
+      const lines = await readComponentLines(o.count);
+      const parts: Uint8Array[] = [];
+      try {
+        if (lines.length < o.count) {
+          throw new CustosError({
+            code: 'QUORUM_NOT_MET',
+            message: `${lines.length} of the ${o.count} components were given; every component is needed.`,
+            action: 'Enter all the components, one per line.',
+            details: { expected: o.count, actual: lines.length },
+          });
+        }
+        if (lines.length > o.count) {
+          throw new CustosError({
+            code: 'COMPONENT_INVALID',
+            message: `${lines.length} components were given, but --count is ${o.count}.`,
+            action: 'Enter exactly the components of this key, one per line.',
+            details: { expected: o.count, actual: lines.length },
+          });
+        }
+        for (const [i, line] of lines.entries()) {
+          const lengths = o.algorithm ? KEY_LENGTHS[o.algorithm.toLowerCase() === 'tdes' ? 'TDES' : 'AES'] : [16, 24, 32];
+          parts.push(parseHex(line, { label: `Component ${i + 1}`, code: 'COMPONENT_INVALID', expectedBytes: i === 0 ? lengths : parts[0]!.length, details: { component: i + 1 } }));
+        }
+        const alg = resolveAlgorithm(o.algorithm, parts[0]!.length);
+        const partKcvs = parts.map((p) => keyCheckValues(alg, p));
+        expected?.forEach((want, i) => {
+          if (!matchCheckValue(alg, parts[i]!, want).matched) {
+            throw new CustosError({
+              code: 'CHECK_VALUE_MISMATCH',
+              message: `Component ${i + 1} has check value ${describeKcv(alg, partKcvs[i]!)}, not the expected ${want.toUpperCase()}.`,
+              action: `Component ${i + 1} was mistyped or is not a component of this key: compare it group by group with the original.`,
+              details: { component: i + 1, expected: want, cmac: partKcvs[i]!.cmac, legacy: partKcvs[i]!.legacy },
+            });
+          }
+        });
+        const { key, parityAdjusted, warnings } = combineComponents(parts, alg);
+        try {
+          const keyKcv = keyCheckValues(alg, key);
+          if (o.kcv !== undefined && !matchCheckValue(alg, key, o.kcv).matched) {
+            throw new CustosError({
+              code: 'CHECK_VALUE_MISMATCH',
+              message: `The combined key has check value ${describeKcv(alg, keyKcv)}, not the expected ${o.kcv.toUpperCase()}.`,
+              action: 'A component is wrong or missing although each matched what was typed. Check every component against its original and its check value.',
+              details: { expected: o.kcv, cmac: keyKcv.cmac, legacy: keyKcv.legacy },
+            });
+          }
+          for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+          out(
+            opts,
+            {
+              algorithm: algorithmName(alg, key.length),
+              components: partKcvs.map((k, i) => ({ index: i + 1, checkValues: k, matchedExpected: expected ? true : null })),
+              key: { checkValues: keyKcv, matchedExpected: o.kcv === undefined ? null : true, ...(o.reveal ? { hex: toHex(key) } : {}) },
+              parityAdjusted: parityAdjusted.length > 0,
+              warnings,
+            },
+            () =>
+              [
+                ...partKcvs.map((k, i) => `Component ${i + 1}: check value ${describeKcv(alg, k)}${expected ? ' — as expected' : ''}`),
+                `Combined ${algorithmName(alg, key.length)} key: check value ${describeKcv(alg, keyKcv)}${o.kcv !== undefined ? ' — as expected' : ''}`,
+                ...(parityAdjusted.length > 0 ? ['(Odd parity was set on the combined key; DES ignores parity bits, so the check values are unaffected.)'] : []),
+                ...(o.reveal ? ['', `Key: ${formatHex(key)}`] : ['(The key itself is shown only with --reveal.)']),
+              ].join('\n'),
+          );
+        } finally {
+          key.fill(0);
+        }
+      } finally {
+        for (const p of parts) p.fill(0);
+        lines.fill('');
+      }
+    });
+}

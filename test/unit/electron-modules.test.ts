@@ -1,0 +1,137 @@
+import { EventEmitter } from 'node:events';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+// Electron's binary cannot exist on this machine, so the main-process modules are exercised
+// against a thin stand-in for the 'electron' module: the same module code, the real dispatcher.
+// What is checked is what the modules ask Electron to do (deny, cancel, prevent, harden).
+
+const h = vi.hoisted(() => {
+  const app = new (require('node:events').EventEmitter)() as EventEmitter & Record<string, unknown>;
+  const handlers = new Map<string, (event: unknown, payload: unknown) => unknown>();
+  const state: {
+    permissionRequest?: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void;
+    permissionCheck?: () => boolean;
+    beforeRequest?: (details: { url: string }, cb: (r: { cancel: boolean }) => void) => void;
+    windows: Array<{ options: Record<string, unknown>; loaded?: string }>;
+  } = { windows: [] };
+  return { app, handlers, state };
+});
+
+vi.mock('electron', () => ({
+  app: h.app,
+  ipcMain: {
+    handle: (channel: string, fn: (e: unknown, p: unknown) => unknown) => h.handlers.set(channel, fn),
+    removeHandler: (channel: string) => h.handlers.delete(channel),
+  },
+  session: {
+    defaultSession: {
+      setPermissionRequestHandler: (fn: typeof h.state.permissionRequest) => (h.state.permissionRequest = fn),
+      setPermissionCheckHandler: (fn: typeof h.state.permissionCheck) => (h.state.permissionCheck = fn),
+      webRequest: { onBeforeRequest: (fn: typeof h.state.beforeRequest) => (h.state.beforeRequest = fn) },
+    },
+  },
+  BrowserWindow: class {
+    private readonly entry: { options: Record<string, unknown>; loaded?: string };
+    constructor(options: Record<string, unknown>) {
+      this.entry = { options };
+      h.state.windows.push(this.entry);
+    }
+    once() {}
+    on() {}
+    show() {}
+    async loadFile(file: string) {
+      this.entry.loaded = file;
+    }
+  },
+}));
+
+import { channelOf, METHOD_NAMES } from '../../shared/contract';
+import { ipc } from '../../electron/modules/ipc';
+import { security } from '../../electron/modules/security';
+import { window as windowModule } from '../../electron/modules/window';
+import type { ModuleDeps } from '../../electron/modules/types';
+import type { Services } from '../../electron/services/index';
+
+const rendererDir = '/opt/Custos/resources/app.asar/dist/renderer';
+const deps = (services: Partial<Services> = {}): ModuleDeps => ({
+  services: services as Services,
+  rendererDir,
+  preloadPath: '/opt/Custos/resources/app.asar/dist/preload.cjs',
+  log: () => undefined,
+});
+
+function fakeContents() {
+  const contents = new EventEmitter() as EventEmitter & { openHandler?: () => { action: string }; setWindowOpenHandler(fn: () => { action: string }): void };
+  contents.setWindowOpenHandler = (fn) => (contents.openHandler = fn);
+  return contents;
+}
+
+describe('Electron main modules (against a stand-in for the electron module)', () => {
+  beforeEach(() => {
+    h.handlers.clear();
+    h.app.removeAllListeners();
+    h.state.windows.length = 0;
+  });
+
+  it('security: denies new windows, foreign navigation, redirects and webviews', () => {
+    security.init(deps());
+    const contents = fakeContents();
+    h.app.emit('web-contents-created', {}, contents);
+    expect(contents.openHandler?.()).toEqual({ action: 'deny' });
+    const nav = (url: string) => {
+      const event = { prevented: false, preventDefault() {
+        this.prevented = true;
+      } };
+      contents.emit('will-navigate', event, url);
+      return event.prevented;
+    };
+    expect(nav('https://example.com/')).toBe(true);
+    expect(nav('file:///etc/passwd')).toBe(true);
+    expect(nav(`file://${rendererDir}/index.html`)).toBe(false);
+    const redirect = { prevented: false, preventDefault() {
+      this.prevented = true;
+    } };
+    contents.emit('will-redirect', redirect);
+    expect(redirect.prevented).toBe(true);
+    const webview = { prevented: false, preventDefault() {
+      this.prevented = true;
+    } };
+    contents.emit('will-attach-webview', webview);
+    expect(webview.prevented).toBe(true);
+  });
+
+  it('security: denies every permission and cancels every request outside the app', async () => {
+    const hooks = security.init(deps());
+    await hooks?.load?.();
+    const asked = await new Promise<boolean>((resolve) => h.state.permissionRequest?.({}, 'media', resolve));
+    expect(asked).toBe(false);
+    expect(h.state.permissionCheck?.()).toBe(false);
+    const verdict = (url: string) => new Promise<boolean>((resolve) => h.state.beforeRequest?.({ url }, (r) => resolve(r.cancel)));
+    expect(await verdict('https://example.com/')).toBe(true);
+    expect(await verdict('http://127.0.0.1:8080/')).toBe(true);
+    expect(await verdict('file:///etc/passwd')).toBe(true);
+    expect(await verdict(`file://${rendererDir}/assets/index.js`)).toBe(false);
+  });
+
+  it('window: sandboxed, context-isolated, no Node, no webviews, preload from the package', async () => {
+    const hooks = windowModule.init(deps());
+    await hooks?.load?.();
+    const [w] = h.state.windows;
+    expect(w?.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
+    expect(w?.loaded).toBe(`${rendererDir}/index.html`);
+  });
+
+  it('ipc: registers exactly one handler per contract method, checks the sender, and unregisters on quit', async () => {
+    const services = { tokens: { listing: async () => ({ modules: [], slots: [] }) } } as unknown as Services;
+    const hooks = ipc.init(deps(services));
+    expect([...h.handlers.keys()].sort()).toEqual(METHOD_NAMES.map(channelOf).sort());
+    const call = h.handlers.get(channelOf('tokens.list'))!;
+    await expect(call({ senderFrame: { url: `file://${rendererDir}/index.html` } }, {})).resolves.toEqual({ ok: true, value: { modules: [], slots: [] } });
+    const refused = (await call({ senderFrame: { url: 'https://evil.example/' } }, {})) as { ok: boolean; error: { code: string } };
+    expect(refused.error.code).toBe('UNTRUSTED_SENDER');
+    const noFrame = (await call({}, {})) as { ok: boolean; error: { code: string } };
+    expect(noFrame.error.code).toBe('UNTRUSTED_SENDER');
+    await hooks?.quit?.();
+    expect(h.handlers.size).toBe(0);
+  });
+});
