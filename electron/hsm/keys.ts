@@ -7,6 +7,7 @@ import rfc3394 from '../../test/vectors/keywrap/rfc3394.json';
 import kwpAligned from '../../test/vectors/keywrap/custos-kwp-aligned.json';
 import rfc5649 from '../../test/vectors/keywrap/rfc5649.json';
 import { CKA, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS, MECHANISM_NAMES } from './constants';
+import type { AppError } from '../../shared/result';
 import type {
   CipherMechanism,
   GenerateSpec,
@@ -612,9 +613,13 @@ export function sign(ctx: TokenContext, ref: ObjectRef, mech: SignMechanism, dat
   const prepared = signMechanism(ctx, mech);
   const out: Uint8Array[] = [];
   const scratch = Buffer.alloc(prepared.outLen);
-  for (const d of data) {
-    p11('C_SignInit', () => ctx.m.p11.C_SignInit(ctx.session, prepared.mechanism, key));
-    out.push(Buffer.from(p11('C_Sign', () => ctx.m.p11.C_Sign(ctx.session, prepared.prepare(buf(d)), scratch))));
+  try {
+    for (const d of data) {
+      p11('C_SignInit', () => ctx.m.p11.C_SignInit(ctx.session, prepared.mechanism, key));
+      out.push(Buffer.from(p11('C_Sign', () => ctx.m.p11.C_Sign(ctx.session, prepared.prepare(buf(d)), scratch))));
+    }
+  } catch (e) {
+    return fail(keyMisfit(ctx, key, mech, 'sign', p11Failure(e, 'C_Sign')));
   }
   return out;
 }
@@ -623,15 +628,72 @@ export function verify(ctx: TokenContext, ref: ObjectRef, mech: SignMechanism, d
   const kind = SIGN_KIND[mech] === 'private' ? 'public' : 'secret';
   const key = findOne(ctx, { ...ref, kind });
   const prepared = signMechanism(ctx, mech);
-  p11('C_VerifyInit', () => ctx.m.p11.C_VerifyInit(ctx.session, prepared.mechanism, key));
+  try {
+    p11('C_VerifyInit', () => ctx.m.p11.C_VerifyInit(ctx.session, prepared.mechanism, key));
+  } catch (e) {
+    return fail(keyMisfit(ctx, key, mech, 'verify', p11Failure(e, 'C_VerifyInit')));
+  }
   try {
     return { valid: ctx.m.p11.C_Verify(ctx.session, prepared.prepare(buf(data)), buf(signature)) };
   } catch (e) {
     // SoftHSM throws CKR_SIGNATURE_INVALID rather than returning false: both mean "not valid".
     const f = p11Failure(e, 'C_Verify');
     if (f.code === 'SIGNATURE_INVALID') return { valid: false };
-    return fail(f);
+    return fail(keyMisfit(ctx, key, mech, 'verify', f));
   }
+}
+
+/** Key types each mechanism accepts: to name the real problem when a token answers vaguely. */
+const MECHANISM_KEY_TYPES: Record<SignMechanism | CipherMechanism, Array<RawObject['keyType']>> = {
+  'ecdsa-sha256': ['ec'],
+  'ecdsa-sha384': ['ec'],
+  'rsa-pkcs1-sha256': ['rsa'],
+  'rsa-pkcs1-sha384': ['rsa'],
+  'rsa-pss-sha256': ['rsa'],
+  'rsa-pss-sha384': ['rsa'],
+  ed25519: ['ed25519'],
+  'hmac-sha256': ['generic-secret'],
+  'hmac-sha384': ['generic-secret'],
+  'hmac-sha512': ['generic-secret'],
+  'aes-cmac': ['aes'],
+  'aes-gcm': ['aes'],
+  'rsa-oaep-sha1': ['rsa'],
+  'rsa-oaep-sha256': ['rsa'],
+};
+
+/**
+ * A failed operation on a key of the wrong type or without the usage, as a typed error. Tokens
+ * answer these differently: SoftHSM says CKR_GENERAL_ERROR for a wrong key type (and for ECDSA
+ * with an RSA key), NSS says CKR_KEY_TYPE_INCONSISTENT for a missing usage. Only inspected after a
+ * failure, so the common path costs nothing.
+ */
+function keyMisfit(ctx: TokenContext, key: Handle, mech: SignMechanism | CipherMechanism, usage: keyof RawObject['usage'], f: AppError): AppError {
+  if (f.code !== 'DEVICE_ERROR' && f.code !== 'KEY_TYPE_MISMATCH' && f.code !== 'KEY_USAGE_NOT_PERMITTED') return f;
+  let info: RawObject;
+  try {
+    info = describe(ctx, key);
+  } catch {
+    return f;
+  }
+  const allowed = MECHANISM_KEY_TYPES[mech];
+  const details = { ...(f.details ?? {}), mechanism: mech, keyType: info.keyType ?? 'unknown' };
+  if (!allowed.includes(info.keyType)) {
+    return {
+      code: 'KEY_TYPE_MISMATCH',
+      message: `${mech} needs a key of type ${allowed.join(' or ')}; this key is of type ${info.keyType ?? 'unknown'}.`,
+      action: `Choose a key of the right type for ${mech}, or an algorithm that fits this key.`,
+      details,
+    };
+  }
+  if (!info.usage[usage]) {
+    return {
+      code: 'KEY_USAGE_NOT_PERMITTED',
+      message: `The key was created without permission to ${usage}.`,
+      action: 'Use a key generated for this purpose; key usages cannot be widened after generation.',
+      details,
+    };
+  }
+  return f;
 }
 
 const GCM_TAG_BITS = 128;
@@ -660,19 +722,40 @@ export function encrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism
   const out: Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }> = [];
   if (mech === 'aes-gcm') {
     const key = findOne(ctx, { ...ref, kind: 'secret' });
-    for (const d of data) {
-      // A fresh 96-bit IV from the token's RNG for every message (NIST SP 800-38D §8.2.2).
-      const iv = Buffer.from(random(ctx, 12));
-      p11('C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, gcmParams(iv, aad), key));
-      const ct = p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(d.length + 16)));
-      out.push({ iv, ciphertext: Buffer.from(ct) });
+    try {
+      for (const d of data) {
+        // A fresh 96-bit IV from the token's RNG for every message (NIST SP 800-38D §8.2.2).
+        const iv = Buffer.from(random(ctx, 12));
+        p11('C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, gcmParams(iv, aad), key));
+        const ct = p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(d.length + 16)));
+        out.push({ iv, ciphertext: Buffer.from(ct) });
+      }
+    } catch (e) {
+      return fail(keyMisfit(ctx, key, mech, 'encrypt', p11Failure(e, 'C_Encrypt')));
     }
     return out;
   }
   const key = findOne(ctx, { ...ref, kind: 'public' });
-  for (const d of data) {
-    oaepCall(mech, 'C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, oaepParams(mech), key));
-    out.push({ iv: null, ciphertext: Buffer.from(p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(1024)))) });
+  // RFC 8017 §7.1.1: at most k − 2·hLen − 2 bytes. Checked here because SoftHSM answers longer
+  // input with CKR_GENERAL_ERROR rather than CKR_DATA_LEN_RANGE.
+  const k = readAttrs(ctx, key, [CKA.MODULUS]).get(CKA.MODULUS)?.length ?? 0;
+  const max = k - 2 * (mech === 'rsa-oaep-sha1' ? 20 : 32) - 2;
+  const tooLong = k > 0 ? data.find((d) => d.length > max) : undefined;
+  if (tooLong) {
+    return fail({
+      code: 'DATA_TOO_LARGE',
+      message: `RSA-OAEP (${mech}) with this ${k * 8}-bit key can encrypt at most ${max} bytes; this is ${tooLong.length} bytes.`,
+      action: 'Encrypt a key (for example an AES key) with RSA-OAEP and the data with that key, or use a larger RSA key.',
+      details: { maxBytes: max, bytes: tooLong.length },
+    });
+  }
+  try {
+    for (const d of data) {
+      oaepCall(mech, 'C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, oaepParams(mech), key));
+      out.push({ iv: null, ciphertext: Buffer.from(p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(1024)))) });
+    }
+  } catch (e) {
+    return fail(keyMisfit(ctx, key, mech, 'encrypt', p11Failure(e, 'C_Encrypt')));
   }
   return out;
 }
@@ -681,7 +764,11 @@ export function decrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism
   if (mech === 'aes-gcm') {
     if (!iv || iv.length !== 12) return fail({ code: 'DATA_INVALID', message: 'AES-GCM decryption needs the 12-byte IV that came with the ciphertext.', action: 'Give the IV produced at encryption.' });
     const key = findOne(ctx, { ...ref, kind: 'secret' });
-    p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, gcmParams(buf(iv), aad), key));
+    try {
+      p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, gcmParams(buf(iv), aad), key));
+    } catch (e) {
+      return fail(keyMisfit(ctx, key, mech, 'decrypt', p11Failure(e, 'C_DecryptInit')));
+    }
     try {
       return { plaintext: Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(ciphertext), Buffer.alloc(ciphertext.length))) };
     } catch (e) {
@@ -694,7 +781,11 @@ export function decrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism
     }
   }
   const key = findOne(ctx, { ...ref, kind: 'private' });
-  oaepCall(mech, 'C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, oaepParams(mech), key));
+  try {
+    oaepCall(mech, 'C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, oaepParams(mech), key));
+  } catch (e) {
+    return fail(keyMisfit(ctx, key, mech, 'decrypt', p11Failure(e, 'C_DecryptInit')));
+  }
   try {
     return { plaintext: Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(ciphertext), Buffer.alloc(1024))) };
   } catch (e) {
@@ -745,7 +836,11 @@ function kwMechanism(ctx: TokenContext): number {
 /** Byte length of a secret key's value, or null for private keys (whose wrapped form is PKCS#8). */
 function secretLength(ctx: TokenContext, h: Handle): number | null {
   const info = describe(ctx, h);
-  return info.kind === 'secret' && info.bits ? info.bits / 8 : null;
+  if (info.kind !== 'secret') return null;
+  if (info.bits) return info.bits / 8;
+  // SoftHSM 2.6 reports CKA_VALUE_LEN 0 for every key it unwrapped (and refuses it in the unwrap
+  // template). AES keys (16, 24 or 32 bytes) and DES3 keys (24) are whole 8-byte blocks anyway.
+  return info.keyType === 'aes' ? 16 : info.keyType === 'tdes' ? 24 : null;
 }
 
 const ephemeralAesTemplate: Template = [
@@ -767,6 +862,18 @@ const ephemeralAesTemplate: Template = [
 
 export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectRef[], mech: WrapMechanism): Uint8Array[] {
   const handles = targets.map((t) => findOne(ctx, { ...t, kind: t.kind ?? undefined }));
+  // NSS's softoken (3.87) wraps keys whose CKA_EXTRACTABLE is false, with AES-KW and RSA-OAEP
+  // alike: the host enforces the attribute itself, for every token.
+  handles.forEach((h, i) => {
+    if (bool(readAttrs(ctx, h, [CKA.EXTRACTABLE]).get(CKA.EXTRACTABLE)) === false) {
+      fail({
+        code: 'KEY_NOT_EXTRACTABLE',
+        message: `The ${describeRef(targets[i]!)} was created non-extractable: it cannot leave the token, not even wrapped.`,
+        action: 'Only keys generated as extractable can be wrapped; generate a new, extractable key if it must be exported.',
+        details: { ckr: 'CKR_KEY_UNEXTRACTABLE', function: 'C_WrapKey' },
+      });
+    }
+  });
   const out: Uint8Array[] = [];
   const scratch = Buffer.alloc(8192);
   if (mech === 'aes-kw' || mech === 'aes-kwp') {
@@ -885,6 +992,25 @@ function unwrapTemplate(t: UnwrapTemplate): Template {
 }
 
 export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {
+  try {
+    return unwrapWith(ctx, unwrappingRef, wrapped, mech, template);
+  } catch (e) {
+    const f = p11Failure(e, 'C_UnwrapKey');
+    // SoftHSM answers a failed AES-KW/KWP integrity check and a bad RSA-OAEP block with
+    // CKR_GENERAL_ERROR (NSS: CKR_WRAPPED_KEY_INVALID). In C_UnwrapKey it means the wrapped data.
+    if (f.code === 'DEVICE_ERROR' && f.details?.function === 'C_UnwrapKey') {
+      return fail({
+        code: 'WRAPPED_KEY_INVALID',
+        message: 'The wrapped key could not be unwrapped: the unwrapping key is not the one it was wrapped with, the mechanism differs, or the data was altered.',
+        action: 'Check the unwrapping key and mechanism, and that the wrapped key was copied completely.',
+        details: f.details,
+      });
+    }
+    return fail(f);
+  }
+}
+
+function unwrapWith(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {
   const tmpl = unwrapTemplate(template);
   if (mech === 'aes-kw' || mech === 'aes-kwp') {
     const kek = findOne(ctx, { ...unwrappingRef, kind: 'secret' });

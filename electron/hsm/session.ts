@@ -54,10 +54,11 @@ export const tokenKey = (t: { label: string; serial: string; model: string; manu
 export function p11Failure(e: unknown, fn: string): AppError {
   if (e instanceof HostFailure) return e.appError;
   const err = e as { code?: number; method?: string; message?: string };
-  if (typeof err.code === 'number' && err.code > 0) return pkcs11Error(err.code, err.method ?? fn);
+  // pkcs11js leaves .method empty ('') for some functions (C_Sign, C_UnwrapKey, ...): fall back to ours.
+  if (typeof err.code === 'number' && err.code > 0) return pkcs11Error(err.code, err.method || fn);
   // Some pkcs11js paths (C_FindObjects, C_CreateObject) throw without .code: read the CKR name.
   const name = /CKR_[A-Z0-9_]+/.exec(err.message ?? '')?.[0];
-  if (name) return pkcs11Error(name, err.method ?? fn);
+  if (name) return pkcs11Error(name, err.method || fn);
   return {
     code: 'FUNCTION_FAILED',
     message: 'The PKCS#11 module failed without saying why.',
