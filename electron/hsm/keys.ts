@@ -722,14 +722,20 @@ export function encrypt(ctx: TokenContext, ref: ObjectRef, mech: CipherMechanism
   const out: Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }> = [];
   if (mech === 'aes-gcm') {
     const key = findOne(ctx, { ...ref, kind: 'secret' });
+    // A fresh 96-bit IV from the token's RNG for every message (NIST SP 800-38D §8.2.2), drawn for
+    // the whole batch in one call; ciphertexts are slices of one buffer (no copy; IPC sends only
+    // each slice's bytes).
+    const ivs = Buffer.from(random(ctx, 12 * Math.max(1, data.length)));
+    const slab = Buffer.alloc(data.reduce((n, d) => n + d.length + 16, 0));
+    let off = 0;
     try {
-      for (const d of data) {
-        // A fresh 96-bit IV from the token's RNG for every message (NIST SP 800-38D §8.2.2).
-        const iv = Buffer.from(random(ctx, 12));
+      data.forEach((d, i) => {
+        const iv = ivs.subarray(12 * i, 12 * i + 12);
         p11('C_EncryptInit', () => ctx.m.p11.C_EncryptInit(ctx.session, gcmParams(iv, aad), key));
-        const ct = p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), Buffer.alloc(d.length + 16)));
-        out.push({ iv, ciphertext: Buffer.from(ct) });
-      }
+        const ct = p11('C_Encrypt', () => ctx.m.p11.C_Encrypt(ctx.session, buf(d), slab.subarray(off, off + d.length + 16)));
+        off += ct.length;
+        out.push({ iv, ciphertext: ct });
+      });
     } catch (e) {
       return fail(keyMisfit(ctx, key, mech, 'encrypt', p11Failure(e, 'C_Encrypt')));
     }
@@ -833,14 +839,23 @@ function kwMechanism(ctx: TokenContext): number {
   return probe.aesKw;
 }
 
-/** Byte length of a secret key's value, or null for private keys (whose wrapped form is PKCS#8). */
-function secretLength(ctx: TokenContext, h: Handle): number | null {
-  const info = describe(ctx, h);
-  if (info.kind !== 'secret') return null;
-  if (info.bits) return info.bits / 8;
+/**
+ * What wrap needs to know of a target, in one C_GetAttributeValue: whether it may leave the token,
+ * and the byte length of a secret key's value (null for private keys, whose wrapped form is PKCS#8).
+ * Not describe(): its 23-attribute read fails on every key that lacks one of them (a secret key has
+ * no CKA_MODULUS...) and falls back to 23 single reads, ~3 ms a key on SoftHSM token objects.
+ */
+function wrapTarget(ctx: TokenContext, h: Handle): { extractable: boolean | null; secretBytes: number | null } {
+  // A private key has no CKA_VALUE_LEN: readAttrs then asks singly (private keys only).
+  const a = readAttrs(ctx, h, [CKA.CLASS, CKA.KEY_TYPE, CKA.EXTRACTABLE, CKA.VALUE_LEN]);
+  const extractable = bool(a.get(CKA.EXTRACTABLE));
+  if (ulong(a.get(CKA.CLASS)) !== CKO.SECRET_KEY) return { extractable, secretBytes: null };
+  const len = ulong(a.get(CKA.VALUE_LEN));
+  if (len) return { extractable, secretBytes: len };
   // SoftHSM 2.6 reports CKA_VALUE_LEN 0 for every key it unwrapped (and refuses it in the unwrap
   // template). AES keys (16, 24 or 32 bytes) and DES3 keys (24) are whole 8-byte blocks anyway.
-  return info.keyType === 'aes' ? 16 : info.keyType === 'tdes' ? 24 : null;
+  const kt = ulong(a.get(CKA.KEY_TYPE));
+  return { extractable, secretBytes: kt === CKK.AES ? 16 : kt === CKK.DES3 ? 24 : null };
 }
 
 const ephemeralAesTemplate: Template = [
@@ -861,25 +876,35 @@ const ephemeralAesTemplate: Template = [
 ];
 
 export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectRef[], mech: WrapMechanism): Uint8Array[] {
-  const handles = targets.map((t) => findOne(ctx, { ...t, kind: t.kind ?? undefined }));
-  // NSS's softoken (3.87) wraps keys whose CKA_EXTRACTABLE is false, with AES-KW and RSA-OAEP
-  // alike: the host enforces the attribute itself, for every token.
-  handles.forEach((h, i) => {
-    if (bool(readAttrs(ctx, h, [CKA.EXTRACTABLE]).get(CKA.EXTRACTABLE)) === false) {
-      fail({
-        code: 'KEY_NOT_EXTRACTABLE',
-        message: `The ${describeRef(targets[i]!)} was created non-extractable: it cannot leave the token, not even wrapped.`,
-        action: 'Only keys generated as extractable can be wrapped; generate a new, extractable key if it must be exported.',
-        details: { ckr: 'CKR_KEY_UNEXTRACTABLE', function: 'C_WrapKey' },
-      });
+  // Each distinct target is found and inspected once, however often the batch names it.
+  const distinct = new Map<string, { h: Handle; secretBytes: number | null }>();
+  const resolved = targets.map((t) => {
+    const k = JSON.stringify([t.idHex ?? null, t.label ?? null, t.kind ?? null]);
+    let r = distinct.get(k);
+    if (!r) {
+      const h = findOne(ctx, { ...t, kind: t.kind ?? undefined });
+      const info = wrapTarget(ctx, h);
+      // NSS's softoken (3.87) wraps keys whose CKA_EXTRACTABLE is false, with AES-KW and RSA-OAEP
+      // alike: the host enforces the attribute itself, for every token.
+      if (info.extractable === false) {
+        fail({
+          code: 'KEY_NOT_EXTRACTABLE',
+          message: `The ${describeRef(t)} was created non-extractable: it cannot leave the token, not even wrapped.`,
+          action: 'Only keys generated as extractable can be wrapped; generate a new, extractable key if it must be exported.',
+          details: { ckr: 'CKR_KEY_UNEXTRACTABLE', function: 'C_WrapKey' },
+        });
+      }
+      distinct.set(k, (r = { h, secretBytes: info.secretBytes }));
     }
+    return r;
   });
+  const handles = resolved.map((r) => r.h);
   const out: Uint8Array[] = [];
   const scratch = Buffer.alloc(8192);
   if (mech === 'aes-kw' || mech === 'aes-kwp') {
     const kek = findOne(ctx, { ...wrappingRef, kind: 'secret' });
-    for (const h of handles) {
-      const m = mech === 'aes-kw' ? kwMechanism(ctx) : kwpMechanism(ctx, 'wrap', secretLength(ctx, h));
+    for (const { h, secretBytes } of resolved) {
+      const m = mech === 'aes-kw' ? kwMechanism(ctx) : kwpMechanism(ctx, 'wrap', secretBytes);
       out.push(Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: m }, kek, h, scratch))));
     }
     return out;
@@ -893,8 +918,8 @@ export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectR
   // pkcs11js has no parameter type for the native mechanism, so it is always composed from the
   // two steps here, inside the token; the ephemeral key is a session object destroyed at once.
   const oaep = oaepParams(mech === 'rsa-aes-kwp-sha1' ? 'rsa-oaep-sha1' : 'rsa-oaep-sha256');
-  for (const h of handles) {
-    const kwp = kwpMechanism(ctx, 'wrap', secretLength(ctx, h));
+  for (const { h, secretBytes } of resolved) {
+    const kwp = kwpMechanism(ctx, 'wrap', secretBytes);
     let eph: Handle | null = null;
     try {
       eph = p11('C_GenerateKey', () => ctx.m.p11.C_GenerateKey(ctx.session, { mechanism: CKM.AES_KEY_GEN }, ephemeralAesTemplate));
@@ -998,7 +1023,8 @@ export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uin
     const f = p11Failure(e, 'C_UnwrapKey');
     // SoftHSM answers a failed AES-KW/KWP integrity check and a bad RSA-OAEP block with
     // CKR_GENERAL_ERROR (NSS: CKR_WRAPPED_KEY_INVALID). In C_UnwrapKey it means the wrapped data.
-    if (f.code === 'DEVICE_ERROR' && f.details?.function === 'C_UnwrapKey') {
+    // Random garbage sometimes yields CKR_FUNCTION_FAILED or a data-length error instead.
+    if (['DEVICE_ERROR', 'FUNCTION_FAILED', 'DATA_INVALID', 'DATA_TOO_LARGE'].includes(f.code) && f.details?.function === 'C_UnwrapKey') {
       return fail({
         code: 'WRAPPED_KEY_INVALID',
         message: 'The wrapped key could not be unwrapped: the unwrapping key is not the one it was wrapped with, the mechanism differs, or the data was altered.',

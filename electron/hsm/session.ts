@@ -26,6 +26,8 @@ export interface LoadedModule {
   probes: Map<string, unknown>;
   /** The paths this library was loaded by; it is finalised when the last one is unloaded. */
   aliases: Set<string>;
+  /** Tokens found by full-identity selector (URI with serial), re-checked through their session. */
+  resolved: Map<string, { slot: Buffer; token: RawTokenInfo; key: string }>;
 }
 
 export interface TokenContext {
@@ -39,9 +41,14 @@ export interface TokenContext {
 /** Loaded libraries by real path: two paths (a symlink and its target) are one library instance. */
 const modules = new Map<string, LoadedModule>();
 
+const canonicalPaths = new Map<string, string>();
 function canonical(path: string): string {
+  const known = canonicalPaths.get(path);
+  if (known) return known;
   try {
-    return realpathSync(path);
+    const real = realpathSync(path);
+    canonicalPaths.set(path, real);
+    return real;
   } catch {
     return path;
   }
@@ -161,7 +168,7 @@ export function load(path: string): RawLibraryInfo {
     version: `${i.libraryVersion.major}.${i.libraryVersion.minor}`,
     cryptokiVersion: `${i.cryptokiVersion.major}.${i.cryptokiVersion.minor}`,
   };
-  modules.set(canonical(path), { path, p11, info, sessions: new Map(), probes: new Map(), aliases: new Set([path]) });
+  modules.set(canonical(path), { path, p11, info, sessions: new Map(), probes: new Map(), aliases: new Set([path]), resolved: new Map() });
   return info;
 }
 
@@ -298,9 +305,29 @@ export function closeSession(m: LoadedModule, key: string): void {
 /** The token's session for key operations (opened if needed; logged in if the user logged in). */
 export function tokenContext(path: string, selector: string): TokenContext {
   const m = mod(path);
+  const hit = m.resolved.get(selector);
+  if (hit) {
+    const session = m.sessions.get(hit.key);
+    if (session) {
+      try {
+        // A session survives only as long as its token stays in the slot (v2.40 §5.6): if it is
+        // alive, the token is the one found before. One cheap call instead of listing every slot.
+        const state = m.p11.C_GetSessionInfo(session).state;
+        const loggedIn = state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS ? 'user' : state === CKS_RW_SO_FUNCTIONS ? 'so' : null;
+        return { m, slot: hit.slot, token: { ...hit.token, loggedIn }, key: hit.key, session };
+      } catch {
+        m.sessions.delete(hit.key);
+      }
+    }
+    m.resolved.delete(selector);
+  }
   const { slot, token } = findToken(m, selector);
   const key = tokenKey(token);
-  return { m, slot, token, key, session: openSession(m, slot, key) };
+  const session = openSession(m, slot, key);
+  // Only a selector naming the token's serial can be cached: a label alone might match a second
+  // token inserted later, which must be reported as ambiguous.
+  if (/^pkcs11:.*\bserial=/.test(selector)) m.resolved.set(selector, { slot, token, key });
+  return { m, slot, token, key, session };
 }
 
 export function login(path: string, selector: string, role: 'user' | 'so', pin: string): RawSlot {
