@@ -78,6 +78,9 @@ export const ERROR_CODES = [
   'BUNDLE_SIGNATURE_INVALID',
   'BUNDLE_UNTRUSTED',
   'BUNDLE_CONFLICT',
+  // Shares sealed to a custodian's card (custos.sealedshare, electron/services/cardshares.ts)
+  'SEALED_SHARE_INVALID',
+  'SEALED_SHARE_WRONG_RECIPIENT',
   'INTERNAL',
 ] as const;
 

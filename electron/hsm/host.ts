@@ -4,6 +4,7 @@
 import * as keys from './keys';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
 import * as s from './session';
+import * as sealing from './sealing';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
 
@@ -53,6 +54,12 @@ const handlers: Handlers = {
     process.kill(process.pid, 'SIGSEGV');
     return undefined as never;
   },
+  probeSealing: (p) => sealing.probeSealing(ctx(p)),
+  unsealShare: (p) => sealing.unsealShare(ctx(p), p.ref, p.payload),
+  importSecretBegin: (p) => sealing.importSecretBegin(ctx(p)),
+  importSecretWrapped: (p) => sealing.importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
+  importSecretAbort: (p) => sealing.importSecretAbort(ctx(p), p.transportId),
+  importSecretPlain: (p) => sealing.importSecretPlain(ctx(p), p.value, p.template),
 };
 
 // Transport: Electron utilityProcess gives process.parentPort; a Node child has process.send.

@@ -170,6 +170,19 @@ export interface HostMethods {
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };
+  // Sealed shares and wrapped secret import (electron/hsm/sealing.ts).
+  /** Whether ECDH on this token can apply the ANSI X9.63 SHA-256 KDF (probed with throw-away session keys). */
+  probeSealing: { params: Tok; result: SealingProbe };
+  /** Decrypts a sealed share inside the token with the custodian's private key; returns only the share bytes. */
+  unsealShare: { params: Tok & { ref: ObjectRef; payload: SealedPayload }; result: { plaintext: Uint8Array } };
+  /** Step 1 of a wrapped import: an ephemeral RSA-2048 session key pair; its public half comes back. */
+  importSecretBegin: { params: Tok; result: ImportTransport };
+  /** Step 2: RSA-OAEP-SHA1 C_UnwrapKey of the key bytes into a new key; the ephemeral pair is destroyed either way. */
+  importSecretWrapped: { params: Tok & { transportId: string; wrapped: Uint8Array; template: UnwrapTemplate }; result: RawObject };
+  /** Destroys an ephemeral transport pair left by a step 1 whose step 2 never came. */
+  importSecretAbort: { params: Tok & { transportId: string }; result: { destroyed: number } };
+  /** Documented fallback for tokens without RSA-OAEP unwrap: C_CreateObject with the key value. */
+  importSecretPlain: { params: Tok & { value: Uint8Array; template: UnwrapTemplate }; result: RawObject };
 }
 
 export type HostMethod = keyof HostMethods;
@@ -186,3 +199,42 @@ export type HostResponse =
 
 /** Methods whose parameters carry a PIN: never logged, never echoed. */
 export const SECRET_BEARING: ReadonlySet<HostMethod> = new Set(['initToken', 'initUserPin', 'login', 'changePin', 'decrypt']);
+
+// ---------------------------------------------------------------------------------------------
+// Sealed shares (custos.sealedshare v1, docs/FORMAT.md) and wrapped secret import
+
+/** Envelope algorithms: how the 256-bit content key reaches the custodian's token. */
+export type SealAlg = 'RSA-OAEP-SHA1+A256GCM' | 'RSA-OAEP-SHA256+A256GCM' | 'ECDH-P256+A256GCM';
+
+/** ECDH key derivation: none (CKD_NULL, the shared secret Z is the key) or ANSI X9.63 with SHA-256 (CKD_SHA256_KDF). */
+export type SealKdf = 'none' | 'x963-sha256';
+
+/** What the token needs to open one sealed share. Nothing here is secret. */
+export interface SealedPayload {
+  alg: SealAlg;
+  /** ECDH only. */
+  kdf?: SealKdf;
+  /** ECDH with x963-sha256: the KDF's SharedInfo. */
+  sharedInfo?: Uint8Array;
+  /** RSA: the OAEP ciphertext of the content key. */
+  encryptedKey?: Uint8Array;
+  /** ECDH: the sender's ephemeral public point, uncompressed (04 ‖ X ‖ Y). */
+  ephemeralPoint?: Uint8Array;
+  iv: Uint8Array;
+  /** AES-GCM ciphertext ‖ 128-bit tag. */
+  ciphertext: Uint8Array;
+  aad: Uint8Array;
+}
+
+export interface SealingProbe {
+  ecdh: boolean;
+  ecdhX963Sha256: boolean;
+  notes: string[];
+}
+
+export interface ImportTransport {
+  /** CKA_ID (hex) of the ephemeral pair: names it for step 2 or the abort. */
+  transportId: string;
+  modulus: Uint8Array;
+  publicExponent: Uint8Array;
+}

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { DEMO_TOKEN_LABEL } from '../../shared/contract';
 import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
+import { CardShareService } from './cardshares';
 import { ConfigStore } from './config';
+import { ComponentImportService } from './import';
 import { KeyService } from './keys';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
 
@@ -23,6 +25,10 @@ export interface Services {
   hsm: HsmClient;
   tokens: TokenService;
   keys: KeyService;
+  /** Shares sealed to custodians' cards (custos.sealedshare v1). */
+  cardShares: CardShareService;
+  /** XOR key components into the HSM. */
+  imports: ComponentImportService;
   close(): Promise<void>;
 }
 
@@ -39,7 +45,9 @@ export function createServices(opts: ServicesOptions): Services {
   // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
   const keys = new KeyService(hsm);
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, close: () => hsm.close() };
+  const cardShares = new CardShareService(hsm);
+  const imports = new ComponentImportService(hsm);
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, close: () => hsm.close() };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {

@@ -19,7 +19,9 @@ import {
 } from '../../../shared/components';
 import { CustosError } from '../../../shared/result';
 import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from '../../services/kcv';
-import { out, type GlobalOptions } from '../context';
+import type { KeyUsage } from '../../hsm/protocol';
+import { out, pickToken, withServices, type GlobalOptions } from '../context';
+import { tokenLogin } from './shares';
 import { decodeSecretBytes, promptHidden, readInputFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
 
 function usage(message: string, action: string): CustosError {
@@ -133,7 +135,13 @@ export function registerComponentCommands(program: Command): void {
     .addOption(new Option('--kcvs <list>', 'expected check value of each component, comma-separated, in order'))
     .addOption(new Option('--kcv <value>', 'expected check value of the combined key'))
     .addOption(new Option('--reveal', 'print the combined key in hexadecimal'))
-    .action(async (o: { count: number; algorithm?: string; kcvs?: string; kcv?: string; reveal?: boolean }) => {
+    .addOption(new Option('--import', 'enter the combined key into the HSM named by --token as a new sensitive key, confirmed by its in-HSM check value (needs --algorithm, --kcvs, --label)'))
+    .addOption(new Option('--label <name>', 'with --import: label of the new key (unique on the token)'))
+    .addOption(new Option('--usage <list>', 'with --import: comma-separated encrypt, wrap, sign').default('encrypt'))
+    .addOption(new Option('--extractable', 'with --import: the key may leave the HSM wrapped under another key (never in plaintext)'))
+    .addOption(new Option('--allow-plaintext-import', 'with --import: on a token without RSA-OAEP unwrap, enter the key by plaintext C_CreateObject'))
+    .action(async (o: CombineOptions) => {
+      if (o.import) return importCombined(program, o);
       const opts = globals();
       // Check the expected values before reading any secret.
       const expected = o.kcvs === undefined ? undefined : o.kcvs.split(',').map((s) => s.trim());
@@ -219,4 +227,91 @@ export function registerComponentCommands(program: Command): void {
         lines.fill('');
       }
     });
+}
+
+// ---- components combine --import: the combined key into the HSM ------------------------------
+
+interface CombineOptions {
+  count: number;
+  algorithm?: string;
+  kcvs?: string;
+  kcv?: string;
+  reveal?: boolean;
+  import?: boolean;
+  label?: string;
+  usage: string;
+  extractable?: boolean;
+  allowPlaintextImport?: boolean;
+}
+
+/**
+ * Combines the components in this process (electron/services/import.ts) and enters the key into the
+ * token: wrapped under an ephemeral in-token RSA key, then its check value computed by the HSM and
+ * compared. The key is never printed. Everything is checked before the first component is read.
+ */
+async function importCombined(program: Command, o: CombineOptions): Promise<void> {
+  if (o.reveal) throw usage('--reveal cannot be used with --import: a key entered into the HSM is never shown.', 'Leave out --reveal.');
+  if (!o.label) throw usage('--import needs --label NAME for the new key.', 'Add --label, e.g. --label "ZMK 2026".');
+  if (!o.algorithm) throw usage('--import needs --algorithm aes or --algorithm tdes: it decides the key type in the HSM and the check values.', 'Add --algorithm.');
+  if (o.kcvs === undefined) {
+    throw usage('--import needs --kcvs: every component is confirmed by its own check value before the key enters the HSM.', 'Give the check value of each component, in order, comma-separated.');
+  }
+  const expected = o.kcvs.split(',').map((x) => x.trim());
+  if (expected.length !== o.count) throw usage(`--kcvs lists ${expected.length} check values for ${o.count} components.`, 'Give one check value per component, in order, comma-separated.');
+  for (const [i, k] of [...expected, ...(o.kcv === undefined ? [] : [o.kcv])].entries()) {
+    if (!isCheckValueSyntax(k)) throw usage(`Check value ${i + 1} given is not 4 to 16 hexadecimal digits (an even number).`, 'Copy the check values as printed, e.g. 08D7B4 or 7AD3 86C3 76.');
+  }
+  const alg: KeyAlgorithm = o.algorithm.toLowerCase() === 'tdes' ? 'TDES' : 'AES';
+  const usages = o.usage.split(',').map((x) => x.trim()).filter(Boolean) as KeyUsage[];
+  await withServices(program, async (s, opts) => {
+    const slot = await pickToken(s, opts);
+    // Log in before the components are typed, so a wrong PIN costs no custodian a second entry.
+    const t = await tokenLogin(s, opts, slot, `PIN for "${slot.token.label}": `, true);
+    const lines = await readComponentLines(o.count);
+    try {
+      if (lines.length !== o.count) {
+        throw new CustosError({
+          code: lines.length < o.count ? 'QUORUM_NOT_MET' : 'COMPONENT_INVALID',
+          message: `${lines.length} components were given, but --count is ${o.count}; nothing was imported.`,
+          action: 'Enter exactly the components of this key, one per line.',
+          details: { expected: o.count, actual: lines.length },
+        });
+      }
+      const r = await s.imports.importComponents(t, {
+        algorithm: alg,
+        components: lines,
+        componentKcvs: expected,
+        ...(o.kcv === undefined ? {} : { keyKcv: o.kcv }),
+        label: o.label!,
+        usages,
+        extractable: !!o.extractable,
+        allowPlaintext: !!o.allowPlaintextImport,
+      });
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      const hsmShown = alg === 'AES' ? groupHex(r.hsm.cmac ?? '') : (r.hsm.legacy ?? '').toUpperCase();
+      out(
+        opts,
+        {
+          imported: true,
+          algorithm: r.algorithm,
+          key: r.key,
+          components: r.componentKcvs.map((k, i) => ({ index: i + 1, checkValues: k, matchedExpected: true })),
+          checkValues: { fromComponents: r.expected, inHsm: r.hsm, matched: true },
+          transport: r.transport,
+          parityAdjusted: r.parityAdjusted,
+          warnings: r.warnings,
+        },
+        () =>
+          [
+            ...r.componentKcvs.map((k, i) => `Component ${i + 1}: check value ${describeKcv(alg, k)} — as expected`),
+            `Imported ${r.algorithm} key "${r.key.label}" into "${slot.token.label}" (${r.transport === 'plaintext' ? 'plaintext C_CreateObject: this token has no RSA-OAEP unwrap' : 'wrapped under an ephemeral in-token RSA-2048 key, RSA-OAEP'}).`,
+            `Check value computed by the HSM: ${hsmShown} — matches the one computed from the components.`,
+            `  uri ${r.key.uri}`,
+            `  ${r.key.extractable ? 'extractable under wrap' : 'never leaves the HSM'}; uses: ${usages.join(', ')}`,
+          ].join('\n'),
+      );
+    } finally {
+      lines.fill('');
+    }
+  });
 }

@@ -23,7 +23,21 @@ import {
 import { combineMnemonics, decodeMnemonic, Slip39Error, splitSecret, webCryptoSlip39, type GroupSpec } from '../../../shared/slip39';
 import { keyCheckValues, secretCheckValue } from '../../services/kcv';
 import { renderShareSheet } from '../../services/sheets';
-import { out, type GlobalOptions } from '../context';
+import {
+  describeRecipient,
+  envelopeRecordEntry,
+  envelopeTokenSelector,
+  parseSealedShareJson,
+  sealShare,
+  serializeSealedShare,
+  type SealedShare,
+} from '../../services/cardshares';
+import type { Services } from '../../services/index';
+import { parsePublicKey } from '../../services/formats/publicKey';
+import type { TokenRef } from '../../services/keys';
+import type { SealKdf } from '../../hsm/protocol';
+import { readSecret } from '../secrets';
+import { out, pickToken, withServices, type GlobalOptions, type TokenSlot } from '../context';
 import {
   decodeSecretBytes,
   parseMnemonicText,
@@ -102,7 +116,7 @@ async function readOneMnemonic(): Promise<string> {
 }
 
 /** Several mnemonics, one per line (blank lines ignored); on a terminal, one hidden prompt each. */
-async function readMnemonicLines(): Promise<string[]> {
+async function readMnemonicLines(allowNone = false): Promise<string[]> {
   const lines: string[] = [];
   if (stdinIsTerminal()) {
     for (;;) {
@@ -118,7 +132,7 @@ async function readMnemonicLines(): Promise<string[]> {
     buf.fill(0);
     for (const line of text.split(/\r?\n/)) if (line.trim() !== '') lines.push(parseMnemonicText(line, `Share ${lines.length + 1}`));
   }
-  if (lines.length === 0) {
+  if (lines.length === 0 && !allowNone) {
     throw new CustosError({ code: 'QUORUM_NOT_MET', message: 'No shares were given.', action: 'Enter the shares, one per line.' });
   }
   return lines;
@@ -296,11 +310,13 @@ export function registerShareCommands(program: Command): void {
     .addOption(new Option('--passphrase-file <file>', 'SLIP-39 passphrase from the first line of FILE'))
     .addOption(new Option('--record <file>', 'check every share and the recovered secret against this share-set record'))
     .addOption(new Option('--reveal', 'print the recovered secret in hexadecimal'))
-    .action(async (o: { passphraseFile?: string; record?: string; reveal?: boolean }) => {
+    .addOption(new Option('--sealed <file>', 'also a share sealed to a custodian card (custos shares seal); repeatable; needs --record').argParser(collect).default([]))
+    .action(async (o: { passphraseFile?: string; record?: string; reveal?: boolean; sealed: string[] }) => {
       const opts = globals();
       const record = o.record ? readRecord(o.record) : undefined;
+      const sealed = checkSealedOptions(o.sealed, record, opts);
       const passphrase = o.passphraseFile ? readPassphraseFile(o.passphraseFile) : new Uint8Array(0);
-      const mnemonics = await readMnemonicLines();
+      const mnemonics = [...(await readMnemonicLines(sealed.length > 0)), ...(await unsealForCombine(program, sealed, record))];
       if (record) {
         for (const [i, m] of mnemonics.entries()) {
           const check = await verifyShareAgainstRecord(m, record);
@@ -401,5 +417,191 @@ export function registerShareCommands(program: Command): void {
           `Share sheet for ${entry ? sharePosition(record, entry.groupIndex, entry.memberIndex) : 'the share'} of set ${record.set.identifier}${entry?.holder ? ` (${entry.holder})` : ''} written to ${o.out}.` +
           (o.qr ? '\nThe sheet carries a QR code of the share: anyone who photographs it has the share.' : ''),
       );
+    });
+
+  registerSealCommands(program, shares);
+}
+
+// ---- Shares sealed to custodian cards (custos.sealedshare v1, docs/FORMAT.md) ------------------
+// `shares seal` encrypts one share to a custodian card's public key (in this process, no PIN);
+// `shares unseal` opens it inside that card after its PIN, and checks it against the record;
+// `shares combine --sealed FILE` lets a quorum restore by inserting cards instead of typing words.
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function readEnvelope(path: string): SealedShare {
+  return parseSealedShareJson(readInputFile(path, 'sealed share').toString('utf8'));
+}
+
+const holderOf = (env: SealedShare): string => env.share.holder ?? 'the holder';
+
+/** --sealed files for combine: read and matched against the record before any share is typed or card touched. */
+function checkSealedOptions(files: string[], record: ShareSetRecord | undefined, opts: GlobalOptions): SealedShare[] {
+  if (files.length === 0) return [];
+  if (!record) throw usage('--sealed needs --record: a share from a card is checked against the share-set record before it is used.', 'Add --record FILE.');
+  if (!stdinIsTerminal() && !opts.pinFile) {
+    throw usage("Standard input carries the typed shares, so the cards' PINs cannot come from it too.", "Give the PIN with --pin-file FILE (used for every card), or run on a terminal to be asked for each card's PIN.");
+  }
+  const envs = files.map(readEnvelope);
+  for (const e of envs) envelopeRecordEntry(e, record);
+  return envs;
+}
+
+/**
+ * Logs in as the user when the token wants it: the PIN from --pin-file, a hidden prompt, or (when
+ * stdin carries no data) stdin. Shared with `components combine --import`.
+ */
+export async function tokenLogin(s: Services, opts: GlobalOptions, slot: TokenSlot, prompt: string, stdinBusy: boolean): Promise<TokenRef> {
+  const t = { module: slot.module, token: slot.token.uri };
+  if (slot.token.flags.loginRequired && slot.token.loggedIn !== 'user') {
+    if (stdinBusy && !opts.pinFile && !stdinIsTerminal()) {
+      throw usage('Standard input carries the data, so the PIN cannot come from it too.', 'Give the PIN with --pin-file FILE.');
+    }
+    const pin = await readSecret({ file: opts.pinFile, prompt });
+    try {
+      await s.tokens.login(slot.module, slot.token.uri, pin.value, 'user', false);
+    } finally {
+      pin.wipe();
+    }
+  }
+  return t;
+}
+
+/** The card an envelope was sealed to. On a terminal, waits for it to be inserted. */
+async function cardFor(s: Services, opts: GlobalOptions, env: SealedShare, preferGlobal: boolean): Promise<TokenSlot> {
+  const named = envelopeTokenSelector(env);
+  const selector = preferGlobal ? (opts.token ?? named) : (named ?? opts.token);
+  if (!selector) {
+    throw usage('This envelope does not say which card it was sealed to (it was sealed offline to a public key).', 'Name the card with --token LABEL or --token "pkcs11:…".');
+  }
+  for (;;) {
+    try {
+      return await pickToken(s, { ...opts, token: selector });
+    } catch (e) {
+      if (!(e instanceof CustosError) || e.appError.code !== 'TOKEN_NOT_FOUND') throw e;
+      if (!stdinIsTerminal()) {
+        throw new CustosError({ ...e.appError, message: `The card for ${holderOf(env)}'s share is not present: it was sealed to ${describeRecipient(env)}.`, action: 'Insert that card (or name it with --token) and run the command again.' });
+      }
+      const b = await promptHidden(`Insert the card of ${holderOf(env)} (${describeRecipient(env)}), then press Enter: `);
+      b.fill(0);
+    }
+  }
+}
+
+async function unsealOne(s: Services, opts: GlobalOptions, env: SealedShare, record: ShareSetRecord, preferGlobal: boolean, stdinBusy: boolean) {
+  const slot = await cardFor(s, opts, env, preferGlobal);
+  const t = await tokenLogin(s, opts, slot, `PIN for card "${slot.token.label}" (${holderOf(env)}): `, stdinBusy);
+  try {
+    return { result: await s.cardShares.unseal(t, env, record), slot };
+  } finally {
+    // The card proved its holder's presence for this one share; do not leave it logged in.
+    await s.tokens.logout(slot.module, slot.token.uri).catch(() => undefined);
+  }
+}
+
+async function unsealForCombine(program: Command, envs: SealedShare[], record: ShareSetRecord | undefined): Promise<string[]> {
+  if (envs.length === 0 || !record) return [];
+  const mnemonics: string[] = [];
+  await withServices(program, async (s, opts) => {
+    for (const [i, env] of envs.entries()) {
+      const { result, slot } = await unsealOne(s, opts, env, record, false, true).catch((e: unknown) => {
+        if (e instanceof CustosError) throw new CustosError({ ...e.appError, message: `Sealed share ${i + 1}: ${e.appError.message}`, details: { ...e.appError.details, sealed: i + 1 } });
+        throw e;
+      });
+      process.stderr.write(`Card "${slot.token.label}": ${result.message}\n`);
+      mnemonics.push(result.mnemonic);
+    }
+  });
+  return mnemonics;
+}
+
+function registerSealCommands(program: Command, shares: Command): void {
+  const globals = () => program.opts<GlobalOptions>();
+
+  shares
+    .command('seal')
+    .description("seal ONE share (stdin or prompt) to a custodian card's key, so that only that card can open it")
+    .requiredOption('--record <file>', 'share-set record written at the ceremony')
+    .requiredOption('--holder <name>', 'the share must be the one recorded for this holder')
+    .requiredOption('--out <file>', 'where to write the sealed share (custos.sealedshare v1 JSON; never overwritten)')
+    .addOption(new Option('--to-key <label|uri>', 'the custodian key on the card named by --token (RSA: wrap/encrypt; EC P-256: derive)'))
+    .addOption(new Option('--to-public-key <file>', 'seal offline to this public key (PEM or JWK) instead of a card'))
+    .addOption(new Option('--oaep-hash <hash>', 'RSA keys: OAEP hash (SoftHSM and many cards do only SHA-1)').choices(['sha1', 'sha256']).default('sha1'))
+    .addOption(new Option('--kdf <kdf>', 'EC keys: none (Z is the key), x963-sha256, or auto (x963-sha256 when the card computes it)').choices(['auto', 'none', 'x963-sha256']).default('auto'))
+    .action(async (o: { record: string; holder: string; out: string; toKey?: string; toPublicKey?: string; oaepHash: 'sha1' | 'sha256'; kdf: SealKdf | 'auto' }) => {
+      const opts = globals();
+      if ((o.toKey === undefined) === (o.toPublicKey === undefined)) {
+        throw usage('Say whom to seal the share to: --to-key (a key on the card named by --token) or --to-public-key FILE, not both.', 'Example: --token "Alice card" --to-key custodian');
+      }
+      refuseExisting([o.out]);
+      const record = readRecord(o.record);
+      const holder = normalizeHolder(o.holder);
+      let env: SealedShare;
+      if (o.toPublicKey !== undefined) {
+        const pem = readInputFile(o.toPublicKey, 'public key').toString('utf8');
+        const mnemonic = await readOneMnemonic();
+        // Offline: the card is not here to say whether its ECDH computes the X9.63 KDF, so "auto" is "none".
+        env = await sealShare({ mnemonic, record, holder, recipient: { spki: parsePublicKey(pem).spki }, oaepHash: o.oaepHash, kdf: o.kdf === 'auto' ? 'none' : o.kdf });
+      } else {
+        let sealed: SealedShare | undefined;
+        await withServices(program, async (s) => {
+          const slot = await pickToken(s, opts);
+          // Public keys need no PIN; with --pin-file, log in (for cards that hide public keys).
+          const t = opts.pinFile ? await tokenLogin(s, opts, slot, '', true) : { module: slot.module, token: slot.token.uri };
+          await s.cardShares.recipientFromToken(t, o.toKey!); // the key is checked before the share is typed
+          const mnemonic = await readOneMnemonic();
+          sealed = await s.cardShares.sealToToken(t, o.toKey!, { mnemonic, record, holder, oaepHash: o.oaepHash, kdf: o.kdf });
+        });
+        env = sealed!;
+      }
+      writeFileSync(o.out, serializeSealedShare(env), { flag: 'wx', mode: 0o600 });
+      const position = sharePosition(record, env.share.groupIndex, env.share.memberIndex);
+      out(
+        opts,
+        { written: o.out, set: env.share.setId, position, share: env.share, recipient: env.recipient, alg: env.alg, kdf: env.kdf },
+        () =>
+          [
+            `Sealed ${position} of set ${env.share.setId}${env.share.holder ? ` (held by ${env.share.holder})` : ''}, fingerprint ${formatFingerprint(env.share.fingerprint)},`,
+            `to ${describeRecipient(env)} (${env.alg}${env.kdf ? `, KDF ${env.kdf}` : ''}).`,
+            `Written to ${o.out}. Only that card can open it: custos shares unseal --in ${o.out} --record ${o.record}`,
+          ].join('\n'),
+      );
+    });
+
+  shares
+    .command('unseal')
+    .description('open a sealed share on its custodian card (PIN) and check it against the record; the words only with --reveal')
+    .requiredOption('--in <file>', 'the sealed share (custos shares seal --out)')
+    .requiredOption('--record <file>', 'share-set record: the share is checked against it')
+    .addOption(new Option('--reveal', 'print the share words'))
+    .action(async (o: { in: string; record: string; reveal?: boolean }) => {
+      const env = readEnvelope(o.in);
+      const record = readRecord(o.record);
+      envelopeRecordEntry(env, record);
+      await withServices(program, async (s, opts) => {
+        const { result, slot } = await unsealOne(s, opts, env, record, true, false);
+        out(
+          opts,
+          {
+            ok: true,
+            matchesRecord: true,
+            set: record.set.identifier,
+            ceremonyId: record.ceremonyId,
+            share: result.entry,
+            position: result.position,
+            fingerprint: result.fingerprint,
+            card: { label: slot.token.label, serial: slot.token.serial },
+            ...(o.reveal ? { mnemonic: result.mnemonic } : {}),
+          },
+          () =>
+            [
+              `Opened on card "${slot.token.label}": ${result.message}`,
+              'It matches the record.',
+              ...(o.reveal ? ['', result.mnemonic] : ['(The share words are shown only with --reveal.)']),
+            ].join('\n'),
+        );
+      });
     });
 }

@@ -1,0 +1,496 @@
+// Sealed shares and wrapped secret import, inside the HSM host process.
+//
+// Unseal: a SLIP-39 share sealed to a custodian's token (custos.sealedshare v1, docs/FORMAT.md) is
+// opened here, inside that token: the 256-bit content key is recovered into a session AES key by
+// C_UnwrapKey with RSA-OAEP (RFC 8017 §7.1) or by C_DeriveKey with ECDH (NIST SP 800-56A Rev. 3
+// §5.7.1.2, ephemeral-static), and the share is decrypted with AES-GCM (NIST SP 800-38D) by
+// C_Decrypt. Only the share bytes come back; the content key never leaves the token and is destroyed
+// in `finally`.
+//
+// Import: a key rebuilt from XOR components in the main process enters the token wrapped, not as
+// plaintext C_CreateObject: step 1 makes an ephemeral RSA-2048 session key pair and returns its
+// public half; main encrypts the key with RSA-OAEP-SHA1 (RFC 8017 §7.1.1) in Node; step 2
+// C_UnwrapKey's it into a sensitive key and destroys the pair. C_CreateObject with the value is only
+// the documented fallback for tokens without RSA-OAEP unwrap (see importSecretPlain).
+import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import * as pkcs11js from 'pkcs11js';
+import type { AppError } from '../../shared/result';
+import { CKA, CKF_MECH, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS } from './constants';
+import { describe, findHandles, findOne } from './keys';
+import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from './protocol';
+import { fail, p11, p11Failure, type TokenContext } from './session';
+
+type Template = pkcs11js.Template;
+type Handle = Buffer;
+
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function destroyQuietly(ctx: TokenContext, h: Handle | null | undefined): void {
+  if (!h) return;
+  try {
+    ctx.m.p11.C_DestroyObject(ctx.session, h);
+  } catch {
+    /* a session object goes with its session anyway */
+  }
+}
+
+/** Mechanisms listed by the token, cached per token like the wrap probe. */
+function listed(ctx: TokenContext): Set<number> {
+  const key = `mechs:${ctx.key}`;
+  let set = ctx.m.probes.get(key) as Set<number> | undefined;
+  if (!set) {
+    set = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
+    ctx.m.probes.set(key, set);
+  }
+  return set;
+}
+
+function mechanismFlags(ctx: TokenContext, mech: number): number {
+  if (!listed(ctx).has(mech)) return 0;
+  try {
+    return ctx.m.p11.C_GetMechanismInfo(ctx.slot, mech).flags;
+  } catch {
+    return 0;
+  }
+}
+
+// Every usage attribute is set explicitly: SoftHSM defaults unset ones to true (DESIGN.md).
+const NO_USAGE: Template = [
+  { type: CKA.ENCRYPT, value: false },
+  { type: CKA.DECRYPT, value: false },
+  { type: CKA.SIGN, value: false },
+  { type: CKA.VERIFY, value: false },
+  { type: CKA.WRAP, value: false },
+  { type: CKA.UNWRAP, value: false },
+  { type: CKA.DERIVE, value: false },
+];
+
+/** A session AES-256 key that can only decrypt: the content key of one sealed share. */
+function contentKeyTemplate(withLength: boolean): Template {
+  return [
+    { type: CKA.CLASS, value: CKO.SECRET_KEY },
+    { type: CKA.KEY_TYPE, value: CKK.AES },
+    { type: CKA.TOKEN, value: false },
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: false },
+    // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
+    ...(withLength ? [{ type: CKA.VALUE_LEN, value: 32 }] : []),
+    ...NO_USAGE.map((a) => (a.type === CKA.DECRYPT ? { ...a, value: true } : a)),
+  ];
+}
+
+function oaepMechanism(hash: 'sha1' | 'sha256'): pkcs11js.Mechanism {
+  const sha1 = hash === 'sha1';
+  return {
+    mechanism: CKM.RSA_PKCS_OAEP,
+    // RFC 8017 §7.1: MGF1 with the same hash, empty label (CKZ_DATA_SPECIFIED with no data).
+    parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: sha1 ? CKM.SHA_1 : CKM.SHA256, mgf: sha1 ? CKG_MGF1.SHA1 : CKG_MGF1.SHA256, source: CKZ_DATA_SPECIFIED } as pkcs11js.RsaOAEP,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unseal
+
+const OPENING_FAILED = 'The sealed share could not be opened with this key: the envelope was altered, or it was sealed to another key.';
+const OPENING_ACTION = 'Check that this is the card named in the envelope and that the file is the one written at the ceremony. Do not use an envelope that fails this check.';
+
+function decryptionFailed(f: AppError): never {
+  return fail({ code: 'DECRYPTION_FAILED', message: OPENING_FAILED, action: OPENING_ACTION, details: f.details ?? {} });
+}
+
+/** Token answers that mean "wrong key or altered data" for these calls (SoftHSM: CKR_GENERAL_ERROR). */
+const looksLikeBadData = (f: AppError) =>
+  f.code === 'DEVICE_ERROR' || f.code === 'DATA_INVALID' || f.code === 'DATA_TOO_LARGE' || f.code === 'DECRYPTION_FAILED' || f.code === 'WRAPPED_KEY_INVALID';
+
+function checkPayload(p: SealedPayload): void {
+  const bad = (what: string) =>
+    fail({ code: 'DECRYPTION_FAILED', message: `The sealed share is malformed (${what}).`, action: 'Use the envelope file exactly as it was written at the ceremony.' });
+  if (!(p.iv instanceof Uint8Array) || p.iv.length !== 12) bad('the IV is not 12 bytes');
+  if (!(p.ciphertext instanceof Uint8Array) || p.ciphertext.length < 17) bad('the ciphertext is too short');
+  if (!(p.aad instanceof Uint8Array)) bad('no header data');
+  if (p.alg.startsWith('RSA-') && !(p.encryptedKey instanceof Uint8Array)) bad('no encrypted key');
+  if (p.alg.startsWith('ECDH-') && (!(p.ephemeralPoint instanceof Uint8Array) || p.ephemeralPoint.length !== 65 || p.ephemeralPoint[0] !== 4)) {
+    bad('the ephemeral public key is not an uncompressed P-256 point');
+  }
+}
+
+/** RSA: the content key arrives by OAEP unwrap (key with CKA_UNWRAP) or, for an encrypt-only key, OAEP decrypt. */
+function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: SealedPayload): Handle {
+  if (info.keyType !== 'rsa') {
+    return fail({ code: 'KEY_TYPE_MISMATCH', message: `The share was sealed to an RSA key, but this is ${info.keyType ?? 'an unknown'} key.`, action: 'Use the card and key named in the envelope.' });
+  }
+  const hash = p.alg === 'RSA-OAEP-SHA256+A256GCM' ? 'sha256' : 'sha1';
+  const mechanism = oaepMechanism(hash);
+  const onFailure = (e: unknown, fn: string): never => {
+    const f = p11Failure(e, fn);
+    if (hash === 'sha256' && (f.code === 'MECHANISM_UNSUPPORTED' || f.details?.ckr === 'CKR_ARGUMENTS_BAD')) {
+      return fail({
+        code: 'MECHANISM_UNSUPPORTED',
+        message: 'This token does RSA-OAEP only with SHA-1, and the share was sealed with RSA-OAEP-SHA256.',
+        action: 'Seal the share again for this card with --oaep-hash sha1 (the default), which every token supports.',
+        details: f.details ?? {},
+      });
+    }
+    if (looksLikeBadData(f)) return decryptionFailed(f);
+    return fail(f);
+  };
+  if (info.usage.unwrap) {
+    try {
+      return ctx.m.p11.C_UnwrapKey(ctx.session, mechanism, priv, buf(p.encryptedKey!), contentKeyTemplate(false));
+    } catch (e) {
+      return onFailure(e, 'C_UnwrapKey');
+    }
+  }
+  if (!info.usage.decrypt) {
+    return fail({ code: 'KEY_USAGE_NOT_PERMITTED', message: 'The custodian key may neither unwrap nor decrypt, so it cannot open a sealed share.', action: 'Seal shares to a key generated with usage wrap or encrypt.' });
+  }
+  // Encrypt-only key: OAEP-decrypt the content key (PKCS#11 allows C_UnwrapKey only with CKA_UNWRAP)
+  // and put it straight back into the token as a decrypt-only session key; zeroised at once.
+  let k: Buffer | null = null;
+  const scratch = Buffer.alloc(512);
+  try {
+    try {
+      ctx.m.p11.C_DecryptInit(ctx.session, mechanism, priv);
+      k = Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(p.encryptedKey!), scratch));
+    } catch (e) {
+      return onFailure(e, 'C_Decrypt');
+    }
+    if (k.length !== 32) return fail({ code: 'DECRYPTION_FAILED', message: OPENING_FAILED, action: OPENING_ACTION, details: { contentKeyBytes: k.length } });
+    const value = k;
+    return p11('C_CreateObject', () =>
+      ctx.m.p11.C_CreateObject(ctx.session, [...contentKeyTemplate(false), { type: CKA.VALUE, value }]),
+    );
+  } finally {
+    k?.fill(0);
+    scratch.fill(0);
+  }
+}
+
+/**
+ * ECDH (SP 800-56A Rev. 3 §5.7.1.2, ephemeral-static: the sender's key is one-time, the card's is
+ * static) into a session AES-256 key. With kdf "none" (CKD_NULL) the key is the 32-byte shared secret
+ * Z itself: SoftHSM 2.6 implements no other KDF in CKM_ECDH1_DERIVE. With "x963-sha256"
+ * (CKD_SHA256_KDF) it is the ANSI X9.63 KDF of Z (SEC 1 v2 §3.6.1; allowed for ECDH by SP 800-135
+ * Rev. 1 §4.1).
+ */
+function ecdhContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: SealedPayload): Handle {
+  if (info.keyType !== 'ec' || info.curve !== 'P-256') {
+    return fail({
+      code: 'KEY_TYPE_MISMATCH',
+      message: `The share was sealed to an EC P-256 key, but this is ${info.keyType === 'ec' ? `an EC ${info.curve ?? ''} key` : `${info.keyType ?? 'an unknown'} key`}.`,
+      action: 'Use the card and key named in the envelope.',
+    });
+  }
+  if (!info.usage.derive) {
+    return fail({ code: 'KEY_USAGE_NOT_PERMITTED', message: 'The custodian EC key was created without the derive usage, so it cannot do ECDH.', action: 'Seal shares to an EC key generated with usage derive.' });
+  }
+  const x963 = p.kdf === 'x963-sha256';
+  const parameter: pkcs11js.ECDH1 = {
+    type: pkcs11js.CK_PARAMS_EC_DH,
+    kdf: x963 ? pkcs11js.CKD_SHA256_KDF : pkcs11js.CKD_NULL,
+    // PKCS#11 v2.40 §2.3.16: the other party's public value, the raw X9.62 point (SoftHSM also
+    // accepts it DER-wrapped; smartcard modules expect it raw).
+    publicData: buf(p.ephemeralPoint!),
+  };
+  if (x963) parameter.sharedData = buf(p.sharedInfo ?? new Uint8Array(0));
+  try {
+    return ctx.m.p11.C_DeriveKey(ctx.session, { mechanism: CKM.ECDH1_DERIVE, parameter }, priv, contentKeyTemplate(true));
+  } catch (e) {
+    const f = p11Failure(e, 'C_DeriveKey');
+    if (f.code === 'MECHANISM_UNSUPPORTED') {
+      return fail({
+        code: 'MECHANISM_UNSUPPORTED',
+        message: x963
+          ? "This token's ECDH cannot apply the ANSI X9.63 SHA-256 KDF the share was sealed with (SoftHSM, for one, offers only the raw shared secret)."
+          : 'This token cannot do ECDH key agreement with its key.',
+        action: x963 ? 'Seal the share again for this card with --kdf none.' : 'Use a card whose EC key supports ECDH (CKM_ECDH1_DERIVE).',
+        details: f.details ?? {},
+      });
+    }
+    if (looksLikeBadData(f)) return decryptionFailed(f);
+    return fail(f);
+  }
+}
+
+function gcmDecrypt(ctx: TokenContext, key: Handle, p: SealedPayload): Buffer {
+  // pkcs11js: CK_PARAMS_GCM with tagBits (CK_PARAMS_AES_GCM is buggy; DESIGN.md).
+  const mechanism = {
+    mechanism: CKM.AES_GCM,
+    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv: buf(p.iv), ivBits: 96, aad: buf(p.aad), tagBits: 128 } as pkcs11js.GcmParams,
+  };
+  p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, mechanism, key));
+  const scratch = Buffer.alloc(p.ciphertext.length);
+  try {
+    return Buffer.from(ctx.m.p11.C_Decrypt(ctx.session, buf(p.ciphertext), scratch));
+  } catch (e) {
+    // SoftHSM reports a GCM tag mismatch as CKR_GENERAL_ERROR (DESIGN.md).
+    const f = p11Failure(e, 'C_Decrypt');
+    if (looksLikeBadData(f)) return decryptionFailed(f);
+    return fail(f);
+  } finally {
+    scratch.fill(0);
+  }
+}
+
+export function unsealShare(ctx: TokenContext, ref: ObjectRef, payload: SealedPayload): { plaintext: Uint8Array } {
+  checkPayload(payload);
+  const priv = findOne(ctx, { ...ref, kind: 'private' });
+  const info = describe(ctx, priv);
+  let key: Handle | null = null;
+  try {
+    key = payload.alg.startsWith('RSA-') ? rsaContentKey(ctx, priv, info, payload) : ecdhContentKey(ctx, priv, info, payload);
+    const plaintext = gcmDecrypt(ctx, key, payload);
+    // host.ts serialises the reply synchronously once this returns; wipe this copy afterwards.
+    setImmediate(() => plaintext.fill(0));
+    return { plaintext };
+  } finally {
+    destroyQuietly(ctx, key);
+  }
+}
+
+/**
+ * Whether CKM_ECDH1_DERIVE gives the right answer with CKD_NULL and with CKD_SHA256_KDF on this token,
+ * checked against Node's own ECDH and X9.63 computation (mechanisms are not trusted by name). Uses a
+ * public session key pair on the token and a throw-away key in Node; everything is destroyed.
+ */
+export function probeSealing(ctx: TokenContext): SealingProbe {
+  const cacheKey = `sealing:${ctx.key}`;
+  const cached = ctx.m.probes.get(cacheKey) as SealingProbe | undefined;
+  if (cached) return cached;
+  const notes: string[] = [];
+  const result: SealingProbe = { ecdh: false, ecdhX963Sha256: false, notes };
+  if (!listed(ctx).has(CKM.ECDH1_DERIVE) || !listed(ctx).has(CKM.EC_KEY_PAIR_GEN)) {
+    notes.push('CKM_ECDH1_DERIVE or CKM_EC_KEY_PAIR_GEN is not listed');
+    ctx.m.probes.set(cacheKey, result);
+    return result;
+  }
+  let pair: { publicKey: Handle; privateKey: Handle } | null = null;
+  const derived: Handle[] = [];
+  try {
+    pair = ctx.m.p11.C_GenerateKeyPair(
+      ctx.session,
+      { mechanism: CKM.EC_KEY_PAIR_GEN },
+      [
+        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+        { type: CKA.KEY_TYPE, value: CKK.EC },
+        { type: CKA.TOKEN, value: false },
+        { type: CKA.PRIVATE, value: false },
+        { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS['P-256']!, 'hex') },
+        { type: CKA.VERIFY, value: false },
+        { type: CKA.DERIVE, value: true },
+      ],
+      [
+        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+        { type: CKA.KEY_TYPE, value: CKK.EC },
+        { type: CKA.TOKEN, value: false },
+        { type: CKA.PRIVATE, value: false },
+        { type: CKA.SENSITIVE, value: true },
+        { type: CKA.SIGN, value: false },
+        { type: CKA.DERIVE, value: true },
+      ],
+    );
+    const [pt] = ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.EC_POINT }]);
+    const der = pt!.value;
+    const tokenPoint = der.length === 67 && der[0] === 0x04 && der[1] === 65 ? der.subarray(2) : der;
+    const jwk = { kty: 'EC', crv: 'P-256', x: tokenPoint.subarray(1, 33).toString('base64url'), y: tokenPoint.subarray(33, 65).toString('base64url') };
+    const node = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const z = diffieHellman({ privateKey: node.privateKey, publicKey: createPublicKey({ key: jwk, format: 'jwk' }) });
+    const nj = node.publicKey.export({ format: 'jwk' });
+    const nodePoint = Buffer.concat([Buffer.from([4]), Buffer.from(nj.x!, 'base64url'), Buffer.from(nj.y!, 'base64url')]);
+    const info = Buffer.from('custos.sealing-probe');
+    const readable: Template = [
+      { type: CKA.CLASS, value: CKO.SECRET_KEY },
+      { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
+      { type: CKA.TOKEN, value: false },
+      { type: CKA.PRIVATE, value: false },
+      { type: CKA.SENSITIVE, value: false },
+      { type: CKA.EXTRACTABLE, value: true },
+      { type: CKA.VALUE_LEN, value: 32 },
+      ...NO_USAGE,
+    ];
+    const attempt = (kdf: number, expected: Buffer, name: string): boolean => {
+      try {
+        const parameter: pkcs11js.ECDH1 = { type: pkcs11js.CK_PARAMS_EC_DH, kdf, publicData: nodePoint };
+        if (kdf !== pkcs11js.CKD_NULL) parameter.sharedData = info;
+        const h = ctx.m.p11.C_DeriveKey(ctx.session, { mechanism: CKM.ECDH1_DERIVE, parameter }, pair!.privateKey, readable);
+        derived.push(h);
+        const [v] = ctx.m.p11.C_GetAttributeValue(ctx.session, h, [{ type: CKA.VALUE }]);
+        const ok = !!v && v.value.equals(expected);
+        if (!ok) notes.push(`${name} derives a value that differs from SP 800-56A / X9.63 as computed independently; not used`);
+        v?.value.fill(0);
+        return ok;
+      } catch (e) {
+        notes.push(`${name}: ${String(p11Failure(e, 'C_DeriveKey').details?.ckr ?? 'failed')}`);
+        return false;
+      }
+    };
+    const x963 = createHash('sha256').update(z).update(Buffer.from([0, 0, 0, 1])).update(info).digest();
+    result.ecdh = attempt(pkcs11js.CKD_NULL, z, 'ECDH with CKD_NULL');
+    result.ecdhX963Sha256 = attempt(pkcs11js.CKD_SHA256_KDF, x963, 'ECDH with CKD_SHA256_KDF');
+    z.fill(0);
+    x963.fill(0);
+  } catch (e) {
+    notes.push(`the probe could not run: ${String(p11Failure(e, 'C_GenerateKeyPair').details?.ckr ?? 'failed')}`);
+  } finally {
+    for (const h of derived) destroyQuietly(ctx, h);
+    destroyQuietly(ctx, pair?.privateKey);
+    destroyQuietly(ctx, pair?.publicKey);
+  }
+  // Cache only a probe that ran: one that could not (no login yet, a card that makes no session
+  // keys) is asked again next time rather than remembered as "no".
+  if (pair) ctx.m.probes.set(cacheKey, result);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import of a secret key through an ephemeral RSA transport key
+
+const IMPORT_USAGES: Record<string, KeyUsage[]> = { aes: ['encrypt', 'wrap', 'sign'], tdes: ['encrypt', 'wrap', 'sign'], 'generic-secret': ['sign'] };
+const SECRET_KEY_TYPES: Record<string, number> = { aes: CKK.AES, tdes: CKK.DES3, 'generic-secret': CKK.GENERIC_SECRET };
+
+/** The new key's template: sensitive always, extractable (under wrap) only if asked, usages explicit. */
+function importTemplate(t: UnwrapTemplate): Template {
+  const allowed = IMPORT_USAGES[t.keyType];
+  if (t.kind !== 'secret' || !allowed) {
+    return fail({ code: 'TEMPLATE_INVALID', message: 'Only AES, TDES and generic secret keys can be imported this way.', action: 'This is a bug in Custos; report it.' });
+  }
+  const bad = t.usages.filter((u) => !allowed.includes(u));
+  if (bad.length || t.usages.length === 0) {
+    return fail({
+      code: 'TEMPLATE_INVALID',
+      message: t.usages.length === 0 ? 'A key needs at least one usage.' : `A ${t.keyType} key cannot be used for ${bad.join(', ')}.`,
+      action: `Choose from: ${allowed.join(', ')}.`,
+    });
+  }
+  const has = (u: KeyUsage) => t.usages.includes(u);
+  return [
+    { type: CKA.CLASS, value: CKO.SECRET_KEY },
+    { type: CKA.KEY_TYPE, value: SECRET_KEY_TYPES[t.keyType]! },
+    { type: CKA.TOKEN, value: t.onToken },
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.LABEL, value: t.label },
+    { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: t.extractable },
+    { type: CKA.ENCRYPT, value: has('encrypt') },
+    { type: CKA.DECRYPT, value: has('encrypt') },
+    { type: CKA.SIGN, value: has('sign') },
+    { type: CKA.VERIFY, value: has('sign') },
+    { type: CKA.WRAP, value: has('wrap') },
+    { type: CKA.UNWRAP, value: has('wrap') },
+    { type: CKA.DERIVE, value: false },
+  ];
+}
+
+const TRANSPORT_LABEL = 'custos import transport (ephemeral)';
+
+function destroyTransport(ctx: TokenContext, transportId: string): number {
+  if (!/^[0-9a-f]{32}$/.test(transportId)) return 0;
+  let n = 0;
+  for (const h of findHandles(ctx, { idHex: transportId })) {
+    destroyQuietly(ctx, h);
+    n++;
+  }
+  return n;
+}
+
+export function importSecretBegin(ctx: TokenContext): ImportTransport {
+  const oaep = mechanismFlags(ctx, CKM.RSA_PKCS_OAEP);
+  if (!listed(ctx).has(CKM.RSA_PKCS_KEY_PAIR_GEN) || (oaep & CKF_MECH.UNWRAP) === 0) {
+    return fail({
+      code: 'MECHANISM_UNSUPPORTED',
+      message: 'This token cannot receive a key wrapped with RSA-OAEP (it lacks RSA key generation or RSA-OAEP unwrap).',
+      action: 'Use a token that supports RSA-OAEP unwrap, or allow the plaintext import fallback explicitly (--allow-plaintext-import).',
+      details: { fallback: 'plaintext' },
+    });
+  }
+  const transportId = randomBytes(16).toString('hex');
+  const common: Template = [
+    { type: CKA.TOKEN, value: false },
+    { type: CKA.LABEL, value: TRANSPORT_LABEL },
+    { type: CKA.ID, value: Buffer.from(transportId, 'hex') },
+    { type: CKA.KEY_TYPE, value: CKK.RSA },
+  ];
+  const pair = p11('C_GenerateKeyPair', () =>
+    ctx.m.p11.C_GenerateKeyPair(
+      ctx.session,
+      { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
+      [
+        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+        ...common,
+        { type: CKA.PRIVATE, value: false },
+        { type: CKA.MODULUS_BITS, value: 2048 },
+        { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+        { type: CKA.ENCRYPT, value: false },
+        { type: CKA.VERIFY, value: false },
+        { type: CKA.VERIFY_RECOVER, value: false },
+        { type: CKA.WRAP, value: true },
+        { type: CKA.DERIVE, value: false },
+      ],
+      [
+        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+        ...common,
+        { type: CKA.PRIVATE, value: true },
+        { type: CKA.SENSITIVE, value: true },
+        { type: CKA.EXTRACTABLE, value: false },
+        { type: CKA.DECRYPT, value: false },
+        { type: CKA.SIGN, value: false },
+        { type: CKA.SIGN_RECOVER, value: false },
+        { type: CKA.UNWRAP, value: true },
+        { type: CKA.DERIVE, value: false },
+      ],
+    ),
+  );
+  try {
+    const [n, e] = p11('C_GetAttributeValue', () =>
+      ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.MODULUS }, { type: CKA.PUBLIC_EXPONENT }]),
+    );
+    // Main encrypts with these numbers in Node; the token's public half is not needed any more.
+    destroyQuietly(ctx, pair.publicKey);
+    return { transportId, modulus: Buffer.from(n!.value), publicExponent: Buffer.from(e!.value) };
+  } catch (err) {
+    destroyQuietly(ctx, pair.publicKey);
+    destroyQuietly(ctx, pair.privateKey);
+    throw err;
+  }
+}
+
+export function importSecretWrapped(ctx: TokenContext, transportId: string, wrapped: Uint8Array, template: UnwrapTemplate): RawObject {
+  try {
+    const tmpl = importTemplate(template);
+    const priv = findOne(ctx, { idHex: transportId, kind: 'private' });
+    const h = p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaepMechanism('sha1'), priv, buf(wrapped), tmpl));
+    try {
+      return describe(ctx, h);
+    } catch (e) {
+      destroyQuietly(ctx, h);
+      throw e;
+    }
+  } finally {
+    destroyTransport(ctx, transportId);
+  }
+}
+
+export function importSecretAbort(ctx: TokenContext, transportId: string): { destroyed: number } {
+  return { destroyed: destroyTransport(ctx, transportId) };
+}
+
+/**
+ * The fallback for tokens without RSA-OAEP unwrap: the key value crosses to the token in the clear
+ * (PKCS#11 C_CreateObject). Only on the caller's explicit request; the host's copy is zeroised.
+ */
+export function importSecretPlain(ctx: TokenContext, value: Uint8Array, template: UnwrapTemplate): RawObject {
+  try {
+    const tmpl = importTemplate(template);
+    const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, [...tmpl, { type: CKA.VALUE, value: buf(value) }]));
+    try {
+      return describe(ctx, h);
+    } catch (e) {
+      destroyQuietly(ctx, h);
+      throw e;
+    }
+  } finally {
+    value.fill(0);
+  }
+}
