@@ -1,13 +1,44 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { ErrorNotice } from './components/ErrorNotice';
+import { KeysScreen } from './screens/KeysScreen';
 import { TokensScreen } from './screens/TokensScreen';
-import { useApp } from './stores/app';
+import { useApp, type Screen } from './stores/app';
+import { currentSlot, useTokens } from './stores/tokens';
+
+const POLL_MS = 3000;
 
 export function App() {
-  const { info, error, load } = useApp();
+  const { info, error, load, screen, go, loginRequested } = useApp();
+  const { listing, selected, refresh } = useTokens();
+  const main = useRef<HTMLElement>(null);
+  const shownScreen = useRef<Screen>(screen);
+
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Tokens come and go (cards pulled, USB HSMs unplugged), and so do logins: keep the list current
+  // whichever screen is shown.
+  useEffect(() => {
+    if (!info) return;
+    void refresh();
+    const t = setInterval(() => void refresh(), POLL_MS);
+    return () => clearInterval(t);
+  }, [info, refresh]);
+
+  // Moving to another screen moves focus to its heading, so keyboard and screen-reader users start
+  // at the top of it (unless the move was to log in: then the PIN field has taken focus).
+  useEffect(() => {
+    if (shownScreen.current === screen) return;
+    shownScreen.current = screen;
+    if (!loginRequested) main.current?.querySelector<HTMLElement>('h1')?.focus();
+  }, [screen, loginRequested]);
+
+  const slot = currentSlot(listing, selected);
+  const sections: Array<{ id: Screen; text: string; enabled: boolean; why?: string }> = [
+    { id: 'tokens', text: 'Tokens', enabled: true },
+    { id: 'keys', text: 'Keys', enabled: slot !== null, why: 'Available once a token is present.' },
+  ];
 
   return (
     <div className="app">
@@ -21,10 +52,32 @@ export function App() {
         {info?.demo.exists ? <span className="badge badge-demo">Demo token — not for production</span> : null}
         <span className="version">v{info?.version}</span>
       </header>
-      <main>
-        {error ? <ErrorNotice error={error} title="Custos could not start" /> : null}
-        {info ? <TokensScreen /> : null}
-      </main>
+      <div className="layout">
+        <nav className="sidenav" aria-label="Sections">
+          <ul>
+            {sections.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  className={screen === s.id ? 'nav-current' : ''}
+                  aria-current={screen === s.id ? 'page' : undefined}
+                  disabled={!info || !s.enabled}
+                  onClick={() => go(s.id)}
+                >
+                  {s.text}
+                </button>
+                {s.id === 'keys' && slot ? <span className="nav-note">on “{slot.token.label}”</span> : null}
+                {!s.enabled && s.why ? <span className="nav-note">{s.why}</span> : null}
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main ref={main}>
+          {error ? <ErrorNotice error={error} title="Custos could not start" /> : null}
+          {info && screen === 'tokens' ? <TokensScreen /> : null}
+          {info && screen === 'keys' ? <KeysScreen /> : null}
+        </main>
+      </div>
     </div>
   );
 }

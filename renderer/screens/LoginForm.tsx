@@ -4,6 +4,7 @@ import type { AppError } from '../../shared/result';
 import { api } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Field } from '../components/Field';
+import { useApp } from '../stores/app';
 import { call, useTokens } from '../stores/tokens';
 
 export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<SlotEntry['token']> } }) {
@@ -13,12 +14,20 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
   const pinRef = useRef<HTMLInputElement>(null);
+  const loginRequested = useApp((s) => s.loginRequested);
 
   // Leaving the token (or its step) drops any PIN still typed and the last error.
   useEffect(() => {
     setPin('');
     setError(null);
   }, [token.uri]);
+
+  // Sent here by "Go to log in" from another screen: start in the PIN field.
+  useEffect(() => {
+    if (!loginRequested) return;
+    useApp.getState().loginHandled();
+    pinRef.current?.focus();
+  }, [loginRequested]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -77,6 +86,7 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
         <p className="hint">This token has its own PIN pad: type the PIN here (PIN-pad entry is not supported yet).</p>
       ) : null}
       <Field
+        ref={pinRef}
         label={role === 'so' ? 'SO PIN' : 'PIN'}
         type="password"
         autoComplete="off"

@@ -1,30 +1,23 @@
-import { useEffect } from 'react';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { TokenFlags } from '../components/TokenFlags';
-import { slotKey, useTokens } from '../stores/tokens';
+import { useApp } from '../stores/app';
+import { currentSlot, presentSlots, slotKey, useTokens } from '../stores/tokens';
 import { DemoSetup } from './DemoSetup';
 import { LoginForm } from './LoginForm';
 import { ModulesPanel } from './ModulesPanel';
 
-const POLL_MS = 3000;
-
 export function TokensScreen() {
-  const { listing, error, selected, refresh, select } = useTokens();
+  const { listing, error, selected, select } = useTokens();
+  const go = useApp((s) => s.go);
 
-  // Tokens come and go (cards pulled, USB HSMs unplugged): keep the list current.
-  useEffect(() => {
-    void refresh();
-    const t = setInterval(() => void refresh(), POLL_MS);
-    return () => clearInterval(t);
-  }, [refresh]);
-
+  // The list is kept current by the App (it polls whichever screen is shown).
   const enabled = listing?.modules.filter((m) => m.enabled) ?? [];
-  const slots = listing?.slots.filter((s) => s.token) ?? [];
-  const current = slots.find((s) => slotKey(s) === selected) ?? slots[0] ?? null;
+  const slots = presentSlots(listing);
+  const current = currentSlot(listing, selected);
 
   return (
     <div className="screen">
-      <h1>Tokens</h1>
+      <h1 tabIndex={-1}>Tokens</h1>
       {error ? <ErrorNotice error={error} title="The token list could not be read" /> : null}
       {listing && enabled.length === 0 ? <DemoSetup /> : null}
       {listing && enabled.length > 0 ? (
@@ -72,7 +65,12 @@ export function TokensScreen() {
                 <dt>PKCS#11 URI</dt>
                 <dd className="mono wrap">{current.token.uri}</dd>
               </dl>
-              <LoginForm slot={{ ...current, token: current.token }} />
+              <LoginForm slot={current} />
+              <div className="next-step">
+                <button type="button" onClick={() => go('keys')}>
+                  Keys on this token →
+                </button>
+              </div>
             </section>
           ) : null}
         </div>

@@ -19,6 +19,16 @@ interface TokensState {
 export const slotKey = (s: Pick<SlotEntry, 'module' | 'slotId'> & { token: { uri: string } | null }) =>
   `${s.module}|${s.token?.uri ?? s.slotId}`;
 
+/** Slots that hold a token. */
+export const presentSlots = (listing: TokenListing | null): SlotEntry[] => listing?.slots.filter((s) => s.token) ?? [];
+
+/** The token the user is working with: the one chosen, else the first present. */
+export function currentSlot(listing: TokenListing | null, selected: string | null): (SlotEntry & { token: NonNullable<SlotEntry['token']> }) | null {
+  const slots = presentSlots(listing);
+  const s = slots.find((x) => slotKey(x) === selected) ?? slots[0] ?? null;
+  return s?.token ? { ...s, token: s.token } : null;
+}
+
 export const useTokens = create<TokensState>((set, get) => ({
   listing: null,
   error: null,

@@ -1,0 +1,214 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import type { KeyDetail } from '../../../shared/keys';
+import type { AppError } from '../../../shared/result';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Field } from '../../components/Field';
+import { TextBlock } from '../../components/TextBlock';
+import { useKeys } from '../../stores/keys';
+
+type Action = 'export' | 'csr' | 'destroy';
+
+/** What can be done with the inspected key; one action open at a time. */
+export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetail; tokenLabel: string; canChange: boolean }) {
+  const [open, setOpen] = useState<Action | null>(null);
+  const panelId = useId();
+  useEffect(() => setOpen(null), [detail.uri]);
+
+  const hasPublic = detail.kind === 'pair' || detail.kind === 'public';
+  const hasPrivate = detail.kind === 'pair' || detail.kind === 'private';
+  const actions: Array<{ id: Action; text: string; shown: boolean }> = [
+    { id: 'export', text: 'Export public key', shown: hasPublic },
+    { id: 'csr', text: 'Create CSR', shown: hasPrivate },
+    { id: 'destroy', text: 'Destroy…', shown: canChange },
+  ];
+
+  return (
+    <div className="key-actions">
+      <div className="toolbar" role="group" aria-label="What to do with this key">
+        {actions
+          .filter((a) => a.shown)
+          .map((a) => (
+            <button
+              key={a.id}
+              type="button"
+              className={`${a.id === 'destroy' ? 'danger-outline' : ''} ${open === a.id ? 'pressed' : ''}`}
+              aria-expanded={open === a.id}
+              aria-controls={panelId}
+              onClick={() => setOpen(open === a.id ? null : a.id)}
+            >
+              {a.text}
+            </button>
+          ))}
+      </div>
+      <div id={panelId}>
+        {open === 'export' ? <ExportPublic key={detail.uri} /> : null}
+        {open === 'csr' ? <CreateCsr key={detail.uri} label={detail.label} /> : null}
+        {open === 'destroy' ? <DestroyKey key={detail.uri} detail={detail} tokenLabel={tokenLabel} onCancel={() => setOpen(null)} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function ExportPublic() {
+  const [format, setFormat] = useState<'pem' | 'jwk'>('pem');
+  const [text, setText] = useState<{ format: 'pem' | 'jwk'; text: string } | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const r = await useKeys.getState().exportPublic(format);
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setText({ format, text: r.value.text });
+  };
+
+  return (
+    <form className="subpanel" onSubmit={submit} aria-label="Export the public key">
+      <h3>Export the public key</h3>
+      <p className="hint">The public key is not secret: give it to whoever must check this key’s signatures or encrypt to it.</p>
+      <fieldset className="roles">
+        <legend>Format</legend>
+        <label>
+          <input type="radio" name="pubformat" checked={format === 'pem'} onChange={() => setFormat('pem')} /> PEM (SubjectPublicKeyInfo)
+        </label>
+        <label>
+          <input type="radio" name="pubformat" checked={format === 'jwk'} onChange={() => setFormat('jwk')} /> JWK (JSON Web Key)
+        </label>
+      </fieldset>
+      <div>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Reading…' : 'Show public key'}
+        </button>
+      </div>
+      {error ? <ErrorNotice error={error} title="The public key could not be exported" /> : null}
+      {text ? <TextBlock label={text.format === 'pem' ? 'Public key (PEM)' : 'Public key (JWK)'} text={text.text} /> : null}
+    </form>
+  );
+}
+
+function CreateCsr({ label }: { label: string }) {
+  const [subject, setSubject] = useState(`CN=${label}`);
+  const [pem, setPem] = useState<string | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setPem(null);
+    const r = await useKeys.getState().csr(subject.trim());
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setPem(r.value.pem);
+  };
+
+  return (
+    <form className="subpanel" onSubmit={submit} aria-label="Create a certificate signing request">
+      <h3>Create a certificate signing request (CSR)</h3>
+      <p className="hint">
+        The token signs the request with this key; the private key does not leave the token. Send the request to your certificate
+        authority.
+      </p>
+      <Field
+        label="Subject"
+        hint="Attributes separated by commas, e.g. CN=Root CA 2026,O=Example,C=GB"
+        value={subject}
+        onChange={(e) => setSubject(e.target.value)}
+        spellCheck={false}
+        className="mono"
+        required
+        minLength={3}
+        maxLength={1024}
+      />
+      <div>
+        <button type="submit" className="primary" disabled={busy || subject.trim().length < 3}>
+          {busy ? 'Signing in the token…' : 'Sign and create the CSR'}
+        </button>
+      </div>
+      {error ? <ErrorNotice error={error} title="The CSR was not created" /> : null}
+      {pem ? <TextBlock label="Certificate signing request (PKCS#10, PEM)" text={pem} /> : null}
+    </form>
+  );
+}
+
+function DestroyKey({ detail, tokenLabel, onCancel }: { detail: KeyDetail; tokenLabel: string; onCancel(): void }) {
+  const [typed, setTyped] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    input.current?.focus();
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy) return;
+    setError(null);
+    // Checked here for a quick answer; main checks it again and is the one that counts.
+    if (typed !== detail.label) {
+      setMismatch(true);
+      input.current?.focus();
+      return;
+    }
+    setMismatch(false);
+    setBusy(true);
+    const r = await useKeys.getState().destroy(typed);
+    setBusy(false);
+    if (!r.ok) setError(r.error);
+  };
+
+  const what = detail.kind === 'pair' ? 'key pair (both the private and the public key)' : detail.kind === 'secret' ? 'secret key' : 'key';
+  return (
+    <form className="subpanel subpanel-danger" onSubmit={submit} aria-label="Destroy the key">
+      <h3>Destroy “{detail.label}”</h3>
+      <p>
+        This removes the {what} “{detail.label}” from token “{tokenLabel}” for ever. <strong>It cannot be undone.</strong>
+      </p>
+      <p>
+        {detail.kind === 'secret'
+          ? 'Whatever was encrypted or wrapped under it can no longer be opened, and its MACs can no longer be checked.'
+          : detail.kind === 'public'
+            ? 'Signatures made with its private key can no longer be checked with this token.'
+            : 'Nothing can be signed with it any more, and whatever was encrypted to it can no longer be opened.'}{' '}
+        {detail.kind === 'public'
+          ? null
+          : detail.extractable === false
+            ? 'It was never allowed to leave the token, so no backup of it can exist.'
+            : 'Only a wrapped backup made earlier, if there is one, can bring it back.'}
+      </p>
+      <Field
+        ref={input}
+        label="Type the key’s label to confirm"
+        hint={`Type exactly: ${detail.label}`}
+        value={typed}
+        onChange={(e) => {
+          setTyped(e.target.value);
+          setMismatch(false);
+        }}
+        autoComplete="off"
+        spellCheck={false}
+        aria-invalid={mismatch}
+      />
+      {mismatch ? (
+        <p className="field-error" role="alert">
+          That is not the key’s label, so nothing was destroyed. Type “{detail.label}” exactly: capitals and spaces count.
+        </p>
+      ) : null}
+      <div className="toolbar">
+        <button type="submit" className="danger" disabled={busy}>
+          {busy ? 'Destroying…' : 'Destroy this key for ever'}
+        </button>
+        <button type="button" onClick={onCancel} disabled={busy}>
+          Keep the key
+        </button>
+      </div>
+      {error ? <ErrorNotice error={error} title="The key was not destroyed" /> : null}
+    </form>
+  );
+}
