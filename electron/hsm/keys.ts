@@ -320,6 +320,17 @@ export function destroy(ctx: TokenContext, ref: ObjectRef): { destroyed: number 
 // ---------------------------------------------------------------------------------------------
 // Capabilities
 
+// Names for every mechanism pkcs11js knows (v2.40), plus the v3.0 ones it lacks (constants.ts).
+const PKCS11JS_NAMES = new Map<number, string>(
+  Object.entries(pkcs11js as unknown as Record<string, unknown>)
+    .filter((e): e is [string, number] => e[0].startsWith('CKM_') && typeof e[1] === 'number')
+    .map(([name, value]) => [value, name]),
+);
+
+function mechanismName(type: number): string {
+  return MECHANISM_NAMES[type] ?? PKCS11JS_NAMES.get(type) ?? `CKM_0x${type.toString(16)}`;
+}
+
 export function mechanisms(ctx: TokenContext): MechanismEntry[] {
   const list = p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot));
   return list.map((type) => {
@@ -329,7 +340,7 @@ export function mechanisms(ctx: TokenContext): MechanismEntry[] {
     } catch {
       /* listed but not described: keep zeros */
     }
-    return { type, name: MECHANISM_NAMES[type] ?? `CKM_0x${type.toString(16)}`, ...info };
+    return { type, name: mechanismName(type), ...info };
   });
 }
 

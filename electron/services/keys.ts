@@ -144,7 +144,7 @@ export class KeyService {
       return has.has(CKM.RSA_PKCS_OAEP);
     });
     return {
-      mechanisms: mechs.map((m) => ({ ...m, name: MECHANISM_NAMES[m.type] ?? m.name })),
+      mechanisms: mechs,
       keyTypes,
       sign,
       wrap,
