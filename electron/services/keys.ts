@@ -338,4 +338,66 @@ export class KeyService {
     const [entry] = groupKeys(t.token, [obj]);
     return this.detail(t, entry!);
   }
+
+  /**
+   * Copies a secret key to another token without it ever being in the clear outside a token: the
+   * destination makes an ephemeral RSA transport key pair (session objects), the source wraps the
+   * key to its public half with RSA-OAEP, the destination unwraps it and the pair is destroyed.
+   * Both tokens then compute the check value, which must match; otherwise the copy is destroyed.
+   * Private keys are not copied this way: RSA-OAEP cannot carry them, and composed RSA-AES output is
+   * not trustworthy on every token (see the wrap probe); use an archive backup instead.
+   */
+  async copy(from: TokenRef, to: TokenRef, selector: string, newLabel?: string): Promise<KeyDetail> {
+    const k = await this.one(from, selector);
+    if (k.kind !== 'secret') {
+      fail('MECHANISM_UNSUPPORTED', 'Only secret keys (AES, TDES, HMAC) can be copied between tokens directly.', 'Back up the key pair through the archive and restore it on the other token.');
+    }
+    if (k.extractable === false) {
+      fail('KEY_NOT_EXTRACTABLE', `The key "${k.label}" was created non-extractable: it can never leave its token, not even wrapped.`, 'Generate a new key on the other token instead.');
+    }
+    const keyType = k.keyType === 'aes' ? 'aes' : k.keyType === 'tdes' ? 'tdes' : k.keyType === 'generic-secret' ? 'generic-secret' : null;
+    if (!keyType) fail('KEY_TYPE_MISMATCH', 'This kind of secret key cannot be copied.', 'Copy AES, TDES or HMAC keys only.');
+    const usages: KeyUsage[] = [];
+    if (k.usage.encrypt || k.usage.decrypt) usages.push('encrypt');
+    if (k.usage.sign || k.usage.verify) usages.push('sign');
+    if (k.usage.wrap || k.usage.unwrap) usages.push('wrap');
+    const transport = await this.hsm.call('importSecretBegin', this.tok(to));
+    let sessionPub: RawObject | null = null;
+    try {
+      sessionPub = await this.hsm.call('importPublic', {
+        ...this.tok(from),
+        label: 'custos copy transport (ephemeral)',
+        idHex: transport.transportId,
+        attrs: { keyType: 'rsa', modulus: transport.modulus, publicExponent: transport.publicExponent },
+        usages: ['wrap'],
+        onToken: false,
+      });
+      const [wrapped] = await this.hsm.call('wrap', {
+        ...this.tok(from),
+        wrapping: { idHex: transport.transportId, kind: 'public' },
+        targets: [this.refOf(k, 'secret')],
+        mechanism: 'rsa-oaep-sha1',
+      });
+      const obj = await this.hsm.call('importSecretWrapped', {
+        ...this.tok(to),
+        transportId: transport.transportId,
+        wrapped: wrapped!,
+        template: { kind: 'secret', keyType: keyType!, label: newLabel ?? k.label, idHex: k.idHex, usages, extractable: true, onToken: true },
+      });
+      const [entry] = groupKeys(to.token, [obj]);
+      const copied = await this.detail(to, entry!);
+      const original = await this.detail(from, k);
+      const same = (a: string | null | undefined, b: string | null | undefined) => !a || !b || a === b;
+      if (!same(copied.checkValue?.cmac, original.checkValue?.cmac) || !same(copied.checkValue?.legacy, original.checkValue?.legacy)) {
+        await this.hsm.call('destroy', { ...this.tok(to), ref: { idHex: k.idHex, label: newLabel ?? k.label, kind: 'secret' } });
+        fail('CHECK_VALUE_MISMATCH', 'The copy on the other token has a different check value; it was destroyed.', 'Try again; if it repeats, one of the tokens is faulty.');
+      }
+      return copied;
+    } catch (e) {
+      await this.hsm.call('importSecretAbort', { ...this.tok(to), transportId: transport.transportId }).catch(() => undefined);
+      throw e;
+    } finally {
+      if (sessionPub) await this.hsm.call('destroy', { ...this.tok(from), ref: { idHex: transport.transportId, kind: 'public' } }).catch(() => undefined);
+    }
+  }
 }

@@ -206,6 +206,22 @@ export function registerKeyCommands(program: Command): void {
       }),
     );
   key
+    .command('copy')
+    .description('copy a secret key (AES, TDES, HMAC) to another token under an ephemeral RSA transport key; check values compared')
+    .requiredOption('--key <label|uri>', 'the key to copy (must be extractable under wrap)')
+    .requiredOption('--to-token <label|uri>', 'destination token')
+    .addOption(new Option('--to-module <path>', 'destination module (default: the same as --module)'))
+    .addOption(new Option('--to-pin-file <file>', 'PIN of the destination token (default: prompt)'))
+    .addOption(new Option('--label <name>', 'label on the destination (default: the same)'))
+    .action((cmd: { key: string; toToken: string; toModule?: string; toPinFile?: string; label?: string }) =>
+      withServices(program, async (s, opts) => {
+        const { t: from } = await session(s, opts);
+        const dest = await session(s, { ...opts, token: cmd.toToken, ...(cmd.toModule ? { module: cmd.toModule } : {}), ...(cmd.toPinFile ? { pinFile: cmd.toPinFile } : { pinFile: undefined }) });
+        const k = await s.keys.copy(from, dest.t, cmd.key, cmd.label);
+        out(opts, k, () => `copied to "${dest.slot.token.label}"; check values match\n${describeKey(k)}`);
+      }),
+    );
+  key
     .command('relabel')
     .description('change the label of a key (both halves of a pair)')
     .requiredOption('--key <label|uri>', 'the key')
