@@ -1,6 +1,9 @@
 import { useEffect, useRef } from 'react';
 import { ErrorNotice } from './components/ErrorNotice';
+import { ArchiveScreen } from './screens/ArchiveScreen';
+import { AuditScreen } from './screens/AuditScreen';
 import { KeysScreen } from './screens/KeysScreen';
+import { SharesScreen } from './screens/SharesScreen';
 import { TokensScreen } from './screens/TokensScreen';
 import { useApp, type Screen } from './stores/app';
 import { currentSlot, useTokens } from './stores/tokens';
@@ -38,6 +41,9 @@ export function App() {
   const sections: Array<{ id: Screen; text: string; enabled: boolean; why?: string }> = [
     { id: 'tokens', text: 'Tokens', enabled: true },
     { id: 'keys', text: 'Keys', enabled: slot !== null, why: 'Available once a token is present.' },
+    { id: 'shares', text: 'Shares', enabled: true },
+    { id: 'archive', text: 'Archive', enabled: true },
+    { id: 'audit', text: 'Audit log', enabled: true },
   ];
 
   return (
@@ -76,6 +82,9 @@ export function App() {
           {error ? <ErrorNotice error={error} title="Custos could not start" /> : null}
           {info && screen === 'tokens' ? <TokensScreen /> : null}
           {info && screen === 'keys' ? <KeysScreen /> : null}
+          {info && screen === 'shares' ? <SharesScreen /> : null}
+          {info && screen === 'archive' ? <ArchiveScreen /> : null}
+          {info && screen === 'audit' ? <AuditScreen /> : null}
         </main>
       </div>
     </div>

@@ -4,6 +4,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { toAppError } from '../ipc/handle';
 import { VERSION } from '../services/index';
+import { registerArchiveCommands } from './commands/archive';
+import { registerAuditCommands } from './commands/audit';
 import { registerComponentCommands } from './commands/components';
 import { registerKeyCommands } from './commands/keys';
 import { registerShareCommands } from './commands/shares';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     // it does not belong must not be printed back. Values after "=" are cut from its messages.
     .configureOutput({ outputError: (str, write) => write(redactUsage(str)) });
   registerTokenCommands(program);
+  registerArchiveCommands(program);
+  registerAuditCommands(program);
   registerKeyCommands(program);
   registerShareCommands(program);
   registerComponentCommands(program);

@@ -2,8 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { DEMO_TOKEN_LABEL } from '../../shared/contract';
 import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
+import { ArchiveManager } from './archive/index';
+import { ArchiveUi } from './archive-ui';
+import { AuditService } from './audit/index';
 import { CardShareService } from './cardshares';
 import { ConfigStore } from './config';
+import { DrillService, readRecordView, verifyShare } from './drill';
 import { ComponentImportService } from './import';
 import { KeyService } from './keys';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
@@ -29,6 +33,12 @@ export interface Services {
   cardShares: CardShareService;
   /** XOR key components into the HSM. */
   imports: ComponentImportService;
+  /** The encrypted key archive (SQLite) and its HSM keys. */
+  archive: ArchiveManager;
+  /** The archive's tamper-evident audit log: trail, verification, offline export. */
+  audit: AuditService;
+  /** Share checks and restore drills: a drill's shares live in this process's memory only, wiped when it ends. */
+  drills: DrillService;
   close(): Promise<void>;
 }
 
@@ -47,10 +57,18 @@ export function createServices(opts: ServicesOptions): Services {
   const keys = new KeyService(hsm);
   const cardShares = new CardShareService(hsm);
   const imports = new ComponentImportService(hsm);
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, close: () => hsm.close() };
+  const archive = new ArchiveManager(hsm, opts.dataDir);
+  const audit = new AuditService(archive);
+  const drills = new DrillService({ log: (line) => opts.log?.(line) });
+  const close = async () => {
+    drills.close();
+    await hsm.close();
+  };
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, audit, drills, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
+  const archiveUi = new ArchiveUi(s);
   return {
     'app.info': async () => ({
       version: VERSION,
@@ -76,5 +94,21 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'keys.exportPublic': async ({ key, format, ...t }) => ({ text: await s.tokens.withConfigured(t.module, () => s.keys.exportPublic(t, key, format)) }),
     'keys.csr': async ({ key, subject, ...t }) => ({ pem: await s.tokens.withConfigured(t.module, () => s.keys.csr(t, key, subject)) }),
     'keys.destroy': async ({ key, confirmLabel, ...t }) => ({ destroyed: (await s.tokens.withConfigured(t.module, () => s.keys.destroy(t, key, confirmLabel))).destroyed }),
+    'shares.readRecord': async ({ recordJson }) => readRecordView(recordJson),
+    'shares.verify': ({ recordJson, mnemonic, holder }) => verifyShare(recordJson, mnemonic, holder),
+    'drill.start': async ({ recordJson }) => s.drills.start(recordJson),
+    'drill.addShare': ({ drillId, mnemonic, expected }) => s.drills.addShare(drillId, mnemonic, expected),
+    'drill.finish': ({ drillId, passphrase }) => s.drills.finish(drillId, passphrase),
+    'drill.cancel': ({ drillId }) => s.drills.cancel(drillId),
+    'archive.status': async () => archiveUi.status(),
+    'archive.init': (input) => archiveUi.init(input),
+    'archive.search': async (query) => archiveUi.search(query),
+    'archive.version': async ({ versionId }) => archiveUi.version(versionId),
+    'archive.add': (input) => archiveUi.add(input),
+    'archive.transition': (input) => archiveUi.transition(input),
+    'audit.trail': (input) => archiveUi.trail(input),
+    'audit.verify': () => archiveUi.verify(),
+    'audit.export': () => archiveUi.exportAudit(),
+
   };
 }

@@ -1,0 +1,433 @@
+// `custos archive …`: the encrypted key archive. Search, show, info and `verify --no-hsm` open the
+// file read-only and need no HSM; everything that writes, wraps, unwraps or signs logs in to the
+// token holding the archive keys (PIN from --pin-file, stdin or a hidden prompt).
+import { Option, type Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { isLifecycleAction, KEY_STATES } from '../../../shared/archive/lifecycle';
+import { isPurpose, normalizeDate, PURPOSES } from '../../../shared/archive/policy';
+import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
+import { CustosError } from '../../../shared/result';
+import { exportBundle, importBundle, trustWorkstation, type ArchiveService } from '../../services/archive/index';
+import { refFromSelector } from '../../services/archive/hsmkeys';
+import type { Services } from '../../services/index';
+import { out, pickToken, withServices, type GlobalOptions } from '../context';
+import { readSecret } from '../secrets';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function usage(message: string, action: string): CustosError {
+  return new CustosError({ code: 'INVALID_INPUT', message, action });
+}
+
+export function defaultActor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep "unknown" */
+  }
+  return `${user}@${hostname()} (cli)`;
+}
+
+interface ArchiveOpts {
+  archive?: string;
+  actor?: string;
+  acceptRollback?: boolean;
+}
+
+function archivePath(o: ArchiveOpts): string {
+  if (!o.archive) throw usage('No archive was named.', 'Pass --archive FILE.');
+  return o.archive;
+}
+
+/** Logs in to the token (for the length of the command) and returns its module and URI. */
+async function login(s: Services, opts: GlobalOptions): Promise<{ module: string; token: string; uri: string }> {
+  const slot = await pickToken(s, opts);
+  const pin = await readSecret({ file: opts.pinFile, prompt: `PIN for "${slot.token.label}": ` });
+  try {
+    await s.tokens.login(slot.module, slot.token.uri, pin.value, 'user', false);
+  } finally {
+    pin.wipe();
+  }
+  return { module: slot.module, token: slot.token.uri, uri: slot.token.uri };
+}
+
+/** Opens the archive (read-only, or bound to the logged-in token), runs `fn`, closes it. */
+function withArchive(program: Command, o: ArchiveOpts, mode: 'read' | 'hsm', fn: (a: ArchiveService, s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
+  return withServices(program, async (s, opts) => {
+    const path = archivePath(o);
+    const token = mode === 'hsm' ? await login(s, opts) : null;
+    const a = s.archive.open(path, { token: token ? { module: token.module, token: token.token } : null, readonly: mode === 'read', acceptRollback: o.acceptRollback === true });
+    try {
+      await fn(a, s, opts);
+    } finally {
+      a.close();
+      if (token) await s.tokens.logout(token.module, token.token, false).catch(() => undefined);
+    }
+  });
+}
+
+const archiveOption = () => new Option('--archive <file>', 'the archive file').makeOptionMandatory();
+const actorOption = () => new Option('--actor <name>', 'who acts, for the audit log (default: user@host)');
+
+function line(v: VersionSummary): string {
+  const dates = [v.activationDate ? `active from ${v.activationDate.slice(0, 10)}` : null, v.deactivationDate ? `until ${v.deactivationDate.slice(0, 10)}` : null].filter(Boolean).join(' ');
+  return `${v.label}@${v.version}  ${v.state.padEnd(12)} ${v.algorithm.padEnd(9)} ${v.purpose.padEnd(15)} ${v.checkValue ?? v.fingerprint?.slice(0, 16) ?? '—'}  ${dates}${v.tags.length ? `  [${v.tags.join(', ')}]` : ''}\n    ${v.versionId}`;
+}
+
+function detailText(d: VersionDetail): string {
+  const s = d.summary;
+  const rows: Array<[string, string | null | number]> = [
+    ['key', `${s.label} (${d.key.keyId})`],
+    ['version', `${s.version} of ${d.versions.length}  (${s.versionId})`],
+    ['state', s.state],
+    ['algorithm', `${s.algorithm} (${d.kind} key)`],
+    ['purpose', `${s.purpose}; policy ${d.key.policy.id}: ${d.key.policy.originatorUsageMonths} months + ${d.key.policy.recipientExtraMonths} months`],
+    ['check value', s.checkValue ? `${s.checkValue} (${d.checkMethod})${d.checkLegacy ? `, secondary ${d.checkLegacy}` : ''}` : null],
+    ['fingerprint', s.fingerprint],
+    ['material', s.hasMaterial ? `${d.wrappedBytes} bytes, ${d.wrapMechanism} under KEK ${d.kekCheck}` : 'shredded'],
+    ['activation', s.activationDate],
+    ['rotation due', s.rotationDue],
+    ['protect-stop', d.protectStopDate],
+    ['process-stop', d.processStopDate],
+    ['deactivation', s.deactivationDate],
+    ['compromise', d.compromiseDate],
+    ['destroyed', d.destroyedDate],
+    ['tags', s.tags.join(', ') || null],
+    ['custodians', d.key.custodians.join(', ') || null],
+    ['source', d.sourceUri],
+    ['origin', d.originArchive],
+  ];
+  const out = rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k.padEnd(13)} ${v}`);
+  out.push('history:');
+  for (const h of d.history) out.push(`  ${h.at}  ${h.from ?? '—'} → ${h.to}  ${h.action} by ${h.actor}${h.reason ? ` (${h.reason})` : ''}`);
+  if (d.allowedActions.length) out.push(`possible steps: ${d.allowedActions.join(', ')}`);
+  return out.join('\n');
+}
+
+function dateOpt(v: string | undefined, what: string): string | undefined {
+  if (v === undefined) return undefined;
+  const d = normalizeDate(v);
+  if (!d) throw usage(`${what} is not a date: "${v.slice(0, 40)}".`, 'Use YYYY-MM-DD or an ISO 8601 time.');
+  return d;
+}
+
+/** On failure: the first problem in the error (so --json prints one document), all of them on stderr and in --report. */
+function verdictError(v: VerifyVerdict): CustosError {
+  const first = v.problems[0];
+  const chain = v.problems.some((p) => p.check === 'chain' || p.check === 'checkpoint' || p.check === 'truncation');
+  return new CustosError({
+    code: chain ? 'AUDIT_CHAIN_BROKEN' : 'ARCHIVE_TAMPERED',
+    message: `Verification failed: ${v.problems.length + v.moreProblems} problem(s)${v.firstBadEntry !== null ? `; the first bad audit entry is ${v.firstBadEntry}` : ''}. ${first?.message ?? ''}`.trim(),
+    action: 'Do not trust this archive. Keep the file as evidence, and restore the archive from a trusted copy; --report FILE writes every problem found.',
+    details: { firstBadEntry: v.firstBadEntry ?? 0, problems: v.problems.length + v.moreProblems, ...(first?.table ? { table: first.table } : {}), ...(first?.id ? { id: first.id } : {}) },
+  });
+}
+
+export function registerArchiveCommands(program: Command): void {
+  const archive = program.command('archive').description('the encrypted key archive: init, add, search, show, state, verify, export, import, trust, info');
+
+  archive
+    .command('init')
+    .description('create an archive and its keys (Archive KEK, Archive MAC key, audit key) in the HSM')
+    .addOption(archiveOption())
+    .addOption(new Option('--name <name>', "the archive's name (usually the workstation's)").makeOptionMandatory())
+    .addOption(actorOption())
+    .action((o: ArchiveOpts & { name: string }) =>
+      withServices(program, async (s, opts) => {
+        const token = await login(s, opts);
+        const a = await s.archive.init(archivePath(o), { token: { module: token.module, token: token.token }, name: o.name, actor: o.actor ?? defaultActor(), tokenUri: token.uri });
+        try {
+          const info = a.info();
+          out(opts, info, () =>
+            [
+              `Created archive "${info.name}" at ${info.path}`,
+              `  archive id        ${info.archiveId}`,
+              `  Archive KEK       ${info.keys.kek.label}  check value ${info.keys.kek.check} (AES-CMAC)`,
+              `  Archive MAC key   ${info.keys.mac.label}  check value ${info.keys.mac.check} (HMAC-SHA256 of 32 zero bytes)`,
+              `  audit key         ${info.keys.audit.label}`,
+              `  audit key fingerprint (SHA-256 of its SPKI; write it down, read it aloud):`,
+              `                    ${info.keys.audit.fingerprint}`,
+              'Back up the Archive KEK and MAC key with a split-knowledge backup before archiving keys.',
+            ].join('\n'),
+          );
+        } finally {
+          a.close();
+          await s.tokens.logout(token.module, token.token, false).catch(() => undefined);
+        }
+      }),
+    );
+
+  archive
+    .command('add')
+    .description('archive an extractable HSM key: wrap it under the Archive KEK in the HSM, MAC and audit the record')
+    .addOption(archiveOption())
+    .addOption(new Option('--key <label|uri>', 'the HSM key (label, or PKCS#11 URI with object= / id=)').makeOptionMandatory())
+    .addOption(new Option('--label <label>', 'the archive label of the key (default: the HSM label)'))
+    .addOption(new Option('--purpose <purpose>', 'what the key is for (needed for a new key)').choices([...PURPOSES]))
+    .addOption(new Option('--tag <tag>', 'a tag (repeatable)').argParser(collect))
+    .addOption(new Option('--custodian <id>', 'a custodian responsible for the key (repeatable)').argParser(collect))
+    .addOption(new Option('--description <text>', 'free text'))
+    .addOption(new Option('--activate', 'make this version the active one (deactivates the previous active version)'))
+    .addOption(new Option('--activation-date <date>', 'when the version became active, if in the past (needs --activate)'))
+    .addOption(new Option('--oup-months <n>', 'originator-usage period in months (default: NIST SP 800-57 Table 1 for the purpose)'))
+    .addOption(new Option('--rup-extra-months <n>', 'months the key may still process after the originator-usage period'))
+    .addOption(actorOption())
+    .action(
+      (
+        o: ArchiveOpts & {
+          key: string;
+          label?: string;
+          purpose?: string;
+          tag?: string[];
+          custodian?: string[];
+          description?: string;
+          activate?: boolean;
+          activationDate?: string;
+          oupMonths?: string;
+          rupExtraMonths?: string;
+        },
+      ) =>
+        withArchive(program, o, 'hsm', async (a, _s, opts) => {
+          const ref = refFromSelector(o.key);
+          if (o.purpose !== undefined && !isPurpose(o.purpose)) throw usage(`"${o.purpose}" is not a purpose.`, `Use one of: ${PURPOSES.join(', ')}.`);
+          const policy =
+            o.oupMonths !== undefined || o.rupExtraMonths !== undefined
+              ? { originatorUsageMonths: Number(o.oupMonths ?? NaN), recipientExtraMonths: Number(o.rupExtraMonths ?? 0) }
+              : undefined;
+          const label = o.label ?? ref.label;
+          if (!label) throw usage('The key is named by id only, so the archive needs a label for it.', 'Pass --label LABEL.');
+          const activationDate = dateOpt(o.activationDate, '--activation-date');
+          const [r] = await a.add(
+            [
+              {
+                hsm: ref,
+                sourceUri: o.key,
+                key: {
+                  label,
+                  ...(o.purpose ? { purpose: o.purpose } : {}),
+                  tags: o.tag ?? [],
+                  custodians: o.custodian ?? [],
+                  ...(o.description !== undefined ? { description: o.description } : {}),
+                  ...(policy ? { policy } : {}),
+                },
+                activate: o.activate === true,
+                ...(activationDate ? { activationDate } : {}),
+              },
+            ],
+            o.actor ?? defaultActor(),
+          );
+          out(opts, r, () => `Archived ${r!.label}@${r!.version} (${r!.algorithm}, ${r!.state})  check value ${r!.checkValue ?? r!.fingerprint ?? '—'}\n  version id ${r!.versionId}`);
+        }),
+    );
+
+  archive
+    .command('search')
+    .description('search archived key versions (read-only; no HSM needed)')
+    .addOption(archiveOption())
+    .addOption(new Option('--label <label>', 'key label; end with * for a prefix'))
+    .addOption(new Option('--tag <tag>', 'tag (repeatable; all must match)').argParser(collect))
+    .addOption(new Option('--algorithm <alg>', 'e.g. aes-256, hmac-256, tdes (repeatable)').argParser(collect))
+    .addOption(new Option('--state <state>', `one of ${KEY_STATES.join(', ')} (repeatable)`).argParser(collect))
+    .addOption(new Option('--purpose <purpose>', 'repeatable').argParser(collect))
+    .addOption(new Option('--custodian <id>', 'custodian id'))
+    .addOption(new Option('--created-from <date>'))
+    .addOption(new Option('--created-to <date>'))
+    .addOption(new Option('--activated-from <date>'))
+    .addOption(new Option('--activated-to <date>'))
+    .addOption(new Option('--rotation-due-before <date>'))
+    .addOption(new Option('--active-for <purpose>', 'with --on: the version that was active for this purpose on that date'))
+    .addOption(new Option('--on <date>', 'the date for --active-for (when the old data was written)'))
+    .addOption(new Option('--sort <field>').choices(['label', 'created', 'activation', 'rotation-due']))
+    .addOption(new Option('--order <order>').choices(['asc', 'desc']))
+    .addOption(new Option('--limit <n>', 'page size (1–500, default 50)'))
+    .addOption(new Option('--offset <n>', 'skip this many results'))
+    .addOption(new Option('--count', 'also count all matches'))
+    .action(
+      (
+        o: ArchiveOpts & {
+          label?: string;
+          tag?: string[];
+          algorithm?: string[];
+          state?: string[];
+          purpose?: string[];
+          custodian?: string;
+          createdFrom?: string;
+          createdTo?: string;
+          activatedFrom?: string;
+          activatedTo?: string;
+          rotationDueBefore?: string;
+          activeFor?: string;
+          on?: string;
+          sort?: string;
+          order?: string;
+          limit?: string;
+          offset?: string;
+          count?: boolean;
+        },
+      ) =>
+        withArchive(program, o, 'read', async (a, _s, opts) => {
+          const q: Record<string, unknown> = {};
+          if (o.label !== undefined) q.label = o.label;
+          if (o.tag) q.tags = o.tag;
+          if (o.algorithm) q.algorithm = o.algorithm;
+          if (o.state) q.state = o.state;
+          if (o.purpose) q.purpose = o.purpose;
+          if (o.custodian) q.custodian = o.custodian;
+          if (o.createdFrom || o.createdTo) q.created = { ...(o.createdFrom ? { from: o.createdFrom } : {}), ...(o.createdTo ? { to: o.createdTo } : {}) };
+          if (o.activatedFrom || o.activatedTo) q.activated = { ...(o.activatedFrom ? { from: o.activatedFrom } : {}), ...(o.activatedTo ? { to: o.activatedTo } : {}) };
+          if (o.rotationDueBefore) q.rotationDue = { to: o.rotationDueBefore };
+          if (o.activeFor !== undefined || o.on !== undefined) {
+            if (!o.activeFor || !o.on) throw usage('--active-for and --on go together.', 'Give the purpose and the date the data was written.');
+            q.activeFor = { purpose: o.activeFor, on: o.on };
+          }
+          if (o.sort) q.sort = o.sort;
+          if (o.order) q.order = o.order;
+          if (o.limit !== undefined) q.limit = Number(o.limit);
+          if (o.offset !== undefined) q.offset = Number(o.offset);
+          if (o.count) q.countTotal = true;
+          const page = a.search(q as SearchQuery);
+          out(opts, page, () =>
+            page.items.length === 0
+              ? 'No archived key version matches.'
+              : [
+                  ...page.items.map(line),
+                  `${page.items.length} shown${page.total !== undefined ? ` of ${page.total}` : ''}${page.hasMore ? ` — more with --offset ${page.offset + page.items.length}` : ''}`,
+                ].join('\n'),
+          );
+        }),
+    );
+
+  archive
+    .command('show')
+    .description('one archived version: metadata, dates, check value, state history (read-only)')
+    .addOption(archiveOption())
+    .argument('<version>', 'version id, or LABEL (newest version) or LABEL@N')
+    .action((version: string, o: ArchiveOpts) =>
+      withArchive(program, o, 'read', async (a, _s, opts) => {
+        const d = a.version(version);
+        out(opts, d, () => detailText(d));
+      }),
+    );
+
+  archive
+    .command('state')
+    .description('a lifecycle step: activate, suspend, resume, deactivate, compromise, destroy (destroy shreds the archived material)')
+    .addOption(archiveOption())
+    .argument('<version>', 'version id, or LABEL@N')
+    .addOption(new Option('--action <action>').choices(['activate', 'suspend', 'resume', 'deactivate', 'compromise', 'destroy']).makeOptionMandatory())
+    .addOption(new Option('--reason <text>'))
+    .addOption(actorOption())
+    .action((version: string, o: ArchiveOpts & { action: string; reason?: string }) =>
+      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+        if (!isLifecycleAction(o.action)) throw usage(`"${o.action}" is not a lifecycle action.`, 'Use activate, suspend, resume, deactivate, compromise or destroy.');
+        const v = await a.transition(version, o.action, { actor: o.actor ?? defaultActor(), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+        out(opts, v, () => `${v.label}@${v.version} is now ${v.state}.`);
+      }),
+    );
+
+  archive
+    .command('verify')
+    .description('check the archive: SQLite structure, audit chain and checkpoint signatures, and (with the HSM) every row MAC; exits non-zero on any failure')
+    .addOption(archiveOption())
+    .addOption(new Option('--no-hsm', 'skip the checks that need the HSM (row MACs); read-only'))
+    .addOption(new Option('--report <file>', 'write the full verdict (every problem) as JSON to FILE'))
+    .addOption(new Option('--accept-rollback', 'accept an archive older than the last state this workstation saw (a backup restored on purpose)'))
+    .action((o: ArchiveOpts & { hsm: boolean; report?: string }) =>
+      withArchive(program, o, o.hsm ? 'hsm' : 'read', async (a, _s, opts) => {
+        const v = await a.verify({ withHsm: o.hsm });
+        if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
+        if (!v.ok) {
+          if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
+          throw verdictError(v);
+        }
+        out(opts, v, () => `The archive verifies: ${v.entries} audit entries, ${v.checkpoints} signed checkpoints${v.withHsm ? `, ${v.rows} row MACs` : ' (row MACs not checked: --no-hsm)'}; ${v.tookMs} ms.`);
+      }),
+    );
+
+  archive
+    .command('export')
+    .description('write a signed bundle of selected keys (or all) for another workstation')
+    .addOption(archiveOption())
+    .addOption(new Option('--out <file>', 'the bundle file to write').makeOptionMandatory())
+    .addOption(new Option('--key <label>', 'a key to include, with all its versions (repeatable; default: all keys)').argParser(collect))
+    .addOption(actorOption())
+    .action((o: ArchiveOpts & { out: string; key?: string[] }) =>
+      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+        const r = await exportBundle(a, o.out, { all: !o.key?.length, labels: o.key ?? [] }, o.actor ?? defaultActor());
+        out(opts, r, () => `Wrote ${r.path}: ${r.records} records (${r.keys} keys, ${r.versions} versions), SHA-256 ${r.sha256}`);
+      }),
+    );
+
+  archive
+    .command('import')
+    .description("import a bundle signed by a trusted workstation; never overwrites newer data (conflicts stop the import unless --skip-conflicts)")
+    .addOption(archiveOption())
+    .argument('<bundle>', 'the bundle file')
+    .addOption(new Option('--dry-run', 'check the bundle and report what would happen; change nothing'))
+    .addOption(new Option('--skip-conflicts', 'import what does not conflict and report the rest'))
+    .addOption(actorOption())
+    .action((bundle: string, o: ArchiveOpts & { dryRun?: boolean; skipConflicts?: boolean }) =>
+      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+        const r = await importBundle(a, bundle, { dryRun: o.dryRun === true, skipConflicts: o.skipConflicts === true }, o.actor ?? defaultActor());
+        if (r.conflicts.length > 0 && !o.skipConflicts && !o.dryRun) {
+          if (!opts.json) for (const c of r.conflicts) process.stderr.write(`  conflict: ${c.type} ${c.label ?? c.id}: ${c.reason}\n`);
+          throw new CustosError({
+            code: 'BUNDLE_CONFLICT',
+            message: `Nothing was imported: ${r.conflicts.length} record(s) conflict with this archive. First: ${r.conflicts[0]!.type} ${r.conflicts[0]!.label ?? r.conflicts[0]!.id}: ${r.conflicts[0]!.reason}.`,
+            action: 'Review the conflicts (--dry-run --json lists them all); import the rest with --skip-conflicts if that is right.',
+            details: { conflicts: r.conflicts.length, inserted: r.inserted, updated: r.updated },
+          });
+        }
+        out(opts, r, () =>
+          [
+            `${r.applied ? 'Imported' : o.dryRun ? 'Would import' : 'Nothing to import from'} bundle of "${r.bundleName}" (${r.bundleArchiveId}), signed by ${r.signedBy.slice(0, 16)}…`,
+            `  ${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.conflicts.length} conflicts`,
+            ...r.conflicts.map((c) => `  conflict: ${c.type} ${c.label ?? c.id}: ${c.reason}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  archive
+    .command('trust')
+    .description("trust another workstation's audit public key for bundle imports")
+    .addOption(archiveOption())
+    .addOption(new Option('--public-key <file>', "the other workstation's audit public key (PEM)").makeOptionMandatory())
+    .addOption(new Option('--name <name>', 'a name for it').makeOptionMandatory())
+    .addOption(actorOption())
+    .action((o: ArchiveOpts & { publicKey: string; name: string }) =>
+      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+        let text: string;
+        try {
+          text = readFileSync(o.publicKey, 'utf8');
+        } catch {
+          throw usage(`The public key file ${o.publicKey} cannot be read.`, 'Check the path.');
+        }
+        const r = await trustWorkstation(a, text, o.name, o.actor ?? defaultActor());
+        out(opts, r, () => `${r.added ? 'Now trusting' : 'Already trusted:'} "${r.name}", audit key fingerprint ${r.fingerprint}`);
+      }),
+    );
+
+  archive
+    .command('info')
+    .description("the archive's identity, keys, counts and audit public key (read-only)")
+    .addOption(archiveOption())
+    .addOption(new Option('--public-key-out <file>', 'write the audit public key (PEM) to FILE, for `archive trust` elsewhere'))
+    .action((o: ArchiveOpts & { publicKeyOut?: string }) =>
+      withArchive(program, o, 'read', async (a, _s, opts) => {
+        const i = a.info();
+        if (o.publicKeyOut) writeFileSync(o.publicKeyOut, i.keys.audit.publicKeyPem);
+        out(opts, i, () =>
+          [
+            `archive "${i.name}" (${i.archiveId}), ${i.formatId} schema ${i.schemaVersion}, created ${i.createdAt}`,
+            `  ${i.counts.keys} keys, ${i.counts.versions} versions, ${i.counts.auditEntries} audit entries, ${i.counts.checkpoints} checkpoints, ${i.counts.trusted} trusted workstations`,
+            `  Archive KEK ${i.keys.kek.label} check ${i.keys.kek.check}; MAC key ${i.keys.mac.label} check ${i.keys.mac.check}`,
+            `  audit key ${i.keys.audit.label} fingerprint ${i.keys.audit.fingerprint}`,
+            i.lastCheckpoint ? `  last checkpoint ${i.lastCheckpoint.seq} at ${i.lastCheckpoint.at}` : '  no checkpoint yet',
+          ].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,83 @@
+// `custos audit …`: the archive's tamper-evident audit log. Verification and export need no HSM:
+// checkpoint signatures are checked with the audit public key stored in the archive (and, with
+// --public-key, against a key the auditor brought along).
+import { Option, type Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CustosError } from '../../../shared/result';
+import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
+import { out, withServices } from '../context';
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description("the archive's audit log: verify, export, trail");
+
+  audit
+    .command('verify')
+    .description('recompute the hash chain and check every checkpoint signature; names the first bad entry; exits non-zero on any failure')
+    .addOption(new Option('--archive <file>', 'the archive file').makeOptionMandatory())
+    .addOption(new Option('--public-key <file>', 'the audit public key you expect (PEM); refuses an archive signed by another key'))
+    .addOption(new Option('--report <file>', 'write the full verdict as JSON to FILE'))
+    .action((o: { archive: string; publicKey?: string; report?: string }) =>
+      withServices(program, async (s, opts) => {
+        await s.archive.with(o.archive, { readonly: true }, async (a) => {
+          if (o.publicKey) {
+            let expected: string;
+            try {
+              expected = spkiFingerprint(parsePublicKey(readFileSync(o.publicKey, 'utf8')).spki).hex;
+            } catch (e) {
+              if (e instanceof CustosError) throw e;
+              throw new CustosError({ code: 'INVALID_INPUT', message: `The public key file ${o.publicKey} cannot be read.`, action: 'Check the path.' });
+            }
+            if (expected !== a.workstation.audit_fingerprint) {
+              throw new CustosError({
+                code: 'AUDIT_CHAIN_BROKEN',
+                message: `The archive's audit key (${a.workstation.audit_fingerprint.slice(0, 16)}…) is not the key you gave (${expected.slice(0, 16)}…): its log may have been re-signed by someone else.`,
+                action: 'Compare the fingerprints with the one recorded when the archive was created.',
+              });
+            }
+          }
+          const v = await a.verify({ withHsm: false });
+          if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
+          if (!v.ok) {
+            if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
+            const first = v.problems[0];
+            throw new CustosError({
+              code: 'AUDIT_CHAIN_BROKEN',
+              message: `The audit log does not verify${v.firstBadEntry !== null ? `; the first bad entry is ${v.firstBadEntry}` : ''}. ${first?.message ?? ''}`.trim(),
+              action: 'Do not trust this log. Keep the file as evidence and compare it with an earlier export (custos audit export).',
+              details: { firstBadEntry: v.firstBadEntry ?? 0, problems: v.problems.length + v.moreProblems },
+            });
+          }
+          out(opts, v, () => `The audit log verifies: ${v.entries} entries, ${v.checkpoints} signed checkpoints (last: ${v.lastCheckpoint?.seq ?? '—'} at ${v.lastCheckpoint?.at ?? '—'}); ${v.tookMs} ms.`);
+        });
+      }),
+    );
+
+  audit
+    .command('export')
+    .description('write the log as JSON Lines with the checkpoint signatures and the audit public key, verifiable with OpenSSL (docs/FORMAT.md)')
+    .addOption(new Option('--archive <file>', 'the archive file').makeOptionMandatory())
+    .addOption(new Option('--out <dir>', 'the folder to write into').makeOptionMandatory())
+    .action((o: { archive: string; out: string }) =>
+      withServices(program, async (s, opts) => {
+        const r = await s.audit.export(o.archive, o.out);
+        out(opts, r, () => `Wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${r.dir} (audit.jsonl, checkpoints.jsonl, audit-public-key.pem, manifest.json).`);
+      }),
+    );
+
+  audit
+    .command('trail')
+    .description('audit entries, newest first: all, or for one key (read-only)')
+    .addOption(new Option('--archive <file>', 'the archive file').makeOptionMandatory())
+    .addOption(new Option('--key <label>', 'only entries about this key'))
+    .addOption(new Option('--limit <n>', 'how many (default 50)'))
+    .addOption(new Option('--before <seq>', 'entries before this sequence number'))
+    .action((o: { archive: string; key?: string; limit?: string; before?: string }) =>
+      withServices(program, async (s, opts) => {
+        await s.archive.with(o.archive, { readonly: true }, async (a) => {
+          const keyId = o.key ? a.resolveVersion(o.key).key_id : undefined;
+          const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}), ...(o.before ? { beforeSeq: Number(o.before) } : {}) });
+          out(opts, page, () => page.entries.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${e.actor}  ${e.action}${e.objectType ? `  ${e.objectType} ${e.objectId}` : ''}`).join('\n') || 'No entries.');
+        });
+      }),
+    );
+}

@@ -1,0 +1,142 @@
+// The one way anything is written to an archive. A change is planned from the current state,
+// every row it writes is MACed in the HSM, its audit entries are chained onto the current head and
+// the new head is signed in the HSM — all before the database is touched. Then one IMMEDIATE
+// transaction checks that nobody wrote in between (same head; updated rows still carry the MAC
+// they were planned from), writes the rows, the entries and the checkpoint, and commits. If
+// another writer got there first, the change is planned again from the new state.
+//
+// So a crash (or SIGKILL) at any moment leaves the archive either before or after the whole
+// change: never rows without their audit entries, never entries without their signed checkpoint.
+import { randomUUID } from 'node:crypto';
+import { CanonicalWriter, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
+import type { AuditLog, EntryDraft, PreparedCheckpoint } from '../audit/log';
+import type { AnchorStore } from './anchors';
+import type { ArchiveCrypto } from './crypto';
+import { archiveError, fromSqlite } from './errors';
+import type { Db } from './schema';
+
+export interface RowWrite {
+  spec: RecordSpec;
+  op: 'insert' | 'update';
+  /** Every field of the spec except the implicit archive id. */
+  row: Record<string, unknown>;
+  /** For updates: the MAC the row had when the change was planned (optimistic concurrency). */
+  expectMac?: Uint8Array;
+}
+
+export interface AuditDraft extends EntryDraft {
+  /** Index into Mutation.rows: the entry then names that row and records its new MAC. */
+  row?: number;
+}
+
+export interface Mutation {
+  rows: RowWrite[];
+  audit: AuditDraft[];
+  /** Runs inside the write transaction before anything is written; throw to abort. */
+  guard?: () => void;
+}
+
+export interface Committed {
+  seq: number;
+  headHash: string;
+  macs: Uint8Array[];
+}
+
+class Replan extends Error {}
+
+const ATTEMPTS = 5;
+
+export const newId = (): string => randomUUID();
+export const nowIso = (): string => new Date().toISOString();
+
+/** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array must be viewed as one. */
+function bindable(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k] = v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+  return out;
+}
+
+export class ArchiveStore {
+  private readonly writer = new CanonicalWriter();
+  private readonly statements = new Map<string, { insert: import('better-sqlite3').Statement; update: import('better-sqlite3').Statement }>();
+
+  constructor(
+    private readonly db: Db,
+    readonly path: string,
+    readonly archiveId: string,
+    private readonly audit: AuditLog,
+    private readonly crypto: ArchiveCrypto,
+    private readonly auditFingerprint: string,
+    private readonly anchors: AnchorStore | null,
+  ) {}
+
+  private stmts(spec: RecordSpec) {
+    let s = this.statements.get(spec.type);
+    if (!s) {
+      const cols = spec.fields.slice(1).map((f) => f.name);
+      const set = cols.filter((c) => !spec.key.includes(c));
+      const where = spec.key.map((k) => `${k} = @${k}`).join(' AND ');
+      s = {
+        insert: this.db.prepare(`INSERT INTO ${spec.table} (${cols.join(', ')}, mac) VALUES (${cols.map((c) => `@${c}`).join(', ')}, @mac)`),
+        update: this.db.prepare(`UPDATE ${spec.table} SET ${set.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac WHERE ${where} AND mac = @expect_mac`),
+      };
+      this.statements.set(spec.type, s);
+    }
+    return s;
+  }
+
+  /** MAC input of a row as stored in this archive (copied: the writer's buffer is reused). */
+  macInput(spec: RecordSpec, row: Record<string, unknown>): Uint8Array {
+    return rowMacInput(this.writer, spec, this.archiveId, row).slice();
+  }
+
+  async commit(plan: () => Mutation): Promise<Committed> {
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const m = plan();
+      const macs = m.rows.length ? await this.crypto.mac(m.rows.map((r) => this.macInput(r.spec, r.row))) : [];
+      const head = this.audit.head();
+      const drafts: EntryDraft[] = m.audit.map((d) => {
+        if (d.row === undefined) return d;
+        const w = m.rows[d.row]!;
+        return { ...d, objectType: w.spec.type, objectId: rowId(w.spec, w.row), objectMac: macs[d.row]! };
+      });
+      const { entries, checkpoint } = this.audit.prepare(drafts, head, nowIso(), this.auditFingerprint);
+      const [signature] = await this.crypto.sign([checkpoint.message]);
+      try {
+        this.db
+          .transaction(() => {
+            const now = this.audit.head();
+            if (now.seq !== head.seq || now.hash !== head.hash) throw new Replan();
+            m.guard?.();
+            m.rows.forEach((w, i) => {
+              const s = this.stmts(w.spec);
+              const params = bindable({ ...w.row, mac: macs[i]! });
+              if (w.op === 'insert') {
+                s.insert.run(params);
+              } else {
+                if (!w.expectMac) throw new Error('an update needs the MAC it was planned from');
+                const r = s.update.run({ ...params, expect_mac: Buffer.from(w.expectMac) });
+                if (r.changes !== 1) throw new Replan();
+              }
+            });
+            this.audit.append(entries, checkpoint, signature!);
+          })
+          .immediate();
+      } catch (e) {
+        if (e instanceof Replan) continue;
+        throw fromSqlite(e, this.path);
+      }
+      this.advanceAnchor(checkpoint);
+      return { seq: checkpoint.seq, headHash: checkpoint.head, macs };
+    }
+    throw archiveError('ARCHIVE_BUSY', `The archive ${this.path} kept changing under this operation (another program is writing to it).`, 'Wait for the other program to finish, then repeat the step.', { path: this.path });
+  }
+
+  private advanceAnchor(cp: PreparedCheckpoint): void {
+    try {
+      this.anchors?.record(this.archiveId, { seq: cp.seq, headHash: cp.head, at: cp.at, path: this.path });
+    } catch {
+      // The commit stands; an anchor that lags behind only weakens rollback detection until the next commit.
+    }
+  }
+}

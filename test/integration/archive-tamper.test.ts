@@ -1,0 +1,221 @@
+// Tampering with a real archive file behind Custos's back (generic SQL, triggers dropped, CHECKs
+// ignored — what anyone with the file and the sqlite3 tool can do) and checking that `verify`
+// notices and names the first bad audit entry. Each case runs with the chain walked in this
+// thread and split over two worker threads.
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnchorStore } from '../../electron/services/archive/anchors';
+import { ArchiveService } from '../../electron/services/archive/service';
+import { auditEntryText } from '../../shared/archive/canonical';
+import type { VerifyVerdict } from '../../shared/archive/types';
+import { archiveFixture, failure, type ArchiveFixture } from './archive-helpers';
+
+let f: ArchiveFixture;
+let base: string;
+let archiveId: string;
+let entries: number;
+const snapshots: Record<string, Record<string, unknown>> = {};
+let n = 0;
+
+beforeAll(async () => {
+  f = await archiveFixture('custos-archive-tamper-');
+  const a = await f.init('Tamper');
+  archiveId = a.archiveId;
+  const k = [await f.generate('aes-256', 't1'), await f.generate('aes-128', 't2'), await f.generate('hmac-256', 't3'), await f.generate('aes-256', 't4')];
+  await a.add([{ hsm: k[0]!, key: { label: 'alpha', purpose: 'data-encryption' }, activate: true }], 'alice');
+  await a.add([{ hsm: k[1]!, key: { label: 'beta', purpose: 'key-wrapping' } }, { hsm: k[2]!, key: { label: 'gamma', purpose: 'authentication' }, activate: true }], 'alice');
+  const raw = new Database(a.path, { readonly: true });
+  snapshots.beta1 = raw.prepare("SELECT v.* FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.label = 'beta'").get() as Record<string, unknown>;
+  raw.close();
+  await a.add([{ hsm: k[3]!, key: { label: 'alpha' }, activate: true }], 'bob');
+  await a.transition('beta', 'activate', { actor: 'bob' });
+  await a.transition('gamma', 'deactivate', { actor: 'carol' });
+  entries = a.info().counts.auditEntries;
+  expect((await a.verify()).ok).toBe(true);
+  base = a.path;
+  a.close();
+});
+
+afterAll(async () => {
+  await f?.close();
+});
+
+/** A copy of the archive, changed with plain SQL the way an attacker with the file would. */
+function tampered(change: (db: Database.Database) => void): string {
+  const path = join(f.fx.dir, `tampered-${++n}.custos`);
+  copyFileSync(base, path);
+  const db = new Database(path);
+  db.pragma('ignore_check_constraints = ON');
+  for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+  change(db);
+  db.close();
+  return path;
+}
+
+async function verdicts(path: string): Promise<VerifyVerdict[]> {
+  // A fresh anchor folder: these cases are about what the file alone reveals.
+  const anchors = new AnchorStore(mkdtempSync(join(f.fx.dir, 'anchors-')));
+  const a = ArchiveService.open(path, { hsm: f.binding, anchors });
+  try {
+    return [await a.verify({ threads: 1 }), await a.verify({ threads: 2 })];
+  } finally {
+    a.close();
+  }
+}
+
+const entryText = (db: Database.Database, seq: number) => db.prepare('SELECT entry FROM audit_entries WHERE seq = ?').pluck().get(seq) as string;
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+async function expectFirstBad(path: string, seq: number, check: RegExp) {
+  for (const v of await verdicts(path)) {
+    expect(v.ok).toBe(false);
+    expect(v.firstBadEntry).toBe(seq);
+    expect(v.problems.map((p) => p.message).join('\n')).toMatch(check);
+  }
+}
+
+describe('audit log tampering is found, and the first bad entry named', () => {
+  it('the untouched copy verifies (both walks)', async () => {
+    for (const v of await verdicts(tampered(() => undefined))) expect(v).toMatchObject({ ok: true, entries, firstBadEntry: null });
+  });
+
+  it('an entry edited in place', async () => {
+    const p = tampered((db) => db.prepare('UPDATE audit_entries SET entry = replace(entry, \'"actor":"bob"\', \'"actor":"eve"\') WHERE seq = ?').run(entries - 3));
+    await expectFirstBad(p, entries - 3, new RegExp(`entry ${entries - 3} was altered`));
+  });
+
+  it('an entry edited in place with its stored hash recomputed', async () => {
+    const seq = 3;
+    const p = tampered((db) => {
+      const text = entryText(db, seq).replace('"actor":"alice"', '"actor":"mallory"');
+      db.prepare('UPDATE audit_entries SET entry = ?, hash = ? WHERE seq = ?').run(text, sha(text), seq);
+    });
+    await expectFirstBad(p, seq, /no longer chain/);
+  });
+
+  it('an entry edited to contain a raw line break (the chunked reader falls back to rows)', async () => {
+    const p = tampered((db) => db.prepare("UPDATE audit_entries SET entry = replace(entry, '\"action\":', char(10) || '\"action\":') WHERE seq = 2").run());
+    await expectFirstBad(p, 2, /entry 2 was altered/);
+  });
+
+  it('an entry deleted', async () => {
+    const p = tampered((db) => db.prepare('DELETE FROM audit_entries WHERE seq = 4').run());
+    await expectFirstBad(p, 4, /entry 4 is missing/);
+  });
+
+  it('an entry inserted (later entries renumbered, the forged one chained correctly)', async () => {
+    const at = 5;
+    const p = tampered((db) => {
+      const rows = db.prepare('SELECT seq, entry, hash FROM audit_entries WHERE seq >= ? ORDER BY seq DESC').all(at) as Array<{ seq: number; entry: string; hash: string }>;
+      for (const r of rows) db.prepare('UPDATE audit_entries SET seq = ? WHERE seq = ?').run(r.seq + 1, r.seq);
+      const prev = sha(entryText(db, at - 1));
+      const forged = auditEntryText({ archive: archiveId, seq: at, prev, at: '2026-01-01T00:00:00.000Z', actor: 'eve', action: 'version.add', object_type: null, object_id: null, key_id: null, object_mac: null, details: '{}' });
+      db.prepare('INSERT INTO audit_entries (seq, entry, hash) VALUES (?, ?, ?)').run(at, forged, sha(forged));
+    });
+    await expectFirstBad(p, at, /not in its place|no longer chain/);
+  });
+
+  it('two entries swapped', async () => {
+    const p = tampered((db) => {
+      const a = db.prepare('SELECT entry, hash FROM audit_entries WHERE seq = 6').get() as { entry: string; hash: string };
+      const b = db.prepare('SELECT entry, hash FROM audit_entries WHERE seq = 7').get() as { entry: string; hash: string };
+      db.prepare('UPDATE audit_entries SET entry = ?, hash = ? WHERE seq = 6').run(b.entry, b.hash);
+      db.prepare('UPDATE audit_entries SET entry = ?, hash = ? WHERE seq = 7').run(a.entry, a.hash);
+    });
+    await expectFirstBad(p, 6, /not in its place/);
+  });
+
+  it('the log cut short (checkpoints kept): detected against the latest checkpoint', async () => {
+    const p = tampered((db) => db.prepare('DELETE FROM audit_entries WHERE seq > ?').run(entries - 2));
+    await expectFirstBad(p, entries - 1, /were cut off/);
+  });
+
+  it('entries appended without a checkpoint (a forger without the HSM)', async () => {
+    const p = tampered((db) => {
+      const prev = sha(entryText(db, entries));
+      const forged = auditEntryText({ archive: archiveId, seq: entries + 1, prev, at: '2030-01-01T00:00:00.000Z', actor: 'eve', action: 'version.destroy', object_type: null, object_id: null, key_id: null, object_mac: null, details: '{}' });
+      db.prepare('INSERT INTO audit_entries (seq, entry, hash) VALUES (?, ?, ?)').run(entries + 1, forged, sha(forged));
+    });
+    await expectFirstBad(p, entries + 1, /not covered by a valid signed checkpoint/);
+  });
+
+  it('a checkpoint signature altered', async () => {
+    const p = tampered((db) => {
+      const cp = db.prepare('SELECT seq, signature_raw FROM checkpoints ORDER BY seq LIMIT 1 OFFSET 2').get() as { seq: number; signature_raw: Buffer };
+      cp.signature_raw[10] = cp.signature_raw[10]! ^ 1;
+      db.prepare('UPDATE checkpoints SET signature_raw = ? WHERE seq = ?').run(cp.signature_raw, cp.seq);
+    });
+    for (const v of await verdicts(p)) {
+      expect(v.ok).toBe(false);
+      expect(v.problems[0]!.message).toMatch(/signature of checkpoint \d+ does not verify/);
+    }
+  });
+
+  it('the log cut short together with its checkpoints: the workstation\'s rollback anchor refuses the file', async () => {
+    const p = tampered((db) => {
+      db.prepare('DELETE FROM audit_entries WHERE seq > 4').run();
+      db.prepare('DELETE FROM checkpoints WHERE seq > 4').run();
+    });
+    // f.anchors saw every commit of the original archive.
+    const e = await failure(() => ArchiveService.open(p, { hsm: f.binding, anchors: f.anchors }));
+    expect(e.code).toBe('ARCHIVE_ROLLED_BACK');
+    expect(e.message).toMatch(/ends at checkpoint 3, but this workstation has already seen checkpoint \d+/);
+  });
+});
+
+describe('row tampering is found by the MACs and by the audit binding', () => {
+  it('a field of a version edited (MAC mismatch)', async () => {
+    const p = tampered((db) => db.prepare("UPDATE key_versions SET algorithm = 'aes-128' WHERE id = (SELECT v.id FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.label = 'gamma')").run());
+    for (const v of await verdicts(p)) {
+      expect(v.ok).toBe(false);
+      expect(v.firstBadEntry).toBeNull();
+      expect(v.problems.some((x) => x.check === 'row-mac' && x.table === 'key_versions')).toBe(true);
+    }
+  });
+
+  it('wrapped blobs swapped between two versions (the identity binding)', async () => {
+    const p = tampered((db) => {
+      const rows = db.prepare("SELECT id, wrapped FROM key_versions WHERE wrapped IS NOT NULL AND length(wrapped) = 40 LIMIT 2").all() as Array<{ id: string; wrapped: Buffer }>;
+      expect(rows).toHaveLength(2);
+      db.prepare('UPDATE key_versions SET wrapped = ? WHERE id = ?').run(rows[1]!.wrapped, rows[0]!.id);
+      db.prepare('UPDATE key_versions SET wrapped = ? WHERE id = ?').run(rows[0]!.wrapped, rows[1]!.id);
+    });
+    const [v] = await verdicts(p);
+    expect(v!.problems.filter((x) => x.check === 'row-mac').map((x) => x.table)).toEqual(['key_versions', 'key_versions']);
+    // And the swapped blob is refused before it reaches the HSM.
+    const a = ArchiveService.open(p, { hsm: f.binding, anchors: null });
+    try {
+      expect((await failure(a.restore('alpha@1', { label: 'x', usages: ['encrypt'], onToken: false }, 'eve'))).code).toBe('ARCHIVE_TAMPERED');
+    } finally {
+      a.close();
+    }
+  });
+
+  it('a row put back to an older, validly MACed copy (an activated version rolled back to pre-active)', async () => {
+    const old = snapshots.beta1!;
+    const p = tampered((db) => {
+      const cols = Object.keys(old);
+      db.prepare(`UPDATE key_versions SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(old);
+    });
+    for (const v of await verdicts(p)) {
+      expect(v.problems.filter((x) => x.check === 'row-mac')).toEqual([]);
+      expect(v.problems.some((x) => x.check === 'row-audit' && x.id === old.id && /replaced/.test(x.message))).toBe(true);
+    }
+  });
+
+  it('a row deleted, and a row forged by copying another', async () => {
+    const p = tampered((db) => {
+      db.prepare("DELETE FROM key_versions WHERE id = (SELECT v.id FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.label = 'beta')").run();
+      const row = db.prepare("SELECT * FROM keys WHERE label = 'gamma'").get() as Record<string, unknown>;
+      db.prepare(`INSERT INTO keys (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((c) => `@${c}`).join(', ')})`).run({ ...row, id: 'forged-key', label: 'forged' });
+    });
+    const [v] = await verdicts(p);
+    const msgs = v!.problems.map((x) => x.message).join('\n');
+    expect(msgs).toMatch(/of key_versions \(audit entry \d+\) is missing: it was deleted/);
+    expect(msgs).toMatch(/Row forged-key of keys does not match its MAC/);
+    expect(msgs).toMatch(/Row forged-key of keys has no audit entry/);
+  });
+});
