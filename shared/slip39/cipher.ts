@@ -65,8 +65,10 @@ async function feistel(
 ): Promise<Uint8Array> {
   if (input.length % 2 !== 0) throw new RangeError('feistel: input length must be even');
   const half = input.length / 2;
-  let left = input.slice(0, half);
-  let right = input.slice(half);
+  // Copies, never views: a Node Buffer's slice() is a view, and the halves are wiped below — that
+  // would wipe the caller's secret.
+  let left = Uint8Array.from(input.subarray(0, half));
+  let right = Uint8Array.from(input.subarray(half));
   const prefix = saltPrefix(p.identifier, p.extendable);
   for (const i of rounds) {
     // (L, R) <- (R, L xor F(i, R))

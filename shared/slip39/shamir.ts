@@ -41,7 +41,7 @@ export async function splitShares(
   }
   // Step 2: with T = 1 every share is the secret itself; no digest is embedded.
   if (threshold === 1) {
-    return Array.from({ length: count }, (_, x) => ({ x, y: secret.slice() }));
+    return Array.from({ length: count }, (_, x) => ({ x, y: Uint8Array.from(secret) }));
   }
   const n = secret.length;
   // Step 3: random R (n-4 bytes) and the digest share D.
@@ -78,7 +78,7 @@ export async function recoverShares(
   const first = points[0];
   if (first === undefined) throw new RangeError('recoverShares: no points');
   // Step 1: with T = 1 the share is the secret and carries no digest to check.
-  if (threshold === 1) return first.y.slice();
+  if (threshold === 1) return Uint8Array.from(first.y);
 
   const secret = interpolate(points, SECRET_INDEX);
   const digest = interpolate(points, DIGEST_INDEX);

@@ -398,3 +398,20 @@ describe('combineMnemonics set checks', () => {
     }
   });
 });
+
+describe('caller buffers', () => {
+  it('splitting a Node Buffer leaves the caller\'s secret intact (Buffer.slice is a view)', async () => {
+    const { splitSecret: split } = await import('../../shared/slip39/index');
+    const { createHmac, pbkdf2Sync, randomBytes: rb } = await import('node:crypto');
+    const c = {
+      pbkdf2Sha256: (p: Uint8Array, s: Uint8Array, i: number, l: number) => pbkdf2Sync(p, s, i, l, 'sha256'),
+      hmacSha256: (k: Uint8Array, d: Uint8Array) => createHmac('sha256', k).update(d).digest(),
+      randomBytes: (n: number) => rb(n),
+    };
+    const secret = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+    const copy = Buffer.from(secret);
+    await split({ secret, groupThreshold: 1, groups: [{ threshold: 1, count: 1 }], iterationExponent: 0 }, c);
+    await split({ secret, groupThreshold: 1, groups: [{ threshold: 2, count: 3 }], iterationExponent: 0 }, c);
+    expect(secret.equals(copy)).toBe(true);
+  });
+});
