@@ -205,6 +205,9 @@ async function main() {
       const filler = lib.ArchiveService.open(file, { hsm: binding, crypto: fillT.crypto, anchors });
       fillS = await ingest(filler, N, SCALE, 'fill');
       filler.close();
+      kek.fill(0);
+      macKey.fill(0);
+      for (const v of values.values()) v.fill(0);
     }
     archiveHsm = lib.ArchiveService.open(file, { hsm: binding, anchors });
     const archiveRef = archiveHsm;

@@ -507,12 +507,10 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
     }
   }
   const prefix = Buffer.from(task.prefix, 'utf8');
-  const PREV = Buffer.from(',"prev":"', 'latin1');
-  const visit = (seq: number, buf: Uint8Array | null, start: number, end: number) => {
+  const visit = (seq: number, buf: Buffer | null, start: number, end: number) => {
     out.count++;
     if (seq !== expected) out.missing.push([expected, seq - 1]);
-    let ok = buf !== null && end - start > prefix.length + 75;
-    for (let i = 0; ok && i < prefix.length; i++) if (buf![start + i] !== prefix[i]) ok = false;
+    let ok = buf !== null && end - start > prefix.length + 75 && prefix.compare(buf, start, start + prefix.length) === 0;
     if (!ok) {
       out.misplaced.push(seq);
     } else {
@@ -521,9 +519,8 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
       let claimed = 0;
       while (at < end && buf![at]! >= 48 && buf![at]! <= 57 && at - start - prefix.length < 16) claimed = claimed * 10 + (buf![at++]! - 48);
       if (claimed !== seq || at === start + prefix.length) out.misplaced.push(seq);
-      ok = end - at > 74 && buf![at + 73] === 34;
-      for (let i = 0; ok && i < 9; i++) if (buf![at + i] !== PREV[i]) ok = false;
-      for (let i = 0; ok && i < 64; i++) if (buf![at + 9 + i] !== prevH.charCodeAt(i)) ok = false;
+      // ',"prev":"<hash of the previous entry>"' exactly, compared as one string.
+      ok = end - at > 74 && buf![at + 73] === 34 && buf!.toString('latin1', at, at + 74) === ',"prev":"' + prevH + '"';
       if (!ok) out.breaks.push(seq);
     }
     const h = buf !== null ? hash('sha256', buf.subarray(start, end)) : zero;
@@ -535,7 +532,7 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
   };
   let from = task.lo;
   for (;;) {
-    const c = chunk.get(from, task.hi) as [number, number | null, number | null, Uint8Array | null];
+    const c = chunk.get(from, task.hi) as [number, number | null, number | null, Buffer | null];
     const n = c[0];
     if (n === 0) break;
     const lo = c[1]!;
@@ -557,7 +554,7 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
         start = end + 1;
       }
     } else {
-      for (const r of rowsOf.all(from, hi) as Array<[number, Uint8Array | null]>) visit(r[0], r[1], 0, r[1] ? r[1].length : 0);
+      for (const r of rowsOf.all(from, hi) as Array<[number, Buffer | null]>) visit(r[0], r[1], 0, r[1] ? r[1].length : 0);
     }
     from = hi + 1;
   }
