@@ -1,3 +1,4 @@
+import type { KeyTypeName, KeyUsageName, SignMechanismName, WrapMechanismName } from '../../shared/keys';
 import type { AppError } from '../../shared/result';
 
 // Messages between the HSM client (main process) and the HSM host process, which is the only
@@ -29,21 +30,11 @@ export interface RawSlot {
   token: RawTokenInfo | null;
 }
 
-export type KeyType =
-  | 'aes-128'
-  | 'aes-192'
-  | 'aes-256'
-  | 'hmac-256'
-  | 'tdes'
-  | 'rsa-2048'
-  | 'rsa-3072'
-  | 'rsa-4096'
-  | 'ec-p256'
-  | 'ec-p384'
-  | 'ed25519';
+// One vocabulary with the renderer and the CLI: the names are defined once, in shared/keys.ts.
+export type KeyType = KeyTypeName;
 
 /** What a key may be used for. Every PKCS#11 usage attribute is set from this, explicitly. */
-export type KeyUsage = 'encrypt' | 'sign' | 'wrap' | 'derive';
+export type KeyUsage = KeyUsageName;
 
 export type ObjectKind = 'secret' | 'private' | 'public';
 
@@ -83,22 +74,11 @@ export interface GenerateSpec {
   extractable: boolean;
 }
 
-export type SignMechanism =
-  | 'ecdsa-sha256'
-  | 'ecdsa-sha384'
-  | 'rsa-pkcs1-sha256'
-  | 'rsa-pkcs1-sha384'
-  | 'rsa-pss-sha256'
-  | 'rsa-pss-sha384'
-  | 'ed25519'
-  | 'hmac-sha256'
-  | 'hmac-sha384'
-  | 'hmac-sha512'
-  | 'aes-cmac';
+export type SignMechanism = SignMechanismName;
 
 export type CipherMechanism = 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256';
 
-export type WrapMechanism = 'aes-kw' | 'aes-kwp' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256' | 'rsa-aes-kwp-sha1' | 'rsa-aes-kwp-sha256';
+export type WrapMechanism = WrapMechanismName;
 
 export interface MechanismEntry {
   type: number;
