@@ -76,6 +76,8 @@ export interface ChainVerdict {
 }
 
 const PAGE = 20_000;
+/** Problems of one kind listed one by one; beyond this they are counted. */
+const LIST_MAX = 20;
 const VIEW_COLUMNS = 'seq, at, actor, action, object_type, object_id, key_id, details, hash';
 
 export class AuditLog {
@@ -225,13 +227,17 @@ export class AuditLog {
     for (const c of chunks) {
       count += c.count;
       bytes += c.bytes;
-      for (const [a, b] of c.missing) {
+      for (const [a, b] of c.missing.slice(0, LIST_MAX)) {
         problems.push({ check: 'chain', seq: a, message: a === b ? `Audit entry ${a} is missing (deleted).` : `Audit entries ${a}–${b} are missing (deleted).` });
         bad(a);
       }
-      for (const seq of c.misplaced) {
+      if (c.missing.length > LIST_MAX) problems.push({ check: 'chain', seq: c.missing[LIST_MAX]![0], message: `…and ${c.missing.length - LIST_MAX} more gaps in the log.` });
+      for (const seq of c.misplaced.slice(0, LIST_MAX)) {
         problems.push({ check: 'chain', seq, message: `Audit entry ${seq} is not in its place: its text names another position or archive (entries were inserted or reordered).` });
         bad(seq);
+      }
+      if (c.misplaced.length > LIST_MAX) {
+        problems.push({ check: 'chain', seq: c.misplaced[LIST_MAX]!, message: `…and ${c.misplaced.length - LIST_MAX} more entries out of place from entry ${c.misplaced[LIST_MAX]} on.` });
       }
       breaks.push(...c.breaks);
       for (const [seq, h] of c.cpHashes) computed.set(seq, h);
@@ -253,7 +259,13 @@ export class AuditLog {
         lastValidCp = cp.seq;
       }
     }
-    for (const j of breaks) {
+    // The first breaks decide the first bad entry; each costs a scan to analyse, so only the first
+    // LIST_MAX are analysed and the rest are counted.
+    breaks.sort((x, y) => x - y);
+    if (breaks.length > LIST_MAX) {
+      problems.push({ check: 'chain', seq: breaks[LIST_MAX]!, message: `…and ${breaks.length - LIST_MAX} more places where entries no longer chain, from entry ${breaks[LIST_MAX]} on.` });
+    }
+    for (const j of breaks.slice(0, LIST_MAX)) {
       // Entry j names a predecessor other than entry j-1: one of the two is not what was written.
       // The stored hashes tell which when the editor did not recompute them. Otherwise: if some
       // entry still names entry j-1's hash, j-1 is genuine and j was moved, forged or edited;
