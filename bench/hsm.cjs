@@ -64,7 +64,7 @@ function bundleClient(dir) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: ['electron', 'pkcs11js', 'better-sqlite3', 'playwright-core'],
+    external: ['electron', 'pkcs11js', 'custos-p11batch', 'better-sqlite3', 'playwright-core'],
     logLevel: 'warning',
   });
   return require(outfile);
@@ -227,8 +227,10 @@ async function main() {
       { name: 'random', call: () => client.call('random', { ...tok, length: 12 }) },
     ];
 
+    const { nativeBatch } = await client.call('ping', {});
     console.log(
-      `hsm  fresh SoftHSM2 token; ${ROUNDS} interleaved rounds × ${SECONDS} s per measurement, medians; batch = ${BATCH} items/call; ` +
+      `hsm  batches run ${nativeBatch ? 'in one native call each (native/p11batch)' : 'item by item through pkcs11js (native/p11batch is not built)'}; ` +
+      `fresh SoftHSM2 token; ${ROUNDS} interleaved rounds × ${SECONDS} s per measurement, medians; batch = ${BATCH} items/call; ` +
         `C loop keys: session objects [token objects]; client keys: token objects; CPU = client + host process`,
     );
     const results = Object.fromEntries(ops.map((o) => [o.loop, { c: [], cTok: [], single: [], batched: [] }]));

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
-const external = ['electron', 'pkcs11js', 'better-sqlite3', 'playwright-core', 'pdfkit'];
+const external = ['electron', 'pkcs11js', 'custos-p11batch', 'better-sqlite3', 'playwright-core', 'pdfkit'];
 
 const node = (entry, outfile) => ({
   entryPoints: [join(root, entry)],

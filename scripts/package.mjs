@@ -18,5 +18,5 @@ try {
   run('npx', ['--no-install', 'electron-builder', '--linux', '--publish', 'never']);
 } finally {
   // Put the Node build back so that tests and the CLI keep working on this machine.
-  run('npm', ['rebuild', 'better-sqlite3', 'pkcs11js']);
+  run('npm', ['rebuild', 'better-sqlite3', 'pkcs11js', 'custos-p11batch']);
 }

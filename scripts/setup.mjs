@@ -16,6 +16,7 @@ export const REQUIREMENTS = {
   'poppler-utils': () => has('pdftoppm'),
   openssl: () => has('openssl'),
   'build-essential': () => has('make') && has('g++') && has('python3'),
+  'libp11-kit-dev': () => existsSync('/usr/include/p11-kit-1/p11-kit/pkcs11.h'),
 };
 
 /** Ensures the given Debian packages are present; installs them when running as root. */
@@ -34,9 +35,23 @@ export function ensurePackages(names, why) {
 }
 
 /** Installs npm dependencies when node_modules is missing or stale. */
-export function ensureNodeModules(root) {
-  if (existsSync(`${root}/node_modules/.package-lock.json`) && existsSync(`${root}/node_modules/pkcs11js/build/Release/pkcs11.node`)) return;
+export function ensureNodeModules(root, { batchAddon = 'required' } = {}) {
+  const addon = `${root}/native/p11batch/build/Release/p11batch.node`;
+  if (existsSync(`${root}/node_modules/.package-lock.json`) && existsSync(`${root}/node_modules/pkcs11js/build/Release/pkcs11.node`)) {
+    if (existsSync(addon)) return;
+    // The batch addon is optional to npm (the host falls back to pkcs11js, item by item) but part
+    // of Custos: the tests require it; the app starts without it and says so.
+    const canBuild = REQUIREMENTS['libp11-kit-dev']() || (process.getuid?.() === 0 && has('apt-get'));
+    if (batchAddon !== 'required' && !canBuild) {
+      console.log('custos: native/p11batch is not built (it needs libp11-kit-dev); batches run through pkcs11js, more slowly');
+      return;
+    }
+    ensurePackages(['build-essential', 'libp11-kit-dev'], 'building the PKCS#11 batch addon (native/p11batch)');
+    console.log('custos: building native/p11batch');
+    execFileSync('npm', ['rebuild', 'custos-p11batch'], { cwd: root, stdio: 'inherit' });
+    return;
+  }
   console.log('custos: installing npm dependencies (npm ci; native modules build from source, ~2 min)');
-  ensurePackages(['build-essential'], 'building pkcs11js and better-sqlite3 from source');
+  ensurePackages(['build-essential', 'libp11-kit-dev'], 'building pkcs11js, better-sqlite3 and native/p11batch from source');
   execFileSync('npm', ['ci'], { cwd: root, stdio: 'inherit' });
 }

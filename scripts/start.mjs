@@ -9,7 +9,7 @@ import { ensureNodeModules, ensurePackages } from './setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-ensureNodeModules(root);
+ensureNodeModules(root, { batchAddon: 'optional' });
 ensurePackages(['softhsm2'], 'the demo token');
 execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 

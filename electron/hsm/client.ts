@@ -1,4 +1,5 @@
 import { CustosError } from '../../shared/result';
+import { sendPacked, unpackMessage } from './packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
 
 /** The thin seam between the client and whichever process API runs the host. */
@@ -84,7 +85,7 @@ export class HsmClient {
     if (!p) return; // answer to a request that already timed out
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
-    if (msg.ok) p.resolve(msg.value);
+    if (msg.ok) p.resolve(unpackMessage(msg.value));
     else p.reject(new CustosError(msg.error));
   }
 
@@ -140,7 +141,7 @@ export class HsmClient {
         }
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, method });
-      port.send({ id, method, params });
+      sendPacked((m) => port.send(m as HostRequest), (packed) => ({ id, method, params: packed }), params);
     });
   }
 

@@ -1,7 +1,9 @@
 // The HSM host process. It is the only code that loads pkcs11js and vendor PKCS#11 libraries, so a
 // library that segfaults or blocks forever cannot take the app (or an archive write) down with it.
 // Runs as an Electron utilityProcess in the app and as a Node child process elsewhere.
+import { nativeBatchAvailable } from './batch';
 import * as keys from './keys';
+import { sendPacked, unpackMessage } from './packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
 import * as s from './session';
 import * as sealing from './sealing';
@@ -14,7 +16,7 @@ const noHooks = (): never =>
   s.fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
 
 const handlers: Handlers = {
-  ping: () => ({ pid: process.pid }),
+  ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable() }),
   load: (p) => s.load(p.path),
   unload: (p) => s.unload(p.path),
   slots: (p) => s.slots(p.path),
@@ -66,22 +68,27 @@ const handlers: Handlers = {
 type ParentPort = { on(ev: 'message', cb: (e: { data: unknown }) => void): void; postMessage(m: unknown): void };
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
 
-function reply(msg: HostResponse): void {
+function post(msg: HostResponse): void {
   if (parentPort) parentPort.postMessage(msg);
   else process.send?.(msg);
 }
 
+/** Methods that create objects: a cached handle could hide a new object that makes a ref ambiguous. */
+const CREATES_OBJECTS = new Set<string>(['generate', 'importPublic', 'unwrap', 'importSecretWrapped', 'importSecretPlain', 'initToken']);
+
 async function onRequest(data: unknown): Promise<void> {
   const req = data as HostRequest;
   if (!req || typeof req.id !== 'number' || typeof req.method !== 'string') return;
+  if (CREATES_OBJECTS.has(req.method)) keys.forgetHandles();
   const handler = Object.prototype.hasOwnProperty.call(handlers, req.method) ? (handlers[req.method] as (p: unknown) => unknown) : undefined;
   try {
     if (!handler) {
       s.fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
     }
-    reply({ id: req.id, ok: true, value: await handler!(req.params ?? {}) });
+    const value = await handler!(unpackMessage(req.params ?? {}));
+    sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value);
   } catch (e) {
-    reply({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });
+    post({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });
   }
 }
 

@@ -121,7 +121,8 @@ export interface PublicKeyAttrs {
 type Tok = { path: string; token: string };
 
 export interface HostMethods {
-  ping: { params: Record<string, never>; result: { pid: number } };
+  /** nativeBatch: whether batches run in one native call (native/p11batch) or item by item through pkcs11js. */
+  ping: { params: Record<string, never>; result: { pid: number; nativeBatch: boolean } };
   load: { params: { path: string }; result: RawLibraryInfo };
   unload: { params: { path: string }; result: { unloaded: boolean } };
   slots: { params: { path: string }; result: RawSlot[] };

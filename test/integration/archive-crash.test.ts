@@ -71,7 +71,7 @@ beforeAll(async () => {
     target: 'node20',
     format: 'cjs',
     outfile: child,
-    external: ['better-sqlite3', 'pkcs11js', 'electron'],
+    external: ['better-sqlite3', 'pkcs11js', 'custos-p11batch', 'electron'],
     logLevel: 'warning',
   });
 });

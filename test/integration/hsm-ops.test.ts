@@ -805,6 +805,95 @@ describe.each(IMPLEMENTATIONS)('$name: key operations', (impl) => {
     expect(short.code).toBe('DATA_INVALID');
   });
 
+  // ---- Batches: one native call per batch (native/p11batch), session working copies, packed IPC -----
+  // Batches of NATIVE_MIN_ITEMS or more run in the addon; single items through pkcs11js. Each batch
+  // result is checked by Node or against the single-item path, and a batch leaves no object behind.
+
+  const BATCH = 20;
+  const visibleObjects = async () => (await op('objects', { ref: {} })).map((x) => `${x.onToken ? 'token' : 'session'}/${x.kind}/${x.idHex}`).sort();
+
+  it('batches run in the native addon in this build', async () => {
+    const { nativeBatch } = await client.call('ping', {});
+    expect(nativeBatch, 'native/p11batch is not built: apt-get install libp11-kit-dev, then npm rebuild custos-p11batch').toBe(true);
+    const off = open({ CUSTOS_P11_BATCH: 'off' });
+    expect((await off.call('ping', {})).nativeBatch).toBe(false);
+  });
+
+  it('ECDSA batch: every signature verifies in Node; no working copy is left behind', async (ctx) => {
+    needs(ctx, CKM.EC_KEY_PAIR_GEN, CKM.ECDSA); // the probe decides
+    const idHex = newId();
+    await op('generate', { spec: { type: 'ec-p256', label: 'batch sign', idHex, usages: ['sign'], extractable: false } });
+    const { key } = await exportPublic(op, idHex);
+    const data = Array.from({ length: BATCH }, (_, i) => (i === 3 ? Buffer.alloc(0) : randomBytes(1 + i * 97)));
+    const before = await visibleObjects();
+    const sigs = await op('sign', { ref: { idHex }, mechanism: 'ecdsa-sha256', data });
+    expect(sigs).toHaveLength(BATCH);
+    for (const [i, sig] of sigs.entries()) {
+      expect(sig.length).toBe(64);
+      expect(nodeVerify('sha256', data[i]!, { key, dsaEncoding: 'der' }, ecdsaRawToDer(sig))).toBe(true);
+    }
+    expect(await visibleObjects()).toEqual(before);
+  });
+
+  it('AES-GCM batch with a known key: Node decrypts every item; IVs are all distinct', async (ctx) => {
+    needsImport(ctx); // the probe decides
+    needs(ctx, CKM.AES_GCM);
+    const key = randomBytes(32);
+    const o = await importSecret(key, { keyType: 'aes', usages: ['encrypt'], extractable: false });
+    const aad = Buffer.from('batch v1');
+    const data = Array.from({ length: BATCH }, (_, i) => randomBytes(i * 331));
+    const before = await visibleObjects();
+    const out = await op('encrypt', { ref: { idHex: o.idHex }, mechanism: 'aes-gcm', data, aad });
+    expect(out).toHaveLength(BATCH);
+    expect(new Set(out.map((c) => Buffer.from(c.iv!).toString('hex'))).size).toBe(BATCH);
+    for (const [i, c] of out.entries()) {
+      const body = Buffer.from(c.ciphertext);
+      expect(body.length).toBe(data[i]!.length + 16);
+      const d = createDecipheriv('aes-256-gcm', key, c.iv!).setAAD(aad).setAuthTag(body.subarray(-16));
+      expect(Buffer.concat([d.update(body.subarray(0, -16)), d.final()]).equals(data[i]!)).toBe(true);
+    }
+    expect(await visibleObjects()).toEqual(before);
+  });
+
+  it('AES-KW/KWP batch: each item equals the single-item wrap and unwraps in Node', async (ctx) => {
+    needsImport(ctx); // the probe decides
+    const mechanisms = [...(probe.aesKw !== null ? (['aes-kw'] as const) : []), ...(probe.aesKwp !== null ? (['aes-kwp'] as const) : [])];
+    ctx.skip(mechanisms.length === 0, `probeWrap: neither AES-KW nor AES-KWP reproduces its RFC vectors (${probe.notes.join('; ')})`);
+    const { kek, target, kekId, targetId } = await knownKekAndTarget();
+    const other = randomBytes(16);
+    const otherObj = await importSecret(other, { keyType: 'aes', usages: ['encrypt'], extractable: true, label: 'other' });
+    // Two targets, one of them used often enough for a working copy.
+    const targets = Array.from({ length: BATCH }, (_, i) => ({ idHex: i % 5 === 0 ? otherObj.idHex : targetId }));
+    const before = await visibleObjects();
+    for (const mechanism of mechanisms) {
+      const batch = await op('wrap', { wrapping: { idHex: kekId }, targets, mechanism });
+      const [single] = await op('wrap', { wrapping: { idHex: kekId }, targets: [{ idHex: targetId }], mechanism });
+      expect(batch).toHaveLength(BATCH);
+      for (const [i, w] of batch.entries()) {
+        const expected = i % 5 === 0 ? other : target;
+        expect((mechanism === 'aes-kw' ? aesKeyUnwrap(kek, w) : aesKeyUnwrapPad(kek, w)).equals(expected)).toBe(true);
+        if (i % 5 !== 0) expect(Buffer.from(w).equals(Buffer.from(single!))).toBe(true);
+      }
+    }
+    expect(await visibleObjects()).toEqual(before);
+  });
+
+  it('a failing batch gives the same typed error as a single item, and leaves nothing behind', async (ctx) => {
+    needs(ctx, CKM.AES_KEY_GEN, CKM.AES_GCM); // the probe decides
+    const idHex = newId();
+    await op('generate', { spec: { type: 'aes-256', label: 'wrap only, batch', idHex, usages: ['wrap'], extractable: false } });
+    const before = await visibleObjects();
+    const one = await failure(op('encrypt', { ref: { idHex }, mechanism: 'aes-gcm', data: [Buffer.from('x')] }));
+    const many = await failure(op('encrypt', { ref: { idHex }, mechanism: 'aes-gcm', data: Array.from({ length: BATCH }, () => Buffer.from('x')) }));
+    expect(many.code).toBe('KEY_USAGE_NOT_PERMITTED');
+    expect(many.code).toBe(one.code);
+    expect(await visibleObjects()).toEqual(before);
+    // The session is usable afterwards (no operation left active).
+    const ok = newId();
+    await op('generate', { spec: { type: 'aes-256', label: 'after failure', idHex: ok, usages: ['encrypt'], extractable: false } });
+    expect(await op('encrypt', { ref: { idHex: ok }, mechanism: 'aes-gcm', data: Array.from({ length: BATCH }, () => randomBytes(64)) })).toHaveLength(BATCH);
+  });
+
   // ---- The host killed mid-operation -------------------------------------------------------------
 
   it('host killed during a large batched sign: HSM_HOST_CRASHED, no orphan token objects, session objects gone', async (ctx) => {

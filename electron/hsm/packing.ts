@@ -1,0 +1,152 @@
+// Batches cross the client–host boundary packed: an array of byte strings travels as one buffer
+// plus end offsets, and an array of records of byte strings (AES-GCM's {iv, ciphertext}) as one
+// such column per field. The serializers on both seams (Node's advanced IPC serialization, and the
+// structured clone behind Electron's utilityProcess ports) pay per object: measured on a 256-item
+// round trip, 4 KiB items cost 13.2 µs each as separate Uint8Arrays and 9.0 µs packed, 40-byte
+// items 5.5 µs and 0.8 µs. Packing is invisible above this module: the receiver gets back the same
+// shapes (Uint8Array views into one buffer per column).
+
+const TAG = '\u0000custos.packed';
+
+/** Arrays shorter than this cross as they are. */
+const MIN_ITEMS = 2;
+
+interface PackedColumn {
+  bytes: Uint8Array;
+  /** End offset of each item in `bytes`. */
+  ends: Uint32Array;
+  /** 1 where the item is present, 0 where it was null; absent when none was null. */
+  present?: Uint8Array;
+}
+
+type Packed =
+  | { [TAG]: 'bytes'; column: PackedColumn }
+  | { [TAG]: 'records'; count: number; columns: Record<string, PackedColumn> };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[]): PackedColumn {
+  let total = 0;
+  let nulls = false;
+  // Items that already lie back to back in one buffer (the host writes a batch's outputs so) are
+  // sent as one view of it, without a copy.
+  let contiguous = items.length > 0 && items[0] !== null;
+  let prev: Uint8Array | null = null;
+  for (const b of items) {
+    if (b === null) {
+      nulls = true;
+      contiguous = false;
+    } else {
+      total += b.byteLength;
+      if (prev && (b.buffer !== prev.buffer || b.byteOffset !== prev.byteOffset + prev.byteLength)) contiguous = false;
+      prev = b;
+    }
+  }
+  if (contiguous) {
+    const first = items[0]!;
+    const ends = new Uint32Array(items.length);
+    let off = 0;
+    items.forEach((b, i) => (ends[i] = off += b!.byteLength));
+    return { bytes: new Uint8Array(first.buffer, first.byteOffset, total), ends };
+  }
+  const bytes = new Uint8Array(total);
+  const ends = new Uint32Array(items.length);
+  const present = nulls ? new Uint8Array(items.length) : undefined;
+  let off = 0;
+  items.forEach((b, i) => {
+    if (b !== null) {
+      bytes.set(b, off);
+      off += b.byteLength;
+      if (present) present[i] = 1;
+    }
+    ends[i] = off;
+  });
+  slabs.push(bytes);
+  return present ? { bytes, ends, present } : { bytes, ends };
+}
+
+function unpackColumn(c: PackedColumn): Array<Uint8Array | null> {
+  const out: Array<Uint8Array | null> = new Array(c.ends.length);
+  let start = 0;
+  for (let i = 0; i < c.ends.length; i++) {
+    const end = c.ends[i]!;
+    out[i] = c.present && !c.present[i] ? null : c.bytes.subarray(start, end);
+    start = end;
+  }
+  return out;
+}
+
+/** The field names when every item is a plain record of the same fields, each a Uint8Array or null. */
+function recordFields(items: unknown[]): string[] | null {
+  const first = items[0];
+  if (!isPlainObject(first)) return null;
+  const fields = Object.keys(first);
+  if (fields.length === 0) return null;
+  for (const item of items) {
+    if (!isPlainObject(item)) return null;
+    const keys = Object.keys(item);
+    if (keys.length !== fields.length) return null;
+    for (const f of fields) {
+      const v = item[f];
+      if (v !== null && !(v instanceof Uint8Array)) return null;
+    }
+  }
+  return fields;
+}
+
+function pack(v: unknown, slabs: Uint8Array[]): unknown {
+  if (Array.isArray(v)) {
+    if (v.length >= MIN_ITEMS && v.every((x) => x instanceof Uint8Array)) {
+      return { [TAG]: 'bytes', column: packColumn(v as Uint8Array[], slabs) } satisfies Packed;
+    }
+    const fields = v.length >= MIN_ITEMS ? recordFields(v) : null;
+    if (fields) {
+      const columns: Record<string, PackedColumn> = {};
+      for (const f of fields) columns[f] = packColumn(v.map((r: Record<string, Uint8Array | null>) => r[f] ?? null), slabs);
+      return { [TAG]: 'records', count: v.length, columns } satisfies Packed;
+    }
+    return v.map((x) => pack(x, slabs));
+  }
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) out[k] = pack(v[k], slabs);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * The message to send, and the buffers packing made: they hold copies of the items (which may be
+ * plaintext), so the sender zeroises them once the message is serialized (send and postMessage
+ * serialize before they return).
+ */
+export function packMessage(v: unknown): { message: unknown; slabs: Uint8Array[] } {
+  const slabs: Uint8Array[] = [];
+  return { message: pack(v, slabs), slabs };
+}
+
+export function unpackMessage(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unpackMessage);
+  if (v instanceof Uint8Array || typeof v !== 'object' || v === null) return v;
+  const tagged = v as Partial<Packed>;
+  if (tagged[TAG] === 'bytes') return unpackColumn((tagged as Extract<Packed, { [TAG]: 'bytes' }>).column);
+  if (tagged[TAG] === 'records') {
+    const { count, columns } = tagged as Extract<Packed, { [TAG]: 'records' }>;
+    const cols = Object.entries(columns).map(([f, c]) => [f, unpackColumn(c)] as const);
+    return Array.from({ length: count }, (_, i) => Object.fromEntries(cols.map(([f, c]) => [f, c[i]])));
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = unpackMessage((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+/** Sends a packed message and zeroises the packed copies. */
+export function sendPacked(send: (message: unknown) => void, build: (packed: unknown) => unknown, value: unknown): void {
+  const { message, slabs } = packMessage(value);
+  try {
+    send(build(message));
+  } finally {
+    for (const s of slabs) s.fill(0);
+  }
+}
