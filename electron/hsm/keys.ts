@@ -23,42 +23,7 @@ import type {
 } from './protocol';
 import { nativeBatch, packItems, splitOutput } from './batch';
 import { fail, HostFailure, p11, p11Failure, type TokenContext } from './session';
-
-type Template = pkcs11js.Template;
-type Handle = Buffer;
-
-const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-function usageAttrs(usages: KeyUsage[], kind: 'secret' | 'private' | 'public'): Template {
-  const has = (u: KeyUsage) => usages.includes(u);
-  // Only the attributes valid for the object class (PKCS#11 v2.40 §4.8–4.10): SoftHSM rejects
-  // CKA_DECRYPT on a public key with CKR_ATTRIBUTE_TYPE_INVALID, and defaults any unset one to true.
-  const pub: Template = [
-    { type: CKA.ENCRYPT, value: has('encrypt') },
-    { type: CKA.VERIFY, value: has('sign') },
-    { type: CKA.VERIFY_RECOVER, value: false },
-    { type: CKA.WRAP, value: has('wrap') },
-    { type: CKA.DERIVE, value: has('derive') },
-  ];
-  const priv: Template = [
-    { type: CKA.DECRYPT, value: has('encrypt') },
-    { type: CKA.SIGN, value: has('sign') },
-    { type: CKA.SIGN_RECOVER, value: false },
-    { type: CKA.UNWRAP, value: has('wrap') },
-    { type: CKA.DERIVE, value: has('derive') },
-  ];
-  if (kind === 'public') return pub;
-  if (kind === 'private') return priv;
-  return [
-    { type: CKA.ENCRYPT, value: has('encrypt') },
-    { type: CKA.DECRYPT, value: has('encrypt') },
-    { type: CKA.SIGN, value: has('sign') },
-    { type: CKA.VERIFY, value: has('sign') },
-    { type: CKA.WRAP, value: has('wrap') },
-    { type: CKA.UNWRAP, value: has('wrap') },
-    { type: CKA.DERIVE, value: has('derive') },
-  ];
-}
+import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
   'aes-128': ['encrypt', 'wrap', 'sign'],
@@ -390,29 +355,6 @@ export function mechanisms(ctx: TokenContext): MechanismEntry[] {
   });
 }
 
-function createSecret(ctx: TokenContext, value: Buffer, keyType: number, attrs: Template, privateObject = false): Handle {
-  return p11('C_CreateObject', () =>
-    ctx.m.p11.C_CreateObject(ctx.session, [
-      { type: CKA.CLASS, value: CKO.SECRET_KEY },
-      { type: CKA.KEY_TYPE, value: keyType },
-      { type: CKA.TOKEN, value: false },
-      // Probe vectors are public values: as public session objects they need no login.
-      { type: CKA.PRIVATE, value: privateObject },
-      { type: CKA.VALUE, value },
-      ...attrs,
-    ]),
-  );
-}
-
-function destroyQuietly(ctx: TokenContext, h: Handle | null | undefined): void {
-  if (!h) return;
-  try {
-    ctx.m.p11.C_DestroyObject(ctx.session, h);
-  } catch {
-    /* session object: gone with the session anyway */
-  }
-}
-
 /** A batch applies a key through a session copy of it when it uses the key at least this often. */
 const WORKING_COPY_MIN_USES = 8;
 
@@ -478,13 +420,7 @@ export function probeWrap(ctx: TokenContext): WrapProbe {
     const verdict = { unwrap: false, wrap: false };
     try {
       kek = createSecret(ctx, Buffer.from(v.kek, 'hex'), CKK.AES, [
-        { type: CKA.WRAP, value: true },
-        { type: CKA.UNWRAP, value: true },
-        { type: CKA.ENCRYPT, value: false },
-        { type: CKA.DECRYPT, value: false },
-        { type: CKA.SIGN, value: false },
-        { type: CKA.VERIFY, value: false },
-        { type: CKA.DERIVE, value: false },
+        ...secretFlags({ wrap: true, unwrap: true }),
         { type: CKA.SENSITIVE, value: false },
         { type: CKA.EXTRACTABLE, value: true },
       ]);
@@ -1007,13 +943,7 @@ const ephemeralAesTemplate: Template = [
   { type: CKA.SENSITIVE, value: true },
   { type: CKA.EXTRACTABLE, value: true },
   { type: CKA.VALUE_LEN, value: 32 },
-  { type: CKA.WRAP, value: true },
-  { type: CKA.UNWRAP, value: true },
-  { type: CKA.ENCRYPT, value: false },
-  { type: CKA.DECRYPT, value: false },
-  { type: CKA.SIGN, value: false },
-  { type: CKA.VERIFY, value: false },
-  { type: CKA.DERIVE, value: false },
+  ...secretFlags({ wrap: true, unwrap: true }),
 ];
 
 export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectRef[], mech: WrapMechanism): Uint8Array[] {
@@ -1141,17 +1071,7 @@ function composeOaepOnHost(ctx: TokenContext, rsaPub: Handle, target: Handle, kw
   const ephValue = Buffer.from(random(ctx, 32));
   let eph: Handle | null = null;
   try {
-    eph = createSecret(ctx, ephValue, CKK.AES, [
-      { type: CKA.WRAP, value: true },
-      { type: CKA.UNWRAP, value: false },
-      { type: CKA.ENCRYPT, value: false },
-      { type: CKA.DECRYPT, value: false },
-      { type: CKA.SIGN, value: false },
-      { type: CKA.VERIFY, value: false },
-      { type: CKA.DERIVE, value: false },
-      { type: CKA.SENSITIVE, value: true },
-      { type: CKA.EXTRACTABLE, value: false },
-    ], true);
+    eph = createSecret(ctx, ephValue, CKK.AES, [...secretFlags({ wrap: true }), { type: CKA.SENSITIVE, value: true }, { type: CKA.EXTRACTABLE, value: false }], true);
     const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, target, scratch)));
     const key = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
     const wrappedEph = publicEncrypt({ key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ephValue);

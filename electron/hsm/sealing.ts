@@ -19,20 +19,7 @@ import { CKA, CKF_MECH, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS 
 import { describe, findHandles, findOne } from './keys';
 import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from './protocol';
 import { fail, p11, p11Failure, type TokenContext } from './session';
-
-type Template = pkcs11js.Template;
-type Handle = Buffer;
-
-const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-function destroyQuietly(ctx: TokenContext, h: Handle | null | undefined): void {
-  if (!h) return;
-  try {
-    ctx.m.p11.C_DestroyObject(ctx.session, h);
-  } catch {
-    /* a session object goes with its session anyway */
-  }
-}
+import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 /** Mechanisms listed by the token, cached per token like the wrap probe. */
 function listed(ctx: TokenContext): Set<number> {
@@ -54,16 +41,8 @@ function mechanismFlags(ctx: TokenContext, mech: number): number {
   }
 }
 
-// Every usage attribute is set explicitly: SoftHSM defaults unset ones to true (DESIGN.md).
-const NO_USAGE: Template = [
-  { type: CKA.ENCRYPT, value: false },
-  { type: CKA.DECRYPT, value: false },
-  { type: CKA.SIGN, value: false },
-  { type: CKA.VERIFY, value: false },
-  { type: CKA.WRAP, value: false },
-  { type: CKA.UNWRAP, value: false },
-  { type: CKA.DERIVE, value: false },
-];
+/** What the content key of one sealed share may be: sensitive, non-extractable, decrypt only. */
+const CONTENT_KEY_ATTRS: Template = [{ type: CKA.SENSITIVE, value: true }, { type: CKA.EXTRACTABLE, value: false }, ...secretFlags({ decrypt: true })];
 
 /** A session AES-256 key that can only decrypt: the content key of one sealed share. */
 function contentKeyTemplate(withLength: boolean): Template {
@@ -72,11 +51,9 @@ function contentKeyTemplate(withLength: boolean): Template {
     { type: CKA.KEY_TYPE, value: CKK.AES },
     { type: CKA.TOKEN, value: false },
     { type: CKA.PRIVATE, value: true },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: false },
     // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
     ...(withLength ? [{ type: CKA.VALUE_LEN, value: 32 }] : []),
-    ...NO_USAGE.map((a) => (a.type === CKA.DECRYPT ? { ...a, value: true } : a)),
+    ...CONTENT_KEY_ATTRS,
   ];
 }
 
@@ -157,10 +134,8 @@ function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Seal
       return onFailure(e, 'C_Decrypt');
     }
     if (k.length !== 32) return fail({ code: 'DECRYPTION_FAILED', message: OPENING_FAILED, action: OPENING_ACTION, details: { contentKeyBytes: k.length } });
-    const value = k;
-    return p11('C_CreateObject', () =>
-      ctx.m.p11.C_CreateObject(ctx.session, [...contentKeyTemplate(false), { type: CKA.VALUE, value }]),
-    );
+    // The same object contentKeyTemplate(false) describes, with its value.
+    return createSecret(ctx, k, CKK.AES, CONTENT_KEY_ATTRS, true);
   } finally {
     k?.fill(0);
     scratch.fill(0);
@@ -307,7 +282,7 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
       { type: CKA.SENSITIVE, value: false },
       { type: CKA.EXTRACTABLE, value: true },
       { type: CKA.VALUE_LEN, value: 32 },
-      ...NO_USAGE,
+      ...secretFlags({}),
     ];
     const attempt = (kdf: number, expected: Buffer, name: string): boolean => {
       try {
@@ -363,7 +338,6 @@ function importTemplate(t: UnwrapTemplate): Template {
       action: `Choose from: ${allowed.join(', ')}.`,
     });
   }
-  const has = (u: KeyUsage) => t.usages.includes(u);
   return [
     { type: CKA.CLASS, value: CKO.SECRET_KEY },
     { type: CKA.KEY_TYPE, value: SECRET_KEY_TYPES[t.keyType]! },
@@ -373,13 +347,8 @@ function importTemplate(t: UnwrapTemplate): Template {
     { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
     { type: CKA.SENSITIVE, value: true },
     { type: CKA.EXTRACTABLE, value: t.extractable },
-    { type: CKA.ENCRYPT, value: has('encrypt') },
-    { type: CKA.DECRYPT, value: has('encrypt') },
-    { type: CKA.SIGN, value: has('sign') },
-    { type: CKA.VERIFY, value: has('sign') },
-    { type: CKA.WRAP, value: has('wrap') },
-    { type: CKA.UNWRAP, value: has('wrap') },
-    { type: CKA.DERIVE, value: false },
+    // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
+    ...usageAttrs(t.usages, 'secret'),
   ];
 }
 
@@ -422,11 +391,7 @@ export function importSecretBegin(ctx: TokenContext): ImportTransport {
         { type: CKA.PRIVATE, value: false },
         { type: CKA.MODULUS_BITS, value: 2048 },
         { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-        { type: CKA.ENCRYPT, value: false },
-        { type: CKA.VERIFY, value: false },
-        { type: CKA.VERIFY_RECOVER, value: false },
-        { type: CKA.WRAP, value: true },
-        { type: CKA.DERIVE, value: false },
+        ...usageAttrs(['wrap'], 'public'),
       ],
       [
         { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
@@ -434,11 +399,7 @@ export function importSecretBegin(ctx: TokenContext): ImportTransport {
         { type: CKA.PRIVATE, value: true },
         { type: CKA.SENSITIVE, value: true },
         { type: CKA.EXTRACTABLE, value: false },
-        { type: CKA.DECRYPT, value: false },
-        { type: CKA.SIGN, value: false },
-        { type: CKA.SIGN_RECOVER, value: false },
-        { type: CKA.UNWRAP, value: true },
-        { type: CKA.DERIVE, value: false },
+        ...usageAttrs(['wrap'], 'private'),
       ],
     ),
   );
