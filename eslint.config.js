@@ -44,7 +44,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict([
         { group: ['**/renderer/**', '../renderer', '../../renderer'], message: 'Main must not import renderer code.' },
-        { group: ['pkcs11js', 'custos-p11batch'], message: 'Only electron/hsm/ loads pkcs11js and the batch addon (in the HSM host process).' },
+        { group: ['pkcs11js', 'custos-p11batch'], message: 'Only electron/hsm/ loads pkcs11js and the batch addon (pkcs11js only in the HSM host process).' },
       ]),
     },
   },

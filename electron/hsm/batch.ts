@@ -9,6 +9,11 @@ export const NATIVE_MIN_ITEMS = 8;
 
 let addon: P11Batch | null | undefined;
 
+/** The addon (native/p11batch), or null when it was not built or CUSTOS_P11_BATCH=off. */
+export function loadAddon(): P11Batch | null {
+  return load();
+}
+
 function load(): P11Batch | null {
   if (addon !== undefined) return addon;
   if (process.env.CUSTOS_P11_BATCH === 'off') return (addon = null);

@@ -1,4 +1,5 @@
 import { CustosError } from '../../shared/result';
+import { ARENA_SIZE, ClientArena, type ArenaSlice } from './arena';
 import { sendPacked, unpackMessage } from './packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
 
@@ -17,11 +18,15 @@ interface Pending {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   method: HostMethod;
+  /** This request's slice of the shared arena, and the arena (of the host it was sent to). */
+  slice?: { arena: ClientArena; slice: ArenaSlice };
 }
 
 export interface HsmClientOptions {
   /** Default per-call timeout. Login may wait on a PIN pad, so it gets its own. */
   timeoutMs?: number;
+  /** Large batches through a shared-memory arena when the addon allows (default true; CUSTOS_HSM_ARENA=off also disables it). */
+  sharedArena?: boolean;
   onRestart?: (reason: string) => void;
 }
 
@@ -43,6 +48,8 @@ export class HsmClient {
   private readonly timeoutMs: number;
   private generation = 0;
   private closing = false;
+  /** The shared arena with the current host, once it is mapped (electron/hsm/arena.ts). */
+  private arena: ClientArena | null = null;
 
   constructor(
     private readonly spawn: SpawnHost,
@@ -60,6 +67,7 @@ export class HsmClient {
     if (this.port) return this.port;
     const port = this.spawn();
     this.generation++;
+    this.arena = null;
     port.onMessage((msg) => this.settle(msg));
     port.onExit((code, signal) => {
       if (this.port !== port) return;
@@ -77,7 +85,28 @@ export class HsmClient {
       if (!this.closing) this.options.onRestart?.(how);
     });
     this.port = port;
+    void this.setUpArena(port);
     return port;
+  }
+
+  /** Asks the new host for the shared arena and maps it; any failure leaves messages carrying the bytes. */
+  private async setUpArena(port: HostPort): Promise<void> {
+    if (this.options.sharedArena === false) return;
+    try {
+      const made = await this.call('arenaCreate', { size: ARENA_SIZE }, { timeoutMs: 10_000 });
+      if (!made || this.port !== port) return;
+      const arena = ClientArena.open(made.pid, made.fd, ARENA_SIZE);
+      // Told either way: the host closes its descriptor, so the region is reachable only through mappings.
+      const { mapped } = await this.call('arenaMapped', {}, { timeoutMs: 10_000 });
+      if (arena && mapped && this.port === port) this.arena = arena;
+    } catch {
+      /* the host went away or has no arena: messages carry the bytes */
+    }
+  }
+
+  private releaseSlice(p: Pending): void {
+    if (p.slice) p.slice.arena.release(p.slice.slice);
+    p.slice = undefined;
   }
 
   private settle(msg: HostResponse): void {
@@ -85,14 +114,19 @@ export class HsmClient {
     if (!p) return; // answer to a request that already timed out
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
-    if (msg.ok) p.resolve(unpackMessage(msg.value));
-    else p.reject(new CustosError(msg.error));
+    try {
+      if (msg.ok) p.resolve(unpackMessage(msg.value, p.slice?.arena.read));
+      else p.reject(new CustosError(msg.error));
+    } finally {
+      this.releaseSlice(p);
+    }
   }
 
   private failAll(error: Error): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(id);
+      this.releaseSlice(p);
       p.reject(error);
     }
   }
@@ -116,7 +150,9 @@ export class HsmClient {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUTS[method] ?? this.timeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        const timedOut = this.pending.get(id);
         this.pending.delete(id);
+        if (timedOut) this.releaseSlice(timedOut);
         reject(
           new CustosError({
             code: 'HSM_TIMEOUT',
@@ -140,8 +176,27 @@ export class HsmClient {
           this.options.onRestart?.('timeout');
         }
       }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, method });
-      sendPacked((m) => port.send(m as HostRequest), (packed) => ({ id, method, params: packed }), params);
+      const pending: Pending = { resolve: resolve as (v: unknown) => void, reject, timer, method };
+      this.pending.set(id, pending);
+      const arena = this.arena;
+      const slice = arena ? arena.begin() : undefined;
+      if (arena && slice) pending.slice = { arena, slice };
+      try {
+        sendPacked(
+          (m) => port.send(m as HostRequest),
+          (packed) => {
+            const arenaOut = arena && slice ? arena.responseRoom(slice) : undefined;
+            return arenaOut ? { id, method, params: packed, arenaOut } : { id, method, params: packed };
+          },
+          params,
+          arena && slice ? arena.writer(slice) : undefined,
+        );
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        this.releaseSlice(pending);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
     });
   }
 

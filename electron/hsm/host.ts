@@ -1,6 +1,7 @@
 // The HSM host process. It is the only code that loads pkcs11js and vendor PKCS#11 libraries, so a
 // library that segfaults or blocks forever cannot take the app (or an archive write) down with it.
 // Runs as an Electron utilityProcess in the app and as a Node child process elsewhere.
+import { HostArena } from './arena';
 import { nativeBatchAvailable } from './batch';
 import * as keys from './keys';
 import { sendPacked, unpackMessage } from './packing';
@@ -11,12 +12,27 @@ import * as sealing from './sealing';
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
 
 const testHooks = process.env.CUSTOS_HSM_TEST_HOOKS === '1';
+/** The shared arena (electron/hsm/arena.ts), once the client asked for it. */
+let arena: HostArena | null = null;
+let arenaMapped = false;
 const ctx = (p: { path: string; token: string }) => s.tokenContext(p.path, p.token);
 const noHooks = (): never =>
   s.fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
 
 const handlers: Handlers = {
-  ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable() }),
+  ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable(), arena: arena !== null && arenaMapped, arenaBytesRead: arena?.bytesRead ?? 0 }),
+  arenaCreate: (p) => {
+    if (arena) return null; // one per host
+    const made = HostArena.create(p.size);
+    if (!made) return null;
+    arena = made.arena;
+    return { fd: made.fd, pid: process.pid };
+  },
+  arenaMapped: () => {
+    arena?.mapped();
+    arenaMapped = arena !== null;
+    return { mapped: arenaMapped };
+  },
   load: (p) => s.load(p.path),
   unload: (p) => s.unload(p.path),
   slots: (p) => s.slots(p.path),
@@ -85,10 +101,13 @@ async function onRequest(data: unknown): Promise<void> {
     if (!handler) {
       s.fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
     }
-    const value = await handler!(unpackMessage(req.params ?? {}));
-    sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value);
+    const value = await handler!(unpackMessage(req.params ?? {}, arena?.read));
+    const out = arena && arenaMapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
+    sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value, out);
   } catch (e) {
     post({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });
+  } finally {
+    arena?.endRequest();
   }
 }
 

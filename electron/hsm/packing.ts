@@ -12,12 +12,25 @@ const TAG = '\u0000custos.packed';
 const MIN_ITEMS = 2;
 
 interface PackedColumn {
-  bytes: Uint8Array;
-  /** End offset of each item in `bytes`. */
+  /** The items back to back, in the message; or `at`: where they are in the shared arena. */
+  bytes?: Uint8Array;
+  at?: [offset: number, length: number];
+  /** End offset of each item. */
   ends: Uint32Array;
   /** 1 where the item is present, 0 where it was null; absent when none was null. */
   present?: Uint8Array;
 }
+
+/** A column at least this large goes through the shared arena when there is one (electron/hsm/arena.ts). */
+export const ARENA_MIN_BYTES = 64 * 1024;
+
+/** Where the sender may put large columns: the items are copied there, or null when they do not fit. */
+export interface ArenaWriter {
+  place(items: Uint8Array[], total: number): number | null;
+}
+
+/** How the receiver reads a column from the arena (a copy; the arena is reused). */
+export type ArenaReader = (offset: number, length: number) => Uint8Array;
 
 type Packed =
   | { [TAG]: 'bytes'; column: PackedColumn }
@@ -26,7 +39,7 @@ type Packed =
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
-function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[]): PackedColumn {
+function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[], arena?: ArenaWriter): PackedColumn {
   let total = 0;
   let nulls = false;
   // Items that already lie back to back in one buffer (the host writes a batch's outputs so) are
@@ -41,6 +54,15 @@ function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[]): Packe
       total += b.byteLength;
       if (prev && (b.buffer !== prev.buffer || b.byteOffset !== prev.byteOffset + prev.byteLength)) contiguous = false;
       prev = b;
+    }
+  }
+  if (arena && !nulls && total >= ARENA_MIN_BYTES) {
+    const offset = arena.place(items as Uint8Array[], total);
+    if (offset !== null) {
+      const ends = new Uint32Array(items.length);
+      let off = 0;
+      items.forEach((b, i) => (ends[i] = off += b!.byteLength));
+      return { at: [offset, total], ends };
     }
   }
   if (contiguous) {
@@ -66,12 +88,18 @@ function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[]): Packe
   return present ? { bytes, ends, present } : { bytes, ends };
 }
 
-function unpackColumn(c: PackedColumn): Array<Uint8Array | null> {
+function unpackColumn(c: PackedColumn, arena?: ArenaReader): Array<Uint8Array | null> {
+  let bytes = c.bytes;
+  if (c.at) {
+    if (!arena) throw new Error('a packed column is in the shared arena, but this side has none');
+    bytes = arena(c.at[0], c.at[1]);
+  }
+  if (!bytes) throw new Error('a packed column has no bytes');
   const out: Array<Uint8Array | null> = new Array(c.ends.length);
   let start = 0;
   for (let i = 0; i < c.ends.length; i++) {
     const end = c.ends[i]!;
-    out[i] = c.present && !c.present[i] ? null : c.bytes.subarray(start, end);
+    out[i] = c.present && !c.present[i] ? null : bytes.subarray(start, end);
     start = end;
   }
   return out;
@@ -95,22 +123,22 @@ function recordFields(items: unknown[]): string[] | null {
   return fields;
 }
 
-function pack(v: unknown, slabs: Uint8Array[]): unknown {
+function pack(v: unknown, slabs: Uint8Array[], arena?: ArenaWriter): unknown {
   if (Array.isArray(v)) {
     if (v.length >= MIN_ITEMS && v.every((x) => x instanceof Uint8Array)) {
-      return { [TAG]: 'bytes', column: packColumn(v as Uint8Array[], slabs) } satisfies Packed;
+      return { [TAG]: 'bytes', column: packColumn(v as Uint8Array[], slabs, arena) } satisfies Packed;
     }
     const fields = v.length >= MIN_ITEMS ? recordFields(v) : null;
     if (fields) {
       const columns: Record<string, PackedColumn> = {};
-      for (const f of fields) columns[f] = packColumn(v.map((r: Record<string, Uint8Array | null>) => r[f] ?? null), slabs);
+      for (const f of fields) columns[f] = packColumn(v.map((r: Record<string, Uint8Array | null>) => r[f] ?? null), slabs, arena);
       return { [TAG]: 'records', count: v.length, columns } satisfies Packed;
     }
-    return v.map((x) => pack(x, slabs));
+    return v.map((x) => pack(x, slabs, arena));
   }
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = pack(v[k], slabs);
+    for (const k of Object.keys(v)) out[k] = pack(v[k], slabs, arena);
     return out;
   }
   return v;
@@ -121,29 +149,29 @@ function pack(v: unknown, slabs: Uint8Array[]): unknown {
  * plaintext), so the sender zeroises them once the message is serialized (send and postMessage
  * serialize before they return).
  */
-export function packMessage(v: unknown): { message: unknown; slabs: Uint8Array[] } {
+export function packMessage(v: unknown, arena?: ArenaWriter): { message: unknown; slabs: Uint8Array[] } {
   const slabs: Uint8Array[] = [];
-  return { message: pack(v, slabs), slabs };
+  return { message: pack(v, slabs, arena), slabs };
 }
 
-export function unpackMessage(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(unpackMessage);
+export function unpackMessage(v: unknown, arena?: ArenaReader): unknown {
+  if (Array.isArray(v)) return v.map((x) => unpackMessage(x, arena));
   if (v instanceof Uint8Array || typeof v !== 'object' || v === null) return v;
   const tagged = v as Partial<Packed>;
-  if (tagged[TAG] === 'bytes') return unpackColumn((tagged as Extract<Packed, { [TAG]: 'bytes' }>).column);
+  if (tagged[TAG] === 'bytes') return unpackColumn((tagged as Extract<Packed, { [TAG]: 'bytes' }>).column, arena);
   if (tagged[TAG] === 'records') {
     const { count, columns } = tagged as Extract<Packed, { [TAG]: 'records' }>;
-    const cols = Object.entries(columns).map(([f, c]) => [f, unpackColumn(c)] as const);
+    const cols = Object.entries(columns).map(([f, c]) => [f, unpackColumn(c, arena)] as const);
     return Array.from({ length: count }, (_, i) => Object.fromEntries(cols.map(([f, c]) => [f, c[i]])));
   }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = unpackMessage((v as Record<string, unknown>)[k]);
+  for (const k of Object.keys(v)) out[k] = unpackMessage((v as Record<string, unknown>)[k], arena);
   return out;
 }
 
 /** Sends a packed message and zeroises the packed copies. */
-export function sendPacked(send: (message: unknown) => void, build: (packed: unknown) => unknown, value: unknown): void {
-  const { message, slabs } = packMessage(value);
+export function sendPacked(send: (message: unknown) => void, build: (packed: unknown) => unknown, value: unknown, arena?: ArenaWriter): void {
+  const { message, slabs } = packMessage(value, arena);
   try {
     send(build(message));
   } finally {

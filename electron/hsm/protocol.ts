@@ -122,7 +122,10 @@ type Tok = { path: string; token: string };
 
 export interface HostMethods {
   /** nativeBatch: whether batches run in one native call (native/p11batch) or item by item through pkcs11js. */
-  ping: { params: Record<string, never>; result: { pid: number; nativeBatch: boolean } };
+  ping: { params: Record<string, never>; result: { pid: number; nativeBatch: boolean; arena: boolean; arenaBytesRead: number } };
+  /** The shared arena: the host creates it (null without the addon), the client maps it and says so. */
+  arenaCreate: { params: { size: number }; result: { fd: number; pid: number } | null };
+  arenaMapped: { params: Record<string, never>; result: { mapped: boolean } };
   load: { params: { path: string }; result: RawLibraryInfo };
   unload: { params: { path: string }; result: { unloaded: boolean } };
   slots: { params: { path: string }; result: RawSlot[] };
@@ -172,6 +175,8 @@ export interface HostRequest<M extends HostMethod = HostMethod> {
   id: number;
   method: M;
   params: HostMethods[M]['params'];
+  /** Room in the shared arena for this request's large response columns: [offset, capacity] (electron/hsm/arena.ts). */
+  arenaOut?: [number, number];
 }
 
 export type HostResponse =

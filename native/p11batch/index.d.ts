@@ -1,9 +1,24 @@
 /** The function list of a PKCS#11 library already loaded in this process (an opaque external). */
 export type FunctionList = { readonly __p11batchFunctionList: unique symbol };
 
-export interface P11Batch {
+export interface P11Batch extends P11BatchArena {
   open(path: string): FunctionList;
   gcmEncrypt(list: FunctionList, session: Buffer, key: Buffer, ivs: Uint8Array, aad: Uint8Array, tagBits: number, input: Uint8Array, inEnds: Uint32Array, output: Uint8Array): Uint32Array;
   sign(list: FunctionList, session: Buffer, key: Buffer, mechanism: number, input: Uint8Array, inEnds: Uint32Array, output: Uint8Array): Uint32Array;
   wrap(list: FunctionList, session: Buffer, mechanism: number, wrappingKey: Buffer, targets: Uint8Array, output: Uint8Array): Uint32Array;
+}
+
+/** A shared-memory region mapped in this process (an opaque external; unmapped when collected). */
+export type Arena = { readonly __p11batchArena: unique symbol };
+
+export interface P11BatchArena {
+  arenaCreate(size: number): { arena: Arena; fd: number };
+  arenaOpen(path: string, size: number): Arena;
+  closeFd(fd: number): void;
+  /** Copies the items back to back from `offset`; returns the bytes written. */
+  arenaWriteItems(arena: Arena, offset: number, items: Uint8Array[]): number;
+  arenaWrite(arena: Arena, offset: number, bytes: Uint8Array): void;
+  arenaRead(arena: Arena, offset: number, length: number): Buffer;
+  arenaReadInto(arena: Arena, offset: number, dst: Uint8Array): void;
+  arenaZero(arena: Arena, offset: number, length: number): void;
 }

@@ -878,6 +878,41 @@ describe.each(IMPLEMENTATIONS)('$name: key operations', (impl) => {
     expect(await visibleObjects()).toEqual(before);
   });
 
+  it('large batches cross through the shared arena (and without it, with the same results)', async (ctx) => {
+    needsImport(ctx); // the probe decides
+    needs(ctx, CKM.AES_GCM);
+    const key = randomBytes(32);
+    const o = await importSecret(key, { keyType: 'aes', usages: ['encrypt'], extractable: false });
+    const data = Array.from({ length: 64 }, (_, i) => randomBytes(4096 + i)); // 260 KiB: above ARENA_MIN_BYTES
+    const check = (out: Array<{ iv: Uint8Array | null; ciphertext: Uint8Array }>) => {
+      expect(out).toHaveLength(data.length);
+      for (const [i, c] of out.entries()) {
+        const body = Buffer.from(c.ciphertext);
+        const d = createDecipheriv('aes-256-gcm', key, c.iv!).setAuthTag(body.subarray(-16));
+        expect(Buffer.concat([d.update(body.subarray(0, -16)), d.final()]).equals(data[i]!)).toBe(true);
+      }
+    };
+    // This client's arena is set up beside its first calls.
+    await expect.poll(async () => (await client.call('ping', {})).arena, { timeout: 5_000 }).toBe(true);
+    const before = (await client.call('ping', {})).arenaBytesRead;
+    check(await op('encrypt', { ref: { idHex: o.idHex }, mechanism: 'aes-gcm', data }));
+    expect((await client.call('ping', {})).arenaBytesRead - before).toBe(data.reduce((n, d) => n + d.length, 0));
+    // A client without the arena (its own host, so a token key): the items travel in the messages.
+    const plain = new HsmClient(nodeHostSpawner(HOST_SCRIPT, env), { sharedArena: false });
+    clients.push(plain);
+    const pop = tokenOp(plain, impl.module, token);
+    await pop('login', { role: 'user', pin });
+    expect((await plain.call('ping', {})).arena).toBe(false);
+    const onToken = newId();
+    await op('generate', { spec: { type: 'aes-256', label: 'arena off', idHex: onToken, usages: ['encrypt'], extractable: false } });
+    const viaMessages = await pop('encrypt', { ref: { idHex: onToken }, mechanism: 'aes-gcm', data });
+    expect(viaMessages).toHaveLength(data.length);
+    for (const [i, c] of viaMessages.entries()) {
+      const { plaintext } = await op('decrypt', { ref: { idHex: onToken }, mechanism: 'aes-gcm', ciphertext: c.ciphertext, iv: c.iv! });
+      expect(Buffer.from(plaintext).equals(data[i]!)).toBe(true);
+    }
+  });
+
   it('a failing batch gives the same typed error as a single item, and leaves nothing behind', async (ctx) => {
     needs(ctx, CKM.AES_KEY_GEN, CKM.AES_GCM); // the probe decides
     const idHex = newId();
@@ -930,5 +965,26 @@ describe.each(IMPLEMENTATIONS)('$name: key operations', (impl) => {
     expect(await cop('objects', { ref: { label: session.label } })).toEqual([]);
     // The key itself survived and still signs.
     expect(await cop('sign', { ref: { idHex }, mechanism: 'rsa-pkcs1-sha256', data: [Buffer.from('after')] })).toHaveLength(1);
+  });
+
+  it('host killed during a large batch in the shared arena: HSM_HOST_CRASHED, then a fresh host with a fresh arena', async (ctx) => {
+    needs(ctx, CKM.AES_KEY_GEN, CKM.AES_GCM); // the probe decides
+    const c = open();
+    const cop = tokenOp(c, impl.module, token);
+    await cop('login', { role: 'user', pin });
+    const idHex = newId();
+    await cop('generate', { spec: { type: 'aes-256', label: 'arena crash', idHex, usages: ['encrypt'], extractable: false } });
+    await expect.poll(async () => (await c.call('ping', {})).arena, { timeout: 5_000 }).toBe(true);
+    const { pid } = await c.call('ping', {});
+    const data = Array.from({ length: 4096 }, () => randomBytes(4096)); // 16 MiB in the arena
+    const encrypting = failure(cop('encrypt', { ref: { idHex }, mechanism: 'aes-gcm', data }, { timeoutMs: 60_000 }));
+    await new Promise((r) => setTimeout(r, 2)); // sent, not yet answered (NSS does 16 MiB in ~20 ms)
+    process.kill(pid, 'SIGKILL');
+    expect((await encrypting).code).toBe('HSM_HOST_CRASHED');
+    const fresh = await c.call('ping', {});
+    expect(fresh.pid).not.toBe(pid);
+    await cop('login', { role: 'user', pin });
+    await expect.poll(async () => (await c.call('ping', {})).arena, { timeout: 5_000 }).toBe(true);
+    expect(await cop('encrypt', { ref: { idHex }, mechanism: 'aes-gcm', data: data.slice(0, 64) })).toHaveLength(64);
   });
 });

@@ -1,7 +1,7 @@
 // The client–host transport codec (electron/hsm/packing.ts): batches of byte strings cross as one
 // buffer per column and come back in the shapes they left in.
 import { describe, expect, it } from 'vitest';
-import { packMessage, sendPacked, unpackMessage } from '../../electron/hsm/packing';
+import { ARENA_MIN_BYTES, packMessage, sendPacked, unpackMessage, type ArenaReader, type ArenaWriter } from '../../electron/hsm/packing';
 import { serialize, deserialize } from 'node:v8';
 
 /** What the other process receives: the packed message through a structured-clone serializer. */
@@ -75,5 +75,53 @@ describe('packing', () => {
     expect(secret[0]!.every((b) => b === 0xaa)).toBe(true); // the caller's own data is untouched
     const back = unpackMessage((deserialize(sent!) as { params: unknown }).params) as { data: Uint8Array[] };
     expect(Array.from(back.data[1]!)).toEqual(Array.from(secret[1]!));
+  });
+
+  describe('with a shared arena', () => {
+    /** A stand-in for the memfd arena: the same interface over one buffer. */
+    function fakeArena(size: number, refuse = false) {
+      const mem = new Uint8Array(size);
+      let top = 0;
+      const writer: ArenaWriter = {
+        place(items, total) {
+          if (refuse || top + total > size) return null;
+          const at = top;
+          for (const b of items) {
+            mem.set(b, top);
+            top += b.byteLength;
+          }
+          return at;
+        },
+      };
+      const reader: ArenaReader = (offset, length) => mem.slice(offset, offset + length);
+      return { writer, reader, used: () => top };
+    }
+    const big = Array.from({ length: 20 }, (_, i) => new Uint8Array(ARENA_MIN_BYTES / 16).fill(i));
+
+    it('a large column travels as an offset into the arena, not in the message', () => {
+      const arena = fakeArena(4 * ARENA_MIN_BYTES);
+      const { message } = packMessage({ data: big }, arena.writer);
+      const wire = serialize(message);
+      expect(wire.length).toBeLessThan(1024);
+      expect(arena.used()).toBe(big.reduce((n, b) => n + b.length, 0));
+      const back = unpackMessage(deserialize(wire), arena.reader) as { data: Uint8Array[] };
+      expect(back.data.map((b) => b[0])).toEqual(big.map((b) => b[0]));
+      expect(back.data.every((b, i) => b.length === big[i]!.length)).toBe(true);
+    });
+
+    it('small columns, and columns the arena has no room for, travel in the message', () => {
+      const arena = fakeArena(ARENA_MIN_BYTES, true);
+      const { message } = packMessage({ small: [bytes(1), bytes(2)], data: big }, arena.writer);
+      expect(arena.used()).toBe(0);
+      const back = unpackMessage(deserialize(serialize(message))) as { small: Uint8Array[]; data: Uint8Array[] };
+      expect(back.small).toEqual([bytes(1), bytes(2)]);
+      expect(back.data).toHaveLength(big.length);
+    });
+
+    it('a column in the arena cannot be read by a side without one', () => {
+      const arena = fakeArena(4 * ARENA_MIN_BYTES);
+      const { message } = packMessage({ data: big }, arena.writer);
+      expect(() => unpackMessage(deserialize(serialize(message)))).toThrow(/arena/);
+    });
   });
 });

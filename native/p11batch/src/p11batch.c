@@ -1,4 +1,5 @@
-// Batched PKCS#11 loops for the Custos HSM host.
+// Batched PKCS#11 loops for the Custos HSM host, and the shared-memory arena that carries batch
+// data between the app and the host (see "Arena" below).
 //
 // pkcs11js makes one JavaScript-to-native transition per PKCS#11 call and converts its mechanism
 // parameters from JavaScript objects each time; for a batch of small operations that costs as much
@@ -11,10 +12,17 @@
 // buffer and their end offsets returned. Every index and length is checked before use. On the
 // first failing item the function throws an Error with `code` (the CK_RV), `method` (the PKCS#11
 // function) and `index` (the item); items before it are complete, nothing after it is attempted.
+#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <node_api.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pkcs11.h"
@@ -256,12 +264,225 @@ static napi_value wrap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Arena: an anonymous shared-memory region (memfd) mapped by the app's main process and the HSM
+// host, so that a batch's bytes cross between them with one memcpy on each side instead of a trip
+// through the IPC pipe and two serializers. The host creates it; the app maps it through
+// /proc/<host pid>/fd/<fd> and the host then closes its descriptor, so the region is reachable only
+// through the two mappings. It has no name in any file system and is unmapped when its external is
+// collected or the process ends. Callers zero what they wrote once a request is done. Access is by
+// copy (read, write, zero) with every offset checked: no JavaScript view points into it, which also
+// keeps it usable where V8's memory cage forbids external buffers (Electron).
+
+typedef struct {
+  uint8_t *base;
+  size_t size;
+} arena_t;
+
+static void arena_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  arena_t *a = (arena_t *)data;
+  if (a->base) munmap(a->base, a->size);
+  free(a);
+}
+
+static napi_value wrap_arena(napi_env env, uint8_t *base, size_t size) {
+  arena_t *a = (arena_t *)malloc(sizeof *a);
+  napi_value result;
+  if (!a) {
+    munmap(base, size);
+    return throw_type(env, "arena: out of memory");
+  }
+  a->base = base;
+  a->size = size;
+  if (napi_create_external(env, a, arena_finalize, NULL, &result) != napi_ok) {
+    arena_finalize(env, a, NULL);
+    return throw_type(env, "arena: cannot create the handle");
+  }
+  return result;
+}
+
+static int get_arena(napi_env env, napi_value v, arena_t **out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return 0;
+  return napi_get_value_external(env, v, (void **)out) == napi_ok && *out != NULL && (*out)->base != NULL;
+}
+
+static int get_size(napi_env env, napi_value v, size_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || d < 0 || d > 9007199254740991.0 || d != (double)(size_t)d) return 0;
+  *out = (size_t)d;
+  return 1;
+}
+
+static int in_arena(const arena_t *a, size_t offset, size_t length) { return offset <= a->size && length <= a->size - offset; }
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char text[160];
+  snprintf(text, sizeof text, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, text);
+  return NULL;
+}
+
+// arenaCreate(size) -> { arena, fd }: the host's side; close fd once the app has mapped it.
+static napi_value arena_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1, size;
+  napi_value argv[1], result, fdv, handle;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !get_size(env, argv[0], &size) || size == 0 || size > ((size_t)1 << 32)) return throw_type(env, "arenaCreate(size): 0 < size <= 4 GiB");
+  int fd = memfd_create("custos-hsm-arena", MFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "memfd_create");
+  if (ftruncate(fd, (off_t)size) != 0) {
+    close(fd);
+    return throw_errno(env, "ftruncate");
+  }
+  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    close(fd);
+    return throw_errno(env, "mmap");
+  }
+  handle = wrap_arena(env, (uint8_t *)base, size);
+  if (!handle) {
+    close(fd);
+    return NULL;
+  }
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_int32(env, fd, &fdv));
+  CHECK(napi_set_named_property(env, result, "arena", handle));
+  CHECK(napi_set_named_property(env, result, "fd", fdv));
+  return result;
+}
+
+// arenaOpen(path, size) -> arena: the app's side, path = /proc/<host pid>/fd/<fd>.
+static napi_value arena_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2, size, len;
+  napi_value argv[2];
+  char path[256];
+  struct stat st;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1 ||
+      !get_size(env, argv[1], &size) || size == 0) {
+    return throw_type(env, "arenaOpen(path, size): bad arguments");
+  }
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "open");
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) {
+    close(fd);
+    napi_throw_error(env, NULL, "arenaOpen: the region does not have the announced size");
+    return NULL;
+  }
+  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (base == MAP_FAILED) return throw_errno(env, "mmap");
+  return wrap_arena(env, (uint8_t *)base, size);
+}
+
+// closeFd(fd)
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 3) return throw_type(env, "closeFd(fd)");
+  close(fd);
+  return NULL;
+}
+
+// arenaWriteItems(arena, offset, items: Uint8Array[]) -> total bytes written (items back to back).
+static napi_value arena_write_items(napi_env env, napi_callback_info info) {
+  size_t argc = 3, offset;
+  napi_value argv[3], result;
+  arena_t *a;
+  bool is_array = false;
+  uint32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || napi_is_array(env, argv[2], &is_array) != napi_ok ||
+      !is_array || napi_get_array_length(env, argv[2], &n) != napi_ok) {
+    return throw_type(env, "arenaWriteItems(arena, offset, items): bad arguments");
+  }
+  size_t off = offset;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    bytes_t b;
+    if (napi_get_element(env, argv[2], i, &item) != napi_ok || !get_bytes(env, item, &b)) return throw_type(env, "arenaWriteItems: items must be Uint8Arrays");
+    if (!in_arena(a, off, b.length)) return throw_type(env, "arenaWriteItems: beyond the arena");
+    if (b.length) memcpy(a->base + off, b.data, b.length);
+    off += b.length;
+  }
+  CHECK(napi_create_double(env, (double)(off - offset), &result));
+  return result;
+}
+
+// arenaWrite(arena, offset, bytes)
+static napi_value arena_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3, offset;
+  napi_value argv[3];
+  arena_t *a;
+  bytes_t b;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || !get_bytes(env, argv[2], &b) || !in_arena(a, offset, b.length)) {
+    return throw_type(env, "arenaWrite(arena, offset, bytes): bad arguments or beyond the arena");
+  }
+  if (b.length) memcpy(a->base + offset, b.data, b.length);
+  return NULL;
+}
+
+// arenaRead(arena, offset, length) -> Buffer (a copy)
+static napi_value arena_read(napi_env env, napi_callback_info info) {
+  size_t argc = 3, offset, length;
+  napi_value argv[3], result;
+  arena_t *a;
+  void *data;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &length) || !in_arena(a, offset, length)) {
+    return throw_type(env, "arenaRead(arena, offset, length): bad arguments or beyond the arena");
+  }
+  CHECK(napi_create_buffer_copy(env, length, a->base + offset, &data, &result));
+  return result;
+}
+
+// arenaReadInto(arena, offset, dst): fills dst from the arena (no allocation).
+static napi_value arena_read_into(napi_env env, napi_callback_info info) {
+  size_t argc = 3, offset;
+  napi_value argv[3];
+  arena_t *a;
+  bytes_t dst;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || !get_bytes(env, argv[2], &dst) || !in_arena(a, offset, dst.length)) {
+    return throw_type(env, "arenaReadInto(arena, offset, dst): bad arguments or beyond the arena");
+  }
+  if (dst.length) memcpy(dst.data, a->base + offset, dst.length);
+  return NULL;
+}
+
+// arenaZero(arena, offset, length)
+static napi_value arena_zero(napi_env env, napi_callback_info info) {
+  size_t argc = 3, offset, length;
+  napi_value argv[3];
+  arena_t *a;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &length) || !in_arena(a, offset, length)) {
+    return throw_type(env, "arenaZero(arena, offset, length): bad arguments or beyond the arena");
+  }
+  memset(a->base + offset, 0, length);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, open_library, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gcmEncrypt", NULL, gcm_encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sign", NULL, sign, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wrap", NULL, wrap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaCreate", NULL, arena_create, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaOpen", NULL, arena_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaWriteItems", NULL, arena_write_items, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaWrite", NULL, arena_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaRead", NULL, arena_read, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaReadInto", NULL, arena_read_into, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"arenaZero", NULL, arena_zero, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
