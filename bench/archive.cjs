@@ -282,8 +282,8 @@ async function main() {
         const p = `key-${String(rnd(KEYS)).padStart(7, '0').slice(0, 5)}`;
         return rawDb.prepare('SELECT * FROM raw WHERE label >= ? AND label < ? ORDER BY label, version DESC LIMIT 51').all(p, p + '\u{10FFFF}');
       }],
-      ['tag (sorted by label)', () => archiveRef.search({ tags: [`team-${rnd(100)}`] }), () => rawDb.prepare('SELECT * FROM raw WHERE label IN (SELECT label FROM raw_tags WHERE tag = ?) ORDER BY label, version DESC LIMIT 51').all(`team-${rnd(100)}`)],
-      ['two tags', () => archiveRef.search({ tags: [`team-${rnd(100)}`, `env-${rnd(3)}`] }), () => rawDb.prepare('SELECT * FROM raw WHERE label IN (SELECT a.label FROM raw_tags a WHERE a.tag = ? AND EXISTS (SELECT 1 FROM raw_tags b WHERE b.tag = ? AND b.label = a.label)) ORDER BY label, version DESC LIMIT 51').all(`team-${rnd(100)}`, `env-${rnd(3)}`)],
+      ['tag (sorted by label)', () => archiveRef.search({ tags: [`team-${rnd(100)}`] }), () => rawDb.prepare('SELECT r.* FROM raw_tags a JOIN raw r ON r.label = a.label WHERE a.tag = ? ORDER BY a.label, r.version DESC LIMIT 51').all(`team-${rnd(100)}`)],
+      ['two tags', () => archiveRef.search({ tags: [`team-${rnd(100)}`, `env-${rnd(3)}`] }), () => rawDb.prepare('SELECT r.* FROM raw_tags a JOIN raw r ON r.label = a.label WHERE a.tag = ? AND EXISTS (SELECT 1 FROM raw_tags b WHERE b.tag = ? AND b.label = a.label) ORDER BY a.label, r.version DESC LIMIT 51').all(`team-${rnd(100)}`, `env-${rnd(3)}`)],
       ['activation date, 30 days', () => {
         const d = rnd(2900);
         return archiveRef.search({ activated: { from: dayIso(d), to: dayIso(d + 30) }, sort: 'activation' });

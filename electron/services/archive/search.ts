@@ -143,9 +143,13 @@ export function summaryOf(r: SummaryRow): VersionSummary {
   };
 }
 
-export function buildSearch(q: SearchQuery): { where: string; params: unknown[]; order: string } {
+const FROM_VERSIONS = 'key_versions v JOIN keys k ON k.id = v.key_id';
+
+export function buildSearch(q: SearchQuery): { from: string; where: string; params: unknown[]; order: string } {
   const where: string[] = [];
   const params: unknown[] = [];
+  let from = FROM_VERSIONS;
+  let labelColumn = 'k.label';
   if (q.label !== undefined) {
     if (q.label.endsWith('*')) {
       const p = q.label.slice(0, -1);
@@ -158,11 +162,14 @@ export function buildSearch(q: SearchQuery): { where: string; params: unknown[];
   }
   const tags = [...new Set(q.tags ?? [])];
   if (tags.length > 0) {
-    // One subquery that yields labels in order (key_tags is keyed by tag, label): keys are then
-    // visited in label order, so the default sort needs no sorting. Further tags are checked by
-    // primary-key look-up for each candidate.
-    const more = tags.slice(1).map((_, i) => `EXISTS (SELECT 1 FROM key_tags t${i + 1} WHERE t${i + 1}.tag = ? AND t${i + 1}.label = t0.label)`);
-    where.push(`k.label IN (SELECT t0.label FROM key_tags t0 WHERE t0.tag = ?${more.map((m) => ` AND ${m}`).join('')})`);
+    // The query is driven by the first tag's index entries (key_tags is keyed by tag, label), so
+    // keys are visited in label order and a label-sorted page stops after its last row; further
+    // tags are primary-key look-ups per candidate. (`k.label IN (SELECT …)` made SQLite list every
+    // key with the first tag before the first row: 6.5 ms at 1M versions for two tags, and it
+    // also sorted when the order was by label, descending.)
+    from = `key_tags t0 JOIN keys k ON k.label = t0.label JOIN key_versions v ON v.key_id = k.id`;
+    labelColumn = 't0.label';
+    where.push('t0.tag = ?', ...tags.slice(1).map((_, i) => `EXISTS (SELECT 1 FROM key_tags t${i + 1} WHERE t${i + 1}.tag = ? AND t${i + 1}.label = t0.label)`));
     params.push(tags[0], ...tags.slice(1));
   }
   const inList = (col: string, values: readonly string[] | undefined) => {
@@ -204,24 +211,24 @@ export function buildSearch(q: SearchQuery): { where: string; params: unknown[];
   // Ties are broken by rowid (insertion order), which every index carries: the date indexes
   // deliver rows already in the full sort order, so LIMIT stops early instead of sorting a tie group.
   const order = {
-    label: `k.label ${dir}, v.version DESC`,
+    label: `${labelColumn} ${dir}, v.version DESC`,
     created: `v.created_at ${dir}, v.rowid ${dir}`,
     activation: `v.activation_date ${dir}, v.rowid ${dir}`,
     'rotation-due': `v.rotation_due ${dir}, v.rowid ${dir}`,
   }[sort];
-  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params, order };
+  return { from, where: where.length ? `WHERE ${where.join(' AND ')}` : '', params, order };
 }
 
 export function search(db: Db, q: SearchQuery): SearchPage {
   const limit = q.limit ?? 50;
   const offset = q.offset ?? 0;
-  const { where, params, order } = buildSearch(q);
+  const { from, where, params, order } = buildSearch(q);
   const rows = db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM key_versions v JOIN keys k ON k.id = v.key_id ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM ${from} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
     .all(...params, limit + 1, offset) as SummaryRow[];
   const page: SearchPage = { items: rows.slice(0, limit).map(summaryOf), offset, limit, hasMore: rows.length > limit };
   if (q.countTotal) {
-    page.total = (db.prepare(`SELECT count(*) AS n FROM key_versions v JOIN keys k ON k.id = v.key_id ${where}`).get(...params) as { n: number }).n;
+    page.total = (db.prepare(`SELECT count(*) AS n FROM ${from} ${where}`).get(...params) as { n: number }).n;
   }
   return page;
 }
