@@ -69,7 +69,7 @@ async function bundle() {
     target: 'node20',
     format: 'cjs',
     outfile: out,
-    external: ['better-sqlite3', 'pkcs11js', 'electron'],
+    external: ['better-sqlite3', 'pkcs11js', 'custos-p11batch', 'electron'],
     logLevel: 'warning',
   });
   return require(out);

@@ -21,7 +21,7 @@ buildSync({
   format: 'cjs',
   outfile: out,
   logLevel: 'warning',
-  external: ['pkcs11js', 'better-sqlite3'],
+  external: ['pkcs11js', 'custos-p11batch', 'better-sqlite3'],
 });
 const { splitSecret, combineMnemonics, nodeSlip39Crypto } = require(out);
 
