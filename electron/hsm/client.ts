@@ -32,6 +32,8 @@ export interface HsmClientOptions {
 
 const DEFAULT_TIMEOUTS: Partial<Record<HostMethod, number>> = {
   login: 120_000,
+  // May wait behind any request (a login at a PIN pad included): never the one to time out first.
+  arenaMapped: 180_000,
   initToken: 60_000,
   initUserPin: 60_000,
 };
@@ -93,12 +95,15 @@ export class HsmClient {
   private async setUpArena(port: HostPort): Promise<void> {
     if (this.options.sharedArena === false) return;
     try {
+      // The first request to a new host, so nothing the user asked for is queued before it.
       const made = await this.call('arenaCreate', { size: ARENA_SIZE }, { timeoutMs: 10_000 });
       if (!made || this.port !== port) return;
       const arena = ClientArena.open(made.pid, made.fd, ARENA_SIZE);
-      // Told either way: the host closes its descriptor, so the region is reachable only through mappings.
-      const { mapped } = await this.call('arenaMapped', {}, { timeoutMs: 10_000 });
-      if (arena && mapped && this.port === port) this.arena = arena;
+      // Sent either way (the host then closes its descriptor, so only the mappings reach the region)
+      // and not awaited: it may queue behind a login waiting for a PIN pad. The host handles
+      // messages in order, so every request sent after it finds the arena ready.
+      this.call('arenaMapped', {}).catch(() => undefined);
+      if (arena && this.port === port) this.arena = arena;
     } catch {
       /* the host went away or has no arena: messages carry the bytes */
     }
@@ -115,8 +120,17 @@ export class HsmClient {
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
     try {
-      if (msg.ok) p.resolve(unpackMessage(msg.value, p.slice?.arena.read));
-      else p.reject(new CustosError(msg.error));
+      if (!msg.ok) p.reject(new CustosError(msg.error));
+      else p.resolve(unpackMessage(msg.value, p.slice?.arena.read));
+    } catch (e) {
+      p.reject(
+        new CustosError({
+          code: 'INTERNAL',
+          message: 'The answer from the HSM process could not be read.',
+          action: 'This is a bug in Custos; report it. Repeat the step.',
+          details: { operation: p.method, error: String((e as Error)?.message ?? e).slice(0, 200) },
+        }),
+      );
     } finally {
       this.releaseSlice(p);
     }
