@@ -32,7 +32,9 @@ export interface HsmClientOptions {
 
 const DEFAULT_TIMEOUTS: Partial<Record<HostMethod, number>> = {
   login: 120_000,
-  // May wait behind any request (a login at a PIN pad included): never the one to time out first.
+  // The arena set-up may wait behind any request (a login at a PIN pad included): it must never be
+  // the call that times out and restarts the host.
+  arenaCreate: 180_000,
   arenaMapped: 180_000,
   initToken: 60_000,
   initUserPin: 60_000,
@@ -96,7 +98,7 @@ export class HsmClient {
     if (this.options.sharedArena === false) return;
     try {
       // The first request to a new host, so nothing the user asked for is queued before it.
-      const made = await this.call('arenaCreate', { size: ARENA_SIZE }, { timeoutMs: 10_000 });
+      const made = await this.call('arenaCreate', { size: ARENA_SIZE });
       if (!made || this.port !== port) return;
       const arena = ClientArena.open(made.pid, made.fd, ARENA_SIZE);
       // Sent either way (the host then closes its descriptor, so only the mappings reach the region)

@@ -101,7 +101,10 @@ async function onRequest(data: unknown): Promise<void> {
     if (!handler) {
       s.fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
     }
-    const value = await handler!(unpackMessage(req.params ?? {}, arena?.read));
+    // Answered in the same turn when the handler is synchronous (they all are but none need be):
+    // an `await` would let the next queued request run first and hold this answer until it ends.
+    const result = handler!(unpackMessage(req.params ?? {}, arena?.read));
+    const value = result instanceof Promise ? await result : result;
     const out = arena && arenaMapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
     sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value, out);
   } catch (e) {

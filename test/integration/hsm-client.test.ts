@@ -315,6 +315,18 @@ describe('HsmClient: host failures', () => {
     expect(c.hostGeneration).toBe(2);
   });
 
+  it('a long first call (a login at a PIN pad) is not cut short by the shared-arena set-up queued behind it', async () => {
+    const c = client(withHooks());
+    // The first call starts the host; the arena set-up sends arenaCreate before it and arenaMapped
+    // after arenaCreate's answer, i.e. behind this call. A set-up timeout shorter than the call
+    // (10 s, until it was fixed) killed the host in the middle of it.
+    const done = await c.call('test.hang', { ms: 11_000 }, { timeoutMs: 30_000 });
+    expect(done).toEqual({ done: true });
+    expect(restarts).toEqual([]);
+    expect(c.hostGeneration).toBe(1);
+    expect((await c.call('ping', {})).arena).toBe(true);
+  }, 40_000);
+
   it('host hang: HSM_TIMEOUT after the call timeout, the hung host is killed, ping works on a fresh host', async () => {
     const c = client(withHooks());
     const first = await c.call('ping', {});
