@@ -6,7 +6,7 @@ import * as pkcs11js from 'pkcs11js';
 import rfc3394 from '../../test/vectors/keywrap/rfc3394.json';
 import kwpAligned from '../../test/vectors/keywrap/custos-kwp-aligned.json';
 import rfc5649 from '../../test/vectors/keywrap/rfc5649.json';
-import { CKA, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS, MECHANISM_NAMES } from './constants';
+import { CKA, CKG_MGF1, CKK, CKM, CKO, CURVE_OIDS, MECHANISM_NAMES } from './constants';
 import type { AppError } from '../../shared/result';
 import type {
   CipherMechanism,
@@ -23,7 +23,7 @@ import type {
 } from './protocol';
 import { nativeBatch, packItems, splitOutput } from './batch';
 import { fail, HostFailure, p11, p11Failure, type TokenContext } from './session';
-import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
+import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
   'aes-128': ['encrypt', 'wrap', 'sign'],
@@ -767,13 +767,7 @@ function gcmParams(iv: Buffer, aad?: Uint8Array): pkcs11js.Mechanism {
   };
 }
 
-function oaepParams(mech: 'rsa-oaep-sha1' | 'rsa-oaep-sha256'): pkcs11js.Mechanism {
-  const sha1 = mech === 'rsa-oaep-sha1';
-  return {
-    mechanism: CKM.RSA_PKCS_OAEP,
-    parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: sha1 ? CKM.SHA_1 : CKM.SHA256, mgf: sha1 ? CKG_MGF1.SHA1 : CKG_MGF1.SHA256, source: CKZ_DATA_SPECIFIED } as pkcs11js.RsaOAEP,
-  };
-}
+const oaepParams = (mech: 'rsa-oaep-sha1' | 'rsa-oaep-sha256'): pkcs11js.Mechanism => oaepMechanism(mech === 'rsa-oaep-sha1' ? 'sha1' : 'sha256');
 
 export function random(ctx: TokenContext, length: number): Uint8Array {
   return Buffer.from(p11('C_GenerateRandom', () => ctx.m.p11.C_GenerateRandom(ctx.session, Buffer.alloc(length))));

@@ -15,11 +15,11 @@
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import type { AppError } from '../../shared/result';
-import { CKA, CKF_MECH, CKG_MGF1, CKK, CKM, CKO, CKZ_DATA_SPECIFIED, CURVE_OIDS } from './constants';
+import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from './constants';
 import { describe, findHandles, findOne } from './keys';
 import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from './protocol';
 import { fail, p11, p11Failure, type TokenContext } from './session';
-import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
+import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 /** Mechanisms listed by the token, cached per token like the wrap probe. */
 function listed(ctx: TokenContext): Set<number> {
@@ -55,15 +55,6 @@ function contentKeyTemplate(withLength: boolean): Template {
     ...(withLength ? [{ type: CKA.VALUE_LEN, value: 32 }] : []),
     ...CONTENT_KEY_ATTRS,
   ];
-}
-
-function oaepMechanism(hash: 'sha1' | 'sha256'): pkcs11js.Mechanism {
-  const sha1 = hash === 'sha1';
-  return {
-    mechanism: CKM.RSA_PKCS_OAEP,
-    // RFC 8017 §7.1: MGF1 with the same hash, empty label (CKZ_DATA_SPECIFIED with no data).
-    parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: sha1 ? CKM.SHA_1 : CKM.SHA256, mgf: sha1 ? CKG_MGF1.SHA1 : CKG_MGF1.SHA256, source: CKZ_DATA_SPECIFIED } as pkcs11js.RsaOAEP,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -158,77 +158,105 @@ static napi_value make_ends(napi_env env, size_t count, uint32_t **data) {
   return ta;
 }
 
+// The loop every batch shares: item i reads input[in_ends[i-1], in_ends[i]) (nothing for wrap) and
+// appends its output; out_ends[i] is where it ended. The first failing item stops the batch.
+typedef struct {
+  CK_FUNCTION_LIST_PTR f;
+  CK_SESSION_HANDLE session;
+  CK_MECHANISM mech;
+  CK_OBJECT_HANDLE key;
+  CK_GCM_PARAMS gcm;      // gcmEncrypt: the mechanism's parameter; its IV changes per item
+  const uint8_t *ivs;     // gcmEncrypt: 12 bytes per item
+  const uint8_t *targets; // wrap: one CK_ULONG handle per item
+} batch_t;
+
+typedef CK_RV (*item_fn)(batch_t *b, size_t i, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, const char **method);
+
+static napi_value run_batch(napi_env env, batch_t *b, item_fn fn, size_t n, const bytes_t *input, const uint32_t *in_ends, bytes_t output) {
+  uint32_t *out_ends;
+  napi_value result = make_ends(env, n, &out_ends);
+  if (!result) return throw_type(env, "batch: out of memory");
+  size_t in_off = 0, out_off = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t in_end = in_ends ? in_ends[i] : 0;
+    CK_ULONG out_len = output.length - out_off;
+    const char *method = "C_Batch";
+    CK_RV rv = fn(b, i, input ? input->data + in_off : NULL, in_end - in_off, output.data + out_off, &out_len, &method);
+    if (rv != CKR_OK) return throw_rv(env, rv, method, i);
+    if (out_len > output.length - out_off) return throw_rv(env, CKR_GENERAL_ERROR, method, i);
+    out_off += out_len;
+    out_ends[i] = (uint32_t)out_off;
+    in_off = in_end;
+  }
+  return result;
+}
+
+static CK_RV gcm_item(batch_t *b, size_t i, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, const char **method) {
+  b->gcm.iv_ptr = (unsigned char *)b->ivs + 12 * i;
+  *method = "C_EncryptInit";
+  CK_RV rv = b->f->C_EncryptInit(b->session, &b->mech, b->key);
+  if (rv != CKR_OK) return rv;
+  *method = "C_Encrypt";
+  return b->f->C_Encrypt(b->session, in, in_len, out, out_len);
+}
+
+static CK_RV sign_item(batch_t *b, size_t i, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, const char **method) {
+  (void)i;
+  *method = "C_SignInit";
+  CK_RV rv = b->f->C_SignInit(b->session, &b->mech, b->key);
+  if (rv != CKR_OK) return rv;
+  *method = "C_Sign";
+  return b->f->C_Sign(b->session, in, in_len, out, out_len);
+}
+
+static CK_RV wrap_item(batch_t *b, size_t i, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, const char **method) {
+  (void)in;
+  (void)in_len;
+  CK_ULONG target;
+  memcpy(&target, b->targets + i * sizeof(CK_ULONG), sizeof target);
+  *method = "C_WrapKey";
+  return b->f->C_WrapKey(b->session, &b->mech, b->key, target, out, out_len);
+}
+
 // gcmEncrypt(list, session, key, ivs, aad, tagBits, input, inEnds, output) -> outEnds
 // ivs holds 12 bytes per item; output receives each ciphertext with its tag, back to back.
 static napi_value gcm_encrypt(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
+  size_t argc = 9, n;
   napi_value argv[9];
-  CK_FUNCTION_LIST_PTR f;
-  CK_ULONG session, key, tag_bits;
+  batch_t b = {0};
+  CK_ULONG tag_bits;
   bytes_t ivs, aad, input, output;
   const uint32_t *in_ends;
-  size_t n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 9 || !get_list(env, argv[0], &f) || !get_handle(env, argv[1], &session) || !get_handle(env, argv[2], &key) ||
+  if (argc != 9 || !get_list(env, argv[0], &b.f) || !get_handle(env, argv[1], &b.session) || !get_handle(env, argv[2], &b.key) ||
       !get_bytes(env, argv[3], &ivs) || !get_bytes(env, argv[4], &aad) || !get_ulong(env, argv[5], &tag_bits) ||
       !get_bytes(env, argv[6], &input) || !get_ends(env, argv[7], input.length, &in_ends, &n) || !get_bytes(env, argv[8], &output)) {
     return throw_type(env, "gcmEncrypt(list, session, key, ivs, aad, tagBits, input, inEnds, output): bad arguments");
   }
   if (ivs.length != 12 * n || tag_bits == 0 || tag_bits > 128 || tag_bits % 8 != 0) return throw_type(env, "gcmEncrypt: need 12 IV bytes per item and a tag of 8-128 bits");
-  uint32_t *out_ends;
-  napi_value result = make_ends(env, n, &out_ends);
-  if (!result) return throw_type(env, "gcmEncrypt: out of memory");
-  CK_GCM_PARAMS params = {NULL, 12, 96, aad.length ? aad.data : NULL, aad.length, tag_bits};
-  CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
-  size_t in_off = 0, out_off = 0;
-  for (size_t i = 0; i < n; i++) {
-    params.iv_ptr = ivs.data + 12 * i;
-    CK_RV rv = f->C_EncryptInit(session, &mech, key);
-    if (rv != CKR_OK) return throw_rv(env, rv, "C_EncryptInit", i);
-    CK_ULONG out_len = output.length - out_off;
-    rv = f->C_Encrypt(session, input.data + in_off, in_ends[i] - in_off, output.data + out_off, &out_len);
-    if (rv != CKR_OK) return throw_rv(env, rv, "C_Encrypt", i);
-    if (out_len > output.length - out_off) return throw_rv(env, CKR_GENERAL_ERROR, "C_Encrypt", i);
-    out_off += out_len;
-    out_ends[i] = (uint32_t)out_off;
-    in_off = in_ends[i];
-  }
-  return result;
+  b.gcm = (CK_GCM_PARAMS){NULL, 12, 96, aad.length ? aad.data : NULL, aad.length, tag_bits};
+  b.mech = (CK_MECHANISM){CKM_AES_GCM, &b.gcm, sizeof b.gcm};
+  b.ivs = ivs.data;
+  return run_batch(env, &b, gcm_item, n, &input, in_ends, output);
 }
 
 // sign(list, session, key, mechanism, input, inEnds, output) -> outEnds
 // For mechanisms without parameters (CKM_ECDSA, CKM_EDDSA, CKM_SHA256_RSA_PKCS, HMACs, CMAC).
 static napi_value sign(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
+  size_t argc = 7, n;
   napi_value argv[7];
-  CK_FUNCTION_LIST_PTR f;
-  CK_ULONG session, key, mech_type;
+  batch_t b = {0};
+  CK_ULONG mech_type;
   bytes_t input, output;
   const uint32_t *in_ends;
-  size_t n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 7 || !get_list(env, argv[0], &f) || !get_handle(env, argv[1], &session) || !get_handle(env, argv[2], &key) ||
+  if (argc != 7 || !get_list(env, argv[0], &b.f) || !get_handle(env, argv[1], &b.session) || !get_handle(env, argv[2], &b.key) ||
       !get_ulong(env, argv[3], &mech_type) || !get_bytes(env, argv[4], &input) || !get_ends(env, argv[5], input.length, &in_ends, &n) ||
       !get_bytes(env, argv[6], &output)) {
     return throw_type(env, "sign(list, session, key, mechanism, input, inEnds, output): bad arguments");
   }
-  uint32_t *out_ends;
-  napi_value result = make_ends(env, n, &out_ends);
-  if (!result) return throw_type(env, "sign: out of memory");
-  CK_MECHANISM mech = {mech_type, NULL, 0};
-  size_t in_off = 0, out_off = 0;
-  for (size_t i = 0; i < n; i++) {
-    CK_RV rv = f->C_SignInit(session, &mech, key);
-    if (rv != CKR_OK) return throw_rv(env, rv, "C_SignInit", i);
-    CK_ULONG out_len = output.length - out_off;
-    rv = f->C_Sign(session, input.data + in_off, in_ends[i] - in_off, output.data + out_off, &out_len);
-    if (rv != CKR_OK) return throw_rv(env, rv, "C_Sign", i);
-    if (out_len > output.length - out_off) return throw_rv(env, CKR_GENERAL_ERROR, "C_Sign", i);
-    out_off += out_len;
-    out_ends[i] = (uint32_t)out_off;
-    in_off = in_ends[i];
-  }
-  return result;
+  b.mech = (CK_MECHANISM){mech_type, NULL, 0};
+  return run_batch(env, &b, sign_item, n, &input, in_ends, output);
 }
 
 // wrap(list, session, mechanism, wrappingKey, targets, output) -> outEnds
@@ -236,32 +264,18 @@ static napi_value sign(napi_env env, napi_callback_info info) {
 static napi_value wrap(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
-  CK_FUNCTION_LIST_PTR f;
-  CK_ULONG session, mech_type, wrapping;
+  batch_t b = {0};
+  CK_ULONG mech_type;
   bytes_t targets, output;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6 || !get_list(env, argv[0], &f) || !get_handle(env, argv[1], &session) || !get_ulong(env, argv[2], &mech_type) ||
-      !get_handle(env, argv[3], &wrapping) || !get_bytes(env, argv[4], &targets) || targets.length % sizeof(CK_ULONG) != 0 ||
+  if (argc != 6 || !get_list(env, argv[0], &b.f) || !get_handle(env, argv[1], &b.session) || !get_ulong(env, argv[2], &mech_type) ||
+      !get_handle(env, argv[3], &b.key) || !get_bytes(env, argv[4], &targets) || targets.length % sizeof(CK_ULONG) != 0 ||
       !get_bytes(env, argv[5], &output)) {
     return throw_type(env, "wrap(list, session, mechanism, wrappingKey, targets, output): bad arguments");
   }
-  size_t n = targets.length / sizeof(CK_ULONG);
-  uint32_t *out_ends;
-  napi_value result = make_ends(env, n, &out_ends);
-  if (!result) return throw_type(env, "wrap: out of memory");
-  CK_MECHANISM mech = {mech_type, NULL, 0};
-  size_t out_off = 0;
-  for (size_t i = 0; i < n; i++) {
-    CK_ULONG target;
-    memcpy(&target, targets.data + i * sizeof(CK_ULONG), sizeof target);
-    CK_ULONG out_len = output.length - out_off;
-    CK_RV rv = f->C_WrapKey(session, &mech, wrapping, target, output.data + out_off, &out_len);
-    if (rv != CKR_OK) return throw_rv(env, rv, "C_WrapKey", i);
-    if (out_len > output.length - out_off) return throw_rv(env, CKR_GENERAL_ERROR, "C_WrapKey", i);
-    out_off += out_len;
-    out_ends[i] = (uint32_t)out_off;
-  }
-  return result;
+  b.mech = (CK_MECHANISM){mech_type, NULL, 0};
+  b.targets = targets.data;
+  return run_batch(env, &b, wrap_item, targets.length / sizeof(CK_ULONG), NULL, NULL, output);
 }
 
 // ---------------------------------------------------------------------------------------------
