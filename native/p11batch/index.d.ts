@@ -17,7 +17,6 @@ export interface P11BatchArena {
   closeFd(fd: number): void;
   /** Copies the items back to back from `offset`; returns the bytes written. */
   arenaWriteItems(arena: Arena, offset: number, items: Uint8Array[]): number;
-  arenaWrite(arena: Arena, offset: number, bytes: Uint8Array): void;
   arenaRead(arena: Arena, offset: number, length: number): Buffer;
   arenaReadInto(arena: Arena, offset: number, dst: Uint8Array): void;
   arenaZero(arena: Arena, offset: number, length: number): void;

@@ -428,20 +428,6 @@ static napi_value arena_write_items(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// arenaWrite(arena, offset, bytes)
-static napi_value arena_write(napi_env env, napi_callback_info info) {
-  size_t argc = 3, offset;
-  napi_value argv[3];
-  arena_t *a;
-  bytes_t b;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3 || !get_arena(env, argv[0], &a) || !get_size(env, argv[1], &offset) || !get_bytes(env, argv[2], &b) || !in_arena(a, offset, b.length)) {
-    return throw_type(env, "arenaWrite(arena, offset, bytes): bad arguments or beyond the arena");
-  }
-  if (b.length) memcpy(a->base + offset, b.data, b.length);
-  return NULL;
-}
-
 // arenaRead(arena, offset, length) -> Buffer (a copy)
 static napi_value arena_read(napi_env env, napi_callback_info info) {
   size_t argc = 3, offset, length;
@@ -493,7 +479,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"arenaOpen", NULL, arena_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaWriteItems", NULL, arena_write_items, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"arenaWrite", NULL, arena_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaRead", NULL, arena_read, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaReadInto", NULL, arena_read_into, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaZero", NULL, arena_zero, NULL, NULL, NULL, napi_enumerable, NULL},
