@@ -38,9 +38,14 @@ export class HostArena {
   }
 
   /** The client has mapped the region: drop the descriptor, leaving only the two mappings. */
-  mapped(): void {
+  markMapped(): void {
     if (this.fd !== null) this.a.closeFd(this.fd);
     this.fd = null;
+  }
+
+  /** Whether the client has mapped it (responses may then be written into it). */
+  get mapped(): boolean {
+    return this.fd === null;
   }
 
   /**

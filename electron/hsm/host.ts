@@ -14,13 +14,12 @@ type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethod
 const testHooks = process.env.CUSTOS_HSM_TEST_HOOKS === '1';
 /** The shared arena (electron/hsm/arena.ts), once the client asked for it. */
 let arena: HostArena | null = null;
-let arenaMapped = false;
 const ctx = (p: { path: string; token: string }) => s.tokenContext(p.path, p.token);
 const noHooks = (): never =>
   s.fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
 
 const handlers: Handlers = {
-  ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable(), arena: arena !== null && arenaMapped, arenaBytesRead: arena?.bytesRead ?? 0 }),
+  ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable(), arena: arena?.mapped ?? false, arenaBytesRead: arena?.bytesRead ?? 0 }),
   arenaCreate: (p) => {
     if (arena) return null; // one per host
     const made = HostArena.create(p.size);
@@ -29,9 +28,8 @@ const handlers: Handlers = {
     return { fd: made.fd, pid: process.pid };
   },
   arenaMapped: () => {
-    arena?.mapped();
-    arenaMapped = arena !== null;
-    return { mapped: arenaMapped };
+    arena?.markMapped();
+    return { mapped: arena?.mapped ?? false };
   },
   load: (p) => s.load(p.path),
   unload: (p) => s.unload(p.path),
@@ -105,7 +103,7 @@ async function onRequest(data: unknown): Promise<void> {
     // an `await` would let the next queued request run first and hold this answer until it ends.
     const result = handler!(unpackMessage(req.params ?? {}, arena?.read));
     const value = result instanceof Promise ? await result : result;
-    const out = arena && arenaMapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
+    const out = arena?.mapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
     sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value, out);
   } catch (e) {
     post({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });

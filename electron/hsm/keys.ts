@@ -983,7 +983,6 @@ export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectR
     r.uses++;
     return r;
   });
-  const handles = resolved.map((r) => r.h);
   const out: Uint8Array[] = [];
   const scratch = Buffer.alloc(8192);
   if (mech === 'aes-kw' || mech === 'aes-kwp') {
@@ -1015,7 +1014,7 @@ export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectR
   }
   const rsaPub = findOne(ctx, { ...wrappingRef, kind: 'public' });
   if (mech === 'rsa-oaep-sha1' || mech === 'rsa-oaep-sha256') {
-    for (const h of handles) out.push(Buffer.from(oaepCall(mech, 'C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, oaepParams(mech), rsaPub, h, scratch))));
+    for (const { h } of resolved) out.push(Buffer.from(oaepCall(mech, 'C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, oaepParams(mech), rsaPub, h, scratch))));
     return out;
   }
   // CKM_RSA_AES_KEY_WRAP layout (PKCS#11 v2.40 §2.1.21): OAEP(ephemeral AES key) ‖ KWP(target).

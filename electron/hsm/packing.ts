@@ -39,52 +39,56 @@ type Packed =
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
-function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[], arena?: ArenaWriter): PackedColumn {
+/** End offsets of the items laid back to back (a null takes no room), and whether they already lie so in one buffer. */
+function layout(items: ReadonlyArray<Uint8Array | null>): { ends: Uint32Array; total: number; nulls: boolean; contiguous: boolean } {
+  const ends = new Uint32Array(items.length);
   let total = 0;
   let nulls = false;
-  // Items that already lie back to back in one buffer (the host writes a batch's outputs so) are
-  // sent as one view of it, without a copy.
-  let contiguous = items.length > 0 && items[0] !== null;
+  let contiguous = items.length > 0;
   let prev: Uint8Array | null = null;
-  for (const b of items) {
+  items.forEach((b, i) => {
     if (b === null) {
       nulls = true;
       contiguous = false;
     } else {
-      total += b.byteLength;
       if (prev && (b.buffer !== prev.buffer || b.byteOffset !== prev.byteOffset + prev.byteLength)) contiguous = false;
+      total += b.byteLength;
       prev = b;
     }
-  }
-  if (arena && !nulls && total >= ARENA_MIN_BYTES) {
-    const offset = arena.place(items as Uint8Array[], total);
-    if (offset !== null) {
-      const ends = new Uint32Array(items.length);
-      let off = 0;
-      items.forEach((b, i) => (ends[i] = off += b!.byteLength));
-      return { at: [offset, total], ends };
-    }
-  }
-  if (contiguous) {
-    const first = items[0]!;
-    const ends = new Uint32Array(items.length);
-    let off = 0;
-    items.forEach((b, i) => (ends[i] = off += b!.byteLength));
-    return { bytes: new Uint8Array(first.buffer, first.byteOffset, total), ends };
-  }
-  const bytes = new Uint8Array(total);
-  const ends = new Uint32Array(items.length);
-  const present = nulls ? new Uint8Array(items.length) : undefined;
-  let off = 0;
-  items.forEach((b, i) => {
-    if (b !== null) {
-      bytes.set(b, off);
-      off += b.byteLength;
-      if (present) present[i] = 1;
-    }
-    ends[i] = off;
+    ends[i] = total;
   });
-  slabs.push(bytes);
+  return { ends, total, nulls, contiguous };
+}
+
+/**
+ * The items back to back with their end offsets, as a packed column and the batch addon take them:
+ * a view when they already lie so in one buffer (the host writes a batch's outputs so, and a packed
+ * batch arrives so), else a copy (`copied`: it holds the items' bytes, which the caller zeroes if
+ * they may be secret).
+ */
+export function joinItems(items: ReadonlyArray<Uint8Array | null>, l = layout(items)): { bytes: Uint8Array; ends: Uint32Array; present?: Uint8Array; copied: boolean } {
+  if (l.contiguous) {
+    const first = items[0]!;
+    return { bytes: new Uint8Array(first.buffer, first.byteOffset, l.total), ends: l.ends, copied: false };
+  }
+  const bytes = new Uint8Array(l.total);
+  const present = l.nulls ? new Uint8Array(items.length) : undefined;
+  items.forEach((b, i) => {
+    if (b === null) return;
+    bytes.set(b, l.ends[i]! - b.byteLength);
+    if (present) present[i] = 1;
+  });
+  return present ? { bytes, ends: l.ends, present, copied: true } : { bytes, ends: l.ends, copied: true };
+}
+
+function packColumn(items: Array<Uint8Array | null>, slabs: Uint8Array[], arena?: ArenaWriter): PackedColumn {
+  const l = layout(items);
+  if (arena && !l.nulls && l.total >= ARENA_MIN_BYTES) {
+    const offset = arena.place(items as Uint8Array[], l.total);
+    if (offset !== null) return { at: [offset, l.total], ends: l.ends };
+  }
+  const { bytes, ends, present, copied } = joinItems(items, l);
+  if (copied) slabs.push(bytes);
   return present ? { bytes, ends, present } : { bytes, ends };
 }
 

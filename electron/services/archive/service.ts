@@ -40,6 +40,7 @@ import {
   type VersionSummary,
 } from '../../../shared/archive/types';
 import { labelProblem, normalizeTags, tagProblem, textProblem } from '../../../shared/archive/validate';
+import type { AddedVersion } from '../../../shared/contract';
 import { CustosError } from '../../../shared/result';
 import type { KeyUsage, ObjectRef, RawObject, UnwrapTemplate } from '../../hsm/protocol';
 import { AuditLog, type DetailValue } from '../audit/log';
@@ -146,16 +147,8 @@ export interface AddItem {
   ceremonyId?: string;
 }
 
-export interface AddResult {
-  versionId: string;
-  keyId: string;
-  label: string;
-  version: number;
-  algorithm: string;
-  state: KeyState;
-  checkValue: string | null;
-  fingerprint: string | null;
-}
+/** What archiving one version reports: the contract's AddedVersion, as the app shows it. */
+export type AddResult = AddedVersion;
 
 export interface RestoreTemplate {
   label: string;

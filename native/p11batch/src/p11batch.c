@@ -60,16 +60,22 @@ typedef struct {
   size_t length;
 } bytes_t;
 
-// A Uint8Array (or Buffer) argument.
-static int get_bytes(napi_env env, napi_value v, bytes_t *out) {
+// A typed array argument of the given element type: its data and element count.
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   napi_typedarray_type type;
-  size_t length, offset;
-  void *data;
+  size_t offset;
   napi_value ab;
   bool is_ta = false;
   if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &ab, &offset) != napi_ok) return 0;
+  return type == want;
+}
+
+// A Uint8Array (or Buffer) argument.
+static int get_bytes(napi_env env, napi_value v, bytes_t *out) {
+  void *data;
+  size_t length;
+  if (!get_typed(env, v, napi_uint8_array, &data, &length)) return 0;
   out->data = (uint8_t *)data;
   out->length = length;
   return 1;
@@ -77,14 +83,9 @@ static int get_bytes(napi_env env, napi_value v, bytes_t *out) {
 
 // A Uint32Array of end offsets, each within `limit` and none before the previous one.
 static int get_ends(napi_env env, napi_value v, size_t limit, const uint32_t **ends, size_t *count) {
-  napi_typedarray_type type;
-  size_t length, offset;
   void *data;
-  napi_value ab;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) return 0;
-  if (type != napi_uint32_array) return 0;
+  size_t length;
+  if (!get_typed(env, v, napi_uint32_array, &data, &length)) return 0;
   const uint32_t *e = (const uint32_t *)data;
   uint32_t prev = 0;
   for (size_t i = 0; i < length; i++) {
