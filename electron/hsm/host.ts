@@ -4,6 +4,7 @@
 import { HostArena } from './arena';
 import { nativeBatchAvailable } from './batch';
 import * as keys from './keys';
+import { holdLifeline } from './lifeline';
 import { sendPacked, unpackMessage } from './packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
 import * as s from './session';
@@ -84,7 +85,8 @@ const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPor
 
 function post(msg: HostResponse): void {
   if (parentPort) parentPort.postMessage(msg);
-  else process.send?.(msg);
+  // The parent may have died while this request ran: a failed write means leave, not crash.
+  else if (process.connected) process.send?.(msg, undefined, {}, (e) => e && leave());
 }
 
 /** Methods that create objects: a cached handle could hide a new object that makes a ref ambiguous. */
@@ -115,12 +117,14 @@ async function onRequest(data: unknown): Promise<void> {
 if (parentPort) parentPort.on('message', (e) => void onRequest(e.data));
 else process.on('message', (m) => void onRequest(m));
 
-// If the parent goes away, release the tokens (logout, C_Finalize) and leave.
-process.on('disconnect', () => {
-  s.finalizeAll();
+/** The parent went away (or asked us to stop): release the tokens (logout, C_Finalize), quietly. */
+function leave(): void {
+  try {
+    s.finalizeAll();
+  } catch {
+    /* a device that is gone cannot be logged out of; exiting closes its sessions */
+  }
   process.exit(0);
-});
-process.on('SIGTERM', () => {
-  s.finalizeAll();
-  process.exit(0);
-});
+}
+
+if (!holdLifeline(leave)) leave();

@@ -6,7 +6,7 @@ import type { HostResponse } from './protocol';
 export function nodeHostSpawner(hostScript: string, env: NodeJS.ProcessEnv): SpawnHost {
   return (): HostPort => {
     const child = fork(hostScript, [], {
-      env,
+      env: { ...env, CUSTOS_HSM_PARENT: String(process.pid) }, // the host dies with this process (hsm/lifeline.ts)
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced', // structured clone: Uint8Array crosses without base64
     });

@@ -20,4 +20,9 @@ export interface P11BatchArena {
   arenaRead(arena: Arena, offset: number, length: number): Buffer;
   arenaReadInto(arena: Arena, offset: number, dst: Uint8Array): void;
   arenaZero(arena: Arena, offset: number, length: number): void;
+  /**
+   * Ties this process's life to its parent's: PR_SET_PDEATHSIG `signal` (Linux) and a watchdog
+   * thread that sends SIGKILL `graceMs` after the parent is gone. False if the parent already died.
+   */
+  lifeline(parentPid: number, signal: number, graceMs: number): boolean;
 }

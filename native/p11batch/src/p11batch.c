@@ -17,6 +17,12 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -470,6 +476,73 @@ static napi_value arena_zero(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Lifeline: the HSM host must not outlive the process that started it. A host blocked inside a
+// vendor library never sees its IPC channel close, so the kernel and a watchdog thread do it:
+//  - PR_SET_PDEATHSIG (Linux) sends `signal` the moment the parent dies; the host's JavaScript
+//    handler logs out and calls C_Finalize when its event loop is free;
+//  - a detached thread polls getppid() and, `graceMs` after the parent is gone, sends SIGKILL:
+//    that ends a host whose JavaScript thread is stuck in a C call and cannot run the handler.
+// The parent may already have died between fork and this call, so the parent id is checked after
+// prctl (a reparented child has another parent id).
+typedef struct {
+  pid_t parent;
+  unsigned grace_ms;
+} lifeline_t;
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
+}
+
+static void *lifeline_watch(void *arg) {
+  lifeline_t config = *(lifeline_t *)arg;
+  free(arg);
+  for (;;) {
+    sleep_ms(200);
+    if (getppid() != config.parent) {
+      sleep_ms(config.grace_ms);
+      kill(getpid(), SIGKILL);
+      return NULL;
+    }
+  }
+}
+
+// lifeline(parentPid, signal, graceMs) -> boolean: false when the parent is already gone.
+static napi_value lifeline(napi_env env, napi_callback_info info) {
+  size_t argc = 3, parent, sig, grace;
+  napi_value argv[3], result;
+  pthread_t thread;
+  pthread_attr_t attr;
+  lifeline_t *config;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !get_size(env, argv[0], &parent) || !get_size(env, argv[1], &sig) || !get_size(env, argv[2], &grace) || parent < 2 || sig < 1 || sig > 64 || grace > 60000) {
+    return throw_type(env, "lifeline(parentPid, signal, graceMs): bad arguments");
+  }
+#ifdef __linux__
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0) != 0) return throw_type(env, "lifeline: prctl(PR_SET_PDEATHSIG) failed");
+#endif
+  if (getppid() != (pid_t)parent) {
+    CHECK(napi_get_boolean(env, false, &result));
+    return result;
+  }
+  config = malloc(sizeof *config);
+  if (!config) return throw_type(env, "lifeline: out of memory");
+  config->parent = (pid_t)parent;
+  config->grace_ms = (unsigned)grace;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&thread, &attr, lifeline_watch, config) != 0) {
+    pthread_attr_destroy(&attr);
+    free(config);
+    return throw_type(env, "lifeline: pthread_create failed");
+  }
+  pthread_attr_destroy(&attr);
+  CHECK(napi_get_boolean(env, true, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, open_library, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -483,6 +556,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"arenaRead", NULL, arena_read, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaReadInto", NULL, arena_read_into, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaZero", NULL, arena_zero, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lifeline", NULL, lifeline, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
