@@ -1,6 +1,13 @@
 // Key types, usages and mechanisms as custodians choose them, with the words the UI shows. Pure data:
 // the renderer builds its forms from this, main validates against it, the HSM host maps it to PKCS#11.
 
+/** A token as every layer names it: the PKCS#11 module's path and the token's RFC 7512 URI (or label). */
+export interface TokenRef {
+  module: string;
+  /** PKCS#11 URI of the token (from the token list), or its label in the CLI. */
+  token: string;
+}
+
 export type KeyTypeName =
   | 'aes-128'
   | 'aes-192'
