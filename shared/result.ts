@@ -126,3 +126,8 @@ export function fail(
 ): never {
   throw new CustosError(details ? { code, message, action, details } : { code, message, action });
 }
+
+/** The one helper for "the caller's input is wrong" (INVALID_INPUT): say what is wrong and how to fix it. */
+export function invalidInput(message: string, action: string, details?: AppError['details']): never {
+  return fail('INVALID_INPUT', message, action, details);
+}
