@@ -1,0 +1,92 @@
+// The built-in ceremony definitions. Each is an ordinary definition (the same schema and linter as
+// an organisation's own file); `custos ceremony definitions --export DIR` writes them as YAML for
+// an organisation to copy and tighten.
+import { DEFINITION_FORMAT, DEFINITION_FORMAT_VERSION, type CeremonyDefinition, type CeremonyType } from './definition';
+
+const base = { format: DEFINITION_FORMAT, formatVersion: DEFINITION_FORMAT_VERSION } as const;
+
+export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze([
+  {
+    ...base,
+    id: 'custos/workstation-setup',
+    revision: 1,
+    type: 'workstation-setup',
+    title: 'Workstation set-up and custodian enrolment',
+    summary:
+      'Creates the workstation record and the archive’s keys in the HSM, enrols each person with a key pair made inside their own card, and sets the quorum policy. The new custodians approve the result; the witness signs off.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call', say: 'The administrator reads each name and role aloud; each person answers “present”. Nobody is enrolled yet, so the witness vouches for who is in the room.' },
+      { id: 'login', kind: 'login' },
+      { id: 'create-record', kind: 'create-record' },
+      { id: 'enrol', kind: 'enrol' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'set-policy', kind: 'set-policy', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+  {
+    ...base,
+    id: 'custos/enrolment',
+    revision: 1,
+    type: 'enrolment',
+    title: 'Custodian enrolment and policy change',
+    summary: 'Adds people (each with a key pair made inside their own card), retires people, or changes the quorum policy — with the approval of the current quorum.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 1 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'enrol', kind: 'enrol', say: 'Each new person in turn inserts their card and enters its PIN; Custos generates their key pair inside the card. Nothing takes effect until the current custodians approve.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'set-policy', kind: 'set-policy', title: 'Approve the change', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+  {
+    ...base,
+    id: 'custos/key-generation',
+    revision: 1,
+    type: 'key-generation',
+    title: 'Key generation',
+    summary: 'Generates a managed key inside the HSM with the quorum’s approval, reads its check value aloud, proves it works, archives it if it is extractable under wrap, and makes a CSR where asked.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'generate', kind: 'generate', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'show-check-value', kind: 'show-check-value', witness: true },
+      { id: 'test-operation', kind: 'test-operation', witness: true },
+      { id: 'archive', kind: 'archive' },
+      { id: 'csr', kind: 'csr' },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+  {
+    ...base,
+    id: 'custos/backup',
+    revision: 1,
+    type: 'backup',
+    title: 'Split-knowledge backup',
+    summary:
+      'Makes a Backup Key, splits it into one share per holder, shows each share to its holder alone, has every holder re-enter their share, and only then wraps the targets under the Backup Key inside the HSM.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'make-backup-key', kind: 'make-backup-key' },
+      { id: 'split', kind: 'split' },
+      { id: 'hand-over', kind: 'hand-over' },
+      { id: 'verify-shares', kind: 'verify-shares' },
+      { id: 'commit-backup', kind: 'commit-backup', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+] satisfies CeremonyDefinition[]);
+
+export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {
+  return BUILTIN_DEFINITIONS.find((d) => d.id === idOrType || d.type === (idOrType as CeremonyType));
+}

@@ -1,0 +1,142 @@
+// The parameters of each ceremony type, as given at plan time (CLI options, a parameters file, or
+// the app's form) and checked here. The engine resolves them (people named → register entries with
+// their credential fingerprints, token → serial and model) and the resolved form goes into the
+// ceremony fingerprint, so that every value a participant approves is a value they read aloud.
+import { z } from 'zod';
+import { PURPOSES } from '../archive/policy';
+import { labelProblem, tagProblem, textProblem } from '../archive/validate';
+import { KEY_TYPES, type KeyTypeName, type KeyUsageName } from '../keys';
+import type { CeremonyType } from './definition';
+import { policySchema } from './policy';
+import { CREDENTIAL_KINDS, ROLES } from './roles';
+
+const KEY_TYPE_NAMES = KEY_TYPES.map((k) => k.type) as [KeyTypeName, ...KeyTypeName[]];
+const USAGES = ['encrypt', 'sign', 'wrap', 'derive'] as const satisfies readonly KeyUsageName[];
+
+const fromProblem = (problem: (v: unknown) => string | null) => (v: unknown, ctx: z.RefinementCtx) => {
+  const p = problem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+};
+
+/** A person's name as custodians say it: 1–64 characters, no control characters. */
+export const personName = z
+  .string()
+  .trim()
+  .min(1, 'Give the person’s name.')
+  .max(64, 'A name has at most 64 characters.')
+  .superRefine(fromProblem((v) => textProblem('A name', v, 64)));
+
+/** A person in the register, named by id or by name (names are unique in a register). */
+export const personRef = z.string().trim().min(1).max(64);
+
+export const keyLabelParam = z.string().superRefine(fromProblem(labelProblem));
+const tag = z.string().superRefine(fromProblem(tagProblem));
+
+export const personInputSchema = z.strictObject({
+  name: personName,
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+  credential: z.enum(CREDENTIAL_KINDS),
+});
+export type PersonInput = z.infer<typeof personInputSchema>;
+
+export const setupParamsSchema = z.strictObject({
+  /** The record's name, shown on every report (e.g. "Payments HSM, London"). */
+  recordName: z.string().trim().min(1).max(120),
+  /** PKCS#11 URI of the workstation token. */
+  token: z.string().min(7).max(1024).startsWith('pkcs11:'),
+  /** Practice record: its bundles and share sets are marked as practice and refused by production records. */
+  practice: z.boolean(),
+  people: z.array(personInputSchema).min(1).max(32),
+  /** The quorum policy the people approve; the default policy when absent. */
+  policy: policySchema.optional(),
+});
+export type SetupParams = z.infer<typeof setupParamsSchema>;
+
+export const enrolmentParamsSchema = z.strictObject({
+  add: z.array(personInputSchema).max(32),
+  /** People whose enrolment ends (their credentials can approve nothing afterwards). */
+  retire: z.array(personRef).max(32),
+  /** A new policy; the current one stays when absent. */
+  policy: policySchema.optional(),
+});
+export type EnrolmentParams = z.infer<typeof enrolmentParamsSchema>;
+
+export const keyGenerationParamsSchema = z.strictObject({
+  keyType: z.enum(KEY_TYPE_NAMES),
+  label: keyLabelParam,
+  usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length),
+  /** Extractable under wrap only (so it can be archived and backed up); otherwise it never leaves the HSM. */
+  extractable: z.boolean(),
+  purpose: z.enum(PURPOSES),
+  tags: z.array(tag).max(20),
+  /** The custodians responsible for the key (names or ids in the register). */
+  custodians: z.array(personRef).max(16),
+  description: z.string().trim().max(500).optional(),
+  /** A PKCS#10 request is made for an asymmetric key when a subject is given ("CN=…,O=…,C=…"). */
+  csrSubject: z.string().trim().min(3).max(1024).optional(),
+});
+export type KeyGenerationParams = z.infer<typeof keyGenerationParamsSchema>;
+
+/** The archive's own keys, named as backup targets. */
+export const ARCHIVE_TARGETS = ['archive-kek', 'archive-mac'] as const;
+
+export const backupParamsSchema = z.strictObject({
+  /** "archive-kek", "archive-mac", or the labels of keys generated extractable under wrap. */
+  targets: z.array(z.string().trim().min(1).max(128)).min(1).max(32),
+  /** SLIP-39 shares written down, XOR components, or SLIP-39 shares sealed to each holder's card. */
+  scheme: z.enum(['slip39', 'xor', 'sealed']),
+  /** Shares needed to restore (XOR: always every component). */
+  threshold: z.number().int().min(1).max(16),
+  /** One share per holder, in this order. */
+  holders: z.array(personRef).min(1).max(16),
+  /** SLIP-39 iteration exponent (PBKDF2 rounds = 10000 × 2^e); default 1. */
+  iterationExponent: z.number().int().min(0).max(15).optional(),
+});
+export type BackupParams = z.infer<typeof backupParamsSchema>;
+
+export const PARAM_SCHEMAS = {
+  'workstation-setup': setupParamsSchema,
+  enrolment: enrolmentParamsSchema,
+  'key-generation': keyGenerationParamsSchema,
+  backup: backupParamsSchema,
+} as const satisfies Record<CeremonyType, z.ZodType>;
+
+export type CeremonyParams = {
+  'workstation-setup': SetupParams;
+  enrolment: EnrolmentParams;
+  'key-generation': KeyGenerationParams;
+  backup: BackupParams;
+};
+
+/** Type-specific rules a schema cannot say. Each problem is a sentence. */
+export function paramProblems(type: CeremonyType, params: unknown): string[] {
+  const problems: string[] = [];
+  if (type === 'key-generation') {
+    const p = params as KeyGenerationParams;
+    const info = KEY_TYPES.find((k) => k.type === p.keyType)!;
+    for (const u of p.usages) if (!info.usages.includes(u)) problems.push(`A ${info.title} key cannot be used for "${u}"; choose from ${info.usages.join(', ')}.`);
+    if (p.csrSubject && info.family !== 'asymmetric') problems.push('A certificate signing request needs an asymmetric key (RSA, EC or Ed25519).');
+    if (new Set(p.custodians).size !== p.custodians.length) problems.push('A responsible custodian is named twice.');
+  }
+  if (type === 'backup') {
+    const p = params as BackupParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each holder receives exactly one share.');
+    if (new Set(p.targets).size !== p.targets.length) problems.push('A target is named twice.');
+    if (p.threshold > p.holders.length) problems.push(`The threshold (${p.threshold}) is larger than the number of holders (${p.holders.length}).`);
+    if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of holders.');
+    if (p.scheme !== 'xor' && p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
+    if (p.scheme === 'xor' && p.holders.length < 2) problems.push('XOR components need at least two holders.');
+  }
+  if (type === 'workstation-setup') {
+    const p = params as SetupParams;
+    const names = p.people.map((x) => x.name.toLowerCase());
+    if (new Set(names).size !== names.length) problems.push('Two people have the same name: names must tell people apart when read aloud.');
+  }
+  if (type === 'enrolment') {
+    const p = params as EnrolmentParams;
+    const names = p.add.map((x) => x.name.toLowerCase());
+    if (new Set(names).size !== names.length) problems.push('Two new people have the same name.');
+    if (p.add.length === 0 && p.retire.length === 0 && !p.policy) problems.push('Nothing to change: add people, retire people or give a new policy.');
+  }
+  return problems;
+}
