@@ -81,6 +81,28 @@ export const ERROR_CODES = [
   // Shares sealed to a custodian's card (custos.sealedshare, electron/services/cardshares.ts)
   'SEALED_SHARE_INVALID',
   'SEALED_SHARE_WRONG_RECIPIENT',
+  // People, credentials and ceremonies (shared/ceremony, electron/services/ceremony)
+  'RECORD_MISSING',
+  'PERSON_NOT_FOUND',
+  'PERSON_EXISTS',
+  'CARD_WRONG',
+  'CREDENTIAL_FORBIDDEN',
+  'PASSPHRASE_INCORRECT',
+  'ROLE_MISSING',
+  'ROLE_CONFLICT',
+  'APPROVAL_INVALID',
+  'APPROVAL_DUPLICATE',
+  'APPROVAL_STALE',
+  'APPROVAL_REPLAYED',
+  'APPROVAL_WRONG_STEP',
+  'APPROVAL_FINGERPRINT',
+  'CEREMONY_DEFINITION_INVALID',
+  'CEREMONY_NOT_FOUND',
+  'CEREMONY_STEP_BLOCKED',
+  'CEREMONY_INTERRUPTED',
+  'CEREMONY_FINISHED',
+  'EXCEPTION_OPEN',
+  'PRACTICE_REFUSED',
   'INTERNAL',
 ] as const;
 
