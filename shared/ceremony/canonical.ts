@@ -18,6 +18,20 @@ function str(s: string): string {
 }
 
 export function canonicalJson(value: unknown): string {
+  return encode(value, null, '');
+}
+
+/** The same value and key order, indented with two spaces (for files people read: transcripts). */
+export function canonicalJsonPretty(value: unknown): string {
+  return encode(value, '  ', '');
+}
+
+function encode(value: unknown, indent: string | null, at: string): string {
+  const inner = indent === null ? '' : at + indent;
+  const open = indent === null ? '' : '\n' + inner;
+  const close = indent === null ? '' : '\n' + at;
+  const sep = indent === null ? ',' : ',\n' + inner;
+  const colon = indent === null ? ':' : ': ';
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -28,13 +42,17 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return str(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      if (Array.isArray(value)) {
+        if (value.length === 0) return '[]';
+        return `[${open}${value.map((v) => (v === undefined ? 'null' : encode(v, indent, inner))).join(sep)}${close}]`;
+      }
       if (value instanceof Uint8Array) throw new CanonicalJsonError('canonical JSON takes no raw bytes: write them as hex');
       const o = value as Record<string, unknown>;
       const keys = Object.keys(o)
         .filter((k) => o[k] !== undefined)
         .sort();
-      return `{${keys.map((k) => `${str(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+      if (keys.length === 0) return '{}';
+      return `{${open}${keys.map((k) => `${str(k)}${colon}${encode(o[k], indent, inner)}`).join(sep)}${close}}`;
     }
     default:
       throw new CanonicalJsonError(`canonical JSON cannot hold a ${typeof value}`);

@@ -335,6 +335,23 @@ export function approvalsFor(s: RunState, stepId: string): ApprovalView[] {
   return s.approvals.filter((a) => a.step === stepId && !seen.has(a.person) && seen.add(a.person));
 }
 
+/**
+ * The quorum steps whose approvals must be in before `step` may run: its own, and — at the start of
+ * a secret section (the Backup Key and its shares live only in memory) — those of every later step
+ * in that section. So no share is made for a backup that the quorum has not approved yet, and the
+ * commit needs no one to come back once the shares are verified.
+ */
+export function quorumStepsDue(s: RunState, step: ResolvedStep): ResolvedStep[] {
+  const due = step.quorum ? [step] : [];
+  if (step.secret && s.steps.slice(0, step.index).every((x) => !x.secret || s.step[x.id]!.status === 'skipped')) {
+    for (const later of s.steps.slice(step.index + 1)) {
+      if (!later.secret) break;
+      if (later.quorum) due.push(later);
+    }
+  }
+  return due;
+}
+
 export function openExceptions(s: RunState): ExceptionView[] {
   return s.exceptions.filter((x) => !x.decision || !x.acknowledged);
 }
@@ -358,9 +375,10 @@ export function prerequisites(s: RunState, now: Date = new Date()): string[] {
     for (const p of s.plan.participants) if (p.credential && !s.present[p.person]) needs.push(`${p.name} proves presence with their ${p.credential.kind}.`);
   }
   if (step.kind === 'read-fingerprint' && !s.fingerprintConfirmed) needs.push('Every participant confirms the fingerprint words aloud.');
-  if (step.quorum) {
-    const have = approvalsFor(s, step.id).length;
-    if (have < step.quorum.threshold) needs.push(`${step.quorum.threshold - have} more custodian approval${step.quorum.threshold - have === 1 ? '' : 's'} (${have} of ${step.quorum.threshold}).`);
+  for (const q of quorumStepsDue(s, step)) {
+    const have = approvalsFor(s, q.id).length;
+    const n = q.quorum!.threshold - have;
+    if (n > 0) needs.push(`${n} more ${q.quorum!.role} approval${n === 1 ? '' : 's'} for “${q.title}” (${have} of ${q.quorum!.threshold}).`);
   }
   if (step.kind === 'sign-off') {
     const open = openExceptions(s);

@@ -122,3 +122,20 @@ describe('parameter rules', () => {
     expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'slip39', threshold: 2, holders: ['a', 'b', 'c'] })).toEqual([]);
   });
 });
+
+describe('canonical JSON', () => {
+  it('sorts keys, has no white space, refuses floats and bytes; the pretty form holds the same value', async () => {
+    const { canonicalJson, canonicalJsonPretty, fingerprintWords, fingerprintGroups } = await import('../../shared/ceremony/canonical');
+    const v = { b: [1, { z: null, a: 'x\u2028y' }], a: true, '10': 'n', '2': 'm', u: undefined };
+    expect(canonicalJson(v)).toBe('{"10":"n","2":"m","a":true,"b":[1,{"a":"x\\u2028y","z":null}]}');
+    expect(JSON.parse(canonicalJsonPretty(v))).toEqual(JSON.parse(canonicalJson(v)));
+    expect(canonicalJsonPretty({ a: [], b: {} })).toBe('{\n  "a": [],\n  "b": {}\n}');
+    expect(() => canonicalJson({ x: 1.5 })).toThrow(/safe integers/);
+    expect(() => canonicalJson({ x: new Uint8Array(1) })).toThrow(/hex/);
+    const fp = 'ab'.repeat(32);
+    expect(fingerprintWords(fp)).toHaveLength(8);
+    expect(fingerprintWords(fp)).toEqual(fingerprintWords(fp));
+    expect(fingerprintWords('ac' + fp.slice(2))).not.toEqual(fingerprintWords(fp));
+    expect(fingerprintGroups(fp).split(' ')).toHaveLength(16);
+  });
+});

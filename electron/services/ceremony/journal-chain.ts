@@ -1,0 +1,27 @@
+// The ceremony journal's own hash chain (docs/FORMAT.md "Ceremony journal"): each entry is
+// canonical JSON of {actor, at, event, prev, seq}; its hash is SHA-256 of those UTF-8 bytes, and the
+// next entry names it as `prev` (64 zeros for the first). The audit log chains and signs every
+// journal row as well; this chain lets the transcript in an evidence bundle be checked on its own.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../../shared/ceremony/canonical';
+import type { JournalEntry } from '../../../shared/ceremony/run';
+
+export const JOURNAL_GENESIS = '0'.repeat(64);
+
+export function journalEntryText(e: JournalEntry): string {
+  return canonicalJson({ actor: e.actor, at: e.at, event: e.event, prev: e.prev, seq: e.seq });
+}
+
+export const journalEntryHash = (e: JournalEntry): string => createHash('sha256').update(journalEntryText(e), 'utf8').digest('hex');
+
+export function verifyJournalChain(entries: ReadonlyArray<JournalEntry & { hash: string }>): { ok: true } | { ok: false; problem: string } {
+  let prev = JOURNAL_GENESIS;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.seq !== i + 1) return { ok: false, problem: `entry ${i + 1} has sequence number ${e.seq}` };
+    if (e.prev !== prev) return { ok: false, problem: `entry ${e.seq} does not follow entry ${e.seq - 1}` };
+    if (journalEntryHash(e) !== e.hash) return { ok: false, problem: `entry ${e.seq} was altered` };
+    prev = e.hash;
+  }
+  return { ok: true };
+}

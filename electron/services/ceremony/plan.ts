@@ -1,0 +1,221 @@
+// Planning a run: the definition is checked (schema, then linter) before anything else — an invalid
+// definition makes no PKCS#11 call at all — then the parameters, then the people: each named person
+// must be in the register with the role they take, a witness may not be a custodian where the policy
+// says so, and credentials must be of a kind the policy accepts. Only then is the token asked who it
+// is (serial, model), and the fingerprint computed over every resolved value.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
+import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
+import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
+import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
+import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityView } from '../../../shared/ceremony/run';
+import { fail } from '../../../shared/result';
+import type { PersonRecord, CeremonyRecord } from './record';
+
+export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
+
+export function fingerprintOf(plan: Omit<RunPlan, 'fingerprint'>): string {
+  return createHash('sha256').update(canonicalBytes({ format: FINGERPRINT_FORMAT, version: 1, ...plan })).digest('hex');
+}
+
+export function withFingerprint(plan: Omit<RunPlan, 'fingerprint'>): RunPlan {
+  return { ...plan, fingerprint: fingerprintOf(plan) };
+}
+
+/** Refuses a definition with every problem listed (as details), before any PKCS#11 call. */
+export function checkedDefinition(value: unknown, policy: Policy): CeremonyDefinition {
+  const r = checkDefinition(value, policy);
+  if (!r.ok) {
+    const list = r.problems.slice(0, 12).map((p: LintProblem) => `${p.path ? `${p.path}: ` : ''}${p.message}`);
+    fail(
+      'CEREMONY_DEFINITION_INVALID',
+      `The ceremony definition was refused (${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}): ${list.join(' ')}`,
+      'Correct the definition file and plan the ceremony again. Nothing was done on the HSM.',
+      Object.fromEntries(list.map((l, i) => [`problem${i + 1}`, l])),
+    );
+  }
+  return r.definition;
+}
+
+export interface ParticipantInput {
+  /** Register id or name. */
+  person: string;
+  roles: Role[];
+}
+
+export interface PlanRequest {
+  definition: CeremonyDefinition;
+  params: unknown;
+  participants: ParticipantInput[];
+}
+
+export interface PlanContext {
+  record: CeremonyRecord | null;
+  version: string;
+  token: TokenIdentityView;
+}
+
+/** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
+export function checkedParams<T extends CeremonyType>(def: CeremonyDefinition, raw: unknown): unknown {
+  const given = (raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {}) as Record<string, unknown>;
+  for (const [name, v] of Object.entries(def.parameters ?? {})) {
+    if (v.fixed !== undefined) {
+      if (given[name] !== undefined && canonicalJson(given[name]) !== canonicalJson(v.fixed)) {
+        fail('INVALID_INPUT', `The definition fixes "${name}" to ${canonicalJson(v.fixed)}; it cannot be changed when planning.`, 'Leave the parameter out, or use another definition.');
+      }
+      given[name] = v.fixed;
+    } else if (v.default !== undefined && given[name] === undefined) {
+      given[name] = v.default;
+    }
+  }
+  const parsed = PARAM_SCHEMAS[def.type as T].safeParse(given);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    fail('INVALID_INPUT', `Parameter ${i.path.join('.') || '(all)'}: ${i.message}`, 'Correct the ceremony parameters and plan again.');
+  }
+  const problems = paramProblems(def.type, parsed.data);
+  if (problems.length) fail('INVALID_INPUT', problems.join(' '), 'Correct the ceremony parameters and plan again.');
+  return parsed.data;
+}
+
+function findPerson(people: PersonRecord[], ref: string): PersonRecord {
+  const byId = people.find((p) => p.id === ref);
+  if (byId) return byId;
+  const byName = people.filter((p) => p.name.toLowerCase() === ref.trim().toLowerCase());
+  if (byName.length === 1) return byName[0]!;
+  fail('PERSON_NOT_FOUND', `Nobody called "${ref}" is in this workstation's register.`, 'Check the spelling (custos people list), or enrol the person first with the enrolment ceremony.', { person: ref.slice(0, 64) });
+}
+
+/** The policy that governs this run: the record's, or (set-up) the one being proposed. */
+export function runPolicy(ctx: PlanContext, def: CeremonyDefinition, params: unknown): Policy {
+  if (ctx.record) return ctx.record.policy();
+  if (def.type === 'workstation-setup') {
+    const p = params as SetupParams;
+    return p.policy ?? (p.practice ? practicePolicy() : defaultPolicy());
+  }
+  return defaultPolicy();
+}
+
+/** Checks and resolves everything; returns the plan (with its fingerprint) and the policy it used. */
+export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan; policy: Policy } {
+  const def = req.definition;
+  const params = checkedParams(def, req.params);
+  const policy = runPolicy(ctx, def, params);
+  const record = ctx.record;
+  if (!record && def.type !== 'workstation-setup') {
+    fail('RECORD_MISSING', 'This workstation has no record yet.', 'Run the workstation set-up ceremony first (custos ceremony plan custos/workstation-setup).');
+  }
+  if (record && def.type === 'workstation-setup') fail('INVALID_INPUT', 'This workstation already has a record.', 'To add or retire people, or change the policy, run the enrolment ceremony.');
+  const register = record?.people().filter((p) => p.status === 'active') ?? [];
+
+  // Participants: register people (set-up: the people being enrolled, named in the parameters).
+  const participants: Participant[] = [];
+  const add = (p: Participant) => {
+    if (participants.some((x) => x.person === p.person)) fail('INVALID_INPUT', `${p.name} is named twice among the participants.`, 'Name each person once, with all their roles.');
+    participants.push(p);
+  };
+  let resolved: Record<string, unknown>;
+  if (def.type === 'workstation-setup') {
+    const p = params as SetupParams;
+    const people = p.people.map((x) => ({ person: randomUUID(), name: x.name, roles: [...new Set(x.roles)].sort() as Role[], credentialKind: x.credential }));
+    for (const x of people) add({ person: x.person, name: x.name, roles: x.roles, credential: null });
+    resolved = { recordName: p.recordName, practice: p.practice, policy: policy, people };
+  } else {
+    for (const x of req.participants) {
+      const rec = findPerson(register, x.person);
+      const missing = x.roles.filter((r) => !rec.roles.includes(r));
+      if (missing.length) fail('ROLE_MISSING', `${rec.name} does not hold the role${missing.length > 1 ? 's' : ''} ${missing.map((r) => ROLE_TITLES[r]).join(', ')} in the register.`, 'Choose someone who holds the role, or change their roles with the enrolment ceremony.');
+      add({ person: rec.id, name: rec.name, roles: [...new Set(x.roles)].sort() as Role[], credential: rec.credential ? { kind: rec.credential.kind, fingerprint: rec.credential.fingerprint } : null });
+    }
+    resolved = resolveTypeParams(def.type, params, register, participants);
+  }
+
+  // Roles: counts within the definition's limits; separation of duties; credential kinds.
+  for (const [role, range] of Object.entries(def.roles) as Array<[Role, { min: number; max?: number }]>) {
+    const n = participants.filter((p) => p.roles.includes(role)).length;
+    if (n < range.min) fail('ROLE_MISSING', `This ceremony needs at least ${range.min} ${ROLE_TITLES[role].toLowerCase()}${range.min === 1 ? '' : 's'}; ${n} ${n === 1 ? 'is' : 'are'} named.`, `Name ${range.min - n} more participant${range.min - n === 1 ? '' : 's'} with that role.`);
+    if (range.max !== undefined && n > range.max) fail('INVALID_INPUT', `This ceremony takes at most ${range.max} ${ROLE_TITLES[role].toLowerCase()}${range.max === 1 ? '' : 's'}; ${n} are named.`, 'Name fewer participants with that role.');
+  }
+  const mayDouble = policy.witnessMayBeCustodian && def.rules?.witnessMayBeCustodian !== false;
+  for (const p of participants) {
+    if (!mayDouble && p.roles.includes('witness') && p.roles.includes('custodian')) {
+      fail('ROLE_CONFLICT', `${p.name} cannot be both witness and custodian in this ceremony: the policy keeps those duties apart.`, 'Name another witness, or another custodian.');
+    }
+  }
+  const forbidPassphrase = policy.passphraseCredentials === 'forbidden' || def.rules?.passphraseCredentials === 'forbidden';
+  if (forbidPassphrase) {
+    const weak = participants.find((p) => p.credential?.kind === 'passphrase');
+    const newWeak = ((resolved.people ?? resolved.add ?? []) as Array<{ name: string; credentialKind: string }>).find((x) => x.credentialKind === 'passphrase');
+    if (weak || newWeak) fail('CREDENTIAL_FORBIDDEN', `${(weak ?? newWeak)!.name} has a passphrase credential, which the policy does not accept.`, 'Enrol a card for this person first, or name someone with a card.');
+  }
+  if (def.type !== 'workstation-setup') {
+    const newcomers = new Set(((resolved.add ?? []) as Array<{ person: string }>).map((x) => x.person));
+    const noCred = participants.find((p) => !p.credential && !newcomers.has(p.person));
+    if (noCred) fail('CARD_WRONG', `${noCred.name} has no credential, so cannot prove presence or approve.`, 'Enrol a card or passphrase for this person with the enrolment ceremony.');
+  }
+
+  const subject = subjectOf(def.type, resolved, record);
+  const plan = withFingerprint({
+    run: randomUUID(),
+    definition: { id: def.id, revision: def.revision, type: def.type, title: def.title, hash: definitionHash(def) },
+    app: ctx.version,
+    practice: record ? record.info.practice : (params as SetupParams).practice,
+    workstation: { archiveId: record?.info.archiveId ?? null, name: record?.info.name ?? (params as SetupParams).recordName, token: ctx.token },
+    params: resolved,
+    participants,
+    previousBundle: record ? record.lastBundle(subject) : null,
+    amendment: 0,
+  });
+  return { plan, policy };
+}
+
+/** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
+export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
+  if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
+  return `record:${record?.info.archiveId ?? 'new'}`;
+}
+
+function resolveTypeParams(type: CeremonyType, params: unknown, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
+  const named = (ref: string) => {
+    const p = findPerson(register, ref);
+    return { person: p.id, name: p.name };
+  };
+  if (type === 'key-generation') {
+    const p = params as KeyGenerationParams;
+    for (const c of p.custodians) {
+      const rec = findPerson(register, c);
+      if (!rec.roles.includes('custodian')) fail('ROLE_MISSING', `${rec.name} is not a custodian, so cannot be responsible for a key.`, 'Name custodians from the register.');
+    }
+    // The new key's CKA_ID is fixed now: a generation interrupted by a crash is found by it and
+    // adopted on resume, never made twice.
+    return { ...p, custodians: p.custodians.map(named), keyIdHex: randomBytes(16).toString('hex') };
+  }
+  if (type === 'backup') {
+    const p = params as BackupParams;
+    const holders = p.holders.map(named);
+    for (const h of holders) {
+      const part = participants.find((x) => x.person === h.person);
+      if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${h.name} holds a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+    }
+    return {
+      targets: p.targets.map((t) => ({ name: t, archiveKey: (ARCHIVE_TARGETS as readonly string[]).includes(t) })),
+      scheme: p.scheme,
+      threshold: p.threshold,
+      holders,
+      iterationExponent: p.iterationExponent ?? 1,
+    };
+  }
+  if (type === 'enrolment') {
+    const p = params as EnrolmentParams;
+    const add = p.add.map((x) => {
+      if (register.some((r) => r.name.toLowerCase() === x.name.toLowerCase())) fail('PERSON_EXISTS', `${x.name} is already in the register.`, 'Use a name that tells the two people apart, or retire the old entry.');
+      return { person: randomUUID(), name: x.name, roles: [...new Set(x.roles)].sort() as Role[], credentialKind: x.credential };
+    });
+    for (const x of add) participants.push({ person: x.person, name: x.name, roles: x.roles, credential: null });
+    return { add, retire: p.retire.map(named), policy: p.policy ?? null };
+  }
+  return params as Record<string, unknown>;
+}

@@ -1,0 +1,178 @@
+// What the screens and the CLI show of a run: derived from the run's state by pure functions, so the
+// app and `custos ceremony status` say the same thing. Main sends this view; it never holds a secret.
+import { fingerprintGroups, fingerprintWords } from './canonical';
+import type { CeremonyType, StepKind } from './definition';
+import { approvalsFor, currentStep, inFlightStep, openExceptions, participantsWith, prerequisites, quorumStepsDue, type ExceptionView, type RunState } from './run';
+import { ROLE_TITLES, type CredentialKind, type Role } from './roles';
+
+/** What the current step asks of the people in the room. */
+export type StepInput =
+  | { kind: 'presence'; persons: string[] }
+  | { kind: 'confirm-fingerprint' }
+  | { kind: 'login' }
+  | { kind: 'run' }
+  | { kind: 'enrol'; persons: string[] }
+  | { kind: 'approve'; step: string; role: Role; threshold: number; persons: string[] }
+  | { kind: 'hand-over'; holders: Array<{ person: string; name: string; done: boolean }> }
+  | { kind: 'verify-share'; holders: Array<{ person: string; name: string; done: boolean }> }
+  | { kind: 'tick'; step: string }
+  | { kind: 'sign-off'; persons: string[] }
+  | { kind: 'none' };
+
+export interface RunView {
+  run: string;
+  type: CeremonyType;
+  title: string;
+  definition: { id: string; revision: number; hash: string };
+  practice: boolean;
+  record: string;
+  status: 'running' | 'interrupted' | 'aborted' | 'completed';
+  startedAt: string;
+  endedAt: string | null;
+  fingerprint: { hex: string; groups: string; words: string[]; confirmed: boolean };
+  participants: Array<{ person: string; name: string; roles: Role[]; roleTitles: string[]; credential: { kind: CredentialKind; fingerprint: string } | null; present: boolean }>;
+  steps: Array<{
+    index: number;
+    id: string;
+    kind: StepKind;
+    title: string;
+    actor: Role;
+    status: string;
+    quorum: { role: Role; threshold: number; have: number } | null;
+    witness: boolean;
+    ticked: string | null;
+    outcome: Record<string, unknown> | null;
+    lastError: { code: string; message: string } | null;
+  }>;
+  current: {
+    index: number;
+    id: string;
+    kind: StepKind;
+    title: string;
+    say: string;
+    /** Who acts now: names with their role, for the banner. */
+    actors: Array<{ person: string; name: string; role: Role }>;
+    needs: string[];
+    input: StepInput;
+  } | null;
+  exceptions: ExceptionView[];
+  openExceptions: number;
+  approvals: Array<{ step: string; person: string; name: string; at: string }>;
+  interrupted: { step: string; title: string } | null;
+  bundle: { hash: string; name: string } | null;
+  abortReason: string | null;
+}
+
+/** The input the current step needs next (prerequisites first, then the step's own work). */
+export function stepInput(s: RunState, secretsHere: boolean): StepInput {
+  const step = currentStep(s);
+  if (!step || s.status !== 'running') return { kind: 'none' };
+  const prev = s.steps[step.index - 1];
+  if (prev && prev.witness && s.step[prev.id]!.status === 'done' && !s.step[prev.id]!.ticked) return { kind: 'tick', step: prev.id };
+  const holders = () => {
+    const ids = (s.plan.params.holders as Array<{ person: string; name: string }> | undefined) ?? [];
+    const done = s.step[step.id]!.holders;
+    return ids.map((h) => ({ person: h.person, name: h.name, done: done.includes(h.person) }));
+  };
+  switch (step.kind) {
+    case 'roll-call': {
+      const missing = s.plan.participants.filter((p) => p.credential && !s.present[p.person]).map((p) => p.person);
+      return missing.length ? { kind: 'presence', persons: missing } : { kind: 'run' };
+    }
+    case 'read-fingerprint':
+      return s.fingerprintConfirmed ? { kind: 'run' } : { kind: 'confirm-fingerprint' };
+    case 'login':
+      return { kind: 'login' };
+    case 'enrol': {
+      const pending = s.plan.participants.filter((p) => !p.credential).map((p) => p.person);
+      return pending.length ? { kind: 'enrol', persons: pending } : { kind: 'run' };
+    }
+    case 'hand-over':
+      return secretsHere ? { kind: 'hand-over', holders: holders() } : { kind: 'none' };
+    case 'verify-shares':
+      return secretsHere ? { kind: 'verify-share', holders: holders() } : { kind: 'none' };
+    case 'sign-off': {
+      const witnesses = participantsWith(s, 'witness');
+      const signed = approvalsFor(s, step.id).map((a) => a.person);
+      const missing = witnesses.filter((w) => !signed.includes(w.person)).map((w) => w.person);
+      return missing.length ? { kind: 'sign-off', persons: missing } : { kind: 'run' };
+    }
+    default:
+      break;
+  }
+  for (const q of quorumStepsDue(s, step)) {
+    const have = approvalsFor(s, q.id);
+    if (have.length < q.quorum!.threshold) {
+      const eligible = participantsWith(s, q.quorum!.role)
+        .filter((p) => !have.some((a) => a.person === p.person))
+        .map((p) => p.person);
+      return { kind: 'approve', step: q.id, role: q.quorum!.role, threshold: q.quorum!.threshold, persons: eligible };
+    }
+  }
+  return { kind: 'run' };
+}
+
+export function runView(s: RunState, x: { record: string; secretsHere: boolean }): RunView {
+  const plan = s.plan;
+  const step = currentStep(s);
+  const flight = inFlightStep(s);
+  // A step in flight that this process is not running, or a secret section whose secrets this
+  // process does not hold: the process that was doing it died. The run waits for `resume`.
+  const secretLost = !x.secretsHere && s.steps.some((st) => st.secret && (s.step[st.id]!.status === 'done' || s.step[st.id]!.status === 'in-flight')) && s.status === 'running';
+  const interrupted = s.status === 'running' && (flight || secretLost) ? (flight ?? step) : null;
+  const nameOf = (id: string) => plan.participants.find((p) => p.person === id)?.name ?? id;
+  const input = interrupted ? ({ kind: 'none' } as StepInput) : stepInput(s, x.secretsHere);
+  const actorsFor = (role: Role) => participantsWith(s, role).map((p) => ({ person: p.person, name: p.name, role }));
+  const actors = !step
+    ? []
+    : input.kind === 'tick'
+      ? actorsFor('witness')
+      : input.kind === 'approve'
+        ? input.persons.map((person) => ({ person, name: nameOf(person), role: input.role }))
+        : input.kind === 'presence' || input.kind === 'enrol'
+          ? input.persons.map((person) => ({ person, name: nameOf(person), role: plan.participants.find((p) => p.person === person)?.roles[0] ?? step.actor }))
+          : input.kind === 'sign-off'
+            ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
+            : input.kind === 'hand-over' || input.kind === 'verify-share'
+              ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
+              : actorsFor(step.actor);
+  return {
+    run: plan.run,
+    type: plan.definition.type,
+    title: plan.definition.title,
+    definition: { id: plan.definition.id, revision: plan.definition.revision, hash: plan.definition.hash },
+    practice: plan.practice,
+    record: x.record,
+    status: interrupted ? 'interrupted' : s.status,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    fingerprint: { hex: plan.fingerprint, groups: fingerprintGroups(plan.fingerprint), words: fingerprintWords(plan.fingerprint), confirmed: s.fingerprintConfirmed },
+    participants: plan.participants.map((p) => ({ person: p.person, name: p.name, roles: p.roles, roleTitles: p.roles.map((r) => ROLE_TITLES[r]), credential: p.credential, present: !!s.present[p.person] })),
+    steps: s.steps.map((st) => {
+      const state = s.step[st.id]!;
+      return {
+        index: st.index,
+        id: st.id,
+        kind: st.kind,
+        title: st.title,
+        actor: st.actor,
+        status: state.status,
+        quorum: st.quorum ? { ...st.quorum, have: approvalsFor(s, st.id).length } : null,
+        witness: st.witness,
+        ticked: state.ticked ? nameOf(state.ticked) : null,
+        outcome: state.outcome,
+        lastError: state.lastError,
+      };
+    }),
+    current:
+      step && s.status === 'running'
+        ? { index: step.index, id: step.id, kind: step.kind, title: step.title, say: step.say, actors, needs: prerequisites(s), input }
+        : null,
+    exceptions: s.exceptions,
+    openExceptions: openExceptions(s).length,
+    approvals: s.approvals.map((a) => ({ step: a.step, person: a.person, name: nameOf(a.person), at: a.at })),
+    interrupted: interrupted ? { step: interrupted.id, title: interrupted.title } : null,
+    bundle: s.bundle,
+    abortReason: s.abortReason,
+  };
+}
