@@ -5,9 +5,9 @@
 //   record.pdf        the printable record, drawn from the transcript alone
 //   manifest.json     what the bundle is: run, type, practice, subject, previous bundle, files
 //   <extras>          e.g. csr.pem, backup-blobs.json
+//   audit-key.pem     the audit public key (SPKI); compare its fingerprint with the pinned one
 //   SHA256SUMS        `sha256sum` lines for every file above
 //   SHA256SUMS.sig    ECDSA P-256 / SHA-256 signature (DER) by the workstation's audit key in the HSM
-//   audit-key.pem     the audit public key (SPKI); compare its fingerprint with the pinned one
 //
 //   openssl dgst -sha256 -verify audit-key.pem -signature SHA256SUMS.sig SHA256SUMS && sha256sum -c SHA256SUMS
 //
@@ -97,6 +97,8 @@ export async function writeBundle(
     files: [...files].map(([n, b]) => ({ name: n, sha256: sha256Hex(b), bytes: b.length })).sort((a, b) => (a.name < b.name ? -1 : 1)),
   };
   files.set('manifest.json', Buffer.from(canonicalJsonPretty(manifest) + '\n', 'utf8'));
+  // The key file is listed too: a change to it that leaves the key the same still fails.
+  files.set(KEY, Buffer.from(spkiToPem(signer.spki), 'utf8'));
   const sums = Buffer.from(
     [...files]
       .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -112,7 +114,6 @@ export async function writeBundle(
   for (const [n, b] of files) writeFileSync(join(tmp, n), b, { mode: 0o600 });
   writeFileSync(join(tmp, SUMS), sums, { mode: 0o600 });
   writeFileSync(join(tmp, SIG), signature, { mode: 0o600 });
-  writeFileSync(join(tmp, KEY), spkiToPem(signer.spki), { mode: 0o600 });
   renameSync(tmp, final);
   return { path: final, hash: sha256Hex(sums), name, manifest };
 }
@@ -195,7 +196,8 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
     const b = read(n);
     if (!b || sha256Hex(b) !== h) filesOk = check(`${n} matches SHA256SUMS`, false) && filesOk;
   }
-  const present = readdirSync(path).filter((n) => ![SUMS, SIG, KEY].includes(n));
+  if (!listed.has(KEY)) filesOk = check('the audit key file is listed in SHA256SUMS', false) && filesOk;
+  const present = readdirSync(path).filter((n) => ![SUMS, SIG].includes(n));
   const extra = present.filter((n) => !listed.has(n));
   filesOk = check('every file is listed in SHA256SUMS and matches it', filesOk && extra.length === 0, extra.length ? `not listed: ${extra.join(', ')}` : undefined) && filesOk;
   if (!filesOk) return v;

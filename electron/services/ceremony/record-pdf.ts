@@ -31,12 +31,19 @@ function pdfText(s: string): string {
   return out;
 }
 
+/** Keys in canonical order: the record must not depend on the order an object was built in. */
+const sortedEntries = (o: Record<string, unknown>): Array<[string, unknown]> =>
+  Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => [k, o[k]]);
+
 function value(v: unknown): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.length ? v.map(value).join(', ') : '—';
-  return Object.entries(v as Record<string, unknown>)
+  return sortedEntries(v as Record<string, unknown>)
     .map(([k, x]) => `${k} ${value(x)}`)
     .join('; ');
 }
@@ -118,7 +125,7 @@ export async function renderRecordPdf(t: Transcript): Promise<Buffer> {
   doc.font('Courier').fontSize(10).text(t.fingerprint.groups, { width: CONTENT_W });
 
   heading('Parameters');
-  for (const [k, v] of Object.entries(t.params)) fact(k, value(v));
+  for (const [k, v] of sortedEntries(t.params)) fact(k, value(v));
 
   heading('Participants');
   for (const p of t.participants) {
