@@ -3,7 +3,8 @@ import type { ShareVerdict } from '../../../shared/contract';
 import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { holderName, samePos, useShares, whoLine } from '../../stores/shares';
-import { ActorBanner, StepHeading, StepList } from './Ceremony';
+import { ActorBanner } from '../../components/ActorBanner';
+import { StepHeading, StepList } from '../../components/Steps';
 import { RecordLoader, RecordSummary } from './RecordPanel';
 import { WordGrid } from './WordGrid';
 

@@ -4,7 +4,8 @@ import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { groupHex } from '../../keyWords';
 import { holderName, planProblem, samePos, useShares, whoLine, type SharePos } from '../../stores/shares';
-import { ActorBanner, StepHeading, StepList, type Step } from './Ceremony';
+import { ActorBanner } from '../../components/ActorBanner';
+import { StepHeading, StepList, type Step } from '../../components/Steps';
 import { RecordLoader, RecordSummary } from './RecordPanel';
 import { WordGrid } from './WordGrid';
 

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import type { AppError } from '../../shared/result';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { useApp } from '../stores/app';
-import { useArchive } from '../stores/archive';
-import { AuditTable } from './archive/VersionView';
-import { when } from './archive/words';
+import type { AppError } from '../../../shared/result';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { useApp } from '../../stores/app';
+import { useArchive } from '../../stores/archive';
+import { AuditTable } from '../archive/VersionView';
+import { when } from '../archive/words';
 
 // The archive's audit log: browse it (newest first), verify it, export it for an auditor. None of
 // this needs the HSM: the checkpoints verify with the audit public key stored in the archive.
