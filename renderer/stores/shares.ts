@@ -1,8 +1,7 @@
 import { create } from 'zustand';
 import type { DrillResult, DrillState, ShareSetView, ShareVerdict, ShareView } from '../../shared/contract';
 import type { AppError, Result } from '../../shared/result';
-import { api } from '../api';
-import { call } from './tokens';
+import { api, call } from '../api';
 
 // The Shares screen's state: the pasted share-set record (public by design), which share is being
 // checked, who takes part in a drill and in which order, and main's answers. Share words and

@@ -1,14 +1,13 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { PURPOSES, type Purpose } from '../../../shared/archive/policy';
 import type { AddedVersion } from '../../../shared/contract';
-import type { KeyEntry, TokenCapabilities } from '../../../shared/keys';
+import type { KeyEntry, TokenCapabilities, TokenRef } from '../../../shared/keys';
 import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { groupHex, keyTypeWords, kindWords } from '../../keyWords';
-import { api } from '../../api';
-import { useArchive, type HsmReadiness, type TokenRef } from '../../stores/archive';
-import { call } from '../../stores/tokens';
+import { api, call } from '../../api';
+import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice } from './HsmNotice';
 import { PURPOSE_WORDS, STATE_WORDS } from './words';
 

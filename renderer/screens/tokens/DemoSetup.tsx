@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import type { AppError } from '../../../shared/result';
-import { api } from '../../api';
+import { api, call } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { useApp } from '../../stores/app';
-import { call, useTokens } from '../../stores/tokens';
+import { useTokens } from '../../stores/tokens';
 
 /** Offers the SoftHSM2 demo token when no HSM is configured (the embedded default). */
 export function DemoSetup() {

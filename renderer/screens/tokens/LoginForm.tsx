@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { SlotEntry } from '../../../shared/contract';
 import type { AppError } from '../../../shared/result';
-import { api } from '../../api';
+import { api, call } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { useApp } from '../../stores/app';
-import { call, useTokens } from '../../stores/tokens';
+import { useTokens } from '../../stores/tokens';
 
 export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<SlotEntry['token']> } }) {
   const token = slot.token;

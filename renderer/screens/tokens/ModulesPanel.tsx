@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import type { ModuleEntry } from '../../../shared/contract';
 import type { AppError } from '../../../shared/result';
-import { api } from '../../api';
+import { api, call } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
-import { call, useTokens } from '../../stores/tokens';
+import { useTokens } from '../../stores/tokens';
 
 export function ModulesPanel({ modules }: { modules: ModuleEntry[] }) {
   const [path, setPath] = useState('');
