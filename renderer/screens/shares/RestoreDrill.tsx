@@ -3,7 +3,8 @@ import type { DrillResult, DrillState, ShareSetView, ShareView } from '../../../
 import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { groupHex } from '../../keyWords';
-import { holderName, planProblem, samePos, useShares, whoLine, type SharePos } from '../../stores/shares';
+import { choose, planProblem, samePos, standIns, takeTurn, type SharePos } from '../../../shared/shares/plan';
+import { holderName, useShares, whoLine } from '../../stores/shares';
 import { ActorBanner } from '../../components/ActorBanner';
 import { StepHeading, StepList, type Step } from '../../components/Steps';
 import { RecordLoader, RecordSummary } from './RecordPanel';
@@ -67,8 +68,7 @@ function PlanStep({ record, headingRef }: { record: ShareSetView; headingRef: Re
   const [busy, setBusy] = useState(false);
   const problem = planProblem(record, plan);
   const chosen = (s: SharePos) => plan.some((p) => samePos(p, s));
-  const toggle = (s: SharePos, on: boolean) =>
-    setPlan(record.shares.filter((x) => (samePos(x, s) ? on : chosen(x))).map(({ groupIndex, memberIndex }) => ({ groupIndex, memberIndex })));
+  const toggle = (s: SharePos, on: boolean) => setPlan(choose(record, plan, s, on));
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
@@ -215,21 +215,14 @@ function ShareStep({ record, drill }: { record: ShareSetView; drill: DrillState 
 function SwapTurn({ record, drill, plan, expected, onSwap }: { record: ShareSetView; drill: DrillState; plan: SharePos[]; expected: ShareView; onSwap(plan: SharePos[]): void }) {
   const id = useId();
   const n = drill.entered.length;
-  const options = record.shares.filter(
-    (s) => s.groupIndex === expected.groupIndex && !samePos(s, expected) && !drill.entered.some((e) => samePos(e, s)),
-  );
+  const options = standIns(record.shares, drill.entered, expected);
   const [pick, setPick] = useState(options[0] ? `${options[0].groupIndex}/${options[0].memberIndex}` : '');
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const s = options.find((o) => `${o.groupIndex}/${o.memberIndex}` === pick);
     if (!s) return;
-    const who = { groupIndex: s.groupIndex, memberIndex: s.memberIndex };
-    const later = plan.findIndex((p, i) => i > n && samePos(p, who));
-    const next = plan.map((p) => ({ ...p }));
-    if (later >= 0) next[later] = next[n]!; // already taking part later: the two swap turns
-    next[n] = who;
-    onSwap(next);
+    onSwap(takeTurn(plan, n, s));
   };
 
   if (options.length === 0) {
