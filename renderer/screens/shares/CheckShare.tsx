@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ShareVerdict } from '../../../shared/contract';
-import type { AppError } from '../../../shared/result';
-import { ErrorNotice } from '../../components/ErrorNotice';
 import { samePos } from '../../../shared/shares/plan';
-import { holderName, useShares, whoLine } from '../../stores/shares';
 import { ActorBanner } from '../../components/ActorBanner';
+import { ErrorNotice } from '../../components/ErrorNotice';
 import { StepHeading, StepList } from '../../components/Steps';
+import { useAction } from '../../hooks/useAction';
+import { holderName, useShares, whoLine } from '../../stores/shares';
 import { RecordLoader, RecordSummary } from './RecordPanel';
 import { WordGrid } from './WordGrid';
 
@@ -24,8 +24,7 @@ type Failure = Extract<ShareVerdict, { ok: false }>;
 export function CheckShare() {
   const { record, checkStage, checkFor, checkVerdict, setCheckFor, setCheckStage, verifyShare, forgetRecord } = useShares();
   const [failure, setFailure] = useState<Failure | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, reset } = useAction();
   const [gridKey, setGridKey] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
   const failureRef = useRef<HTMLDivElement>(null);
@@ -35,9 +34,9 @@ export function CheckShare() {
   // Each step announces itself by taking the focus on its heading (the word grid takes it itself).
   useEffect(() => {
     setFailure(null);
-    setError(null);
+    reset();
     if (stage !== 'share') heading.current?.focus();
-  }, [stage]);
+  }, [stage, reset]);
 
   // The verdict appears under the words: bring it into view (it is also announced, as an alert).
   useEffect(() => {
@@ -47,12 +46,10 @@ export function CheckShare() {
   const chosen = record && checkFor ? (record.shares.find((s) => samePos(s, checkFor)) ?? null) : null;
 
   const submitShare = async (mnemonic: string) => {
-    setBusy(true);
+    if (busy) return;
     setFailure(null);
-    setError(null);
-    const r = await verifyShare(mnemonic);
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
+    const r = await run(() => verifyShare(mnemonic));
+    if (!r?.ok) return;
     // A share that does not match keeps its words on screen, to be compared with the paper.
     if (!r.value.ok) setFailure(r.value);
   };
