@@ -25,6 +25,9 @@ export const samePos = (a: SharePos, b: SharePos): boolean => a.groupIndex === b
 
 const pos = ({ groupIndex, memberIndex }: SharePos): SharePos => ({ groupIndex, memberIndex });
 
+/** The recorded share at a position (with its holder and words for it), if the record has one. */
+export const shareAt = <S extends SharePos>(shares: readonly S[], p: SharePos): S | undefined => shares.find((s) => samePos(s, p));
+
 /**
  * The first quorum of a record, group by group: what a drill proposes before anyone changes it.
  * A quorum is exactly `groupThreshold` groups, each with exactly its member threshold.
