@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { DrillResult, DrillState, ShareSetView, ShareVerdict, ShareView } from '../../shared/contract';
 import type { AppError, Result } from '../../shared/result';
 import { defaultPlan, samePos, type SharePos } from '../../shared/shares/plan';
+import type { CheckStepId } from '../../shared/shares/steps';
 import { api, call } from '../api';
 
 // The Shares screen's state: the pasted share-set record (public by design), which share is being
@@ -10,7 +11,7 @@ import { api, call } from '../api';
 // when the step is left) and cross to main one share at a time. Nothing here is persisted.
 
 export type SharesTask = 'check' | 'drill';
-export type CheckStage = 'record' | 'share' | 'result';
+export type CheckStage = CheckStepId;
 
 /** "Bob Chen" or, when the record names nobody, "The holder of share 2 of 3". */
 export const holderName = (s: Pick<ShareView, 'holder' | 'position'>): string => s.holder ?? `The holder of ${s.position}`;

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import { drillProgress, drillStep } from '../../../shared/shares/drill-steps';
+import { drillProgress, drillStep } from '../../../shared/shares/steps';
 import { StepHeading, StepList } from '../../components/Steps';
 import { useShares } from '../../stores/shares';
 import { PlanStep } from './drill/PlanStep';

@@ -1,8 +1,9 @@
-// The restore drill's step table (shared/shares/drill-steps.ts): which step main's answers put the
-// drill on, and the step list people see.
+// The share flows' step tables (shared/shares/steps.ts): the share check's steps, which step main's
+// answers put a restore drill on, and the drill's step list as people see it.
 import { describe, expect, it } from 'vitest';
 import type { ShareView } from '../../shared/contract';
-import { drillProgress, drillStep, type DrillView } from '../../shared/shares/drill-steps';
+import { CHECK_STEPS, checkStep, drillProgress, drillStep, type DrillView } from '../../shared/shares/steps';
+import { nextStep, previousStep } from '../../shared/steps';
 
 const share = (groupIndex: number, memberIndex: number, holder: string | null): ShareView => ({
   groupIndex,
@@ -65,5 +66,23 @@ describe('drillProgress', () => {
     expect(drillProgress(view({ result: { matches: true } })).current).toBe(4);
     expect(drillProgress(view({ result: { matches: null } })).current).toBe(4);
     expect(drillProgress(view({ result: { matches: false } })).current).toBe(3);
+  });
+});
+
+describe('CHECK_STEPS', () => {
+  const verdict = { ok: true as const, share: shares[0]!, message: 'This is share 1 of 3, held by Alice Martin.' };
+
+  it('shows the step asked for when the state allows it, else the record', () => {
+    expect(checkStep('share', { record: null, verdict: null })).toBe('record');
+    expect(checkStep('share', { record, verdict: null })).toBe('share');
+    expect(checkStep('result', { record, verdict: null })).toBe('record');
+    expect(checkStep('result', { record, verdict })).toBe('result');
+    expect(checkStep('record', { record, verdict })).toBe('record');
+  });
+
+  it('moves from the record to the share only once a record is read, and back', () => {
+    expect(nextStep(CHECK_STEPS, 'record', { record: null, verdict: null })).toEqual({ ok: false, problem: 'Load the share-set record first.' });
+    expect(nextStep(CHECK_STEPS, 'record', { record, verdict: null })).toEqual({ ok: true, step: 'share' });
+    expect(previousStep(CHECK_STEPS, 'share', { record, verdict: null })).toBe('record');
   });
 });

@@ -1,10 +1,29 @@
-// The restore drill as a step table. Main holds the drill (which shares are in, whether enough are
-// to recombine, the result), so the step to show is never kept by the screen: it is the furthest
-// step main's answers reach. The step list people see names each planned custodian's turn.
+// The two share flows as step tables. "Check my share": one custodian loads the record, types
+// their share, reads the verdict; the screen keeps which step it is on and the table says which
+// steps the state allows. The restore drill: main holds the drill (which shares are in, whether
+// enough are to recombine, the result), so the step to show is never kept by the screen; it is
+// the furthest step main's answers reach. The drill's step list names each planned custodian's turn.
 
-import type { DrillResult, DrillState, ShareSetView } from '../contract';
-import { currentStep, type StepTable } from '../steps';
+import type { DrillResult, DrillState, ShareSetView, ShareVerdict } from '../contract';
+import { canEnter, currentStep, type StepTable } from '../steps';
 import { shareAt, type SharePos } from './plan';
+
+/** What the share check knows: the record read and main's verdict on a share that matched it. */
+export interface CheckView {
+  record: Pick<ShareSetView, 'shares'> | null;
+  verdict: Extract<ShareVerdict, { ok: true }> | null;
+}
+
+export type CheckStepId = 'record' | 'share' | 'result';
+
+export const CHECK_STEPS: StepTable<CheckView, CheckStepId> = [
+  { id: 'record', title: 'Load record', blocker: (v) => (v.record ? null : 'Load the share-set record first.') },
+  { id: 'share', title: 'Enter the share' },
+  { id: 'result', title: 'Result', canEnter: (v) => v.verdict !== null },
+];
+
+/** The step the check shows: the one asked for, if the state allows it; else back to the record. */
+export const checkStep = (asked: CheckStepId, v: CheckView): CheckStepId => (canEnter(CHECK_STEPS, asked, v) ? asked : 'record');
 
 /** What the drill screens know: the record read, the plan, and main's drill and result. */
 export interface DrillView {
