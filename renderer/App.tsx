@@ -1,10 +1,10 @@
 import { useEffect, useRef } from 'react';
 import { ErrorNotice } from './components/ErrorNotice';
-import { ArchiveScreen } from './screens/ArchiveScreen';
-import { AuditScreen } from './screens/AuditScreen';
-import { KeysScreen } from './screens/KeysScreen';
-import { SharesScreen } from './screens/SharesScreen';
-import { TokensScreen } from './screens/TokensScreen';
+import { ArchiveScreen } from './screens/archive/ArchiveScreen';
+import { AuditScreen } from './screens/audit/AuditScreen';
+import { KeysScreen } from './screens/keys/KeysScreen';
+import { SharesScreen } from './screens/shares/SharesScreen';
+import { TokensScreen } from './screens/tokens/TokensScreen';
 import { useApp, type Screen } from './stores/app';
 import { currentSlot, useTokens } from './stores/tokens';
 

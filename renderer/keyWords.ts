@@ -71,7 +71,6 @@ export function groupHex(hex: string, size: number): string {
 
 export const typeInfo = (t: string): KeyTypeInfo | undefined => KEY_TYPES.find((k) => k.type === t);
 
-export const isPairType = (t: KeyTypeInfo): boolean => t.family === 'asymmetric';
 
 // CK_MECHANISM_INFO flags, PKCS#11 v2.40 §3.3 (and the v3.0 EC curve-name flag).
 const MECH_FLAGS: Array<[number, string]> = [

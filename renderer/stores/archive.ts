@@ -2,10 +2,10 @@ import { create } from 'zustand';
 import type { LifecycleAction } from '../../shared/archive/lifecycle';
 import type { AuditEntryView, SearchPage, VerifyVerdict, VersionDetail, VersionSummary } from '../../shared/archive/types';
 import type { AddedVersion, ArchiveStatus, AuditExport, MethodInput, SlotEntry, TokenListing } from '../../shared/contract';
+import type { TokenRef } from '../../shared/keys';
 import { parsePkcs11Uri, uriMatchesToken } from '../../shared/pkcs11-uri';
 import type { AppError, Result } from '../../shared/result';
-import { api } from '../api';
-import { call } from './tokens';
+import { api, call } from '../api';
 
 // The Archive and Audit screens' state: the archive's status, the last search and its page, the
 // version being looked at, and the audit log's page, verdict and export. Nothing secret is held:
@@ -15,11 +15,6 @@ export type ArchiveQuery = MethodInput<'archive.search'>;
 export type ArchiveTask = 'search' | 'add';
 export const PAGE_SIZE = 20;
 export const AUDIT_PAGE = 25;
-
-export interface TokenRef {
-  module: string;
-  token: string;
-}
 
 /** Where the archive's keys are and whether they can be used now. */
 export type HsmReadiness =

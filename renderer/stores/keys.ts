@@ -1,18 +1,12 @@
 import { create } from 'zustand';
 import type { MethodInput } from '../../shared/contract';
-import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
+import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities, TokenRef } from '../../shared/keys';
 import type { AppError, Result } from '../../shared/result';
-import { api } from '../api';
-import { call } from './tokens';
+import { api, call } from '../api';
 
 // Keys on one token: the list, the key being inspected and what the token can do. Nothing secret
 // is held here (no PINs, no key material: public keys, CSRs, check values and fingerprints are
 // public by design).
-
-export interface TokenRef {
-  module: string;
-  token: string;
-}
 
 export type GenerateSpec = Omit<MethodInput<'keys.generate'>, 'module' | 'token'>;
 

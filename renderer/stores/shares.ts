@@ -1,8 +1,9 @@
 import { create } from 'zustand';
 import type { DrillResult, DrillState, ShareSetView, ShareVerdict, ShareView } from '../../shared/contract';
 import type { AppError, Result } from '../../shared/result';
-import { api } from '../api';
-import { call } from './tokens';
+import { defaultPlan, samePos, type SharePos } from '../../shared/shares/plan';
+import type { CheckStepId } from '../../shared/shares/steps';
+import { api, call } from '../api';
 
 // The Shares screen's state: the pasted share-set record (public by design), which share is being
 // checked, who takes part in a drill and in which order, and main's answers. Share words and
@@ -10,50 +11,13 @@ import { call } from './tokens';
 // when the step is left) and cross to main one share at a time. Nothing here is persisted.
 
 export type SharesTask = 'check' | 'drill';
-export type CheckStage = 'record' | 'share' | 'result';
-
-/** A share of the record, by position (the same in every copy of the record). */
-export interface SharePos {
-  groupIndex: number;
-  memberIndex: number;
-}
-
-export const samePos = (a: SharePos, b: SharePos): boolean => a.groupIndex === b.groupIndex && a.memberIndex === b.memberIndex;
+export type CheckStage = CheckStepId;
 
 /** "Bob Chen" or, when the record names nobody, "The holder of share 2 of 3". */
 export const holderName = (s: Pick<ShareView, 'holder' | 'position'>): string => s.holder ?? `The holder of ${s.position}`;
 
 /** Who is in the room, in words: "Bob Chen — share 2 of 3". */
 export const whoLine = (s: Pick<ShareView, 'holder' | 'position'>): string => `${holderName(s)} — ${s.position}`;
-
-/**
- * The first quorum of a record, group by group: what a drill proposes before anyone changes it.
- * A quorum is exactly `groupThreshold` groups, each with exactly its member threshold.
- */
-export function defaultPlan(r: ShareSetView): SharePos[] {
-  const plan: SharePos[] = [];
-  for (const g of r.groups.slice(0, r.groupThreshold)) {
-    plan.push(...r.shares.filter((s) => s.groupIndex === g.groupIndex).slice(0, g.memberThreshold).map(({ groupIndex, memberIndex }) => ({ groupIndex, memberIndex })));
-  }
-  return plan;
-}
-
-/** Why a choice of participants is not exactly a quorum, in words; null when it is one. */
-export function planProblem(r: ShareSetView, plan: readonly SharePos[]): string | null {
-  if (plan.length === 0) return 'Choose who takes part.';
-  const perGroup = r.groups.map((g) => ({ g, n: plan.filter((p) => p.groupIndex === g.groupIndex).length }));
-  const used = perGroup.filter((x) => x.n > 0);
-  for (const { g, n } of used) {
-    if (n !== g.memberThreshold) {
-      const where = r.groupCount > 1 ? `Group ${g.groupIndex + 1} needs` : 'Recovery needs';
-      return `${where} exactly ${g.memberThreshold} of its ${g.memberCount} shares; ${n} ${n === 1 ? 'is' : 'are'} chosen.`;
-    }
-  }
-  if (used.length !== r.groupThreshold) {
-    return `Shares of exactly ${r.groupThreshold} of the ${r.groupCount} groups are needed; ${used.length} ${used.length === 1 ? 'group is' : 'groups are'} chosen.`;
-  }
-  return null;
-}
 
 interface SharesState {
   task: SharesTask;

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
-import type { AppError, Result } from '../../shared/result';
+import type { AppError } from '../../shared/result';
 import { api } from '../api';
 
 // Token state only; PINs never enter a store (they live in the form that collects them and are
@@ -50,11 +50,3 @@ export const useTokens = create<TokensState>((set, get) => ({
     set({ listing: { ...listing, slots: listing.slots.map((s) => (slotKey(s) === key ? slot : s)) } });
   },
 }));
-
-export async function call<T>(p: Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await p;
-  } catch {
-    return { ok: false, error: { code: 'INTERNAL', message: 'The app did not answer.', action: 'Restart Custos.' } };
-  }
-}

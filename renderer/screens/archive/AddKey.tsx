@@ -1,14 +1,14 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { PURPOSES, type Purpose } from '../../../shared/archive/policy';
 import type { AddedVersion } from '../../../shared/contract';
-import type { KeyEntry, TokenCapabilities } from '../../../shared/keys';
+import type { KeyEntry, TokenCapabilities, TokenRef } from '../../../shared/keys';
 import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
+import { useAction } from '../../hooks/useAction';
 import { groupHex, keyTypeWords, kindWords } from '../../keyWords';
-import { api } from '../../api';
-import { useArchive, type HsmReadiness, type TokenRef } from '../../stores/archive';
-import { call } from '../../stores/tokens';
+import { api, call } from '../../api';
+import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice } from './HsmNotice';
 import { PURPOSE_WORDS, STATE_WORDS } from './words';
 
@@ -65,8 +65,7 @@ function AddForm({ tokenRef, tokenLabel }: { tokenRef: TokenRef; tokenLabel: str
   const [activate, setActivate] = useState(true);
   const [since, setSince] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run } = useAction();
   const [done, setDone] = useState<AddedVersion | null>(null);
   /** What the archive already holds under the label: the next version number and the active one. */
   const [existing, setExisting] = useState<{ next: number; active: number | null } | null>(null);
@@ -109,9 +108,9 @@ function AddForm({ tokenRef, tokenLabel }: { tokenRef: TokenRef; tokenLabel: str
     e.preventDefault();
     if (!key) return;
     if (!confirming) {
-      setError(null);
-      const found = await call(api['archive.search']({ label: label.trim(), limit: 200 }));
-      if (!found.ok) return setError(found.error);
+      // What the archive already holds under this label decides what the sentence says.
+      const found = await run(() => api['archive.search']({ label: label.trim(), limit: 200 }));
+      if (!found?.ok) return;
       const versions = found.value.items;
       setExisting(
         versions.length ? { next: Math.max(...versions.map((v) => v.version)) + 1, active: versions.find((v) => v.state === 'active')?.version ?? null } : null,
@@ -119,24 +118,24 @@ function AddForm({ tokenRef, tokenLabel }: { tokenRef: TokenRef; tokenLabel: str
       setConfirming(true);
       return;
     }
-    setBusy(true);
-    setError(null);
-    const r = await useArchive.getState().add({
-      ...tokenRef,
-      key: { label: key.label, idHex: key.idHex.toLowerCase(), kind: key.kind === 'secret' ? 'secret' : 'private' },
-      label: label.trim(),
-      purpose,
-      tags: tags
-        .split(',')
-        .map((t) => t.trim().toLowerCase())
-        .filter(Boolean),
-      ...(description.trim() ? { description: description.trim() } : {}),
-      activate,
-      ...(activate && since ? { activationDate: `${since}T00:00:00.000Z` } : {}),
-    });
-    setBusy(false);
+    const r = await run(() =>
+      useArchive.getState().add({
+        ...tokenRef,
+        key: { label: key.label, idHex: key.idHex.toLowerCase(), kind: key.kind === 'secret' ? 'secret' : 'private' },
+        label: label.trim(),
+        purpose,
+        tags: tags
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        activate,
+        ...(activate && since ? { activationDate: `${since}T00:00:00.000Z` } : {}),
+      }),
+    );
+    if (!r) return;
     setConfirming(false);
-    if (!r.ok) return setError(r.error);
+    if (!r.ok) return;
     setDone(r.value);
     setChosen(null);
   };
@@ -232,7 +231,7 @@ function AddForm({ tokenRef, tokenLabel }: { tokenRef: TokenRef; tokenLabel: str
         {key ? (
           <div className="toolbar">
             <button type="submit" className="primary" disabled={busy || label.trim() === ''}>
-              {busy ? 'Archiving…' : confirming ? 'Archive the key' : 'Archive…'}
+              {busy ? (confirming ? 'Archiving…' : 'Reading the archive…') : confirming ? 'Archive the key' : 'Archive…'}
             </button>
             {confirming ? (
               <button type="button" disabled={busy} onClick={() => setConfirming(false)}>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
+import { useAction } from '../../hooks/useAction';
 import { useApp } from '../../stores/app';
 import { useArchive } from '../../stores/archive';
 import { currentSlot, useTokens } from '../../stores/tokens';
@@ -13,8 +13,7 @@ export function CreateArchive({ path }: { path: string }) {
   const slot = currentSlot(listing, selected);
   const [name, setName] = useState('Key archive');
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run, reset } = useAction();
   const sentence = useRef<HTMLParagraphElement>(null);
   useEffect(() => {
     if (confirming) sentence.current?.focus();
@@ -26,14 +25,8 @@ export function CreateArchive({ path }: { path: string }) {
   const create = async (e: FormEvent) => {
     e.preventDefault();
     if (!slot) return;
-    setBusy(true);
-    setError(null);
-    const r = await useArchive.getState().init({ module: slot.module, token: slot.token.uri }, name.trim());
-    setBusy(false);
-    if (!r.ok) {
-      setConfirming(false);
-      setError(r.error);
-    }
+    const r = await run(() => useArchive.getState().init({ module: slot.module, token: slot.token.uri }, name.trim()));
+    if (r && !r.ok) setConfirming(false);
   };
 
   return (
@@ -79,7 +72,7 @@ export function CreateArchive({ path }: { path: string }) {
           aria-label="Create the archive"
           onSubmit={(e) => {
             e.preventDefault();
-            setError(null);
+            reset();
             setConfirming(true);
           }}
         >

@@ -1,8 +1,8 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
 import type { AuditEntryView, VersionDetail } from '../../../shared/archive/types';
-import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { useAction } from '../../hooks/useAction';
 import { groupHex } from '../../keyWords';
 import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice, StateBadge } from './HsmNotice';
@@ -179,8 +179,7 @@ function Facts({ detail }: { detail: VersionDetail }) {
 function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
   const [open, setOpen] = useState<LifecycleAction | null>(null);
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run, reset } = useAction();
   const sentenceRef = useRef<HTMLParagraphElement>(null);
   const ids = useId();
   const s = detail.summary;
@@ -203,11 +202,7 @@ function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!open) return;
-    setBusy(true);
-    setError(null);
-    const r = await useArchive.getState().transition(hsm.state === 'ready' ? hsm.ref : null, open, reason);
-    setBusy(false);
-    if (!r.ok) setError(r.error);
+    await run(() => useArchive.getState().transition(hsm.state === 'ready' ? hsm.ref : null, open, reason));
   };
 
   return (
@@ -223,7 +218,7 @@ function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
             aria-expanded={open === a}
             disabled={!ready || busy}
             onClick={() => {
-              setError(null);
+              reset();
               setOpen(open === a ? null : a);
             }}
           >

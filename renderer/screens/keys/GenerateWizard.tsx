@@ -1,54 +1,28 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { GENERATE_STEPS, generateSentence, isPairType, MAX_LABEL, type GenerateDraft, type GenerateStepId } from '../../../shared/keygen';
 import { EXTRACTABLE_WORDS, KEY_TYPES, type GeneratedKey, type KeyTypeInfo, type KeyUsageName } from '../../../shared/keys';
-import type { AppError } from '../../../shared/result';
+import { nextStep, previousStep, stepIndex } from '../../../shared/steps';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
-import { isPairType, typeInfo, usagePhrase } from '../../keyWords';
+import { StepList } from '../../components/Steps';
+import { useAction } from '../../hooks/useAction';
+import { typeInfo, usagePhrase } from '../../keyWords';
 import { useKeys } from '../../stores/keys';
 import { KeyAttributes, KeyIdentity } from './KeyDetails';
 
 // Generating a key, one decision at a time: algorithm, uses, whether it may ever leave the token,
 // label; then a sentence naming exactly what will be created, and only then the token is asked.
-
-const STEPS = [
-  { id: 'type', title: 'Algorithm' },
-  { id: 'uses', title: 'Uses' },
-  { id: 'export', title: 'Export' },
-  { id: 'label', title: 'Label' },
-  { id: 'confirm', title: 'Confirm' },
-] as const;
-type StepId = (typeof STEPS)[number]['id'] | 'done';
-
-const MAX_LABEL = 128;
-
-/** The sentence a custodian reads before anything is created (and the witness hears). */
-export function generateSentence(t: KeyTypeInfo, label: string, tokenLabel: string, extractable: boolean): string {
-  const what = isPairType(t) ? `${t.title} key pair` : `${t.title} key`;
-  const article = /^[AEIOU]|^RSA|^HMAC|^Ed/.test(t.title) ? 'an' : 'a';
-  const fate = extractable ? 'It can leave the token only wrapped under another key, never in plaintext.' : 'It will never leave the token.';
-  return `Generate ${article} ${what} labelled “${label}” on token “${tokenLabel}”. ${fate}`;
-}
-
-function labelProblem(label: string, taken: string[]): string | null {
-  const l = label.trim();
-  if (!l) return 'Give the key a label.';
-  if (l.length > MAX_LABEL) return `A label is at most ${MAX_LABEL} characters.`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f]/.test(l)) return 'A label cannot contain control characters.';
-  if (taken.includes(l)) return `A key labelled “${l}” is already on this token. Labels name keys in ceremonies, so they must be unique.`;
-  return null;
-}
+// The steps, their rules and the sentence are shared/keygen.ts; this is how they look.
 
 export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; onClose(): void }) {
   const { caps, capsError, capsLoading, keys } = useKeys();
-  const [step, setStep] = useState<StepId>('type');
+  const [step, setStep] = useState<GenerateStepId | 'done'>('type');
   const [type, setType] = useState<KeyTypeInfo['type'] | null>(null);
   const [usages, setUsages] = useState<KeyUsageName[]>([]);
   const [extractable, setExtractable] = useState(false);
   const [label, setLabel] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, reset } = useAction();
   const [made, setMade] = useState<GeneratedKey | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const ids = useId();
@@ -60,11 +34,12 @@ export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; on
 
   const t = type ? typeInfo(type) : undefined;
   const supported = new Set(caps?.keyTypes ?? []);
-  const index = STEPS.findIndex((s) => s.id === step);
+  const draft: GenerateDraft = { type, usages, extractable, label, taken: (keys ?? []).map((k) => k.label) };
+  const previous = step === 'done' ? null : previousStep(GENERATE_STEPS, step, draft);
 
-  const go = (to: StepId) => {
+  const go = (to: GenerateStepId) => {
     setProblem(null);
-    setError(null);
+    reset();
     setStep(to);
   };
   const chooseType = (next: KeyTypeInfo) => {
@@ -72,33 +47,21 @@ export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; on
     setUsages([next.usages[0]!]);
   };
 
+  // Where Next goes is the table's decision; the step only shows why it cannot go yet.
   const next = (e: FormEvent) => {
     e.preventDefault();
-    if (step === 'type') {
-      if (!t) return setProblem('Choose an algorithm.');
-      return go('uses');
-    }
-    if (step === 'uses') {
-      if (usages.length === 0) return setProblem('Choose at least one use.');
-      return go('export');
-    }
-    if (step === 'export') return go('label');
-    if (step === 'label') {
-      const p = labelProblem(label, (keys ?? []).map((k) => k.label));
-      if (p) return setProblem(p);
-      setLabel(label.trim());
-      return go('confirm');
-    }
+    if (step === 'done') return;
+    const to = nextStep(GENERATE_STEPS, step, draft);
+    if (!to.ok) return setProblem(to.problem);
+    if (step === 'label') setLabel(label.trim());
+    if (to.step) go(to.step);
   };
 
   const generate = async (e: FormEvent) => {
     e.preventDefault();
     if (!t || busy) return;
-    setBusy(true);
-    setError(null);
-    const r = await useKeys.getState().generate({ type: t.type, label, usages, extractable });
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
+    const r = await run(() => useKeys.getState().generate({ type: t.type, label, usages, extractable }));
+    if (!r?.ok) return;
     setMade(r.value);
     setStep('done');
   };
@@ -120,8 +83,8 @@ export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; on
 
   const nav = (nextText = 'Next') => (
     <div className="toolbar">
-      {index > 0 ? (
-        <button type="button" onClick={() => go(STEPS[index - 1]!.id)}>
+      {previous ? (
+        <button type="button" onClick={() => go(previous)}>
           Back
         </button>
       ) : (
@@ -138,20 +101,7 @@ export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; on
   return (
     <section className="panel wizard" aria-labelledby="gen-h">
       <h2 id="gen-h">Generate a key on “{tokenLabel}”</h2>
-      <ol className="steps" aria-label="Steps">
-        {STEPS.map((s, i) => (
-          <li
-            key={s.id}
-            className={step === 'done' || i < index ? 'step-done' : i === index ? 'step-current' : ''}
-            aria-current={i === index ? 'step' : undefined}
-          >
-            <span className="step-n" aria-hidden="true">
-              {step === 'done' || i < index ? '✓' : i + 1}
-            </span>
-            {s.title}
-          </li>
-        ))}
-      </ol>
+      <StepList steps={GENERATE_STEPS} current={step === 'done' ? GENERATE_STEPS.length : stepIndex(GENERATE_STEPS, step)} label="Steps" />
 
       {step === 'type' ? (
         <form onSubmit={next} className="wizard-step" aria-label="Step 1: algorithm">
@@ -303,7 +253,7 @@ export function GenerateWizard({ tokenLabel, onClose }: { tokenLabel: string; on
           ) : null}
           {error ? <ErrorNotice error={error} title="The key was not generated" /> : null}
           <div className="toolbar">
-            <button type="button" onClick={() => go('label')} disabled={busy}>
+            <button type="button" onClick={() => go(previous ?? 'label')} disabled={busy}>
               Back
             </button>
             <button type="submit" className="primary" disabled={busy}>

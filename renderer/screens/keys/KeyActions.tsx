@@ -1,9 +1,9 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { KeyDetail } from '../../../shared/keys';
-import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { TextBlock } from '../../components/TextBlock';
+import { useAction } from '../../hooks/useAction';
 import { useKeys } from '../../stores/keys';
 
 type Action = 'export' | 'csr' | 'destroy';
@@ -52,17 +52,12 @@ export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetai
 function ExportPublic() {
   const [format, setFormat] = useState<'pem' | 'jwk'>('pem');
   const [text, setText] = useState<{ format: 'pem' | 'jwk'; text: string } | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    const r = await useKeys.getState().exportPublic(format);
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setText({ format, text: r.value.text });
+    const r = await run(() => useKeys.getState().exportPublic(format));
+    if (r?.ok) setText({ format, text: r.value.text });
   };
 
   return (
@@ -92,18 +87,14 @@ function ExportPublic() {
 function CreateCsr({ label }: { label: string }) {
   const [subject, setSubject] = useState(`CN=${label}`);
   const [pem, setPem] = useState<string | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
+    if (busy) return;
     setPem(null);
-    const r = await useKeys.getState().csr(subject.trim());
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setPem(r.value.pem);
+    const r = await run(() => useKeys.getState().csr(subject.trim()));
+    if (r?.ok) setPem(r.value.pem);
   };
 
   return (
@@ -138,8 +129,7 @@ function CreateCsr({ label }: { label: string }) {
 function DestroyKey({ detail, tokenLabel, onCancel }: { detail: KeyDetail; tokenLabel: string; onCancel(): void }) {
   const [typed, setTyped] = useState('');
   const [mismatch, setMismatch] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, reset } = useAction();
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -149,7 +139,7 @@ function DestroyKey({ detail, tokenLabel, onCancel }: { detail: KeyDetail; token
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy) return;
-    setError(null);
+    reset();
     // Checked here for a quick answer; main checks it again and is the one that counts.
     if (typed !== detail.label) {
       setMismatch(true);
@@ -157,10 +147,8 @@ function DestroyKey({ detail, tokenLabel, onCancel }: { detail: KeyDetail; token
       return;
     }
     setMismatch(false);
-    setBusy(true);
-    const r = await useKeys.getState().destroy(typed);
-    setBusy(false);
-    if (!r.ok) setError(r.error);
+    // On success the key is gone and so is this form: the hook then changes nothing.
+    await run(() => useKeys.getState().destroy(typed));
   };
 
   const what = detail.kind === 'pair' ? 'key pair (both the private and the public key)' : detail.kind === 'secret' ? 'secret key' : 'key';

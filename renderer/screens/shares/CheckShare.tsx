@@ -1,9 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ShareVerdict } from '../../../shared/contract';
-import type { AppError } from '../../../shared/result';
+import { samePos } from '../../../shared/shares/plan';
+import { CHECK_STEPS, checkStep } from '../../../shared/shares/steps';
+import { nextStep, previousStep, stepIndex } from '../../../shared/steps';
+import { ActorBanner } from '../../components/ActorBanner';
 import { ErrorNotice } from '../../components/ErrorNotice';
-import { holderName, samePos, useShares, whoLine } from '../../stores/shares';
-import { ActorBanner, StepHeading, StepList } from './Ceremony';
+import { StepHeading, StepList } from '../../components/Steps';
+import { useAction } from '../../hooks/useAction';
+import { holderName, useShares, whoLine } from '../../stores/shares';
 import { RecordLoader, RecordSummary } from './RecordPanel';
 import { WordGrid } from './WordGrid';
 
@@ -11,31 +15,24 @@ import { WordGrid } from './WordGrid';
 // word by word in the page, and sent to main once, complete; main says which share it is and who
 // holds it, or exactly why not. The words are gone as soon as this step is left.
 
-const STEPS = [
-  { id: 'record', title: 'Load record' },
-  { id: 'share', title: 'Enter the share' },
-  { id: 'result', title: 'Result' },
-];
-
 type Failure = Extract<ShareVerdict, { ok: false }>;
 
 export function CheckShare() {
   const { record, checkStage, checkFor, checkVerdict, setCheckFor, setCheckStage, verifyShare, forgetRecord } = useShares();
   const [failure, setFailure] = useState<Failure | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, reset } = useAction();
   const [gridKey, setGridKey] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
   const failureRef = useRef<HTMLDivElement>(null);
-  const stage = record ? checkStage : 'record';
-  const current = STEPS.findIndex((s) => s.id === stage);
+  const stage = checkStep(checkStage, { record, verdict: checkVerdict });
+  const current = stepIndex(CHECK_STEPS, stage);
 
   // Each step announces itself by taking the focus on its heading (the word grid takes it itself).
   useEffect(() => {
     setFailure(null);
-    setError(null);
+    reset();
     if (stage !== 'share') heading.current?.focus();
-  }, [stage]);
+  }, [stage, reset]);
 
   // The verdict appears under the words: bring it into view (it is also announced, as an alert).
   useEffect(() => {
@@ -45,19 +42,19 @@ export function CheckShare() {
   const chosen = record && checkFor ? (record.shares.find((s) => samePos(s, checkFor)) ?? null) : null;
 
   const submitShare = async (mnemonic: string) => {
-    setBusy(true);
+    if (busy) return;
     setFailure(null);
-    setError(null);
-    const r = await verifyShare(mnemonic);
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
+    const r = await run(() => verifyShare(mnemonic));
+    if (!r?.ok) return;
     // A share that does not match keeps its words on screen, to be compared with the paper.
     if (!r.value.ok) setFailure(r.value);
   };
 
+  const view = { record, verdict: checkVerdict };
   const next = (e: FormEvent) => {
     e.preventDefault();
-    setCheckStage('share');
+    const to = nextStep(CHECK_STEPS, stage, view);
+    if (to.ok && to.step) setCheckStage(to.step);
   };
 
   return (
@@ -66,7 +63,7 @@ export function CheckShare() {
       <p className="hint panel-intro">
         A custodian checks their own share against the record of the ceremony, without anyone else’s share and without recovering anything.
       </p>
-      <StepList steps={STEPS} current={current} label="Steps" />
+      <StepList steps={CHECK_STEPS} current={current} label="Steps" />
 
       {stage === 'record' && !record ? <RecordLoader heading={<StepHeading ref={heading}>Load the share-set record</StepHeading>} /> : null}
 
@@ -125,7 +122,7 @@ export function CheckShare() {
             onSubmit={(m) => void submitShare(m)}
             extra={
               <>
-                <button type="button" onClick={() => setCheckStage('record')} disabled={busy}>
+                <button type="button" onClick={() => setCheckStage(previousStep(CHECK_STEPS, stage, view) ?? 'record')} disabled={busy}>
                   Back
                 </button>
                 <button

@@ -1,26 +1,25 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { SlotEntry } from '../../shared/contract';
-import type { AppError } from '../../shared/result';
-import { api } from '../api';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { Field } from '../components/Field';
-import { useApp } from '../stores/app';
-import { call, useTokens } from '../stores/tokens';
+import type { SlotEntry } from '../../../shared/contract';
+import { api } from '../../api';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Field } from '../../components/Field';
+import { useAction } from '../../hooks/useAction';
+import { useApp } from '../../stores/app';
+import { useTokens } from '../../stores/tokens';
 
 export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<SlotEntry['token']> } }) {
   const token = slot.token;
   const [pin, setPin] = useState('');
   const [role, setRole] = useState<'user' | 'so'>('user');
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, reset } = useAction();
   const pinRef = useRef<HTMLInputElement>(null);
   const loginRequested = useApp((s) => s.loginRequested);
 
   // Leaving the token (or its step) drops any PIN still typed and the last error.
   useEffect(() => {
     setPin('');
-    setError(null);
-  }, [token.uri]);
+    reset();
+  }, [token.uri, reset]);
 
   // Sent here by "Go to log in" from another screen: start in the PIN field.
   useEffect(() => {
@@ -32,28 +31,22 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy) return;
-    setBusy(true);
     const entered = pin;
     setPin('');
-    const r = await call(api['session.login']({ module: slot.module, token: token.uri, pin: entered, role }));
-    setBusy(false);
+    const r = await run(() => api['session.login']({ module: slot.module, token: token.uri, pin: entered, role }));
+    if (!r) return;
     if (!r.ok) {
-      setError(r.error);
       pinRef.current?.focus();
+      // A failed login may have changed the token's PIN flags (tries left, locked): read them again.
       void useTokens.getState().refresh();
       return;
     }
-    setError(null);
     useTokens.getState().apply(r.value);
   };
 
   const logout = async () => {
-    setBusy(true);
-    const r = await call(api['session.logout']({ module: slot.module, token: token.uri }));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setError(null);
-    useTokens.getState().apply(r.value);
+    const r = await run(() => api['session.logout']({ module: slot.module, token: token.uri }));
+    if (r?.ok) useTokens.getState().apply(r.value);
   };
 
   if (token.loggedIn) {

@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'react';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { keyTypeWords, kindWords } from '../keyWords';
-import { useApp } from '../stores/app';
-import { useKeys } from '../stores/keys';
-import { currentSlot, useTokens } from '../stores/tokens';
-import { CapabilitiesPanel } from './keys/CapabilitiesPanel';
-import { GenerateWizard } from './keys/GenerateWizard';
-import { KeyActions } from './keys/KeyActions';
-import { KeyAttributes, KeyIdentity } from './keys/KeyDetails';
-import { KeyList } from './keys/KeyList';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { keyTypeWords, kindWords } from '../../keyWords';
+import { useApp } from '../../stores/app';
+import { useKeys } from '../../stores/keys';
+import { currentSlot, useTokens } from '../../stores/tokens';
+import { CapabilitiesPanel } from './CapabilitiesPanel';
+import { GenerateWizard } from './GenerateWizard';
+import { KeyActions } from './KeyActions';
+import { KeyAttributes, KeyIdentity } from './KeyDetails';
+import { KeyList } from './KeyList';
 
 /** Keys on the token chosen on the Tokens screen: list, inspect, generate, export, CSR, destroy. */
 export function KeysScreen() {

@@ -1,14 +1,16 @@
 import type { ReactNode, Ref } from 'react';
 
-// The two things every ceremony screen shows (DESIGN.md, "How the UI should feel"): where the
-// ceremony is (a step list) and who acts now (a banner with the person's name).
+// Where a flow is (DESIGN.md, "How the UI should feel": a step list shows where the ceremony is),
+// and the heading each step starts with. Every wizard and ceremony screen uses these two, so steps
+// look and announce themselves the same everywhere.
 
 export interface Step {
   id: string;
   title: string;
 }
 
-export function StepList({ steps, current, label }: { steps: Step[]; current: number; label: string }) {
+/** The steps in order: done ones ticked, the current one marked for assistive technology too. */
+export function StepList({ steps, current, label }: { steps: readonly Step[]; current: number; label: string }) {
   return (
     <ol className="steps" aria-label={label}>
       {steps.map((s, i) => {
@@ -27,18 +29,7 @@ export function StepList({ steps, current, label }: { steps: Step[]; current: nu
   );
 }
 
-/** "Bob Chen — share 2 of 3 — enter your share now", and what the others do meanwhile. */
-export function ActorBanner({ who, what, note }: { who: string; what: string; note?: ReactNode }) {
-  return (
-    <div className="actor-banner" role="status" aria-live="polite" data-testid="actor-banner">
-      <p className="actor-now">
-        <span className="actor-who">{who}</span> — {what}
-      </p>
-      {note ? <p className="actor-note">{note}</p> : null}
-    </div>
-  );
-}
-
+/** A step's heading; it takes the focus when the step opens, so keyboard users start there. */
 export function StepHeading({ children, ref }: { children: ReactNode; ref?: Ref<HTMLHeadingElement> }) {
   return (
     <h3 ref={ref} tabIndex={-1} className="step-title">

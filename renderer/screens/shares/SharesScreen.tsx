@@ -1,6 +1,6 @@
-import { useShares, type SharesTask } from '../stores/shares';
-import { CheckShare } from './shares/CheckShare';
-import { RestoreDrill } from './shares/RestoreDrill';
+import { useShares, type SharesTask } from '../../stores/shares';
+import { CheckShare } from './CheckShare';
+import { RestoreDrill } from './RestoreDrill';
 
 // Split knowledge as custodians live it: checking one's own share against the ceremony record,
 // and restore drills. No token is needed: everything here is SLIP-39 and the record.

@@ -1,7 +1,7 @@
-import { ErrorNotice } from '../components/ErrorNotice';
-import { TokenFlags } from '../components/TokenFlags';
-import { useApp } from '../stores/app';
-import { currentSlot, presentSlots, slotKey, useTokens } from '../stores/tokens';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { TokenFlags } from '../../components/TokenFlags';
+import { useApp } from '../../stores/app';
+import { currentSlot, presentSlots, slotKey, useTokens } from '../../stores/tokens';
 import { DemoSetup } from './DemoSetup';
 import { LoginForm } from './LoginForm';
 import { ModulesPanel } from './ModulesPanel';

@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import type { AppError } from '../../shared/result';
-import { api } from '../api';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { Field } from '../components/Field';
-import { useApp } from '../stores/app';
-import { call, useTokens } from '../stores/tokens';
+import { api } from '../../api';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Field } from '../../components/Field';
+import { useAction } from '../../hooks/useAction';
+import { useApp } from '../../stores/app';
+import { useTokens } from '../../stores/tokens';
 
 /** Offers the SoftHSM2 demo token when no HSM is configured (the embedded default). */
 export function DemoSetup() {
@@ -12,8 +12,7 @@ export function DemoSetup() {
   const [soPin, setSoPin] = useState('');
   const [userPin, setUserPin] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   if (!info) return null;
   const demo = info.demo;
 
@@ -30,15 +29,12 @@ export function DemoSetup() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (mismatch || busy) return;
-    setBusy(true);
-    setError(null);
-    const r = await call(api['tokens.createDemo']({ soPin, userPin }));
+    const r = await run(() => api['tokens.createDemo']({ soPin, userPin }));
     // PINs leave the form as soon as the request is answered, whatever the outcome.
     setSoPin('');
     setUserPin('');
     setConfirm('');
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
+    if (!r?.ok) return;
     await useApp.getState().load();
     await useTokens.getState().refresh();
   };

@@ -1,22 +1,18 @@
 import { useState, type FormEvent } from 'react';
-import type { ModuleEntry } from '../../shared/contract';
-import type { AppError } from '../../shared/result';
-import { api } from '../api';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { Field } from '../components/Field';
-import { call, useTokens } from '../stores/tokens';
+import type { ModuleEntry } from '../../../shared/contract';
+import { api } from '../../api';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { Field } from '../../components/Field';
+import { useAction } from '../../hooks/useAction';
+import { useTokens } from '../../stores/tokens';
 
 export function ModulesPanel({ modules }: { modules: ModuleEntry[] }) {
   const [path, setPath] = useState('');
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
   const add = async (p: string) => {
-    setBusy(true);
-    setError(null);
-    const r = await call(api['modules.add']({ path: p }));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
+    const r = await run(() => api['modules.add']({ path: p }));
+    if (!r?.ok) return;
     setPath('');
     await useTokens.getState().refresh();
   };

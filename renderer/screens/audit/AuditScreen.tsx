@@ -1,10 +1,10 @@
-import { useEffect, useRef, useState } from 'react';
-import type { AppError } from '../../shared/result';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { useApp } from '../stores/app';
-import { useArchive } from '../stores/archive';
-import { AuditTable } from './archive/VersionView';
-import { when } from './archive/words';
+import { useEffect, useRef } from 'react';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { useAction } from '../../hooks/useAction';
+import { useApp } from '../../stores/app';
+import { useArchive } from '../../stores/archive';
+import { AuditTable } from '../archive/VersionView';
+import { when } from '../archive/words';
 
 // The archive's audit log: browse it (newest first), verify it, export it for an auditor. None of
 // this needs the HSM: the checkpoints verify with the audit public key stored in the archive.
@@ -50,16 +50,11 @@ export function AuditScreen() {
 
 function VerifyPanel() {
   const verdict = useArchive((s) => s.verdict);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run: start } = useAction();
   const out = useRef<HTMLDivElement>(null);
   const run = async () => {
-    setBusy(true);
-    setError(null);
-    const r = await useArchive.getState().verify();
-    setBusy(false);
-    if (!r.ok) setError(r.error);
-    else out.current?.focus();
+    const r = await start(() => useArchive.getState().verify());
+    if (r?.ok) out.current?.focus();
   };
   return (
     <section className="panel" aria-labelledby="verify-h">
@@ -107,16 +102,11 @@ function VerifyPanel() {
 
 function ExportPanel() {
   const exported = useArchive((s) => s.exported);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run: start } = useAction();
   const out = useRef<HTMLDivElement>(null);
   const run = async () => {
-    setBusy(true);
-    setError(null);
-    const r = await useArchive.getState().exportAudit();
-    setBusy(false);
-    if (!r.ok) setError(r.error);
-    else out.current?.focus();
+    const r = await start(() => useArchive.getState().exportAudit());
+    if (r?.ok) out.current?.focus();
   };
   return (
     <section className="panel" aria-labelledby="export-h">

@@ -1,13 +1,13 @@
 import { useEffect } from 'react';
-import { ErrorNotice } from '../components/ErrorNotice';
-import { groupHex } from '../keyWords';
-import { archiveHsm, useArchive, type ArchiveTask } from '../stores/archive';
-import { useTokens } from '../stores/tokens';
-import { AddKey } from './archive/AddKey';
-import { CreateArchive } from './archive/CreateArchive';
-import { SearchView } from './archive/SearchView';
-import { VersionView } from './archive/VersionView';
-import { when } from './archive/words';
+import { ErrorNotice } from '../../components/ErrorNotice';
+import { groupHex } from '../../keyWords';
+import { archiveHsm, useArchive, type ArchiveTask } from '../../stores/archive';
+import { useTokens } from '../../stores/tokens';
+import { AddKey } from './AddKey';
+import { CreateArchive } from './CreateArchive';
+import { SearchView } from './SearchView';
+import { VersionView } from './VersionView';
+import { when } from './words';
 
 // The encrypted key archive: create it, search it (no HSM needed), look at a version, archive a
 // key from the token and take lifecycle steps (both need the token holding the archive's keys).
