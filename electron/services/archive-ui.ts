@@ -8,7 +8,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { SearchQuery } from '../../shared/archive/types';
 import type { AddedVersion, ArchiveStatus, AuditExport, MethodInput } from '../../shared/contract';
-import { parsePkcs11Uri, pctEncode, uriMatchesToken, type TokenIdentity } from '../../shared/pkcs11-uri';
+import { objectUri, parsePkcs11Uri, uriMatchesToken, type TokenIdentity } from '../../shared/pkcs11-uri';
 import { CustosError } from '../../shared/result';
 import type { Services } from './index';
 
@@ -225,11 +225,3 @@ function sameToken(recorded: string, given: string): boolean {
   }
 }
 
-/** The RFC 7512 URI of the key that was archived: the token's URI with object= and id=. */
-function objectUri(token: string, ref: { label?: string; idHex?: string; kind: string }): string {
-  const parts = [token];
-  if (ref.label) parts.push(`object=${pctEncode(ref.label)}`);
-  if (ref.idHex) parts.push(`id=${ref.idHex.replace(/(..)/g, '%$1')}`);
-  parts.push(`type=${ref.kind}`);
-  return parts.join(';');
-}

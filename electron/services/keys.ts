@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
 import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
-import { parsePkcs11Uri, pctEncode, UriError } from '../../shared/pkcs11-uri';
+import { objectUri, parsePkcs11Uri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import { CKM, MECHANISM_NAMES } from '../hsm/constants';
@@ -43,12 +43,6 @@ export function parseKeyRef(selector: string): ObjectRef {
   else if (type !== undefined) fail('INVALID_INPUT', `Objects of type "${type}" are not keys.`, 'Use type=private, type=public or type=secret-key.');
   if (ref.label === undefined && ref.idHex === undefined) fail('INVALID_INPUT', 'The key URI names neither object= nor id=.', 'Copy the URI from `custos key list`.');
   return ref;
-}
-
-export function objectUri(tokenUri: string, o: Pick<RawObject, 'label' | 'idHex' | 'kind'>): string {
-  const type = o.kind === 'secret' ? 'secret-key' : o.kind === 'private' || o.kind === 'public' ? o.kind : 'data';
-  const id = o.idHex.match(/../g)?.map((b) => '%' + b.toUpperCase()).join('') ?? '';
-  return `${tokenUri};object=${pctEncode(o.label)};id=${id};type=${type}`;
 }
 
 /** Groups the halves of a key pair (same CKA_ID and label) into one entry. */
