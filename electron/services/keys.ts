@@ -11,7 +11,8 @@ import { CKM, MECHANISM_NAMES } from '../hsm/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
-import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiFingerprint, spkiToJwk, spkiToPem } from './formats/publicKey';
+import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiToJwk, spkiToPem } from './formats/publicKey';
+import { hsmKeyCheck } from './hsm-kcv';
 
 export interface TokenRef {
   module: string;
@@ -180,13 +181,12 @@ export class KeyService {
   }
 
   private async detail(t: TokenRef, k: KeyEntry): Promise<KeyDetail> {
-    if (k.kind === 'secret') {
-      const cv = await this.hsm.call('checkValue', { ...this.tok(t), ref: this.refOf(k, 'secret') });
-      return { ...k, checkValue: { cmac: cv.cmacHex, legacy: cv.ecbHex, ...(cv.note ? { note: cv.note } : {}) }, fingerprint: null, publicKeyPem: null };
+    const c = await hsmKeyCheck({ hsm: this.hsm, ...this.tok(t) }, { ref: this.refOf(k), kind: k.kind === 'secret' ? 'secret' : 'public' });
+    if (c.publicKey) {
+      const { spki, fingerprint: fp } = c.publicKey;
+      return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
     }
-    const spki = await this.spki(t, k);
-    const fp = spkiFingerprint(spki);
-    return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
+    return { ...k, checkValue: c.checkValues, fingerprint: null, publicKeyPem: null };
   }
 
   async generate(t: TokenRef, opts: { type: KeyTypeName; label: string; usages: KeyUsage[]; extractable: boolean }): Promise<GeneratedKey> {

@@ -44,11 +44,12 @@ import type { AddedVersion } from '../../../shared/contract';
 import { CustosError } from '../../../shared/result';
 import type { KeyUsage, ObjectRef, RawObject, UnwrapTemplate } from '../../hsm/protocol';
 import { AuditLog, type DetailValue } from '../audit/log';
-import { ecSpkiFromPkcs11, spkiFingerprint, spkiToPem } from '../formats/publicKey';
+import { spkiFingerprint, spkiToPem } from '../formats/publicKey';
+import { HMAC_CHECK_DATA, hmacCheckOf, hsmCheckValues, hsmHmacCheck, hsmPublicKey, type HsmScope } from '../hsm-kcv';
 import type { AnchorStore } from './anchors';
 import { HsmArchiveCrypto, type ArchiveCrypto, type ArchiveKeyRefs, type HsmBinding } from './crypto';
 import { archiveError, fromSqlite } from './errors';
-import { CHECK_BYTES, HMAC_CHECK_DATA, inspectKey, type InspectedKey } from './hsmkeys';
+import { inspectKey, type InspectedKey } from './hsmkeys';
 import { abandonCreate, createArchiveFile, finishCreate, openArchiveFile, type OpenOptions } from './open';
 import type { Db } from './schema';
 import { search, SUMMARY_COLUMNS, summaryOf, validateQuery, type SummaryRow } from './search';
@@ -250,12 +251,13 @@ export class ArchiveService {
       made.push(refs.mac);
       await call('generate', { path: b.module, token: b.token, spec: { type: 'ec-p256', label: refs.audit.label!, idHex: ids.audit, usages: ['sign'], extractable: false } });
       made.push(refs.audit);
-      const kcv = await call('checkValue', { path: b.module, token: b.token, ref: { ...refs.kek, kind: 'secret' } });
-      if (!kcv.cmacHex) throw archiveError('MECHANISM_UNSUPPORTED', 'The HSM cannot compute a CMAC check value for the Archive KEK.', 'Use a token that supports CKM_AES_CMAC.');
-      const [macCheck] = await call('sign', { path: b.module, token: b.token, ref: { ...refs.mac, kind: 'secret' }, mechanism: 'hmac-sha256', data: [HMAC_CHECK_DATA] });
-      const pub = await call('publicKey', { path: b.module, token: b.token, ref: { ...refs.audit, kind: 'public' } });
-      const spki = ecSpkiFromPkcs11(pub.ecParams!, pub.ecPoint!);
-      const fingerprint = spkiFingerprint(spki).hex;
+      const scope = scopeOf(b);
+      const kcv = await hsmCheckValues(scope, refs.kek);
+      if (!kcv.cmac) throw archiveError('MECHANISM_UNSUPPORTED', 'The HSM cannot compute a CMAC check value for the Archive KEK.', 'Use a token that supports CKM_AES_CMAC.');
+      const macCheck = await hsmHmacCheck(scope, refs.mac);
+      const pub = await hsmPublicKey(scope, refs.audit);
+      const spki = pub.spki;
+      const fingerprint = pub.fingerprint.hex;
       const now = nowIso();
       const ws: WorkstationRow = {
         archive_id: archiveId,
@@ -264,11 +266,11 @@ export class ArchiveService {
         token_uri: opts.tokenUri ?? null,
         kek_label: refs.kek.label!,
         kek_id: ids.kek,
-        kek_check: kcv.cmacHex,
-        kek_check_legacy: kcv.ecbHex,
+        kek_check: kcv.cmac,
+        kek_check_legacy: kcv.legacy,
         mac_label: refs.mac.label!,
         mac_id: ids.mac,
-        mac_check: Buffer.from(macCheck!).subarray(0, CHECK_BYTES).toString('hex'),
+        mac_check: macCheck,
         audit_label: refs.audit.label!,
         audit_id: ids.audit,
         audit_spki: spki,
@@ -771,13 +773,12 @@ export class ArchiveService {
     let note: string | undefined;
     try {
       if (v.check_method === 'aes-cmac' || v.check_method === 'tdes-ecb') {
-        const cv = await b.hsm.call('checkValue', { path: b.module, token: b.token, ref });
-        const got = v.check_method === 'aes-cmac' ? cv.cmacHex : cv.ecbHex;
+        const cv = await hsmCheckValues(scopeOf(b), ref);
+        const got = v.check_method === 'aes-cmac' ? cv.cmac : cv.legacy;
         if (got !== v.check_value) throw archiveError('CHECK_VALUE_MISMATCH', 'The restored key\'s check value differs from the archived one; the restored copy was destroyed.', 'Do not use this version. Run `custos archive verify`.');
         checked = true;
       } else if (v.check_method === 'hmac-sha256-zeros' && template.usages.includes('sign')) {
-        const [m] = await b.hsm.call('sign', { path: b.module, token: b.token, ref, mechanism: 'hmac-sha256', data: [HMAC_CHECK_DATA] });
-        if (Buffer.from(m!).subarray(0, CHECK_BYTES).toString('hex') !== v.check_value) {
+        if ((await hsmHmacCheck(scopeOf(b), ref)) !== v.check_value) {
           throw archiveError('CHECK_VALUE_MISMATCH', 'The restored key\'s check value differs from the archived one; the restored copy was destroyed.', 'Do not use this version. Run `custos archive verify`.');
         }
         checked = true;
@@ -856,17 +857,17 @@ export class ArchiveService {
       if (b) {
         // The HSM must hold this archive's audit key (same public key) and KEK (same check value).
         try {
-          const pub = await b.hsm.call('publicKey', { path: b.module, token: b.token, ref: { ...this.keyRefs.audit, kind: 'public' } });
-          if (!ecSpkiFromPkcs11(pub.ecParams!, pub.ecPoint!).equals(this.ws.audit_spki)) problems.push({ check: 'identity', message: "The HSM's audit key is not the one recorded in the archive." });
-          const kcv = await b.hsm.call('checkValue', { path: b.module, token: b.token, ref: { ...this.keyRefs.kek, kind: 'secret' } });
-          if (kcv.cmacHex !== this.ws.kek_check) problems.push({ check: 'identity', message: "The HSM's Archive KEK does not have the check value recorded in the archive." });
+          const pub = await hsmPublicKey(scopeOf(b), this.keyRefs.audit);
+          if (!pub.spki.equals(this.ws.audit_spki)) problems.push({ check: 'identity', message: "The HSM's audit key is not the one recorded in the archive." });
+          const kcv = await hsmCheckValues(scopeOf(b), this.keyRefs.kek);
+          if (kcv.cmac !== this.ws.kek_check) problems.push({ check: 'identity', message: "The HSM's Archive KEK does not have the check value recorded in the archive." });
         } catch (e) {
           if (!(e instanceof CustosError)) throw e;
           problems.push({ check: 'identity', message: `The archive's keys could not be checked in the HSM: ${e.appError.message}` });
         }
       }
       const [check] = await this.crypto!.mac([HMAC_CHECK_DATA]);
-      if (Buffer.from(check!).subarray(0, CHECK_BYTES).toString('hex') !== this.ws.mac_check) problems.push({ check: 'identity', message: 'The Archive MAC key in the HSM is not the one recorded in the archive.' });
+      if (hmacCheckOf(check!) !== this.ws.mac_check) problems.push({ check: 'identity', message: 'The Archive MAC key in the HSM is not the one recorded in the archive.' });
       const r = await verifyRows(this.db, this.path, this.archiveId, this.crypto!);
       rows = r.rows;
       problems.push(...r.problems);
@@ -1012,6 +1013,10 @@ export class ArchiveService {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function scopeOf(b: HsmBinding): HsmScope {
+  return { hsm: b.hsm, path: b.module, token: b.token };
+}
 
 function refsOf(ws: WorkstationRow): ArchiveKeyRefs {
   return { kek: { label: ws.kek_label, idHex: ws.kek_id }, mac: { label: ws.mac_label, idHex: ws.mac_id }, audit: { label: ws.audit_label, idHex: ws.audit_id } };
