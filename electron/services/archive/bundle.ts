@@ -24,7 +24,7 @@ import { reachable, type KeyState } from '../../../shared/archive/lifecycle';
 import { BUNDLE_FORMAT_ID, BUNDLE_FORMAT_VERSION, type BundleSummary, type ImportConflict, type ImportReport, type StateChange } from '../../../shared/archive/types';
 import { textProblem } from '../../../shared/archive/validate';
 import { CustosError } from '../../../shared/result';
-import { sha256, type DetailValue } from '../audit/log';
+import { sha256, type DetailValue } from '../audit/chain';
 import { ecdsaRawToDer } from '../formats/ecdsa';
 import { parsePublicKey, spkiFingerprint } from '../formats/publicKey';
 import { archiveError } from './errors';

@@ -43,7 +43,8 @@ import { labelProblem, normalizeTags, tagProblem, textProblem } from '../../../s
 import type { AddedVersion } from '../../../shared/contract';
 import { CustosError } from '../../../shared/result';
 import type { KeyUsage, ObjectRef, RawObject, UnwrapTemplate } from '../../hsm/protocol';
-import { AuditLog, type DetailValue } from '../audit/log';
+import type { DetailValue } from '../audit/chain';
+import { AuditLog } from '../audit/log';
 import { spkiFingerprint, spkiToPem } from '../formats/publicKey';
 import { HMAC_CHECK_DATA, hmacCheckOf, hsmCheckValues, hsmHmacCheck, hsmPublicKey, type HsmScope } from '../hsm-kcv';
 import type { AnchorStore } from './anchors';
