@@ -1,6 +1,8 @@
 // `custos archive …`: the encrypted key archive. Search, show, info and `verify --no-hsm` open the
 // file read-only and need no HSM; everything that writes, wraps, unwraps or signs logs in to the
-// token holding the archive keys (PIN from --pin-file, stdin or a hidden prompt).
+// token holding the archive keys (PIN from --pin-file, stdin or a hidden prompt). Both go through
+// the archive's door (services/archive/door.ts), as the app does.
+// Over 400 lines because it declares the options of ten subcommands; each body is one door call.
 import { Option, type Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isLifecycleAction, KEY_STATES } from '../../../shared/archive/lifecycle';
