@@ -36,6 +36,21 @@ export function tokenUri(token: TokenIdentity): string {
   return 'pkcs11:' + parts.map(([k, v]) => `${k}=${pctEncode(v)}`).join(';');
 }
 
+/**
+ * The RFC 7512 URI of an object on a token: the token's URI with object= (the label), id= (CKA_ID,
+ * each byte percent-encoded) and type=. RFC 7512 §2.3 names the classes "public", "private",
+ * "secret-key", "cert" and "data"; a secret key is "secret-key", never "secret" (issue #11: the
+ * archive wrote type=secret, which parseKeyRef rightly refused).
+ */
+export function objectUri(tokenUri: string, o: { label?: string; idHex?: string; kind: string }): string {
+  const type = o.kind === 'secret' ? 'secret-key' : o.kind === 'private' || o.kind === 'public' ? o.kind : 'data';
+  const parts = [tokenUri];
+  if (o.label !== undefined) parts.push(`object=${pctEncode(o.label)}`);
+  if (o.idHex !== undefined) parts.push(`id=${o.idHex.match(/../g)?.map((b) => '%' + b.toUpperCase()).join('') ?? ''}`);
+  parts.push(`type=${type}`);
+  return parts.join(';');
+}
+
 export interface ParsedUri {
   /** Attribute values decoded as UTF-8, except `id`, which is given as lowercase hex. */
   path: Record<string, string>;

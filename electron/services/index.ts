@@ -2,9 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { DEMO_TOKEN_LABEL } from '../../shared/contract';
 import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
-import { ArchiveManager } from './archive/index';
-import { ArchiveUi } from './archive-ui';
-import { AuditService } from './audit/index';
+import { ArchiveDoor, archiveHandlers } from './archive/index';
 import { CardShareService } from './cardshares';
 import { ConfigStore } from './config';
 import { DrillService, readRecordView, verifyShare } from './drill';
@@ -33,10 +31,8 @@ export interface Services {
   cardShares: CardShareService;
   /** XOR key components into the HSM. */
   imports: ComponentImportService;
-  /** The encrypted key archive (SQLite) and its HSM keys. */
-  archive: ArchiveManager;
-  /** The archive's tamper-evident audit log: trail, verification, offline export. */
-  audit: AuditService;
+  /** The encrypted key archive (SQLite), its HSM keys and its audit log: the one door both front ends open it through. */
+  archive: ArchiveDoor;
   /** Share checks and restore drills: a drill's shares live in this process's memory only, wiped when it ends. */
   drills: DrillService;
   close(): Promise<void>;
@@ -57,18 +53,16 @@ export function createServices(opts: ServicesOptions): Services {
   const keys = new KeyService(hsm);
   const cardShares = new CardShareService(hsm);
   const imports = new ComponentImportService(hsm);
-  const archive = new ArchiveManager(hsm, opts.dataDir);
-  const audit = new AuditService(archive);
+  const archive = new ArchiveDoor(hsm, opts.dataDir);
   const drills = new DrillService({ log: (line) => opts.log?.(line) });
   const close = async () => {
     drills.close();
     await hsm.close();
   };
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, audit, drills, close };
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
-  const archiveUi = new ArchiveUi(s);
   return {
     'app.info': async () => ({
       version: VERSION,
@@ -100,15 +94,6 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'drill.addShare': ({ drillId, mnemonic, expected }) => s.drills.addShare(drillId, mnemonic, expected),
     'drill.finish': ({ drillId, passphrase }) => s.drills.finish(drillId, passphrase),
     'drill.cancel': ({ drillId }) => s.drills.cancel(drillId),
-    'archive.status': async () => archiveUi.status(),
-    'archive.init': (input) => archiveUi.init(input),
-    'archive.search': async (query) => archiveUi.search(query),
-    'archive.version': async ({ versionId }) => archiveUi.version(versionId),
-    'archive.add': (input) => archiveUi.add(input),
-    'archive.transition': (input) => archiveUi.transition(input),
-    'audit.trail': (input) => archiveUi.trail(input),
-    'audit.verify': () => archiveUi.verify(),
-    'audit.export': () => archiveUi.exportAudit(),
-
+    ...archiveHandlers({ door: s.archive, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
   };
 }

@@ -4,14 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
 import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
-import { parsePkcs11Uri, pctEncode, UriError } from '../../shared/pkcs11-uri';
+import { objectUri, parsePkcs11Uri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import { CKM, MECHANISM_NAMES } from '../hsm/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
-import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiFingerprint, spkiToJwk, spkiToPem } from './formats/publicKey';
+import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiToJwk, spkiToPem } from './formats/publicKey';
+import { hsmKeyCheck } from './hsm-kcv';
 
 export interface TokenRef {
   module: string;
@@ -43,12 +44,6 @@ export function parseKeyRef(selector: string): ObjectRef {
   else if (type !== undefined) fail('INVALID_INPUT', `Objects of type "${type}" are not keys.`, 'Use type=private, type=public or type=secret-key.');
   if (ref.label === undefined && ref.idHex === undefined) fail('INVALID_INPUT', 'The key URI names neither object= nor id=.', 'Copy the URI from `custos key list`.');
   return ref;
-}
-
-export function objectUri(tokenUri: string, o: Pick<RawObject, 'label' | 'idHex' | 'kind'>): string {
-  const type = o.kind === 'secret' ? 'secret-key' : o.kind === 'private' || o.kind === 'public' ? o.kind : 'data';
-  const id = o.idHex.match(/../g)?.map((b) => '%' + b.toUpperCase()).join('') ?? '';
-  return `${tokenUri};object=${pctEncode(o.label)};id=${id};type=${type}`;
 }
 
 /** Groups the halves of a key pair (same CKA_ID and label) into one entry. */
@@ -186,13 +181,12 @@ export class KeyService {
   }
 
   private async detail(t: TokenRef, k: KeyEntry): Promise<KeyDetail> {
-    if (k.kind === 'secret') {
-      const cv = await this.hsm.call('checkValue', { ...this.tok(t), ref: this.refOf(k, 'secret') });
-      return { ...k, checkValue: { cmac: cv.cmacHex, legacy: cv.ecbHex, ...(cv.note ? { note: cv.note } : {}) }, fingerprint: null, publicKeyPem: null };
+    const c = await hsmKeyCheck({ hsm: this.hsm, ...this.tok(t) }, { ref: this.refOf(k), kind: k.kind === 'secret' ? 'secret' : 'public' });
+    if (c.publicKey) {
+      const { spki, fingerprint: fp } = c.publicKey;
+      return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
     }
-    const spki = await this.spki(t, k);
-    const fp = spkiFingerprint(spki);
-    return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
+    return { ...k, checkValue: c.checkValues, fingerprint: null, publicKeyPem: null };
   }
 
   async generate(t: TokenRef, opts: { type: KeyTypeName; label: string; usages: KeyUsage[]; extractable: boolean }): Promise<GeneratedKey> {

@@ -122,6 +122,17 @@ describe('custos archive', () => {
     expect(jsonError(r).code).toBe('LIFECYCLE_TRANSITION_INVALID');
   });
 
+  it('refuses a write with a token other than the one holding the archive keys, as the app does', async () => {
+    f.fx.initToken('Other', { so: '13579135', user: USER_PIN });
+    const r = await cli(['archive', 'state', '--archive', A, 'api-mac', '--action', 'suspend', '--module', SOFTHSM_MODULE, '--token', 'Other', '--pin-file', pinFile, '--json']);
+    expect(r.code).not.toBe(0);
+    const e = jsonError(r);
+    expect(e.code).toBe('TOKEN_NOT_FOUND');
+    expect(e.message).toMatch(/token “Archive”/);
+    const show = await cli(['archive', 'show', '--archive', A, 'api-mac', '--json']);
+    expect(json<VersionDetail>(show).summary.state).toBe('active');
+  });
+
   it('verify passes (with and without the HSM), export/trust/import move keys to another archive', async () => {
     let r = await cli(['archive', 'verify', '--archive', A, ...hsm, pinFile, '--json']);
     expect(r.code, r.stdout).toBe(0);

@@ -328,6 +328,28 @@ describe('custodians, share sets, ceremonies', () => {
     expect((await failure(a.saveShareSet({ scheme: 'slip39', threshold: 4, shareCount: 3, holders: [], fingerprint: 'x' }, 'admin'))).code).toBe('INVALID_INPUT');
   });
 
+  it('reads them back as typed records: a ceremony with its journal in step order and its approvals', async () => {
+    const c = await a.saveCustodian({ name: 'Gil', roles: ['witness', 'custodian', 'witness'] }, 'admin');
+    expect(a.custodian(c)).toMatchObject({ id: c, name: 'Gil', roles: ['custodian', 'witness'], publicSpki: null, fingerprint: null, status: 'active', revision: 1, originArchive: a.archiveId });
+    const set = await a.saveShareSet({ scheme: 'slip39', threshold: 2, shareCount: 3, holders: ['Gil', 'Hal', 'Ida'], fingerprint: 'beef' }, 'admin');
+    expect(a.shareSet(set)).toMatchObject({ id: set, keyId: null, scheme: 'slip39', threshold: 2, shareCount: 3, groups: null, holders: ['Gil', 'Hal', 'Ida'], fingerprint: 'beef', status: 'active' });
+    const cer = await a.startCeremony({ scriptId: 'drill', scriptVersion: 2, fingerprint: 'aa55', parameters: { set, m: 2 } }, 'admin');
+    await a.journal(cer, { action: 'share.entered', details: { holder: 'Gil' } }, 'Gil');
+    await a.journal(cer, { action: 'share.entered', details: { holder: 'Hal' } }, 'Hal');
+    await a.recordApproval({ ceremonyId: cer, custodianId: c, decision: 'approve', proof: new Uint8Array([1, 2, 3]) }, 'Gil');
+    const running = a.ceremony(cer);
+    expect(running).toMatchObject({ id: cer, scriptId: 'drill', scriptVersion: 2, fingerprint: 'aa55', parameters: { set, m: 2 }, status: 'running', endedAt: null });
+    expect(running.journal.map((j) => [j.step, j.actor, j.action, j.details])).toEqual([
+      [1, 'Gil', 'share.entered', { holder: 'Gil' }],
+      [2, 'Hal', 'share.entered', { holder: 'Hal' }],
+    ]);
+    expect(running.approvals).toMatchObject([{ custodianId: c, decision: 'approve' }]);
+    expect([...running.approvals[0]!.proof!]).toEqual([1, 2, 3]);
+    await a.finishCeremony(cer, 'aborted', 'admin');
+    expect(a.ceremony(cer)).toMatchObject({ status: 'aborted', endedAt: expect.any(String) });
+    expect((await failure(() => a.ceremony('no-such-ceremony'))).code).toBe('ARCHIVE_RECORD_NOT_FOUND');
+  });
+
   it('the whole archive verifies, with every row MAC checked in the HSM', async () => {
     const v = await a.verify();
     expect(v.problems).toEqual([]);

@@ -18,7 +18,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--report <file>', 'write the full verdict as JSON to FILE'))
     .action((o: { archive: string; publicKey?: string; report?: string }) =>
       withServices(program, async (s, opts) => {
-        await s.archive.with(o.archive, { readonly: true }, async (a) => {
+        await s.archive.read(o.archive, async (a) => {
           if (o.publicKey) {
             let expected: string;
             try {
@@ -59,7 +59,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--out <dir>', 'the folder to write into').makeOptionMandatory())
     .action((o: { archive: string; out: string }) =>
       withServices(program, async (s, opts) => {
-        const r = await s.audit.export(o.archive, o.out);
+        const r = await s.archive.read(o.archive, (a) => a.exportAudit(o.out));
         out(opts, r, () => `Wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${r.dir} (audit.jsonl, checkpoints.jsonl, audit-public-key.pem, manifest.json).`);
       }),
     );
@@ -73,7 +73,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--before <seq>', 'entries before this sequence number'))
     .action((o: { archive: string; key?: string; limit?: string; before?: string }) =>
       withServices(program, async (s, opts) => {
-        await s.archive.with(o.archive, { readonly: true }, async (a) => {
+        await s.archive.read(o.archive, async (a) => {
           const keyId = o.key ? a.resolveVersion(o.key).key_id : undefined;
           const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}), ...(o.before ? { beforeSeq: Number(o.before) } : {}) });
           out(opts, page, () => page.entries.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${e.actor}  ${e.action}${e.objectType ? `  ${e.objectType} ${e.objectId}` : ''}`).join('\n') || 'No entries.');

@@ -3,6 +3,7 @@
 // audit key signs checkpoints (ECDSA P-256). No key material of the archive ever reaches this
 // process. Calls are batched (arrays of targets / messages per host request) so the process
 // boundary costs one round trip per few hundred operations, not one per operation.
+import type { TokenRef } from '../../../shared/keys';
 import type { HsmClient } from '../../hsm/client';
 import type { ObjectRef } from '../../hsm/protocol';
 
@@ -15,11 +16,9 @@ export interface ArchiveCrypto {
   sign(messages: Uint8Array[]): Promise<Uint8Array[]>;
 }
 
-/** A logged-in token: module path and token selector (label or RFC 7512 URI). */
-export interface HsmBinding {
+/** A logged-in token (module path and token label or RFC 7512 URI), and the client that reaches it. */
+export interface HsmBinding extends TokenRef {
   hsm: HsmClient;
-  module: string;
-  token: string;
 }
 
 export interface ArchiveKeyRefs {

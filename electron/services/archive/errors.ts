@@ -51,3 +51,6 @@ export function fromSqlite(e: unknown, path: string): unknown {
   }
   return archiveError('FUNCTION_FAILED', `The archive ${path} reported an error (${code}).`, 'Nothing was written. Try again; if it repeats, run `custos archive verify`.', { path, sqlite: code });
 }
+
+/** The next step for input that breaks a rule the message names. */
+export const FIX_INPUT = 'Correct the input and try again.';

@@ -1,16 +1,13 @@
 // What the archive learns about an HSM key before wrapping it: its class and algorithm, whether it
 // may leave the HSM at all (wrapped), its check value or public-key fingerprint — all read through
-// the HSM host; the key value itself never comes here.
+// the HSM host (check values and fingerprints through hsm-kcv.ts, the conventions the key service
+// shows too); the key value itself never comes here.
 import type { ObjectRef, RawObject } from '../../hsm/protocol';
 import { parsePkcs11Uri } from '../../../shared/pkcs11-uri';
 import type { CheckMethod } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
-import { ecSpkiFromPkcs11, rsaSpkiFromPkcs11, spkiFingerprint } from '../formats/publicKey';
+import { hsmKeyCheck } from '../hsm-kcv';
 import type { HsmBinding } from './crypto';
-
-/** Data over which a generic-secret (HMAC) key's check value is computed: 32 zero bytes. */
-export const HMAC_CHECK_DATA = new Uint8Array(32);
-export const CHECK_BYTES = 5;
 
 export interface InspectedKey {
   ref: ObjectRef;
@@ -87,34 +84,30 @@ export async function inspectKey(b: HsmBinding, refIn: ObjectRef): Promise<Inspe
   const ref: ObjectRef = { label: o.label, idHex: o.idHex, kind };
   const algorithm = algorithmOf(o);
   const out: InspectedKey = { ref, object: o, kind, algorithm, checkMethod: null, checkValue: null, checkLegacy: null, publicSpki: null, fingerprint: null };
-  if (o.keyType === 'aes' || o.keyType === 'tdes') {
-    const cv = await b.hsm.call('checkValue', { path: b.module, token: b.token, ref });
-    if (o.keyType === 'aes') {
-      // ANSI X9.24-1:2017 / PCI: AES-CMAC of a zero block, 5 bytes; the legacy ECB value beside it.
-      out.checkMethod = cv.cmacHex ? 'aes-cmac' : null;
-      out.checkValue = cv.cmacHex;
-      out.checkLegacy = cv.ecbHex;
-    } else {
-      // TDES: the X9.24-1 legacy value (ECB of zeros, 3 bytes) is what TDES HSMs and key forms show.
-      out.checkMethod = cv.ecbHex ? 'tdes-ecb' : null;
-      out.checkValue = cv.ecbHex;
-      out.checkLegacy = cv.cmacHex;
-    }
-  } else if (o.keyType === 'generic-secret' && o.usage.sign) {
-    // No standard check value exists for HMAC keys: Custos uses HMAC-SHA256(key, 32 zero bytes), 5 bytes.
-    const [mac] = await b.hsm.call('sign', { path: b.module, token: b.token, ref, mechanism: 'hmac-sha256', data: [HMAC_CHECK_DATA] });
+  let c;
+  try {
+    c = await hsmKeyCheck({ hsm: b.hsm, path: b.module, token: b.token }, { ref, kind, keyType: o.keyType, canSign: o.usage.sign }, { hmac: true });
+  } catch (e) {
+    // A private key without its public half on the token: archived without a fingerprint.
+    if (kind === 'private' && e instanceof CustosError && e.appError.code === 'OBJECT_NOT_FOUND') return out;
+    throw e;
+  }
+  if (c.checkValues && o.keyType === 'aes') {
+    // ANSI X9.24-1:2017 / PCI: AES-CMAC of a zero block, 5 bytes; the legacy ECB value beside it.
+    out.checkMethod = c.checkValues.cmac ? 'aes-cmac' : null;
+    out.checkValue = c.checkValues.cmac;
+    out.checkLegacy = c.checkValues.legacy;
+  } else if (c.checkValues && o.keyType === 'tdes') {
+    // TDES: the X9.24-1 legacy value (ECB of zeros, 3 bytes) is what TDES HSMs and key forms show.
+    out.checkMethod = c.checkValues.legacy ? 'tdes-ecb' : null;
+    out.checkValue = c.checkValues.legacy;
+    out.checkLegacy = c.checkValues.cmac;
+  } else if (c.hmac !== null) {
     out.checkMethod = 'hmac-sha256-zeros';
-    out.checkValue = Buffer.from(mac!).subarray(0, CHECK_BYTES).toString('hex');
-  } else if (kind === 'private') {
-    try {
-      const attrs = await b.hsm.call('publicKey', { path: b.module, token: b.token, ref: { label: o.label, idHex: o.idHex, kind: 'public' } });
-      const spki = attrs.keyType === 'rsa' ? rsaSpkiFromPkcs11(attrs.modulus!, attrs.publicExponent!) : ecSpkiFromPkcs11(attrs.ecParams!, attrs.ecPoint!);
-      out.publicSpki = spki;
-      out.fingerprint = spkiFingerprint(spki).hex;
-    } catch (e) {
-      if (!(e instanceof CustosError) || e.appError.code !== 'OBJECT_NOT_FOUND') throw e;
-      // A private key without its public half on the token: archived without a fingerprint.
-    }
+    out.checkValue = c.hmac;
+  } else if (c.publicKey) {
+    out.publicSpki = c.publicKey.spki;
+    out.fingerprint = c.publicKey.fingerprint.hex;
   }
   return out;
 }

@@ -13,7 +13,7 @@
 //   foreign_keys = ON     versions need their key, tags their key.
 //   secure_delete = ON    shredded material (wrapped bytes of a destroyed version) is overwritten
 //                         with zeros in the database pages, not just unlinked; the WAL is
-//                         truncated after a shred (see service.ts) so no old frame keeps it.
+//                         truncated after a shred (see transitions.ts) so no old frame keeps it.
 //   application_id        'CUST' (0x43555354): `file` and SQLite tools tell a Custos archive apart.
 //   user_version          the schema version; meta.schema_version repeats it for humans.
 import type Database from 'better-sqlite3';

@@ -4,25 +4,23 @@ import { isKeyState, type KeyState } from '../../../shared/archive/lifecycle';
 import { isPurpose, normalizeDate, type Purpose } from '../../../shared/archive/policy';
 import type { DateRange, SearchPage, SearchQuery, SearchSort, VersionSummary } from '../../../shared/archive/types';
 import { normalizeTag, tagProblem } from '../../../shared/archive/validate';
-import { CustosError } from '../../../shared/result';
+import { invalidInput } from '../../../shared/result';
 import type { Db } from './schema';
 
 export const MAX_LIMIT = 500;
 const SORTS: readonly SearchSort[] = ['label', 'created', 'activation', 'rotation-due'];
 
-function bad(message: string, action = 'Correct the search and try again.'): never {
-  throw new CustosError({ code: 'INVALID_INPUT', message, action });
-}
+const FIX_SEARCH = 'Correct the search and try again.';
 
 function range(what: string, r: unknown): DateRange | undefined {
   if (r === undefined) return undefined;
-  if (typeof r !== 'object' || r === null) bad(`${what} must be a date range.`);
+  if (typeof r !== 'object' || r === null) invalidInput(`${what} must be a date range.`, FIX_SEARCH);
   const out: DateRange = {};
   for (const end of ['from', 'to'] as const) {
     const v = (r as Record<string, unknown>)[end];
     if (v === undefined) continue;
     const d = typeof v === 'string' ? normalizeDate(v) : null;
-    if (!d) bad(`${what}.${end} is not a date (use YYYY-MM-DD or an ISO 8601 time).`);
+    if (!d) invalidInput(`${what}.${end} is not a date (use YYYY-MM-DD or an ISO 8601 time).`, FIX_SEARCH);
     out[end] = d;
   }
   return out;
@@ -31,19 +29,19 @@ function range(what: string, r: unknown): DateRange | undefined {
 function list<T>(what: string, v: unknown, ok: (x: unknown) => x is T): T[] | undefined {
   if (v === undefined) return undefined;
   const arr = Array.isArray(v) ? v : [v];
-  for (const x of arr) if (!ok(x)) bad(`"${String(x).slice(0, 40)}" is not a valid ${what}.`);
+  for (const x of arr) if (!ok(x)) invalidInput(`"${String(x).slice(0, 40)}" is not a valid ${what}.`, FIX_SEARCH);
   return arr as T[];
 }
 
 /** Checks a query from the UI or the CLI (an unknown payload) and returns it normalised. */
 export function validateQuery(input: unknown): SearchQuery {
-  if (typeof input !== 'object' || input === null) bad('The search is empty or malformed.');
+  if (typeof input !== 'object' || input === null) invalidInput('The search is empty or malformed.', FIX_SEARCH);
   const q = input as Record<string, unknown>;
   const known = new Set(['label', 'tags', 'algorithm', 'state', 'purpose', 'custodian', 'created', 'activated', 'deactivated', 'rotationDue', 'activeFor', 'sort', 'order', 'limit', 'offset', 'countTotal']);
-  for (const k of Object.keys(q)) if (!known.has(k)) bad(`Unknown search field "${k.slice(0, 40)}".`);
+  for (const k of Object.keys(q)) if (!known.has(k)) invalidInput(`Unknown search field "${k.slice(0, 40)}".`, FIX_SEARCH);
   const out: SearchQuery = {};
   if (q.label !== undefined) {
-    if (typeof q.label !== 'string' || q.label.length === 0 || q.label.length > 130) bad('The label to search for must be 1 to 128 characters.');
+    if (typeof q.label !== 'string' || q.label.length === 0 || q.label.length > 130) invalidInput('The label to search for must be 1 to 128 characters.', FIX_SEARCH);
     out.label = q.label;
   }
   const tags = list('tag', q.tags, (x): x is string => typeof x === 'string');
@@ -51,7 +49,7 @@ export function validateQuery(input: unknown): SearchQuery {
     out.tags = tags.map(normalizeTag);
     for (const t of out.tags) {
       const p = tagProblem(t);
-      if (p) bad(p);
+      if (p) invalidInput(p, FIX_SEARCH);
     }
   }
   const algs = list('algorithm', q.algorithm, (x): x is string => typeof x === 'string' && /^[a-z0-9-]{1,32}$/.test(x));
@@ -61,7 +59,7 @@ export function validateQuery(input: unknown): SearchQuery {
   const purposes = list('purpose', q.purpose, isPurpose);
   if (purposes) out.purpose = purposes as Purpose[];
   if (q.custodian !== undefined) {
-    if (typeof q.custodian !== 'string' || q.custodian.length === 0 || q.custodian.length > 100) bad('The custodian must be a custodian id.');
+    if (typeof q.custodian !== 'string' || q.custodian.length === 0 || q.custodian.length > 100) invalidInput('The custodian must be a custodian id.', FIX_SEARCH);
     out.custodian = q.custodian;
   }
   const created = range('created', q.created);
@@ -74,25 +72,25 @@ export function validateQuery(input: unknown): SearchQuery {
   if (rotationDue) out.rotationDue = rotationDue;
   if (q.activeFor !== undefined) {
     const a = q.activeFor as Record<string, unknown>;
-    if (typeof a !== 'object' || a === null || !isPurpose(a.purpose) || typeof a.on !== 'string') bad('activeFor needs a purpose and a date.');
+    if (typeof a !== 'object' || a === null || !isPurpose(a.purpose) || typeof a.on !== 'string') invalidInput('activeFor needs a purpose and a date.', FIX_SEARCH);
     const on = normalizeDate(a.on);
-    if (!on) bad('activeFor.on is not a date (use YYYY-MM-DD or an ISO 8601 time).');
+    if (!on) invalidInput('activeFor.on is not a date (use YYYY-MM-DD or an ISO 8601 time).', FIX_SEARCH);
     out.activeFor = { purpose: a.purpose, on };
   }
   if (q.sort !== undefined) {
-    if (!SORTS.includes(q.sort as SearchSort)) bad(`Sort by one of: ${SORTS.join(', ')}.`);
+    if (!SORTS.includes(q.sort as SearchSort)) invalidInput(`Sort by one of: ${SORTS.join(', ')}.`, FIX_SEARCH);
     out.sort = q.sort as SearchSort;
   }
   if (q.order !== undefined) {
-    if (q.order !== 'asc' && q.order !== 'desc') bad('Order is asc or desc.');
+    if (q.order !== 'asc' && q.order !== 'desc') invalidInput('Order is asc or desc.', FIX_SEARCH);
     out.order = q.order;
   }
   if (q.limit !== undefined) {
-    if (!Number.isInteger(q.limit) || (q.limit as number) < 1 || (q.limit as number) > MAX_LIMIT) bad(`limit must be 1 to ${MAX_LIMIT}.`);
+    if (!Number.isInteger(q.limit) || (q.limit as number) < 1 || (q.limit as number) > MAX_LIMIT) invalidInput(`limit must be 1 to ${MAX_LIMIT}.`, FIX_SEARCH);
     out.limit = q.limit as number;
   }
   if (q.offset !== undefined) {
-    if (!Number.isInteger(q.offset) || (q.offset as number) < 0 || (q.offset as number) > 10_000_000) bad('offset must be a whole number from 0.');
+    if (!Number.isInteger(q.offset) || (q.offset as number) < 0 || (q.offset as number) > 10_000_000) invalidInput('offset must be a whole number from 0.', FIX_SEARCH);
     out.offset = q.offset as number;
   }
   if (q.countTotal !== undefined) out.countTotal = q.countTotal === true;

@@ -9,7 +9,8 @@
 // change: never rows without their audit entries, never entries without their signed checkpoint.
 import { randomUUID } from 'node:crypto';
 import { CanonicalWriter, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
-import type { AuditLog, EntryDraft, PreparedCheckpoint } from '../audit/log';
+import type { EntryDraft, PreparedCheckpoint } from '../audit/chain';
+import type { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import type { ArchiveCrypto } from './crypto';
 import { archiveError, fromSqlite } from './errors';

@@ -1,0 +1,135 @@
+// The chain walk. walkChain is self-contained (it uses only its parameters), because the same
+// function runs in worker threads from its source text: one implementation for both paths.
+import { Worker } from 'node:worker_threads';
+
+/** Chains shorter than this are walked in the calling thread (starting workers costs ~50 ms). */
+export const PARALLEL_FROM = 200_000;
+
+export interface WalkTask {
+  prefix: string;
+  lo: number;
+  hi: number;
+  checkpoints: number[];
+}
+
+export interface WalkResult {
+  count: number;
+  bytes: number;
+  lastSeq: number;
+  missing: Array<[number, number]>;
+  misplaced: number[];
+  breaks: number[];
+  cpHashes: Array<[number, string]>;
+}
+
+type HashFn = (algorithm: string, data: string | Uint8Array) => string;
+interface WalkDb {
+  prepare(sql: string): { raw(on: boolean): { all(...p: unknown[]): unknown[]; get(...p: unknown[]): unknown } };
+}
+
+export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult {
+  // Entries are read in chunks joined by SQLite into one buffer (group_concat, cast to a BLOB):
+  // one value per ~256 entries instead of two per entry — reading is most of the cost — and the
+  // bytes are hashed as they are stored, without a round trip through JavaScript strings. A chunk
+  // with a gap in seq, or whose pieces do not match its row count (a line break inside an entry:
+  // only an edited entry has one), is read again row by row, so every check sees exactly the rows.
+  const CHUNK = 256;
+  const zero = '0000000000000000000000000000000000000000000000000000000000000000';
+  const out: WalkResult = { count: 0, bytes: 0, lastSeq: 0, missing: [], misplaced: [], breaks: [], cpHashes: [] };
+  const cps = new Set(task.checkpoints);
+  const chunk = db
+    .prepare('SELECT count(*), min(seq), max(seq), CAST(group_concat(entry, char(10)) AS BLOB) FROM (SELECT seq, entry FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ' + CHUNK + ')')
+    .raw(true);
+  const rowsOf = db.prepare('SELECT seq, CAST(entry AS BLOB) FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true);
+  // The link into this range: the hash of the entry before it (recomputed, never read).
+  let prevH = zero;
+  let expected = task.lo;
+  if (task.lo > 1) {
+    const before = db.prepare('SELECT seq, CAST(entry AS BLOB) FROM audit_entries WHERE seq < ? ORDER BY seq DESC LIMIT 1').raw(true).get(task.lo) as [number, Uint8Array] | undefined;
+    if (before) {
+      prevH = hash('sha256', before[1]);
+      expected = before[0] + 1;
+    } else {
+      expected = 1;
+    }
+  }
+  const prefix = Buffer.from(task.prefix, 'utf8');
+  const visit = (seq: number, buf: Buffer | null, start: number, end: number) => {
+    out.count++;
+    if (seq !== expected) out.missing.push([expected, seq - 1]);
+    let ok = buf !== null && end - start > prefix.length + 75 && prefix.compare(buf, start, start + prefix.length) === 0;
+    if (!ok) {
+      out.misplaced.push(seq);
+    } else {
+      // The seq the text claims, and where its digits end.
+      let at = start + prefix.length;
+      let claimed = 0;
+      while (at < end && buf![at]! >= 48 && buf![at]! <= 57 && at - start - prefix.length < 16) claimed = claimed * 10 + (buf![at++]! - 48);
+      if (claimed !== seq || at === start + prefix.length) out.misplaced.push(seq);
+      // ',"prev":"<hash of the previous entry>"' exactly, compared as one string.
+      ok = end - at > 74 && buf![at + 73] === 34 && buf!.toString('latin1', at, at + 74) === ',"prev":"' + prevH + '"';
+      if (!ok) out.breaks.push(seq);
+    }
+    const h = buf !== null ? hash('sha256', buf.subarray(start, end)) : zero;
+    out.bytes += end - start;
+    if (cps.has(seq)) out.cpHashes.push([seq, h]);
+    prevH = h;
+    expected = seq + 1;
+    out.lastSeq = seq;
+  };
+  let from = task.lo;
+  for (;;) {
+    const c = chunk.get(from, task.hi) as [number, number | null, number | null, Buffer | null];
+    const n = c[0];
+    if (n === 0) break;
+    const lo = c[1]!;
+    const hi = c[2]!;
+    const text = c[3];
+    let fast = hi - lo + 1 === n && text !== null;
+    if (fast) {
+      // n pieces, split on LF; a chunk with any other number of line breaks takes the row path.
+      let pieces = 1;
+      for (let p = text!.indexOf(10); p !== -1; p = text!.indexOf(10, p + 1)) pieces++;
+      fast = pieces === n;
+    }
+    if (fast) {
+      let start = 0;
+      for (let i = 0; i < n; i++) {
+        let end = i < n - 1 ? text!.indexOf(10, start) : text!.length;
+        if (end < 0) end = text!.length;
+        visit(lo + i, text!, start, end);
+        start = end + 1;
+      }
+    } else {
+      for (const r of rowsOf.all(from, hi) as Array<[number, Buffer | null]>) visit(r[0], r[1], 0, r[1] ? r[1].length : 0);
+    }
+    from = hi + 1;
+  }
+  return out;
+}
+
+/** Runs walkChain in a worker thread on its own read-only connection to `file`. */
+export function runWorker(file: string, task: WalkTask): Promise<WalkResult> {
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { hash } = require('node:crypto');
+    const Database = require(workerData.sqlite);
+    const walkChain = ${walkChain.toString()};
+    const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('query_only = ON');
+      parentPort.postMessage({ ok: true, value: walkChain(db, workerData.task, hash) });
+    } catch (e) {
+      parentPort.postMessage({ ok: false, error: String(e && e.message || e) });
+    } finally {
+      db.close();
+    }`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(source, { eval: true, workerData: { file, task, sqlite: require.resolve('better-sqlite3') } });
+    w.once('message', (m: { ok: boolean; value?: WalkResult; error?: string }) => (m.ok ? resolve(m.value!) : reject(new Error(m.error))));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`audit verification worker exited with ${code}`));
+    });
+  });
+}
