@@ -204,7 +204,23 @@ export interface RecordSpec {
   exchangeable: boolean;
 }
 
-export const RECORD_TYPES = ['workstation', 'key', 'version', 'custodian', 'share-set', 'ceremony', 'journal', 'approval', 'trusted'] as const;
+export const RECORD_TYPES = [
+  'workstation',
+  'key',
+  'version',
+  'custodian',
+  'share-set',
+  'ceremony',
+  'journal',
+  'approval',
+  'trusted',
+  // Schema 2: people's credentials, ceremony definitions, quorum policies, evidence bundles, the record's profile.
+  'credential',
+  'definition',
+  'policy',
+  'evidence',
+  'profile',
+] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 const ARCHIVE_ID: FieldSpec = t('archive');
@@ -252,6 +268,21 @@ export const RECORDS: Readonly<Record<RecordType, RecordSpec>> = Object.freeze({
   ]),
   trusted: spec('trusted', 'trusted_workstations', ['fingerprint'], [
     t('fingerprint'), t('name'), b('public_spki'), tn('archive_id'), t('added_at'),
+  ]),
+  credential: spec('credential', 'credentials', ['fingerprint'], [
+    t('fingerprint'), t('person_id'), t('kind'), t('algorithm'), b('public_spki'), tn('card'), tn('scrypt'), tn('ceremony_id'), t('created_at'),
+  ]),
+  definition: spec('definition', 'ceremony_definitions', ['hash'], [
+    t('hash'), t('id'), i('revision'), t('type'), t('body'), t('added_at'),
+  ]),
+  policy: spec('policy', 'policies', ['revision'], [
+    i('revision'), t('policy'), tn('ceremony_id'), t('created_at'),
+  ]),
+  evidence: spec('evidence', 'evidence_bundles', ['hash'], [
+    t('hash'), t('ceremony_id'), t('name'), t('subjects'), tn('previous'), i('practice'), t('created_at'),
+  ]),
+  profile: spec('profile', 'record_profile', ['archive_id'], [
+    t('archive_id'), i('practice'), tn('ceremony_id'), t('created_at'),
   ]),
 });
 

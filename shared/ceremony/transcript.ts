@@ -19,7 +19,9 @@ export interface TranscriptCredential {
   algorithm: 'ecdsa-p256-sha256' | 'ed25519';
   /** SubjectPublicKeyInfo DER, hex. */
   spki: string;
-  card: { serial: string; model: string; manufacturer: string; label: string } | null;
+  card: { serial: string; model: string; manufacturer: string; label: string; keyIdHex: string } | null;
+  /** Passphrase credentials: the scrypt salt and cost (public; the passphrase is not). */
+  scrypt: { saltHex: string; logN: number; r: number; p: number } | null;
 }
 
 export interface Transcript {

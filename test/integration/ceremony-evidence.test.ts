@@ -79,7 +79,7 @@ function syntheticTranscript(practice: boolean): Transcript {
   for (const s of ['show-check-value', 'test-operation', 'archive', 'csr', 'sign-off']) add(SYSTEM, { type: 'step.completed', step: s, outcome: { ok: true } });
   add(SYSTEM, { type: 'run.completed', bundle: { hash: 'pending', name: 'pending' } });
   const state = foldJournal(entries, steps);
-  const creds = new Map<string, TranscriptCredential>(people.map((p) => [p.cred.fingerprint, { fingerprint: p.cred.fingerprint, kind: 'passphrase', algorithm: 'ed25519', spki: p.cred.spki.toString('hex'), card: null }]));
+  const creds = new Map<string, TranscriptCredential>(people.map((p) => [p.cred.fingerprint, { fingerprint: p.cred.fingerprint, kind: 'passphrase', algorithm: 'ed25519', spki: p.cred.spki.toString('hex'), card: null, scrypt: p.cred.scrypt }]));
   return buildTranscript({ state, definition: def, journal: entries, credentials: creds, record: { name: 'Test workstation', archiveId: 'a-1', auditKey: 'cd'.repeat(32) } });
 }
 

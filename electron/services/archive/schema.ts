@@ -208,6 +208,56 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const [from, to] of reachablePairs()) put.run(from, to);
     },
   },
+  {
+    version: 2,
+    description: 'ceremonies: people\'s credentials, ceremony definitions, quorum policies, evidence bundles, the record profile (practice or production)',
+    up(db) {
+      db.exec(`
+        -- A person's credentials (the custodians table is the register of people). Never a private
+        -- key, PIN or passphrase: the public key, and for a card its serial, model and CKA_ID, for a
+        -- passphrase its scrypt salt and cost.
+        CREATE TABLE credentials (
+          fingerprint TEXT PRIMARY KEY CHECK (length(fingerprint) = 64), person_id TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('card', 'passphrase')), algorithm TEXT NOT NULL, public_spki BLOB NOT NULL,
+          card TEXT CHECK (card IS NULL OR json_valid(card)), scrypt TEXT CHECK (scrypt IS NULL OR json_valid(scrypt)),
+          ceremony_id TEXT, created_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${appendOnly('credentials')}
+        CREATE INDEX credentials_person ON credentials (person_id);
+
+        -- Every definition a run used, by the SHA-256 of its canonical JSON (the run names the hash).
+        CREATE TABLE ceremony_definitions (
+          hash TEXT PRIMARY KEY CHECK (length(hash) = 64), id TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL,
+          body TEXT NOT NULL CHECK (json_valid(body)), added_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${appendOnly('ceremony_definitions')}
+
+        -- The quorum policy, one row per revision; the newest is in force.
+        CREATE TABLE policies (
+          revision INTEGER PRIMARY KEY CHECK (revision >= 1), policy TEXT NOT NULL CHECK (json_valid(policy)),
+          ceremony_id TEXT, created_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${appendOnly('policies')}
+
+        -- Evidence bundles, chained per subject (a key, a backup, the record).
+        CREATE TABLE evidence_bundles (
+          hash TEXT PRIMARY KEY CHECK (length(hash) = 64), ceremony_id TEXT NOT NULL, name TEXT NOT NULL,
+          subjects TEXT NOT NULL CHECK (json_valid(subjects) AND json_type(subjects) = 'array'), previous TEXT,
+          practice INTEGER NOT NULL CHECK (practice IN (0, 1)), created_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${appendOnly('evidence_bundles')}
+
+        -- Practice or production, fixed when the record is set up (a demo token makes a practice record).
+        CREATE TABLE record_profile (
+          archive_id TEXT PRIMARY KEY, practice INTEGER NOT NULL CHECK (practice IN (0, 1)), ceremony_id TEXT,
+          created_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${appendOnly('record_profile')}
+
+        CREATE INDEX ceremonies_status ON ceremonies (status, started_at);
+      `);
+    },
+  },
 ];
 
 /** Highest schema version this code knows; equal to ARCHIVE_SCHEMA_VERSION. */

@@ -28,6 +28,7 @@ import { HsmArchiveCrypto, type ArchiveCrypto, type ArchiveKeyRefs, type HsmBind
 import { fromSqlite } from './errors';
 import { initArchive, type InitOptions } from './init';
 import { openArchiveFile, type OpenOptions } from './open';
+import * as ceremonyRows from './ceremonies';
 import * as queries from './queries';
 import * as records from './records';
 import { restoreVersion, type Restored, type RestoreTemplate } from './retrieval';
@@ -205,5 +206,20 @@ export class ArchiveService {
 
   ceremony(id: string): records.Ceremony {
     return records.ceremony(this.ctx, id);
+  }
+
+  /** The ceremony engine's rows (schema 2): people, credentials, policy, runs and journals, bundles. */
+  get ceremonyRows() {
+    const ctx = this.ctx;
+    return {
+      people: () => ceremonyRows.people(ctx),
+      credential: (fingerprint: string) => ceremonyRows.credential(ctx, fingerprint),
+      policy: () => ceremonyRows.policy(ctx),
+      profile: () => ceremonyRows.profile(ctx),
+      runs: () => ceremonyRows.runs(ctx),
+      run: (id: string) => ceremonyRows.run(ctx, id),
+      lastBundle: (subject: string) => ceremonyRows.lastBundle(ctx, subject),
+      append: (req: ceremonyRows.AppendRequest) => ceremonyRows.append(ctx, req),
+    };
   }
 }

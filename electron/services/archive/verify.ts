@@ -97,6 +97,8 @@ export async function verifyRows(db: Db, _path: string, archiveId: string, crypt
   const w = new CanonicalWriter();
   let rows = 0;
   for (const spec of Object.values(RECORDS)) {
+    // A schema-1 archive opened read-only has not been migrated: its schema-2 tables are not there yet.
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(spec.table)) continue;
     const stmt = db.prepare(`SELECT rowid AS _rowid, * FROM ${spec.table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
     let after = 0;
     for (;;) {

@@ -14,6 +14,7 @@
 // record alone lets an attacker guess the passphrase offline — and is shown and recorded as such.
 import { createHash, createPrivateKey, createPublicKey, randomBytes, scryptSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { CredentialKind } from '../../../shared/ceremony/roles';
+import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
 import { fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
 import { ecSpkiFromPkcs11 } from '../formats/publicKey';
@@ -203,4 +204,13 @@ export async function signWithCard(hsm: HsmClient, c: CredentialRecord, access: 
     if (!verifyCredential(c, message, signature)) fail('CARD_WRONG', 'The card’s signature does not match this person’s enrolled credential.', 'Insert the card the person enrolled with.');
     return signature;
   });
+}
+
+/** A credential's public facts as the journal and the transcript keep them (SPKI as hex). */
+export function publicCredential(c: CredentialRecord): TranscriptCredential {
+  return { fingerprint: c.fingerprint, kind: c.kind, algorithm: c.algorithm, spki: Buffer.from(c.spki).toString('hex'), card: c.card ? { ...c.card } : null, scrypt: c.scrypt ? { ...c.scrypt } : null };
+}
+
+export function credentialFromPublic(t: TranscriptCredential): CredentialRecord {
+  return { fingerprint: t.fingerprint, kind: t.kind, algorithm: t.algorithm, spki: Buffer.from(t.spki, 'hex'), card: t.card ? { ...t.card } : null, scrypt: t.scrypt ? { ...t.scrypt } : null };
 }

@@ -44,6 +44,8 @@ export interface RunEffects {
   bundle?: { hash: string; name: string; subjects: string[]; previous: string | null; practice: boolean };
   /** The run's row: status and fingerprint as of these events. */
   status?: RunSummary['status'];
+  /** Set-up only: whether the new record is a practice record. */
+  profile?: { practice: boolean };
 }
 
 export interface RecordInfo {
