@@ -20,9 +20,9 @@ import {
 } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
-import { CKM, MECHANISM_NAMES } from '../../electron/hsm/constants';
+import { CKM, MECHANISM_NAMES } from '../../electron/hsm/protocol/constants';
 import type { KeyType, KeyUsage, MechanismEntry, RawObject, UnwrapTemplate, WrapProbe } from '../../electron/hsm/protocol';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
 import { aesKeyUnwrap, aesKeyUnwrapPad, aesKeyWrap, aesKeyWrapPad, rsaAesKeyUnwrap, rsaAesKeyWrapCompose } from '../../electron/services/formats/keywrap';
 import { exportPublic, failure, tokenOp, type TokenOp } from '../helpers/hsm-ops';

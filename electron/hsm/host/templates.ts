@@ -2,8 +2,8 @@
 // sealing (sealing.ts). Every usage attribute is set explicitly: SoftHSM, among others, defaults
 // unset CKA_SIGN/CKA_WRAP/... to true (DESIGN.md).
 import * as pkcs11js from 'pkcs11js';
-import { CKA, CKG_MGF1, CKM, CKO, CKZ_DATA_SPECIFIED } from './constants';
-import type { KeyUsage } from './protocol';
+import { CKA, CKG_MGF1, CKM, CKO, CKZ_DATA_SPECIFIED } from '../protocol/constants';
+import type { KeyUsage } from '../protocol';
 import { p11, type TokenContext } from './session';
 
 export type Template = pkcs11js.Template;

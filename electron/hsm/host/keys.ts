@@ -3,11 +3,11 @@
 // non-extractable unless asked, and temporary objects are session objects destroyed in `finally`.
 import { constants as cryptoConstants, createHash, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
-import rfc3394 from '../../test/vectors/keywrap/rfc3394.json';
-import kwpAligned from '../../test/vectors/keywrap/custos-kwp-aligned.json';
-import rfc5649 from '../../test/vectors/keywrap/rfc5649.json';
-import { CKA, CKG_MGF1, CKK, CKM, CKO, CURVE_OIDS, MECHANISM_NAMES } from './constants';
-import type { AppError } from '../../shared/result';
+import rfc3394 from '../../../test/vectors/keywrap/rfc3394.json';
+import kwpAligned from '../../../test/vectors/keywrap/custos-kwp-aligned.json';
+import rfc5649 from '../../../test/vectors/keywrap/rfc5649.json';
+import { CKA, CKG_MGF1, CKK, CKM, CKO, CURVE_OIDS, MECHANISM_NAMES } from '../protocol/constants';
+import type { AppError } from '../../../shared/result';
 import type {
   CipherMechanism,
   GenerateSpec,
@@ -20,7 +20,7 @@ import type {
   UnwrapTemplate,
   WrapMechanism,
   WrapProbe,
-} from './protocol';
+} from '../protocol';
 import { nativeBatch, packItems, splitOutput } from './batch';
 import { fail, HostFailure, p11, p11Failure, type TokenContext } from './session';
 import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';

@@ -5,15 +5,15 @@ import { HostArena } from './arena';
 import { nativeBatchAvailable } from './batch';
 import * as keys from './keys';
 import { holdLifeline } from './lifeline';
-import { sendPacked, unpackMessage } from './packing';
-import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
+import { sendPacked, unpackMessage } from '../protocol/packing';
+import type { HostMethod, HostMethods, HostRequest, HostResponse } from '../protocol';
 import * as s from './session';
 import * as sealing from './sealing';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
 
 const testHooks = process.env.CUSTOS_HSM_TEST_HOOKS === '1';
-/** The shared arena (electron/hsm/arena.ts), once the client asked for it. */
+/** The shared arena (arena.ts; protocol/arena.ts has the design), once the client asked for it. */
 let arena: HostArena | null = null;
 const ctx = (p: { path: string; token: string }) => s.tokenContext(p.path, p.token);
 const noHooks = (): never =>

@@ -1,10 +1,10 @@
 // Module and session state inside the HSM host process.
 import { existsSync, realpathSync } from 'node:fs';
 import * as pkcs11js from 'pkcs11js';
-import { pkcs11Error } from '../../shared/pkcs11-errors';
-import { matchesSelector } from '../../shared/pkcs11-uri';
-import type { AppError } from '../../shared/result';
-import type { RawLibraryInfo, RawSlot, RawTokenInfo } from './protocol';
+import { pkcs11Error } from '../../../shared/pkcs11-errors';
+import { matchesSelector } from '../../../shared/pkcs11-uri';
+import type { AppError } from '../../../shared/result';
+import type { RawLibraryInfo, RawSlot, RawTokenInfo } from '../protocol';
 
 export class HostFailure extends Error {
   constructor(readonly appError: AppError) {

@@ -14,10 +14,10 @@
 // the documented fallback for tokens without RSA-OAEP unwrap (see importSecretPlain).
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
-import type { AppError } from '../../shared/result';
-import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from './constants';
+import type { AppError } from '../../../shared/result';
+import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
 import { describe, findHandles, findOne } from './keys';
-import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from './protocol';
+import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from '../protocol';
 import { fail, p11, p11Failure, type TokenContext } from './session';
 import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
