@@ -4,7 +4,7 @@
 // CUSTOS_P11_BATCH=off, goes through pkcs11js one item at a time with the same results.
 import { loadAddon, type FunctionList, type P11Batch } from '../protocol/addon';
 import { joinItems } from '../protocol/packing';
-import type { LoadedModule } from './session';
+import type { LoadedModule } from './library';
 
 export const NATIVE_MIN_ITEMS = 8;
 

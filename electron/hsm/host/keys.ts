@@ -22,7 +22,8 @@ import type {
   WrapProbe,
 } from '../protocol';
 import { nativeBatch, packItems, splitOutput } from './batch';
-import { fail, HostFailure, p11, p11Failure, type TokenContext } from './session';
+import { fail, HostFailure, p11, p11Failure } from './failure';
+import type { TokenContext } from './session';
 import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {

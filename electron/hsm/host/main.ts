@@ -7,7 +7,9 @@ import * as keys from './keys';
 import { holdLifeline } from './lifeline';
 import { sendPacked, unpackMessage } from '../protocol/packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from '../protocol';
-import * as s from './session';
+import { fail, p11Failure } from './failure';
+import { finalizeAll, load, unload } from './library';
+import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
 import * as sealing from './sealing';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
@@ -15,9 +17,9 @@ type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethod
 const testHooks = process.env.CUSTOS_HSM_TEST_HOOKS === '1';
 /** The shared arena (arena.ts; protocol/arena.ts has the design), once the client asked for it. */
 let arena: HostArena | null = null;
-const ctx = (p: { path: string; token: string }) => s.tokenContext(p.path, p.token);
+const ctx = (p: { path: string; token: string }) => tokenContext(p.path, p.token);
 const noHooks = (): never =>
-  s.fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
+  fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
 
 const handlers: Handlers = {
   ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable(), arena: arena?.mapped ?? false, arenaBytesRead: arena?.bytesRead ?? 0 }),
@@ -32,15 +34,15 @@ const handlers: Handlers = {
     arena?.markMapped();
     return { mapped: arena?.mapped ?? false };
   },
-  load: (p) => s.load(p.path),
-  unload: (p) => s.unload(p.path),
-  slots: (p) => s.slots(p.path),
-  initToken: (p) => s.initToken(p.path, p.slotId, p.soPin, p.label),
-  initUserPin: (p) => s.initUserPin(p.path, p.token, p.soPin, p.userPin),
-  login: (p) => s.login(p.path, p.token, p.role, p.pin),
-  logout: (p) => s.logout(p.path, p.token),
-  changePin: (p) => s.changePin(p.path, p.token, p.oldPin, p.newPin),
-  finalizeAll: () => s.finalizeAll(),
+  load: (p) => load(p.path),
+  unload: (p) => unload(p.path),
+  slots: (p) => slots(p.path),
+  initToken: (p) => initToken(p.path, p.slotId, p.soPin, p.label),
+  initUserPin: (p) => initUserPin(p.path, p.token, p.soPin, p.userPin),
+  login: (p) => login(p.path, p.token, p.role, p.pin),
+  logout: (p) => logout(p.path, p.token),
+  changePin: (p) => changePin(p.path, p.token, p.oldPin, p.newPin),
+  finalizeAll: () => finalizeAll(),
   mechanisms: (p) => keys.mechanisms(ctx(p)),
   probeWrap: (p) => keys.probeWrap(ctx(p)),
   generate: (p) => keys.generate(ctx(p), p.spec),
@@ -99,7 +101,7 @@ async function onRequest(data: unknown): Promise<void> {
   const handler = Object.prototype.hasOwnProperty.call(handlers, req.method) ? (handlers[req.method] as (p: unknown) => unknown) : undefined;
   try {
     if (!handler) {
-      s.fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
+      fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
     }
     // Answered in the same turn when the handler is synchronous (they all are but none need be):
     // an `await` would let the next queued request run first and hold this answer until it ends.
@@ -108,7 +110,7 @@ async function onRequest(data: unknown): Promise<void> {
     const out = arena?.mapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
     sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value, out);
   } catch (e) {
-    post({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });
+    post({ id: req.id, ok: false, error: p11Failure(e, req.method) });
   } finally {
     arena?.endRequest();
   }
@@ -120,7 +122,7 @@ else process.on('message', (m) => void onRequest(m));
 /** The parent went away (or asked us to stop): release the tokens (logout, C_Finalize), quietly. */
 function leave(): void {
   try {
-    s.finalizeAll();
+    finalizeAll();
   } catch {
     /* a device that is gone cannot be logged out of; exiting closes its sessions */
   }

@@ -18,7 +18,8 @@ import type { AppError } from '../../../shared/result';
 import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
 import { describe, findHandles, findOne } from './keys';
 import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from '../protocol';
-import { fail, p11, p11Failure, type TokenContext } from './session';
+import { fail, p11, p11Failure } from './failure';
+import type { TokenContext } from './session';
 import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 /** Mechanisms listed by the token, cached per token like the wrap probe. */

@@ -4,7 +4,8 @@
 import * as pkcs11js from 'pkcs11js';
 import { CKA, CKG_MGF1, CKM, CKO, CKZ_DATA_SPECIFIED } from '../protocol/constants';
 import type { KeyUsage } from '../protocol';
-import { p11, type TokenContext } from './session';
+import { p11 } from './failure';
+import type { TokenContext } from './session';
 
 export type Template = pkcs11js.Template;
 export type Handle = Buffer;
