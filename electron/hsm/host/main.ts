@@ -1,16 +1,21 @@
 // The HSM host process. It is the only code that loads pkcs11js and vendor PKCS#11 libraries, so a
 // library that segfaults or blocks forever cannot take the app (or an archive write) down with it.
 // Runs as an Electron utilityProcess in the app and as a Node child process elsewhere.
-import { HostArena } from './arena';
-import { nativeBatchAvailable } from './batch';
-import * as keys from './keys';
-import { holdLifeline } from './lifeline';
 import { sendPacked, unpackMessage } from '../protocol/packing';
 import type { HostMethod, HostMethods, HostRequest, HostResponse } from '../protocol';
+import { HostArena } from './arena';
+import { nativeBatchAvailable } from './batch';
+import { decrypt, encrypt, random } from './cipher';
 import { fail, p11Failure } from './failure';
+import { checkValue, generate, importPublic } from './generate';
+import { holdLifeline } from './lifeline';
 import { finalizeAll, load, unload } from './library';
+import { destroy, forgetHandles, objects, publicKey, setLabel } from './objects';
+import { mechanisms, probeWrap } from './probe';
 import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
-import * as sealing from './sealing';
+import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped, probeSealing, unsealShare } from './sealing';
+import { sign, verify } from './sign';
+import { unwrap, wrap } from './wrap';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
 
@@ -43,22 +48,22 @@ const handlers: Handlers = {
   logout: (p) => logout(p.path, p.token),
   changePin: (p) => changePin(p.path, p.token, p.oldPin, p.newPin),
   finalizeAll: () => finalizeAll(),
-  mechanisms: (p) => keys.mechanisms(ctx(p)),
-  probeWrap: (p) => keys.probeWrap(ctx(p)),
-  generate: (p) => keys.generate(ctx(p), p.spec),
-  objects: (p) => keys.objects(ctx(p), p.ref),
-  setLabel: (p) => keys.setLabel(ctx(p), p.ref, p.newLabel),
-  destroy: (p) => keys.destroy(ctx(p), p.ref),
-  publicKey: (p) => keys.publicKey(ctx(p), p.ref),
-  importPublic: (p) => keys.importPublic(ctx(p), p.label, p.idHex, p.attrs, p.usages, p.onToken),
-  checkValue: (p) => keys.checkValue(ctx(p), p.ref),
-  sign: (p) => keys.sign(ctx(p), p.ref, p.mechanism, p.data),
-  verify: (p) => keys.verify(ctx(p), p.ref, p.mechanism, p.data, p.signature),
-  encrypt: (p) => keys.encrypt(ctx(p), p.ref, p.mechanism, p.data, p.aad),
-  decrypt: (p) => keys.decrypt(ctx(p), p.ref, p.mechanism, p.ciphertext, p.iv, p.aad),
-  random: (p) => keys.random(ctx(p), p.length),
-  wrap: (p) => keys.wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
-  unwrap: (p) => keys.unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
+  mechanisms: (p) => mechanisms(ctx(p)),
+  probeWrap: (p) => probeWrap(ctx(p)),
+  generate: (p) => generate(ctx(p), p.spec),
+  objects: (p) => objects(ctx(p), p.ref),
+  setLabel: (p) => setLabel(ctx(p), p.ref, p.newLabel),
+  destroy: (p) => destroy(ctx(p), p.ref),
+  publicKey: (p) => publicKey(ctx(p), p.ref),
+  importPublic: (p) => importPublic(ctx(p), p.label, p.idHex, p.attrs, p.usages, p.onToken),
+  checkValue: (p) => checkValue(ctx(p), p.ref),
+  sign: (p) => sign(ctx(p), p.ref, p.mechanism, p.data),
+  verify: (p) => verify(ctx(p), p.ref, p.mechanism, p.data, p.signature),
+  encrypt: (p) => encrypt(ctx(p), p.ref, p.mechanism, p.data, p.aad),
+  decrypt: (p) => decrypt(ctx(p), p.ref, p.mechanism, p.ciphertext, p.iv, p.aad),
+  random: (p) => random(ctx(p), p.length),
+  wrap: (p) => wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
+  unwrap: (p) => unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
   'test.hang': (p) => {
     if (!testHooks) return noHooks();
     // Blocks the event loop like a vendor library stuck in a C call would.
@@ -73,12 +78,12 @@ const handlers: Handlers = {
     process.kill(process.pid, 'SIGSEGV');
     return undefined as never;
   },
-  probeSealing: (p) => sealing.probeSealing(ctx(p)),
-  unsealShare: (p) => sealing.unsealShare(ctx(p), p.ref, p.payload),
-  importSecretBegin: (p) => sealing.importSecretBegin(ctx(p)),
-  importSecretWrapped: (p) => sealing.importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
-  importSecretAbort: (p) => sealing.importSecretAbort(ctx(p), p.transportId),
-  importSecretPlain: (p) => sealing.importSecretPlain(ctx(p), p.value, p.template),
+  probeSealing: (p) => probeSealing(ctx(p)),
+  unsealShare: (p) => unsealShare(ctx(p), p.ref, p.payload),
+  importSecretBegin: (p) => importSecretBegin(ctx(p)),
+  importSecretWrapped: (p) => importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
+  importSecretAbort: (p) => importSecretAbort(ctx(p), p.transportId),
+  importSecretPlain: (p) => importSecretPlain(ctx(p), p.value, p.template),
 };
 
 // Transport: Electron utilityProcess gives process.parentPort; a Node child has process.send.
@@ -97,7 +102,7 @@ const CREATES_OBJECTS = new Set<string>(['generate', 'importPublic', 'unwrap', '
 async function onRequest(data: unknown): Promise<void> {
   const req = data as HostRequest;
   if (!req || typeof req.id !== 'number' || typeof req.method !== 'string') return;
-  if (CREATES_OBJECTS.has(req.method)) keys.forgetHandles();
+  if (CREATES_OBJECTS.has(req.method)) forgetHandles();
   const handler = Object.prototype.hasOwnProperty.call(handlers, req.method) ? (handlers[req.method] as (p: unknown) => unknown) : undefined;
   try {
     if (!handler) {

@@ -16,11 +16,12 @@ import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, random
 import * as pkcs11js from 'pkcs11js';
 import type { AppError } from '../../../shared/result';
 import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
-import { describe, findHandles, findOne } from './keys';
+import { describe, findHandles, findOne } from './objects';
 import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from '../protocol';
 import { fail, p11, p11Failure } from './failure';
 import type { TokenContext } from './session';
-import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
+import { oaepMechanism } from './oaep';
+import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
 
 /** Mechanisms listed by the token, cached per token like the wrap probe. */
 function listed(ctx: TokenContext): Set<number> {

@@ -1,8 +1,8 @@
-// PKCS#11 template and mechanism helpers shared by the HSM host's key operations (keys.ts) and
-// sealing (sealing.ts). Every usage attribute is set explicitly: SoftHSM, among others, defaults
-// unset CKA_SIGN/CKA_WRAP/... to true (DESIGN.md).
+// PKCS#11 attribute templates shared by the HSM host's key operations (generate, probe, wrap, ...)
+// and sealing (sealing.ts). Every usage attribute is set explicitly: SoftHSM, among others,
+// defaults unset CKA_SIGN/CKA_WRAP/... to true (DESIGN.md).
 import * as pkcs11js from 'pkcs11js';
-import { CKA, CKG_MGF1, CKM, CKO, CKZ_DATA_SPECIFIED } from '../protocol/constants';
+import { CKA, CKO } from '../protocol/constants';
 import type { KeyUsage } from '../protocol';
 import { p11 } from './failure';
 import type { TokenContext } from './session';
@@ -81,13 +81,4 @@ export function createSecret(ctx: TokenContext, value: Buffer, keyType: number, 
       ...attrs,
     ]),
   );
-}
-
-/** RSA-OAEP with SHA-1 or SHA-256 (RFC 8017 §7.1: MGF1 with the same hash, empty label). */
-export function oaepMechanism(hash: 'sha1' | 'sha256'): pkcs11js.Mechanism {
-  const sha1 = hash === 'sha1';
-  return {
-    mechanism: CKM.RSA_PKCS_OAEP,
-    parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: sha1 ? CKM.SHA_1 : CKM.SHA256, mgf: sha1 ? CKG_MGF1.SHA1 : CKG_MGF1.SHA256, source: CKZ_DATA_SPECIFIED } as pkcs11js.RsaOAEP,
-  };
 }

@@ -1,0 +1,188 @@
+// New key material inside the HSM host process: generated keys, imported public keys, and the
+// check values of secret keys. Templates set every usage attribute explicitly (SoftHSM, among
+// others, defaults unset CKA_SIGN/CKA_WRAP/... to true), keys are sensitive and non-extractable
+// unless asked, and temporary objects are session objects destroyed in `finally`.
+import type { GenerateSpec, KeyUsage, ObjectRef, PublicKeyAttrs, RawObject } from '../protocol';
+import { CKA, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
+import { fail, p11 } from './failure';
+import { describe, findOne } from './objects';
+import type { TokenContext } from './session';
+import { buf, destroyQuietly, usageAttrs, type Handle, type Template } from './templates';
+
+const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
+  'aes-128': ['encrypt', 'wrap', 'sign'],
+  'aes-192': ['encrypt', 'wrap', 'sign'],
+  'aes-256': ['encrypt', 'wrap', 'sign'],
+  'hmac-256': ['sign'],
+  tdes: ['encrypt', 'wrap', 'sign'],
+  'rsa-2048': ['sign', 'encrypt', 'wrap'],
+  'rsa-3072': ['sign', 'encrypt', 'wrap'],
+  'rsa-4096': ['sign', 'encrypt', 'wrap'],
+  'ec-p256': ['sign', 'derive'],
+  'ec-p384': ['sign', 'derive'],
+  ed25519: ['sign'],
+};
+
+function checkUsages(type: GenerateSpec['type'] | string, usages: KeyUsage[], allowed: KeyUsage[]): void {
+  const bad = usages.filter((u) => !allowed.includes(u));
+  if (bad.length || usages.length === 0) {
+    fail({
+      code: 'TEMPLATE_INVALID',
+      message: usages.length === 0 ? 'A key needs at least one usage.' : `A ${type} key cannot be used for ${bad.join(', ')}.`,
+      action: `Choose from: ${allowed.join(', ')}.`,
+    });
+  }
+}
+
+export function generate(ctx: TokenContext, spec: GenerateSpec): RawObject[] {
+  const { m, session } = ctx;
+  checkUsages(spec.type, spec.usages, ALLOWED_USAGES[spec.type]);
+  const common: Template = [
+    { type: CKA.TOKEN, value: true },
+    { type: CKA.LABEL, value: spec.label },
+    { type: CKA.ID, value: Buffer.from(spec.idHex, 'hex') },
+  ];
+  const secretBase = (keyType: number): Template => [
+    { type: CKA.CLASS, value: CKO.SECRET_KEY },
+    { type: CKA.KEY_TYPE, value: keyType },
+    ...common,
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: spec.extractable },
+    ...usageAttrs(spec.usages, 'secret'),
+  ];
+  const aes = /^aes-(\d+)$/.exec(spec.type);
+  if (aes) {
+    const h = p11('C_GenerateKey', () =>
+      m.p11.C_GenerateKey(session, { mechanism: CKM.AES_KEY_GEN }, [...secretBase(CKK.AES), { type: CKA.VALUE_LEN, value: Number(aes[1]) / 8 }]),
+    );
+    return [describe(ctx, h)];
+  }
+  if (spec.type === 'hmac-256') {
+    const h = p11('C_GenerateKey', () =>
+      m.p11.C_GenerateKey(session, { mechanism: CKM.GENERIC_SECRET_KEY_GEN }, [...secretBase(CKK.GENERIC_SECRET), { type: CKA.VALUE_LEN, value: 32 }]),
+    );
+    return [describe(ctx, h)];
+  }
+  if (spec.type === 'tdes') {
+    const h = p11('C_GenerateKey', () => m.p11.C_GenerateKey(session, { mechanism: CKM.DES3_KEY_GEN }, secretBase(CKK.DES3)));
+    return [describe(ctx, h)];
+  }
+  const pubCommon: Template = [{ type: CKA.CLASS, value: CKO.PUBLIC_KEY }, ...common, { type: CKA.PRIVATE, value: false }, ...usageAttrs(spec.usages, 'public')];
+  const privCommon: Template = [
+    { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
+    ...common,
+    { type: CKA.PRIVATE, value: true },
+    { type: CKA.SENSITIVE, value: true },
+    { type: CKA.EXTRACTABLE, value: spec.extractable },
+    ...usageAttrs(spec.usages, 'private'),
+  ];
+  const rsa = /^rsa-(\d+)$/.exec(spec.type);
+  let pair: { publicKey: Handle; privateKey: Handle };
+  if (rsa) {
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS_BITS, value: Number(rsa[1]) }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }],
+      ),
+    );
+  } else if (spec.type === 'ed25519') {
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.EC_EDWARDS_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS.Ed25519!, 'hex') }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }],
+      ),
+    );
+  } else {
+    const curve = spec.type === 'ec-p256' ? 'P-256' : 'P-384';
+    pair = p11('C_GenerateKeyPair', () =>
+      m.p11.C_GenerateKeyPair(
+        session,
+        { mechanism: CKM.EC_KEY_PAIR_GEN },
+        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS[curve]!, 'hex') }],
+        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC }],
+      ),
+    );
+  }
+  return [describe(ctx, pair.privateKey), describe(ctx, pair.publicKey)];
+}
+
+export function importPublic(ctx: TokenContext, label: string, idHex: string, attrs: PublicKeyAttrs, usages: KeyUsage[], onToken: boolean): RawObject {
+  const tmpl: Template = [
+    { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
+    { type: CKA.TOKEN, value: onToken },
+    { type: CKA.PRIVATE, value: false },
+    { type: CKA.LABEL, value: label },
+    { type: CKA.ID, value: Buffer.from(idHex, 'hex') },
+    ...usageAttrs(usages, 'public'),
+  ];
+  if (attrs.keyType === 'rsa') {
+    tmpl.push({ type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS, value: buf(attrs.modulus!) }, { type: CKA.PUBLIC_EXPONENT, value: buf(attrs.publicExponent!) });
+  } else {
+    tmpl.push(
+      { type: CKA.KEY_TYPE, value: attrs.keyType === 'ec' ? CKK.EC : CKK.EC_EDWARDS },
+      { type: CKA.EC_PARAMS, value: buf(attrs.ecParams!) },
+      { type: CKA.EC_POINT, value: buf(attrs.ecPoint!) },
+    );
+  }
+  const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, tmpl));
+  return describe(ctx, h);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Check values
+
+/**
+ * AES: CMAC of one zero block, 5 bytes (ANSI X9.24-1:2017 / PCI PIN 15-1) and the legacy
+ * ECB-of-zeros value, 3 bytes. TDES: ECB of zeros, 3 bytes, and TDES-CMAC. Computed inside the
+ * HSM. A key whose own usages forbid the computation is copied to a session object that may
+ * (C_CopyObject), measured, and the copy destroyed: the key value never leaves the token.
+ */
+export function checkValue(ctx: TokenContext, ref: ObjectRef): { cmacHex: string | null; ecbHex: string | null; note?: string } {
+  const h = findOne(ctx, { ...ref, kind: 'secret' });
+  const info = describe(ctx, h);
+  if (info.keyType !== 'aes' && info.keyType !== 'tdes') {
+    return { cmacHex: null, ecbHex: null, note: 'No check value convention exists for this key type; compare key fingerprints or MACs of agreed data instead.' };
+  }
+  const block = Buffer.alloc(info.keyType === 'aes' ? 16 : 8);
+  const cmacMech = info.keyType === 'aes' ? CKM.AES_CMAC : CKM.DES3_CMAC;
+  const ecbMech = info.keyType === 'aes' ? CKM.AES_ECB : CKM.DES3_ECB;
+  const compute = (key: Handle) => {
+    let cmacHex: string | null = null;
+    let ecbHex: string | null = null;
+    try {
+      ctx.m.p11.C_SignInit(ctx.session, { mechanism: cmacMech }, key);
+      cmacHex = ctx.m.p11.C_Sign(ctx.session, block, Buffer.alloc(16)).subarray(0, 5).toString('hex');
+    } catch {
+      /* not permitted or not supported: try via a copy below */
+    }
+    try {
+      ctx.m.p11.C_EncryptInit(ctx.session, { mechanism: ecbMech }, key);
+      ecbHex = ctx.m.p11.C_Encrypt(ctx.session, block, Buffer.alloc(block.length)).subarray(0, 3).toString('hex');
+    } catch {
+      ecbHex = info.checkValueHex ? info.checkValueHex.slice(0, 6) : null;
+    }
+    return { cmacHex, ecbHex };
+  };
+  let result = compute(h);
+  if (result.cmacHex === null) {
+    let copy: Handle | null = null;
+    try {
+      copy = ctx.m.p11.C_CopyObject(ctx.session, h, [
+        { type: CKA.TOKEN, value: false },
+        { type: CKA.SIGN, value: true },
+        { type: CKA.ENCRYPT, value: true },
+      ]);
+      result = { ...compute(copy), ...(result.ecbHex ? { ecbHex: result.ecbHex } : {}) };
+    } catch {
+      return { ...result, note: 'The token does not allow computing a CMAC check value for this key (its usages forbid it and it cannot be copied).' };
+    } finally {
+      destroyQuietly(ctx, copy);
+    }
+  }
+  return result;
+}
