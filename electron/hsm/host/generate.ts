@@ -3,11 +3,22 @@
 // others, defaults unset CKA_SIGN/CKA_WRAP/... to true), keys are sensitive and non-extractable
 // unless asked, and temporary objects are session objects destroyed in `finally`.
 import type { GenerateSpec, KeyUsage, ObjectRef, PublicKeyAttrs, RawObject } from '../protocol';
-import { CKA, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
+import { CKA, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
 import { fail, p11 } from './failure';
 import { describe, findOne } from './objects';
 import type { TokenContext } from './session';
-import { buf, destroyQuietly, usageAttrs, type Handle, type Template } from './templates';
+import {
+  buf,
+  destroyQuietly,
+  privateKeyTemplate,
+  publicKeyTemplate,
+  secretKeyTemplate,
+  usageAttrs,
+  type Handle,
+  type Placement,
+  type Protection,
+  type Template,
+} from './templates';
 
 const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
   'aes-128': ['encrypt', 'wrap', 'sign'],
@@ -37,98 +48,48 @@ function checkUsages(type: GenerateSpec['type'] | string, usages: KeyUsage[], al
 export function generate(ctx: TokenContext, spec: GenerateSpec): RawObject[] {
   const { m, session } = ctx;
   checkUsages(spec.type, spec.usages, ALLOWED_USAGES[spec.type]);
-  const common: Template = [
-    { type: CKA.TOKEN, value: true },
-    { type: CKA.LABEL, value: spec.label },
-    { type: CKA.ID, value: Buffer.from(spec.idHex, 'hex') },
-  ];
-  const secretBase = (keyType: number): Template => [
-    { type: CKA.CLASS, value: CKO.SECRET_KEY },
-    { type: CKA.KEY_TYPE, value: keyType },
-    ...common,
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: spec.extractable },
-    ...usageAttrs(spec.usages, 'secret'),
-  ];
+  const where: Placement = { onToken: true, label: spec.label, idHex: spec.idHex };
+  const protection: Protection = { privateObject: true, sensitive: true, extractable: spec.extractable };
+  const secret = (mechanism: number, keyType: number, valueLen?: number) => {
+    const template = secretKeyTemplate(keyType, where, protection, usageAttrs(spec.usages, 'secret'), valueLen);
+    return [describe(ctx, p11('C_GenerateKey', () => m.p11.C_GenerateKey(session, { mechanism }, template)))];
+  };
   const aes = /^aes-(\d+)$/.exec(spec.type);
-  if (aes) {
-    const h = p11('C_GenerateKey', () =>
-      m.p11.C_GenerateKey(session, { mechanism: CKM.AES_KEY_GEN }, [...secretBase(CKK.AES), { type: CKA.VALUE_LEN, value: Number(aes[1]) / 8 }]),
-    );
-    return [describe(ctx, h)];
-  }
-  if (spec.type === 'hmac-256') {
-    const h = p11('C_GenerateKey', () =>
-      m.p11.C_GenerateKey(session, { mechanism: CKM.GENERIC_SECRET_KEY_GEN }, [...secretBase(CKK.GENERIC_SECRET), { type: CKA.VALUE_LEN, value: 32 }]),
-    );
-    return [describe(ctx, h)];
-  }
-  if (spec.type === 'tdes') {
-    const h = p11('C_GenerateKey', () => m.p11.C_GenerateKey(session, { mechanism: CKM.DES3_KEY_GEN }, secretBase(CKK.DES3)));
-    return [describe(ctx, h)];
-  }
-  const pubCommon: Template = [{ type: CKA.CLASS, value: CKO.PUBLIC_KEY }, ...common, { type: CKA.PRIVATE, value: false }, ...usageAttrs(spec.usages, 'public')];
-  const privCommon: Template = [
-    { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-    ...common,
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: spec.extractable },
-    ...usageAttrs(spec.usages, 'private'),
-  ];
+  if (aes) return secret(CKM.AES_KEY_GEN, CKK.AES, Number(aes[1]) / 8);
+  if (spec.type === 'hmac-256') return secret(CKM.GENERIC_SECRET_KEY_GEN, CKK.GENERIC_SECRET, 32);
+  if (spec.type === 'tdes') return secret(CKM.DES3_KEY_GEN, CKK.DES3);
+  const pair = (mechanism: number, keyType: number, publicParams: Template) => {
+    const publicKey = publicKeyTemplate(keyType, where, spec.usages, publicParams);
+    const privateKey = privateKeyTemplate(keyType, where, protection, spec.usages);
+    const h = p11('C_GenerateKeyPair', () => m.p11.C_GenerateKeyPair(session, { mechanism }, publicKey, privateKey));
+    return [describe(ctx, h.privateKey), describe(ctx, h.publicKey)];
+  };
   const rsa = /^rsa-(\d+)$/.exec(spec.type);
-  let pair: { publicKey: Handle; privateKey: Handle };
   if (rsa) {
-    pair = p11('C_GenerateKeyPair', () =>
-      m.p11.C_GenerateKeyPair(
-        session,
-        { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
-        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS_BITS, value: Number(rsa[1]) }, { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }],
-        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.RSA }],
-      ),
-    );
-  } else if (spec.type === 'ed25519') {
-    pair = p11('C_GenerateKeyPair', () =>
-      m.p11.C_GenerateKeyPair(
-        session,
-        { mechanism: CKM.EC_EDWARDS_KEY_PAIR_GEN },
-        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS.Ed25519!, 'hex') }],
-        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC_EDWARDS }],
-      ),
-    );
-  } else {
-    const curve = spec.type === 'ec-p256' ? 'P-256' : 'P-384';
-    pair = p11('C_GenerateKeyPair', () =>
-      m.p11.C_GenerateKeyPair(
-        session,
-        { mechanism: CKM.EC_KEY_PAIR_GEN },
-        [...pubCommon, { type: CKA.KEY_TYPE, value: CKK.EC }, { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS[curve]!, 'hex') }],
-        [...privCommon, { type: CKA.KEY_TYPE, value: CKK.EC }],
-      ),
-    );
+    return pair(CKM.RSA_PKCS_KEY_PAIR_GEN, CKK.RSA, [
+      { type: CKA.MODULUS_BITS, value: Number(rsa[1]) },
+      { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+    ]);
   }
-  return [describe(ctx, pair.privateKey), describe(ctx, pair.publicKey)];
+  if (spec.type === 'ed25519') {
+    return pair(CKM.EC_EDWARDS_KEY_PAIR_GEN, CKK.EC_EDWARDS, [{ type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS.Ed25519!, 'hex') }]);
+  }
+  const curve = spec.type === 'ec-p256' ? 'P-256' : 'P-384';
+  return pair(CKM.EC_KEY_PAIR_GEN, CKK.EC, [{ type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS[curve]!, 'hex') }]);
 }
 
 export function importPublic(ctx: TokenContext, label: string, idHex: string, attrs: PublicKeyAttrs, usages: KeyUsage[], onToken: boolean): RawObject {
-  const tmpl: Template = [
-    { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-    { type: CKA.TOKEN, value: onToken },
-    { type: CKA.PRIVATE, value: false },
-    { type: CKA.LABEL, value: label },
-    { type: CKA.ID, value: Buffer.from(idHex, 'hex') },
-    ...usageAttrs(usages, 'public'),
-  ];
-  if (attrs.keyType === 'rsa') {
-    tmpl.push({ type: CKA.KEY_TYPE, value: CKK.RSA }, { type: CKA.MODULUS, value: buf(attrs.modulus!) }, { type: CKA.PUBLIC_EXPONENT, value: buf(attrs.publicExponent!) });
-  } else {
-    tmpl.push(
-      { type: CKA.KEY_TYPE, value: attrs.keyType === 'ec' ? CKK.EC : CKK.EC_EDWARDS },
-      { type: CKA.EC_PARAMS, value: buf(attrs.ecParams!) },
-      { type: CKA.EC_POINT, value: buf(attrs.ecPoint!) },
-    );
-  }
+  const where: Placement = { onToken, label, idHex };
+  const tmpl =
+    attrs.keyType === 'rsa'
+      ? publicKeyTemplate(CKK.RSA, where, usages, [
+          { type: CKA.MODULUS, value: buf(attrs.modulus!) },
+          { type: CKA.PUBLIC_EXPONENT, value: buf(attrs.publicExponent!) },
+        ])
+      : publicKeyTemplate(attrs.keyType === 'ec' ? CKK.EC : CKK.EC_EDWARDS, where, usages, [
+          { type: CKA.EC_PARAMS, value: buf(attrs.ecParams!) },
+          { type: CKA.EC_POINT, value: buf(attrs.ecPoint!) },
+        ]);
   const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, tmpl));
   return describe(ctx, h);
 }

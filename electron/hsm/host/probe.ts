@@ -6,10 +6,10 @@ import rfc3394 from '../../../test/vectors/keywrap/rfc3394.json';
 import kwpAligned from '../../../test/vectors/keywrap/custos-kwp-aligned.json';
 import rfc5649 from '../../../test/vectors/keywrap/rfc5649.json';
 import type { MechanismEntry, WrapProbe } from '../protocol';
-import { CKA, CKK, CKM, CKO, MECHANISM_NAMES } from '../protocol/constants';
+import { CKA, CKK, CKM, MECHANISM_NAMES } from '../protocol/constants';
 import { p11, p11Failure } from './failure';
 import type { TokenContext } from './session';
-import { createSecret, destroyQuietly, secretFlags, type Handle } from './templates';
+import { createSecret, destroyQuietly, secretFlags, secretKeyTemplate, type Handle, type Protection } from './templates';
 
 // Names for every mechanism pkcs11js knows (v2.40), plus the v3.0 ones it lacks (constants.ts).
 const PKCS11JS_NAMES = new Map<number, string>(
@@ -46,6 +46,16 @@ export function listedMechanisms(ctx: TokenContext): Set<number> {
   return set;
 }
 
+/** Probe vectors are public values: as public, readable session objects they need no login. */
+const PUBLIC_VALUE: Protection = { privateObject: false, sensitive: false, extractable: true };
+
+/** The unwrapped vector key, read back to compare (its usages do not matter: it is never used). */
+const UNWRAPPED_VECTOR = secretKeyTemplate(CKK.GENERIC_SECRET, { onToken: false }, PUBLIC_VALUE, [
+  { type: CKA.SIGN, value: false },
+  { type: CKA.VERIFY, value: false },
+  { type: CKA.DERIVE, value: false },
+]);
+
 /**
  * Mechanism names are not trusted: NSS's CKM_AES_KEY_WRAP_PAD is PKCS#7-padded KW, not RFC 5649
  * (RFC 5649 is CKM_AES_KEY_WRAP_KWP there). Each candidate must reproduce the RFC vectors, in both
@@ -62,22 +72,8 @@ export function probeWrap(ctx: TokenContext): WrapProbe {
     let unwrapped: Handle | null = null;
     const verdict = { unwrap: false, wrap: false };
     try {
-      kek = createSecret(ctx, Buffer.from(v.kek, 'hex'), CKK.AES, [
-        ...secretFlags({ wrap: true, unwrap: true }),
-        { type: CKA.SENSITIVE, value: false },
-        { type: CKA.EXTRACTABLE, value: true },
-      ]);
-      unwrapped = ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: mech }, kek, Buffer.from(v.ciphertext, 'hex'), [
-        { type: CKA.CLASS, value: CKO.SECRET_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.SENSITIVE, value: false },
-        { type: CKA.EXTRACTABLE, value: true },
-        { type: CKA.SIGN, value: false },
-        { type: CKA.VERIFY, value: false },
-        { type: CKA.DERIVE, value: false },
-      ]);
+      kek = createSecret(ctx, Buffer.from(v.kek, 'hex'), CKK.AES, PUBLIC_VALUE, secretFlags({ wrap: true, unwrap: true }));
+      unwrapped = ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: mech }, kek, Buffer.from(v.ciphertext, 'hex'), UNWRAPPED_VECTOR);
       const [value] = ctx.m.p11.C_GetAttributeValue(ctx.session, unwrapped, [{ type: CKA.VALUE }]);
       verdict.unwrap = value?.value.toString('hex') === v.plaintext;
       const rewrapped = ctx.m.p11.C_WrapKey(ctx.session, { mechanism: mech }, kek, unwrapped, Buffer.alloc(v.ciphertext.length / 2 + 16));

@@ -15,27 +15,31 @@
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import type { AppError } from '../../../shared/result';
-import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from '../protocol/constants';
-import { describe, findHandles, findOne } from './objects';
 import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from '../protocol';
+import { CKA, CKF_MECH, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
+import { gcmParams } from './cipher';
 import { fail, p11, p11Failure } from './failure';
+import { oaepMechanism, oaepUnsupported } from './oaep';
+import { describe, findHandles, findOne } from './objects';
+import { listedMechanisms } from './probe';
 import type { TokenContext } from './session';
-import { oaepMechanism } from './oaep';
-import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
-
-/** Mechanisms listed by the token, cached per token like the wrap probe. */
-function listed(ctx: TokenContext): Set<number> {
-  const key = `mechs:${ctx.key}`;
-  let set = ctx.m.probes.get(key) as Set<number> | undefined;
-  if (!set) {
-    set = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
-    ctx.m.probes.set(key, set);
-  }
-  return set;
-}
+import {
+  buf,
+  createSecret,
+  destroyQuietly,
+  keyTemplate,
+  privateKeyTemplate,
+  publicKeyTemplate,
+  secretFlags,
+  secretKeyTemplate,
+  type Handle,
+  type Placement,
+  type Protection,
+  type Template,
+} from './templates';
 
 function mechanismFlags(ctx: TokenContext, mech: number): number {
-  if (!listed(ctx).has(mech)) return 0;
+  if (!listedMechanisms(ctx).has(mech)) return 0;
   try {
     return ctx.m.p11.C_GetMechanismInfo(ctx.slot, mech).flags;
   } catch {
@@ -44,19 +48,13 @@ function mechanismFlags(ctx: TokenContext, mech: number): number {
 }
 
 /** What the content key of one sealed share may be: sensitive, non-extractable, decrypt only. */
-const CONTENT_KEY_ATTRS: Template = [{ type: CKA.SENSITIVE, value: true }, { type: CKA.EXTRACTABLE, value: false }, ...secretFlags({ decrypt: true })];
+const CONTENT_KEY: Protection = { privateObject: true, sensitive: true, extractable: false };
+const CONTENT_KEY_USAGE = secretFlags({ decrypt: true });
 
 /** A session AES-256 key that can only decrypt: the content key of one sealed share. */
 function contentKeyTemplate(withLength: boolean): Template {
-  return [
-    { type: CKA.CLASS, value: CKO.SECRET_KEY },
-    { type: CKA.KEY_TYPE, value: CKK.AES },
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.PRIVATE, value: true },
-    // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
-    ...(withLength ? [{ type: CKA.VALUE_LEN, value: 32 }] : []),
-    ...CONTENT_KEY_ATTRS,
-  ];
+  // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
+  return secretKeyTemplate(CKK.AES, { onToken: false }, CONTENT_KEY, CONTENT_KEY_USAGE, withLength ? 32 : undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +92,7 @@ function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Seal
   const mechanism = oaepMechanism(hash);
   const onFailure = (e: unknown, fn: string): never => {
     const f = p11Failure(e, fn);
-    if (hash === 'sha256' && (f.code === 'MECHANISM_UNSUPPORTED' || f.details?.ckr === 'CKR_ARGUMENTS_BAD')) {
+    if (hash === 'sha256' && oaepUnsupported(f)) {
       return fail({
         code: 'MECHANISM_UNSUPPORTED',
         message: 'This token does RSA-OAEP only with SHA-1, and the share was sealed with RSA-OAEP-SHA256.',
@@ -128,7 +126,7 @@ function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Seal
     }
     if (k.length !== 32) return fail({ code: 'DECRYPTION_FAILED', message: OPENING_FAILED, action: OPENING_ACTION, details: { contentKeyBytes: k.length } });
     // The same object contentKeyTemplate(false) describes, with its value.
-    return createSecret(ctx, k, CKK.AES, CONTENT_KEY_ATTRS, true);
+    return createSecret(ctx, k, CKK.AES, CONTENT_KEY, CONTENT_KEY_USAGE);
   } finally {
     k?.fill(0);
     scratch.fill(0);
@@ -182,11 +180,7 @@ function ecdhContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Sea
 }
 
 function gcmDecrypt(ctx: TokenContext, key: Handle, p: SealedPayload): Buffer {
-  // pkcs11js: CK_PARAMS_GCM with tagBits (CK_PARAMS_AES_GCM is buggy; DESIGN.md).
-  const mechanism = {
-    mechanism: CKM.AES_GCM,
-    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv: buf(p.iv), ivBits: 96, aad: buf(p.aad), tagBits: 128 } as pkcs11js.GcmParams,
-  };
+  const mechanism = gcmParams(buf(p.iv), p.aad);
   p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, mechanism, key));
   const scratch = Buffer.alloc(p.ciphertext.length);
   try {
@@ -228,7 +222,7 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   if (cached) return cached;
   const notes: string[] = [];
   const result: SealingProbe = { ecdh: false, ecdhX963Sha256: false, notes };
-  if (!listed(ctx).has(CKM.ECDH1_DERIVE) || !listed(ctx).has(CKM.EC_KEY_PAIR_GEN)) {
+  if (!listedMechanisms(ctx).has(CKM.ECDH1_DERIVE) || !listedMechanisms(ctx).has(CKM.EC_KEY_PAIR_GEN)) {
     notes.push('CKM_ECDH1_DERIVE or CKM_EC_KEY_PAIR_GEN is not listed');
     ctx.m.probes.set(cacheKey, result);
     return result;
@@ -236,27 +230,13 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   let pair: { publicKey: Handle; privateKey: Handle } | null = null;
   const derived: Handle[] = [];
   try {
+    // Public session objects, so that the probe needs no login; they can only derive.
+    const transient: Placement = { onToken: false };
     pair = ctx.m.p11.C_GenerateKeyPair(
       ctx.session,
       { mechanism: CKM.EC_KEY_PAIR_GEN },
-      [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS['P-256']!, 'hex') },
-        { type: CKA.VERIFY, value: false },
-        { type: CKA.DERIVE, value: true },
-      ],
-      [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.SENSITIVE, value: true },
-        { type: CKA.SIGN, value: false },
-        { type: CKA.DERIVE, value: true },
-      ],
+      publicKeyTemplate(CKK.EC, transient, ['derive'], [{ type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS['P-256']!, 'hex') }]),
+      privateKeyTemplate(CKK.EC, transient, { privateObject: false, sensitive: true, extractable: false }, ['derive']),
     );
     const [pt] = ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.EC_POINT }]);
     const der = pt!.value;
@@ -267,16 +247,8 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
     const nj = node.publicKey.export({ format: 'jwk' });
     const nodePoint = Buffer.concat([Buffer.from([4]), Buffer.from(nj.x!, 'base64url'), Buffer.from(nj.y!, 'base64url')]);
     const info = Buffer.from('custos.sealing-probe');
-    const readable: Template = [
-      { type: CKA.CLASS, value: CKO.SECRET_KEY },
-      { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
-      { type: CKA.TOKEN, value: false },
-      { type: CKA.PRIVATE, value: false },
-      { type: CKA.SENSITIVE, value: false },
-      { type: CKA.EXTRACTABLE, value: true },
-      { type: CKA.VALUE_LEN, value: 32 },
-      ...secretFlags({}),
-    ];
+    // The derived value is read back to compare: readable, and good for nothing else.
+    const readable = secretKeyTemplate(CKK.GENERIC_SECRET, transient, { privateObject: false, sensitive: false, extractable: true }, secretFlags({}), 32);
     const attempt = (kdf: number, expected: Buffer, name: string): boolean => {
       try {
         const parameter: pkcs11js.ECDH1 = { type: pkcs11js.CK_PARAMS_EC_DH, kdf, publicData: nodePoint };
@@ -315,7 +287,6 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
 // Import of a secret key through an ephemeral RSA transport key
 
 const IMPORT_USAGES: Record<string, KeyUsage[]> = { aes: ['encrypt', 'wrap', 'sign'], tdes: ['encrypt', 'wrap', 'sign'], 'generic-secret': ['sign'] };
-const SECRET_KEY_TYPES: Record<string, number> = { aes: CKK.AES, tdes: CKK.DES3, 'generic-secret': CKK.GENERIC_SECRET };
 
 /** The new key's template: sensitive always, extractable (under wrap) only if asked, usages explicit. */
 function importTemplate(t: UnwrapTemplate): Template {
@@ -331,18 +302,8 @@ function importTemplate(t: UnwrapTemplate): Template {
       action: `Choose from: ${allowed.join(', ')}.`,
     });
   }
-  return [
-    { type: CKA.CLASS, value: CKO.SECRET_KEY },
-    { type: CKA.KEY_TYPE, value: SECRET_KEY_TYPES[t.keyType]! },
-    { type: CKA.TOKEN, value: t.onToken },
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.LABEL, value: t.label },
-    { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: t.extractable },
-    // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
-    ...usageAttrs(t.usages, 'secret'),
-  ];
+  // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
+  return keyTemplate(t);
 }
 
 const TRANSPORT_LABEL = 'custos import transport (ephemeral)';
@@ -359,7 +320,7 @@ function destroyTransport(ctx: TokenContext, transportId: string): number {
 
 export function importSecretBegin(ctx: TokenContext): ImportTransport {
   const oaep = mechanismFlags(ctx, CKM.RSA_PKCS_OAEP);
-  if (!listed(ctx).has(CKM.RSA_PKCS_KEY_PAIR_GEN) || (oaep & CKF_MECH.UNWRAP) === 0) {
+  if (!listedMechanisms(ctx).has(CKM.RSA_PKCS_KEY_PAIR_GEN) || (oaep & CKF_MECH.UNWRAP) === 0) {
     return fail({
       code: 'MECHANISM_UNSUPPORTED',
       message: 'This token cannot receive a key wrapped with RSA-OAEP (it lacks RSA key generation or RSA-OAEP unwrap).',
@@ -368,32 +329,16 @@ export function importSecretBegin(ctx: TokenContext): ImportTransport {
     });
   }
   const transportId = randomBytes(16).toString('hex');
-  const common: Template = [
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.LABEL, value: TRANSPORT_LABEL },
-    { type: CKA.ID, value: Buffer.from(transportId, 'hex') },
-    { type: CKA.KEY_TYPE, value: CKK.RSA },
-  ];
+  const transport: Placement = { onToken: false, label: TRANSPORT_LABEL, idHex: transportId };
   const pair = p11('C_GenerateKeyPair', () =>
     ctx.m.p11.C_GenerateKeyPair(
       ctx.session,
       { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
-      [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        ...common,
-        { type: CKA.PRIVATE, value: false },
+      publicKeyTemplate(CKK.RSA, transport, ['wrap'], [
         { type: CKA.MODULUS_BITS, value: 2048 },
         { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-        ...usageAttrs(['wrap'], 'public'),
-      ],
-      [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        ...common,
-        { type: CKA.PRIVATE, value: true },
-        { type: CKA.SENSITIVE, value: true },
-        { type: CKA.EXTRACTABLE, value: false },
-        ...usageAttrs(['wrap'], 'private'),
-      ],
+      ]),
+      privateKeyTemplate(CKK.RSA, transport, { privateObject: true, sensitive: true, extractable: false }, ['wrap']),
     ),
   );
   try {

@@ -2,8 +2,8 @@
 // and sealing (sealing.ts). Every usage attribute is set explicitly: SoftHSM, among others,
 // defaults unset CKA_SIGN/CKA_WRAP/... to true (DESIGN.md).
 import * as pkcs11js from 'pkcs11js';
-import { CKA, CKO } from '../protocol/constants';
-import type { KeyUsage } from '../protocol';
+import type { KeyUsage, UnwrapTemplate } from '../protocol';
+import { CKA, CKK, CKO } from '../protocol/constants';
 import { p11 } from './failure';
 import type { TokenContext } from './session';
 
@@ -68,17 +68,71 @@ export function usageAttrs(usages: KeyUsage[], kind: 'secret' | 'private' | 'pub
   });
 }
 
-/** A session secret key with the given value (C_CreateObject); `attrs` adds usages and protection. */
-export function createSecret(ctx: TokenContext, value: Buffer, keyType: number, attrs: Template, privateObject = false): Handle {
-  return p11('C_CreateObject', () =>
-    ctx.m.p11.C_CreateObject(ctx.session, [
-      { type: CKA.CLASS, value: CKO.SECRET_KEY },
-      { type: CKA.KEY_TYPE, value: keyType },
-      { type: CKA.TOKEN, value: false },
-      // Probe vectors are public values: as public session objects they need no login.
-      { type: CKA.PRIVATE, value: privateObject },
-      { type: CKA.VALUE, value },
-      ...attrs,
-    ]),
-  );
+// ---------------------------------------------------------------------------------------------
+// Key templates: class, key type, where the object lives, how it is protected, and its usages.
+// Every key the host creates is built from these, so no template can forget an attribute.
+
+/** Where a new key lives, and the label and CKA_ID a ref finds it by (transient keys have neither). */
+export interface Placement {
+  /** false: a session object, gone when the session ends (transport, probe and content keys). */
+  onToken: boolean;
+  label?: string;
+  idHex?: string;
+}
+
+/** How a secret or private key is protected. */
+export interface Protection {
+  /** CKA_PRIVATE: visible only after login, as custodial keys must be; probe keys are public so that a probe needs no login. */
+  privateObject: boolean;
+  /** CKA_SENSITIVE: the value can never be read in plaintext. */
+  sensitive: boolean;
+  /** CKA_EXTRACTABLE: with sensitive, the key may leave the token wrapped, never in plaintext. */
+  extractable: boolean;
+}
+
+function placed(keyClass: number, keyType: number, p: Placement): Template {
+  return [
+    { type: CKA.CLASS, value: keyClass },
+    { type: CKA.KEY_TYPE, value: keyType },
+    { type: CKA.TOKEN, value: p.onToken },
+    ...(p.label !== undefined ? [{ type: CKA.LABEL, value: p.label }] : []),
+    ...(p.idHex !== undefined ? [{ type: CKA.ID, value: Buffer.from(p.idHex, 'hex') }] : []),
+  ];
+}
+
+function protectedBy(q: Protection): Template {
+  return [
+    { type: CKA.PRIVATE, value: q.privateObject },
+    { type: CKA.SENSITIVE, value: q.sensitive },
+    { type: CKA.EXTRACTABLE, value: q.extractable },
+  ];
+}
+
+/** A secret key; `usage` is usageAttrs(…, 'secret') or secretFlags(…). CKA_VALUE_LEN only where the call needs it (SoftHSM refuses it in an unwrap template). */
+export function secretKeyTemplate(keyType: number, p: Placement, q: Protection, usage: Template, valueLen?: number): Template {
+  return [...placed(CKO.SECRET_KEY, keyType, p), ...protectedBy(q), ...(valueLen !== undefined ? [{ type: CKA.VALUE_LEN, value: valueLen }] : []), ...usage];
+}
+
+/** A public key (never a private object); `params` are its key-type attributes (modulus, curve, point). */
+export function publicKeyTemplate(keyType: number, p: Placement, usages: KeyUsage[], params: Template = []): Template {
+  return [...placed(CKO.PUBLIC_KEY, keyType, p), { type: CKA.PRIVATE, value: false }, ...usageAttrs(usages, 'public'), ...params];
+}
+
+export function privateKeyTemplate(keyType: number, p: Placement, q: Protection, usages: KeyUsage[]): Template {
+  return [...placed(CKO.PRIVATE_KEY, keyType, p), ...protectedBy(q), ...usageAttrs(usages, 'private')];
+}
+
+const KEY_TYPES: Record<UnwrapTemplate['keyType'], number> = { aes: CKK.AES, 'generic-secret': CKK.GENERIC_SECRET, tdes: CKK.DES3, rsa: CKK.RSA, ec: CKK.EC, ed25519: CKK.EC_EDWARDS };
+
+/** A key arriving wrapped or imported (C_UnwrapKey, C_CreateObject): a private object, sensitive always, extractable (under wrap) only if asked. */
+export function keyTemplate(t: UnwrapTemplate): Template {
+  const p: Placement = { onToken: t.onToken, label: t.label, idHex: t.idHex };
+  const q: Protection = { privateObject: true, sensitive: true, extractable: t.extractable };
+  const keyType = KEY_TYPES[t.keyType];
+  return t.kind === 'secret' ? secretKeyTemplate(keyType, p, q, usageAttrs(t.usages, 'secret')) : privateKeyTemplate(keyType, p, q, t.usages);
+}
+
+/** A session secret key with the given value (C_CreateObject). */
+export function createSecret(ctx: TokenContext, value: Buffer, keyType: number, q: Protection, usage: Template): Handle {
+  return p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, [...secretKeyTemplate(keyType, { onToken: false }, q, usage), { type: CKA.VALUE, value }]));
 }

@@ -12,7 +12,7 @@ import { oaepCall, oaepParams, oaepUnsupported } from './oaep';
 import { bool, describe, describeRef, findOne, readAttrs, ulong } from './objects';
 import { probeWrap } from './probe';
 import type { TokenContext } from './session';
-import { buf, createSecret, destroyQuietly, secretFlags, usageAttrs, type Handle, type Template } from './templates';
+import { buf, createSecret, destroyQuietly, keyTemplate, secretFlags, secretKeyTemplate, type Handle } from './templates';
 import { WorkingCopies } from './working-copies';
 
 /**
@@ -70,16 +70,13 @@ function wrapTarget(ctx: TokenContext, h: Handle): { extractable: boolean | null
   return { extractable, secretBytes: null, maxBytes: null };
 }
 
-const ephemeralAesTemplate: Template = [
-  { type: CKA.CLASS, value: CKO.SECRET_KEY },
-  { type: CKA.KEY_TYPE, value: CKK.AES },
-  { type: CKA.TOKEN, value: false },
-  { type: CKA.PRIVATE, value: true },
-  { type: CKA.SENSITIVE, value: true },
-  { type: CKA.EXTRACTABLE, value: true },
-  { type: CKA.VALUE_LEN, value: 32 },
-  ...secretFlags({ wrap: true, unwrap: true }),
-];
+/**
+ * The ephemeral AES-256 key of RSA-OAEP + AES-KWP: a session object that wraps (or unwraps) the
+ * target once and is destroyed. Generating it needs CKA_VALUE_LEN; SoftHSM refuses that attribute
+ * in an unwrap template.
+ */
+const ephemeralAesTemplate = (valueLen?: number) =>
+  secretKeyTemplate(CKK.AES, { onToken: false }, { privateObject: true, sensitive: true, extractable: true }, secretFlags({ wrap: true, unwrap: true }), valueLen);
 
 export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectRef[], mech: WrapMechanism): Uint8Array[] {
   // Each distinct target is found and inspected once, however often the batch names it.
@@ -147,7 +144,7 @@ export function wrap(ctx: TokenContext, wrappingRef: ObjectRef, targets: ObjectR
     const kwp = kwpMechanism(ctx, 'wrap', secretBytes);
     let eph: Handle | null = null;
     try {
-      eph = p11('C_GenerateKey', () => ctx.m.p11.C_GenerateKey(ctx.session, { mechanism: CKM.AES_KEY_GEN }, ephemeralAesTemplate));
+      eph = p11('C_GenerateKey', () => ctx.m.p11.C_GenerateKey(ctx.session, { mechanism: CKM.AES_KEY_GEN }, ephemeralAesTemplate(32)));
       const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, h, scratch)));
       let wrappedEph: Buffer;
       try {
@@ -182,7 +179,7 @@ function composeOaepOnHost(ctx: TokenContext, rsaPub: Handle, target: Handle, kw
   const ephValue = Buffer.from(random(ctx, 32));
   let eph: Handle | null = null;
   try {
-    eph = createSecret(ctx, ephValue, CKK.AES, [...secretFlags({ wrap: true }), { type: CKA.SENSITIVE, value: true }, { type: CKA.EXTRACTABLE, value: false }], true);
+    eph = createSecret(ctx, ephValue, CKK.AES, { privateObject: true, sensitive: true, extractable: false }, secretFlags({ wrap: true }));
     const wrappedTarget = Buffer.from(p11('C_WrapKey', () => ctx.m.p11.C_WrapKey(ctx.session, { mechanism: kwp }, eph!, target, scratch)));
     const key = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: e.toString('base64url') }, format: 'jwk' });
     const wrappedEph = publicEncrypt({ key, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ephValue);
@@ -191,21 +188,6 @@ function composeOaepOnHost(ctx: TokenContext, rsaPub: Handle, target: Handle, kw
     ephValue.fill(0);
     destroyQuietly(ctx, eph);
   }
-}
-
-function unwrapTemplate(t: UnwrapTemplate): Template {
-  const keyType = { aes: CKK.AES, 'generic-secret': CKK.GENERIC_SECRET, tdes: CKK.DES3, rsa: CKK.RSA, ec: CKK.EC, ed25519: CKK.EC_EDWARDS }[t.keyType];
-  return [
-    { type: CKA.CLASS, value: t.kind === 'secret' ? CKO.SECRET_KEY : CKO.PRIVATE_KEY },
-    { type: CKA.KEY_TYPE, value: keyType },
-    { type: CKA.TOKEN, value: t.onToken },
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.LABEL, value: t.label },
-    { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: t.extractable },
-    ...usageAttrs(t.usages, t.kind),
-  ];
 }
 
 export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {
@@ -229,7 +211,7 @@ export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uin
 }
 
 function unwrapWith(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {
-  const tmpl = unwrapTemplate(template);
+  const tmpl = keyTemplate(template);
   if (mech === 'aes-kw' || mech === 'aes-kwp') {
     const kek = findOne(ctx, { ...unwrappingRef, kind: 'secret' });
     const m = mech === 'aes-kw' ? kwMechanism(ctx) : kwpMechanism(ctx, 'unwrap');
@@ -247,7 +229,7 @@ function unwrapWith(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8A
   }
   let eph: Handle | null = null;
   try {
-    const ephTmpl = ephemeralAesTemplate.filter((a) => a.type !== CKA.VALUE_LEN);
+    const ephTmpl = ephemeralAesTemplate();
     eph = oaepCall(mech, 'C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaep, rsaPriv, buf(wrapped.subarray(0, modulusBytes)), ephTmpl));
     const kwp = kwpMechanism(ctx, 'unwrap');
     return describe(ctx, p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, { mechanism: kwp }, eph!, buf(wrapped.subarray(modulusBytes)), tmpl)));
