@@ -4,11 +4,13 @@
 // unless asked, and temporary objects are session objects destroyed in `finally`.
 import type { GenerateSpec, KeyUsage, ObjectRef, PublicKeyAttrs, RawObject } from '../protocol';
 import { CKA, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
-import { fail, p11 } from './failure';
+import { p11 } from './failure';
 import { describe, findOne } from './objects';
 import type { TokenContext } from './session';
 import {
+  allowedUsages,
   buf,
+  checkUsages,
   destroyQuietly,
   privateKeyTemplate,
   publicKeyTemplate,
@@ -20,34 +22,9 @@ import {
   type Template,
 } from './templates';
 
-const ALLOWED_USAGES: Record<GenerateSpec['type'], KeyUsage[]> = {
-  'aes-128': ['encrypt', 'wrap', 'sign'],
-  'aes-192': ['encrypt', 'wrap', 'sign'],
-  'aes-256': ['encrypt', 'wrap', 'sign'],
-  'hmac-256': ['sign'],
-  tdes: ['encrypt', 'wrap', 'sign'],
-  'rsa-2048': ['sign', 'encrypt', 'wrap'],
-  'rsa-3072': ['sign', 'encrypt', 'wrap'],
-  'rsa-4096': ['sign', 'encrypt', 'wrap'],
-  'ec-p256': ['sign', 'derive'],
-  'ec-p384': ['sign', 'derive'],
-  ed25519: ['sign'],
-};
-
-function checkUsages(type: GenerateSpec['type'] | string, usages: KeyUsage[], allowed: KeyUsage[]): void {
-  const bad = usages.filter((u) => !allowed.includes(u));
-  if (bad.length || usages.length === 0) {
-    fail({
-      code: 'TEMPLATE_INVALID',
-      message: usages.length === 0 ? 'A key needs at least one usage.' : `A ${type} key cannot be used for ${bad.join(', ')}.`,
-      action: `Choose from: ${allowed.join(', ')}.`,
-    });
-  }
-}
-
 export function generate(ctx: TokenContext, spec: GenerateSpec): RawObject[] {
   const { m, session } = ctx;
-  checkUsages(spec.type, spec.usages, ALLOWED_USAGES[spec.type]);
+  checkUsages(spec.type, spec.usages, allowedUsages(spec.type));
   const where: Placement = { onToken: true, label: spec.label, idHex: spec.idHex };
   const protection: Protection = { privateObject: true, sensitive: true, extractable: spec.extractable };
   const secret = (mechanism: number, keyType: number, valueLen?: number) => {

@@ -24,7 +24,9 @@ import { describe, findHandles, findOne } from './objects';
 import { listedMechanisms } from './probe';
 import type { TokenContext } from './session';
 import {
+  allowedUsages,
   buf,
+  checkUsages,
   createSecret,
   destroyQuietly,
   keyTemplate,
@@ -286,7 +288,8 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
 // ---------------------------------------------------------------------------------------------
 // Import of a secret key through an ephemeral RSA transport key
 
-const IMPORT_USAGES: Record<string, KeyUsage[]> = { aes: ['encrypt', 'wrap', 'sign'], tdes: ['encrypt', 'wrap', 'sign'], 'generic-secret': ['sign'] };
+/** By the PKCS#11 key type an import creates: the usages of the generated type it matches. */
+const IMPORT_USAGES: Record<string, readonly KeyUsage[]> = { aes: allowedUsages('aes-256'), tdes: allowedUsages('tdes'), 'generic-secret': allowedUsages('hmac-256') };
 
 /** The new key's template: sensitive always, extractable (under wrap) only if asked, usages explicit. */
 function importTemplate(t: UnwrapTemplate): Template {
@@ -294,14 +297,7 @@ function importTemplate(t: UnwrapTemplate): Template {
   if (t.kind !== 'secret' || !allowed) {
     return fail({ code: 'TEMPLATE_INVALID', message: 'Only AES, TDES and generic secret keys can be imported this way.', action: 'This is a bug in Custos; report it.' });
   }
-  const bad = t.usages.filter((u) => !allowed.includes(u));
-  if (bad.length || t.usages.length === 0) {
-    return fail({
-      code: 'TEMPLATE_INVALID',
-      message: t.usages.length === 0 ? 'A key needs at least one usage.' : `A ${t.keyType} key cannot be used for ${bad.join(', ')}.`,
-      action: `Choose from: ${allowed.join(', ')}.`,
-    });
-  }
+  checkUsages(t.keyType, t.usages, allowed);
   // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
   return keyTemplate(t);
 }

@@ -2,9 +2,10 @@
 // and sealing (sealing.ts). Every usage attribute is set explicitly: SoftHSM, among others,
 // defaults unset CKA_SIGN/CKA_WRAP/... to true (DESIGN.md).
 import * as pkcs11js from 'pkcs11js';
+import { KEY_TYPES, type KeyTypeName } from '../../../shared/keys';
 import type { KeyUsage, UnwrapTemplate } from '../protocol';
 import { CKA, CKK, CKO } from '../protocol/constants';
-import { p11 } from './failure';
+import { fail, p11 } from './failure';
 import type { TokenContext } from './session';
 
 export type Template = pkcs11js.Template;
@@ -19,6 +20,25 @@ export function destroyQuietly(ctx: TokenContext, h: Handle | null | undefined):
     ctx.m.p11.C_DestroyObject(ctx.session, h);
   } catch {
     /* a session object goes with its session anyway */
+  }
+}
+
+const ALLOWED_USAGES = new Map<KeyTypeName, readonly KeyUsage[]>(KEY_TYPES.map((k) => [k.type, k.usages]));
+
+/** The usages a key type may have: the ones the app and the CLI offer (shared/keys.ts KEY_TYPES), enforced here as well. */
+export function allowedUsages(type: KeyTypeName): readonly KeyUsage[] {
+  return ALLOWED_USAGES.get(type) ?? [];
+}
+
+/** Refuses a key with no usage, or with one its type cannot have, naming the ones it can. */
+export function checkUsages(type: string, usages: KeyUsage[], allowed: readonly KeyUsage[]): void {
+  const bad = usages.filter((u) => !allowed.includes(u));
+  if (bad.length || usages.length === 0) {
+    fail({
+      code: 'TEMPLATE_INVALID',
+      message: usages.length === 0 ? 'A key needs at least one usage.' : `A ${type} key cannot be used for ${bad.join(', ')}.`,
+      action: `Choose from: ${allowed.join(', ')}.`,
+    });
   }
 }
 
@@ -122,13 +142,13 @@ export function privateKeyTemplate(keyType: number, p: Placement, q: Protection,
   return [...placed(CKO.PRIVATE_KEY, keyType, p), ...protectedBy(q), ...usageAttrs(usages, 'private')];
 }
 
-const KEY_TYPES: Record<UnwrapTemplate['keyType'], number> = { aes: CKK.AES, 'generic-secret': CKK.GENERIC_SECRET, tdes: CKK.DES3, rsa: CKK.RSA, ec: CKK.EC, ed25519: CKK.EC_EDWARDS };
+const PKCS11_KEY_TYPES: Record<UnwrapTemplate['keyType'], number> = { aes: CKK.AES, 'generic-secret': CKK.GENERIC_SECRET, tdes: CKK.DES3, rsa: CKK.RSA, ec: CKK.EC, ed25519: CKK.EC_EDWARDS };
 
 /** A key arriving wrapped or imported (C_UnwrapKey, C_CreateObject): a private object, sensitive always, extractable (under wrap) only if asked. */
 export function keyTemplate(t: UnwrapTemplate): Template {
   const p: Placement = { onToken: t.onToken, label: t.label, idHex: t.idHex };
   const q: Protection = { privateObject: true, sensitive: true, extractable: t.extractable };
-  const keyType = KEY_TYPES[t.keyType];
+  const keyType = PKCS11_KEY_TYPES[t.keyType];
   return t.kind === 'secret' ? secretKeyTemplate(keyType, p, q, usageAttrs(t.usages, 'secret')) : privateKeyTemplate(keyType, p, q, t.usages);
 }
 
