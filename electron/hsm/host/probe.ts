@@ -2,14 +2,12 @@
 // mechanisms really are RFC 3394 / RFC 5649 (probeWrap). Results are cached per token in the
 // library's probe table (LoadedModule.probes).
 import * as pkcs11js from 'pkcs11js';
-import rfc3394 from '../../../test/vectors/keywrap/rfc3394.json';
-import kwpAligned from '../../../test/vectors/keywrap/custos-kwp-aligned.json';
-import rfc5649 from '../../../test/vectors/keywrap/rfc5649.json';
 import type { MechanismEntry, WrapProbe } from '../protocol';
 import { CKA, CKK, CKM, MECHANISM_NAMES } from '../protocol/constants';
 import { p11, p11Failure } from './failure';
 import type { TokenContext } from './session';
 import { createSecret, destroyQuietly, secretFlags, secretKeyTemplate, type Handle, type Protection } from './templates';
+import { KWP_ALIGNED_VECTORS, RFC3394_VECTORS, RFC5649_VECTORS, type WrapVector } from './wrap-vectors';
 
 // Names for every mechanism pkcs11js knows (v2.40), plus the v3.0 ones it lacks (constants.ts).
 const PKCS11JS_NAMES = new Map<number, string>(
@@ -65,9 +63,8 @@ export function probeWrap(ctx: TokenContext): WrapProbe {
   const cached = ctx.m.probes.get(`wrap:${ctx.key}`) as WrapProbe | undefined;
   if (cached) return cached;
   const notes: string[] = [];
-  type Vector = { kek: string; plaintext: string; ciphertext: string };
   /** Unwraps the vector's ciphertext and re-wraps the result: each direction's verdict. */
-  const check = (mech: number, v: Vector): { unwrap: boolean; wrap: boolean } => {
+  const check = (mech: number, v: WrapVector): { unwrap: boolean; wrap: boolean } => {
     let kek: Handle | null = null;
     let unwrapped: Handle | null = null;
     const verdict = { unwrap: false, wrap: false };
@@ -89,15 +86,15 @@ export function probeWrap(ctx: TokenContext): WrapProbe {
   const listed = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
   let aesKw: number | null = null;
   if (listed.has(CKM.AES_KEY_WRAP)) {
-    const results = rfc3394.vectors.map((v) => check(CKM.AES_KEY_WRAP, v));
+    const results = RFC3394_VECTORS.map((v) => check(CKM.AES_KEY_WRAP, v));
     if (results.every((r) => r.unwrap && r.wrap)) aesKw = CKM.AES_KEY_WRAP;
     else notes.push('CKM_AES_KEY_WRAP is listed but does not reproduce the RFC 3394 vectors; not used');
   }
   let aesKwp: WrapProbe['aesKwp'] = null;
   for (const mech of [CKM.AES_KEY_WRAP_KWP, CKM.AES_KEY_WRAP_PAD]) {
     if (!listed.has(mech)) continue;
-    const unaligned = rfc5649.vectors.map((v) => check(mech, v));
-    const aligned = kwpAligned.vectors.map((v) => check(mech, v));
+    const unaligned = RFC5649_VECTORS.map((v) => check(mech, v));
+    const aligned = KWP_ALIGNED_VECTORS.map((v) => check(mech, v));
     const all = [...unaligned, ...aligned];
     if (!all.every((r) => r.unwrap)) {
       notes.push(`${MECHANISM_NAMES[mech]} is listed but does not read RFC 5649 data; not used for AES-KWP`);
