@@ -13,7 +13,8 @@ import { finalizeAll, load, unload } from './library';
 import { destroy, forgetHandles, objects, publicKey, setLabel } from './objects';
 import { mechanisms, probeWrap } from './probe';
 import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
-import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped, probeSealing, unsealShare } from './sealing';
+import { probeSealing, unsealShare } from './sealing';
+import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped } from './secret-import';
 import { sign, verify } from './sign';
 import { unwrap, wrap } from './wrap';
 

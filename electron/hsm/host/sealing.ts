@@ -1,35 +1,24 @@
-// Sealed shares and wrapped secret import, inside the HSM host process.
-//
-// Unseal: a SLIP-39 share sealed to a custodian's token (custos.sealedshare v1, docs/FORMAT.md) is
-// opened here, inside that token: the 256-bit content key is recovered into a session AES key by
-// C_UnwrapKey with RSA-OAEP (RFC 8017 §7.1) or by C_DeriveKey with ECDH (NIST SP 800-56A Rev. 3
-// §5.7.1.2, ephemeral-static), and the share is decrypted with AES-GCM (NIST SP 800-38D) by
-// C_Decrypt. Only the share bytes come back; the content key never leaves the token and is destroyed
-// in `finally`.
-//
-// Import: a key rebuilt from XOR components in the main process enters the token wrapped, not as
-// plaintext C_CreateObject: step 1 makes an ephemeral RSA-2048 session key pair and returns its
-// public half; main encrypts the key with RSA-OAEP-SHA1 (RFC 8017 §7.1.1) in Node; step 2
-// C_UnwrapKey's it into a sensitive key and destroys the pair. C_CreateObject with the value is only
-// the documented fallback for tokens without RSA-OAEP unwrap (see importSecretPlain).
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+// Sealed shares, inside the HSM host process. A SLIP-39 share sealed to a custodian's token
+// (custos.sealedshare v1, docs/FORMAT.md) is opened here, inside that token: the 256-bit content key
+// is recovered into a session AES key by C_UnwrapKey with RSA-OAEP (RFC 8017 §7.1) or by
+// C_DeriveKey with ECDH (NIST SP 800-56A Rev. 3 §5.7.1.2, ephemeral-static), and the share is
+// decrypted with AES-GCM (NIST SP 800-38D) by C_Decrypt. Only the share bytes come back; the content
+// key never leaves the token and is destroyed in `finally`.
+import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import type { AppError } from '../../../shared/result';
-import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from '../protocol';
-import { CKA, CKF_MECH, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
+import type { ObjectRef, RawObject, SealedPayload, SealingProbe } from '../protocol';
+import { CKA, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
 import { gcmParams } from './cipher';
 import { fail, p11, p11Failure } from './failure';
 import { oaepMechanism, oaepUnsupported } from './oaep';
-import { describe, findHandles, findOne } from './objects';
+import { describe, findOne } from './objects';
 import { listedMechanisms } from './probe';
 import type { TokenContext } from './session';
 import {
-  allowedUsages,
   buf,
-  checkUsages,
   createSecret,
   destroyQuietly,
-  keyTemplate,
   privateKeyTemplate,
   publicKeyTemplate,
   secretFlags,
@@ -40,15 +29,6 @@ import {
   type Template,
 } from './templates';
 
-function mechanismFlags(ctx: TokenContext, mech: number): number {
-  if (!listedMechanisms(ctx).has(mech)) return 0;
-  try {
-    return ctx.m.p11.C_GetMechanismInfo(ctx.slot, mech).flags;
-  } catch {
-    return 0;
-  }
-}
-
 /** What the content key of one sealed share may be: sensitive, non-extractable, decrypt only. */
 const CONTENT_KEY: Protection = { privateObject: true, sensitive: true, extractable: false };
 const CONTENT_KEY_USAGE = secretFlags({ decrypt: true });
@@ -58,9 +38,6 @@ function contentKeyTemplate(withLength: boolean): Template {
   // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
   return secretKeyTemplate(CKK.AES, { onToken: false }, CONTENT_KEY, CONTENT_KEY_USAGE, withLength ? 32 : undefined);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Unseal
 
 const OPENING_FAILED = 'The sealed share could not be opened with this key: the envelope was altered, or it was sealed to another key.';
 const OPENING_ACTION = 'Check that this is the card named in the envelope and that the file is the one written at the ceremony. Do not use an envelope that fails this check.';
@@ -283,109 +260,4 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   // keys) is asked again next time rather than remembered as "no".
   if (pair) ctx.m.probes.set(cacheKey, result);
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Import of a secret key through an ephemeral RSA transport key
-
-/** By the PKCS#11 key type an import creates: the usages of the generated type it matches. */
-const IMPORT_USAGES: Record<string, readonly KeyUsage[]> = { aes: allowedUsages('aes-256'), tdes: allowedUsages('tdes'), 'generic-secret': allowedUsages('hmac-256') };
-
-/** The new key's template: sensitive always, extractable (under wrap) only if asked, usages explicit. */
-function importTemplate(t: UnwrapTemplate): Template {
-  const allowed = IMPORT_USAGES[t.keyType];
-  if (t.kind !== 'secret' || !allowed) {
-    return fail({ code: 'TEMPLATE_INVALID', message: 'Only AES, TDES and generic secret keys can be imported this way.', action: 'This is a bug in Custos; report it.' });
-  }
-  checkUsages(t.keyType, t.usages, allowed);
-  // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
-  return keyTemplate(t);
-}
-
-const TRANSPORT_LABEL = 'custos import transport (ephemeral)';
-
-function destroyTransport(ctx: TokenContext, transportId: string): number {
-  if (!/^[0-9a-f]{32}$/.test(transportId)) return 0;
-  let n = 0;
-  for (const h of findHandles(ctx, { idHex: transportId })) {
-    destroyQuietly(ctx, h);
-    n++;
-  }
-  return n;
-}
-
-export function importSecretBegin(ctx: TokenContext): ImportTransport {
-  const oaep = mechanismFlags(ctx, CKM.RSA_PKCS_OAEP);
-  if (!listedMechanisms(ctx).has(CKM.RSA_PKCS_KEY_PAIR_GEN) || (oaep & CKF_MECH.UNWRAP) === 0) {
-    return fail({
-      code: 'MECHANISM_UNSUPPORTED',
-      message: 'This token cannot receive a key wrapped with RSA-OAEP (it lacks RSA key generation or RSA-OAEP unwrap).',
-      action: 'Use a token that supports RSA-OAEP unwrap, or allow the plaintext import fallback explicitly (--allow-plaintext-import).',
-      details: { fallback: 'plaintext' },
-    });
-  }
-  const transportId = randomBytes(16).toString('hex');
-  const transport: Placement = { onToken: false, label: TRANSPORT_LABEL, idHex: transportId };
-  const pair = p11('C_GenerateKeyPair', () =>
-    ctx.m.p11.C_GenerateKeyPair(
-      ctx.session,
-      { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
-      publicKeyTemplate(CKK.RSA, transport, ['wrap'], [
-        { type: CKA.MODULUS_BITS, value: 2048 },
-        { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-      ]),
-      privateKeyTemplate(CKK.RSA, transport, { privateObject: true, sensitive: true, extractable: false }, ['wrap']),
-    ),
-  );
-  try {
-    const [n, e] = p11('C_GetAttributeValue', () =>
-      ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.MODULUS }, { type: CKA.PUBLIC_EXPONENT }]),
-    );
-    // Main encrypts with these numbers in Node; the token's public half is not needed any more.
-    destroyQuietly(ctx, pair.publicKey);
-    return { transportId, modulus: Buffer.from(n!.value), publicExponent: Buffer.from(e!.value) };
-  } catch (err) {
-    destroyQuietly(ctx, pair.publicKey);
-    destroyQuietly(ctx, pair.privateKey);
-    throw err;
-  }
-}
-
-export function importSecretWrapped(ctx: TokenContext, transportId: string, wrapped: Uint8Array, template: UnwrapTemplate): RawObject {
-  try {
-    const tmpl = importTemplate(template);
-    const priv = findOne(ctx, { idHex: transportId, kind: 'private' });
-    const h = p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaepMechanism('sha1'), priv, buf(wrapped), tmpl));
-    try {
-      return describe(ctx, h);
-    } catch (e) {
-      destroyQuietly(ctx, h);
-      throw e;
-    }
-  } finally {
-    destroyTransport(ctx, transportId);
-  }
-}
-
-export function importSecretAbort(ctx: TokenContext, transportId: string): { destroyed: number } {
-  return { destroyed: destroyTransport(ctx, transportId) };
-}
-
-/**
- * The fallback for tokens without RSA-OAEP unwrap: the key value crosses to the token in the clear
- * (PKCS#11 C_CreateObject). Only on the caller's explicit request; the host's copy is zeroised.
- */
-export function importSecretPlain(ctx: TokenContext, value: Uint8Array, template: UnwrapTemplate): RawObject {
-  try {
-    const tmpl = importTemplate(template);
-    const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, [...tmpl, { type: CKA.VALUE, value: buf(value) }]));
-    try {
-      return describe(ctx, h);
-    } catch (e) {
-      destroyQuietly(ctx, h);
-      throw e;
-    }
-  } finally {
-    value.fill(0);
-  }
 }

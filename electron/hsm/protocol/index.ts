@@ -159,7 +159,7 @@ export interface HostMethods {
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };
-  // Sealed shares and wrapped secret import (host/sealing.ts).
+  // Sealed shares (host/sealing.ts) and wrapped secret import (host/secret-import.ts).
   /** Whether ECDH on this token can apply the ANSI X9.63 SHA-256 KDF (probed with throw-away session keys). */
   probeSealing: { params: Tok; result: SealingProbe };
   /** Decrypts a sealed share inside the token with the custodian's private key; returns only the share bytes. */
