@@ -19,7 +19,7 @@
 import { createHash, createPublicKey, ECDH, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { CustosError, fail } from '../../../shared/result';
+import { CustosError, invalidInput } from '../../../shared/result';
 import {
   TAG,
   decodeOidContent,
@@ -98,10 +98,6 @@ const RSA_MAX_BITS = 16384;
 
 const CHECK_SOURCE = 'Check that the value came from the right place and was not truncated or altered.';
 
-function invalid(message: string, action = CHECK_SOURCE, details?: Record<string, string | number | boolean>): never {
-  return fail('INVALID_INPUT', message, action, details);
-}
-
 function bitLength(unsigned: Uint8Array): number {
   const v = stripLeadingZeros(unsigned);
   if (v.length === 1 && v[0] === 0) return 0;
@@ -121,9 +117,9 @@ export type EcParamsCurve = EcCurve | 'Ed25519';
  */
 export function curveFromEcParams(ecParamsDer: Uint8Array): EcParamsCurve {
   const what = 'The EC parameters (CKA_EC_PARAMS)';
-  if (!(ecParamsDer instanceof Uint8Array) || ecParamsDer.length === 0) invalid(`${what} are empty.`);
+  if (!(ecParamsDer instanceof Uint8Array) || ecParamsDer.length === 0) invalidInput(`${what} are empty.`, CHECK_SOURCE);
   const t = readTlv(ecParamsDer, 0, what);
-  if (t.end !== ecParamsDer.length) invalid(`${what} have ${ecParamsDer.length - t.end} unexpected byte(s) after the value.`);
+  if (t.end !== ecParamsDer.length) invalidInput(`${what} have ${ecParamsDer.length - t.end} unexpected byte(s) after the value.`, CHECK_SOURCE);
   switch (t.tag) {
     case TAG.OID: {
       const oid = decodeOidContent(t.content, what);
@@ -131,7 +127,7 @@ export function curveFromEcParams(ecParamsDer: Uint8Array): EcParamsCurve {
       const curve = (Object.keys(CURVES) as EcCurve[]).find((c) => CURVES[c].oid === oid);
       if (curve) return curve;
       const known = KNOWN_UNSUPPORTED_OIDS[oid];
-      return invalid(
+      return invalidInput(
         `${what} name ${known ? `the curve ${known}` : `an unknown curve (OID ${oid})`}, which Custos does not support.`,
         'Use a P-256, P-384, P-521 or Ed25519 key.',
         { oid },
@@ -140,17 +136,17 @@ export function curveFromEcParams(ecParamsDer: Uint8Array): EcParamsCurve {
     case TAG.PRINTABLE_STRING: {
       const name = t.content.toString('latin1');
       if (name === 'edwards25519') return 'Ed25519';
-      return invalid(
+      return invalidInput(
         `${what} name the curve "${name.replace(/[^\x20-\x7e]/g, '?')}", which Custos does not support.`,
         'Use a P-256, P-384, P-521 or Ed25519 key.',
       );
     }
     case TAG.SEQUENCE:
-      return invalid(`${what} spell out the curve explicitly instead of naming it.`, 'Generate the key on a named curve (P-256, P-384, P-521 or Ed25519).');
+      return invalidInput(`${what} spell out the curve explicitly instead of naming it.`, 'Generate the key on a named curve (P-256, P-384, P-521 or Ed25519).');
     case TAG.NULL:
-      return invalid(`${what} are implicitlyCA (NULL), so the curve is unknown.`, 'Generate the key on a named curve (P-256, P-384, P-521 or Ed25519).');
+      return invalidInput(`${what} are implicitlyCA (NULL), so the curve is unknown.`, 'Generate the key on a named curve (P-256, P-384, P-521 or Ed25519).');
     default:
-      return invalid(`${what} are not an OBJECT IDENTIFIER or a curve name (ASN.1 tag 0x${t.tag.toString(16)}).`);
+      return invalidInput(`${what} are not an OBJECT IDENTIFIER or a curve name (ASN.1 tag 0x${t.tag.toString(16)}).`, CHECK_SOURCE);
   }
 }
 
@@ -158,7 +154,7 @@ export function curveFromEcParams(ecParamsDer: Uint8Array): EcParamsCurve {
 export function ecParamsForCurve(curve: EcParamsCurve): Buffer {
   if (curve === 'Ed25519') return encodeOid(OID_ED25519);
   const c = CURVES[curve];
-  if (!c) invalid(`Unknown curve "${String(curve)}".`, 'Use P-256, P-384, P-521 or Ed25519.');
+  if (!c) invalidInput(`Unknown curve "${String(curve)}".`, 'Use P-256, P-384, P-521 or Ed25519.');
   return encodeOid(c.oid);
 }
 
@@ -173,7 +169,7 @@ export function ecParamsForCurve(curve: EcParamsCurve): Buffer {
  * value is always 2–3 bytes longer.
  */
 function unwrapEcPoint(ecPoint: Uint8Array, rawLengths: number[], what: string): Buffer {
-  if (!(ecPoint instanceof Uint8Array) || ecPoint.length === 0) invalid(`${what} is empty.`);
+  if (!(ecPoint instanceof Uint8Array) || ecPoint.length === 0) invalidInput(`${what} is empty.`, CHECK_SOURCE);
   if (ecPoint[0] === TAG.OCTET_STRING) {
     try {
       const inner = readOnly(ecPoint, TAG.OCTET_STRING, what);
@@ -184,8 +180,9 @@ function unwrapEcPoint(ecPoint: Uint8Array, rawLengths: number[], what: string):
     }
   }
   if (rawLengths.includes(ecPoint.length)) return Buffer.from(ecPoint);
-  return invalid(
+  return invalidInput(
     `${what} is ${ecPoint.length} bytes, which is neither a bare point (${rawLengths.join(' or ')} bytes) nor a DER OCTET STRING holding one.`,
+    CHECK_SOURCE,
   );
 }
 
@@ -193,15 +190,15 @@ function uncompressedPoint(curve: EcCurve, point: Buffer, what: string): Buffer 
   const { fieldBytes, nodeName } = CURVES[curve];
   const prefix = point[0];
   if (point.length === 1 + 2 * fieldBytes) {
-    if (prefix !== 0x04) invalid(`${what} does not start with 0x04 (uncompressed point); found 0x${(prefix ?? 0).toString(16)}.`);
+    if (prefix !== 0x04) invalidInput(`${what} does not start with 0x04 (uncompressed point); found 0x${(prefix ?? 0).toString(16)}.`, CHECK_SOURCE);
     return point;
   }
-  if (prefix !== 0x02 && prefix !== 0x03) invalid(`${what} is a compressed-length point but does not start with 0x02 or 0x03.`);
+  if (prefix !== 0x02 && prefix !== 0x03) invalidInput(`${what} is a compressed-length point but does not start with 0x02 or 0x03.`, CHECK_SOURCE);
   try {
     // X9.62 point decompression; OpenSSL refuses x-coordinates that are not on the curve.
     return ECDH.convertKey(point, nodeName, undefined, undefined, 'uncompressed') as Buffer;
   } catch {
-    return invalid(`${what} is not a point on ${curve}.`);
+    return invalidInput(`${what} is not a point on ${curve}.`, CHECK_SOURCE);
   }
 }
 
@@ -256,12 +253,12 @@ function toArrayBuffer(b: Uint8Array): ArrayBuffer {
 
 function checkRsaNumbers(modulus: Buffer, exponent: Buffer, what: string): number {
   const bits = bitLength(modulus);
-  if (bits < RSA_MIN_BITS) invalid(`${what}: the modulus is ${bits} bits; an RSA key must be at least ${RSA_MIN_BITS} bits.`);
-  if (bits > RSA_MAX_BITS) invalid(`${what}: the modulus is ${bits} bits; the largest RSA key supported is ${RSA_MAX_BITS} bits.`);
-  if (!(modulus[modulus.length - 1]! & 1)) invalid(`${what}: the modulus is even, so it cannot be an RSA modulus.`);
+  if (bits < RSA_MIN_BITS) invalidInput(`${what}: the modulus is ${bits} bits; an RSA key must be at least ${RSA_MIN_BITS} bits.`, CHECK_SOURCE);
+  if (bits > RSA_MAX_BITS) invalidInput(`${what}: the modulus is ${bits} bits; the largest RSA key supported is ${RSA_MAX_BITS} bits.`, CHECK_SOURCE);
+  if (!(modulus[modulus.length - 1]! & 1)) invalidInput(`${what}: the modulus is even, so it cannot be an RSA modulus.`, CHECK_SOURCE);
   const eBits = bitLength(exponent);
-  if (eBits < 2 || !(exponent[exponent.length - 1]! & 1)) invalid(`${what}: the public exponent must be an odd number of at least 3.`);
-  if (eBits > 64) invalid(`${what}: the public exponent is ${eBits} bits; OpenSSL and most HSMs accept at most 64.`);
+  if (eBits < 2 || !(exponent[exponent.length - 1]! & 1)) invalidInput(`${what}: the public exponent must be an odd number of at least 3.`, CHECK_SOURCE);
+  if (eBits > 64) invalidInput(`${what}: the public exponent is ${eBits} bits; OpenSSL and most HSMs accept at most 64.`, CHECK_SOURCE);
   return bits;
 }
 
@@ -270,7 +267,7 @@ function loadKeyObject(spki: Buffer, what: string): KeyObject {
   try {
     return createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch (e) {
-    return invalid(`${what} is not a valid public key (${e instanceof Error ? e.message : String(e)}).`);
+    return invalidInput(`${what} is not a valid public key (${e instanceof Error ? e.message : String(e)}).`, CHECK_SOURCE);
   }
 }
 
@@ -301,8 +298,8 @@ export function ecSpkiFromPkcs11(ecParamsDer: Uint8Array, ecPointDer: Uint8Array
  * big-endian "Big integer" byte arrays (PKCS#11 v2.40 §2.1.2); leading zero bytes are tolerated.
  */
 export function rsaSpkiFromPkcs11(modulus: Uint8Array, publicExponent: Uint8Array): Buffer {
-  if (!(modulus instanceof Uint8Array) || modulus.length === 0) invalid('The RSA modulus (CKA_MODULUS) is empty.');
-  if (!(publicExponent instanceof Uint8Array) || publicExponent.length === 0) invalid('The RSA public exponent (CKA_PUBLIC_EXPONENT) is empty.');
+  if (!(modulus instanceof Uint8Array) || modulus.length === 0) invalidInput('The RSA modulus (CKA_MODULUS) is empty.', CHECK_SOURCE);
+  if (!(publicExponent instanceof Uint8Array) || publicExponent.length === 0) invalidInput('The RSA public exponent (CKA_PUBLIC_EXPONENT) is empty.', CHECK_SOURCE);
   const n = stripLeadingZeros(modulus);
   const e = stripLeadingZeros(publicExponent);
   checkRsaNumbers(n, e, 'The RSA public key');
@@ -328,15 +325,15 @@ function describe(key: KeyObject, what: string): LoadedSpki {
   const type = key.asymmetricKeyType;
   if (type !== 'ec' && type !== 'ed25519' && type !== 'rsa') {
     if (type === 'rsa-pss') {
-      invalid(`${what} is an RSA key restricted to PSS (id-RSASSA-PSS); Custos expects plain rsaEncryption public keys.`, 'Export the key as a plain RSA public key (openssl pkey -pubout).');
+      invalidInput(`${what} is an RSA key restricted to PSS (id-RSASSA-PSS); Custos expects plain rsaEncryption public keys.`, 'Export the key as a plain RSA public key (openssl pkey -pubout).');
     }
-    invalid(`${what} is a ${type ?? 'unknown'} key, which Custos does not support.`, 'Use an RSA, P-256, P-384, P-521 or Ed25519 key.');
+    invalidInput(`${what} is a ${type ?? 'unknown'} key, which Custos does not support.`, 'Use an RSA, P-256, P-384, P-521 or Ed25519 key.');
   }
   const jwk = key.export({ format: 'jwk' });
   if (type === 'ec') {
     const nodeName = key.asymmetricKeyDetails?.namedCurve ?? '';
     const curve = CURVE_BY_NODE_NAME[nodeName];
-    if (!curve) invalid(`${what} is on the curve ${nodeName || '(unknown)'}, which Custos does not support.`, 'Use a P-256, P-384, P-521 or Ed25519 key.');
+    if (!curve) invalidInput(`${what} is on the curve ${nodeName || '(unknown)'}, which Custos does not support.`, 'Use a P-256, P-384, P-521 or Ed25519 key.');
     const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
     return { key, jwk, info: { spki: ecSpki(curve, point), kind: 'ec', curve, bits: CURVES[curve].bits } };
   }
@@ -351,12 +348,12 @@ function describe(key: KeyObject, what: string): LoadedSpki {
 
 /** Loads an SPKI that callers pass around; it must already be canonical (see the file header). */
 function loadSpki(spki: Uint8Array, what = 'The public key'): LoadedSpki {
-  if (!(spki instanceof Uint8Array) || spki.length === 0) invalid(`${what} is empty.`);
+  if (!(spki instanceof Uint8Array) || spki.length === 0) invalidInput(`${what} is empty.`, CHECK_SOURCE);
   const der = Buffer.from(spki);
   readOnly(der, TAG.SEQUENCE, what);
   const loaded = describe(loadKeyObject(der, what), what);
   if (!loaded.info.spki.equals(der)) {
-    invalid(
+    invalidInput(
       `${what} is a valid key but not in canonical DER (for example a compressed point or extra bytes), so its fingerprint would not match other tools.`,
       'Read it through parsePublicKey (or re-export it with openssl pkey -pubin -pubout) to normalise it.',
     );
@@ -403,10 +400,10 @@ const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
 export function jwkThumbprint(jwk: Record<string, unknown>): string {
   const kty = typeof jwk.kty === 'string' ? jwk.kty : '';
   const members = THUMBPRINT_MEMBERS[kty];
-  if (!members) invalid(`A JWK thumbprint needs kty EC, RSA or OKP; got "${kty}".`);
+  if (!members) invalidInput(`A JWK thumbprint needs kty EC, RSA or OKP; got "${kty}".`, CHECK_SOURCE);
   const parts = members.map((m) => {
     const v = jwk[m];
-    if (typeof v !== 'string' || v === '') invalid(`The JWK is missing its "${m}" member.`);
+    if (typeof v !== 'string' || v === '') invalidInput(`The JWK is missing its "${m}" member.`, CHECK_SOURCE);
     return `${JSON.stringify(m)}:${JSON.stringify(v)}`;
   });
   return createHash('sha256').update(`{${parts.join(',')}}`, 'utf8').digest('base64url');
@@ -455,21 +452,21 @@ const PRIVATE_REFUSAL = 'this is a PRIVATE key; only public keys are accepted';
 const PRIVATE_ACTION = 'Do not paste private keys anywhere. Export only the public half (for example: openssl pkey -in key.pem -pubout).';
 
 function privateRefusal(where: string): never {
-  return invalid(`The ${where} is not a public key: ${PRIVATE_REFUSAL}.`, PRIVATE_ACTION);
+  return invalidInput(`The ${where} is not a public key: ${PRIVATE_REFUSAL}.`, PRIVATE_ACTION);
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 function jwkBytes(jwk: Record<string, unknown>, member: string, expectedLength?: number): Buffer {
   const v = jwk[member];
-  if (v === undefined) invalid(`The JWK is missing its "${member}" member.`, 'Paste the complete JWK.');
+  if (v === undefined) invalidInput(`The JWK is missing its "${member}" member.`, 'Paste the complete JWK.');
   if (typeof v !== 'string' || !B64URL.test(v) || v.length % 4 === 1) {
-    invalid(`The JWK member "${member}" is not base64url (RFC 7515 §2: letters, digits, "-" and "_", no padding).`);
+    invalidInput(`The JWK member "${member}" is not base64url (RFC 7515 §2: letters, digits, "-" and "_", no padding).`, CHECK_SOURCE);
   }
   const bytes = Buffer.from(v, 'base64url');
   if (expectedLength !== undefined && bytes.length !== expectedLength) {
     // RFC 7518 §6.2.1.2–3: EC coordinates are always the full field length.
-    invalid(`The JWK member "${member}" is ${bytes.length} bytes; it must be exactly ${expectedLength}.`);
+    invalidInput(`The JWK member "${member}" is ${bytes.length} bytes; it must be exactly ${expectedLength}.`, CHECK_SOURCE);
   }
   return bytes;
 }
@@ -479,26 +476,26 @@ function parseJwkText(text: string): ParsedPublicKey {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return invalid(`The text looks like JSON but does not parse (${e instanceof Error ? e.message : String(e)}).`, 'Paste the complete JWK object.');
+    return invalidInput(`The text looks like JSON but does not parse (${e instanceof Error ? e.message : String(e)}).`, 'Paste the complete JWK object.');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid('The JSON is not a JWK object.', 'Paste a single JWK such as {"kty":"EC",...}.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidInput('The JSON is not a JWK object.', 'Paste a single JWK such as {"kty":"EC",...}.');
   const jwk = value as Record<string, unknown>;
   if (Array.isArray(jwk.keys)) {
     if (jwk.keys.some((k) => typeof k === 'object' && k !== null && 'd' in k)) privateRefusal('JWK Set');
-    invalid(`This is a JWK Set with ${jwk.keys.length} key(s).`, 'Paste the one key you mean, not the whole set.');
+    invalidInput(`This is a JWK Set with ${jwk.keys.length} key(s).`, 'Paste the one key you mean, not the whole set.');
   }
   // RFC 7518 §6.2.2 (EC "d"), §6.3.2 (RSA "d", "p", "q", "dp", "dq", "qi", "oth"), RFC 8037 §2 (OKP "d").
   if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'].some((m) => m in jwk)) privateRefusal('JWK');
   if (jwk.kty === 'oct' || 'k' in jwk) {
-    invalid('The JWK is a symmetric (secret) key, not a public key.', 'Never paste secret keys. Paste the public key of an asymmetric key pair.');
+    invalidInput('The JWK is a symmetric (secret) key, not a public key.', 'Never paste secret keys. Paste the public key of an asymmetric key pair.');
   }
-  if (jwk.kty === undefined) invalid('The JWK has no "kty" member, so its key type is unknown.', 'Paste a JWK with kty EC, RSA or OKP.');
+  if (jwk.kty === undefined) invalidInput('The JWK has no "kty" member, so its key type is unknown.', 'Paste a JWK with kty EC, RSA or OKP.');
 
   let key: KeyObject;
   if (jwk.kty === 'EC') {
     const crv = jwk.crv;
     if (crv !== 'P-256' && crv !== 'P-384' && crv !== 'P-521') {
-      invalid(`The JWK curve ${crv === undefined ? 'is missing' : `"${String(crv)}" is not supported`}.`, 'Use crv P-256, P-384 or P-521.');
+      invalidInput(`The JWK curve ${crv === undefined ? 'is missing' : `"${String(crv)}" is not supported`}.`, 'Use crv P-256, P-384 or P-521.');
     }
     const f = CURVES[crv].fieldBytes;
     const x = jwkBytes(jwk, 'x', f);
@@ -507,7 +504,7 @@ function parseJwkText(text: string): ParsedPublicKey {
     key = loadKeyObject(spki, 'The JWK');
   } else if (jwk.kty === 'OKP') {
     if (jwk.crv !== 'Ed25519') {
-      invalid(`The JWK curve ${jwk.crv === undefined ? 'is missing' : `"${String(jwk.crv)}" is not supported`}.`, 'Use crv Ed25519 (RFC 8037).');
+      invalidInput(`The JWK curve ${jwk.crv === undefined ? 'is missing' : `"${String(jwk.crv)}" is not supported`}.`, 'Use crv Ed25519 (RFC 8037).');
     }
     key = loadKeyObject(ed25519Spki(jwkBytes(jwk, 'x', 32)), 'The JWK');
   } else if (jwk.kty === 'RSA') {
@@ -516,7 +513,7 @@ function parseJwkText(text: string): ParsedPublicKey {
     checkRsaNumbers(n, e, 'The JWK');
     key = loadKeyObject(rsaSpki(n, e), 'The JWK');
   } else {
-    return invalid(`The JWK key type "${String(jwk.kty)}" is not supported.`, 'Use kty EC, RSA or OKP.');
+    return invalidInput(`The JWK key type "${String(jwk.kty)}" is not supported.`, 'Use kty EC, RSA or OKP.');
   }
   return describe(key, 'The JWK').info;
 }
@@ -526,16 +523,16 @@ const PEM_BLOCK = /-----BEGIN ([^\r\n-]*)-----([\s\S]*?)-----END ([^\r\n-]*)----
 function decodePemBody(label: string, body: string): Buffer {
   if (/^[ \t]*[A-Za-z-]+:/m.test(body)) {
     // RFC 1421 headers (Proc-Type, DEK-Info) only appear on legacy encrypted private keys.
-    invalid(`The PEM block "${label}" has RFC 1421 headers, which public keys never have.`, 'Paste a plain "PUBLIC KEY" block.');
+    invalidInput(`The PEM block "${label}" has RFC 1421 headers, which public keys never have.`, 'Paste a plain "PUBLIC KEY" block.');
   }
   const b64 = body.replace(/\s+/g, '');
-  if (b64.length === 0) invalid(`The PEM block "${label}" is empty.`);
+  if (b64.length === 0) invalidInput(`The PEM block "${label}" is empty.`, CHECK_SOURCE);
   // RFC 7468 §3: standard base64 alphabet, padding only at the end, whole quanta.
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    invalid(`The PEM block "${label}" is not valid base64 (stray characters, bad padding, or a truncated line).`, 'Copy the whole block again, including every line.');
+    invalidInput(`The PEM block "${label}" is not valid base64 (stray characters, bad padding, or a truncated line).`, 'Copy the whole block again, including every line.');
   }
   const der = Buffer.from(b64, 'base64');
-  if (der.toString('base64') !== b64) invalid(`The PEM block "${label}" is not canonical base64.`, 'Copy the whole block again, including every line.');
+  if (der.toString('base64') !== b64) invalidInput(`The PEM block "${label}" is not canonical base64.`, 'Copy the whole block again, including every line.');
   return der;
 }
 
@@ -544,21 +541,21 @@ function parsePemText(text: string): ParsedPublicKey {
   const begins = (text.match(/-----BEGIN /g) ?? []).length;
   const labels = blocks.map((b) => b[1]!.trim());
   if (labels.some((l) => /PRIVATE KEY$/.test(l)) || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) privateRefusal('PEM block');
-  if (begins === 0) invalid('No PEM block was found.', 'Paste a key that starts with -----BEGIN PUBLIC KEY-----, or a JWK.');
-  if (blocks.length !== begins) invalid('A PEM block is not closed with a matching -----END ...----- line.', 'Copy the whole block again, including the END line.');
-  if (blocks.length > 1) invalid(`The text holds ${blocks.length} PEM blocks (${labels.join(', ')}).`, 'Paste exactly one public key.');
+  if (begins === 0) invalidInput('No PEM block was found.', 'Paste a key that starts with -----BEGIN PUBLIC KEY-----, or a JWK.');
+  if (blocks.length !== begins) invalidInput('A PEM block is not closed with a matching -----END ...----- line.', 'Copy the whole block again, including the END line.');
+  if (blocks.length > 1) invalidInput(`The text holds ${blocks.length} PEM blocks (${labels.join(', ')}).`, 'Paste exactly one public key.');
   const block = blocks[0]!;
   const label = labels[0]!;
-  if (label !== block[3]!.trim()) invalid(`The PEM block begins as "${label}" but ends as "${block[3]!.trim()}".`, 'Copy the whole block again.');
+  if (label !== block[3]!.trim()) invalidInput(`The PEM block begins as "${label}" but ends as "${block[3]!.trim()}".`, 'Copy the whole block again.');
 
   if (label === 'CERTIFICATE' || label === 'TRUSTED CERTIFICATE' || label === 'X509 CERTIFICATE') {
-    invalid('This is a certificate, not a bare public key.', 'Extract its public key first: openssl x509 -in cert.pem -pubkey -noout');
+    invalidInput('This is a certificate, not a bare public key.', 'Extract its public key first: openssl x509 -in cert.pem -pubkey -noout');
   }
   if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') {
-    invalid('This is a certificate signing request, not a bare public key.', 'Extract its public key first: openssl req -in req.pem -pubkey -noout');
+    invalidInput('This is a certificate signing request, not a bare public key.', 'Extract its public key first: openssl req -in req.pem -pubkey -noout');
   }
   if (label !== 'PUBLIC KEY' && label !== 'RSA PUBLIC KEY') {
-    invalid(`The PEM label "${label}" is not a public key.`, 'Paste a "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS#1) block.');
+    invalidInput(`The PEM label "${label}" is not a public key.`, 'Paste a "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS#1) block.');
   }
   const der = decodePemBody(label, block[2]!);
   const what = label === 'PUBLIC KEY' ? 'The PUBLIC KEY block' : 'The RSA PUBLIC KEY block';
@@ -568,7 +565,7 @@ function parsePemText(text: string): ParsedPublicKey {
   try {
     key = createPublicKey({ key: der, format: 'der', type: label === 'PUBLIC KEY' ? 'spki' : 'pkcs1' });
   } catch (e) {
-    return invalid(`${what} does not hold a valid key (${e instanceof Error ? e.message : String(e)}).`, 'Check that the block was copied completely and has the right label.');
+    return invalidInput(`${what} does not hold a valid key (${e instanceof Error ? e.message : String(e)}).`, 'Check that the block was copied completely and has the right label.');
   }
   return describe(key, what).info;
 }
@@ -579,12 +576,12 @@ function parsePemText(text: string): ParsedPublicKey {
  * mistake gets a message saying what was found and what to do.
  */
 export function parsePublicKey(text: string): ParsedPublicKey {
-  if (typeof text !== 'string') invalid('The public key must be given as text.');
+  if (typeof text !== 'string') invalidInput('The public key must be given as text.', CHECK_SOURCE);
   const trimmed = text.replace(/^\uFEFF/, '').trim();
-  if (trimmed === '') invalid('No public key was given.', 'Paste a PEM public key or a JWK.');
+  if (trimmed === '') invalidInput('No public key was given.', 'Paste a PEM public key or a JWK.');
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) return parseJwkText(trimmed);
   if (/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+) /.test(trimmed)) {
-    invalid('This is an OpenSSH public key, which Custos does not read.', 'Convert it first: ssh-keygen -e -m PKCS8 -f key.pub');
+    invalidInput('This is an OpenSSH public key, which Custos does not read.', 'Convert it first: ssh-keygen -e -m PKCS8 -f key.pub');
   }
   return parsePemText(trimmed);
 }
