@@ -40,7 +40,8 @@ import { RsaSaPssParams, id_mgf1, sha256 } from '@peculiar/asn1-rsa';
 import { fail, invalidInput } from '../../../shared/result';
 import { TAG, bitString, sequence, tlv, toPem } from './der';
 import { ECDSA_COMPONENT_SIZE, ecdsaDerToRaw } from './ecdsa';
-import { inspectSpki, type ParsedPublicKey } from './publicKey';
+import { inspectSpki } from './publicKey';
+import type { ParsedPublicKey } from './spki';
 
 export type CsrSignatureAlgorithm = 'ecdsa-sha256' | 'ecdsa-sha384' | 'rsa-pkcs1-sha256' | 'rsa-pss-sha256' | 'ed25519';
 
