@@ -32,7 +32,7 @@ export function nativeBatchAvailable(): boolean {
   return loadAddon() !== null;
 }
 
-/** Items as one buffer with end offsets, as the addon takes them (packing.ts joinItems). */
+/** Items as one buffer with end offsets, as the addon takes them (protocol/packing.ts joinItems). */
 export function packItems(items: Uint8Array[]): { bytes: Buffer; ends: Uint32Array } {
   const { bytes, ends } = joinItems(items);
   return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends };

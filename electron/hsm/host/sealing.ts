@@ -182,7 +182,7 @@ export function unsealShare(ctx: TokenContext, ref: ObjectRef, payload: SealedPa
   try {
     key = payload.alg.startsWith('RSA-') ? rsaContentKey(ctx, priv, info, payload) : ecdhContentKey(ctx, priv, info, payload);
     const plaintext = gcmDecrypt(ctx, key, payload);
-    // host.ts serialises the reply synchronously once this returns; wipe this copy afterwards.
+    // main.ts serialises the reply synchronously once this returns; wipe this copy afterwards.
     setImmediate(() => plaintext.fill(0));
     return { plaintext };
   } finally {
