@@ -1,6 +1,7 @@
 // One lint tool (ESLint + typescript-eslint). Besides the usual rules it holds the architecture:
 // renderer → shared ← electron; shared/ is pure (no node:*, no electron, no react); only
-// electron/hsm may load pkcs11js; only the archive/audit services may touch SQLite.
+// electron/hsm may load pkcs11js (only its host side: see hsmBoundary); only the archive/audit
+// services may touch SQLite.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -61,4 +62,39 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: "ImportDeclaration[source.value='better-sqlite3']", message: 'Only the archive and audit services touch SQLite.' }],
     },
   },
+  ...hsmBoundary(),
 );
+
+// The HSM boundary (docs/ARCHITECTURE.md): the main side (all of electron/ but hsm/host) never
+// imports the host side (hsm/host, the code of the host process); the host never imports the
+// client side or the services; hsm/protocol, between them, imports neither. Inside electron/hsm,
+// pkcs11js is loaded only by the host and the batch addon only by hsm/protocol/addon.ts.
+// These use typescript-eslint's twin of no-restricted-imports, so that another block restricting
+// imports of the same files cannot replace them (flat config replaces a rule's options, it does
+// not merge them), and they cannot replace another block's.
+function hsmBoundary() {
+  const rule = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': restrict(patterns) });
+  const mainSide = 'Main-side code reaches the HSM host only through electron/hsm/client (messages in electron/hsm/protocol): hsm/host runs in the host process.';
+  const toHost = (paths, message = mainSide) => ({ group: paths, message });
+  const pkcs11 = { group: ['pkcs11js'], message: 'Only the HSM host process (electron/hsm/host) loads pkcs11js.' };
+  const addon = { group: ['custos-p11batch'], message: 'The batch addon is loaded in one place: import it from electron/hsm/protocol/addon.ts.' };
+  const toClient = (message) => ({ group: ['../client', '../client/**', '**/hsm/client', '**/hsm/client/**'], message });
+  const toServices = (message) => ({ group: ['**/services', '**/services/**'], message });
+  const hostAlone = 'The HSM host process imports only electron/hsm/protocol, its own folder and shared/: never the client side or the services.';
+  const between = 'electron/hsm/protocol sits between the client and the host: it imports neither side, nor the services.';
+  return [
+    {
+      files: ['electron/**/*.ts'],
+      ignores: ['electron/hsm/host/**', 'electron/hsm/client/**', 'electron/hsm/protocol/**'],
+      rules: rule(toHost(['**/hsm/host', '**/hsm/host/**']), pkcs11, addon),
+    },
+    { files: ['electron/hsm/client/**/*.ts'], rules: rule(toHost(['../host', '../host/**', '**/hsm/host', '**/hsm/host/**']), pkcs11, addon) },
+    { files: ['electron/hsm/host/**/*.ts'], rules: rule(toClient(hostAlone), toServices(hostAlone), addon) },
+    {
+      files: ['electron/hsm/protocol/**/*.ts'],
+      ignores: ['electron/hsm/protocol/addon.ts'],
+      rules: rule(toHost(['../host', '../host/**'], between), toClient(between), toServices(between), pkcs11, addon),
+    },
+    { files: ['electron/hsm/protocol/addon.ts'], rules: rule(toHost(['../host', '../host/**'], between), toClient(between), toServices(between), pkcs11) },
+  ];
+}

@@ -58,7 +58,7 @@ async function bundle() {
         export { AnchorStore } from './electron/services/archive/anchors';
         export { HsmArchiveCrypto } from './electron/services/archive/crypto';
         export { HsmClient } from './electron/hsm/client';
-        export { nodeHostSpawner } from './electron/hsm/spawn-node';
+        export { nodeHostSpawner } from './electron/hsm/client/spawn-node';
         export { MIGRATIONS, applyPragmas } from './electron/services/archive/schema';
       `,
       resolveDir: ROOT,

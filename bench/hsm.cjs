@@ -55,7 +55,7 @@ function bundleClient() {
     stdin: {
       contents: [
         "export { HsmClient } from './electron/hsm/client';",
-        "export { nodeHostSpawner } from './electron/hsm/spawn-node';",
+        "export { nodeHostSpawner } from './electron/hsm/client/spawn-node';",
         "export { tokenUri } from './shared/pkcs11-uri';",
       ].join('\n'),
       resolveDir: ROOT,

@@ -2,7 +2,7 @@
 // them to the window through the contract-derived IPC handlers.
 import { app } from 'electron';
 import { join } from 'node:path';
-import { utilityHostSpawner } from './hsm/spawn-utility';
+import { utilityHostSpawner } from './hsm/client/spawn-utility';
 import { ipc } from './modules/ipc';
 import { security } from './modules/security';
 import type { MainModule, ModuleHooks } from './modules/types';

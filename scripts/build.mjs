@@ -24,7 +24,7 @@ const node = (entry, outfile) => ({
 const jobs = {
   main: () => esbuild(node('electron/main.ts', 'main.cjs')),
   preload: () => esbuild({ ...node('electron/preload.ts', 'preload.cjs'), sourcemap: false }),
-  host: () => esbuild(node('electron/hsm/host.ts', 'hsm-host.cjs')),
+  host: () => esbuild(node('electron/hsm/host/main.ts', 'hsm-host.cjs')),
   cli: () => esbuild({ ...node('electron/cli/main.ts', 'cli.cjs'), banner: { js: '#!/usr/bin/env node' } }),
   preview: () => esbuild(node('electron/preview/shell.ts', 'preview-shell.cjs')),
   previewPreload: () =>

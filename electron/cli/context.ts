@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { matchesSelector } from '../../shared/pkcs11-uri';
 import { CustosError, type AppError } from '../../shared/result';
-import { nodeHostSpawner } from '../hsm/spawn-node';
+import { nodeHostSpawner } from '../hsm/client/spawn-node';
 import { defaultDataDir } from '../services/config';
 import { createServices, type Services } from '../services/index';
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { nodeHostSpawner } from '../hsm/spawn-node';
+import { nodeHostSpawner } from '../hsm/client/spawn-node';
 import { createDispatcher } from '../ipc/handle';
 import { defaultDataDir } from '../services/config';
 import { createHandlers, createServices, type Services } from '../services/index';

@@ -1,7 +1,7 @@
 // SLIP-39 shares sealed to a custodian's smartcard (custos.sealedshare v1, docs/FORMAT.md).
 //
 // Sealing happens here, in Node, with the card's PUBLIC key only, so a share can be sealed at the
-// ceremony or offline from a PEM file. Opening happens inside the card (electron/hsm/sealing.ts):
+// ceremony or offline from a PEM file. Opening happens inside the card (electron/hsm/host/sealing.ts):
 // the card's private key recovers the content key into a session key and the token decrypts; only
 // the share comes back, and it is checked against the share-set record before anyone uses it.
 //

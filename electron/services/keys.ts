@@ -7,7 +7,7 @@ import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type Sig
 import { objectUri, parsePkcs11Uri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
-import { CKM, MECHANISM_NAMES } from '../hsm/constants';
+import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';

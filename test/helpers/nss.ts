@@ -1,6 +1,6 @@
 // NSS softoken fixture: a second, independent PKCS#11 implementation (libsoftokn3.so from libnss3).
 // It has no config file: the HSM host passes CUSTOS_NSS_CONFIGDIR to C_Initialize as
-// libraryParameters (electron/hsm/session.ts). Each fixture is a fresh, empty-password database.
+// libraryParameters (electron/hsm/host/library.ts). Each fixture is a fresh, empty-password database.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -24,7 +24,7 @@ let pool: Array<{ label: string; idHex: string }>;
 // reporting each commit only after it returned (i.e. after COMMIT).
 const CHILD_SOURCE = `
 import { HsmClient } from './electron/hsm/client';
-import { nodeHostSpawner } from './electron/hsm/spawn-node';
+import { nodeHostSpawner } from './electron/hsm/client/spawn-node';
 import { AnchorStore } from './electron/services/archive/anchors';
 import { ArchiveService } from './electron/services/archive/service';
 const env = process.env;

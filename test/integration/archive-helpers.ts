@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { HsmClient } from '../../electron/hsm/client';
 import type { GenerateSpec } from '../../electron/hsm/protocol';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { AnchorStore } from '../../electron/services/archive/anchors';
 import type { HsmBinding } from '../../electron/services/archive/crypto';
 import { ArchiveService } from '../../electron/services/archive/service';

@@ -3,7 +3,7 @@
 // typed, and a wrong card is refused before its PIN is tried.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { enrolCard, enrolPassphrase, signWithCard, signWithPassphrase, verifyCredential, type CredentialRecord } from '../../electron/services/ceremony/credentials';
 import { failure } from '../helpers/hsm-ops';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';

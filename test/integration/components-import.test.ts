@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
 import type { HostMethod, HostMethods, RawSlot } from '../../electron/hsm/protocol';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { ComponentImportService, type ComponentImportInput } from '../../electron/services/import';
 import { keyCheckValues } from '../../electron/services/kcv';
 import type { TokenRef } from '../../electron/services/keys';

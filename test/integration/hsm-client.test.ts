@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HsmClient, type HsmClientOptions } from '../../electron/hsm/client';
 import type { RawSlot } from '../../electron/hsm/protocol';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { tokenUri } from '../../shared/pkcs11-uri';
 import { CustosError, type AppError } from '../../shared/result';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { ecdsaDerToRaw, ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
 import { ecSpkiFromPkcs11, spkiToPem } from '../../electron/services/formats/publicKey';
 import { exportPublic, tokenOp, type TokenOp } from '../helpers/hsm-ops';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRACE_MS } from '../../electron/hsm/lifeline';
+import { GRACE_MS } from '../../electron/hsm/host/lifeline';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';
 
 const TOKEN = 'Lifeline';

@@ -20,9 +20,10 @@ import {
 } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
-import { CKM, MECHANISM_NAMES } from '../../electron/hsm/constants';
+import { KWP_ALIGNED_VECTORS, RFC5649_VECTORS } from '../../electron/hsm/host/wrap-vectors';
+import { CKM, MECHANISM_NAMES } from '../../electron/hsm/protocol/constants';
 import type { KeyType, KeyUsage, MechanismEntry, RawObject, UnwrapTemplate, WrapProbe } from '../../electron/hsm/protocol';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
 import { aesKeyUnwrap, aesKeyUnwrapPad, aesKeyWrap, aesKeyWrapPad, rsaAesKeyUnwrap, rsaAesKeyWrapCompose } from '../../electron/services/formats/keywrap';
 import { exportPublic, failure, tokenOp, type TokenOp } from '../helpers/hsm-ops';
@@ -30,8 +31,6 @@ import { NSS_DB_TOKEN, NSS_MODULE, nssAvailable, nssDb } from '../helpers/nss';
 import { kwVerdicts, openDirect } from '../helpers/p11-direct';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm } from '../helpers/softhsm';
 import kcv from '../vectors/kcv/kcv.json';
-import kwpAligned from '../vectors/keywrap/custos-kwp-aligned.json';
-import rfc5649 from '../vectors/keywrap/rfc5649.json';
 
 const CKF_LOGIN_REQUIRED = 0x4;
 
@@ -275,7 +274,7 @@ describe.each(IMPLEMENTATIONS)('$name: key operations', (impl) => {
     // there and refuses RFC 5649 data with CKR_WRAPPED_KEY_INVALID; RFC 5649 is 0x210B. The probe
     // tries 0x210B first and never trusts 0x210A. SoftHSM lists only 0x210A: it reads RFC 5649 but
     // wraps unaligned key data in its own layout, so the probe trusts its wrap for aligned data only.
-    const vectors = [...rfc5649.vectors, ...kwpAligned.vectors];
+    const vectors = [...RFC5649_VECTORS, ...KWP_ALIGNED_VECTORS];
     const d = openDirect(impl.module, env, token, pin);
     try {
       for (const mech of candidates) {

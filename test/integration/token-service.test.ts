@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { createDispatcher, type CallContext, type Dispatch, type Handlers } from '../../electron/ipc/handle';
 import { createHandlers, createServices, type Services } from '../../electron/services/index';
 import { demoEnvironment } from '../../electron/services/tokens';

@@ -7,7 +7,8 @@ const eslint = new ESLint({ cwd: resolve(__dirname, '../..') });
 
 async function violations(file: string, code: string): Promise<string[]> {
   const [r] = await eslint.lintText(code, { filePath: resolve(__dirname, '../..', file) });
-  return (r?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+  const rules = ['no-restricted-imports', '@typescript-eslint/no-restricted-imports', 'no-restricted-syntax'];
+  return (r?.messages ?? []).filter((m) => rules.includes(m.ruleId ?? '')).map((m) => m.message);
 }
 
 describe('architecture lint rules', () => {
@@ -24,7 +25,52 @@ describe('architecture lint rules', () => {
   it('keeps main away from the renderer, pkcs11js outside electron/hsm, SQLite outside the archive', async () => {
     expect(await violations('electron/x.ts', "import { api } from '../renderer/api';\nexport const y = api;\n")).not.toEqual([]);
     expect(await violations('electron/services/x.ts', "import * as p from 'pkcs11js';\nexport const y = p;\n")).not.toEqual([]);
-    expect(await violations('electron/hsm/x.ts', "import * as p from 'pkcs11js';\nexport const y = p;\n")).toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', "import * as p from 'pkcs11js';\nexport const y = p;\n")).toEqual([]);
     expect(await violations('electron/services/x.ts', "import Database from 'better-sqlite3';\nexport const y = Database;\n")).not.toEqual([]);
+  });
+
+  // The HSM boundary: main side ↛ host side; host ↛ client side and services; protocol ↛ either.
+  const imports = (what: string) => `import * as m from '${what}';\nexport const y = m;\n`;
+  it('keeps main-side code (electron/ outside hsm/host) away from the host side', async () => {
+    expect(await violations('electron/services/x.ts', imports('../hsm/host/objects'))).not.toEqual([]);
+    expect(await violations('electron/cli/commands/x.ts', imports('../../hsm/host/session'))).not.toEqual([]);
+    expect(await violations('electron/x.ts', imports('./hsm/host/main'))).not.toEqual([]);
+    expect(await violations('electron/hsm/client/x.ts', imports('../host/arena'))).not.toEqual([]);
+    expect(await violations('electron/hsm/client/x.ts', imports('../host'))).not.toEqual([]);
+    // legal: the client, its spawners and the protocol
+    expect(await violations('electron/services/x.ts', imports('../hsm/client'))).toEqual([]);
+    expect(await violations('electron/services/x.ts', imports('../hsm/protocol'))).toEqual([]);
+    expect(await violations('electron/services/x.ts', imports('../hsm/protocol/constants'))).toEqual([]);
+    expect(await violations('electron/x.ts', imports('./hsm/client/spawn-utility'))).toEqual([]);
+    expect(await violations('electron/hsm/client/x.ts', imports('../protocol/packing'))).toEqual([]);
+    expect(await violations('electron/hsm/client/x.ts', imports('./arena'))).toEqual([]);
+  });
+  it('keeps the host side away from the client side and the services', async () => {
+    expect(await violations('electron/hsm/host/x.ts', imports('../client'))).not.toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('../client/arena'))).not.toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('../../services/keys'))).not.toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('../../services/formats/keywrap'))).not.toEqual([]);
+    // legal: the protocol, the host's own modules, shared/
+    expect(await violations('electron/hsm/host/x.ts', imports('../protocol'))).toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('../protocol/addon'))).toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('./objects'))).toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('../../../shared/keys'))).toEqual([]);
+  });
+  it('keeps the protocol between the two sides', async () => {
+    expect(await violations('electron/hsm/protocol/x.ts', imports('../host/session'))).not.toEqual([]);
+    expect(await violations('electron/hsm/protocol/x.ts', imports('../client'))).not.toEqual([]);
+    expect(await violations('electron/hsm/protocol/x.ts', imports('../../services/keys'))).not.toEqual([]);
+    expect(await violations('electron/hsm/protocol/x.ts', imports('./packing'))).toEqual([]);
+    expect(await violations('electron/hsm/protocol/x.ts', imports('../../../shared/result'))).toEqual([]);
+  });
+  it('loads pkcs11js only in the host, and the batch addon only in hsm/protocol/addon.ts', async () => {
+    expect(await violations('electron/hsm/client/x.ts', imports('pkcs11js'))).not.toEqual([]);
+    expect(await violations('electron/hsm/protocol/x.ts', imports('pkcs11js'))).not.toEqual([]);
+    expect(await violations('electron/hsm/x.ts', imports('pkcs11js'))).not.toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('pkcs11js'))).toEqual([]);
+    expect(await violations('electron/hsm/client/x.ts', imports('custos-p11batch'))).not.toEqual([]);
+    expect(await violations('electron/hsm/host/x.ts', imports('custos-p11batch'))).not.toEqual([]);
+    expect(await violations('electron/services/x.ts', imports('custos-p11batch'))).not.toEqual([]);
+    expect(await violations('electron/hsm/protocol/addon.ts', imports('custos-p11batch'))).toEqual([]);
   });
 });

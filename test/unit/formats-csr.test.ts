@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCsr, parseSubject, type BuildCsrOptions, type CsrSignatureAlgorithm } from '../../electron/services/formats/csr';
+import { buildCsr, type BuildCsrOptions, type CsrSignatureAlgorithm } from '../../electron/services/formats/csr';
+import { parseSubject } from '../../electron/services/formats/subjectName';
 import { digestInfo, ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
 import { CustosError } from '../../shared/result';
 

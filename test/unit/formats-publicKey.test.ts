@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { curveFromEcParams, ecParamsForCurve } from '../../electron/services/formats/ecParams';
 import {
-  curveFromEcParams,
-  ecParamsForCurve,
   ecSpkiFromPkcs11,
   inspectSpki,
   jwkThumbprint,

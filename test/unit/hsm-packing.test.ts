@@ -1,7 +1,7 @@
-// The client–host transport codec (electron/hsm/packing.ts): batches of byte strings cross as one
+// The client–host transport codec (electron/hsm/protocol/packing.ts): batches of byte strings cross as one
 // buffer per column and come back in the shapes they left in.
 import { describe, expect, it } from 'vitest';
-import { ARENA_MIN_BYTES, packMessage, sendPacked, unpackMessage, type ArenaReader, type ArenaWriter } from '../../electron/hsm/packing';
+import { ARENA_MIN_BYTES, packMessage, sendPacked, unpackMessage, type ArenaReader, type ArenaWriter } from '../../electron/hsm/protocol/packing';
 import { serialize, deserialize } from 'node:v8';
 
 /** What the other process receives: the packed message through a structured-clone serializer. */

@@ -22,25 +22,14 @@
 
 import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  Attribute,
-  AttributeTypeAndValue,
-  AttributeValue,
-  BasicConstraints,
-  Extension,
-  Extensions,
-  GeneralName,
-  KeyUsage,
-  Name,
-  RelativeDistinguishedName,
-  SubjectAlternativeName,
-} from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Attribute, BasicConstraints, Extension, Extensions, GeneralName, KeyUsage, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { RsaSaPssParams, id_mgf1, sha256 } from '@peculiar/asn1-rsa';
-import { fail } from '../../../shared/result';
+import { fail, invalidInput } from '../../../shared/result';
 import { TAG, bitString, sequence, tlv, toPem } from './der';
 import { ECDSA_COMPONENT_SIZE, ecdsaDerToRaw } from './ecdsa';
-import { inspectSpki, type ParsedPublicKey } from './publicKey';
+import { inspectSpki } from './publicKey';
+import type { ParsedPublicKey } from './spki';
+import { buildName, parseSubject } from './subjectName';
 
 export type CsrSignatureAlgorithm = 'ecdsa-sha256' | 'ecdsa-sha384' | 'rsa-pkcs1-sha256' | 'rsa-pss-sha256' | 'ed25519';
 
@@ -74,166 +63,6 @@ export interface BuildCsrOptions {
   extensions?: CsrExtensions;
 }
 
-export type SubjectAttributeType = 'CN' | 'O' | 'OU' | 'C' | 'L' | 'ST' | 'emailAddress';
-
-export interface SubjectAttribute {
-  type: SubjectAttributeType;
-  oid: string;
-  value: string;
-}
-
-function invalid(message: string, action: string): never {
-  return fail('INVALID_INPUT', message, action);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Subject DN
-
-// X.520 attribute types (RFC 5280 Appendix A.1) and PKCS#9 emailAddress (RFC 2985 §5.2.1), with the
-// upper bounds from RFC 5280 Appendix A.1 (ub-common-name 64, ub-organization-name 64,
-// ub-organizational-unit-name 64, ub-locality-name 128, ub-state-name 128, ub-emailaddress-length 255).
-const SUBJECT_TYPES: Record<SubjectAttributeType, { oid: string; max: number; encoding: 'utf8' | 'printable' | 'ia5' }> = {
-  CN: { oid: '2.5.4.3', max: 64, encoding: 'utf8' },
-  O: { oid: '2.5.4.10', max: 64, encoding: 'utf8' },
-  OU: { oid: '2.5.4.11', max: 64, encoding: 'utf8' },
-  // X520countryName ::= PrintableString (SIZE (2)), an ISO 3166 alpha-2 code.
-  C: { oid: '2.5.4.6', max: 2, encoding: 'printable' },
-  L: { oid: '2.5.4.7', max: 128, encoding: 'utf8' },
-  ST: { oid: '2.5.4.8', max: 128, encoding: 'utf8' },
-  // EmailAddress ::= IA5String (SIZE (1..ub-emailaddress-length)).
-  emailAddress: { oid: '1.2.840.113549.1.9.1', max: 255, encoding: 'ia5' },
-};
-const SUBJECT_TYPE_BY_UPPER = new Map<string, SubjectAttributeType>(
-  (Object.keys(SUBJECT_TYPES) as SubjectAttributeType[]).map((t) => [t.toUpperCase(), t]),
-);
-const SUBJECT_HELP = 'Write the subject like "CN=Root CA 2026,O=Example,C=GB"; escape a comma inside a value as "\\,".';
-
-// RFC 4514 §2.4 / §3: characters that a `pair` may escape.
-const ESCAPABLE = new Set(['"', '+', ',', ';', '<', '>', '\\', ' ', '#', '=']);
-
-interface Token {
-  ch: string;
-  escaped: boolean;
-}
-
-function decodeHexRun(bytes: number[], position: number): string {
-  const decoded = Buffer.from(bytes).toString('utf8');
-  if (decoded.includes('\uFFFD') || !Buffer.from(decoded, 'utf8').equals(Buffer.from(bytes))) {
-    invalid(`The hex escapes ending at position ${position} of the subject are not valid UTF-8.`, SUBJECT_HELP);
-  }
-  return decoded;
-}
-
-/**
- * Parses an RFC 4514 distinguished-name string, in its order (most specific first). Supported: the
- * attribute types CN, O, OU, C, L, ST and emailAddress (case-insensitive), backslash escapes of the
- * special characters and \XX hex escapes of UTF-8 bytes. Spaces around separators are tolerated.
- * Not supported, and refused with a reason: multi-valued RDNs ("+"), "#hex" BER values, ";" as a
- * separator (RFC 2253 legacy), quoted values (RFC 1779), and OIDs as attribute types.
- */
-export function parseSubject(subject: string): SubjectAttribute[] {
-  if (typeof subject !== 'string' || subject.trim() === '') invalid('The subject is empty.', SUBJECT_HELP);
-  const result: SubjectAttribute[] = [];
-  let i = 0;
-  const n = subject.length;
-  while (i < n) {
-    // Attribute type, up to "=".
-    const typeStart = i;
-    while (i < n && subject[i] !== '=' && subject[i] !== ',') i++;
-    const rawType = subject.slice(typeStart, i).trim();
-    if (i >= n || subject[i] !== '=') {
-      invalid(`"${rawType || subject.slice(typeStart).trim()}" in the subject has no "=" and value.`, SUBJECT_HELP);
-    }
-    if (rawType === '') invalid(`There is a value without an attribute type at position ${typeStart + 1} of the subject.`, SUBJECT_HELP);
-    const type = SUBJECT_TYPE_BY_UPPER.get(rawType.toUpperCase());
-    if (!type) {
-      invalid(`The attribute type "${rawType}" is not supported in a subject.`, 'Use CN, O, OU, C, L, ST or emailAddress.');
-    }
-    i++; // past "="
-
-    // Attribute value, up to an unescaped ",".
-    const tokens: Token[] = [];
-    let hex: number[] = [];
-    const flushHex = () => {
-      if (hex.length) {
-        for (const ch of decodeHexRun(hex, i)) tokens.push({ ch, escaped: true });
-        hex = [];
-      }
-    };
-    while (i < n && subject[i] !== ',') {
-      const c = subject[i]!;
-      if (c === '\\') {
-        const next = subject[i + 1];
-        const pair = subject.slice(i + 1, i + 3);
-        if (/^[0-9A-Fa-f]{2}$/.test(pair)) {
-          hex.push(parseInt(pair, 16));
-          i += 3;
-          continue;
-        }
-        flushHex();
-        if (next === undefined || !ESCAPABLE.has(next)) {
-          invalid(`The subject has a backslash at position ${i + 1} that does not escape a special character or a hex byte.`, SUBJECT_HELP);
-        }
-        tokens.push({ ch: next, escaped: true });
-        i += 2;
-        continue;
-      }
-      flushHex();
-      if (c === '+') invalid(`The subject has an unescaped "+" at position ${i + 1}: multi-valued RDNs are not supported.`, 'Put each attribute in its own RDN (separate them with ","), or write "\\+" if the plus sign is part of the value.');
-      if (c === ';') invalid(`The subject has an unescaped ";" at position ${i + 1}.`, 'Separate attributes with ","; write "\\;" if the semicolon is part of the value.');
-      if (c === '"' || c === '<' || c === '>') invalid(`The subject has an unescaped ${c} at position ${i + 1}.`, `Write "\\${c}" if it is part of the value.`);
-      tokens.push({ ch: c, escaped: false });
-      i++;
-    }
-    flushHex();
-    // Tolerate spaces around separators: drop unescaped spaces at both ends.
-    while (tokens.length && !tokens[0]!.escaped && tokens[0]!.ch === ' ') tokens.shift();
-    while (tokens.length && !tokens[tokens.length - 1]!.escaped && tokens[tokens.length - 1]!.ch === ' ') tokens.pop();
-    if (tokens.length && !tokens[0]!.escaped && tokens[0]!.ch === '#') {
-      invalid(`The ${type} value starts with "#", which RFC 4514 reserves for hex-encoded BER values (not supported).`, 'Write "\\#" if the value really starts with "#".');
-    }
-    const value = tokens.map((t) => t.ch).join('');
-    result.push({ type, oid: SUBJECT_TYPES[type].oid, value: checkSubjectValue(type, value) });
-    if (i < n) {
-      i++; // past ","
-      if (subject.slice(i).trim() === '') invalid('The subject ends with a ",".', SUBJECT_HELP);
-    }
-  }
-  return result;
-}
-
-function checkSubjectValue(type: SubjectAttributeType, value: string): string {
-  const spec = SUBJECT_TYPES[type];
-  if (value === '') invalid(`The ${type} value is empty.`, SUBJECT_HELP);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) invalid(`The ${type} value contains a control character.`, 'Remove control characters from the subject.');
-  const length = [...value].length;
-  if (length > spec.max) invalid(`The ${type} value is ${length} characters; RFC 5280 allows at most ${spec.max}.`, 'Shorten it.');
-  if (spec.encoding === 'printable' && !/^[A-Z]{2}$/.test(value)) {
-    invalid(`C must be a two-letter upper-case ISO 3166 country code such as GB; got "${value}".`, 'Use the two-letter country code in capitals.');
-  }
-  if (spec.encoding === 'ia5') {
-    // eslint-disable-next-line no-control-regex
-    if (!/^[\x00-\x7f]*$/.test(value)) invalid('emailAddress must be ASCII (an IA5String).', 'Use an ASCII e-mail address.');
-    if (!/^[^@\s]+@[^@\s]+$/.test(value)) invalid(`emailAddress "${value}" is not an e-mail address.`, 'Use the form name@example.com.');
-  }
-  return value;
-}
-
-function buildName(attrs: SubjectAttribute[]): Name {
-  // RFC 4514 §2.1 writes the RDNSequence last-to-first, so the encoding is the reverse of the string.
-  return new Name(
-    [...attrs].reverse().map((a) => {
-      const enc = SUBJECT_TYPES[a.type].encoding;
-      // RFC 5280 §4.1.2.6: DirectoryString values MUST be UTF8String in new certificates;
-      // countryName is PrintableString and emailAddress IA5String by their definitions.
-      const value =
-        enc === 'utf8' ? new AttributeValue({ utf8String: a.value }) : enc === 'printable' ? new AttributeValue({ printableString: a.value }) : new AttributeValue({ ia5String: a.value });
-      return new RelativeDistinguishedName([new AttributeTypeAndValue({ type: a.oid, value })]);
-    }),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Extensions
 
@@ -265,16 +94,16 @@ const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 function checkDnsName(name: string): string {
   const help = 'Use DNS names such as www.example.com (punycode "xn--" form for non-ASCII names).';
-  if (typeof name !== 'string' || name === '') invalid('A subject alternative name is empty.', help);
-  if (name.endsWith('.')) invalid(`The DNS name "${name}" ends with a dot.`, 'Remove the trailing dot.');
-  if (name.length > 253) invalid(`The DNS name "${name.slice(0, 40)}…" is longer than 253 characters.`, help);
+  if (typeof name !== 'string' || name === '') invalidInput('A subject alternative name is empty.', help);
+  if (name.endsWith('.')) invalidInput(`The DNS name "${name}" ends with a dot.`, 'Remove the trailing dot.');
+  if (name.length > 253) invalidInput(`The DNS name "${name.slice(0, 40)}…" is longer than 253 characters.`, help);
   const labels = name.split('.');
   const rest = labels[0] === '*' && labels.length > 2 ? labels.slice(1) : labels;
   for (const label of rest) {
-    if (!DNS_LABEL.test(label)) invalid(`"${name}" is not a valid DNS name (bad label "${label}").`, help);
+    if (!DNS_LABEL.test(label)) invalidInput(`"${name}" is not a valid DNS name (bad label "${label}").`, help);
   }
   if (/^\d+$/.test(rest[rest.length - 1]!)) {
-    invalid(`"${name}" looks like an IP address; only DNS names are supported as subject alternative names.`, help);
+    invalidInput(`"${name}" looks like an IP address; only DNS names are supported as subject alternative names.`, help);
   }
   return name;
 }
@@ -287,33 +116,33 @@ function buildExtensions(ext: CsrExtensions, kind: ParsedPublicKey['kind']): Ext
   let usages: KeyUsageName[] | undefined;
   if (ext.keyUsage !== undefined) {
     if (!Array.isArray(ext.keyUsage) || ext.keyUsage.length === 0) {
-      invalid('keyUsage is empty; RFC 5280 §4.2.1.3 requires at least one bit to be set.', 'List the usages or leave keyUsage out.');
+      invalidInput('keyUsage is empty; RFC 5280 §4.2.1.3 requires at least one bit to be set.', 'List the usages or leave keyUsage out.');
     }
     usages = [];
     for (const raw of ext.keyUsage) {
       const name = typeof raw === 'string' ? KEY_USAGE_BY_LOWER.get(raw.toLowerCase()) : undefined;
-      if (!name) invalid(`"${String(raw)}" is not a key usage.`, `Use: ${Object.keys(KEY_USAGE_BITS).join(', ')}.`);
-      if (!ALLOWED_USAGES[kind].has(name)) invalid(`${name} is not a valid key usage for an ${kind === 'ed25519' ? 'Ed25519' : kind.toUpperCase()} key.`, 'Remove it (RFC 5480 §3, RFC 8410 §5 and RFC 5280 §4.2.1.3 list the valid usages).');
+      if (!name) invalidInput(`"${String(raw)}" is not a key usage.`, `Use: ${Object.keys(KEY_USAGE_BITS).join(', ')}.`);
+      if (!ALLOWED_USAGES[kind].has(name)) invalidInput(`${name} is not a valid key usage for an ${kind === 'ed25519' ? 'Ed25519' : kind.toUpperCase()} key.`, 'Remove it (RFC 5480 §3, RFC 8410 §5 and RFC 5280 §4.2.1.3 list the valid usages).');
       if (!usages.includes(name)) usages.push(name);
     }
     if ((usages.includes('encipherOnly') || usages.includes('decipherOnly')) && !usages.includes('keyAgreement')) {
-      invalid('encipherOnly and decipherOnly only mean something together with keyAgreement (RFC 5280 §4.2.1.3).', 'Add keyAgreement or remove them.');
+      invalidInput('encipherOnly and decipherOnly only mean something together with keyAgreement (RFC 5280 §4.2.1.3).', 'Add keyAgreement or remove them.');
     }
   }
 
   const bc = ext.basicConstraints;
   if (bc !== undefined) {
-    if (typeof bc !== 'object' || bc === null || typeof bc.ca !== 'boolean') invalid('basicConstraints needs ca: true or false.', 'Set basicConstraints.ca.');
+    if (typeof bc !== 'object' || bc === null || typeof bc.ca !== 'boolean') invalidInput('basicConstraints needs ca: true or false.', 'Set basicConstraints.ca.');
     if (bc.pathLen !== undefined) {
-      if (!bc.ca) invalid('pathLen is only allowed when ca is true (RFC 5280 §4.2.1.9).', 'Remove pathLen or set ca: true.');
-      if (!Number.isSafeInteger(bc.pathLen) || bc.pathLen < 0) invalid(`pathLen must be a whole number of 0 or more; got ${String(bc.pathLen)}.`, 'Fix pathLen.');
+      if (!bc.ca) invalidInput('pathLen is only allowed when ca is true (RFC 5280 §4.2.1.9).', 'Remove pathLen or set ca: true.');
+      if (!Number.isSafeInteger(bc.pathLen) || bc.pathLen < 0) invalidInput(`pathLen must be a whole number of 0 or more; got ${String(bc.pathLen)}.`, 'Fix pathLen.');
     }
     // RFC 5280 §4.2.1.9: CAs MUST mark basicConstraints critical in CA certificates; we request the
     // same for end entities, which is what most CA profiles issue.
     out.push(extension('2.5.29.19', true, new BasicConstraints(bc.pathLen === undefined ? { cA: bc.ca } : { cA: bc.ca, pathLenConstraint: bc.pathLen })));
   }
   if (usages?.includes('keyCertSign') && !bc?.ca) {
-    invalid('keyCertSign requires basicConstraints with ca: true (RFC 5280 §4.2.1.3).', 'Add basicConstraints: { ca: true } or remove keyCertSign.');
+    invalidInput('keyCertSign requires basicConstraints with ca: true (RFC 5280 §4.2.1.3).', 'Add basicConstraints: { ca: true } or remove keyCertSign.');
   }
   if (usages) {
     const flags = usages.reduce((acc, u) => acc | (1 << KEY_USAGE_BITS[u]), 0);
@@ -323,12 +152,12 @@ function buildExtensions(ext: CsrExtensions, kind: ParsedPublicKey['kind']): Ext
 
   if (ext.subjectAltNames !== undefined) {
     if (!Array.isArray(ext.subjectAltNames) || ext.subjectAltNames.length === 0) {
-      invalid('subjectAltNames is empty; the extension needs at least one name (RFC 5280 §4.2.1.6).', 'List the DNS names or leave subjectAltNames out.');
+      invalidInput('subjectAltNames is empty; the extension needs at least one name (RFC 5280 §4.2.1.6).', 'List the DNS names or leave subjectAltNames out.');
     }
     const seen = new Set<string>();
     const names = ext.subjectAltNames.map((n) => {
       const name = checkDnsName(n);
-      if (seen.has(name.toLowerCase())) invalid(`The DNS name "${name}" is listed twice.`, 'List each name once.');
+      if (seen.has(name.toLowerCase())) invalidInput(`The DNS name "${name}" is listed twice.`, 'List each name once.');
       seen.add(name.toLowerCase());
       return new GeneralName({ dNSName: name });
     });
@@ -409,15 +238,15 @@ function checkSignature(alg: CsrSignatureAlgorithm, info: ParsedPublicKey, key: 
  * signature is wrong.
  */
 export async function buildCsr(options: BuildCsrOptions): Promise<{ der: Buffer; pem: string }> {
-  if (typeof options !== 'object' || options === null) invalid('No CSR options were given.', 'Pass subject, spki, signatureAlgorithm and sign.');
+  if (typeof options !== 'object' || options === null) invalidInput('No CSR options were given.', 'Pass subject, spki, signatureAlgorithm and sign.');
   const { subject, spki, signatureAlgorithm, sign, extensions } = options;
   const alg = ALGORITHMS[signatureAlgorithm];
-  if (!alg) invalid(`"${String(signatureAlgorithm)}" is not a supported signature algorithm.`, `Use one of: ${Object.keys(ALGORITHMS).join(', ')}.`);
-  if (typeof sign !== 'function') invalid('No sign function was given.', 'Pass a function that signs the request with the token.');
+  if (!alg) invalidInput(`"${String(signatureAlgorithm)}" is not a supported signature algorithm.`, `Use one of: ${Object.keys(ALGORITHMS).join(', ')}.`);
+  if (typeof sign !== 'function') invalidInput('No sign function was given.', 'Pass a function that signs the request with the token.');
 
   const info = inspectSpki(spki);
   if (info.kind !== alg.kind) {
-    invalid(`${signatureAlgorithm} needs an ${alg.kind === 'ed25519' ? 'Ed25519' : alg.kind.toUpperCase()} key, but this is an ${info.kind === 'ed25519' ? 'Ed25519' : info.kind.toUpperCase()} key.`, 'Choose the signature algorithm that matches the key.');
+    invalidInput(`${signatureAlgorithm} needs an ${alg.kind === 'ed25519' ? 'Ed25519' : alg.kind.toUpperCase()} key, but this is an ${info.kind === 'ed25519' ? 'Ed25519' : info.kind.toUpperCase()} key.`, 'Choose the signature algorithm that matches the key.');
   }
   const name = buildName(parseSubject(subject));
 

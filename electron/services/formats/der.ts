@@ -5,7 +5,7 @@
 // INTEGER contents, and no trailing data. The reader refuses anything that is not DER, because a key
 // custodian should notice an odd encoding instead of silently "fixing" it.
 
-import { fail } from '../../../shared/result';
+import { invalidInput } from '../../../shared/result';
 
 export const TAG = {
   INTEGER: 0x02,
@@ -28,8 +28,11 @@ export interface Tlv {
   end: number;
 }
 
+/** What to do about bytes that do not decode: the usual cause is a wrong or damaged source. */
+export const CHECK_SOURCE = 'Check that the value came from the right place and was not truncated or altered.';
+
 function bad(what: string, message: string): never {
-  return fail('INVALID_INPUT', `${what}: ${message}`, 'Check that the value came from the right place and was not truncated or altered.');
+  return invalidInput(`${what}: ${message}`, CHECK_SOURCE);
 }
 
 /** X.690 §8.1.3 / §10.1: definite form, short form below 128, otherwise the fewest length octets. */

@@ -11,7 +11,7 @@
 // RFC 8017 §9.2 Note 1.
 
 import { createHash } from 'node:crypto';
-import { fail } from '../../../shared/result';
+import { invalidInput } from '../../../shared/result';
 import { TAG, decodeUnsignedIntegerContent, encodeUnsignedInteger, readOnly, readTlv, sequence } from './der';
 
 export type EcdsaHash = 'sha256' | 'sha384' | 'sha512';
@@ -23,12 +23,10 @@ const COMPONENT_SIZES: readonly number[] = Object.values(ECDSA_COMPONENT_SIZE);
 
 const HASH_LENGTH: Record<string, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
-function invalid(message: string, action = 'Check that the signature came from the expected key and mechanism.'): never {
-  return fail('INVALID_INPUT', message, action);
-}
+const CHECK_SIGNATURE = 'Check that the signature came from the expected key and mechanism.';
 
 function asBytes(value: unknown, what: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) invalid(`${what} must be bytes.`);
+  if (!(value instanceof Uint8Array)) invalidInput(`${what} must be bytes.`, CHECK_SIGNATURE);
   return value;
 }
 
@@ -40,12 +38,12 @@ function asBytes(value: unknown, what: string): Uint8Array {
 export function ecdsaRawToDer(raw: Uint8Array): Buffer {
   asBytes(raw, 'The raw ECDSA signature');
   if (!COMPONENT_SIZES.includes(raw.length / 2)) {
-    invalid(`A raw ECDSA signature (r‖s) is 64, 96 or 132 bytes for P-256, P-384 or P-521; this one is ${raw.length} bytes.`);
+    invalidInput(`A raw ECDSA signature (r‖s) is 64, 96 or 132 bytes for P-256, P-384 or P-521; this one is ${raw.length} bytes.`, CHECK_SIGNATURE);
   }
   const half = raw.length / 2;
   const r = raw.subarray(0, half);
   const s = raw.subarray(half);
-  if (r.every((b) => b === 0) || s.every((b) => b === 0)) invalid('The raw ECDSA signature has r or s equal to zero, so it cannot be valid.');
+  if (r.every((b) => b === 0) || s.every((b) => b === 0)) invalidInput('The raw ECDSA signature has r or s equal to zero, so it cannot be valid.', CHECK_SIGNATURE);
   return sequence(encodeUnsignedInteger(r), encodeUnsignedInteger(s));
 }
 
@@ -55,10 +53,10 @@ export function ecdsaRawToDer(raw: Uint8Array): Buffer {
  */
 export function ecdsaDerToRaw(der: Uint8Array, size: number): Buffer {
   asBytes(der, 'The DER ECDSA signature');
-  if (!COMPONENT_SIZES.includes(size)) invalid(`The component size must be 32, 48 or 66 bytes (P-256, P-384, P-521); got ${String(size)}.`, 'Pass the size for the key\'s curve.');
+  if (!COMPONENT_SIZES.includes(size)) invalidInput(`The component size must be 32, 48 or 66 bytes (P-256, P-384, P-521); got ${String(size)}.`, 'Pass the size for the key\'s curve.');
   const what = 'The DER ECDSA signature';
   if (der[0] !== TAG.SEQUENCE) {
-    invalid(
+    invalidInput(
       COMPONENT_SIZES.includes(der.length / 2)
         ? `${what} does not start with a SEQUENCE; at ${der.length} bytes it looks like raw r‖s (CKM_ECDSA output).`
         : `${what} does not start with a SEQUENCE, so it is not DER.`,
@@ -68,13 +66,13 @@ export function ecdsaDerToRaw(der: Uint8Array, size: number): Buffer {
   const body = readOnly(der, TAG.SEQUENCE, what);
   const rT = readTlv(body, 0, what);
   const sT = readTlv(body, rT.end, what);
-  if (rT.tag !== TAG.INTEGER || sT.tag !== TAG.INTEGER) invalid(`${what} is not SEQUENCE { INTEGER r, INTEGER s }.`);
-  if (sT.end !== body.length) invalid(`${what} has extra elements after r and s.`);
+  if (rT.tag !== TAG.INTEGER || sT.tag !== TAG.INTEGER) invalidInput(`${what} is not SEQUENCE { INTEGER r, INTEGER s }.`, CHECK_SIGNATURE);
+  if (sT.end !== body.length) invalidInput(`${what} has extra elements after r and s.`, CHECK_SIGNATURE);
   const out = Buffer.alloc(2 * size);
   for (const [i, t] of [rT, sT].entries()) {
     const v = decodeUnsignedIntegerContent(t.content, what);
-    if (v.length === 1 && v[0] === 0) invalid(`${what} has ${i === 0 ? 'r' : 's'} equal to zero, so it cannot be valid.`);
-    if (v.length > size) invalid(`${what} has an ${i === 0 ? 'r' : 's'} of ${v.length} bytes, longer than ${size} bytes for this curve.`, 'Check that the signature matches the key\'s curve.');
+    if (v.length === 1 && v[0] === 0) invalidInput(`${what} has ${i === 0 ? 'r' : 's'} equal to zero, so it cannot be valid.`, CHECK_SIGNATURE);
+    if (v.length > size) invalidInput(`${what} has an ${i === 0 ? 'r' : 's'} of ${v.length} bytes, longer than ${size} bytes for this curve.`, 'Check that the signature matches the key\'s curve.');
     v.copy(out, i * size + (size - v.length));
   }
   return out;
@@ -86,7 +84,7 @@ export function ecdsaDerToRaw(der: Uint8Array, size: number): Buffer {
  * longer than the group order itself, per the ECDSA definition.
  */
 export function hashForEcdsa(alg: EcdsaHash, data: Uint8Array): Buffer {
-  if (!(alg in HASH_LENGTH)) invalid(`Unsupported hash "${String(alg)}" for ECDSA.`, 'Use sha256, sha384 or sha512.');
+  if (!(alg in HASH_LENGTH)) invalidInput(`Unsupported hash "${String(alg)}" for ECDSA.`, 'Use sha256, sha384 or sha512.');
   asBytes(data, 'The data to hash');
   return createHash(alg).update(data).digest();
 }
@@ -105,10 +103,10 @@ const DIGEST_INFO_PREFIX: Record<DigestInfoHash, Buffer> = {
  */
 export function digestInfo(alg: DigestInfoHash, hash: Uint8Array): Buffer {
   const prefix = DIGEST_INFO_PREFIX[alg];
-  if (!prefix) invalid(`Unsupported hash "${String(alg)}" for a PKCS#1 v1.5 DigestInfo.`, 'Use sha256, sha384 or sha512.');
+  if (!prefix) invalidInput(`Unsupported hash "${String(alg)}" for a PKCS#1 v1.5 DigestInfo.`, 'Use sha256, sha384 or sha512.');
   asBytes(hash, 'The hash');
   if (hash.length !== HASH_LENGTH[alg]) {
-    invalid(`A ${alg} hash is ${HASH_LENGTH[alg]} bytes; this one is ${hash.length}. Pass the hash, not the data.`, 'Hash the data first (for example with hashForEcdsa or createHash).');
+    invalidInput(`A ${alg} hash is ${HASH_LENGTH[alg]} bytes; this one is ${hash.length}. Pass the hash, not the data.`, 'Hash the data first (for example with hashForEcdsa or createHash).');
   }
   return Buffer.concat([prefix, hash]);
 }

@@ -15,7 +15,7 @@
 // its PKCS#8 PrivateKeyInfo DER, a secret key as its raw value.
 
 import { constants, createCipheriv, createDecipheriv, createPublicKey, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
-import { CustosError, fail } from '../../../shared/result';
+import { CustosError, invalidInput } from '../../../shared/result';
 import { inspectSpki } from './publicKey';
 
 export type OaepHash = 'sha1' | 'sha256';
@@ -24,18 +24,14 @@ export type OaepHash = 'sha1' | 'sha256';
 const KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 const KWP_AIV = Buffer.from('a65959a6', 'hex');
 
-function invalid(message: string, action: string): never {
-  return fail('INVALID_INPUT', message, action);
-}
-
 function bytes(value: unknown, what: string): Buffer {
-  if (!(value instanceof Uint8Array)) invalid(`${what} must be bytes.`, 'Pass a Buffer or Uint8Array.');
+  if (!(value instanceof Uint8Array)) invalidInput(`${what} must be bytes.`, 'Pass a Buffer or Uint8Array.');
   return Buffer.from(value);
 }
 
 function kekBits(kek: Buffer): 128 | 192 | 256 {
   if (kek.length === 16 || kek.length === 24 || kek.length === 32) return (kek.length * 8) as 128 | 192 | 256;
-  return invalid(`The key-encryption key is ${kek.length} bytes; an AES key is 16, 24 or 32 bytes.`, 'Use an AES-128, AES-192 or AES-256 key.');
+  return invalidInput(`The key-encryption key is ${kek.length} bytes; an AES key is 16, 24 or 32 bytes.`, 'Use an AES-128, AES-192 or AES-256 key.');
 }
 
 function run(cipher: 'wrap' | 'wrap-pad', direction: 'wrap' | 'unwrap', kek: Buffer, input: Buffer): Buffer {
@@ -47,8 +43,7 @@ function run(cipher: 'wrap' | 'wrap-pad', direction: 'wrap' | 'unwrap', kek: Buf
   } catch (e) {
     if (direction === 'unwrap') {
       // RFC 3394 §2.2.3 / RFC 5649 §3: the integrity check value did not match.
-      return fail(
-        'INVALID_INPUT',
+      return invalidInput(
         'Unwrapping failed the integrity check: the key-encryption key is wrong or the wrapped data was altered.',
         'Check that the right key-encryption key was used and that the wrapped key was copied completely.',
       );
@@ -63,7 +58,7 @@ export function aesKeyWrap(kek: Uint8Array, key: Uint8Array): Buffer {
   const p = bytes(key, 'The key to wrap');
   kekBits(k);
   if (p.length < 16 || p.length % 8 !== 0) {
-    invalid(`RFC 3394 key wrap needs key data of at least 16 bytes in whole 8-byte blocks; this is ${p.length} bytes.`, 'Use aesKeyWrapPad (RFC 5649) for other lengths.');
+    invalidInput(`RFC 3394 key wrap needs key data of at least 16 bytes in whole 8-byte blocks; this is ${p.length} bytes.`, 'Use aesKeyWrapPad (RFC 5649) for other lengths.');
   }
   return run('wrap', 'wrap', k, p);
 }
@@ -74,7 +69,7 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array): Buffer {
   const c = bytes(wrapped, 'The wrapped key');
   kekBits(k);
   if (c.length < 24 || c.length % 8 !== 0) {
-    invalid(`An RFC 3394 wrapped key is at least 24 bytes in whole 8-byte blocks; this is ${c.length} bytes.`, 'Check that the wrapped key was copied completely.');
+    invalidInput(`An RFC 3394 wrapped key is at least 24 bytes in whole 8-byte blocks; this is ${c.length} bytes.`, 'Check that the wrapped key was copied completely.');
   }
   return run('wrap', 'unwrap', k, c);
 }
@@ -84,9 +79,9 @@ export function aesKeyWrapPad(kek: Uint8Array, key: Uint8Array): Buffer {
   const k = bytes(kek, 'The key-encryption key');
   const p = bytes(key, 'The key to wrap');
   kekBits(k);
-  if (p.length === 0) invalid('There is no key data to wrap.', 'Pass the key to wrap.');
+  if (p.length === 0) invalidInput('There is no key data to wrap.', 'Pass the key to wrap.');
   // RFC 5649 §3: the MLI is 32 bits. Far beyond anything a key could be, but stated for completeness.
-  if (p.length > 0xffffffff) invalid('The key data is too long for RFC 5649.', 'Wrap less data.');
+  if (p.length > 0xffffffff) invalidInput('The key data is too long for RFC 5649.', 'Wrap less data.');
   return run('wrap-pad', 'wrap', k, p);
 }
 
@@ -96,7 +91,7 @@ export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Buffer {
   const c = bytes(wrapped, 'The wrapped key');
   kekBits(k);
   if (c.length < 16 || c.length % 8 !== 0) {
-    invalid(`An RFC 5649 wrapped key is at least 16 bytes in whole 8-byte blocks; this is ${c.length} bytes.`, 'Check that the wrapped key was copied completely.');
+    invalidInput(`An RFC 5649 wrapped key is at least 16 bytes in whole 8-byte blocks; this is ${c.length} bytes.`, 'Check that the wrapped key was copied completely.');
   }
   return run('wrap-pad', 'unwrap', k, c);
 }
@@ -119,7 +114,7 @@ export interface RsaAesKeyWrapInput {
 const RSA_WRAP_MIN_BITS = 2048;
 
 function oaepHashOf(value: unknown): OaepHash {
-  if (value !== 'sha1' && value !== 'sha256') invalid(`The OAEP hash must be sha1 or sha256; got "${String(value)}".`, 'Use the hash the receiving service asks for (see byokProfiles()).');
+  if (value !== 'sha1' && value !== 'sha256') invalidInput(`The OAEP hash must be sha1 or sha256; got "${String(value)}".`, 'Use the hash the receiving service asks for (see byokProfiles()).');
   return value;
 }
 
@@ -129,20 +124,20 @@ function oaepHashOf(value: unknown): OaepHash {
  * randomised, so the first part differs on every call; the second part is deterministic.
  */
 export function rsaAesKeyWrapCompose(input: RsaAesKeyWrapInput): Buffer {
-  if (typeof input !== 'object' || input === null) invalid('No wrap input was given.', 'Pass rsaPublicSpki, oaepHash, targetKey and ephemeralAesKey.');
+  if (typeof input !== 'object' || input === null) invalidInput('No wrap input was given.', 'Pass rsaPublicSpki, oaepHash, targetKey and ephemeralAesKey.');
   const hash = oaepHashOf(input.oaepHash);
   const info = inspectSpki(input.rsaPublicSpki);
-  if (info.kind !== 'rsa') invalid(`The wrapping key must be an RSA public key; this is an ${info.kind === 'ed25519' ? 'Ed25519' : 'EC'} key.`, 'Use the RSA wrapping key the receiving service gave you.');
-  if (info.bits! < RSA_WRAP_MIN_BITS) invalid(`The RSA wrapping key is ${info.bits} bits; at least ${RSA_WRAP_MIN_BITS} bits are required.`, 'Ask the receiving service for a larger wrapping key.');
+  if (info.kind !== 'rsa') invalidInput(`The wrapping key must be an RSA public key; this is an ${info.kind === 'ed25519' ? 'Ed25519' : 'EC'} key.`, 'Use the RSA wrapping key the receiving service gave you.');
+  if (info.bits! < RSA_WRAP_MIN_BITS) invalidInput(`The RSA wrapping key is ${info.bits} bits; at least ${RSA_WRAP_MIN_BITS} bits are required.`, 'Ask the receiving service for a larger wrapping key.');
   const ephemeral = bytes(input.ephemeralAesKey, 'The ephemeral AES key');
   if (ephemeral.length !== 32) {
-    invalid(`The ephemeral AES key is ${ephemeral.length} bytes; it must be 32 bytes (AES-256), which every supported service requires.`, 'Generate 32 random bytes for it.');
+    invalidInput(`The ephemeral AES key is ${ephemeral.length} bytes; it must be 32 bytes (AES-256), which every supported service requires.`, 'Generate 32 random bytes for it.');
   }
   if (ephemeral.every((b) => b === ephemeral[0])) {
-    invalid('The ephemeral AES key has every byte the same, so it was not filled with random data.', 'Generate it with a random number generator for every wrap.');
+    invalidInput('The ephemeral AES key has every byte the same, so it was not filled with random data.', 'Generate it with a random number generator for every wrap.');
   }
   const target = bytes(input.targetKey, 'The target key');
-  if (target.length === 0) invalid('The target key is empty.', 'Pass the key to transport.');
+  if (target.length === 0) invalidInput('The target key is empty.', 'Pass the key to transport.');
 
   const rsaPart = publicEncrypt(
     // Node uses oaepHash for both the OAEP hash and MGF1 (PKCS#11 CK_RSA_PKCS_OAEP_PARAMS with
@@ -161,16 +156,16 @@ export function rsaAesKeyWrapCompose(input: RsaAesKeyWrapInput): Buffer {
 export function rsaAesKeyUnwrap(rsaPrivateKeyObject: KeyObject, wrapped: Uint8Array, oaepHash: OaepHash): Buffer {
   const hash = oaepHashOf(oaepHash);
   if (typeof rsaPrivateKeyObject !== 'object' || rsaPrivateKeyObject === null || rsaPrivateKeyObject.type !== 'private' || rsaPrivateKeyObject.asymmetricKeyType !== 'rsa') {
-    invalid('Unwrapping needs an RSA private key object.', 'Pass the RSA private key as a node:crypto KeyObject.');
+    invalidInput('Unwrapping needs an RSA private key object.', 'Pass the RSA private key as a node:crypto KeyObject.');
   }
   const blob = bytes(wrapped, 'The wrapped blob');
   const k = Math.ceil(rsaPrivateKeyObject.asymmetricKeyDetails!.modulusLength! / 8);
-  if (blob.length < k + 16) invalid(`The wrapped blob is ${blob.length} bytes; with a ${k * 8}-bit RSA key it must be at least ${k + 16}.`, 'Check that the blob was copied completely and matches this key.');
+  if (blob.length < k + 16) invalidInput(`The wrapped blob is ${blob.length} bytes; with a ${k * 8}-bit RSA key it must be at least ${k + 16}.`, 'Check that the blob was copied completely and matches this key.');
   let ephemeral: Buffer;
   try {
     ephemeral = privateDecrypt({ key: rsaPrivateKeyObject, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, blob.subarray(0, k));
   } catch {
-    return invalid('The RSA-OAEP part does not decrypt with this key and hash.', 'Check the private key and the OAEP hash (sha1 or sha256).');
+    return invalidInput('The RSA-OAEP part does not decrypt with this key and hash.', 'Check the private key and the OAEP hash (sha1 or sha256).');
   }
   try {
     return aesKeyUnwrapPad(ephemeral, blob.subarray(k));

@@ -1,23 +1,31 @@
 // The HSM host process. It is the only code that loads pkcs11js and vendor PKCS#11 libraries, so a
 // library that segfaults or blocks forever cannot take the app (or an archive write) down with it.
 // Runs as an Electron utilityProcess in the app and as a Node child process elsewhere.
+import { sendPacked, unpackMessage } from '../protocol/packing';
+import type { HostMethod, HostMethods, HostRequest, HostResponse } from '../protocol';
 import { HostArena } from './arena';
 import { nativeBatchAvailable } from './batch';
-import * as keys from './keys';
+import { decrypt, encrypt, random } from './cipher';
+import { fail, p11Failure } from './failure';
+import { checkValue, generate, importPublic } from './generate';
 import { holdLifeline } from './lifeline';
-import { sendPacked, unpackMessage } from './packing';
-import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
-import * as s from './session';
-import * as sealing from './sealing';
+import { finalizeAll, load, unload } from './library';
+import { destroy, forgetHandles, objects, publicKey, setLabel } from './objects';
+import { mechanisms, probeWrap } from './probe';
+import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
+import { probeSealing, unsealShare } from './sealing';
+import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped } from './secret-import';
+import { sign, verify } from './sign';
+import { unwrap, wrap } from './wrap';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
 
 const testHooks = process.env.CUSTOS_HSM_TEST_HOOKS === '1';
-/** The shared arena (electron/hsm/arena.ts), once the client asked for it. */
+/** The shared arena (arena.ts; protocol/arena.ts has the design), once the client asked for it. */
 let arena: HostArena | null = null;
-const ctx = (p: { path: string; token: string }) => s.tokenContext(p.path, p.token);
+const ctx = (p: { path: string; token: string }) => tokenContext(p.path, p.token);
 const noHooks = (): never =>
-  s.fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
+  fail({ code: 'INTERNAL', message: 'Test hooks are disabled in this build.', action: 'This is a bug in Custos; report it.' });
 
 const handlers: Handlers = {
   ping: () => ({ pid: process.pid, nativeBatch: nativeBatchAvailable(), arena: arena?.mapped ?? false, arenaBytesRead: arena?.bytesRead ?? 0 }),
@@ -32,31 +40,31 @@ const handlers: Handlers = {
     arena?.markMapped();
     return { mapped: arena?.mapped ?? false };
   },
-  load: (p) => s.load(p.path),
-  unload: (p) => s.unload(p.path),
-  slots: (p) => s.slots(p.path),
-  initToken: (p) => s.initToken(p.path, p.slotId, p.soPin, p.label),
-  initUserPin: (p) => s.initUserPin(p.path, p.token, p.soPin, p.userPin),
-  login: (p) => s.login(p.path, p.token, p.role, p.pin),
-  logout: (p) => s.logout(p.path, p.token),
-  changePin: (p) => s.changePin(p.path, p.token, p.oldPin, p.newPin),
-  finalizeAll: () => s.finalizeAll(),
-  mechanisms: (p) => keys.mechanisms(ctx(p)),
-  probeWrap: (p) => keys.probeWrap(ctx(p)),
-  generate: (p) => keys.generate(ctx(p), p.spec),
-  objects: (p) => keys.objects(ctx(p), p.ref),
-  setLabel: (p) => keys.setLabel(ctx(p), p.ref, p.newLabel),
-  destroy: (p) => keys.destroy(ctx(p), p.ref),
-  publicKey: (p) => keys.publicKey(ctx(p), p.ref),
-  importPublic: (p) => keys.importPublic(ctx(p), p.label, p.idHex, p.attrs, p.usages, p.onToken),
-  checkValue: (p) => keys.checkValue(ctx(p), p.ref),
-  sign: (p) => keys.sign(ctx(p), p.ref, p.mechanism, p.data),
-  verify: (p) => keys.verify(ctx(p), p.ref, p.mechanism, p.data, p.signature),
-  encrypt: (p) => keys.encrypt(ctx(p), p.ref, p.mechanism, p.data, p.aad),
-  decrypt: (p) => keys.decrypt(ctx(p), p.ref, p.mechanism, p.ciphertext, p.iv, p.aad),
-  random: (p) => keys.random(ctx(p), p.length),
-  wrap: (p) => keys.wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
-  unwrap: (p) => keys.unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
+  load: (p) => load(p.path),
+  unload: (p) => unload(p.path),
+  slots: (p) => slots(p.path),
+  initToken: (p) => initToken(p.path, p.slotId, p.soPin, p.label),
+  initUserPin: (p) => initUserPin(p.path, p.token, p.soPin, p.userPin),
+  login: (p) => login(p.path, p.token, p.role, p.pin),
+  logout: (p) => logout(p.path, p.token),
+  changePin: (p) => changePin(p.path, p.token, p.oldPin, p.newPin),
+  finalizeAll: () => finalizeAll(),
+  mechanisms: (p) => mechanisms(ctx(p)),
+  probeWrap: (p) => probeWrap(ctx(p)),
+  generate: (p) => generate(ctx(p), p.spec),
+  objects: (p) => objects(ctx(p), p.ref),
+  setLabel: (p) => setLabel(ctx(p), p.ref, p.newLabel),
+  destroy: (p) => destroy(ctx(p), p.ref),
+  publicKey: (p) => publicKey(ctx(p), p.ref),
+  importPublic: (p) => importPublic(ctx(p), p.label, p.idHex, p.attrs, p.usages, p.onToken),
+  checkValue: (p) => checkValue(ctx(p), p.ref),
+  sign: (p) => sign(ctx(p), p.ref, p.mechanism, p.data),
+  verify: (p) => verify(ctx(p), p.ref, p.mechanism, p.data, p.signature),
+  encrypt: (p) => encrypt(ctx(p), p.ref, p.mechanism, p.data, p.aad),
+  decrypt: (p) => decrypt(ctx(p), p.ref, p.mechanism, p.ciphertext, p.iv, p.aad),
+  random: (p) => random(ctx(p), p.length),
+  wrap: (p) => wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
+  unwrap: (p) => unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
   'test.hang': (p) => {
     if (!testHooks) return noHooks();
     // Blocks the event loop like a vendor library stuck in a C call would.
@@ -71,12 +79,12 @@ const handlers: Handlers = {
     process.kill(process.pid, 'SIGSEGV');
     return undefined as never;
   },
-  probeSealing: (p) => sealing.probeSealing(ctx(p)),
-  unsealShare: (p) => sealing.unsealShare(ctx(p), p.ref, p.payload),
-  importSecretBegin: (p) => sealing.importSecretBegin(ctx(p)),
-  importSecretWrapped: (p) => sealing.importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
-  importSecretAbort: (p) => sealing.importSecretAbort(ctx(p), p.transportId),
-  importSecretPlain: (p) => sealing.importSecretPlain(ctx(p), p.value, p.template),
+  probeSealing: (p) => probeSealing(ctx(p)),
+  unsealShare: (p) => unsealShare(ctx(p), p.ref, p.payload),
+  importSecretBegin: (p) => importSecretBegin(ctx(p)),
+  importSecretWrapped: (p) => importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
+  importSecretAbort: (p) => importSecretAbort(ctx(p), p.transportId),
+  importSecretPlain: (p) => importSecretPlain(ctx(p), p.value, p.template),
 };
 
 // Transport: Electron utilityProcess gives process.parentPort; a Node child has process.send.
@@ -95,11 +103,11 @@ const CREATES_OBJECTS = new Set<string>(['generate', 'importPublic', 'unwrap', '
 async function onRequest(data: unknown): Promise<void> {
   const req = data as HostRequest;
   if (!req || typeof req.id !== 'number' || typeof req.method !== 'string') return;
-  if (CREATES_OBJECTS.has(req.method)) keys.forgetHandles();
+  if (CREATES_OBJECTS.has(req.method)) forgetHandles();
   const handler = Object.prototype.hasOwnProperty.call(handlers, req.method) ? (handlers[req.method] as (p: unknown) => unknown) : undefined;
   try {
     if (!handler) {
-      s.fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
+      fail({ code: 'INTERNAL', message: 'The HSM host was asked for an operation it does not know.', action: 'This is a bug in Custos; report it.', details: { method: String(req.method) } });
     }
     // Answered in the same turn when the handler is synchronous (they all are but none need be):
     // an `await` would let the next queued request run first and hold this answer until it ends.
@@ -108,7 +116,7 @@ async function onRequest(data: unknown): Promise<void> {
     const out = arena?.mapped && Array.isArray(req.arenaOut) ? arena.writer(req.arenaOut) : undefined;
     sendPacked((m) => post(m as HostResponse), (packed) => ({ id: req.id, ok: true, value: packed }), value, out);
   } catch (e) {
-    post({ id: req.id, ok: false, error: s.p11Failure(e, req.method) });
+    post({ id: req.id, ok: false, error: p11Failure(e, req.method) });
   } finally {
     arena?.endRequest();
   }
@@ -120,7 +128,7 @@ else process.on('message', (m) => void onRequest(m));
 /** The parent went away (or asked us to stop): release the tokens (logout, C_Finalize), quietly. */
 function leave(): void {
   try {
-    s.finalizeAll();
+    finalizeAll();
   } catch {
     /* a device that is gone cannot be logged out of; exiting closes its sessions */
   }

@@ -1,12 +1,12 @@
 import { fork } from 'node:child_process';
-import type { HostPort, SpawnHost } from './client';
-import type { HostResponse } from './protocol';
+import type { HostResponse } from '../protocol';
+import type { HostPort, SpawnHost } from './index';
 
 /** Runs the HSM host as a Node child process (preview shell, CLI, tests). */
 export function nodeHostSpawner(hostScript: string, env: NodeJS.ProcessEnv): SpawnHost {
   return (): HostPort => {
     const child = fork(hostScript, [], {
-      env: { ...env, CUSTOS_HSM_PARENT: String(process.pid) }, // the host dies with this process (hsm/lifeline.ts)
+      env: { ...env, CUSTOS_HSM_PARENT: String(process.pid) }, // the host dies with this process (hsm/host/lifeline.ts)
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced', // structured clone: Uint8Array crosses without base64
     });

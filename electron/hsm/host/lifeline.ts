@@ -11,7 +11,7 @@
 //   JavaScript runs, so a watchdog thread (native/p11batch `lifeline`, or a worker thread when
 //   the addon was not built) sends SIGKILL GRACE_MS after it sees the parent gone.
 import { Worker } from 'node:worker_threads';
-import { loadAddon } from './batch';
+import { loadAddon } from '../protocol/addon';
 
 /** How long a host whose parent died may take to log out before the watchdog kills it. */
 export const GRACE_MS = 2000;

@@ -1,64 +1,43 @@
-// Sealed shares and wrapped secret import, inside the HSM host process.
-//
-// Unseal: a SLIP-39 share sealed to a custodian's token (custos.sealedshare v1, docs/FORMAT.md) is
-// opened here, inside that token: the 256-bit content key is recovered into a session AES key by
-// C_UnwrapKey with RSA-OAEP (RFC 8017 §7.1) or by C_DeriveKey with ECDH (NIST SP 800-56A Rev. 3
-// §5.7.1.2, ephemeral-static), and the share is decrypted with AES-GCM (NIST SP 800-38D) by
-// C_Decrypt. Only the share bytes come back; the content key never leaves the token and is destroyed
-// in `finally`.
-//
-// Import: a key rebuilt from XOR components in the main process enters the token wrapped, not as
-// plaintext C_CreateObject: step 1 makes an ephemeral RSA-2048 session key pair and returns its
-// public half; main encrypts the key with RSA-OAEP-SHA1 (RFC 8017 §7.1.1) in Node; step 2
-// C_UnwrapKey's it into a sensitive key and destroys the pair. C_CreateObject with the value is only
-// the documented fallback for tokens without RSA-OAEP unwrap (see importSecretPlain).
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+// Sealed shares, inside the HSM host process. A SLIP-39 share sealed to a custodian's token
+// (custos.sealedshare v1, docs/FORMAT.md) is opened here, inside that token: the 256-bit content key
+// is recovered into a session AES key by C_UnwrapKey with RSA-OAEP (RFC 8017 §7.1) or by
+// C_DeriveKey with ECDH (NIST SP 800-56A Rev. 3 §5.7.1.2, ephemeral-static), and the share is
+// decrypted with AES-GCM (NIST SP 800-38D) by C_Decrypt. Only the share bytes come back; the content
+// key never leaves the token and is destroyed in `finally`.
+import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
-import type { AppError } from '../../shared/result';
-import { CKA, CKF_MECH, CKK, CKM, CKO, CURVE_OIDS } from './constants';
-import { describe, findHandles, findOne } from './keys';
-import type { ImportTransport, KeyUsage, ObjectRef, RawObject, SealedPayload, SealingProbe, UnwrapTemplate } from './protocol';
-import { fail, p11, p11Failure, type TokenContext } from './session';
-import { buf, createSecret, destroyQuietly, oaepMechanism, secretFlags, usageAttrs, type Handle, type Template } from './templates';
-
-/** Mechanisms listed by the token, cached per token like the wrap probe. */
-function listed(ctx: TokenContext): Set<number> {
-  const key = `mechs:${ctx.key}`;
-  let set = ctx.m.probes.get(key) as Set<number> | undefined;
-  if (!set) {
-    set = new Set(p11('C_GetMechanismList', () => ctx.m.p11.C_GetMechanismList(ctx.slot)));
-    ctx.m.probes.set(key, set);
-  }
-  return set;
-}
-
-function mechanismFlags(ctx: TokenContext, mech: number): number {
-  if (!listed(ctx).has(mech)) return 0;
-  try {
-    return ctx.m.p11.C_GetMechanismInfo(ctx.slot, mech).flags;
-  } catch {
-    return 0;
-  }
-}
+import type { AppError } from '../../../shared/result';
+import type { ObjectRef, RawObject, SealedPayload, SealingProbe } from '../protocol';
+import { CKA, CKK, CKM, CURVE_OIDS } from '../protocol/constants';
+import { gcmParams } from './cipher';
+import { fail, p11, p11Failure } from './failure';
+import { oaepMechanism, oaepUnsupported } from './oaep';
+import { describe, findOne } from './objects';
+import { listedMechanisms } from './probe';
+import type { TokenContext } from './session';
+import {
+  buf,
+  createSecret,
+  destroyQuietly,
+  privateKeyTemplate,
+  publicKeyTemplate,
+  secretFlags,
+  secretKeyTemplate,
+  type Handle,
+  type Placement,
+  type Protection,
+  type Template,
+} from './templates';
 
 /** What the content key of one sealed share may be: sensitive, non-extractable, decrypt only. */
-const CONTENT_KEY_ATTRS: Template = [{ type: CKA.SENSITIVE, value: true }, { type: CKA.EXTRACTABLE, value: false }, ...secretFlags({ decrypt: true })];
+const CONTENT_KEY: Protection = { privateObject: true, sensitive: true, extractable: false };
+const CONTENT_KEY_USAGE = secretFlags({ decrypt: true });
 
 /** A session AES-256 key that can only decrypt: the content key of one sealed share. */
 function contentKeyTemplate(withLength: boolean): Template {
-  return [
-    { type: CKA.CLASS, value: CKO.SECRET_KEY },
-    { type: CKA.KEY_TYPE, value: CKK.AES },
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.PRIVATE, value: true },
-    // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
-    ...(withLength ? [{ type: CKA.VALUE_LEN, value: 32 }] : []),
-    ...CONTENT_KEY_ATTRS,
-  ];
+  // C_DeriveKey needs the length; SoftHSM refuses CKA_VALUE_LEN in an unwrap template.
+  return secretKeyTemplate(CKK.AES, { onToken: false }, CONTENT_KEY, CONTENT_KEY_USAGE, withLength ? 32 : undefined);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Unseal
 
 const OPENING_FAILED = 'The sealed share could not be opened with this key: the envelope was altered, or it was sealed to another key.';
 const OPENING_ACTION = 'Check that this is the card named in the envelope and that the file is the one written at the ceremony. Do not use an envelope that fails this check.';
@@ -92,7 +71,7 @@ function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Seal
   const mechanism = oaepMechanism(hash);
   const onFailure = (e: unknown, fn: string): never => {
     const f = p11Failure(e, fn);
-    if (hash === 'sha256' && (f.code === 'MECHANISM_UNSUPPORTED' || f.details?.ckr === 'CKR_ARGUMENTS_BAD')) {
+    if (hash === 'sha256' && oaepUnsupported(f)) {
       return fail({
         code: 'MECHANISM_UNSUPPORTED',
         message: 'This token does RSA-OAEP only with SHA-1, and the share was sealed with RSA-OAEP-SHA256.',
@@ -126,7 +105,7 @@ function rsaContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Seal
     }
     if (k.length !== 32) return fail({ code: 'DECRYPTION_FAILED', message: OPENING_FAILED, action: OPENING_ACTION, details: { contentKeyBytes: k.length } });
     // The same object contentKeyTemplate(false) describes, with its value.
-    return createSecret(ctx, k, CKK.AES, CONTENT_KEY_ATTRS, true);
+    return createSecret(ctx, k, CKK.AES, CONTENT_KEY, CONTENT_KEY_USAGE);
   } finally {
     k?.fill(0);
     scratch.fill(0);
@@ -180,11 +159,7 @@ function ecdhContentKey(ctx: TokenContext, priv: Handle, info: RawObject, p: Sea
 }
 
 function gcmDecrypt(ctx: TokenContext, key: Handle, p: SealedPayload): Buffer {
-  // pkcs11js: CK_PARAMS_GCM with tagBits (CK_PARAMS_AES_GCM is buggy; DESIGN.md).
-  const mechanism = {
-    mechanism: CKM.AES_GCM,
-    parameter: { type: pkcs11js.CK_PARAMS_GCM, iv: buf(p.iv), ivBits: 96, aad: buf(p.aad), tagBits: 128 } as pkcs11js.GcmParams,
-  };
+  const mechanism = gcmParams(buf(p.iv), p.aad);
   p11('C_DecryptInit', () => ctx.m.p11.C_DecryptInit(ctx.session, mechanism, key));
   const scratch = Buffer.alloc(p.ciphertext.length);
   try {
@@ -207,7 +182,7 @@ export function unsealShare(ctx: TokenContext, ref: ObjectRef, payload: SealedPa
   try {
     key = payload.alg.startsWith('RSA-') ? rsaContentKey(ctx, priv, info, payload) : ecdhContentKey(ctx, priv, info, payload);
     const plaintext = gcmDecrypt(ctx, key, payload);
-    // host.ts serialises the reply synchronously once this returns; wipe this copy afterwards.
+    // main.ts serialises the reply synchronously once this returns; wipe this copy afterwards.
     setImmediate(() => plaintext.fill(0));
     return { plaintext };
   } finally {
@@ -226,7 +201,7 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   if (cached) return cached;
   const notes: string[] = [];
   const result: SealingProbe = { ecdh: false, ecdhX963Sha256: false, notes };
-  if (!listed(ctx).has(CKM.ECDH1_DERIVE) || !listed(ctx).has(CKM.EC_KEY_PAIR_GEN)) {
+  if (!listedMechanisms(ctx).has(CKM.ECDH1_DERIVE) || !listedMechanisms(ctx).has(CKM.EC_KEY_PAIR_GEN)) {
     notes.push('CKM_ECDH1_DERIVE or CKM_EC_KEY_PAIR_GEN is not listed');
     ctx.m.probes.set(cacheKey, result);
     return result;
@@ -234,27 +209,13 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   let pair: { publicKey: Handle; privateKey: Handle } | null = null;
   const derived: Handle[] = [];
   try {
+    // Public session objects, so that the probe needs no login; they can only derive.
+    const transient: Placement = { onToken: false };
     pair = ctx.m.p11.C_GenerateKeyPair(
       ctx.session,
       { mechanism: CKM.EC_KEY_PAIR_GEN },
-      [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS['P-256']!, 'hex') },
-        { type: CKA.VERIFY, value: false },
-        { type: CKA.DERIVE, value: true },
-      ],
-      [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        { type: CKA.KEY_TYPE, value: CKK.EC },
-        { type: CKA.TOKEN, value: false },
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.SENSITIVE, value: true },
-        { type: CKA.SIGN, value: false },
-        { type: CKA.DERIVE, value: true },
-      ],
+      publicKeyTemplate(CKK.EC, transient, ['derive'], [{ type: CKA.EC_PARAMS, value: Buffer.from(CURVE_OIDS['P-256']!, 'hex') }]),
+      privateKeyTemplate(CKK.EC, transient, { privateObject: false, sensitive: true, extractable: false }, ['derive']),
     );
     const [pt] = ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.EC_POINT }]);
     const der = pt!.value;
@@ -265,16 +226,8 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
     const nj = node.publicKey.export({ format: 'jwk' });
     const nodePoint = Buffer.concat([Buffer.from([4]), Buffer.from(nj.x!, 'base64url'), Buffer.from(nj.y!, 'base64url')]);
     const info = Buffer.from('custos.sealing-probe');
-    const readable: Template = [
-      { type: CKA.CLASS, value: CKO.SECRET_KEY },
-      { type: CKA.KEY_TYPE, value: CKK.GENERIC_SECRET },
-      { type: CKA.TOKEN, value: false },
-      { type: CKA.PRIVATE, value: false },
-      { type: CKA.SENSITIVE, value: false },
-      { type: CKA.EXTRACTABLE, value: true },
-      { type: CKA.VALUE_LEN, value: 32 },
-      ...secretFlags({}),
-    ];
+    // The derived value is read back to compare: readable, and good for nothing else.
+    const readable = secretKeyTemplate(CKK.GENERIC_SECRET, transient, { privateObject: false, sensitive: false, extractable: true }, secretFlags({}), 32);
     const attempt = (kdf: number, expected: Buffer, name: string): boolean => {
       try {
         const parameter: pkcs11js.ECDH1 = { type: pkcs11js.CK_PARAMS_EC_DH, kdf, publicData: nodePoint };
@@ -307,142 +260,4 @@ export function probeSealing(ctx: TokenContext): SealingProbe {
   // keys) is asked again next time rather than remembered as "no".
   if (pair) ctx.m.probes.set(cacheKey, result);
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Import of a secret key through an ephemeral RSA transport key
-
-const IMPORT_USAGES: Record<string, KeyUsage[]> = { aes: ['encrypt', 'wrap', 'sign'], tdes: ['encrypt', 'wrap', 'sign'], 'generic-secret': ['sign'] };
-const SECRET_KEY_TYPES: Record<string, number> = { aes: CKK.AES, tdes: CKK.DES3, 'generic-secret': CKK.GENERIC_SECRET };
-
-/** The new key's template: sensitive always, extractable (under wrap) only if asked, usages explicit. */
-function importTemplate(t: UnwrapTemplate): Template {
-  const allowed = IMPORT_USAGES[t.keyType];
-  if (t.kind !== 'secret' || !allowed) {
-    return fail({ code: 'TEMPLATE_INVALID', message: 'Only AES, TDES and generic secret keys can be imported this way.', action: 'This is a bug in Custos; report it.' });
-  }
-  const bad = t.usages.filter((u) => !allowed.includes(u));
-  if (bad.length || t.usages.length === 0) {
-    return fail({
-      code: 'TEMPLATE_INVALID',
-      message: t.usages.length === 0 ? 'A key needs at least one usage.' : `A ${t.keyType} key cannot be used for ${bad.join(', ')}.`,
-      action: `Choose from: ${allowed.join(', ')}.`,
-    });
-  }
-  return [
-    { type: CKA.CLASS, value: CKO.SECRET_KEY },
-    { type: CKA.KEY_TYPE, value: SECRET_KEY_TYPES[t.keyType]! },
-    { type: CKA.TOKEN, value: t.onToken },
-    { type: CKA.PRIVATE, value: true },
-    { type: CKA.LABEL, value: t.label },
-    { type: CKA.ID, value: Buffer.from(t.idHex, 'hex') },
-    { type: CKA.SENSITIVE, value: true },
-    { type: CKA.EXTRACTABLE, value: t.extractable },
-    // CKA_DERIVE is false: 'derive' is in no IMPORT_USAGES list, so it was refused above.
-    ...usageAttrs(t.usages, 'secret'),
-  ];
-}
-
-const TRANSPORT_LABEL = 'custos import transport (ephemeral)';
-
-function destroyTransport(ctx: TokenContext, transportId: string): number {
-  if (!/^[0-9a-f]{32}$/.test(transportId)) return 0;
-  let n = 0;
-  for (const h of findHandles(ctx, { idHex: transportId })) {
-    destroyQuietly(ctx, h);
-    n++;
-  }
-  return n;
-}
-
-export function importSecretBegin(ctx: TokenContext): ImportTransport {
-  const oaep = mechanismFlags(ctx, CKM.RSA_PKCS_OAEP);
-  if (!listed(ctx).has(CKM.RSA_PKCS_KEY_PAIR_GEN) || (oaep & CKF_MECH.UNWRAP) === 0) {
-    return fail({
-      code: 'MECHANISM_UNSUPPORTED',
-      message: 'This token cannot receive a key wrapped with RSA-OAEP (it lacks RSA key generation or RSA-OAEP unwrap).',
-      action: 'Use a token that supports RSA-OAEP unwrap, or allow the plaintext import fallback explicitly (--allow-plaintext-import).',
-      details: { fallback: 'plaintext' },
-    });
-  }
-  const transportId = randomBytes(16).toString('hex');
-  const common: Template = [
-    { type: CKA.TOKEN, value: false },
-    { type: CKA.LABEL, value: TRANSPORT_LABEL },
-    { type: CKA.ID, value: Buffer.from(transportId, 'hex') },
-    { type: CKA.KEY_TYPE, value: CKK.RSA },
-  ];
-  const pair = p11('C_GenerateKeyPair', () =>
-    ctx.m.p11.C_GenerateKeyPair(
-      ctx.session,
-      { mechanism: CKM.RSA_PKCS_KEY_PAIR_GEN },
-      [
-        { type: CKA.CLASS, value: CKO.PUBLIC_KEY },
-        ...common,
-        { type: CKA.PRIVATE, value: false },
-        { type: CKA.MODULUS_BITS, value: 2048 },
-        { type: CKA.PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-        ...usageAttrs(['wrap'], 'public'),
-      ],
-      [
-        { type: CKA.CLASS, value: CKO.PRIVATE_KEY },
-        ...common,
-        { type: CKA.PRIVATE, value: true },
-        { type: CKA.SENSITIVE, value: true },
-        { type: CKA.EXTRACTABLE, value: false },
-        ...usageAttrs(['wrap'], 'private'),
-      ],
-    ),
-  );
-  try {
-    const [n, e] = p11('C_GetAttributeValue', () =>
-      ctx.m.p11.C_GetAttributeValue(ctx.session, pair.publicKey, [{ type: CKA.MODULUS }, { type: CKA.PUBLIC_EXPONENT }]),
-    );
-    // Main encrypts with these numbers in Node; the token's public half is not needed any more.
-    destroyQuietly(ctx, pair.publicKey);
-    return { transportId, modulus: Buffer.from(n!.value), publicExponent: Buffer.from(e!.value) };
-  } catch (err) {
-    destroyQuietly(ctx, pair.publicKey);
-    destroyQuietly(ctx, pair.privateKey);
-    throw err;
-  }
-}
-
-export function importSecretWrapped(ctx: TokenContext, transportId: string, wrapped: Uint8Array, template: UnwrapTemplate): RawObject {
-  try {
-    const tmpl = importTemplate(template);
-    const priv = findOne(ctx, { idHex: transportId, kind: 'private' });
-    const h = p11('C_UnwrapKey', () => ctx.m.p11.C_UnwrapKey(ctx.session, oaepMechanism('sha1'), priv, buf(wrapped), tmpl));
-    try {
-      return describe(ctx, h);
-    } catch (e) {
-      destroyQuietly(ctx, h);
-      throw e;
-    }
-  } finally {
-    destroyTransport(ctx, transportId);
-  }
-}
-
-export function importSecretAbort(ctx: TokenContext, transportId: string): { destroyed: number } {
-  return { destroyed: destroyTransport(ctx, transportId) };
-}
-
-/**
- * The fallback for tokens without RSA-OAEP unwrap: the key value crosses to the token in the clear
- * (PKCS#11 C_CreateObject). Only on the caller's explicit request; the host's copy is zeroised.
- */
-export function importSecretPlain(ctx: TokenContext, value: Uint8Array, template: UnwrapTemplate): RawObject {
-  try {
-    const tmpl = importTemplate(template);
-    const h = p11('C_CreateObject', () => ctx.m.p11.C_CreateObject(ctx.session, [...tmpl, { type: CKA.VALUE, value: buf(value) }]));
-    try {
-      return describe(ctx, h);
-    } catch (e) {
-      destroyQuietly(ctx, h);
-      throw e;
-    }
-  } finally {
-    value.fill(0);
-  }
 }

@@ -1,6 +1,6 @@
 import { utilityProcess } from 'electron';
-import type { HostPort, SpawnHost } from './client';
-import type { HostResponse } from './protocol';
+import type { HostResponse } from '../protocol';
+import type { HostPort, SpawnHost } from './index';
 
 /** Runs the HSM host as an Electron utilityProcess (the packaged app). */
 export function utilityHostSpawner(hostScript: string, env: NodeJS.ProcessEnv): SpawnHost {

@@ -2,25 +2,11 @@
 // pkcs11js opened. Used for batches of at least NATIVE_MIN_ITEMS whose mechanism takes no
 // parameters (or only GCM's); everything else, and every token when the addon was not built or
 // CUSTOS_P11_BATCH=off, goes through pkcs11js one item at a time with the same results.
-import type { FunctionList, P11Batch } from 'custos-p11batch';
-import { joinItems } from './packing';
-import type { LoadedModule } from './session';
+import { loadAddon, type FunctionList, type P11Batch } from '../protocol/addon';
+import { joinItems } from '../protocol/packing';
+import type { LoadedModule } from './library';
 
 export const NATIVE_MIN_ITEMS = 8;
-
-let addon: P11Batch | null | undefined;
-
-/** The addon (native/p11batch), or null when it was not built or CUSTOS_P11_BATCH=off. */
-export function loadAddon(): P11Batch | null {
-  if (addon !== undefined) return addon;
-  if (process.env.CUSTOS_P11_BATCH === 'off') return (addon = null);
-  try {
-    addon = require('custos-p11batch') as P11Batch | null;
-  } catch {
-    addon = null;
-  }
-  return addon;
-}
 
 const lists = new WeakMap<LoadedModule, FunctionList | null>();
 
@@ -46,7 +32,7 @@ export function nativeBatchAvailable(): boolean {
   return loadAddon() !== null;
 }
 
-/** Items as one buffer with end offsets, as the addon takes them (packing.ts joinItems). */
+/** Items as one buffer with end offsets, as the addon takes them (protocol/packing.ts joinItems). */
 export function packItems(items: Uint8Array[]): { bytes: Buffer; ends: Uint32Array } {
   const { bytes, ends } = joinItems(items);
   return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), ends };

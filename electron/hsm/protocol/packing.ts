@@ -21,7 +21,7 @@ interface PackedColumn {
   present?: Uint8Array;
 }
 
-/** A column at least this large goes through the shared arena when there is one (electron/hsm/arena.ts). */
+/** A column at least this large goes through the shared arena when there is one (protocol/arena.ts). */
 export const ARENA_MIN_BYTES = 64 * 1024;
 
 /** Where the sender may put large columns: the items are copied there, or null when they do not fit. */

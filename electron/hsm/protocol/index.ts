@@ -1,8 +1,13 @@
-import type { KeyTypeName, KeyUsageName, SignMechanismName, WrapMechanismName } from '../../shared/keys';
-import type { AppError } from '../../shared/result';
-
 // Messages between the HSM client (main process) and the HSM host process, which is the only
 // place pkcs11js is loaded. A vendor library that crashes or hangs takes down only the host.
+//
+// electron/hsm/protocol/ is what both sides share and nothing else: these messages, the PKCS#11
+// numbers they carry (constants.ts), the packed transport (packing.ts), the shared arena's layout
+// (arena.ts) and the one loader of the batch addon (addon.ts). The main side (client/) and the host
+// side (host/) each import it and never each other; lint rules hold both lines. The file is the
+// folder's index so that `hsm/protocol` names the messages for every importer.
+import type { KeyTypeName, KeyUsageName, SignMechanismName, WrapMechanismName } from '../../../shared/keys';
+import type { AppError } from '../../../shared/result';
 
 export interface RawLibraryInfo {
   manufacturer: string;
@@ -154,7 +159,7 @@ export interface HostMethods {
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };
-  // Sealed shares and wrapped secret import (electron/hsm/sealing.ts).
+  // Sealed shares (host/sealing.ts) and wrapped secret import (host/secret-import.ts).
   /** Whether ECDH on this token can apply the ANSI X9.63 SHA-256 KDF (probed with throw-away session keys). */
   probeSealing: { params: Tok; result: SealingProbe };
   /** Decrypts a sealed share inside the token with the custodian's private key; returns only the share bytes. */
@@ -175,7 +180,7 @@ export interface HostRequest<M extends HostMethod = HostMethod> {
   id: number;
   method: M;
   params: HostMethods[M]['params'];
-  /** Room in the shared arena for this request's large response columns: [offset, capacity] (electron/hsm/arena.ts). */
+  /** Room in the shared arena for this request's large response columns: [offset, capacity] (protocol/arena.ts). */
   arenaOut?: [number, number];
 }
 

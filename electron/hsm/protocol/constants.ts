@@ -1,5 +1,7 @@
 // PKCS#11 numbers the host needs, from pkcs11t.h (v2.40 and v3.0). pkcs11js lacks the v3.0 ones
-// (EdDSA, AES-KWP per RFC 5649, RSA-AES key wrap), so all are listed here under one roof.
+// (EdDSA, AES-KWP per RFC 5649, RSA-AES key wrap), so all are listed here under one roof. They sit
+// with the protocol because messages carry them (a mechanism list, the wrap probe's verdict), and
+// the main side reads those answers (services/keys.ts) without loading pkcs11js.
 
 export const CKO = { DATA: 0x0, CERTIFICATE: 0x1, PUBLIC_KEY: 0x2, PRIVATE_KEY: 0x3, SECRET_KEY: 0x4 } as const;
 

@@ -1,7 +1,13 @@
-import { CustosError } from '../../shared/result';
-import { ARENA_SIZE, ClientArena, type ArenaSlice } from './arena';
-import { sendPacked, unpackMessage } from './packing';
-import type { HostMethod, HostMethods, HostRequest, HostResponse } from './protocol';
+// The main side of the HSM boundary: the client the main process, the preview shell, the CLI and
+// the tests use to talk to the host process (host/). It never loads pkcs11js or a PKCS#11 library.
+// The file is the folder's index so that `hsm/client` names HsmClient for every importer; the
+// spawners (spawn-node.ts, spawn-utility.ts) are imported by path, because the utility spawner
+// needs Electron and the CLI must not load it.
+import { CustosError } from '../../../shared/result';
+import { ARENA_SIZE } from '../protocol/arena';
+import type { HostMethod, HostMethods, HostRequest, HostResponse } from '../protocol';
+import { sendPacked, unpackMessage } from '../protocol/packing';
+import { ClientArena, type ArenaSlice } from './arena';
 
 /** The thin seam between the client and whichever process API runs the host. */
 export interface HostPort {
@@ -52,7 +58,7 @@ export class HsmClient {
   private readonly timeoutMs: number;
   private generation = 0;
   private closing = false;
-  /** The shared arena with the current host, once it is mapped (electron/hsm/arena.ts). */
+  /** The shared arena with the current host, once it is mapped (protocol/arena.ts). */
   private arena: ClientArena | null = null;
 
   constructor(
