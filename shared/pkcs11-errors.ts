@@ -186,8 +186,8 @@ const MAPPINGS: Record<string, Mapping> = {
   },
   CKR_KEY_NOT_WRAPPABLE: {
     code: 'KEY_NOT_EXTRACTABLE',
-    message: 'The key cannot be wrapped by this wrapping key.',
-    action: 'Use a trusted wrapping key, or generate the key again with the right export policy.',
+    message: 'The key cannot be wrapped by this wrapping key: the token lets only a key its SO marked trusted wrap it (CKA_WRAP_WITH_TRUSTED), as it does for the archive’s own keys.',
+    action: 'The archive’s keys leave the HSM only through a split-knowledge backup ceremony, where the SO takes part. For other keys, use a trusted wrapping key or generate the key with the right export policy.',
   },
   CKR_ATTRIBUTE_SENSITIVE: {
     code: 'ATTRIBUTE_SENSITIVE',

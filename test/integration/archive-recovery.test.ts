@@ -2,15 +2,18 @@
 // recovery team would have it after rebuilding it from its backup shares), recover an archived AES
 // key with Node's crypto only. The file is read with better-sqlite3 as a plain SQL reader — none
 // of the app's archive code. To obtain the KEK's value here, the test wraps it out of SoftHSM under
-// an RSA key made in Node (the KEK is extractable under wrap precisely so it can be backed up).
+// a trusted key the SO made (the KEK is extractable under wrap, by a CKA_TRUSTED key only, precisely
+// so it can be backed up).
 import Database from 'better-sqlite3';
-import { constants, createCipheriv, createDecipheriv, createHmac, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHmac, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HsmClient } from '../../electron/hsm/client';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import type { ObjectRef } from '../../electron/hsm/protocol';
-import { ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
-import { archiveFixture, TOKEN, type ArchiveFixture } from './archive-helpers';
+import { HOST_SCRIPT, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { archiveFixture, failure, SO_PIN, TOKEN, type ArchiveFixture } from './archive-helpers';
 
 let f: ArchiveFixture;
 let file: string;
@@ -36,6 +39,33 @@ async function exportKeys(refs: ObjectRef[]): Promise<Buffer[]> {
   return wrapped.map((w) => privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, w));
 }
 
+/**
+ * The archive's KEK and MAC key carry CKA_WRAP_WITH_TRUSTED: the user PIN alone cannot wrap them
+ * out (that is tested below). The test acts as the SO, as a backup ceremony does: an SO session in
+ * a second host process makes a trusted AES key whose value the test knows, the user session wraps
+ * the keys under it (RFC 5649), and Node unwraps them.
+ */
+async function exportArchiveKeys(refs: ObjectRef[]): Promise<Buffer[]> {
+  const value = randomBytes(32);
+  const so = new HsmClient(nodeHostSpawner(HOST_SCRIPT, f.fx.env));
+  try {
+    await so.call('login', { path: SOFTHSM_MODULE, token: TOKEN, role: 'so', pin: SO_PIN });
+    await so.call('createTrustedKey', { path: SOFTHSM_MODULE, token: TOKEN, value: Buffer.from(value), label: 'test-trusted-transport', idHex: '7e58' });
+  } finally {
+    await so.close();
+  }
+  const trusted = { label: 'test-trusted-transport', kind: 'secret' as const };
+  try {
+    const wrapped = await f.hsm.call('wrap', { path: SOFTHSM_MODULE, token: TOKEN, wrapping: trusted, targets: refs, mechanism: 'aes-kwp' });
+    return wrapped.map((w) => {
+      const d = createDecipheriv('id-aes256-wrap-pad', value, Buffer.from('A65959A6', 'hex'));
+      return Buffer.concat([d.update(w), d.final()]);
+    });
+  } finally {
+    await f.hsm.call('destroy', { path: SOFTHSM_MODULE, token: TOKEN, ref: trusted });
+  }
+}
+
 beforeAll(async () => {
   f = await archiveFixture('custos-archive-recovery-');
   const a = await f.init('Recovery source');
@@ -44,7 +74,13 @@ beforeAll(async () => {
   const [r] = await a.add([{ hsm: k, key: { label: 'customer-data-2024', purpose: 'data-encryption', tags: ['crm'] }, activate: true }], 'alice');
   versionId = r!.versionId;
   const refs = a.keyRefs;
-  [kek, macKey, original] = (await exportKeys([{ ...refs.kek, kind: 'secret' }, { ...refs.mac, kind: 'secret' }, { ...k, kind: 'secret' }])) as [Buffer, Buffer, Buffer];
+  // The user PIN alone cannot take the archive's keys out (CKA_WRAP_WITH_TRUSTED, enforced by the token).
+  [original] = (await exportKeys([{ ...k, kind: 'secret' }])) as [Buffer];
+  for (const ref of [refs.kek, refs.mac]) {
+    const refused = await failure(f.hsm.call('wrap', { path: SOFTHSM_MODULE, token: TOKEN, wrapping: { label: 'recovery-transport', kind: 'public' }, targets: [{ ...ref, kind: 'secret' }], mechanism: 'rsa-oaep-sha1' }));
+    expect(refused.details?.ckr).toBe('CKR_KEY_NOT_WRAPPABLE');
+  }
+  [kek, macKey] = (await exportArchiveKeys([{ ...refs.kek, kind: 'secret' }, { ...refs.mac, kind: 'secret' }])) as [Buffer, Buffer];
   file = a.path;
   a.close();
 });

@@ -190,7 +190,7 @@ describe('key references', () => {
   });
 
   it('groups the halves of a pair by id and label', () => {
-    const base = { label: 'k', idHex: 'aa', onToken: true, private: true, sensitive: true, extractable: false, neverExtractable: true, alwaysSensitive: true, local: true, bits: 256, curve: 'P-256', checkValueHex: null, keyType: 'ec' as const };
+    const base = { label: 'k', idHex: 'aa', onToken: true, private: true, sensitive: true, extractable: false, neverExtractable: true, alwaysSensitive: true, local: true, bits: 256, curve: 'P-256', checkValueHex: null, keyType: 'ec' as const, wrapWithTrusted: null, trusted: null };
     const none = { encrypt: false, decrypt: false, sign: false, verify: false, wrap: false, unwrap: false, derive: false };
     const keys = groupKeys('pkcs11:token=T', [
       { ...base, kind: 'private', usage: { ...none, sign: true } },

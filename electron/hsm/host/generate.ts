@@ -26,7 +26,7 @@ export function generate(ctx: TokenContext, spec: GenerateSpec): RawObject[] {
   const { m, session } = ctx;
   checkUsages(spec.type, spec.usages, allowedUsages(spec.type));
   const where: Placement = { onToken: true, label: spec.label, idHex: spec.idHex };
-  const protection: Protection = { privateObject: true, sensitive: true, extractable: spec.extractable };
+  const protection: Protection = { privateObject: true, sensitive: true, extractable: spec.extractable, wrapWithTrusted: spec.wrapWithTrusted === true };
   const secret = (mechanism: number, keyType: number, valueLen?: number) => {
     const template = secretKeyTemplate(keyType, where, protection, usageAttrs(spec.usages, 'secret'), valueLen);
     return [describe(ctx, p11('C_GenerateKey', () => m.p11.C_GenerateKey(session, { mechanism }, template)))];

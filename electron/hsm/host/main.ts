@@ -15,6 +15,7 @@ import { mechanisms, probeWrap } from './probe';
 import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
 import { probeSealing, unsealShare } from './sealing';
 import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped } from './secret-import';
+import { createTrustedKey } from './trusted';
 import { sign, verify } from './sign';
 import { unwrap, wrap } from './wrap';
 
@@ -85,6 +86,7 @@ const handlers: Handlers = {
   importSecretWrapped: (p) => importSecretWrapped(ctx(p), p.transportId, p.wrapped, p.template),
   importSecretAbort: (p) => importSecretAbort(ctx(p), p.transportId),
   importSecretPlain: (p) => importSecretPlain(ctx(p), p.value, p.template),
+  createTrustedKey: (p) => createTrustedKey(ctx(p), p.value, p.label, p.idHex),
 };
 
 // Transport: Electron utilityProcess gives process.parentPort; a Node child has process.send.
@@ -98,7 +100,7 @@ function post(msg: HostResponse): void {
 }
 
 /** Methods that create objects: a cached handle could hide a new object that makes a ref ambiguous. */
-const CREATES_OBJECTS = new Set<string>(['generate', 'importPublic', 'unwrap', 'importSecretWrapped', 'importSecretPlain', 'initToken']);
+const CREATES_OBJECTS = new Set<string>(['generate', 'importPublic', 'unwrap', 'importSecretWrapped', 'importSecretPlain', 'createTrustedKey', 'initToken']);
 
 async function onRequest(data: unknown): Promise<void> {
   const req = data as HostRequest;

@@ -157,6 +157,9 @@ export function describe(ctx: TokenContext, h: Handle): RawObject {
   else if (kind === 'secret') bits = (ulong(a.get(CKA.VALUE_LEN)) ?? 0) * 8 || null;
   else if (curve) bits = curve === 'P-256' || curve === 'Ed25519' ? 256 : curve === 'P-384' ? 384 : curve === 'P-521' ? 521 : null;
   const check = a.get(CKA.CHECK_VALUE);
+  // Read apart from the rest: they are not valid for every class, and one invalid attribute makes
+  // a token refuse the whole read (which would then go attribute by attribute).
+  const trust = kind === 'secret' ? readAttrs(ctx, h, [CKA.WRAP_WITH_TRUSTED, CKA.TRUSTED]) : kind === 'private' ? readAttrs(ctx, h, [CKA.WRAP_WITH_TRUSTED]) : kind === 'public' ? readAttrs(ctx, h, [CKA.TRUSTED]) : new Map<number, Buffer>();
   return {
     kind,
     keyType,
@@ -181,6 +184,8 @@ export function describe(ctx: TokenContext, h: Handle): RawObject {
     bits,
     curve,
     checkValueHex: check && check.length ? check.toString('hex') : null,
+    wrapWithTrusted: bool(trust.get(CKA.WRAP_WITH_TRUSTED)),
+    trusted: bool(trust.get(CKA.TRUSTED)),
   };
 }
 

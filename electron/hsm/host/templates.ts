@@ -108,6 +108,8 @@ export interface Protection {
   sensitive: boolean;
   /** CKA_EXTRACTABLE: with sensitive, the key may leave the token wrapped, never in plaintext. */
   extractable: boolean;
+  /** CKA_WRAP_WITH_TRUSTED: only a CKA_TRUSTED key may wrap it (set only when asked; it can never be cleared). */
+  wrapWithTrusted?: boolean;
 }
 
 function placed(keyClass: number, keyType: number, p: Placement): Template {
@@ -125,6 +127,7 @@ function protectedBy(q: Protection): Template {
     { type: CKA.PRIVATE, value: q.privateObject },
     { type: CKA.SENSITIVE, value: q.sensitive },
     { type: CKA.EXTRACTABLE, value: q.extractable },
+    ...(q.wrapWithTrusted ? [{ type: CKA.WRAP_WITH_TRUSTED, value: true }] : []),
   ];
 }
 
@@ -147,7 +150,7 @@ const PKCS11_KEY_TYPES: Record<UnwrapTemplate['keyType'], number> = { aes: CKK.A
 /** A key arriving wrapped or imported (C_UnwrapKey, C_CreateObject): a private object, sensitive always, extractable (under wrap) only if asked. */
 export function keyTemplate(t: UnwrapTemplate): Template {
   const p: Placement = { onToken: t.onToken, label: t.label, idHex: t.idHex };
-  const q: Protection = { privateObject: true, sensitive: true, extractable: t.extractable };
+  const q: Protection = { privateObject: true, sensitive: true, extractable: t.extractable, wrapWithTrusted: t.wrapWithTrusted === true };
   const keyType = PKCS11_KEY_TYPES[t.keyType];
   return t.kind === 'secret' ? secretKeyTemplate(keyType, p, q, usageAttrs(t.usages, 'secret')) : privateKeyTemplate(keyType, p, q, t.usages);
 }

@@ -68,6 +68,10 @@ export interface RawObject {
   curve: string | null;
   /** CKA_CHECK_VALUE if the token keeps one (PKCS#11 v2.40: legacy 3-byte value). */
   checkValueHex: string | null;
+  /** Secret and private keys: CKA_WRAP_WITH_TRUSTED (only keys marked CKA_TRUSTED may wrap it); null where the token does not say. */
+  wrapWithTrusted: boolean | null;
+  /** Secret and public keys: CKA_TRUSTED (set by the SO only); null where the token does not say. */
+  trusted: boolean | null;
 }
 
 export interface GenerateSpec {
@@ -77,6 +81,12 @@ export interface GenerateSpec {
   usages: KeyUsage[];
   /** Extractable under wrap only: CKA_EXTRACTABLE true but CKA_SENSITIVE always true. */
   extractable: boolean;
+  /**
+   * CKA_WRAP_WITH_TRUSTED: only a key the SO marked CKA_TRUSTED may wrap this one, so the token
+   * itself keeps it from being wrapped out with the user PIN alone. It cannot be set later
+   * (SoftHSM: CKR_ATTRIBUTE_READ_ONLY), so it is set at generation.
+   */
+  wrapWithTrusted?: boolean;
 }
 
 export type SignMechanism = SignMechanismName;
@@ -113,6 +123,8 @@ export interface UnwrapTemplate {
   extractable: boolean;
   /** false: a session object that disappears when the session ends (transport and test keys). */
   onToken: boolean;
+  /** CKA_WRAP_WITH_TRUSTED on the new key (see GenerateSpec.wrapWithTrusted). */
+  wrapWithTrusted?: boolean;
 }
 
 export interface PublicKeyAttrs {
@@ -172,6 +184,13 @@ export interface HostMethods {
   importSecretAbort: { params: Tok & { transportId: string }; result: { destroyed: number } };
   /** Documented fallback for tokens without RSA-OAEP unwrap: C_CreateObject with the key value. */
   importSecretPlain: { params: Tok & { value: Uint8Array; template: UnwrapTemplate }; result: RawObject };
+  /**
+   * The SO creates a trusted AES-256 wrapping key (CKA_TRUSTED, wrap only, public token object: an
+   * SO session writes only public objects) with the given value; a user session in another process
+   * then wraps keys marked CKA_WRAP_WITH_TRUSTED with it and destroys it (docs/ARCHITECTURE.md
+   * "Trusted wrapping"). Needs an SO login on the token.
+   */
+  createTrustedKey: { params: Tok & { value: Uint8Array; label: string; idHex: string }; result: RawObject };
 }
 
 export type HostMethod = keyof HostMethods;
@@ -189,7 +208,7 @@ export type HostResponse =
   | { id: number; ok: false; error: AppError };
 
 /** Methods whose parameters carry a PIN: never logged, never echoed. */
-export const SECRET_BEARING: ReadonlySet<HostMethod> = new Set(['initToken', 'initUserPin', 'login', 'changePin', 'decrypt']);
+export const SECRET_BEARING: ReadonlySet<HostMethod> = new Set(['initToken', 'initUserPin', 'login', 'changePin', 'decrypt', 'importSecretPlain', 'createTrustedKey']);
 
 // ---------------------------------------------------------------------------------------------
 // Sealed shares (custos.sealedshare v1, docs/FORMAT.md) and wrapped secret import

@@ -72,6 +72,8 @@ export interface AppendRequest {
   policy?: string;
   bundle?: { hash: string; name: string; subjects: string[]; previous: string | null; practice: boolean };
   profile?: { practice: boolean };
+  /** A backup's share set: its public record (never a share). */
+  shareSet?: { id: string; scheme: string; threshold: number; shareCount: number; holders: Array<{ person: string; name: string }>; fingerprint: string; groups: string | null };
   /** The OS user and front end, kept as a detail of every audit entry. */
   osUser: string;
 }
@@ -238,6 +240,15 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       const b = req.bundle;
       rows.push({ spec: RECORDS.evidence, op: 'insert', row: { hash: b.hash, ceremony_id: req.run, name: b.name, subjects: JSON.stringify([...b.subjects].sort()), previous: b.previous, practice: b.practice ? 1 : 0, created_at: now } });
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'evidence.bundle', { ceremony: req.run, bundle: b.hash, name: b.name, previous: b.previous });
+    }
+    if (req.shareSet) {
+      const x = req.shareSet;
+      rows.push({
+        spec: RECORDS['share-set'],
+        op: 'insert',
+        row: { id: x.id, key_id: null, scheme: x.scheme, threshold: x.threshold, share_count: x.shareCount, groups: x.groups, holders: JSON.stringify(x.holders), fingerprint: x.fingerprint, ceremony_id: req.run, status: 'active', created_at: now, origin_archive: ctx.archiveId, revision: 1, updated_at: now },
+      });
+      auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'share-set.save', { ceremony: req.run, scheme: x.scheme, threshold: x.threshold, shares: x.shareCount, fingerprint: x.fingerprint });
     }
     if (req.profile && !ctx.db.prepare('SELECT 1 FROM record_profile').get()) {
       rows.push({ spec: RECORDS.profile, op: 'insert', row: { archive_id: ctx.archiveId, practice: req.profile.practice ? 1 : 0, ceremony_id: req.run, created_at: now } });

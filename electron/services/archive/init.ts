@@ -55,9 +55,9 @@ export async function initArchive(path: string, opts: InitOptions): Promise<void
   try {
     // Fails early (ARCHIVE_EXISTS) before any key is generated.
     created = createArchiveFile(path);
-    await call('generate', { path: b.module, token: b.token, spec: { type: 'aes-256', label: refs.kek.label!, idHex: ids.kek, usages: ['wrap'], extractable: true } });
+    await call('generate', { path: b.module, token: b.token, spec: { type: 'aes-256', label: refs.kek.label!, idHex: ids.kek, usages: ['wrap'], extractable: true, wrapWithTrusted: true } });
     made.push(refs.kek);
-    await call('generate', { path: b.module, token: b.token, spec: { type: 'hmac-256', label: refs.mac.label!, idHex: ids.mac, usages: ['sign'], extractable: true } });
+    await call('generate', { path: b.module, token: b.token, spec: { type: 'hmac-256', label: refs.mac.label!, idHex: ids.mac, usages: ['sign'], extractable: true, wrapWithTrusted: true } });
     made.push(refs.mac);
     await call('generate', { path: b.module, token: b.token, spec: { type: 'ec-p256', label: refs.audit.label!, idHex: ids.audit, usages: ['sign'], extractable: false } });
     made.push(refs.audit);

@@ -46,6 +46,8 @@ export interface RunEffects {
   status?: RunSummary['status'];
   /** Set-up only: whether the new record is a practice record. */
   profile?: { practice: boolean };
+  /** A backup's share set (its public record; never a share). */
+  shareSet?: { id: string; scheme: string; threshold: number; shareCount: number; holders: Array<{ person: string; name: string }>; fingerprint: string; groups: string | null };
 }
 
 export interface RecordInfo {

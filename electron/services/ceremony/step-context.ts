@@ -17,6 +17,8 @@ export interface StepServices {
   withArchive<T>(fn: (a: ArchiveService) => Promise<T>): Promise<T>;
   /** A second HSM host process for the SO's part of the backup commit (the SO and the user cannot be logged in at once in one process). */
   soHost(): HsmClient;
+  /** A PKCS#10 request signed in the HSM by the key `selector` (the key service's). */
+  csr(t: TokenRef, selector: string, subject: string): Promise<string>;
   /** Where evidence bundles are written. */
   bundleDir: string;
   version: string;

@@ -189,6 +189,7 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
       ...(effects?.people ? { people: effects.people.map((p) => ({ id: p.id, name: p.name, roles: p.roles, status: p.status, credential: p.credential ? credentialToRow(p.credential, p.id) : null })) } : {}),
       ...(effects?.policy ? { policy: canonicalJson(effects.policy) } : {}),
       ...(effects?.bundle ? { bundle: effects.bundle } : {}),
+      ...(effects?.shareSet ? { shareSet: effects.shareSet } : {}),
     };
   }
 

@@ -1,0 +1,332 @@
+// Split-knowledge backup of the archive's keys (and of keys extractable under wrap).
+//
+//   check            the targets exist and may leave the HSM wrapped; whether the token enforces
+//                    trusted wrapping (CKA_WRAP_WITH_TRUSTED) — if not, an exception is recorded
+//   make-backup-key  32 bytes from the token's RNG, kept in this process's memory only
+//   split            SLIP-39 shares (t of n) or XOR components, one per holder; the share-set
+//                    record (no share in it) goes to the journal
+//   hand-over        one holder at a time: only that holder's share is shown
+//   verify-shares    every holder re-enters their share; each is checked on its own, a wrong one
+//                    is named by its position and holder
+//   commit-backup    only now: the SO creates the Backup Key in the HSM as a trusted key (a second
+//                    host process, logged in as SO), the user session wraps the targets under it
+//                    (AES-KWP, RFC 5649) and destroys it; the blobs go to the journal and the
+//                    bundle, the Backup Key is zeroised, the share set is recorded
+//
+// Cancelling (or a crash) before the commit leaves every earlier backup as it was: nothing of the
+// new one exists outside this process's memory.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { BackupParams } from '../../../shared/ceremony/params';
+import { currentStep, SYSTEM, type RunState } from '../../../shared/ceremony/run';
+import { splitKey } from '../../../shared/components/xor';
+import { createShareSetRecord, serializeShareSetRecord } from '../../../shared/shares/record';
+import { decodeMnemonic, splitSecret, webCryptoSlip39 } from '../../../shared/slip39';
+import { CustosError, fail } from '../../../shared/result';
+import type { ObjectRef } from '../../hsm/protocol';
+import { keyCheckValues, secretCheckValue } from '../kcv';
+import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
+import type { BackupSecret } from './secrets';
+import { complete, journaled } from './steps-common';
+import { stepActor, type StepContext } from './step-context';
+
+interface Target {
+  name: string;
+  label: string;
+  idHex: string;
+  kind: 'secret' | 'private';
+  keyType: string | null;
+  wrapWithTrusted: boolean | null;
+}
+
+type ResolvedBackup = Omit<BackupParams, 'holders' | 'targets'> & {
+  holders: Array<{ person: string; name: string }>;
+  targets: Array<{ name: string; archiveKey: boolean }>;
+  iterationExponent: number;
+};
+
+const params = (s: RunState) => s.plan.params as unknown as ResolvedBackup;
+const tok = (ctx: StepContext) => ({ path: ctx.session.module, token: ctx.session.token });
+
+function outcomeOf(s: RunState, kind: string): Record<string, unknown> {
+  const step = s.steps.find((x) => x.kind === kind);
+  const o = step ? s.step[step.id]!.outcome : null;
+  if (!o) fail('CEREMONY_STEP_BLOCKED', `The “${kind}” step has not run yet.`, 'Run the steps in order.');
+  return o;
+}
+
+function secretOf(ctx: StepContext): BackupSecret {
+  const sec = ctx.secrets.get(ctx.run.state.plan.run);
+  if (!sec) fail('CEREMONY_INTERRUPTED', 'The Backup Key and its shares are not in this process: they were lost when the process that made them stopped.', 'Resume the ceremony: the share set is voided and a new one is made.');
+  return sec;
+}
+
+// ---- check ------------------------------------------------------------------------------------
+
+export async function runCheckBackup(ctx: StepContext): Promise<void> {
+  requireRunnable(ctx.run);
+  const actor = stepActor(ctx, 'administrator');
+  const p = params(ctx.run.state);
+  const info = ctx.record.info;
+  const targets: Target[] = [];
+  for (const t of p.targets) {
+    const ref: ObjectRef = t.name === 'archive-kek' ? { label: info.kek.label, idHex: info.kek.idHex, kind: 'secret' } : t.name === 'archive-mac' ? { label: info.mac.label, idHex: info.mac.idHex, kind: 'secret' } : { label: t.name };
+    const found = (await ctx.services.hsm.call('objects', { ...tok(ctx), ref })).filter((o) => o.kind === 'secret' || o.kind === 'private');
+    if (found.length !== 1) fail(found.length ? 'OBJECT_AMBIGUOUS' : 'OBJECT_NOT_FOUND', `${found.length ? 'Several keys match' : 'There is no key'} “${t.name}” on the workstation token.`, 'Abort, and plan the backup again with the right targets.');
+    const o = found[0]!;
+    if (o.extractable !== true) fail('KEY_NOT_EXTRACTABLE', `“${o.label}” is not extractable, so it cannot be backed up.`, 'Only keys generated extractable under wrap can be backed up; abort and remove it from the targets.');
+    targets.push({ name: t.name, label: o.label, idHex: o.idHex, kind: o.kind as 'secret' | 'private', keyType: o.keyType, wrapWithTrusted: o.wrapWithTrusted });
+  }
+  const archiveTargets = targets.filter((t) => t.name === 'archive-kek' || t.name === 'archive-mac');
+  const unprotected = archiveTargets.filter((t) => t.wrapWithTrusted !== true);
+  const before = unprotected.length
+    ? [
+        {
+          type: 'exception.raised' as const,
+          id: crypto.randomUUID(),
+          step: currentStep(ctx.run.state)!.id,
+          expected: 'The archive’s keys carry CKA_WRAP_WITH_TRUSTED, so the token lets only a key the SO trusted wrap them.',
+          happened: `${unprotected.map((t) => t.label).join(', ')} ${unprotected.length === 1 ? 'does' : 'do'} not (an archive made before Custos set it, or a token that does not keep it): anyone with the user PIN can wrap ${unprotected.length === 1 ? 'it' : 'them'} out of the HSM.`,
+        },
+      ]
+    : [];
+  ctx.run = await append(ctx, ctx.run, [
+    ...before.map((event) => ({ actor: SYSTEM, event })),
+    { actor, event: { type: 'step.completed', step: currentStep(ctx.run.state)!.id, outcome: { targets, trustedWrap: unprotected.length === 0 } } },
+  ]);
+}
+
+// ---- make-backup-key, split -------------------------------------------------------------------
+
+export async function runMakeBackupKey(ctx: StepContext): Promise<void> {
+  requireRunnable(ctx.run);
+  const actor = stepActor(ctx, 'operator');
+  const random = await ctx.services.hsm.call('random', { ...tok(ctx), length: 32 });
+  const bk = Buffer.from(random);
+  Buffer.from(random.buffer, random.byteOffset, random.byteLength).fill(0);
+  ctx.secrets.set(ctx.run.state.plan.run, { bk, shares: new Map(), shareBytes: new Map(), facts: {} });
+  const kcv = keyCheckValues('AES', bk);
+  await complete(ctx, actor, { bytes: 32, source: 'the token’s random number generator', checkValue: kcv.cmac });
+}
+
+export async function runSplit(ctx: StepContext): Promise<void> {
+  requireRunnable(ctx.run);
+  const actor = stepActor(ctx, 'operator');
+  const s = ctx.run.state;
+  const p = params(s);
+  const sec = secretOf(ctx);
+  const n = p.holders.length;
+  if (p.scheme === 'xor') {
+    const parts = splitKey(sec.bk, n, 'AES', (k) => randomBytes(k));
+    const components: Array<{ holder: string; name: string; index: number; checkValue: string }> = [];
+    parts.forEach((c, i) => {
+      const h = p.holders[i]!;
+      sec.shareBytes.set(h.person, Buffer.from(c));
+      sec.shares.set(h.person, Buffer.from(c).toString('hex').toUpperCase().match(/.{4}/g)!.join(' '));
+      components.push({ holder: h.person, name: h.name, index: i + 1, checkValue: keyCheckValues('AES', c).cmac });
+      c.fill(0);
+    });
+    await complete(ctx, actor, { scheme: 'xor', components, threshold: n, count: n });
+    return;
+  }
+  if (p.scheme !== 'slip39') fail('INVALID_INPUT', 'Shares sealed to cards are not available in the ceremony yet.', 'Plan the backup with SLIP-39 shares or XOR components.');
+  const [mnemonics] = await splitSecret({ secret: sec.bk, groupThreshold: 1, groups: [{ threshold: p.threshold, count: n }], iterationExponent: p.iterationExponent }, webCryptoSlip39(globalThis.crypto));
+  const record = await createShareSetRecord({
+    mnemonics: [mnemonics!],
+    holders: p.holders.map((h) => h.name),
+    createdAt: s.startedAt,
+    ceremonyId: s.plan.run,
+    label: `Backup Key (${p.targets.map((t) => t.name).join(', ')})`,
+    secretCheck: secretCheckValue(sec.bk),
+  });
+  mnemonics!.forEach((m, i) => {
+    const h = p.holders[i]!;
+    sec.shares.set(h.person, m);
+    sec.shareBytes.set(h.person, Buffer.from(m.trim().toLowerCase().split(/\s+/).join(' '), 'utf8'));
+  });
+  const text = serializeShareSetRecord(record);
+  sec.facts.record = text;
+  await complete(ctx, actor, {
+    scheme: 'slip39',
+    threshold: p.threshold,
+    count: n,
+    identifier: record.set.identifier,
+    shares: record.shares.map((x, i) => ({ holder: p.holders[i]!.person, name: p.holders[i]!.name, index: i + 1, fingerprint: x.fingerprint })),
+    shareSetRecord: JSON.parse(text) as unknown,
+  });
+}
+
+// ---- hand-over and the verification round -----------------------------------------------------
+
+function holderSteps(ctx: StepContext, kind: 'hand-over' | 'verify-shares') {
+  requireRunning(ctx.run);
+  requireNotInterrupted(ctx, ctx.run);
+  const s = ctx.run.state;
+  const step = currentStep(s);
+  if (!step || step.kind !== kind) fail('CEREMONY_STEP_BLOCKED', `The ceremony is not at the ${kind === 'hand-over' ? 'hand-over' : 'verification round'}.`, 'Follow the steps in order.');
+  const done = s.step[step.id]!.holders;
+  const holders = params(s).holders;
+  return { step, holders, done, next: holders.find((h) => !done.includes(h.person)) ?? null };
+}
+
+/** The share of the holder whose turn it is — and nobody else's. Not journaled: the share is the secret. */
+export function reveal(ctx: StepContext, holder: string): { holder: string; name: string; index: number; of: number; scheme: string; share: string; checkValue: string | null; fingerprint: string | null } {
+  const { holders, next } = holderSteps(ctx, 'hand-over');
+  if (!next) fail('CEREMONY_STEP_BLOCKED', 'Every share has been handed over.', 'Go on to the verification round.');
+  const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
+  if (!h) fail('PERSON_NOT_FOUND', `“${holder}” holds no share in this backup.`, 'Choose one of the holders.');
+  if (h.person !== next.person) fail('CEREMONY_STEP_BLOCKED', `It is ${next.name}’s turn, not ${h.name}’s: one holder at a time, in order.`, `${next.name} comes to the screen; everyone else looks away.`);
+  const sec = secretOf(ctx);
+  const split = outcomeOf(ctx.run.state, 'split');
+  const index = holders.indexOf(h) + 1;
+  const facts = (split.shares ?? split.components) as Array<{ holder: string; fingerprint?: string; checkValue?: string }>;
+  const f = facts.find((x) => x.holder === h.person);
+  return { holder: h.person, name: h.name, index, of: holders.length, scheme: String(split.scheme), share: sec.shares.get(h.person)!, checkValue: f?.checkValue ?? null, fingerprint: f?.fingerprint ?? null };
+}
+
+export async function handedOver(ctx: StepContext, holder: string): Promise<void> {
+  const { step, holders, next } = holderSteps(ctx, 'hand-over');
+  const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
+  if (!h || !next || h.person !== next.person) fail('CEREMONY_STEP_BLOCKED', `It is ${next?.name ?? 'nobody'}’s turn.`, 'Hand the shares over one holder at a time, in order.');
+  const index = holders.indexOf(h) + 1;
+  ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, written: true } } }]);
+  if (index === holders.length) await complete(ctx, stepActor(ctx, 'administrator'), { handedOver: holders.length });
+}
+
+const canonicalWords = (m: string) => m.trim().toLowerCase().split(/\s+/).join(' ');
+
+/** One holder re-enters their share; it must be exactly the share handed to them. */
+export async function verifyShare(ctx: StepContext, holder: string, text: string): Promise<{ ok: true; index: number }> {
+  const { step, holders, done } = holderSteps(ctx, 'verify-shares');
+  const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
+  if (!h) fail('PERSON_NOT_FOUND', `“${holder}” holds no share in this backup.`, 'Choose one of the holders.');
+  if (done.includes(h.person)) fail('INVALID_INPUT', `${h.name}’s share was already verified.`, 'Go on with the next holder.');
+  const sec = secretOf(ctx);
+  const split = outcomeOf(ctx.run.state, 'split');
+  const index = holders.indexOf(h) + 1;
+  let entered: Buffer;
+  if (split.scheme === 'xor') {
+    const hex = text.replace(/\s+/g, '');
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) fail('COMPONENT_INVALID', 'A component of this backup is 64 hexadecimal digits (16 groups of 4).', 'Type the component again from your sheet.');
+    entered = Buffer.from(hex, 'hex');
+  } else {
+    try {
+      decodeMnemonic(text);
+    } catch (e) {
+      await recordFailure(ctx, step.id, h, index, (e as { code?: string }).code ?? 'SHARE_INVALID');
+      throw slip39Error(e);
+    }
+    entered = Buffer.from(canonicalWords(text), 'utf8');
+  }
+  try {
+    const mine = sec.shareBytes.get(h.person)!;
+    if (mine.length === entered.length && timingSafeEqual(mine, entered)) {
+      ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, verified: true } } }]);
+      if (done.length + 1 === holders.length) await complete(ctx, stepActor(ctx, 'administrator'), { verified: holders.length });
+      return { ok: true, index };
+    }
+    // Whose share is it, if not this holder's? Named by position, so the ceremony can correct it.
+    const other = holders.find((x) => {
+      const b = sec.shareBytes.get(x.person)!;
+      return b.length === entered.length && timingSafeEqual(b, entered);
+    });
+    if (other) {
+      await recordFailure(ctx, step.id, h, index, 'SHARE_WRONG_HOLDER');
+      fail('SHARE_WRONG_HOLDER', `This is share ${holders.indexOf(other) + 1} (${other.name}’s), not ${h.name}’s share ${index}.`, `${h.name} types their own share.`);
+    }
+    await recordFailure(ctx, step.id, h, index, 'SHARE_SET_MISMATCH');
+    fail(
+      'SHARE_SET_MISMATCH',
+      `Share ${index} as entered is not the one handed to ${h.name}${split.scheme === 'slip39' ? ' (it may be from another set, or a word was copied wrongly)' : ''}.`,
+      `${h.name} checks what they wrote down against the screen when it is shown again; if it cannot be corrected, abort and make a new share set.`,
+    );
+  } finally {
+    entered.fill(0);
+  }
+}
+
+async function recordFailure(ctx: StepContext, step: string, h: { person: string; name: string }, index: number, code: string): Promise<void> {
+  // No `holder` on the event: a failed entry does not count as verified.
+  ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step, outcome: { holder: h.person, name: h.name, index, verified: false, error: code } } }]).catch(() => ctx.run);
+}
+
+function slip39Error(e: unknown): CustosError {
+  if (e instanceof CustosError) return e;
+  const code = (e as { code?: string }).code;
+  const map: Record<string, 'SHARE_UNKNOWN_WORD' | 'SHARE_WORD_COUNT' | 'SHARE_CHECKSUM' | 'SHARE_INVALID'> = { UNKNOWN_WORD: 'SHARE_UNKNOWN_WORD', WORD_COUNT: 'SHARE_WORD_COUNT', CHECKSUM: 'SHARE_CHECKSUM' };
+  return new CustosError({ code: map[code ?? ''] ?? 'SHARE_INVALID', message: 'The share as entered is not a valid SLIP-39 share (a word is misspelt, missing, or out of order).', action: 'Type the share again from your sheet; each word is checked as you type.' });
+}
+
+// ---- commit ------------------------------------------------------------------------------------
+
+/**
+ * All shares verified and the quorum approved: the SO makes the Backup Key a trusted key in the
+ * HSM, the targets are wrapped under it, and it is destroyed. `soPin` null: the token or the
+ * ceremony has no SO — the Backup Key is imported as a plain session key and an exception records
+ * that the token did not enforce the dual control (refused if a target needs a trusted wrapper).
+ */
+export async function runCommitBackup(ctx: StepContext, soPin: string | null): Promise<void> {
+  const s = ctx.run.state;
+  const check = outcomeOf(s, 'check');
+  const targets = check.targets as Target[];
+  const sec = secretOf(ctx);
+  const actor = stepActor(ctx, 'operator');
+  const bkId = createHash('sha256').update(`custos-bk/${s.plan.run}`).digest('hex').slice(0, 32);
+  const label = `custos-backup-key/${s.plan.run}`;
+  const needsTrust = targets.some((t) => t.wrapWithTrusted === true);
+  if (!soPin && needsTrust) fail('PIN_INVALID', 'The archive’s keys can be wrapped only by a key the SO trusts: the SO must enter the SO PIN for the commit.', 'The SO PIN holder enters the SO PIN. Nothing has been committed yet.');
+  const p = params(s);
+  const split = outcomeOf(s, 'split');
+  const t = tok(ctx);
+  await journaled(ctx, actor, { backupKeyId: bkId, trusted: !!soPin, targets: targets.map((x) => x.label) }, async () => {
+    const value = Buffer.from(sec.bk);
+    try {
+      if (soPin) {
+        const so = ctx.services.soHost();
+        try {
+          await so.call('login', { ...t, role: 'so', pin: soPin });
+          try {
+            await so.call('createTrustedKey', { ...t, value, label, idHex: bkId });
+          } finally {
+            await so.call('logout', t).catch(() => undefined);
+          }
+        } finally {
+          await so.close();
+        }
+      } else {
+        await ctx.services.hsm.call('importSecretPlain', { ...t, value, template: { kind: 'secret', keyType: 'aes', label, idHex: bkId, usages: ['wrap'], extractable: false, onToken: false } });
+      }
+    } finally {
+      value.fill(0);
+    }
+    let wrapped: Uint8Array[];
+    try {
+      wrapped = await ctx.services.hsm.call('wrap', { ...t, wrapping: { idHex: bkId, kind: 'secret' }, targets: targets.map((x) => ({ idHex: x.idHex, kind: x.kind })), mechanism: 'aes-kwp' });
+    } finally {
+      await ctx.services.hsm.call('destroy', { ...t, ref: { idHex: bkId } }).catch(() => undefined);
+    }
+    const blobs = targets.map((x, i) => ({ target: x.name, label: x.label, idHex: x.idHex, kind: x.kind, keyType: x.keyType, mechanism: 'aes-256-kwp-rfc5649', wrapped: Buffer.from(wrapped[i]!).toString('hex') }));
+    const record = sec.facts.record as string | undefined;
+    const shareSetFingerprint = createHash('sha256').update(record ?? JSON.stringify(split)).digest('hex');
+    ctx.secrets.wipe(s.plan.run);
+    return {
+      outcome: { blobs, backupKeyCheck: outcomeOf(s, 'make-backup-key').checkValue, trusted: !!soPin, shareSet: shareSetFingerprint },
+      effects: {
+        shareSet: {
+          id: s.plan.run,
+          scheme: p.scheme,
+          threshold: p.scheme === 'xor' ? p.holders.length : p.threshold,
+          shareCount: p.holders.length,
+          holders: p.holders,
+          fingerprint: shareSetFingerprint,
+          groups: record ? JSON.stringify((JSON.parse(record) as { groups: unknown }).groups) : null,
+        },
+      },
+    };
+  });
+}
+
+/** Resume after a crash in the commit: the half-made Backup Key object is destroyed; the secrets are gone, so the share set is voided. */
+export async function cleanUpCommit(ctx: StepContext): Promise<void> {
+  const bkId = createHash('sha256').update(`custos-bk/${ctx.run.state.plan.run}`).digest('hex').slice(0, 32);
+  await ctx.services.hsm.call('destroy', { ...tok(ctx), ref: { idHex: bkId } }).catch(() => undefined);
+}
