@@ -74,3 +74,13 @@ describe('architecture lint rules', () => {
     expect(await violations('electron/hsm/protocol/addon.ts', imports('custos-p11batch'))).toEqual([]);
   });
 });
+
+describe('the import graph', () => {
+  it('has no circle: a module importing one that imports it back is refused', async () => {
+    // service.ts imports context.ts; context.ts importing service.ts would close a circle.
+    const [r] = await eslint.lintText("import { ArchiveService } from './service';\nexport const y = ArchiveService;\n", { filePath: resolve(__dirname, '../..', 'electron/services/archive/context.ts') });
+    expect((r?.messages ?? []).filter((m) => m.ruleId === 'import-x/no-cycle').length).toBeGreaterThan(0);
+    const [ok] = await eslint.lintText("import { fail } from '../../../shared/result';\nexport const y = fail;\n", { filePath: resolve(__dirname, '../..', 'electron/services/archive/context.ts') });
+    expect((ok?.messages ?? []).filter((m) => m.ruleId === 'import-x/no-cycle')).toEqual([]);
+  });
+});
