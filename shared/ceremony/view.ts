@@ -112,13 +112,24 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
   return { kind: 'run' };
 }
 
+/**
+ * The secret section (Backup Key, shares) has begun and not yet ended: some secret step is done or
+ * in flight, and the last one is not done. Only then do the secrets have to be in this process.
+ */
+export function secretSectionOpen(s: RunState): boolean {
+  const secret = s.steps.filter((st) => st.secret);
+  const last = secret[secret.length - 1];
+  if (!last || s.step[last.id]!.status === 'done') return false;
+  return secret.some((st) => s.step[st.id]!.status === 'done' || s.step[st.id]!.status === 'in-flight');
+}
+
 export function runView(s: RunState, x: { record: string; secretsHere: boolean }): RunView {
   const plan = s.plan;
   const step = currentStep(s);
   const flight = inFlightStep(s);
   // A step in flight that this process is not running, or a secret section whose secrets this
   // process does not hold: the process that was doing it died. The run waits for `resume`.
-  const secretLost = !x.secretsHere && s.steps.some((st) => st.secret && (s.step[st.id]!.status === 'done' || s.step[st.id]!.status === 'in-flight')) && s.status === 'running';
+  const secretLost = !x.secretsHere && secretSectionOpen(s) && s.status === 'running';
   const interrupted = s.status === 'running' && (flight || secretLost) ? (flight ?? step) : null;
   const nameOf = (id: string) => plan.participants.find((p) => p.person === id)?.name ?? id;
   const input = interrupted ? ({ kind: 'none' } as StepInput) : stepInput(s, x.secretsHere);

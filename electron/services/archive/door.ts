@@ -162,6 +162,8 @@ function isCustosArchive(path: string): boolean {
 
 /** True when the token URI given names the same token as the recorded one (label, serial, model, manufacturer). */
 function sameToken(recorded: string, given: string): boolean {
+  // A token named by its label alone (the CLI's --token LABEL) matches the recorded URI's label.
+  if (!given.toLowerCase().startsWith('pkcs11:')) return tokenLabelOf(recorded) === given;
   try {
     const g = parsePkcs11Uri(given).path;
     const id: TokenIdentity = { label: g.token ?? '', manufacturer: g.manufacturer ?? '', model: g.model ?? '', serial: g.serial ?? '' };

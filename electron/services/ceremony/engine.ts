@@ -31,7 +31,8 @@ import {
 } from '../../../shared/ceremony/run';
 import { runView, type RunView } from '../../../shared/ceremony/view';
 import { CustosError, fail } from '../../../shared/result';
-import { signWithCard, signWithPassphrase, verifyCredential, type CardAccess, type CredentialRecord } from './credentials';
+import { credentialFromPublic, signWithCard, signWithPassphrase, verifyCredential, type CardAccess, type CredentialRecord } from './credentials';
+import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
 import type { CeremonyRecord, RunEffects, StoredRun } from './record';
 import type { SecretStore } from './secrets';
 
@@ -107,9 +108,20 @@ export async function challengeFor(ctx: EngineContext, r: LoadedRun, step: strin
   return { loaded, counter, nonce };
 }
 
+/** A credential enrolled earlier in this run, before the record holds it (set-up, enrolment). */
+export function enrolledInRun(s: RunState, fingerprint: string): CredentialRecord | null {
+  for (const st of s.steps) {
+    for (const p of s.step[st.id]!.progress) {
+      const c = p.credential as TranscriptCredential | undefined;
+      if (c && c.fingerprint === fingerprint) return credentialFromPublic(c);
+    }
+  }
+  return null;
+}
+
 function credentialOf(ctx: EngineContext, s: RunState, person: string): CredentialRecord {
   const p = participant(s, person)!;
-  const c = p.credential ? ctx.record.credential(p.credential.fingerprint) : null;
+  const c = p.credential ? (ctx.record.credential(p.credential.fingerprint) ?? enrolledInRun(s, p.credential.fingerprint)) : null;
   if (!c) fail('CARD_WRONG', `${p.name} has no enrolled credential.`, 'Enrol a card or passphrase for this person first.');
   return c;
 }

@@ -73,7 +73,7 @@ export interface CeremonyRecord {
   /** Hash of the newest evidence bundle whose subjects include `subject`. */
   lastBundle(subject: string): string | null;
   /** Creates the run with its first entries (run.planned, …). */
-  createRun(definition: CeremonyDefinition, events: Array<{ actor: Actor; event: JournalEvent }>, effects?: RunEffects): Promise<Array<JournalEntry & { hash: string }>>;
+  createRun(definition: CeremonyDefinition, events: Array<{ actor: Actor; event: JournalEvent; at?: string }>, effects?: RunEffects): Promise<Array<JournalEntry & { hash: string }>>;
   /**
    * Appends events after entry `afterSeq`; refuses with CEREMONY_STEP_BLOCKED if another writer
    * appended first (the caller re-reads the run and decides again).

@@ -5,7 +5,7 @@ import { canonicalJson } from '../../../shared/ceremony/canonical';
 import { SYSTEM, type Actor, type JournalEvent } from '../../../shared/ceremony/run';
 import { buildTranscript, type TranscriptCredential } from '../../../shared/ceremony/transcript';
 import { CustosError, fail } from '../../../shared/result';
-import { append, loadRun, requireRunnable, type LoadedRun } from './engine';
+import { append, enrolledInRun, loadRun, requireRunnable, type LoadedRun } from './engine';
 import { publicCredential } from './credentials';
 import { writeBundle } from './evidence';
 import { subjectOf } from './plan';
@@ -95,9 +95,8 @@ export async function runSignOff(ctx: StepContext): Promise<{ bundle: string; ha
   const credentials = new Map<string, TranscriptCredential>();
   for (const p of done.state.plan.participants) {
     if (!p.credential) continue;
-    const stored = ctx.record.credential(p.credential.fingerprint);
-    const c = stored ? publicCredential(stored) : runCredential(done, p.credential.fingerprint);
-    if (c) credentials.set(c.fingerprint, c);
+    const c = ctx.record.credential(p.credential.fingerprint) ?? enrolledInRun(done.state, p.credential.fingerprint);
+    if (c) credentials.set(c.fingerprint, publicCredential(c));
   }
   const transcript = buildTranscript({
     state: { ...done.state, status: 'completed', endedAt: done.stored.entries.at(-1)!.at },
@@ -121,13 +120,3 @@ export async function runSignOff(ctx: StepContext): Promise<{ bundle: string; ha
   return { bundle: written.path, hash: written.hash };
 }
 
-/** A credential enrolled earlier in this run (its public facts are in the enrol step's progress). */
-export function runCredential(r: LoadedRun, fingerprint: string): TranscriptCredential | null {
-  for (const st of r.state.steps) {
-    for (const p of r.state.step[st.id]!.progress) {
-      const c = p.credential as TranscriptCredential | undefined;
-      if (c && c.fingerprint === fingerprint) return c;
-    }
-  }
-  return null;
-}

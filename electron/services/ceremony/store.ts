@@ -162,10 +162,11 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
     return this.a.ceremonyRows.lastBundle(subject);
   }
 
-  private entries(afterSeq: number, prev: string, events: Array<{ actor: Actor; event: JournalEvent }>) {
+  private entries(afterSeq: number, prev: string, events: Array<{ actor: Actor; event: JournalEvent; at?: string }>) {
     const out: Array<JournalEntry & { hash: string }> = [];
     for (const [i, x] of events.entries()) {
-      const e: JournalEntry = { seq: afterSeq + i + 1, at: new Date().toISOString(), actor: x.actor, event: x.event, prev };
+      // The event as it will be read back (canonical JSON drops undefined fields), so its hash is stable.
+      const e: JournalEntry = { seq: afterSeq + i + 1, at: x.at ?? new Date().toISOString(), actor: x.actor, event: JSON.parse(canonicalJson(x.event)) as JournalEvent, prev };
       const hash = journalEntryHash(e);
       out.push({ ...e, hash });
       prev = hash;
@@ -193,7 +194,7 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
     };
   }
 
-  async createRun(definition: CeremonyDefinition, events: Array<{ actor: Actor; event: JournalEvent }>, effects?: RunEffects): Promise<Array<JournalEntry & { hash: string }>> {
+  async createRun(definition: CeremonyDefinition, events: Array<{ actor: Actor; event: JournalEvent; at?: string }>, effects?: RunEffects): Promise<Array<JournalEntry & { hash: string }>> {
     const first = events[0]?.event;
     if (!first || first.type !== 'run.planned') throw new Error('a run starts with run.planned');
     const plan = first.plan;

@@ -1,0 +1,180 @@
+// The three ceremonies of issue #9 end to end through the ceremony service: a SoftHSM2 token as
+// the workstation HSM and a SoftHSM2 token per person as their card. Set-up enrols six people with
+// key pairs made in their cards; key generation runs under two custodians' card-signed approvals;
+// a split-knowledge backup of the Archive KEK and MAC key hands SLIP-39 shares to three holders one
+// at a time, verifies every share, and commits under the SO. Each ends with a bundle that verifies.
+import { createDecipheriv } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { combineMnemonics, webCryptoSlip39 } from '../../shared/slip39';
+import { keyCheckValues } from '../../electron/services/kcv';
+import { failure } from '../helpers/hsm-ops';
+import { cast, ceremonyFixture, rollCall, runSetup, type CeremonyFixture } from './ceremony-helpers';
+
+let f: CeremonyFixture;
+const everyone = ['Ada Admin', 'Otto Operator', 'Ann Archer', 'Ben Baker', 'Cat Cole', 'Wes Witness'];
+
+beforeAll(async () => {
+  f = await ceremonyFixture('custos-ceremony-');
+}, 120_000);
+
+afterAll(async () => {
+  await f?.close();
+});
+
+describe('workstation set-up and enrolment', () => {
+  it('creates the record, enrols six people with card key pairs, sets the policy under the new custodians, and ends with a bundle', async () => {
+    const { bundle } = await runSetup(f);
+    const status = await f.service.status();
+    expect(status.exists).toBe(true);
+    expect(status.people.map((p) => p.name).sort()).toEqual([...everyone].sort());
+    expect(status.people.every((p) => p.credential?.kind === 'card' && p.status === 'active')).toBe(true);
+    expect(status.policy.approvals['key-generation']).toBe(2);
+    const v = await f.service.verifyBundle(bundle);
+    expect(v.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(v.ok && v.pinned).toBe(true);
+    expect(v.manifest!.type).toBe('workstation-setup');
+  }, 120_000);
+});
+
+describe('key generation', () => {
+  it('runs under two card-signed approvals, reads the check value, tests and archives the key, and ends with a bundle', async () => {
+    let v = await f.service.plan(f.session, {
+      definition: 'custos/key-generation',
+      params: { keyType: 'aes-256', label: 'Payments DEK 2026', usages: ['encrypt'], extractable: true, purpose: 'data-encryption', tags: ['payments'], custodians: ['Ann Archer'] },
+      participants: cast(),
+    });
+    const run = v.run;
+    expect(v.fingerprint.words).toHaveLength(8);
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // checks
+    expect(v.steps.find((s) => s.id === 'check')!.outcome!.checks).toEqual(expect.arrayContaining([expect.stringMatching(/label “Payments DEK 2026” is free/)]));
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+
+    // One approval is not enough: the engine, not the screen, refuses.
+    v = await f.act(run, { kind: 'approve', step: 'generate', person: 'Ann Archer', proof: f.card('Ann Archer') });
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Otto Operator'))).code).toBe('QUORUM_NOT_MET');
+    // The same person twice counts once; a witness cannot approve a custodian step.
+    expect((await failure(f.service.act(f.session, run, { kind: 'approve', step: 'generate', person: 'Ann Archer', proof: f.card('Ann Archer') }, null))).code).toBe('APPROVAL_DUPLICATE');
+    expect((await failure(f.service.act(f.session, run, { kind: 'approve', step: 'generate', person: 'Wes Witness', proof: f.card('Wes Witness') }, null))).code).toBe('ROLE_MISSING');
+    // Ben's approval with Cat's card: refused before the PIN is tried.
+    expect((await failure(f.service.act(f.session, run, { kind: 'approve', step: 'generate', person: 'Ben Baker', proof: f.card('Cat Cole') }, null))).code).toBe('CARD_WRONG');
+    v = await f.act(run, { kind: 'approve', step: 'generate', person: 'Ben Baker', proof: f.card('Ben Baker') });
+    expect(v.current!.input.kind).toBe('run');
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // generate
+    const gen = v.steps.find((s) => s.id === 'generate')!.outcome!;
+    expect(gen.checkValue).toMatch(/^[0-9A-F]{10}$/i);
+    // The witness ticks before the next step may start.
+    expect(v.current!.input).toEqual({ kind: 'tick', step: 'generate' });
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Ada Admin'))).code).toBe('CEREMONY_STEP_BLOCKED');
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // show check value
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // test
+    expect(v.steps.find((s) => s.id === 'test-operation')!.outcome).toMatchObject({ passed: true });
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // archive
+    expect(v.steps.find((s) => s.id === 'archive')!.outcome!.versionId).toBeTruthy();
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // csr: skipped for AES
+    expect(v.steps.find((s) => s.id === 'csr')!.status).toBe('skipped');
+    v = await f.act(run, { kind: 'approve', step: 'sign-off', person: 'Wes Witness', proof: f.card('Wes Witness') });
+    const done = await f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness');
+    expect(done.view.status).toBe('completed');
+    const verdict = await f.service.verifyBundle(done.bundle!.path);
+    expect(verdict.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(verdict.ok).toBe(true);
+    const transcript = JSON.parse(readFileSync(join(done.bundle!.path, 'transcript.json'), 'utf8'));
+    expect(transcript.approvals.map((a: { name: string }) => a.name)).toEqual(['Ann Archer', 'Ben Baker', 'Wes Witness']);
+  }, 180_000);
+
+  it('refuses a malformed definition before any PKCS#11 call', async () => {
+    const before = f.calls.n;
+    const bad = await failure(f.service.plan(f.session, { definition: { format: 'custos.ceremony-definition', formatVersion: 1, id: 'x/y', revision: 1, type: 'backup', title: 'Backup without verification', roles: { custodian: { min: 2 } }, steps: [{ id: 'split', kind: 'split' }] } as never, params: {}, participants: [] }));
+    expect(bad.code).toBe('CEREMONY_DEFINITION_INVALID');
+    expect(bad.message).toMatch(/verification round/);
+    expect(f.calls.n).toBe(before);
+    const text = await failure(f.service.parseDefinition('format: [unclosed'));
+    expect(text.code).toBe('CEREMONY_DEFINITION_INVALID');
+    expect(f.calls.n).toBe(before);
+  });
+
+  it('refuses a witness who is also a custodian, and people not in the register', async () => {
+    const params = { keyType: 'aes-256', label: 'Other', usages: ['encrypt'], extractable: false, purpose: 'data-encryption', tags: [], custodians: [] };
+    const both = await failure(f.service.plan(f.session, { definition: 'custos/key-generation', params, participants: [...cast(['Ann Archer', 'Ben Baker']), { person: 'Cat Cole', roles: ['custodian', 'witness'] }] }));
+    expect(both.code).toBe('ROLE_MISSING'); // Cat is not a witness in the register
+    const nobody = await failure(f.service.plan(f.session, { definition: 'custos/key-generation', params, participants: [...cast(), { person: 'Zed Zero', roles: ['custodian'] }] }));
+    expect(nobody.code).toBe('PERSON_NOT_FOUND');
+  });
+});
+
+describe('split-knowledge backup of the archive keys', () => {
+  it('hands each holder their share alone, verifies every share, commits under the SO, and the shares rebuild the Archive KEK', async () => {
+    let v = await f.service.plan(f.session, {
+      definition: 'custos/backup',
+      params: { targets: ['archive-kek', 'archive-mac'], scheme: 'slip39', threshold: 2, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'] },
+      participants: cast(),
+    });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // check
+    expect(v.steps.find((s) => s.id === 'check')!.outcome!.trustedWrap).toBe(true);
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    // No share is made before the quorum has approved the commit.
+    expect(v.current!.input).toMatchObject({ kind: 'approve', step: 'commit-backup' });
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Otto Operator'))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'commit-backup', person: c, proof: f.card(c) });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // make the Backup Key
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // split
+
+    const shares: Record<string, string> = {};
+    // One holder at a time, in order.
+    expect((await failure(f.service.act(f.session, run, { kind: 'reveal', holder: 'Ben Baker' }, null))).code).toBe('CEREMONY_STEP_BLOCKED');
+    for (const h of ['Ann Archer', 'Ben Baker', 'Cat Cole']) {
+      const r = await f.service.act(f.session, run, { kind: 'reveal', holder: h }, null);
+      expect(r.reveal!.name).toBe(h);
+      expect(r.reveal!.share.split(' ')).toHaveLength(33);
+      shares[h] = r.reveal!.share;
+      v = await f.act(run, { kind: 'handed-over', holder: h });
+    }
+    // The verification round: a share entered by the wrong holder is named, and does not count.
+    const wrong = await failure(f.service.act(f.session, run, { kind: 'verify-share', holder: 'Ann Archer', share: shares['Ben Baker']! }, null));
+    expect(wrong.code).toBe('SHARE_WRONG_HOLDER');
+    expect(wrong.message).toMatch(/share 2 \(Ben Baker’s\)/);
+    const typo = shares['Cat Cole']!.split(' ');
+    typo[5] = typo[5] === 'academic' ? 'acid' : 'academic';
+    expect((await failure(f.service.act(f.session, run, { kind: 'verify-share', holder: 'Cat Cole', share: typo.join(' ') }, null))).code).toMatch(/^SHARE_/);
+    for (const h of ['Ann Archer', 'Ben Baker', 'Cat Cole']) v = await f.act(run, { kind: 'verify-share', holder: h, share: shares[h]! });
+    expect(v.current!.kind).toBe('commit-backup');
+    // The SO takes part: without the SO PIN the archive's keys cannot be wrapped.
+    expect((await failure(f.service.act(f.session, run, { kind: 'commit', soPin: null }, 'Otto Operator'))).code).toBe('PIN_INVALID');
+    v = await f.act(run, { kind: 'commit', soPin: '87654321' }, 'Otto Operator');
+    const blobs = v.steps.find((s) => s.id === 'commit-backup')!.outcome!.blobs as Array<{ target: string; wrapped: string }>;
+    expect(blobs.map((b) => b.target)).toEqual(['archive-kek', 'archive-mac']);
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    v = await f.act(run, { kind: 'approve', step: 'sign-off', person: 'Wes Witness', proof: f.card('Wes Witness') });
+    const done = await f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness');
+    expect(done.view.status).toBe('completed');
+    expect((await f.service.verifyBundle(done.bundle!.path)).ok).toBe(true);
+
+    // Any two shares rebuild the Backup Key, which unwraps the KEK (RFC 5649) to the recorded check value.
+    const bk = await combineMnemonics([shares['Ben Baker']!, shares['Cat Cole']!], new Uint8Array(0), webCryptoSlip39(globalThis.crypto));
+    const d = createDecipheriv('id-aes256-wrap-pad', bk, Buffer.from('A65959A6', 'hex'));
+    const kek = Buffer.concat([d.update(Buffer.from(blobs[0]!.wrapped, 'hex')), d.final()]);
+    const status = await f.service.status();
+    expect(status.exists).toBe(true);
+    const recorded = readFileSync(join(done.bundle!.path, 'transcript.json'), 'utf8');
+    expect(recorded).not.toContain(shares['Ann Archer']!.split(' ').slice(0, 6).join(' '));
+    const info = await (await import('../../electron/services/archive/service')).ArchiveService.open(join(f.dataDir, 'archive.sqlite'), { readonly: true });
+    try {
+      expect(keyCheckValues('AES', kek).cmac).toBe(info.workstation.kek_check);
+    } finally {
+      info.close();
+    }
+  }, 240_000);
+});
