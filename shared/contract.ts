@@ -5,6 +5,8 @@ import { KEY_STATES, LIFECYCLE_ACTIONS, type KeyState } from './archive/lifecycl
 import { PURPOSES } from './archive/policy';
 import type { ArchiveInfo, AuditPage, SearchPage, VerifyVerdict, VersionDetail, VersionSummary } from './archive/types';
 import type { SecretCheckValue, ShareFailureReason } from './shares';
+import { actSchema, planSchema, runRefSchema, type ActView, type BundleVerdictView, type DefinitionView, type RecordView, type RunSummaryView } from './ceremony/contract';
+import type { RunView } from './ceremony/view';
 
 // The one contract between the renderer and the main process. Every operation is a named method
 // with an input schema (checked in main: the renderer is untrusted) and an output type. The
@@ -398,6 +400,13 @@ export const contract = {
     none,
     'Write the audit log for offline verification into a new folder under <data folder>/exports/ and list its files.',
   ),
+  'ceremony.record': method<RecordView>()(none, 'The workstation record: whether it exists, practice or production, the people enrolled and the quorum policy (read-only).'),
+  'ceremony.definitions': method<DefinitionView[]>()(none, 'The built-in ceremony definitions.'),
+  'ceremony.list': method<RunSummaryView[]>()(none, 'Ceremonies planned, running, interrupted and finished (read-only).'),
+  'ceremony.view': method<RunView>()(runRefSchema, 'One ceremony as the screens show it: steps, who acts now, what is needed, fingerprint, exceptions (read-only).'),
+  'ceremony.plan': method<RunView>()(planSchema, 'Plan a ceremony: the definition is checked before the HSM is touched, then the parameters and the people; the fingerprint is computed over every resolved value.'),
+  'ceremony.act': method<ActView>()(actSchema, 'One action in a ceremony by a named person; roles, quorum and freshness are checked in main against the journal.'),
+  'ceremony.bundle': method<BundleVerdictView>()(runRefSchema, 'Verify the evidence bundle of a finished ceremony against the pinned audit key.'),
 } as const;
 
 export type Contract = typeof contract;

@@ -4,6 +4,8 @@ import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
 import { ArchiveDoor, archiveHandlers } from './archive/index';
 import { CardShareService } from './cardshares';
+import { ceremonyHandlers } from './ceremony/handlers';
+import { CeremonyService } from './ceremony/service';
 import { ConfigStore } from './config';
 import { DrillService, readRecordView, verifyShare } from './drill';
 import { ComponentImportService } from './import';
@@ -35,6 +37,8 @@ export interface Services {
   archive: ArchiveDoor;
   /** Share checks and restore drills: a drill's shares live in this process's memory only, wiped when it ends. */
   drills: DrillService;
+  /** Ceremonies: definitions, runs and their journals in the workstation record, approvals, evidence. */
+  ceremonies: CeremonyService;
   close(): Promise<void>;
 }
 
@@ -55,11 +59,21 @@ export function createServices(opts: ServicesOptions): Services {
   const imports = new ComponentImportService(hsm);
   const archive = new ArchiveDoor(hsm, opts.dataDir);
   const drills = new DrillService({ log: (line) => opts.log?.(line) });
+  const ceremonies = new CeremonyService({
+    hsm,
+    door: archive,
+    dataDir: opts.dataDir,
+    version: VERSION,
+    newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(demo))),
+    csr: (t, selector, subject) => keys.csr(t, selector, subject),
+    via: opts.shell === 'cli' ? 'cli' : 'app',
+  });
   const close = async () => {
     drills.close();
+    ceremonies.close();
     await hsm.close();
   };
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, close };
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, ceremonies, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
@@ -95,5 +109,6 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'drill.finish': ({ drillId, passphrase }) => s.drills.finish(drillId, passphrase),
     'drill.cancel': ({ drillId }) => s.drills.cancel(drillId),
     ...archiveHandlers({ door: s.archive, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
+    ...ceremonyHandlers({ ceremonies: s.ceremonies, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
   };
 }

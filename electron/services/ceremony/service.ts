@@ -107,6 +107,10 @@ export class CeremonyService {
     return join(this.deps.dataDir, 'evidence');
   }
 
+  bundlePath(name: string): string {
+    return join(this.bundleDir, name);
+  }
+
   definitions(): Array<{ id: string; revision: number; type: string; title: string; summary: string | null; definition: CeremonyDefinition }> {
     return BUILTIN_DEFINITIONS.map((d) => ({ id: d.id, revision: d.revision, type: d.type, title: d.title, summary: d.summary ?? null, definition: d }));
   }
