@@ -9,7 +9,7 @@ import { CardShareService } from './cardshares';
 import { ConfigStore } from './config';
 import { DrillService, readRecordView, verifyShare } from './drill';
 import { ComponentImportService } from './import';
-import { KeyService } from './keys';
+import { KeyService } from './key-service';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
 
 export const VERSION = '0.1.0';

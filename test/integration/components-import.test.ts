@@ -12,7 +12,7 @@ import type { HostMethod, HostMethods, RawSlot } from '../../electron/hsm/protoc
 import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
 import { ComponentImportService, type ComponentImportInput } from '../../electron/services/import';
 import { keyCheckValues } from '../../electron/services/kcv';
-import type { TokenRef } from '../../electron/services/keys';
+import type { TokenRef } from '../../electron/services/key-service';
 import { formatHex, setOddParity, splitKey, toHex, type KeyAlgorithm } from '../../shared/components';
 import { tokenUri } from '../../shared/pkcs11-uri';
 import { CustosError, type AppError } from '../../shared/result';

@@ -8,7 +8,7 @@ import { CustosError, fail } from '../../../shared/result';
 import type { KeyUsage } from '../../hsm/protocol';
 import { ecdsaDerToRaw, ecdsaRawToDer } from '../../services/formats/ecdsa';
 import type { Services } from '../../services/index';
-import type { TokenRef } from '../../services/keys';
+import type { TokenRef } from '../../../shared/keys';
 import { out, pickToken, withServices, type GlobalOptions, type TokenSlot } from '../context';
 import { readSecret } from '../secrets';
 

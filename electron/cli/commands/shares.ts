@@ -34,7 +34,7 @@ import {
 } from '../../services/cardshares';
 import type { Services } from '../../services/index';
 import { parsePublicKey } from '../../services/formats/publicKey';
-import type { TokenRef } from '../../services/keys';
+import type { TokenRef } from '../../../shared/keys';
 import type { SealKdf } from '../../hsm/protocol';
 import { readSecret } from '../secrets';
 import { out, pickToken, withServices, type GlobalOptions, type TokenSlot } from '../context';

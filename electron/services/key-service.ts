@@ -2,7 +2,7 @@
 // host does the PKCS#11 work; this service turns user references (label or PKCS#11 URI) into object
 // references, adds URIs, check values and fingerprints, and builds public-key exports and CSRs.
 import { randomBytes } from 'node:crypto';
-import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
+import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities, TokenRef } from '../../shared/keys';
 import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
 import { parsePkcs11Uri, pctEncode, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../shared/result';
@@ -13,11 +13,7 @@ import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './form
 import { ecdsaRawToDer } from './formats/ecdsa';
 import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiFingerprint, spkiToJwk, spkiToPem } from './formats/publicKey';
 
-export interface TokenRef {
-  module: string;
-  /** PKCS#11 URI of the token (from the token list). */
-  token: string;
-}
+export type { TokenRef };
 
 /**
  * A key as a user names it: a label, or a PKCS#11 URI with object= and/or id= (RFC 7512 §2.3),
