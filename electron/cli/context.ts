@@ -59,15 +59,7 @@ export async function modulesFor(s: Services, opts: GlobalOptions): Promise<stri
 
 export async function listTokens(s: Services, opts: GlobalOptions): Promise<TokenListing> {
   const paths = await modulesFor(s, opts);
-  if (!opts.module) return s.tokens.listing();
-  const modules: TokenListing['modules'] = [];
-  const slots: SlotEntry[] = [];
-  for (const path of paths) {
-    const library = await s.hsm.call('load', { path });
-    modules.push({ path, name: path.split('/').pop() ?? path, source: 'configured', enabled: true, status: 'loaded', library });
-    for (const raw of await s.hsm.call('slots', { path })) slots.push(s.tokens.describeRawSlot(path, raw));
-  }
-  return { modules, slots };
+  return opts.module ? s.tokens.listingOf(paths) : s.tokens.listing();
 }
 
 export function out(opts: GlobalOptions, value: unknown, text: () => string): void {

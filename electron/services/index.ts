@@ -1,34 +1,21 @@
-import { mkdirSync } from 'node:fs';
-import { DEMO_TOKEN_LABEL } from '../../shared/contract';
-import { HsmClient, type SpawnHost } from '../hsm/client';
+// The main-process services, built once per process: the core (data folder, configuration, HSM
+// client, tokens, keys; services/core.ts) and, on first use, sealed shares, component import,
+// restore drills, the archive and its audit log.
+import { DEMO_TOKEN_LABEL } from '../../shared/demo';
 import type { Handlers } from '../ipc/handle';
 import { ArchiveManager } from './archive/index';
 import { ArchiveUi } from './archive-ui';
 import { AuditService } from './audit/index';
+import { createCore, type CoreServices, type ServicesOptions } from './core';
 import { CardShareService } from './cardshares';
-import { ConfigStore } from './config';
 import { DrillService, readRecordView, verifyShare } from './drill';
 import { ComponentImportService } from './import';
-import { KeyService } from './key-service';
-import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
+import { VERSION } from './version';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version';
+export type { CoreServices, ServicesOptions } from './core';
 
-export interface ServicesOptions {
-  dataDir: string;
-  shell: 'electron' | 'preview' | 'cli';
-  /** Given the host's environment, returns a spawner (utilityProcess or child process). */
-  spawnHost(env: NodeJS.ProcessEnv): SpawnHost;
-  log?(line: string): void;
-}
-
-export interface Services {
-  dataDir: string;
-  demo: DemoEnvironment;
-  config: ConfigStore;
-  hsm: HsmClient;
-  tokens: TokenService;
-  keys: KeyService;
+export interface Services extends CoreServices {
   /** Shares sealed to custodians' cards (custos.sealedshare v1). */
   cardShares: CardShareService;
   /** XOR key components into the HSM. */
@@ -39,32 +26,38 @@ export interface Services {
   audit: AuditService;
   /** Share checks and restore drills: a drill's shares live in this process's memory only, wiped when it ends. */
   drills: DrillService;
-  close(): Promise<void>;
 }
 
-/** Builds the main-process services; the Electron app, the preview shell and the CLI all use this. */
+/** Builds the main-process services; each beyond the core is made when first used. */
 export function createServices(opts: ServicesOptions): Services {
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const demo = demoEnvironment(opts.dataDir);
-  const config = new ConfigStore(opts.dataDir);
-  prepareDemoFiles(demo);
-  const hsm = new HsmClient(opts.spawnHost(hostEnvironment(demo)), {
-    onRestart: (why) => opts.log?.(`HSM host stopped (${why}); it restarts on the next request`),
-  });
-  const tokens = new TokenService(hsm, config, demo);
-  // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
-  if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
-  const keys = new KeyService(hsm);
-  const cardShares = new CardShareService(hsm);
-  const imports = new ComponentImportService(hsm);
-  const archive = new ArchiveManager(hsm, opts.dataDir);
-  const audit = new AuditService(archive);
-  const drills = new DrillService({ log: (line) => opts.log?.(line) });
-  const close = async () => {
-    drills.close();
-    await hsm.close();
+  const core = createCore(opts);
+  let cardShares: CardShareService | undefined;
+  let imports: ComponentImportService | undefined;
+  let archive: ArchiveManager | undefined;
+  let audit: AuditService | undefined;
+  let drills: DrillService | undefined;
+  return {
+    ...core,
+    get cardShares() {
+      return (cardShares ??= new CardShareService(core.hsm));
+    },
+    get imports() {
+      return (imports ??= new ComponentImportService(core.hsm));
+    },
+    get archive() {
+      return (archive ??= new ArchiveManager(core.hsm, opts.dataDir));
+    },
+    get audit() {
+      return (audit ??= new AuditService(this.archive));
+    },
+    get drills() {
+      return (drills ??= new DrillService({ log: (line) => opts.log?.(line) }));
+    },
+    close: async () => {
+      drills?.close();
+      await core.close();
+    },
   };
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, audit, drills, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {

@@ -113,8 +113,7 @@ export function registerKeyCommands(program: Command): void {
               again.wipe();
               if (!same) fail('INVALID_INPUT', 'The two new PINs differ; nothing was changed.', 'Run the command again.');
             }
-            await s.tokens.login(slot.module, slot.token.uri, oldPin.value, role, false);
-            await s.hsm.call('changePin', { path: slot.module, token: slot.token.uri, oldPin: oldPin.value, newPin: newPin.value });
+            await s.tokens.changePin(slot.module, slot.token.uri, oldPin.value, newPin.value, role, false);
           } finally {
             newPin.wipe();
           }
