@@ -22,7 +22,8 @@ import { formatFingerprint, sameHolder, shareCheckError, sharePosition, verifySh
 import type { HsmClient } from '../hsm/client';
 import type { ObjectRef, RawObject, SealAlg, SealedPayload, SealKdf } from '../hsm/protocol';
 import { ecSpkiFromPkcs11, inspectSpki, parsePublicKey, rsaSpkiFromPkcs11, spkiFingerprint } from './formats/publicKey';
-import { parseKeyRef, type TokenRef } from './key-service';
+import { parseKeyRef } from './key-refs';
+import type { TokenRef } from './key-service';
 
 export const SEALED_FORMAT = 'custos.sealedshare';
 export const SEALED_VERSION = 1;

@@ -17,7 +17,8 @@ import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import type { KeyUsage, RawObject, UnwrapTemplate } from '../hsm/protocol';
 import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from './kcv';
-import { groupKeys, type TokenRef } from './key-service';
+import { groupKeys } from './key-refs';
+import type { TokenRef } from './key-service';
 
 export interface ComponentImportInput {
   algorithm: KeyAlgorithm;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKeyUnwrapPad, rsaAesKeyUnwrap } from '../../electron/services/formats/keywrap';
-import { groupKeys, objectUri, parseKeyRef } from '../../electron/services/key-service';
+import { groupKeys, objectUri, parseKeyRef } from '../../electron/services/key-refs';
 import { DIST, requireBuild, softhsm, SOFTHSM_MODULE, type SoftHsmFixture } from '../helpers/softhsm';
 
 // The `custos key …` and operation commands end to end: real CLI process, real SoftHSM token, and
