@@ -7,6 +7,7 @@ import { matchesSelector } from '../../shared/pkcs11-uri';
 import { CustosError, type AppError } from '../../shared/result';
 import { nodeHostSpawner } from '../hsm/spawn-node';
 import { defaultDataDir } from '../services/config';
+import { createCore, type CoreServices } from '../services/core';
 import { createServices, type Services } from '../services/index';
 
 export interface GlobalOptions {
@@ -33,8 +34,17 @@ export function open(opts: GlobalOptions): Services {
   });
 }
 
+/** The core services (configuration, HSM client, tokens, keys) for this command. */
+export function openCore(opts: GlobalOptions): CoreServices {
+  return createCore({
+    dataDir: opts.dataDir ?? defaultDataDir(),
+    shell: 'cli',
+    spawnHost: (env) => nodeHostSpawner(hostScript(), env),
+  });
+}
+
 /** --module PATH overrides the configured modules for this command only. */
-export async function modulesFor(s: Services, opts: GlobalOptions): Promise<string[]> {
+export async function modulesFor(s: CoreServices, opts: GlobalOptions): Promise<string[]> {
   if (opts.module) {
     if (!existsSync(opts.module)) {
       throw new CustosError({
@@ -57,7 +67,7 @@ export async function modulesFor(s: Services, opts: GlobalOptions): Promise<stri
   return enabled;
 }
 
-export async function listTokens(s: Services, opts: GlobalOptions): Promise<TokenListing> {
+export async function listTokens(s: CoreServices, opts: GlobalOptions): Promise<TokenListing> {
   const paths = await modulesFor(s, opts);
   return opts.module ? s.tokens.listingOf(paths) : s.tokens.listing();
 }
@@ -109,7 +119,7 @@ export function formatListing(l: TokenListing): string {
   return lines.join('\n');
 }
 
-export async function pickToken(s: Services, opts: GlobalOptions): Promise<SlotEntry & { token: NonNullable<SlotEntry['token']> }> {
+export async function pickToken(s: CoreServices, opts: GlobalOptions): Promise<SlotEntry & { token: NonNullable<SlotEntry['token']> }> {
   if (!opts.token) {
     throw new CustosError({ code: 'INVALID_INPUT', message: 'No token was named.', action: 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".' });
   }
@@ -133,6 +143,13 @@ export async function pickToken(s: Services, opts: GlobalOptions): Promise<SlotE
 }
 
 export type TokenSlot = SlotEntry & { token: NonNullable<SlotEntry['token']> };
+
+/** Runs a command body with the core services open, and always closes them (logout, C_Finalize). */
+export function withCore(program: Command, fn: (s: CoreServices, opts: GlobalOptions) => Promise<void>): Promise<void> {
+  const opts = program.opts<GlobalOptions>();
+  const s = openCore(opts);
+  return fn(s, opts).finally(() => s.close());
+}
 
 /** Runs a command body with the services open, and always closes them (logout, C_Finalize). */
 export function withServices(program: Command, fn: (s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {

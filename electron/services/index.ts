@@ -1,25 +1,22 @@
 // The main-process services, built once per process: the core (data folder, configuration, HSM
-// client, tokens, keys; services/core.ts) and, on first use, sealed shares, component import,
-// restore drills, the archive and its audit log.
+// client, tokens, keys; services/core.ts) and, on first use, the share service, restore drills,
+// the archive and its audit log. The Electron app, the preview shell, the tests and the CLI's
+// archive commands use this; the CLI's token, key and share commands build only what they use.
 import { DEMO_TOKEN_LABEL } from '../../shared/demo';
 import type { Handlers } from '../ipc/handle';
 import { ArchiveManager } from './archive/index';
 import { ArchiveUi } from './archive-ui';
 import { AuditService } from './audit/index';
 import { createCore, type CoreServices, type ServicesOptions } from './core';
-import { CardShareService } from './cardshares';
-import { DrillService, readRecordView, verifyShare } from './drill';
-import { ComponentImportService } from './import';
+import { DrillService, readRecordView, ShareService, verifyShare } from './shares/index';
 import { VERSION } from './version';
 
 export { VERSION } from './version';
 export type { CoreServices, ServicesOptions } from './core';
 
 export interface Services extends CoreServices {
-  /** Shares sealed to custodians' cards (custos.sealedshare v1). */
-  cardShares: CardShareService;
-  /** XOR key components into the HSM. */
-  imports: ComponentImportService;
+  /** Split knowledge that uses a token: shares sealed to custodians' cards, XOR components into the HSM. */
+  shares: ShareService;
   /** The encrypted key archive (SQLite) and its HSM keys. */
   archive: ArchiveManager;
   /** The archive's tamper-evident audit log: trail, verification, offline export. */
@@ -31,18 +28,14 @@ export interface Services extends CoreServices {
 /** Builds the main-process services; each beyond the core is made when first used. */
 export function createServices(opts: ServicesOptions): Services {
   const core = createCore(opts);
-  let cardShares: CardShareService | undefined;
-  let imports: ComponentImportService | undefined;
+  let shares: ShareService | undefined;
   let archive: ArchiveManager | undefined;
   let audit: AuditService | undefined;
   let drills: DrillService | undefined;
   return {
     ...core,
-    get cardShares() {
-      return (cardShares ??= new CardShareService(core.hsm));
-    },
-    get imports() {
-      return (imports ??= new ComponentImportService(core.hsm));
+    get shares() {
+      return (shares ??= new ShareService(core.hsm));
     },
     get archive() {
       return (archive ??= new ArchiveManager(core.hsm, opts.dataDir));

@@ -18,7 +18,7 @@ import {
   sealShare,
   serializeSealedShare,
   type SealedShare,
-} from '../../electron/services/cardshares';
+} from '../../electron/services/shares/index';
 import { parsePublicKey } from '../../electron/services/formats/publicKey';
 import { secretCheckValue } from '../../electron/services/kcv';
 import { KeyService, type TokenRef } from '../../electron/services/key-service';

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
 import type { HostMethod, HostMethods, RawSlot } from '../../electron/hsm/protocol';
 import { nodeHostSpawner } from '../../electron/hsm/spawn-node';
-import { ComponentImportService, type ComponentImportInput } from '../../electron/services/import';
+import { ComponentImportService, type ComponentImportInput } from '../../electron/services/shares/index';
 import { keyCheckValues } from '../../electron/services/kcv';
 import type { TokenRef } from '../../electron/services/key-service';
 import { formatHex, setOddParity, splitKey, toHex, type KeyAlgorithm } from '../../shared/components';
