@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { matchesSelector } from '../../shared/pkcs11-uri';
-import { CustosError, type AppError } from '../../shared/result';
+import { CustosError, invalidInput, type AppError } from '../../shared/result';
 import { nodeHostSpawner } from '../hsm/spawn-node';
 import { defaultDataDir } from '../services/config';
 import { createCore, type CoreServices } from '../services/core';
@@ -121,7 +121,7 @@ export function formatListing(l: TokenListing): string {
 
 export async function pickToken(s: CoreServices, opts: GlobalOptions): Promise<SlotEntry & { token: NonNullable<SlotEntry['token']> }> {
   if (!opts.token) {
-    throw new CustosError({ code: 'INVALID_INPUT', message: 'No token was named.', action: 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".' });
+    invalidInput('No token was named.', 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".');
   }
   const listing = await listTokens(s, opts);
   const found = listing.slots.filter((x): x is SlotEntry & { token: NonNullable<SlotEntry['token']> } => !!x.token && matchesSelector(opts.token!, x.token));

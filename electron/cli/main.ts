@@ -7,9 +7,10 @@ import { VERSION } from '../services/index';
 import { registerArchiveCommands } from './commands/archive';
 import { registerAuditCommands } from './commands/audit';
 import { registerComponentCommands } from './commands/components';
-import { registerKeyCommands } from './commands/keys';
+import { registerKeyCommands } from './commands/key';
+import { registerOperationCommands } from './commands/operations';
 import { registerShareCommands } from './commands/shares';
-import { registerTokenCommands } from './commands/tokens';
+import { registerTokenCommands, registerTokenPinCommands } from './commands/tokens';
 import { printError, type GlobalOptions } from './context';
 import { EXIT, exitCodeFor } from './exit-codes';
 
@@ -30,7 +31,9 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   registerArchiveCommands(program);
   registerAuditCommands(program);
+  registerTokenPinCommands(program);
   registerKeyCommands(program);
+  registerOperationCommands(program);
   registerShareCommands(program);
   registerComponentCommands(program);
   return program;
