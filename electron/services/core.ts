@@ -35,8 +35,13 @@ export function createCore(opts: ServicesOptions): CoreServices {
   prepareDemoFiles(demo);
   const hsm = new HsmClient(opts.spawnHost(hostEnvironment(demo)), {
     onRestart: (why) => opts.log?.(`HSM host stopped (${why}); it restarts on the next request`),
+    // A CLI command sends one item per call and then exits: mapping the shared arena (the batch
+    // addon loaded here, two more requests) would cost it more than the arena saves. Its bytes
+    // travel in the messages instead; the results are the same.
+    sharedArena: opts.shell !== 'cli',
   });
-  // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
+  // Start the HSM host now, in parallel with the window, so the first token list does not wait for
+  // it. The CLI starts it itself, before its commands load, when the command needs it (cli/main.ts).
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
   return {
     dataDir: opts.dataDir,

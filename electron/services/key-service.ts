@@ -8,10 +8,14 @@ import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import { CKM, MECHANISM_NAMES } from '../hsm/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
-import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
+import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
-import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiFingerprint, spkiToJwk, spkiToPem } from './formats/publicKey';
 import { groupKeys, parseKeyRef } from './key-refs';
+
+// Public keys and CSRs are DER built with @peculiar/asn1-*, which costs a one-shot CLI call more than
+// its own work (issue #12 part 7): loaded when a public key is read or a CSR made, not for a signature.
+const publicKeys = () => import('./formats/publicKey');
+const csrs = () => import('./formats/csr');
 
 export type { TokenRef };
 
@@ -108,6 +112,7 @@ export class KeyService {
 
   async spki(t: TokenRef, k: KeyEntry): Promise<Buffer> {
     const attrs: PublicKeyAttrs = await this.hsm.call('publicKey', { ...this.tok(t), ref: this.refOf(k) });
+    const { ecSpkiFromPkcs11, rsaSpkiFromPkcs11 } = await publicKeys();
     return attrs.keyType === 'rsa' ? rsaSpkiFromPkcs11(attrs.modulus!, attrs.publicExponent!) : ecSpkiFromPkcs11(attrs.ecParams!, attrs.ecPoint!);
   }
 
@@ -122,6 +127,7 @@ export class KeyService {
       return { ...k, checkValue: { cmac: cv.cmacHex, legacy: cv.ecbHex, ...(cv.note ? { note: cv.note } : {}) }, fingerprint: null, publicKeyPem: null };
     }
     const spki = await this.spki(t, k);
+    const { spkiFingerprint, spkiToPem } = await publicKeys();
     const fp = spkiFingerprint(spki);
     return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
   }
@@ -146,6 +152,7 @@ export class KeyService {
     const k = await this.one(t, selector);
     if (k.kind === 'secret') fail('KEY_TYPE_MISMATCH', 'A secret key has no public key to export.', 'Choose an RSA, EC or Ed25519 key.');
     const spki = await this.spki(t, k);
+    const { spkiToJwk, spkiToPem } = await publicKeys();
     return format === 'pem' ? spkiToPem(spki) : JSON.stringify(spkiToJwk(spki), null, 2) + '\n';
   }
 
@@ -155,6 +162,7 @@ export class KeyService {
     const alg: CsrSignatureAlgorithm =
       algorithm ?? (k.keyType === 'rsa' ? 'rsa-pkcs1-sha256' : k.keyType === 'ed25519' ? 'ed25519' : k.curve === 'P-384' ? 'ecdsa-sha384' : 'ecdsa-sha256');
     const spki = await this.spki(t, k);
+    const { buildCsr } = await csrs();
     const { pem } = await buildCsr({
       subject,
       spki,
@@ -259,6 +267,7 @@ export class KeyService {
    * "bring your own key": wrap usage by default, so the token can RSA-OAEP-wrap keys to it.
    */
   async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
+    const { parsePublicKey, pkcs11AttrsFromSpki } = await publicKeys();
     const parsed = parsePublicKey(text);
     const a = pkcs11AttrsFromSpki(parsed.spki);
     const attrs: PublicKeyAttrs =
