@@ -14,7 +14,7 @@
 //
 // Run: node scripts/build.mjs cli host && node bench/cli.cjs      (or `npm run bench cli`)
 // Env: BENCH_CLI_RUNS     rounds (default 15)
-//      BENCH_CLI_ENTRY    the entry to measure (default bin/custos.mjs, what `custos` runs)
+//      BENCH_CLI_ENTRY    the entry to measure (default bin/custos.cjs, what `custos` runs)
 //      BENCH_CLI_VERBOSE=1 also print every run
 const { execFileSync, spawnSync } = require('node:child_process');
 const { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } = require('node:fs');
@@ -23,7 +23,7 @@ const { join } = require('node:path');
 const { createHash } = require('node:crypto');
 
 const ROOT = join(__dirname, '..');
-const ENTRY = process.env.BENCH_CLI_ENTRY || join(ROOT, 'bin', 'custos.mjs');
+const ENTRY = process.env.BENCH_CLI_ENTRY || join(ROOT, 'bin', 'custos.cjs');
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 15);
 const VERBOSE = process.env.BENCH_CLI_VERBOSE === '1';
 const MODULE = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'].find((p) => existsSync(p));

@@ -41,7 +41,7 @@ export function createCore(opts: ServicesOptions): CoreServices {
     sharedArena: opts.shell !== 'cli',
   });
   // Start the HSM host now, in parallel with the window, so the first token list does not wait for
-  // it. The CLI starts it itself, before its commands load, when the command needs it (cli/main.ts).
+  // it. The CLI starts it itself, before its command loads, when the command needs it (cli/host.ts).
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
   return {
     dataDir: opts.dataDir,

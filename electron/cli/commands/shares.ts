@@ -11,14 +11,15 @@ import { invalidInput } from '../../../shared/result';
 import { decodeMnemonic, type GroupSpec } from '../../../shared/slip39';
 import { formatFingerprint, serializeShareSetRecord, sharePosition, type SecretCheckValue } from '../../../shared/shares';
 import { checkEveryShare, checkShare, checkValueMismatch, PASSPHRASE_WARNING, planSplit, recoverSecret, renderShareSheet, splitIntoShares, type SplitLayout } from '../../services/shares/index';
-import { out, type GlobalOptions } from '../context';
+import { loadCliModule } from '../load';
+import { out, type GlobalOptions } from '../output';
 import { decodeSecretBytes, promptHidden, readInputFile, readPassphraseFile, readStdin, refuseExisting, stdinIsTerminal, type SecretEncoding } from '../input';
 import { readMnemonicLines, readOneMnemonic, readRecordFile, writePrivate } from '../share-input';
 import type { SealOptions, UnsealOptions } from './shares-cards';
 
 // Sealed shares need the envelope format and the card's keys (ASN.1, more schemas): a module of their
 // own, loaded only for those commands.
-const cards = () => import('./shares-cards');
+const cards = () => loadCliModule<typeof import('./shares-cards')>('commands/shares-cards.mjs');
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
