@@ -1,6 +1,7 @@
 // One lint tool (ESLint + typescript-eslint). Besides the usual rules it holds the architecture:
 // renderer → shared ← electron; shared/ is pure (no node:*, no electron, no react); only
-// electron/hsm may load pkcs11js; only the archive/audit services may touch SQLite.
+// electron/hsm may load pkcs11js; only the archive/audit services may touch SQLite; the CLI's start-up
+// path loads no command, service or heavy library before it knows the command.
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -52,6 +53,29 @@ export default tseslint.config(
     files: ['electron/hsm/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict([{ group: ['**/renderer/**', '../renderer', '../../renderer'], message: 'Main must not import renderer code.' }]),
+    },
+  },
+  {
+    // What every `custos` command line loads before its command (the CLI's door, the command table,
+    // the root command) stays small: each call loads only what its command needs (issue #12 part 7).
+    // Dynamic imports are not restricted: they are how the rest is loaded.
+    files: ['electron/cli/{commonjs,main,argv,table,load,program,output,early-host,exit-codes}.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['./commands/*'], allowTypeImports: true, message: 'Command modules load on demand, through cli/table.ts.' },
+            { group: ['./context', './session', './share-input'], allowTypeImports: true, message: 'Service plumbing loads with the commands that open services.' },
+            {
+              group: ['../services/*', '!../services/config', '!../services/version', '!../services/demo'],
+              allowTypeImports: true,
+              message: 'Services load when a command opens them (cli/context.ts).',
+            },
+            { group: ['zod', '@peculiar/*', 'asn1js', 'qrcode', 'pdfkit', 'better-sqlite3'], allowTypeImports: true, message: 'Libraries load with the command that uses them.' },
+          ],
+        },
+      ],
     },
   },
   {
