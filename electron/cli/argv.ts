@@ -71,6 +71,8 @@ const USES_HSM: Readonly<Record<string, (rest: readonly string[]) => boolean>> =
     return s === 'unseal' || (s === 'seal' && has(rest, '--to-key')) || (s === 'combine' && has(rest, '--sealed'));
   },
   components: (rest) => sub(rest) === 'combine' && has(rest, '--import'),
+  // Reading a ceremony, the register or a bundle needs only the record file.
+  ceremony: (rest) => !['list', 'status', 'definitions', 'lint', 'bundle', 'verify-bundle', undefined].includes(sub(rest)),
   archive: (rest) => {
     const s = sub(rest);
     return (s !== undefined && ARCHIVE_HSM.has(s)) || (s === 'verify' && !has(rest, '--no-hsm'));

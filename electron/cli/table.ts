@@ -27,6 +27,7 @@ const GROUPS: readonly CommandGroup[] = [
   },
   { words: ['shares'], load: () => commands<typeof import('./commands/shares')>('shares').then((m) => m.registerShareCommands) },
   { words: ['components'], load: () => commands<typeof import('./commands/components')>('components').then((m) => m.registerComponentCommands) },
+  { words: ['ceremony', 'people'], load: () => commands<typeof import('./commands/ceremony')>('ceremony').then((m) => m.registerCeremonyCommands) },
 ];
 
 export function groupsFor(argv: readonly string[]): readonly CommandGroup[] {
