@@ -83,7 +83,12 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'tokens.list': () => s.tokens.listing(),
     'modules.add': ({ path }) => s.tokens.addModule(path),
     'modules.remove': ({ path }) => s.tokens.removeModule(path),
-    'tokens.createDemo': ({ soPin, userPin }) => s.tokens.createDemo(soPin, userPin),
+    'tokens.createDemo': async ({ soPin, userPin }) => {
+      const slot = await s.tokens.createDemo(soPin, userPin);
+      // The demo token comes with a practice record: everything made on it is marked practice.
+      if (slot.token) await s.ceremonies.createPracticeRecord({ module: slot.module, token: slot.token.uri }, userPin);
+      return s.tokens.listing().then((l) => l.slots.find((x) => x.token?.uri === slot.token?.uri) ?? slot);
+    },
     'session.login': ({ module, token, pin, role }) => s.tokens.login(module, token, pin, role),
     'session.logout': ({ module, token }) => s.tokens.logout(module, token),
     'keys.capabilities': (t) => s.tokens.withConfigured(t.module, () => s.keys.capabilities(t)),

@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BUILTIN_DEFINITIONS, builtinDefinition } from '../../../shared/ceremony/builtin';
+import { canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
 import type { SetupParams } from '../../../shared/ceremony/params';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
@@ -516,6 +517,28 @@ export class CeremonyService {
       return { view: this.viewOf(record, plan.run) };
     } finally {
       a.close();
+    }
+  }
+
+  /**
+   * The demo token path: a practice record on the new demo token, with the practice policy and no
+   * people yet (the app then leads to enrolling them). Everything it holds is marked practice.
+   */
+  async createPracticeRecord(session: TokenRef, userPin: string): Promise<void> {
+    if (this.recordPath().exists) return;
+    const { path } = this.recordPath();
+    mkdirSync(this.deps.dataDir, { recursive: true, mode: 0o700 });
+    await this.deps.hsm.call('login', { path: session.module, token: session.token, role: 'user', pin: userPin });
+    try {
+      const actor = `${osUser(this.deps.via)} (demo token set-up)`;
+      const a = await this.deps.door.init(path, { token: session, name: 'Practice workstation (demo token)', actor, tokenUri: session.token });
+      try {
+        await a.ceremonyRows.initProfile({ practice: true, policy: canonicalJson(practicePolicy()), actor, osUser: osUser(this.deps.via) });
+      } finally {
+        a.close();
+      }
+    } finally {
+      await this.deps.hsm.call('logout', { path: session.module, token: session.token }).catch(() => undefined);
     }
   }
 
