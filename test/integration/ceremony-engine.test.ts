@@ -197,3 +197,65 @@ describe('practice and production', () => {
     }
   }, 180_000);
 });
+
+describe('approvals that must not count', () => {
+  it('refuses a replayed approval, an expired one, one over other parameters, and one over a changed message', async () => {
+    const v0 = await f.service.plan(f.session, {
+      definition: 'custos/key-generation',
+      params: { keyType: 'hmac-256', label: 'Replay target', usages: ['sign'], extractable: false, purpose: 'authentication', tags: [], custodians: [] },
+      participants: cast(),
+    });
+    const run = v0.run;
+    let v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+
+    // Ann signs the current challenge with her card, through the engine's own message.
+    const { approvalMessage } = await import('../../shared/ceremony/approval');
+    const { signWithCard } = await import('../../electron/services/ceremony/credentials');
+    const c1 = (await f.service.act(f.session, run, { kind: 'challenge', step: 'generate' }, null)).challenge!;
+    const status = await f.service.status();
+    const ann = status.people.find((p) => p.name === 'Ann Archer')!;
+    const cred = await (async () => {
+      const { ArchiveService } = await import('../../electron/services/archive/service');
+      const { ArchiveCeremonyRecord } = await import('../../electron/services/ceremony/store');
+      const a = ArchiveService.open(join(f.dataDir, 'archive.sqlite'), { readonly: true });
+      try {
+        return new ArchiveCeremonyRecord(a, '', 'test').credential(ann.credential!.fingerprint)!;
+      } finally {
+        a.close();
+      }
+    })();
+    const sign = (m: { counter: number; nonce: string; fingerprint: string }) =>
+      signWithCard(f.hsm, cred, (f.card('Ann Archer') as { card: { module: string; token: string; pin: string } }).card, approvalMessage({ purpose: 'approve', run, fingerprint: m.fingerprint, step: 'generate', counter: m.counter, nonce: m.nonce, person: ann.id, credential: cred.fingerprint }));
+    const good = { step: 'generate', person: 'Ann Archer', counter: c1.counter, nonce: c1.nonce, fingerprint: c1.fingerprint };
+
+    // Signed over other parameters (a swapped fingerprint): refused, nothing recorded.
+    const otherFp = 'ab'.repeat(32);
+    const swapped = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, fingerprint: otherFp, signature: await sign({ ...good, fingerprint: otherFp }) }, null));
+    expect(swapped.code).toBe('APPROVAL_FINGERPRINT');
+    // A signature over another message: refused.
+    const forged = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, signature: await sign({ ...good, counter: good.counter + 7 }) }, null));
+    expect(forged.code).toBe('APPROVAL_INVALID');
+    // The right one counts.
+    const sig = await sign(good);
+    v = (await f.service.act(f.session, run, { kind: 'approve-signed', ...good, signature: sig }, null)).view;
+    expect(v.steps.find((s) => s.id === 'generate')!.quorum!.have).toBe(1);
+
+    // The challenge expires; a new one is issued; the old signature replayed is refused as such.
+    f.advance(16 * 60_000);
+    const c2 = (await f.service.act(f.session, run, { kind: 'challenge', step: 'generate' }, null)).challenge!;
+    expect(c2.nonce).not.toBe(c1.nonce);
+    const replay = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, person: 'Ben Baker', signature: sig }, null));
+    expect(replay.code).toBe('APPROVAL_REPLAYED');
+    // An approval for the new challenge made after it expired: stale.
+    f.advance(16 * 60_000);
+    const late = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, person: 'Ben Baker', counter: c2.counter, nonce: c2.nonce, signature: await sign({ ...good, counter: c2.counter, nonce: c2.nonce }) }, null));
+    expect(late.code).toBe('APPROVAL_STALE');
+    const after = await f.service.view(run);
+    expect(after.steps.find((s) => s.id === 'generate')!.quorum!.have).toBe(1);
+    await f.act(run, { kind: 'abort', reason: 'test over' }, 'Ada Admin');
+  }, 120_000);
+});

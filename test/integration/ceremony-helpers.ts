@@ -37,6 +37,8 @@ export interface CeremonyFixture {
   dataDir: string;
   /** Counts host calls, to prove that a refused definition made none. */
   calls: { n: number };
+  /** Moves the service's clock (challenges expire after 15 minutes). */
+  advance(ms: number): void;
   person(name: string): Person;
   card(name: string): Proof;
   act(run: string, action: CeremonyAction, by?: string | null): Promise<RunView>;
@@ -64,7 +66,9 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE)
   await hsm.call('login', { path: SOFTHSM_MODULE, token: WS.label, role: 'user', pin: WS.user });
   const dataDir = join(fx.dir, 'data');
   const keys = new KeyService(hsm);
+  let offset = 0;
   const service = new CeremonyService({
+    now: () => new Date(Date.now() + offset),
     hsm: counted,
     door: new ArchiveDoor(hsm, dataDir),
     dataDir,
@@ -82,6 +86,7 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE)
     session,
     dataDir,
     calls,
+    advance: (ms) => (offset += ms),
     person,
     card: (name) => ({ card: { module: SOFTHSM_MODULE, token: person(name).card, pin: person(name).pin } }),
     act: async (run, action, by = null) => (await service.act(session, run, action, by)).view,

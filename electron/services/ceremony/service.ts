@@ -46,6 +46,10 @@ export type CeremonyAction =
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
+  /** An approval signed elsewhere (a card on another reader): the challenge it answers and its signature. */
+  | { kind: 'approve-signed'; step: string; person: string; counter: number; nonce: string; fingerprint: string; signature: string }
+  /** The current challenge of a step, to sign elsewhere (issued if there is none or it expired). */
+  | { kind: 'challenge'; step: string }
   | { kind: 'reveal'; holder: string }
   | { kind: 'handed-over'; holder: string }
   | { kind: 'verify-share'; holder: string; share: string }
@@ -63,6 +67,8 @@ export interface ActResult {
   reveal?: ReturnType<typeof backup.reveal>;
   /** sign-off only: where the evidence bundle was written. */
   bundle?: { path: string; hash: string };
+  /** challenge only: what an approval made elsewhere must sign (with the person and their credential). */
+  challenge?: { run: string; fingerprint: string; step: string; counter: number; nonce: string };
 }
 
 export interface CeremonyServiceDeps {
@@ -75,6 +81,8 @@ export interface CeremonyServiceDeps {
   csr: StepServices['csr'];
   /** "app" or "cli": recorded with the OS user as a detail of each audit entry. */
   via: 'app' | 'cli';
+  /** The clock (tests move it to expire challenges). */
+  now?(): Date;
 }
 
 export interface RecordStatus {
@@ -300,7 +308,7 @@ export class CeremonyService {
       bundleDir: this.bundleDir,
       version: this.deps.version,
     };
-    return { record, secrets: this.secrets, now: () => new Date(), run: engine.loadRun(record, run), session, services, by };
+    return { record, secrets: this.secrets, now: this.deps.now ?? (() => new Date()), run: engine.loadRun(record, run), session, services, by };
   }
 
   private async dispatch(ctx: StepContext, action: CeremonyAction): Promise<Omit<ActResult, 'view'>> {
@@ -327,6 +335,18 @@ export class CeremonyService {
       case 'approve':
         ctx.run = await engine.approve(deps, r, { step: action.step, person: person(action.person), proof: action.proof });
         return {};
+      case 'approve-signed': {
+        const step = r.state.steps.find((x) => x.id === action.step);
+        const role = step?.kind === 'sign-off' ? 'witness' : (step?.quorum?.role ?? 'custodian');
+        ctx.run = await engine.recordApproval(ctx, r, { step: action.step, person: person(action.person), role, counter: action.counter, nonce: action.nonce, fingerprint: action.fingerprint, signature: action.signature });
+        return {};
+      }
+      case 'challenge': {
+        engine.requireRunning(r);
+        const c = await engine.challengeFor(ctx, r, action.step);
+        ctx.run = c.loaded;
+        return { challenge: { step: action.step, counter: c.counter, nonce: c.nonce, run: r.state.plan.run, fingerprint: r.state.plan.fingerprint } };
+      }
       case 'tick': {
         const step = action.step ?? lastDone(r);
         ctx.run = await engine.tick(ctx, r, { by: by('witness'), step });
