@@ -25,6 +25,7 @@ import { CustosError, fail } from '../../../shared/result';
 import type { ObjectRef } from '../../hsm/protocol';
 import { keyCheckValues, secretCheckValue } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
+import { withFingerprint } from './plan';
 import type { BackupSecret } from './secrets';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
@@ -89,9 +90,17 @@ export async function runCheckBackup(ctx: StepContext): Promise<void> {
         },
       ]
     : [];
+  // The fingerprint read aloud next must cover what will be wrapped: the targets' labels, ids and
+  // key types, not only the names given at planning.
+  const s = ctx.run.state;
+  const { fingerprint: _old, ...rest } = s.plan;
+  void _old;
+  const resolved = targets.map((t) => ({ name: t.name, archiveKey: t.name === 'archive-kek' || t.name === 'archive-mac', label: t.label, idHex: t.idHex, keyType: t.keyType }));
+  const plan = withFingerprint({ ...rest, params: { ...s.plan.params, targets: resolved }, amendment: s.plan.amendment + 1 });
   ctx.run = await append(ctx, ctx.run, [
     ...before.map((event) => ({ actor: SYSTEM, event })),
     { actor, event: { type: 'step.completed', step: currentStep(ctx.run.state)!.id, outcome: { targets, trustedWrap: unprotected.length === 0 } } },
+    { actor: SYSTEM, event: { type: 'run.amended', plan, reason: 'The targets were found on the token: their labels, ids and key types are now part of the fingerprint.' } },
   ]);
 }
 
