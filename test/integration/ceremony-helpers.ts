@@ -45,11 +45,14 @@ export interface CeremonyFixture {
   close(): Promise<void>;
 }
 
-export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE): Promise<CeremonyFixture> {
+export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE, opts: { extraTokens?: Array<{ label: string; so: string; user: string }>; env?: NodeJS.ProcessEnv } = {}): Promise<CeremonyFixture> {
   requireBuild();
   const fx = softhsm(prefix);
   fx.initToken(WS.label, { so: WS.so, user: WS.user });
   for (const p of people) fx.initToken(p.card, { user: p.pin });
+  // Tokens made by another process appear to a running host only after a new C_Initialize: make them all first.
+  for (const t of opts.extraTokens ?? []) fx.initToken(t.label, { so: t.so, user: t.user });
+  Object.assign(fx.env, opts.env ?? {});
   const calls = { n: 0 };
   const hsm = new HsmClient(nodeHostSpawner(HOST_SCRIPT, fx.env));
   const counted = new Proxy(hsm, {

@@ -36,6 +36,7 @@ import * as backup from './steps-backup';
 import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
+import * as restore from './steps-restore';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -54,6 +55,10 @@ export type CeremonyAction =
   | { kind: 'handed-over'; holder: string }
   | { kind: 'verify-share'; holder: string; share: string }
   | { kind: 'commit'; soPin: string | null }
+  /** Restore and drill: one holder's share, checked as it is entered. */
+  | { kind: 'enter-share'; holder: string; share: string }
+  /** Restore and drill: unwrap the keys; `destPin` logs in to a destination that is not the workstation token. */
+  | { kind: 'unwrap'; destPin: string | null }
   | { kind: 'tick'; step?: string }
   | { kind: 'exception'; role: Role; step: string | null; expected: string; happened: string }
   | { kind: 'decide'; id: string; decision: string }
@@ -258,8 +263,10 @@ export class CeremonyService {
     }
     if (!exists) fail('RECORD_MISSING', 'This workstation has no record yet.', 'Run the workstation set-up ceremony first.');
     const token = await this.tokenIdentity(session);
+    const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
+    const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
     return this.write(session, async (record) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -384,6 +391,20 @@ export class CeremonyService {
         engine.requireRunnable(ctx.run, stepIdOf(ctx, 'commit-backup'));
         await backup.runCommitBackup(ctx, action.soPin);
         return {};
+      case 'enter-share':
+        await restore.enterShare(ctx, action.holder, action.share);
+        return {};
+      case 'unwrap': {
+        engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
+        const d = restore.destinationOf(ctx);
+        if (d.separate && action.destPin) await this.deps.hsm.call('login', { path: d.path, token: d.token, role: 'user', pin: action.destPin });
+        try {
+          await restore.runUnwrap(ctx);
+        } finally {
+          if (d.separate && action.destPin) await this.deps.hsm.call('logout', { path: d.path, token: d.token }).catch(() => undefined);
+        }
+        return {};
+      }
       case 'login':
         engine.requireRunnable(ctx.run);
         if (currentStep(ctx.run.state)?.kind !== 'login') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the login step.', 'Log in when the ceremony reaches that step.');
@@ -410,7 +431,16 @@ export class CeremonyService {
         await common.runLogin(ctx, null);
         break;
       case 'check':
-        await (type === 'backup' ? backup.runCheckBackup(ctx) : keygen.runCheckKeygen(ctx));
+        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : keygen.runCheckKeygen(ctx));
+        break;
+      case 'rebuild-backup-key':
+        await restore.runRebuild(ctx);
+        break;
+      case 'enter-shares':
+        fail('CEREMONY_STEP_BLOCKED', 'Each holder enters their share, one at a time.', 'Enter the shares (custos ceremony restore-shares, or the screen).');
+        break;
+      case 'unwrap-targets':
+        await this.dispatch(ctx, { kind: 'unwrap', destPin: null });
         break;
       case 'enrol':
         await people.runEnrolDone(ctx);
@@ -475,8 +505,9 @@ export class CeremonyService {
       if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
       else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
       else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
+      else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
       if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
-      else if (flight.kind !== 'commit-backup') {
+      else if (flight.kind !== 'commit-backup' && flight.kind !== 'unwrap-targets') {
         ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'step.failed', step: flight.id, error: { code: 'CEREMONY_INTERRUPTED', message: 'Interrupted before it finished; nothing was made. Run the step again.' } } }]);
         how.push(`step “${flight.title}” had not finished: it runs again`);
       }
