@@ -324,7 +324,16 @@ describe('restore drill and restore (issue #10 parts 1 and 2)', () => {
     // Nothing was left on the production token.
     const left = await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: 'Workstation', ref: { label: `custos-drill/${run}/archive-kek` } });
     expect(left).toEqual([]);
+    const before = (await f.service.status()).backups.find((b) => b.run === backupRun)!;
+    expect(before.lastDrill).toBeNull();
     await signOff(run);
+    // The drill is on the dashboard; a year and a month later, the next is overdue (policy: every 12 months).
+    const after = (await f.service.status()).backups.find((b) => b.run === backupRun)!;
+    expect(after.lastDrill).not.toBeNull();
+    expect(after.overdue).toBe(false);
+    f.advance(396 * 24 * 3600_000);
+    expect((await f.service.status()).backups.find((b) => b.run === backupRun)!.overdue).toBe(true);
+    f.advance(-396 * 24 * 3600_000);
   }, 180_000);
 
   it('restores the Archive KEK and MAC key into a fresh SoftHSM token: quorum first, shares, matching check values, still protected', async () => {
