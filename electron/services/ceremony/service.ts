@@ -37,6 +37,7 @@ import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
+import * as retrieval from './steps-retrieval';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -282,8 +283,8 @@ export class CeremonyService {
     const token = await this.tokenIdentity(session);
     const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
-    return this.write(session, async (record) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination });
+    return this.write(session, async (record, archive) => {
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, lookupVersion: (sel) => archive.version(sel) });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -448,7 +449,10 @@ export class CeremonyService {
         await common.runLogin(ctx, null);
         break;
       case 'check':
-        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : keygen.runCheckKeygen(ctx));
+        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
+        break;
+      case 'retrieve':
+        await retrieval.runRetrieve(ctx);
         break;
       case 'rebuild-backup-key':
         await restore.runRebuild(ctx);
@@ -521,6 +525,7 @@ export class CeremonyService {
       let adopted = false;
       if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
       else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
+      else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
       else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
       else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
       if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
