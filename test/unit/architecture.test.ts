@@ -11,7 +11,7 @@ async function violations(file: string, code: string): Promise<string[]> {
   return (r?.messages ?? []).filter((m) => rules.includes(m.ruleId ?? '')).map((m) => m.message);
 }
 
-describe('architecture lint rules', () => {
+describe('architecture lint rules', { timeout: 60_000 }, () => {
   it('keeps the renderer away from main-process code and Node', async () => {
     expect(await violations('renderer/x.ts', "import { x } from '../electron/services/tokens';\nexport const y = x;\n")).not.toEqual([]);
     expect(await violations('renderer/x.ts', "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n")).not.toEqual([]);
@@ -75,7 +75,7 @@ describe('architecture lint rules', () => {
   });
 });
 
-describe('the import graph', () => {
+describe('the import graph', { timeout: 60_000 }, () => {
   it('has no circle: a module importing one that imports it back is refused', async () => {
     // service.ts imports context.ts; context.ts importing service.ts would close a circle.
     const [r] = await eslint.lintText("import { ArchiveService } from './service';\nexport const y = ArchiveService;\n", { filePath: resolve(__dirname, '../..', 'electron/services/archive/context.ts') });

@@ -11,7 +11,7 @@ async function violations(file: string, code: string): Promise<string[]> {
   return (r?.messages ?? []).filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message);
 }
 
-describe('CLI start-up lint rule', () => {
+describe('CLI start-up lint rule', { timeout: 60_000 }, () => {
   it('keeps command modules, services and heavy libraries out of the start-up path', async () => {
     expect(await violations('electron/cli/main.ts', "import { registerShareCommands } from './commands/shares';\nexport const y = registerShareCommands;\n")).not.toEqual([]);
     expect(await violations('electron/cli/program.ts', "import { createCore } from '../services/core';\nexport const y = createCore;\n")).not.toEqual([]);
