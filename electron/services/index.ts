@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { CeremonyEvent } from '../../shared/ceremony/contract';
 import { DEMO_TOKEN_LABEL } from '../../shared/contract';
 import { HsmClient, type SpawnHost } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
@@ -39,6 +40,8 @@ export interface Services {
   drills: DrillService;
   /** Ceremonies: definitions, runs and their journals in the workstation record, approvals, evidence. */
   ceremonies: CeremonyService;
+  /** Events for the window (a ceremony changed): the shells forward them on the event channel. */
+  events: { subscribe(listener: (event: CeremonyEvent) => void): () => void };
   close(): Promise<void>;
 }
 
@@ -59,6 +62,13 @@ export function createServices(opts: ServicesOptions): Services {
   const imports = new ComponentImportService(hsm);
   const archive = new ArchiveDoor(hsm, opts.dataDir);
   const drills = new DrillService({ log: (line) => opts.log?.(line) });
+  const listeners = new Set<(event: CeremonyEvent) => void>();
+  const events = {
+    subscribe(listener: (event: CeremonyEvent) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
   const ceremonies = new CeremonyService({
     hsm,
     door: archive,
@@ -67,13 +77,16 @@ export function createServices(opts: ServicesOptions): Services {
     newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(demo))),
     csr: (t, selector, subject) => keys.csr(t, selector, subject),
     via: opts.shell === 'cli' ? 'cli' : 'app',
+    emit: (event) => {
+      for (const l of [...listeners]) l(event);
+    },
   });
   const close = async () => {
     drills.close();
     ceremonies.close();
     await hsm.close();
   };
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, ceremonies, close };
+  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, ceremonies, events, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
