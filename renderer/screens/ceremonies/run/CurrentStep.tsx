@@ -1,0 +1,144 @@
+import { useEffect, useId, useRef, useState, type RefObject } from 'react';
+import type { RunView } from '../../../../shared/ceremony/view';
+import type { TokenRef } from '../../../../shared/keys';
+import { ActorBanner } from '../../../components/ActorBanner';
+import { StepHeading } from '../../../components/Steps';
+import { useCeremony } from '../../../stores/ceremony';
+import { outcomeFacts, personWithRole } from '../words';
+import { actingWords, candidatesOf, useStepAct } from './act';
+import { Fingerprint } from './Fingerprint';
+import { HandOverPanel } from './HandOver';
+import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
+import { VerifySharePanel } from './VerifyShare';
+
+// The current step, large: its number and title, who acts now (the banner), what is read aloud,
+// what the step needs, and the one input the engine asks for next. When the step, the input or the
+// people still to act change, the focus moves to the step's heading, so keyboard and screen-reader
+// users start there; and the panel below is a new one, so nothing typed for the last input is left.
+
+export function CurrentStep({ view, session, workstationUri, wsLoggedIn, headingRef }: { view: RunView; session: TokenRef | null; workstationUri: string | null; wsLoggedIn: boolean; headingRef: RefObject<HTMLHeadingElement | null> }) {
+  const cur = view.current!;
+  const progress = useCeremony((s) => s.progress);
+  const candidates = candidatesOf(view);
+  const turnKey = `${cur.id}:${cur.input.kind}:${candidates.map((c) => c.person).join(',')}`;
+  const [chosen, setChosen] = useState<string | null>(null);
+  const actor = candidates.find((c) => c.person === chosen) ?? candidates[0] ?? null;
+  const step = useStepAct(view.run, session);
+  const lastTurn = useRef(turnKey);
+  const ids = useId();
+
+  useEffect(() => {
+    if (lastTurn.current === turnKey) return;
+    lastTurn.current = turnKey;
+    step.reset();
+    headingRef.current?.focus();
+    // Only a new turn moves the focus (not every answer from main).
+  }, [turnKey]);
+
+  const words = actingWords(view, actor, wsLoggedIn);
+  const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn };
+  const input = cur.input;
+  const facts = relevantFacts(view);
+
+  return (
+    <section className="panel current-step" aria-labelledby={`${ids}-h`} data-testid="current-step">
+      <p className="step-of">
+        Step {cur.index + 1} of {view.steps.length}
+      </p>
+      <StepHeading ref={headingRef}>
+        <span id={`${ids}-h`}>{cur.title}</span>
+      </StepHeading>
+      {words ? <ActorBanner who={words.who} what={words.what} note={words.note} /> : null}
+      {candidates.length > 1 && input.kind !== 'hand-over' ? (
+        <div className="field who-acts">
+          <label htmlFor={`${ids}-who`}>Who acts now</label>
+          <select id={`${ids}-who`} value={actor?.person ?? ''} onChange={(e) => setChosen(e.target.value)} disabled={step.busy}>
+            {candidates.map((c) => (
+              <option key={c.person} value={c.person}>
+                {personWithRole(c)}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
+      <div className="say" data-testid="say">
+        <span className="label">Read aloud</span>
+        <p>{cur.say}</p>
+      </div>
+      {cur.kind === 'read-fingerprint' || input.kind === 'approve' || input.kind === 'sign-off' ? (
+        <Fingerprint fp={view.fingerprint} large title={input.kind === 'approve' || input.kind === 'sign-off' ? 'The card signs this ceremony fingerprint' : 'Ceremony fingerprint: read these words aloud'} />
+      ) : null}
+      {facts.length > 0 ? (
+        <dl className="props facts" data-testid="step-facts">
+          {facts.map((f) => (
+            <div key={f.label} className="tech-row">
+              <dt>{f.label}</dt>
+              <dd className={f.readout ? 'mono readout' : f.block ? 'mono codeblock' : ''}>{f.value}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : null}
+      {progress && progress.step === cur.id ? (
+        <div className="progress" role="status">
+          <label htmlFor={`${ids}-progress`}>{progress.message}</label>
+          <progress id={`${ids}-progress`} value={progress.done} max={Math.max(1, progress.total)} />
+        </div>
+      ) : null}
+      <div className="needs" data-testid="needs">
+        <span className="label">{cur.needs.length ? `Still needed before step ${cur.index + 1} can run` : `Nothing else is needed: step ${cur.index + 1} can run.`}</span>
+        {cur.needs.length ? (
+          <ul>
+            {cur.needs.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+      {view.steps[cur.index]?.lastError ? (
+        <p className="notice notice-error" role="status">
+          The last attempt at this step failed: {view.steps[cur.index]!.lastError!.message}
+        </p>
+      ) : null}
+      {!session ? <p className="notice notice-warn">The workstation token is not available, so nothing can be done until it is logged in (see above).</p> : null}
+      <InputPanel key={turnKey} {...props} />
+    </section>
+  );
+}
+
+function InputPanel(props: PanelProps) {
+  const cur = props.view.current!;
+  switch (cur.input.kind) {
+    case 'presence':
+      return <PresencePanel {...props} />;
+    case 'enrol':
+      return <EnrolPanel {...props} />;
+    case 'approve':
+    case 'sign-off':
+      return <ApprovePanel {...props} />;
+    case 'tick':
+      return <TickPanel {...props} />;
+    case 'confirm-fingerprint':
+      return <ConfirmFingerprintPanel {...props} />;
+    case 'login':
+      return <LoginPanel {...props} />;
+    case 'hand-over':
+      return <HandOverPanel {...props} />;
+    case 'verify-share':
+      return <VerifySharePanel {...props} />;
+    case 'run':
+      return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : <RunPanel {...props} />;
+    case 'none':
+      return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
+  }
+}
+
+/** What the room must see for this step: the step being ticked, or the value read aloud now. */
+function relevantFacts(view: RunView) {
+  const cur = view.current!;
+  if (cur.input.kind === 'tick') {
+    const id = cur.input.step;
+    return outcomeFacts(view.steps.find((s) => s.id === id)?.outcome ?? null);
+  }
+  if (cur.kind === 'show-check-value') return outcomeFacts(view.steps.find((s) => s.kind === 'generate')?.outcome ?? null);
+  return [];
+}
