@@ -166,7 +166,7 @@ async function main() {
     const { HsmClient, nodeHostSpawner, tokenUri } = bundleClient();
     client = new HsmClient(nodeHostSpawner(HOST_SCRIPT, env));
 
-    // The app's calls, as electron/services/keys.ts makes them: token by URI, keys by id + label + kind.
+    // The app's calls, as electron/services/key-service.ts makes them: token by URI, keys by id + label + kind.
     await client.call('load', { path: MODULE });
     const slot = await client.call('login', { path: MODULE, token: TOKEN_LABEL, role: 'user', pin: USER_PIN });
     const tok = { path: MODULE, token: tokenUri(slot.token) };

@@ -104,7 +104,7 @@ export interface AppInfo {
   demo: { available: boolean; exists: boolean; reason?: string; label: string };
 }
 
-export const DEMO_TOKEN_LABEL = 'Custos demo';
+export { DEMO_TOKEN_LABEL } from './demo';
 
 // ---- Shares: checking one share against its record, and restore drills ----------------------
 // Everything below is public: share-set records hold no share, word or secret, and drills answer

@@ -140,6 +140,20 @@ export class CustosError extends Error {
   }
 }
 
+/**
+ * Any thrown value as an AppError: a CustosError's own, anything else INTERNAL with only its type
+ * named (its message may hold data, a PIN or a path, that must not reach a window or a terminal).
+ */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof CustosError) return e.appError;
+  return {
+    code: 'INTERNAL',
+    message: 'Something went wrong inside Custos. Nothing was changed.',
+    action: 'Try again. If it repeats, restart the app and report the problem.',
+    details: { error: e instanceof Error ? e.name : typeof e },
+  };
+}
+
 export function fail(
   code: ErrorCode,
   message: string,

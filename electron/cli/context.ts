@@ -1,40 +1,34 @@
-// Shared plumbing for the CLI's command modules: global options, service start-up, output, errors.
+// Shared plumbing for the CLI's command modules: opening the services (the HSM host started early, if
+// any), choosing the modules and the token. Output and errors are output.ts's.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { matchesSelector } from '../../shared/pkcs11-uri';
-import { CustosError, type AppError } from '../../shared/result';
-import { nodeHostSpawner } from '../hsm/client/spawn-node';
+import { CustosError, invalidInput } from '../../shared/result';
 import { defaultDataDir } from '../services/config';
-import { createServices, type Services } from '../services/index';
+import { createCore, type CoreServices } from '../services/core';
+import type { Services } from '../services/index';
+import type { SpawnHost } from '../hsm/client';
+import { hostSpawner } from './host';
+import { cliFile } from './load';
+import type { GlobalOptions } from './output';
 
-export interface GlobalOptions {
-  module?: string;
-  token?: string;
-  pinFile?: string;
-  json?: boolean;
-  dataDir?: string;
+export { out, printError, type GlobalOptions } from './output';
+
+/** How the services start the HSM host: the one dist/cli.cjs started for this command, if it fits. */
+function cliSpawner(dataDir: string): (env: NodeJS.ProcessEnv) => SpawnHost {
+  return hostSpawner(fileURLToPath(cliFile('../hsm-host.cjs')), dataDir);
 }
 
-function hostScript(): string {
-  // Bundled next to this file in dist/; CUSTOS_HSM_HOST lets tests point at a specific build.
-  const candidates = [process.env.CUSTOS_HSM_HOST, join(__dirname, 'hsm-host.cjs')];
-  const found = candidates.find((p): p is string => !!p && existsSync(p));
-  if (!found) throw new Error('dist/hsm-host.cjs is missing: run `npm run build` first');
-  return found;
-}
-
-export function open(opts: GlobalOptions): Services {
-  return createServices({
-    dataDir: opts.dataDir ?? defaultDataDir(),
-    shell: 'cli',
-    spawnHost: (env) => nodeHostSpawner(hostScript(), env),
-  });
+/** The core services (configuration, HSM client, tokens, keys) for this command. */
+export function openCore(opts: GlobalOptions): CoreServices {
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  return createCore({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
 }
 
 /** --module PATH overrides the configured modules for this command only. */
-export async function modulesFor(s: Services, opts: GlobalOptions): Promise<string[]> {
+export async function modulesFor(s: CoreServices, opts: GlobalOptions): Promise<string[]> {
   if (opts.module) {
     if (!existsSync(opts.module)) {
       throw new CustosError({
@@ -57,30 +51,9 @@ export async function modulesFor(s: Services, opts: GlobalOptions): Promise<stri
   return enabled;
 }
 
-export async function listTokens(s: Services, opts: GlobalOptions): Promise<TokenListing> {
+export async function listTokens(s: CoreServices, opts: GlobalOptions): Promise<TokenListing> {
   const paths = await modulesFor(s, opts);
-  if (!opts.module) return s.tokens.listing();
-  const modules: TokenListing['modules'] = [];
-  const slots: SlotEntry[] = [];
-  for (const path of paths) {
-    const library = await s.hsm.call('load', { path });
-    modules.push({ path, name: path.split('/').pop() ?? path, source: 'configured', enabled: true, status: 'loaded', library });
-    for (const raw of await s.hsm.call('slots', { path })) slots.push(s.tokens.describeRawSlot(path, raw));
-  }
-  return { modules, slots };
-}
-
-export function out(opts: GlobalOptions, value: unknown, text: () => string): void {
-  process.stdout.write(opts.json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
-}
-
-export function printError(opts: GlobalOptions, e: AppError): void {
-  if (opts.json) {
-    process.stdout.write(JSON.stringify({ error: e }, null, 2) + '\n');
-  } else {
-    process.stderr.write(`error: ${e.message}\n  what to do: ${e.action}\n`);
-    if (e.details) process.stderr.write(`  detail: ${Object.entries(e.details).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
-  }
+  return opts.module ? s.tokens.listingOf(paths) : s.tokens.listing();
 }
 
 export function flagSummary(s: SlotEntry): string {
@@ -117,9 +90,9 @@ export function formatListing(l: TokenListing): string {
   return lines.join('\n');
 }
 
-export async function pickToken(s: Services, opts: GlobalOptions): Promise<SlotEntry & { token: NonNullable<SlotEntry['token']> }> {
+export async function pickToken(s: CoreServices, opts: GlobalOptions): Promise<SlotEntry & { token: NonNullable<SlotEntry['token']> }> {
   if (!opts.token) {
-    throw new CustosError({ code: 'INVALID_INPUT', message: 'No token was named.', action: 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".' });
+    invalidInput('No token was named.', 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".');
   }
   const listing = await listTokens(s, opts);
   const found = listing.slots.filter((x): x is SlotEntry & { token: NonNullable<SlotEntry['token']> } => !!x.token && matchesSelector(opts.token!, x.token));
@@ -142,9 +115,18 @@ export async function pickToken(s: Services, opts: GlobalOptions): Promise<SlotE
 
 export type TokenSlot = SlotEntry & { token: NonNullable<SlotEntry['token']> };
 
-/** Runs a command body with the services open, and always closes them (logout, C_Finalize). */
-export function withServices(program: Command, fn: (s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
+/** Runs a command body with the core services open, and always closes them (logout, C_Finalize). */
+export async function withCore(program: Command, fn: (s: CoreServices, opts: GlobalOptions) => Promise<void>): Promise<void> {
   const opts = program.opts<GlobalOptions>();
-  const s = open(opts);
+  const s = openCore(opts);
+  return fn(s, opts).finally(() => s.close());
+}
+
+/** Runs a command body with every service open (the archive and audit commands), and always closes them. */
+export async function withServices(program: Command, fn: (s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
+  const opts = program.opts<GlobalOptions>();
+  const { createServices } = await import('../services/index');
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  const s = createServices({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
   return fn(s, opts).finally(() => s.close());
 }

@@ -2,11 +2,7 @@
 // come only from files, stdin or a prompt that does not echo — never from arguments, which
 // other users can read in the process list — and buffers that held them are zeroed after use.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CustosError } from '../../shared/result';
-
-function inputError(message: string, action: string, details?: Record<string, string | number>): CustosError {
-  return new CustosError(details ? { code: 'INVALID_INPUT', message, action, details } : { code: 'INVALID_INPUT', message, action });
-}
+import { CustosError, invalidInput } from '../../shared/result';
 
 export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -31,7 +27,7 @@ export async function promptHidden(question: string): Promise<Buffer> {
         for (const b of d) {
           if (b === 0x03) {
             stdin.off('data', onData);
-            return reject(inputError('Cancelled.', 'Run the command again when ready.'));
+            return reject(new CustosError({ code: 'INVALID_INPUT', message: 'Cancelled.', action: 'Run the command again when ready.' }));
           }
           if (b === 0x0d || b === 0x0a) {
             stdin.off('data', onData);
@@ -60,7 +56,7 @@ export function readInputFile(path: string, what: string): Buffer {
     if (!statSync(path).isFile()) throw new Error('not a file');
     return readFileSync(path);
   } catch {
-    throw inputError(`The ${what} file ${path} cannot be read.`, 'Check the path and its permissions.', { path });
+    invalidInput(`The ${what} file ${path} cannot be read.`, 'Check the path and its permissions.', { path });
   }
 }
 
@@ -88,12 +84,12 @@ export function decodeSecretBytes(buf: Buffer, encoding: SecretEncoding, what: s
   }
   const asHex = encoding === 'hex' || (encoding === 'auto' && !other && digits > 0 && digits % 2 === 0);
   if (!asHex) {
-    if (buf.length === 0) throw inputError(`The ${what} is empty.`, 'Check the file.');
+    if (buf.length === 0) invalidInput(`The ${what} is empty.`, 'Check the file.');
     return Uint8Array.from(buf);
   }
-  if (other) throw inputError(`The ${what} is not hexadecimal text.`, 'Give hexadecimal digits, or the raw bytes with --encoding raw.');
+  if (other) invalidInput(`The ${what} is not hexadecimal text.`, 'Give hexadecimal digits, or the raw bytes with --encoding raw.');
   if (digits === 0 || digits % 2 !== 0) {
-    throw inputError(`The ${what} has ${digits} hexadecimal digits; a whole number of bytes is two digits each.`, 'Check the file for a missing or extra digit.');
+    invalidInput(`The ${what} has ${digits} hexadecimal digits; a whole number of bytes is two digits each.`, 'Check the file for a missing or extra digit.');
   }
   const out = new Uint8Array(digits / 2);
   let i = 0;
@@ -119,7 +115,7 @@ export function readPassphraseFile(path: string): Uint8Array {
   const pass = Uint8Array.from(buf.subarray(0, end));
   buf.fill(0);
   if (pass.length === 0) {
-    throw inputError(`The passphrase file ${path} has an empty first line.`, 'Put the passphrase on the first line, or leave out --passphrase-file if there is no passphrase.');
+    invalidInput(`The passphrase file ${path} has an empty first line.`, 'Put the passphrase on the first line, or leave out --passphrase-file if there is no passphrase.');
   }
   return pass;
 }
@@ -138,15 +134,15 @@ export function parseMnemonicText(text: string, label = 'The share'): string {
     const m = /^(\d+)[.):]?$/.exec(tokens[i]!);
     const next = tokens[i + 1];
     if (!m || next === undefined || /^\d+[.):]?$/.test(next)) {
-      throw inputError(`${label} mixes numbered and unnumbered words.`, 'Enter the words either all numbered ("1. word 2. word") or none.');
+      invalidInput(`${label} mixes numbered and unnumbered words.`, 'Enter the words either all numbered ("1. word 2. word") or none.');
     }
     const n = Number(m[1]);
-    if (words.has(n)) throw inputError(`${label} has word number ${n} twice.`, 'Check the numbering.', { word: n });
+    if (words.has(n)) invalidInput(`${label} has word number ${n} twice.`, 'Check the numbering.', { word: n });
     words.set(n, next);
     i++;
   }
   for (let n = 1; n <= words.size; n++) {
-    if (!words.has(n)) throw inputError(`${label} has no word number ${n}.`, 'Enter every numbered word.', { word: n });
+    if (!words.has(n)) invalidInput(`${label} has no word number ${n}.`, 'Enter every numbered word.', { word: n });
   }
   return [...words.keys()].sort((a, b) => a - b).map((n) => words.get(n)!).join(' ');
 }
@@ -155,7 +151,7 @@ export function parseMnemonicText(text: string, label = 'The share'): string {
 export function refuseExisting(paths: readonly string[]): void {
   for (const p of paths) {
     if (existsSync(p)) {
-      throw inputError(`${p} already exists; Custos does not overwrite it.`, 'Choose another file name or folder, or move the old file away first.', { path: p });
+      invalidInput(`${p} already exists; Custos does not overwrite it.`, 'Choose another file name or folder, or move the old file away first.', { path: p });
     }
   }
 }

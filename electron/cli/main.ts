@@ -1,65 +1,19 @@
 // `custos`: the command-line front end for scripted ceremonies. It runs the same services as the
-// app (same HSM host process, same data folder, same typed errors). Each command group lives in
-// commands/ and registers itself here.
-import { Command, CommanderError, Option } from 'commander';
-import { toAppError } from '../ipc/handle';
-import { VERSION } from '../services/index';
-import { registerArchiveCommands } from './commands/archive';
-import { registerAuditCommands } from './commands/audit';
-import { registerComponentCommands } from './commands/components';
-import { registerKeyCommands } from './commands/keys';
-import { registerShareCommands } from './commands/shares';
-import { registerTokenCommands } from './commands/tokens';
-import { printError, type GlobalOptions } from './context';
-import { EXIT, exitCodeFor } from './exit-codes';
+// app (same HSM host process, same data folder, same typed errors). Scripts call it many times, so
+// each call loads only what its command needs: cli/table.ts picks the command's group, and the
+// services and heavy libraries load when a command opens them. dist/cli.cjs has already started the
+// HSM host when the command will use it (cli/host.ts).
+import { adoptEarlyHost, discardEarlyHost, type EarlyHost } from './early-host';
+import { setCliRoot } from './load';
+import { run } from './program';
+import { groupsFor } from './table';
 
-export function buildProgram(): Command {
-  const program = new Command('custos')
-    .description('Custos — offline key custodian tools (PKCS#11 HSMs and smartcards)')
-    .version(VERSION)
-    .addOption(new Option('--module <path>', 'PKCS#11 module to use instead of the configured ones'))
-    .addOption(new Option('--token <label|uri>', 'token by label or PKCS#11 URI (RFC 7512)'))
-    .addOption(new Option('--pin-file <file>', 'read the PIN from the first line of FILE (never from an argument)'))
-    .addOption(new Option('--data-dir <dir>', 'Custos data folder (default: $CUSTOS_DATA_DIR or ~/.config/Custos)'))
-    .addOption(new Option('--json', 'machine-readable output (see docs/CLI.md)'))
-    .showHelpAfterError()
-    .exitOverride()
-    // Commander echoes the offending argument ("unknown option '--pin=1234'"): a secret typed where
-    // it does not belong must not be printed back. Values after "=" are cut from its messages.
-    .configureOutput({ outputError: (str, write) => write(redactUsage(str)) });
-  registerTokenCommands(program);
-  registerArchiveCommands(program);
-  registerAuditCommands(program);
-  registerKeyCommands(program);
-  registerShareCommands(program);
-  registerComponentCommands(program);
-  return program;
-}
-
-export const redactUsage = (text: string): string => text.replace(/(--?[A-Za-z][\w-]*)=\S+?(['"\s]|$)/g, '$1=…$2');
-
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  const json = argv.includes('--json');
-  if (json) program.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+export async function main(argv: string[], early?: EarlyHost): Promise<number> {
+  setCliRoot(new URL('.', import.meta.url)); // this module is dist/cli/main.mjs
+  adoptEarlyHost(early);
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return EXIT.OK;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode === 0) return EXIT.OK;
-      if (json) {
-        const message = redactUsage(e.message.replace(/^error: /, ''));
-        process.stdout.write(JSON.stringify({ error: { code: 'INVALID_INPUT', message: `The command line was not understood: ${message}.`, action: 'See `custos --help` and docs/CLI.md.' } }, null, 2) + '\n');
-      }
-      return EXIT.USAGE;
-    }
-    const error = toAppError(e);
-    printError(program.opts<GlobalOptions>(), error);
-    return exitCodeFor(error.code);
+    return await run(argv, groupsFor(argv));
+  } finally {
+    discardEarlyHost();
   }
-}
-
-if (typeof require !== 'undefined' && require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

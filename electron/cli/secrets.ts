@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CustosError } from '../../shared/result';
+import { invalidInput } from '../../shared/result';
 import { promptHidden, readStdin } from './input';
 
 export interface Secret {
@@ -31,7 +31,7 @@ export async function readSecret(opts: { file?: string | undefined; prompt: stri
     try {
       buf = readFileSync(opts.file);
     } catch {
-      throw new CustosError({ code: 'INVALID_INPUT', message: `The PIN file ${opts.file} cannot be read.`, action: 'Check the path and its permissions.' });
+      invalidInput(`The PIN file ${opts.file} cannot be read.`, 'Check the path and its permissions.');
     }
   } else if (!process.stdin.isTTY) {
     buf = await readStdin();
@@ -41,7 +41,7 @@ export async function readSecret(opts: { file?: string | undefined; prompt: stri
   const secret = fromBuffer(buf);
   if (secret.value.length === 0) {
     secret.wipe();
-    throw new CustosError({ code: 'INVALID_INPUT', message: 'No PIN was given.', action: 'Type the PIN at the prompt, or use --pin-file FILE or stdin.' });
+    invalidInput('No PIN was given.', 'Type the PIN at the prompt, or use --pin-file FILE or stdin.');
   }
   return secret;
 }

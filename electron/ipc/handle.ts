@@ -1,5 +1,5 @@
 import { channelOf, contract, METHOD_NAMES, type MethodInput, type MethodName, type MethodOutput } from '../../shared/contract';
-import { CustosError, err, ok, type AppError, type Result } from '../../shared/result';
+import { err, ok, toAppError, type Result } from '../../shared/result';
 
 export interface CallContext {
   /** URL of the frame that sent the request, as the shell reports it. */
@@ -55,13 +55,5 @@ export function createDispatcher(handlers: Handlers, options: DispatchOptions) {
 }
 
 export type Dispatch = ReturnType<typeof createDispatcher>;
-
-export function toAppError(e: unknown): AppError {
-  if (e instanceof CustosError) return e.appError;
-  return {
-    code: 'INTERNAL',
-    message: 'Something went wrong inside Custos. Nothing was changed.',
-    action: 'Try again. If it repeats, restart the app and report the problem.',
-    details: { error: e instanceof Error ? e.name : typeof e },
-  };
-}
+// Defined in shared/result.ts (the CLI maps errors without loading the contract's schemas).
+export { toAppError };

@@ -1,18 +1,35 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { fail } from '../../shared/result';
 
 // Configuration lives in the app's data folder (the same folder Electron calls userData, so the
 // app, the preview shell and the CLI share it). It holds no secrets: module paths and flags only.
+// Checked by hand rather than with a schema library: every CLI command reads it, and loading zod
+// would cost each of them more than the whole check (issue #12 part 7).
 
-const configSchema = z.object({
-  version: z.literal(1),
-  modules: z.array(z.string().startsWith('/')).default([]),
-  demo: z.boolean().default(false),
-});
-export type Config = z.infer<typeof configSchema>;
+/** config.json, version 1. */
+export interface Config {
+  version: 1;
+  /** PKCS#11 modules to load, by absolute path. */
+  modules: string[];
+  /** The demo token has been created. */
+  demo: boolean;
+}
+
+/** The configuration in `raw` (parsed JSON) with its defaults, or what is wrong with it. Unknown fields are dropped. */
+function checkConfig(raw: unknown): { config: Config } | { problem: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problem: 'the file must hold a JSON object' };
+  const r = raw as Record<string, unknown>;
+  if (r.version !== 1) return { problem: 'version must be 1' };
+  const modules = r.modules === undefined ? [] : r.modules;
+  if (!Array.isArray(modules) || !modules.every((m): m is string => typeof m === 'string' && m.startsWith('/'))) {
+    return { problem: 'modules must be a list of absolute paths' };
+  }
+  const demo = r.demo === undefined ? false : r.demo;
+  if (typeof demo !== 'boolean') return { problem: 'demo must be true or false' };
+  return { config: { version: 1, modules: [...modules], demo } };
+}
 
 export function defaultDataDir(): string {
   if (process.env.CUSTOS_DATA_DIR) return process.env.CUSTOS_DATA_DIR;
@@ -35,11 +52,11 @@ export class ConfigStore {
     } catch {
       return fail('CONFIG_INVALID', `The configuration file ${this.file} is not valid JSON.`, 'Fix the file, or move it aside so that Custos starts with a fresh configuration.', { file: this.file });
     }
-    const parsed = configSchema.safeParse(raw);
-    if (!parsed.success) {
-      return fail('CONFIG_INVALID', `The configuration file ${this.file} has unexpected content.`, 'Fix the file, or move it aside so that Custos starts with a fresh configuration.', { file: this.file, problem: parsed.error.issues[0]?.message ?? 'invalid' });
+    const checked = checkConfig(raw);
+    if ('problem' in checked) {
+      return fail('CONFIG_INVALID', `The configuration file ${this.file} has unexpected content.`, 'Fix the file, or move it aside so that Custos starts with a fresh configuration.', { file: this.file, problem: checked.problem });
     }
-    return parsed.data;
+    return checked.config;
   }
 
   /** Write-then-rename so that a crash never leaves a half-written configuration. */

@@ -1,39 +1,26 @@
-import { mkdirSync } from 'node:fs';
+// The main-process services, built once per process: the core (data folder, configuration, HSM
+// client, tokens, keys; services/core.ts) and, on first use, the share service, restore drills,
+// the archive with its audit log, and the ceremonies. The Electron app, the preview shell, the
+// tests and the CLI's archive and ceremony commands use this; the CLI's token, key and share
+// commands build only what they use.
 import type { CeremonyEvent } from '../../shared/ceremony/contract';
-import { DEMO_TOKEN_LABEL } from '../../shared/contract';
-import { HsmClient, type SpawnHost } from '../hsm/client';
+import { DEMO_TOKEN_LABEL } from '../../shared/demo';
+import { HsmClient } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
 import { ArchiveDoor, archiveHandlers } from './archive/index';
-import { CardShareService } from './cardshares';
 import { ceremonyHandlers } from './ceremony/handlers';
 import { CeremonyService } from './ceremony/service';
-import { ConfigStore } from './config';
-import { DrillService, readRecordView, verifyShare } from './drill';
-import { ComponentImportService } from './import';
-import { KeyService } from './keys';
-import { demoEnvironment, hostEnvironment, prepareDemoFiles, TokenService, type DemoEnvironment } from './tokens';
+import { createCore, type CoreServices, type ServicesOptions } from './core';
+import { hostEnvironment } from './demo';
+import { DrillService, readRecordView, ShareService, verifyShare } from './shares/index';
+import { VERSION } from './version';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version';
+export type { CoreServices, ServicesOptions } from './core';
 
-export interface ServicesOptions {
-  dataDir: string;
-  shell: 'electron' | 'preview' | 'cli';
-  /** Given the host's environment, returns a spawner (utilityProcess or child process). */
-  spawnHost(env: NodeJS.ProcessEnv): SpawnHost;
-  log?(line: string): void;
-}
-
-export interface Services {
-  dataDir: string;
-  demo: DemoEnvironment;
-  config: ConfigStore;
-  hsm: HsmClient;
-  tokens: TokenService;
-  keys: KeyService;
-  /** Shares sealed to custodians' cards (custos.sealedshare v1). */
-  cardShares: CardShareService;
-  /** XOR key components into the HSM. */
-  imports: ComponentImportService;
+export interface Services extends CoreServices {
+  /** Split knowledge that uses a token: shares sealed to custodians' cards, XOR components into the HSM. */
+  shares: ShareService;
   /** The encrypted key archive (SQLite), its HSM keys and its audit log: the one door both front ends open it through. */
   archive: ArchiveDoor;
   /** Share checks and restore drills: a drill's shares live in this process's memory only, wiped when it ends. */
@@ -42,26 +29,15 @@ export interface Services {
   ceremonies: CeremonyService;
   /** Events for the window (a ceremony changed): the shells forward them on the event channel. */
   events: { subscribe(listener: (event: CeremonyEvent) => void): () => void };
-  close(): Promise<void>;
 }
 
-/** Builds the main-process services; the Electron app, the preview shell and the CLI all use this. */
+/** Builds the main-process services; each beyond the core is made when first used. */
 export function createServices(opts: ServicesOptions): Services {
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const demo = demoEnvironment(opts.dataDir);
-  const config = new ConfigStore(opts.dataDir);
-  prepareDemoFiles(demo);
-  const hsm = new HsmClient(opts.spawnHost(hostEnvironment(demo)), {
-    onRestart: (why) => opts.log?.(`HSM host stopped (${why}); it restarts on the next request`),
-  });
-  const tokens = new TokenService(hsm, config, demo);
-  // Start the HSM host now, in parallel with the window, so the first token list does not wait for it.
-  if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
-  const keys = new KeyService(hsm);
-  const cardShares = new CardShareService(hsm);
-  const imports = new ComponentImportService(hsm);
-  const archive = new ArchiveDoor(hsm, opts.dataDir);
-  const drills = new DrillService({ log: (line) => opts.log?.(line) });
+  const core = createCore(opts);
+  let shares: ShareService | undefined;
+  let archive: ArchiveDoor | undefined;
+  let drills: DrillService | undefined;
+  let ceremonies: CeremonyService | undefined;
   const listeners = new Set<(event: CeremonyEvent) => void>();
   const events = {
     subscribe(listener: (event: CeremonyEvent) => void) {
@@ -69,24 +45,40 @@ export function createServices(opts: ServicesOptions): Services {
       return () => void listeners.delete(listener);
     },
   };
-  const ceremonies = new CeremonyService({
-    hsm,
-    door: archive,
-    dataDir: opts.dataDir,
-    version: VERSION,
-    newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(demo))),
-    csr: (t, selector, subject) => keys.csr(t, selector, subject),
-    via: opts.shell === 'cli' ? 'cli' : 'app',
-    emit: (event) => {
-      for (const l of [...listeners]) l(event);
+  return {
+    ...core,
+    events,
+    get shares() {
+      return (shares ??= new ShareService(core.hsm));
     },
-  });
-  const close = async () => {
-    drills.close();
-    ceremonies.close();
-    await hsm.close();
+    get archive() {
+      return (archive ??= new ArchiveDoor(core.hsm, opts.dataDir));
+    },
+    get drills() {
+      return (drills ??= new DrillService({ log: (line) => opts.log?.(line) }));
+    },
+    get ceremonies() {
+      return (ceremonies ??= new CeremonyService({
+        hsm: core.hsm,
+        door: this.archive,
+        dataDir: opts.dataDir,
+        version: VERSION,
+        // The SO's part of a backup commit runs in a host of its own: the SO and the user cannot be
+        // logged in at once in one process (hsm/host/trusted.ts).
+        newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(core.demo)), { sharedArena: false }),
+        csr: (t, selector, subject) => core.keys.csr(t, selector, subject),
+        via: opts.shell === 'cli' ? 'cli' : 'app',
+        emit: (event) => {
+          for (const l of [...listeners]) l(event);
+        },
+      }));
+    },
+    close: async () => {
+      drills?.close();
+      ceremonies?.close();
+      await core.close();
+    },
   };
-  return { dataDir: opts.dataDir, demo, config, hsm, tokens, keys, cardShares, imports, archive, drills, ceremonies, events, close };
 }
 
 export function createHandlers(s: Services, shell: 'electron' | 'preview'): Handlers {
@@ -105,7 +97,12 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'tokens.list': () => s.tokens.listing(),
     'modules.add': ({ path }) => s.tokens.addModule(path),
     'modules.remove': ({ path }) => s.tokens.removeModule(path),
-    'tokens.createDemo': ({ soPin, userPin }) => s.tokens.createDemo(soPin, userPin),
+    'tokens.createDemo': async ({ soPin, userPin }) => {
+      const slot = await s.tokens.createDemo(soPin, userPin);
+      // The demo token comes with a practice record: everything made on it is marked practice.
+      if (slot.token) await s.ceremonies.createPracticeRecord({ module: slot.module, token: slot.token.uri }, userPin);
+      return s.tokens.listing().then((l) => l.slots.find((x) => x.token?.uri === slot.token?.uri) ?? slot);
+    },
     'session.login': ({ module, token, pin, role }) => s.tokens.login(module, token, pin, role),
     'session.logout': ({ module, token }) => s.tokens.logout(module, token),
     'keys.capabilities': (t) => s.tokens.withConfigured(t.module, () => s.keys.capabilities(t)),

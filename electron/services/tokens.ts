@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEMO_TOKEN_LABEL, type ModuleEntry, type SlotEntry, type TokenFlags, type TokenListing } from '../../shared/contract';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import type { ModuleEntry, SlotEntry, TokenFlags, TokenListing } from '../../shared/contract';
+import { DEMO_TOKEN_LABEL } from '../../shared/demo';
 import { matchesSelector, tokenUri } from '../../shared/pkcs11-uri';
 import { CustosError, fail, type AppError } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import type { RawSlot } from '../hsm/protocol';
 import type { ConfigStore } from './config';
-import { discoverP11KitModules, findSoftHsm } from './discovery';
+import { prepareDemoFiles, type DemoEnvironment } from './demo';
+import { discoverP11KitModules } from './discovery';
 
 // PKCS#11 v2.40 §3.2 CK_TOKEN_INFO flags and §3.1 CK_SLOT_INFO flags.
 const F = {
@@ -45,60 +46,6 @@ export function decodeTokenFlags(flags: number): TokenFlags {
     soPinFinalTry: has(F.CKF_SO_PIN_FINAL_TRY),
     soPinLocked: has(F.CKF_SO_PIN_LOCKED),
   };
-}
-
-export interface DemoEnvironment {
-  /** SoftHSM2 module used for the demo token, if SoftHSM2 is installed. */
-  module: string | null;
-  confFile: string;
-  tokenDir: string;
-  available: boolean;
-  reason?: string;
-}
-
-/**
- * The demo token is a SoftHSM2 token whose files live in the app's data folder. SoftHSM reads its
- * configuration from SOFTHSM2_CONF when C_Initialize runs, so the host must be started with it.
- */
-export function demoEnvironment(dataDir: string, env: NodeJS.ProcessEnv = process.env): DemoEnvironment {
-  const dir = join(dataDir, 'demo-softhsm');
-  const confFile = join(dir, 'softhsm2.conf');
-  const tokenDir = join(dir, 'tokens');
-  const module = findSoftHsm();
-  if (!module) {
-    return { module, confFile, tokenDir, available: false, reason: 'SoftHSM2 is not installed. Install it with: sudo apt-get install softhsm2' };
-  }
-  if (env.SOFTHSM2_CONF && env.SOFTHSM2_CONF !== confFile) {
-    return {
-      module,
-      confFile,
-      tokenDir,
-      available: false,
-      reason: `SOFTHSM2_CONF is set (${env.SOFTHSM2_CONF}), so SoftHSM2 uses your own token folder, not the demo one. Unset it to use the demo token.`,
-    };
-  }
-  return { module, confFile, tokenDir, available: true };
-}
-
-export function prepareDemoFiles(demo: DemoEnvironment): void {
-  if (!demo.available) return;
-  mkdirSync(demo.tokenDir, { recursive: true, mode: 0o700 });
-  if (!existsSync(demo.confFile)) {
-    writeFileSync(
-      demo.confFile,
-      `# SoftHSM2 configuration for the Custos demo token (not for production keys)\ndirectories.tokendir = ${demo.tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
-      { mode: 0o600 },
-    );
-  }
-}
-
-/**
- * Environment for the HSM host process. With SOFTHSM2_CONF unset, SoftHSM2 is pointed at the demo
- * folder in every shell (app, preview, CLI), so the demo token is the same everywhere. To use your
- * own SoftHSM2 tokens instead, set SOFTHSM2_CONF (the demo token is then unavailable).
- */
-export function hostEnvironment(demo: DemoEnvironment, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return demo.available ? { ...env, SOFTHSM2_CONF: demo.confFile } : { ...env };
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -180,6 +127,21 @@ export class TokenService {
     for (const d of discoverP11KitModules()) {
       if (enabled.some((m) => sameFile(m.path, d.path))) continue;
       modules.push({ path: d.path, name: d.name, source: 'p11-kit', enabled: false, status: 'not-loaded' });
+    }
+    return { modules, slots };
+  }
+
+  /**
+   * The listing for modules named for one command only (the CLI's --module): nothing is read from
+   * or written to the configuration, and a module that fails to load is an error, not an entry.
+   */
+  async listingOf(paths: readonly string[]): Promise<TokenListing> {
+    const modules: ModuleEntry[] = [];
+    const slots: SlotEntry[] = [];
+    for (const path of paths) {
+      const library = await this.hsm.call('load', { path });
+      modules.push({ path, name: path.split('/').pop() ?? path, source: 'configured', enabled: true, status: 'loaded', library });
+      for (const raw of await this.hsm.call('slots', { path })) slots.push(this.describeRawSlot(path, raw));
     }
     return { modules, slots };
   }
@@ -280,6 +242,16 @@ export class TokenService {
     if (final) return new CustosError({ ...base, message: 'The PIN is not correct. One more wrong PIN will lock this token.', action: 'Stop and make sure of the PIN before trying again; ask the security officer if in doubt.', details: { ...base.details, triesLeft: 'final' } });
     if (low) return new CustosError({ ...base, message: 'The PIN is not correct. The token reports that few tries remain before it locks.', details: { ...base.details, triesLeft: 'low' } });
     return e;
+  }
+
+  /**
+   * Changes the user PIN (or the SO PIN) after logging in with the current one, so that a wrong
+   * current PIN gets the same tries-left warnings as any login (PKCS#11 §5.6 C_SetPIN acts on the
+   * logged-in role).
+   */
+  async changePin(module: string, token: string, oldPin: string, newPin: string, role: 'user' | 'so', requireConfigured = true): Promise<void> {
+    await this.login(module, token, oldPin, role, requireConfigured);
+    await this.hsm.call('changePin', { path: module, token, oldPin, newPin });
   }
 
   async logout(module: string, token: string, requireConfigured = true): Promise<SlotEntry> {

@@ -8,7 +8,7 @@ import { ArchivePage } from './pages/archive-page';
 import { TokensPage } from './pages/tokens-page';
 
 // The Archive and Audit screens end to end, in the preview shell, against a SoftHSM2 demo token in
-// a temporary data folder: create the archive, archive an extractable AES key (generated through
+// a temporary data folder: the demo token's practice record, archive an extractable AES key (generated through
 // the Keys API), search by label and by the old-data question, open the version, deactivate it
 // with the confirmation, verify the audit log and export it.
 
@@ -48,34 +48,24 @@ describe('archive and audit log, in the preview shell', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('explains the archive and asks to log in before it can be created', async () => {
+  it('comes with the demo token as a practice record, and asks to log in for steps that change it', async () => {
     await tokens.demoForm.waitFor();
     await tokens.createDemo(SO_PIN, USER_PIN);
     await tokens.token('Custos demo').waitFor();
     await archive.open();
-    await archive.noArchive.waitFor();
-    expect(await app.page.getByTestId('archive-login-needed').textContent()).toContain('log in to it as user');
-    expect(await archive.button('Create the archive…').isDisabled()).toBe(true);
-    await shot('01-no-archive');
+    await archive.about.waitFor({ timeout: 30_000 });
+    expect(await archive.about.textContent()).toContain('“Practice workstation (demo token)”');
+    expect(await archive.about.textContent()).toContain('0 keys, 0 versions');
+    expect(existsSync(join(dataDir, 'archive.sqlite'))).toBe(true);
+    await shot('01-practice-record');
 
-    await archive.button('Go to log in').click();
+    await app.page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Tokens', exact: true }).click();
     await tokens.heading.waitFor();
     await tokens.login(USER_PIN);
     await tokens.loggedInStatus.waitFor();
-  });
-
-  it('creates the archive and its three keys on the logged-in token, after a plain confirmation', async () => {
     await archive.open();
-    await archive.create('Workstation A');
-    expect(await archive.createSentence.textContent()).toBe('Create the archive “Workstation A” with its keys on token “Custos demo”.');
-    expect(await focused()).toBe('Create the archive “Workstation A” with its keys on token “Custos demo”.');
-    await shot('02-create-confirm');
-    await archive.button('Create the archive').click();
-    await archive.about.waitFor({ timeout: 30_000 });
-    expect(await archive.about.textContent()).toContain('“Workstation A”');
-    expect(await archive.about.textContent()).toContain('0 keys, 0 versions');
+    await archive.about.waitFor();
     expect(await archive.about.textContent()).toContain('token logged in');
-    expect(existsSync(join(dataDir, 'archive.sqlite'))).toBe(true);
   });
 
   it('archives an extractable AES key; non-extractable keys and the archive’s own keys are offered disabled, with the reason', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPreview, type Preview } from '../../electron/preview/shell';
-import { demoEnvironment, prepareDemoFiles } from '../../electron/services/tokens';
+import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo';
 import { DIST, requireBuild, ROOT } from '../helpers/softhsm';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { TokensPage } from './pages/tokens-page';

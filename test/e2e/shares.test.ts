@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPreview, type Preview } from '../../electron/preview/shell';
-import { nodeSlip39Crypto } from '../../electron/services/drill';
+import { nodeSlip39Crypto } from '../../electron/services/shares/index';
 import { secretCheckValue } from '../../electron/services/kcv';
 import { createShareSetRecord, serializeShareSetRecord, type ShareSetRecord } from '../../shared/shares';
 import { splitSecret } from '../../shared/slip39';

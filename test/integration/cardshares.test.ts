@@ -18,10 +18,10 @@ import {
   sealShare,
   serializeSealedShare,
   type SealedShare,
-} from '../../electron/services/cardshares';
+} from '../../electron/services/shares/index';
 import { parsePublicKey } from '../../electron/services/formats/publicKey';
 import { secretCheckValue } from '../../electron/services/kcv';
-import { KeyService, type TokenRef } from '../../electron/services/keys';
+import { KeyService, type TokenRef } from '../../electron/services/key-service';
 import { tokenUri } from '../../shared/pkcs11-uri';
 import { CustosError, type AppError } from '../../shared/result';
 import { createShareSetRecord, serializeShareSetRecord, type ShareSetRecord } from '../../shared/shares';

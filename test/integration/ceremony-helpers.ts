@@ -5,7 +5,7 @@ import { HsmClient } from '../../electron/hsm/client';
 import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { ArchiveDoor } from '../../electron/services/archive/door';
 import { CeremonyService, type CeremonyAction, type Proof } from '../../electron/services/ceremony/service';
-import { KeyService } from '../../electron/services/keys';
+import { KeyService } from '../../electron/services/key-service';
 import type { Role } from '../../shared/ceremony/roles';
 import type { RunView } from '../../shared/ceremony/view';
 import type { TokenRef } from '../../shared/keys';

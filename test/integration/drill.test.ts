@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../electron/ipc/handle';
-import { DrillService, nodeSlip39Crypto, readRecordView, verifyShare } from '../../electron/services/drill';
+import { DrillService, nodeSlip39Crypto, readRecordView, verifyShare } from '../../electron/services/shares/index';
 import { createHandlers, type Services } from '../../electron/services/index';
 import { secretCheckValue } from '../../electron/services/kcv';
 import { channelOf, type DrillState } from '../../shared/contract';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKeyUnwrapPad, rsaAesKeyUnwrap } from '../../electron/services/formats/keywrap';
-import { groupKeys, parseKeyRef } from '../../electron/services/keys';
+import { groupKeys, parseKeyRef } from '../../electron/services/key-refs';
 import { objectUri } from '../../shared/pkcs11-uri';
 import { DIST, requireBuild, softhsm, SOFTHSM_MODULE, type SoftHsmFixture } from '../helpers/softhsm';
 

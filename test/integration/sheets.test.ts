@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderShareSheet } from '../../electron/services/sheets';
+import { renderShareSheet } from '../../electron/services/shares/index';
 import { createShareSetRecord, formatFingerprint, type ShareSetRecord } from '../../shared/shares';
 import { CustosError } from '../../shared/result';
 import { splitSecret } from '../../shared/slip39';

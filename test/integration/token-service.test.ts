@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { createDispatcher, type CallContext, type Dispatch, type Handlers } from '../../electron/ipc/handle';
 import { createHandlers, createServices, type Services } from '../../electron/services/index';
-import { demoEnvironment } from '../../electron/services/tokens';
+import { demoEnvironment } from '../../electron/services/demo';
 import { DEMO_TOKEN_LABEL, type AppInfo, type SlotEntry, type TokenListing } from '../../shared/contract';
 import { CustosError, type AppError, type Result } from '../../shared/result';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE } from '../helpers/softhsm';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKeyRef } from '../../electron/services/keys';
+import { parseKeyRef } from '../../electron/services/key-refs';
 import { objectUri, parsePkcs11Uri } from '../../shared/pkcs11-uri';
 
 // Issue #11: the archive recorded key URIs with type=secret, which is not an RFC 7512 class, and

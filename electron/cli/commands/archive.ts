@@ -11,8 +11,8 @@ import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '
 import { CustosError } from '../../../shared/result';
 import { actorName, exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
 import type { Services } from '../../services/index';
-import { out, pickToken, withServices, type GlobalOptions } from '../context';
-import { readSecret } from '../secrets';
+import { out, withServices, type GlobalOptions } from '../context';
+import { openSession } from '../session';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -33,14 +33,8 @@ function archivePath(o: ArchiveOpts): string {
 
 /** Logs in to the token (for the length of the command) and returns its module and URI. */
 async function login(s: Services, opts: GlobalOptions): Promise<{ module: string; token: string; uri: string }> {
-  const slot = await pickToken(s, opts);
-  const pin = await readSecret({ file: opts.pinFile, prompt: `PIN for "${slot.token.label}": ` });
-  try {
-    await s.tokens.login(slot.module, slot.token.uri, pin.value, 'user', false);
-  } finally {
-    pin.wipe();
-  }
-  return { module: slot.module, token: slot.token.uri, uri: slot.token.uri };
+  const { t } = await openSession(s, opts, { always: true });
+  return { ...t, uri: t.token };
 }
 
 /**

@@ -1,67 +1,39 @@
 // `custos components …`: XOR key components with their check values (PCI PIN / ANSI X9.24-1
 // practice: a symmetric key is entered or sent as n components held by n custodians, each
-// checked by its KCV, and the combined key checked by its KCV). No HSM involved.
+// checked by its KCV, and the combined key checked by its KCV). The share service does the work
+// (electron/services/shares/components.ts); `combine --import` enters the key into the HSM.
 import { Option, type Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import {
-  algorithmName,
-  checkKeyLength,
-  combineComponents,
-  formatHex,
-  groupHex,
-  KEY_LENGTHS,
-  MAX_COMPONENTS,
-  MIN_COMPONENTS,
-  parseHex,
-  splitKey,
-  toHex,
-  type KeyAlgorithm,
-} from '../../../shared/components';
-import { CustosError } from '../../../shared/result';
-import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from '../../services/kcv';
+import { algorithmName, formatHex, groupHex, MAX_COMPONENTS, MIN_COMPONENTS, toHex, type KeyAlgorithm } from '../../../shared/components';
+import { CustosError, invalidInput } from '../../../shared/result';
 import type { KeyUsage } from '../../hsm/protocol';
-import { out, pickToken, withServices, type GlobalOptions } from '../context';
-import { tokenLogin } from './shares';
+import { isCheckValueSyntax } from '../../services/kcv';
+import { combineFromComponents, describeKcv, ShareService, splitIntoComponents } from '../../services/shares/index';
+import { out, pickToken, withCore, type GlobalOptions } from '../context';
 import { decodeSecretBytes, promptHidden, readInputFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
-
-function usage(message: string, action: string): CustosError {
-  return new CustosError({ code: 'INVALID_INPUT', message, action });
-}
+import { logIn } from '../session';
 
 const countArg = (value: string): number => {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < MIN_COMPONENTS || n > MAX_COMPONENTS) {
-    throw usage(`--count must be a whole number from ${MIN_COMPONENTS} to ${MAX_COMPONENTS}.`, 'One component per custodian.');
+    invalidInput(`--count must be a whole number from ${MIN_COMPONENTS} to ${MAX_COMPONENTS}.`, 'One component per custodian.');
   }
   return n;
 };
 
-/**
- * The algorithm decides the check values. 16 and 24 bytes are both AES and TDES lengths, and
- * the KCVs differ completely, so the user must say which; 32 bytes can only be AES.
- */
-function resolveAlgorithm(given: string | undefined, length: number): KeyAlgorithm {
-  if (given) {
-    const alg: KeyAlgorithm = given.toLowerCase() === 'tdes' ? 'TDES' : 'AES';
-    checkKeyLength(alg, length);
-    return alg;
-  }
-  if (length === 32) return 'AES';
-  if (length === 16 || length === 24) {
-    throw usage(
-      `A ${length}-byte key could be ${length === 16 ? 'AES-128 or two-key TDES' : 'AES-192 or three-key TDES'}, and the check values differ.`,
-      'Pass --algorithm aes or --algorithm tdes.',
-    );
-  }
-  checkKeyLength('AES', length);
-  return 'AES';
-}
+const algorithmOf = (given: string | undefined): KeyAlgorithm | undefined => (given === undefined ? undefined : given.toLowerCase() === 'tdes' ? 'TDES' : 'AES');
 
-/** "1A0B 2DF2 67 (AES-CMAC; legacy AES-ECB E568F6)" — the method the standard wants first. */
-export function describeKcv(alg: KeyAlgorithm, k: KeyCheckValues): string {
-  return alg === 'AES'
-    ? `${groupHex(k.cmac)} (AES-CMAC, X9.24-1:2017; legacy AES-ECB ${k.legacy.toUpperCase()})`
-    : `${k.legacy.toUpperCase()} (TDES-ECB, X9.24-1 legacy; TDES-CMAC ${groupHex(k.cmac)})`;
+/** --kcvs and --kcv, checked before any component is read: one per component, each 2 to 8 bytes of hex. */
+function expectedKcvs(o: { count: number; kcvs?: string; kcv?: string }): string[] | undefined {
+  const expected = o.kcvs === undefined ? undefined : o.kcvs.split(',').map((x) => x.trim());
+  if (expected && expected.length !== o.count) {
+    invalidInput(`--kcvs lists ${expected.length} check values for ${o.count} components.`, 'Give one check value per component, in order, comma-separated.');
+  }
+  for (const [i, k] of [...(expected ?? []), ...(o.kcv === undefined ? [] : [o.kcv])].entries()) {
+    if (!isCheckValueSyntax(k)) {
+      invalidInput(`Check value ${i + 1} given is not 4 to 16 hexadecimal digits (an even number).`, 'Copy the check values as printed, e.g. 08D7B4 or 7AD3 86C3 76.');
+    }
+  }
+  return expected;
 }
 
 async function readComponentLines(count: number): Promise<string[]> {
@@ -99,29 +71,29 @@ export function registerComponentCommands(program: Command): void {
       const key = decodeSecretBytes(buf, o.encoding, 'key');
       buf.fill(0);
       try {
-        const alg = resolveAlgorithm(o.algorithm, key.length);
-        const parts = splitKey(key, o.count, alg, (n) => Uint8Array.from(randomBytes(n)));
-        const keyKcv = keyCheckValues(alg, key);
-        const partKcvs = parts.map((p) => keyCheckValues(alg, p));
+        const split = splitIntoComponents(key, o.count, algorithmOf(o.algorithm));
+        const alg = split.algorithm;
+        const keyKcv = split.key;
+        const parts = split.components;
         out(
           opts,
           {
             algorithm: keyKcv.algorithm,
             key: { checkValues: keyKcv },
-            components: parts.map((p, i) => ({ index: i + 1, hex: toHex(p), checkValues: partKcvs[i] })),
+            components: parts.map((p, i) => ({ index: i + 1, hex: toHex(p.bytes), checkValues: p.checkValues })),
           },
           () =>
             [
               `Key: ${keyKcv.algorithm}, check value ${describeKcv(alg, keyKcv)}.`,
               ...(alg === 'TDES' ? ['Every component has odd parity; the key rebuilt from them has odd parity too.'] : []),
               '',
-              ...parts.flatMap((p, i) => [`Component ${i + 1} of ${parts.length}: ${formatHex(p)}`, `  check value ${describeKcv(alg, partKcvs[i]!)}`]),
+              ...parts.flatMap((p, i) => [`Component ${i + 1} of ${parts.length}: ${formatHex(p.bytes)}`, `  check value ${describeKcv(alg, p.checkValues)}`]),
               '',
               'Give each component to a different custodian. Each checks the check value of their component when entering it,',
               'and the check value of the key once all components are combined. Check values are not secret; components are.',
             ].join('\n'),
         );
-        for (const p of parts) p.fill(0);
+        for (const p of parts) p.bytes.fill(0);
       } finally {
         key.fill(0);
       }
@@ -144,78 +116,34 @@ export function registerComponentCommands(program: Command): void {
       if (o.import) return importCombined(program, o);
       const opts = globals();
       // Check the expected values before reading any secret.
-      const expected = o.kcvs === undefined ? undefined : o.kcvs.split(',').map((s) => s.trim());
-      if (expected && expected.length !== o.count) {
-        throw usage(`--kcvs lists ${expected.length} check values for ${o.count} components.`, 'Give one check value per component, in order, comma-separated.');
-      }
-      for (const [i, k] of [...(expected ?? []), ...(o.kcv === undefined ? [] : [o.kcv])].entries()) {
-        if (!isCheckValueSyntax(k)) {
-          throw usage(`Check value ${i + 1} given is not 4 to 16 hexadecimal digits (an even number).`, 'Copy the check values as printed, e.g. 08D7B4 or 7AD3 86C3 76.');
-        }
-      }
-      if (o.algorithm) resolveAlgorithm(o.algorithm, o.algorithm.toLowerCase() === 'tdes' ? 16 : 32);
-
+      const expected = expectedKcvs(o);
       const lines = await readComponentLines(o.count);
-      const parts: Uint8Array[] = [];
       try {
-        if (lines.length < o.count) {
-          throw new CustosError({
-            code: 'QUORUM_NOT_MET',
-            message: `${lines.length} of the ${o.count} components were given; every component is needed.`,
-            action: 'Enter all the components, one per line.',
-            details: { expected: o.count, actual: lines.length },
-          });
-        }
-        if (lines.length > o.count) {
-          throw new CustosError({
-            code: 'COMPONENT_INVALID',
-            message: `${lines.length} components were given, but --count is ${o.count}.`,
-            action: 'Enter exactly the components of this key, one per line.',
-            details: { expected: o.count, actual: lines.length },
-          });
-        }
-        for (const [i, line] of lines.entries()) {
-          const lengths = o.algorithm ? KEY_LENGTHS[o.algorithm.toLowerCase() === 'tdes' ? 'TDES' : 'AES'] : [16, 24, 32];
-          parts.push(parseHex(line, { label: `Component ${i + 1}`, code: 'COMPONENT_INVALID', expectedBytes: i === 0 ? lengths : parts[0]!.length, details: { component: i + 1 } }));
-        }
-        const alg = resolveAlgorithm(o.algorithm, parts[0]!.length);
-        const partKcvs = parts.map((p) => keyCheckValues(alg, p));
-        expected?.forEach((want, i) => {
-          if (!matchCheckValue(alg, parts[i]!, want).matched) {
-            throw new CustosError({
-              code: 'CHECK_VALUE_MISMATCH',
-              message: `Component ${i + 1} has check value ${describeKcv(alg, partKcvs[i]!)}, not the expected ${want.toUpperCase()}.`,
-              action: `Component ${i + 1} was mistyped or is not a component of this key: compare it group by group with the original.`,
-              details: { component: i + 1, expected: want, cmac: partKcvs[i]!.cmac, legacy: partKcvs[i]!.legacy },
-            });
-          }
+        const algorithm = algorithmOf(o.algorithm);
+        const combined = combineFromComponents({
+          lines,
+          count: o.count,
+          ...(algorithm ? { algorithm } : {}),
+          ...(expected ? { expected } : {}),
+          ...(o.kcv === undefined ? {} : { keyKcv: o.kcv }),
         });
-        const { key, parityAdjusted, warnings } = combineComponents(parts, alg);
+        const { key, algorithm: alg, componentKcvs, keyKcv, warnings } = combined;
         try {
-          const keyKcv = keyCheckValues(alg, key);
-          if (o.kcv !== undefined && !matchCheckValue(alg, key, o.kcv).matched) {
-            throw new CustosError({
-              code: 'CHECK_VALUE_MISMATCH',
-              message: `The combined key has check value ${describeKcv(alg, keyKcv)}, not the expected ${o.kcv.toUpperCase()}.`,
-              action: 'A component is wrong or missing although each matched what was typed. Check every component against its original and its check value.',
-              details: { expected: o.kcv, cmac: keyKcv.cmac, legacy: keyKcv.legacy },
-            });
-          }
           for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
           out(
             opts,
             {
               algorithm: algorithmName(alg, key.length),
-              components: partKcvs.map((k, i) => ({ index: i + 1, checkValues: k, matchedExpected: expected ? true : null })),
+              components: componentKcvs.map((k, i) => ({ index: i + 1, checkValues: k, matchedExpected: expected ? true : null })),
               key: { checkValues: keyKcv, matchedExpected: o.kcv === undefined ? null : true, ...(o.reveal ? { hex: toHex(key) } : {}) },
-              parityAdjusted: parityAdjusted.length > 0,
+              parityAdjusted: combined.parityAdjusted,
               warnings,
             },
             () =>
               [
-                ...partKcvs.map((k, i) => `Component ${i + 1}: check value ${describeKcv(alg, k)}${expected ? ' — as expected' : ''}`),
+                ...componentKcvs.map((k, i) => `Component ${i + 1}: check value ${describeKcv(alg, k)}${expected ? ' — as expected' : ''}`),
                 `Combined ${algorithmName(alg, key.length)} key: check value ${describeKcv(alg, keyKcv)}${o.kcv !== undefined ? ' — as expected' : ''}`,
-                ...(parityAdjusted.length > 0 ? ['(Odd parity was set on the combined key; DES ignores parity bits, so the check values are unaffected.)'] : []),
+                ...(combined.parityAdjusted ? ['(Odd parity was set on the combined key; DES ignores parity bits, so the check values are unaffected.)'] : []),
                 ...(o.reveal ? ['', `Key: ${formatHex(key)}`] : ['(The key itself is shown only with --reveal.)']),
               ].join('\n'),
           );
@@ -223,7 +151,6 @@ export function registerComponentCommands(program: Command): void {
           key.fill(0);
         }
       } finally {
-        for (const p of parts) p.fill(0);
         lines.fill('');
       }
     });
@@ -245,28 +172,25 @@ interface CombineOptions {
 }
 
 /**
- * Combines the components in this process (electron/services/import.ts) and enters the key into the
- * token: wrapped under an ephemeral in-token RSA key, then its check value computed by the HSM and
- * compared. The key is never printed. Everything is checked before the first component is read.
+ * Combines the components in this process (the share service's component import) and enters the
+ * key into the token: wrapped under an ephemeral in-token RSA key, then its check value computed by
+ * the HSM and compared. The key is never printed. Everything is checked before the first component is read.
  */
 async function importCombined(program: Command, o: CombineOptions): Promise<void> {
-  if (o.reveal) throw usage('--reveal cannot be used with --import: a key entered into the HSM is never shown.', 'Leave out --reveal.');
-  if (!o.label) throw usage('--import needs --label NAME for the new key.', 'Add --label, e.g. --label "ZMK 2026".');
-  if (!o.algorithm) throw usage('--import needs --algorithm aes or --algorithm tdes: it decides the key type in the HSM and the check values.', 'Add --algorithm.');
+  if (o.reveal) invalidInput('--reveal cannot be used with --import: a key entered into the HSM is never shown.', 'Leave out --reveal.');
+  if (!o.label) invalidInput('--import needs --label NAME for the new key.', 'Add --label, e.g. --label "ZMK 2026".');
+  if (!o.algorithm) invalidInput('--import needs --algorithm aes or --algorithm tdes: it decides the key type in the HSM and the check values.', 'Add --algorithm.');
   if (o.kcvs === undefined) {
-    throw usage('--import needs --kcvs: every component is confirmed by its own check value before the key enters the HSM.', 'Give the check value of each component, in order, comma-separated.');
+    invalidInput('--import needs --kcvs: every component is confirmed by its own check value before the key enters the HSM.', 'Give the check value of each component, in order, comma-separated.');
   }
-  const expected = o.kcvs.split(',').map((x) => x.trim());
-  if (expected.length !== o.count) throw usage(`--kcvs lists ${expected.length} check values for ${o.count} components.`, 'Give one check value per component, in order, comma-separated.');
-  for (const [i, k] of [...expected, ...(o.kcv === undefined ? [] : [o.kcv])].entries()) {
-    if (!isCheckValueSyntax(k)) throw usage(`Check value ${i + 1} given is not 4 to 16 hexadecimal digits (an even number).`, 'Copy the check values as printed, e.g. 08D7B4 or 7AD3 86C3 76.');
-  }
-  const alg: KeyAlgorithm = o.algorithm.toLowerCase() === 'tdes' ? 'TDES' : 'AES';
+  const expected = expectedKcvs(o)!;
+  const alg = algorithmOf(o.algorithm)!;
+  const label = o.label;
   const usages = o.usage.split(',').map((x) => x.trim()).filter(Boolean) as KeyUsage[];
-  await withServices(program, async (s, opts) => {
+  await withCore(program, async (s, opts) => {
     const slot = await pickToken(s, opts);
     // Log in before the components are typed, so a wrong PIN costs no custodian a second entry.
-    const t = await tokenLogin(s, opts, slot, `PIN for "${slot.token.label}": `, true);
+    const t = await logIn(s, opts, slot, { stdinBusy: 'Give the PIN with --pin-file FILE.' });
     const lines = await readComponentLines(o.count);
     try {
       if (lines.length !== o.count) {
@@ -277,12 +201,13 @@ async function importCombined(program: Command, o: CombineOptions): Promise<void
           details: { expected: o.count, actual: lines.length },
         });
       }
-      const r = await s.imports.importComponents(t, {
+      // The CLI opens only the core services; the share service runs on their HSM client.
+      const r = await new ShareService(s.hsm).importComponents(t, {
         algorithm: alg,
         components: lines,
         componentKcvs: expected,
         ...(o.kcv === undefined ? {} : { keyKcv: o.kcv }),
-        label: o.label!,
+        label,
         usages,
         extractable: !!o.extractable,
         allowPlaintext: !!o.allowPlaintextImport,

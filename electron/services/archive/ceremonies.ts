@@ -13,7 +13,7 @@ import { RECORDS } from '../../../shared/archive/canonical';
 import type { DetailValue } from '../audit/chain';
 import { guarded, requireStore, type ArchiveContext } from './context';
 import { archiveError } from './errors';
-import type { RowWrite, AuditDraft } from './store';
+import type { AuditDraft, Mutation, RowWrite } from './store';
 import { nowIso } from './store';
 
 type Row = Record<string, unknown>;
@@ -271,5 +271,28 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       throw archiveError('CEREMONY_STEP_BLOCKED', 'Someone else acted on this ceremony at the same moment (in another window or the command line).', 'Look at the ceremony again and repeat the step if it is still needed.');
     }
     throw e;
+  });
+}
+
+/**
+ * A record's profile and first policy, when no ceremony made them: the practice record the demo
+ * token path creates (its people are enrolled afterwards, by the enrolment ceremony).
+ */
+export async function initProfile(ctx: ArchiveContext, x: { practice: boolean; policy: string; actor: string; osUser: string }): Promise<void> {
+  const store = requireStore(ctx);
+  await store.commit((): Mutation => {
+    const now = nowIso();
+    const profileDetails: Record<string, DetailValue> = { practice: x.practice, os_user: x.osUser };
+    const policyDetails: Record<string, DetailValue> = { revision: 1, os_user: x.osUser };
+    return {
+      rows: [
+        { spec: RECORDS.profile, op: 'insert', row: { archive_id: ctx.archiveId, practice: x.practice ? 1 : 0, ceremony_id: null, created_at: now } },
+        { spec: RECORDS.policy, op: 'insert', row: { revision: 1, policy: x.policy, ceremony_id: null, created_at: now } },
+      ],
+      audit: [
+        { actor: x.actor, action: 'record.profile', row: 0, details: profileDetails },
+        { actor: x.actor, action: 'policy.set', row: 1, details: policyDetails },
+      ],
+    };
   });
 }

@@ -220,6 +220,7 @@ export class ArchiveService {
       run: (id: string) => ceremonyRows.run(ctx, id),
       lastBundle: (subject: string) => ceremonyRows.lastBundle(ctx, subject),
       append: (req: ceremonyRows.AppendRequest) => ceremonyRows.append(ctx, req),
+      initProfile: (x: { practice: boolean; policy: string; actor: string; osUser: string }) => ceremonyRows.initProfile(ctx, x),
     };
   }
 }

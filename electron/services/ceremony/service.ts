@@ -5,11 +5,12 @@
 // Definitions are checked (schema, linter) before anything touches the HSM; a set-up is kept in
 // memory until its create-record step has made the record; the Backup Key and shares stay in this
 // process (secrets.ts); a run interrupted by a crash is resumed explicitly (resume()).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BUILTIN_DEFINITIONS, builtinDefinition } from '../../../shared/ceremony/builtin';
+import { canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyEvent } from '../../../shared/ceremony/contract';
 import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
 import type { SetupParams } from '../../../shared/ceremony/params';
@@ -24,7 +25,7 @@ import type { HsmClient } from '../../hsm/client';
 import type { ArchiveDoor } from '../archive/door';
 import type { ArchiveService } from '../archive/service';
 import type { CardAccess } from './credentials';
-import { DraftRecord } from './draft';
+import { DraftRecord, type DraftFile } from './draft';
 import * as engine from './engine';
 import { verifyBundle, type BundleVerdict } from './evidence';
 import { checkedDefinition, resolvePlan, type ParticipantInput } from './plan';
@@ -100,11 +101,46 @@ function osUser(via: 'app' | 'cli'): string {
 
 export class CeremonyService {
   readonly secrets = new SecretStore();
-  private draft: { record: DraftRecord; session: TokenRef } | null = null;
+  private draftLoaded = false;
+  private draftState: { record: DraftRecord; session: TokenRef } | null = null;
   /** Runs with a step executing in this process right now (not interrupted, just busy). */
   private readonly busy = new Set<string>();
 
   constructor(private readonly deps: CeremonyServiceDeps) {}
+
+  private get draftFile(): string {
+    return join(this.deps.dataDir, 'ceremony-setup-draft.json');
+  }
+
+  /** The set-up in progress, if any (read from the data folder once: the CLI runs one step per process). */
+  private get draft(): { record: DraftRecord; session: TokenRef } | null {
+    if (!this.draftLoaded) {
+      this.draftLoaded = true;
+      if (existsSync(this.draftFile) && !this.recordPath().exists) {
+        try {
+          const f = JSON.parse(readFileSync(this.draftFile, 'utf8')) as DraftFile;
+          const record = DraftRecord.fromSaved(f);
+          this.draftState = { record, session: { module: f.module, token: record.info.token } };
+        } catch {
+          this.draftState = null;
+        }
+      }
+    }
+    return this.draftState;
+  }
+
+  private set draft(d: { record: DraftRecord; session: TokenRef } | null) {
+    this.draftLoaded = true;
+    this.draftState = d;
+    if (d) {
+      mkdirSync(this.deps.dataDir, { recursive: true, mode: 0o700 });
+      const tmp = `${this.draftFile}.tmp-${process.pid}`;
+      writeFileSync(tmp, JSON.stringify(d.record.saved()), { mode: 0o600 });
+      renameSync(tmp, this.draftFile);
+    } else {
+      rmSync(this.draftFile, { force: true });
+    }
+  }
 
   get bundleDir(): string {
     return join(this.deps.dataDir, 'evidence');
@@ -333,6 +369,8 @@ export class CeremonyService {
         ctx.run = await engine.abort(ctx, r, { by: by('administrator'), reason: action.reason });
         return {};
       case 'resume':
+        // Only the administrator decides how an interrupted ceremony goes on.
+        engine.actorOf(r.state, by('administrator'), 'administrator');
         await this.resume(ctx);
         return {};
       case 'enrol':
@@ -477,6 +515,7 @@ export class CeremonyService {
     }
     void session;
     const extra = await this.dispatch(ctx, action);
+    this.draft = d;
     return { view: runView(ctx.run.state, { record: d.record.info.name, secretsHere: false }), ...extra };
   }
 
@@ -505,6 +544,28 @@ export class CeremonyService {
     }
   }
 
+  /**
+   * The demo token path: a practice record on the new demo token, with the practice policy and no
+   * people yet (the app then leads to enrolling them). Everything it holds is marked practice.
+   */
+  async createPracticeRecord(session: TokenRef, userPin: string): Promise<void> {
+    if (this.recordPath().exists) return;
+    const { path } = this.recordPath();
+    mkdirSync(this.deps.dataDir, { recursive: true, mode: 0o700 });
+    await this.deps.hsm.call('login', { path: session.module, token: session.token, role: 'user', pin: userPin });
+    try {
+      const actor = `${osUser(this.deps.via)} (demo token set-up)`;
+      const a = await this.deps.door.init(path, { token: session, name: 'Practice workstation (demo token)', actor, tokenUri: session.token });
+      try {
+        await a.ceremonyRows.initProfile({ practice: true, policy: canonicalJson(practicePolicy()), actor, osUser: osUser(this.deps.via) });
+      } finally {
+        a.close();
+      }
+    } finally {
+      await this.deps.hsm.call('logout', { path: session.module, token: session.token }).catch(() => undefined);
+    }
+  }
+
   // ---- Evidence ------------------------------------------------------------------------------------
 
   async verifyBundle(path: string, publicKeyPem?: string): Promise<BundleVerdict> {
@@ -514,7 +575,9 @@ export class CeremonyService {
 
   close(): void {
     this.secrets.wipeAll();
-    this.draft = null;
+    // The set-up draft stays on disk: the next command (or the app) continues it.
+    this.draftState = null;
+    this.draftLoaded = false;
   }
 }
 

@@ -12,10 +12,22 @@ import { subjectOf } from './plan';
 import type { RunEffects } from './record';
 import { stepActor, type StepContext } from './step-context';
 
+/**
+ * Test hook for the kill-and-resume tests: with CUSTOS_CEREMONY_TEST_HOOKS=1, the process kills
+ * itself (SIGKILL, as a power cut would) at the first point CUSTOS_CEREMONY_KILL_AT names (a comma
+ * list), e.g. "generate:before" (after the
+ * intent was journaled, before the HSM is touched) or "generate:after" (the HSM work done, its
+ * outcome not yet journaled).
+ */
+export function crashHook(point: string): void {
+  if (process.env.CUSTOS_CEREMONY_TEST_HOOKS === '1' && (process.env.CUSTOS_CEREMONY_KILL_AT ?? '').split(',').includes(point)) process.kill(process.pid, 'SIGKILL');
+}
+
 /** Appends the completion of the current step (and anything before it), and re-reads the run. */
 export async function complete(ctx: StepContext, actor: Actor, outcome: Record<string, unknown>, before: JournalEvent[] = [], effects?: RunEffects): Promise<LoadedRun> {
   const step = requireRunnable(ctx.run);
   ctx.run = await append(ctx, ctx.run, [...before.map((event) => ({ actor, event })), { actor, event: { type: 'step.completed', step: step.id, outcome } }], effects);
+  crashHook(`${step.id}:done`);
   return ctx.run;
 }
 
@@ -34,15 +46,18 @@ export async function skip(ctx: StepContext, reason: string): Promise<LoadedRun>
 export async function journaled(ctx: StepContext, actor: Actor, intent: Record<string, unknown>, work: () => Promise<{ outcome: Record<string, unknown>; effects?: RunEffects }>): Promise<LoadedRun> {
   const step = requireRunnable(ctx.run);
   ctx.run = await append(ctx, ctx.run, [{ actor, event: { type: 'step.started', step: step.id, intent } }]);
+  crashHook(`${step.id}:before`);
   let done: { outcome: Record<string, unknown>; effects?: RunEffects };
   try {
     done = await work();
+    crashHook(`${step.id}:after`);
   } catch (e) {
     const err = e instanceof CustosError ? e.appError : { code: 'INTERNAL' as const, message: 'The step failed inside Custos.' };
     ctx.run = await append(ctx, loadRun(ctx.record, ctx.run.state.plan.run), [{ actor: SYSTEM, event: { type: 'step.failed', step: step.id, error: { code: err.code, message: err.message } } }]);
     throw e;
   }
   ctx.run = await append(ctx, ctx.run, [{ actor, event: { type: 'step.completed', step: step.id, outcome: done.outcome } }], done.effects);
+  crashHook(`${step.id}:done`);
   return ctx.run;
 }
 

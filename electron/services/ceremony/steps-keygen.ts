@@ -4,7 +4,7 @@
 // extractable under wrap, and a CSR where one was asked for.
 import { createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
 import type { KeyGenerationParams } from '../../../shared/ceremony/params';
-import type { RunState } from '../../../shared/ceremony/run';
+import { SYSTEM, type RunState } from '../../../shared/ceremony/run';
 import { KEY_TYPES, type SignMechanismName } from '../../../shared/keys';
 import { fail } from '../../../shared/result';
 import type { ObjectRef, RawObject } from '../../hsm/protocol';
@@ -98,7 +98,7 @@ export async function adoptGenerated(ctx: StepContext): Promise<boolean> {
   const found = await ctx.services.hsm.call('objects', { ...tok(ctx), ref: { idHex: p.keyIdHex } });
   if (found.length === 0) return false;
   const outcome = await describeNew(ctx, p, found);
-  await complete(ctx, stepActor(ctx, 'operator'), { ...outcome, adopted: true });
+  await complete(ctx, SYSTEM, { ...outcome, adopted: true });
   return true;
 }
 
@@ -215,7 +215,7 @@ export async function adoptArchived(ctx: StepContext): Promise<boolean> {
   const p = params(ctx.run.state);
   const hit = await ctx.services.withArchive(async (a) => a.search({ label: p.label }).items[0] ?? null);
   if (!hit) return false;
-  await complete(ctx, stepActor(ctx, 'operator'), { versionId: hit.versionId, version: hit.version, adopted: true });
+  await complete(ctx, SYSTEM, { versionId: hit.versionId, version: hit.version, adopted: true });
   return true;
 }
 

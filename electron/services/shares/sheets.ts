@@ -16,7 +16,6 @@
 
 import { createRequire } from 'node:module';
 import type PDFKit from 'pdfkit';
-import QRCode from 'qrcode';
 import {
   formatFingerprint,
   shareCheckError,
@@ -24,8 +23,8 @@ import {
   type ShareRecordEntry,
   type ShareSetRecord,
   type Sha256,
-} from '../../shared/shares';
-import { CustosError } from '../../shared/result';
+} from '../../../shared/shares';
+import { CustosError, invalidInput } from '../../../shared/result';
 
 // pdfkit finds its font metrics through its package "imports" map relative to its own files,
 // which breaks when esbuild inlines it into dist/*.cjs. Loading it at run time from
@@ -36,6 +35,11 @@ function PDFDocument(): typeof PDFKit {
   pdfkit ??= loadModule('pdfkit') as typeof PDFKit;
   return pdfkit;
 }
+
+// qrcode, like pdfkit, is loaded when a sheet is drawn, not with the service: most commands and
+// screens never print, and a command-line call would pay for it at every start (issue #12 part 7).
+type QrCode = typeof import('qrcode');
+const loadQrCode = (): Promise<QrCode> => import('qrcode').then((m) => ((m as { default?: QrCode }).default ?? m) as QrCode);
 
 export interface ShareSheetOptions {
   /**
@@ -61,11 +65,7 @@ function printable(text: string): boolean {
 
 function checkPrintable(what: string, text: string | null): void {
   if (text !== null && !printable(text)) {
-    throw new CustosError({
-      code: 'INVALID_INPUT',
-      message: `The ${what} contains characters that the sheet's built-in fonts cannot print.`,
-      action: 'Use Latin letters (accents are fine) for names, labels and ceremony ids that go on sheets.',
-    });
+    invalidInput(`The ${what} contains characters that the sheet's built-in fonts cannot print.`, 'Use Latin letters (accents are fine) for names, labels and ceremony ids that go on sheets.');
   }
 }
 
@@ -96,7 +96,7 @@ function position(record: ShareSetRecord, entry: ShareRecordEntry): string {
 }
 
 /** Draws the QR code as filled squares (vector, so it prints sharply and deterministically). */
-function drawQr(doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number): void {
+function drawQr(QRCode: QrCode, doc: PDFKit.PDFDocument, text: string, x: number, y: number, size: number): void {
   const qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const quiet = 4; // ISO/IEC 18004 quiet zone: 4 modules
@@ -148,6 +148,7 @@ export async function renderShareSheet(mnemonic: string, record: ShareSetRecord,
 
   const words = mnemonic.trim().toLowerCase().split(/\s+/);
   const date = new Date(record.createdAt);
+  const QRCode = opts.qr ? await loadQrCode() : undefined;
   const Doc = PDFDocument();
   const doc = new Doc({
     size: 'A4',
@@ -206,10 +207,10 @@ export async function renderShareSheet(mnemonic: string, record: ShareSetRecord,
     doc.text(value, MARGIN + labelW, y, { width: factsW - labelW });
     y = Math.max(doc.y, y + 15) + 2;
   }
-  if (opts.qr) {
+  if (QRCode) {
     const qx = PAGE_W - MARGIN - qrSize;
     // Upper case puts the words in QR alphanumeric mode (smaller code); SLIP-39 ignores case.
-    drawQr(doc, words.join(' ').toUpperCase(), qx, factsTop - 4, qrSize);
+    drawQr(QRCode, doc, words.join(' ').toUpperCase(), qx, factsTop - 4, qrSize);
     doc.font('Helvetica-Bold').fontSize(7.5).fillColor(INK);
     doc.text('This QR code contains the share itself. Anyone who photographs it has the share.', qx, factsTop + qrSize - 2, { width: qrSize, align: 'center' });
     y = Math.max(y, doc.y + 4);
@@ -281,4 +282,18 @@ export async function renderShareSheet(mnemonic: string, record: ShareSetRecord,
   const pdf = Buffer.concat(chunks);
   for (const c of chunks) c.fill(0);
   return pdf;
+}
+
+const slug = (s: string): string =>
+  s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'holder';
+
+/** File name of a share sheet: set, group, member and holder, so a folder of sheets sorts well. */
+export function sheetFileName(record: ShareSetRecord, groupIndex: number, memberIndex: number, holder: string | null): string {
+  return `set${record.set.identifier}-g${groupIndex + 1}-s${memberIndex + 1}${holder ? `-${slug(holder)}` : ''}.pdf`;
 }

@@ -11,13 +11,13 @@
 // Fallback: a token without RSA-OAEP unwrap gets the key by C_CreateObject with its value, and only
 // when the caller allows it explicitly (allowPlaintext); the result says which way the key went in.
 import { constants as cryptoConstants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
-import { algorithmName, combineComponents, KEY_LENGTHS, parseHex, type KeyAlgorithm } from '../../shared/components';
-import type { KeyEntry } from '../../shared/keys';
-import { CustosError, fail } from '../../shared/result';
-import type { HsmClient } from '../hsm/client';
-import type { KeyUsage, RawObject, UnwrapTemplate } from '../hsm/protocol';
-import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from './kcv';
-import { groupKeys, type TokenRef } from './keys';
+import { algorithmName, combineComponents, KEY_LENGTHS, parseHex, type KeyAlgorithm } from '../../../shared/components';
+import type { KeyEntry, TokenRef } from '../../../shared/keys';
+import { CustosError, fail } from '../../../shared/result';
+import type { HsmClient } from '../../hsm/client';
+import type { KeyUsage, RawObject, UnwrapTemplate } from '../../hsm/protocol';
+import { isCheckValueSyntax, keyCheckValues, matchCheckValue, type KeyCheckValues } from '../kcv';
+import { groupKeys } from '../key-refs';
 
 export interface ComponentImportInput {
   algorithm: KeyAlgorithm;

@@ -1,4 +1,5 @@
-// SLIP-39 shares sealed to a custodian's smartcard (custos.sealedshare v1, docs/FORMAT.md).
+// SLIP-39 shares sealed to a custodian's smartcard: the envelope format (custos.sealedshare v1,
+// docs/FORMAT.md), sealing in Node and reading envelopes. Opening on the card is in cards.ts.
 //
 // Sealing happens here, in Node, with the card's PUBLIC key only, so a share can be sealed at the
 // ceremony or offline from a PEM file. Opening happens inside the card (electron/hsm/host/sealing.ts):
@@ -15,14 +16,15 @@
 //         another envelope's ciphertext is detected inside the token.
 import { constants as cryptoConstants, createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { groupHex } from '../../shared/components';
-import { parsePkcs11Uri, pctEncode } from '../../shared/pkcs11-uri';
-import { CustosError, fail } from '../../shared/result';
-import { formatFingerprint, sameHolder, shareCheckError, sharePosition, verifyShareAgainstRecord, type ShareRecordEntry, type ShareSetRecord } from '../../shared/shares';
-import type { HsmClient } from '../hsm/client';
-import type { ObjectRef, RawObject, SealAlg, SealedPayload, SealKdf } from '../hsm/protocol';
-import { ecSpkiFromPkcs11, inspectSpki, parsePublicKey, rsaSpkiFromPkcs11, spkiFingerprint } from './formats/publicKey';
-import { parseKeyRef, type TokenRef } from './keys';
+import { groupHex } from '../../../shared/components';
+import { pctEncode } from '../../../shared/pkcs11-uri';
+import { CustosError, fail } from '../../../shared/result';
+import { formatFingerprint, sameHolder, shareCheckError, sharePosition, verifyShareAgainstRecord, type ShareRecordEntry, type ShareSetRecord } from '../../../shared/shares';
+import type { SealAlg, SealedPayload, SealKdf } from '../../hsm/protocol';
+
+// Public keys are parsed with @peculiar/asn1-*, loaded only when a share is sealed or a card's key
+// is matched: a command that only reads envelopes or records does not pay for them.
+export const publicKeys = () => import('../formats/publicKey');
 
 export const SEALED_FORMAT = 'custos.sealedshare';
 export const SEALED_VERSION = 1;
@@ -80,8 +82,7 @@ export interface SealInput {
   createdAt?: Date;
 }
 
-const invalid = (message: string, action = 'Use the envelope file exactly as it was written at the ceremony (custos shares seal).'): never =>
-  fail('SEALED_SHARE_INVALID', message, action);
+const AS_WRITTEN = 'Use the envelope file exactly as it was written at the ceremony (custos shares seal).';
 
 /** The words as sealed: lower case, single spaces (SLIP-39 ignores case; the record fingerprint ignores spacing). */
 const canonicalMnemonic = (m: string): string => m.trim().toLowerCase().split(/\s+/).join(' ');
@@ -104,8 +105,9 @@ export function x963Sha256(z: Uint8Array, sharedInfo: Uint8Array): Buffer {
   return createHash('sha256').update(z).update(Buffer.from([0, 0, 0, 1])).update(sharedInfo).digest();
 }
 
-function recipientKind(spki: Uint8Array): { keyType: 'rsa' | 'ec-p256'; key: KeyObject } {
-  const info = inspectSpki(spki);
+/** The recipient key's type; RSA below 2048 bits and curves other than P-256 are refused. */
+export async function recipientKind(spki: Uint8Array): Promise<{ keyType: 'rsa' | 'ec-p256'; key: KeyObject }> {
+  const info = (await publicKeys()).inspectSpki(spki);
   if (info.kind === 'rsa') {
     if ((info.bits ?? 0) < MIN_RSA_BITS) fail('KEY_SIZE_UNSUPPORTED', `The custodian's RSA key has ${info.bits} bits; at least ${MIN_RSA_BITS} are needed.`, 'Generate a 2048-bit or larger RSA key on the card.');
     return { keyType: 'rsa', key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
@@ -122,7 +124,8 @@ function recipientKind(spki: Uint8Array): { keyType: 'rsa' | 'ec-p256'; key: Key
 export async function sealShare(input: SealInput): Promise<SealedShare> {
   const check = await verifyShareAgainstRecord(input.mnemonic, input.record, { holder: input.holder });
   if (!check.ok) throw new CustosError(shareCheckError(check));
-  const { keyType, key: publicKey } = recipientKind(input.recipient.spki);
+  const { keyType, key: publicKey } = await recipientKind(input.recipient.spki);
+  const { spkiFingerprint } = await publicKeys();
   const alg: SealAlg = keyType === 'ec-p256' ? 'ECDH-P256+A256GCM' : input.oaepHash === 'sha256' ? 'RSA-OAEP-SHA256+A256GCM' : 'RSA-OAEP-SHA1+A256GCM';
   const kdf: SealKdf | null = keyType === 'ec-p256' ? (input.kdf ?? 'none') : null;
   const header = {
@@ -180,6 +183,12 @@ export async function sealShare(input: SealInput): Promise<SealedShare> {
   }
 }
 
+/** Seals one share to a public key given as PEM or JWK (offline: no card attached). */
+export async function sealToPublicKey(publicKeyText: string, input: Omit<SealInput, 'recipient'>): Promise<SealedShare> {
+  const { parsePublicKey } = await publicKeys();
+  return sealShare({ ...input, recipient: { spki: parsePublicKey(publicKeyText).spki } });
+}
+
 // ---- Reading envelopes --------------------------------------------------------------------------
 
 const hex = (min: number, max = min) => z.string().regex(new RegExp(`^(?:[0-9a-f]{2}){${min},${max}}$`), `must be ${min === max ? min : `${min}-${max}`} bytes of lowercase hex`);
@@ -203,22 +212,22 @@ const envelopeSchema = z.object({
 
 /** Validates a parsed JSON value as a version 1 envelope (unknown extra fields are dropped). */
 export function parseSealedShare(value: unknown): SealedShare {
-  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== SEALED_FORMAT) invalid('This file is not a Custos sealed share.');
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== SEALED_FORMAT) fail('SEALED_SHARE_INVALID', 'This file is not a Custos sealed share.', AS_WRITTEN);
   const version = (value as { version?: unknown }).version;
   if (typeof version === 'number' && version > SEALED_VERSION) {
-    invalid(`This sealed share has format version ${version}; this version of Custos reads version ${SEALED_VERSION}.`, 'Use a newer version of Custos to open it.');
+    fail('SEALED_SHARE_INVALID', `This sealed share has format version ${version}; this version of Custos reads version ${SEALED_VERSION}.`, 'Use a newer version of Custos to open it.');
   }
   const parsed = envelopeSchema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'envelope'}: ${i.message}`);
-    invalid(`The sealed share is malformed (${problems.join('; ')}).`);
+    fail('SEALED_SHARE_INVALID', `The sealed share is malformed (${problems.join('; ')}).`, AS_WRITTEN);
   }
   const e = parsed.data as SealedShare;
   const rsa = e.alg.startsWith('RSA-');
-  if (rsa !== (e.recipient.keyType === 'rsa')) invalid('The sealed share names an algorithm that does not fit its recipient key type.');
-  if (rsa && (e.encryptedKey === null || e.ephemeralPublicKey !== null || e.kdf !== null)) invalid('An RSA sealed share needs encryptedKey, and no ephemeralPublicKey or kdf.');
-  if (!rsa && (e.ephemeralPublicKey === null || e.encryptedKey !== null || e.kdf === null)) invalid('An ECDH sealed share needs ephemeralPublicKey and kdf, and no encryptedKey.');
-  if (!rsa && !e.ephemeralPublicKey!.startsWith('04')) invalid('The ephemeral public key is not an uncompressed point.');
+  if (rsa !== (e.recipient.keyType === 'rsa')) fail('SEALED_SHARE_INVALID', 'The sealed share names an algorithm that does not fit its recipient key type.', AS_WRITTEN);
+  if (rsa && (e.encryptedKey === null || e.ephemeralPublicKey !== null || e.kdf !== null)) fail('SEALED_SHARE_INVALID', 'An RSA sealed share needs encryptedKey, and no ephemeralPublicKey or kdf.', AS_WRITTEN);
+  if (!rsa && (e.ephemeralPublicKey === null || e.encryptedKey !== null || e.kdf === null)) fail('SEALED_SHARE_INVALID', 'An ECDH sealed share needs ephemeralPublicKey and kdf, and no encryptedKey.', AS_WRITTEN);
+  if (!rsa && !e.ephemeralPublicKey!.startsWith('04')) fail('SEALED_SHARE_INVALID', 'The ephemeral public key is not an uncompressed point.', AS_WRITTEN);
   return e;
 }
 
@@ -227,7 +236,7 @@ export function parseSealedShareJson(textValue: string): SealedShare {
   try {
     value = JSON.parse(textValue);
   } catch {
-    return invalid('The sealed share is not valid JSON.');
+    return fail('SEALED_SHARE_INVALID', 'The sealed share is not valid JSON.', AS_WRITTEN);
   }
   return parseSealedShare(value);
 }
@@ -332,147 +341,4 @@ export function envelopeRecordEntry(env: SealedShare, record: ShareSetRecord): S
     fail('SHARE_WRONG_HOLDER', `This envelope names ${s.holder ?? 'no holder'} for ${sharePosition(record, s.groupIndex, s.memberIndex)}, but the record names ${entry.holder ?? 'no holder'}.`, 'The envelope was altered or belongs to another ceremony. Report it to the key owner.');
   }
   return entry;
-}
-
-export interface UnsealResult {
-  /** The share's words. Shown only on explicit request; the caller drops it as soon as it is used. */
-  mnemonic: string;
-  entry: ShareRecordEntry;
-  fingerprint: string;
-  position: string;
-  /** One sentence: which share it is, whose, and that it matches the record. */
-  message: string;
-}
-
-type Hsm = Pick<HsmClient, 'call'>;
-
-export class CardShareService {
-  constructor(private readonly hsm: Hsm) {}
-
-  private tok(t: TokenRef) {
-    return { path: t.module, token: t.token };
-  }
-
-  /** Label and serial of a token from its URI (the listing's URIs carry both). */
-  private tokenIdentity(t: TokenRef): { label: string | null; serial: string | null } {
-    try {
-      const p = t.token.toLowerCase().startsWith('pkcs11:') ? parsePkcs11Uri(t.token).path : { token: t.token };
-      return { label: p.token ?? null, serial: p.serial ?? null };
-    } catch {
-      return { label: null, serial: null };
-    }
-  }
-
-  private async spkiOf(t: TokenRef, idHex: string): Promise<Buffer> {
-    const a = await this.hsm.call('publicKey', { ...this.tok(t), ref: { idHex, kind: 'public' } });
-    return a.keyType === 'rsa' ? rsaSpkiFromPkcs11(a.modulus!, a.publicExponent!) : ecSpkiFromPkcs11(a.ecParams!, a.ecPoint!);
-  }
-
-  /** The custodian key on a token, by label or PKCS#11 URI: its public half, checked for a usage that can open shares. */
-  async recipientFromToken(t: TokenRef, selector: string): Promise<Recipient> {
-    const ref = parseKeyRef(selector);
-    const objs = await this.hsm.call('objects', { ...this.tok(t), ref: { ...ref, kind: 'public' } });
-    if (objs.length === 0) {
-      fail('OBJECT_NOT_FOUND', `There is no public key "${selector}" on this token.`, 'Check the label or URI (custos key list); the custodian key pair must have its public half on the card.');
-    }
-    if (objs.length > 1) fail('OBJECT_AMBIGUOUS', `${objs.length} public keys match "${selector}".`, 'Name the key by its PKCS#11 URI, which includes its id.');
-    const pub: RawObject = objs[0]!;
-    const usable = pub.keyType === 'rsa' ? pub.usage.wrap || pub.usage.encrypt : pub.keyType === 'ec' ? pub.usage.derive : true;
-    if (!usable) {
-      fail(
-        'KEY_USAGE_NOT_PERMITTED',
-        pub.keyType === 'rsa' ? `The key "${pub.label}" may neither wrap nor encrypt, so it cannot receive a sealed share.` : `The key "${pub.label}" was created without the derive usage, so it cannot do ECDH.`,
-        'Use the custodian key generated for share encryption (RSA with usage wrap or encrypt, or EC P-256 with usage derive).',
-      );
-    }
-    const spki = await this.spkiOf(t, pub.idHex);
-    const token = this.tokenIdentity(t);
-    return { spki, keyId: pub.idHex || null, keyLabel: pub.label || null, tokenLabel: token.label, tokenSerial: token.serial };
-  }
-
-  /**
-   * Seals a share to the custodian key on a token. kdf "auto" (EC only) uses the X9.63 KDF when the
-   * card's ECDH computes it correctly (probed with throw-away session keys), else the raw secret.
-   */
-  async sealToToken(t: TokenRef, selector: string, input: Omit<SealInput, 'recipient' | 'kdf'> & { kdf?: SealKdf | 'auto' }): Promise<SealedShare> {
-    const recipient = await this.recipientFromToken(t, selector);
-    let kdf: SealKdf = 'none';
-    if (input.kdf === 'auto' || input.kdf === undefined) {
-      if (recipientKind(recipient.spki).keyType === 'ec-p256') {
-        try {
-          kdf = (await this.hsm.call('probeSealing', this.tok(t))).ecdhX963Sha256 ? 'x963-sha256' : 'none';
-        } catch {
-          kdf = 'none';
-        }
-      }
-    } else {
-      kdf = input.kdf;
-    }
-    return sealShare({ ...input, recipient, kdf });
-  }
-
-  /** Seals a share to a public key given as PEM or JWK (offline: no card attached). */
-  sealToPublicKey(publicKeyText: string, input: Omit<SealInput, 'recipient'>): Promise<SealedShare> {
-    return sealShare({ ...input, recipient: { spki: parsePublicKey(publicKeyText).spki } });
-  }
-
-  /** The private key on this token whose public key is the envelope's recipient, found by id and SPKI. */
-  async findRecipientKey(t: TokenRef, env: SealedShare): Promise<ObjectRef> {
-    const want = env.recipient.spkiSha256;
-    const tried = new Set<string>();
-    const matches = async (o: RawObject): Promise<boolean> => {
-      if (tried.has(o.idHex)) return false;
-      tried.add(o.idHex);
-      if (env.recipient.keyType === 'rsa' ? o.keyType !== 'rsa' : o.keyType !== 'ec') return false;
-      try {
-        return spkiFingerprint(await this.spkiOf(t, o.idHex)).hex === want;
-      } catch {
-        return false;
-      }
-    };
-    const candidates: RawObject[] = [];
-    if (env.recipient.keyId) candidates.push(...(await this.hsm.call('objects', { ...this.tok(t), ref: { idHex: env.recipient.keyId, kind: 'public' } })));
-    candidates.push(...(await this.hsm.call('objects', { ...this.tok(t), ref: { kind: 'public' } })));
-    for (const o of candidates) {
-      if (await matches(o)) {
-        const priv = await this.hsm.call('objects', { ...this.tok(t), ref: { idHex: o.idHex, kind: 'private' } });
-        if (priv.length === 0) {
-          fail('NOT_LOGGED_IN', `This card holds the public half of the key the share was sealed to, but its private key is not visible.`, 'Log in to the card with its PIN, then try again.');
-        }
-        return { idHex: o.idHex, kind: 'private' };
-      }
-    }
-    const here = this.tokenIdentity(t);
-    return fail(
-      'SEALED_SHARE_WRONG_RECIPIENT',
-      `This share was sealed to ${describeRecipient(env)}; the card "${here.label ?? t.token}"${here.serial ? ` (serial ${here.serial})` : ''} holds no such key.`,
-      'Insert the card named in the envelope (or choose it with --token) and try again.',
-      { expectedSpkiSha256: want, ...(env.recipient.tokenSerial ? { expectedSerial: env.recipient.tokenSerial } : {}) },
-    );
-  }
-
-  /**
-   * Opens a sealed share on the logged-in card and checks it against the record. The share never
-   * appears in an error: failures name positions, sets, holders and fingerprints only.
-   */
-  async unseal(t: TokenRef, env: SealedShare, record: ShareSetRecord): Promise<UnsealResult> {
-    const entry = envelopeRecordEntry(env, record);
-    const ref = await this.findRecipientKey(t, env);
-    const { plaintext } = await this.hsm.call('unsealShare', { ...this.tok(t), ref, payload: sealedPayload(env) });
-    let mnemonic: string;
-    try {
-      mnemonic = Buffer.from(plaintext).toString('utf8');
-    } finally {
-      plaintext.fill(0);
-    }
-    const check = await verifyShareAgainstRecord(mnemonic, record, entry.holder === null ? {} : { holder: entry.holder });
-    if (!check.ok) {
-      const e = shareCheckError(check);
-      throw new CustosError({ ...e, message: `The share inside the envelope does not pass the record check: ${e.message}` });
-    }
-    if (check.entry.groupIndex !== entry.groupIndex || check.entry.memberIndex !== entry.memberIndex) {
-      fail('SEALED_SHARE_INVALID', 'The share inside the envelope is not the one its header names.', 'Do not use this envelope; report it to the key owner.');
-    }
-    return { mnemonic, entry: check.entry, fingerprint: check.fingerprint, position: sharePosition(record, entry.groupIndex, entry.memberIndex), message: check.message };
-  }
 }

@@ -2,82 +2,24 @@
 // host does the PKCS#11 work; this service turns user references (label or PKCS#11 URI) into object
 // references, adds URIs, check values and fingerprints, and builds public-key exports and CSRs.
 import { randomBytes } from 'node:crypto';
-import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from '../../shared/keys';
+import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities, TokenRef } from '../../shared/keys';
 import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
-import { objectUri, parsePkcs11Uri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
-import { buildCsr, type CsrExtensions, type CsrSignatureAlgorithm } from './formats/csr';
+import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
-import { ecSpkiFromPkcs11, parsePublicKey, pkcs11AttrsFromSpki, rsaSpkiFromPkcs11, spkiToJwk, spkiToPem } from './formats/publicKey';
-import { hsmKeyCheck } from './hsm-kcv';
+import { groupKeys, parseKeyRef } from './key-refs';
 
-export interface TokenRef {
-  module: string;
-  /** PKCS#11 URI of the token (from the token list). */
-  token: string;
-}
+// Public keys and CSRs are DER built with @peculiar/asn1-*, which costs a one-shot CLI call more than
+// its own work (issue #12 part 7): loaded when a public key is read or a CSR made, not for a signature.
+const publicKeys = () => import('./formats/publicKey');
+const csrs = () => import('./formats/csr');
+/** Check values and fingerprints of keys in the HSM (hsm-kcv.ts reads public keys, so it loads the ASN.1 code too). */
+const checks = () => import('./hsm-kcv');
 
-/**
- * A key as a user names it: a label, or a PKCS#11 URI with object= and/or id= (RFC 7512 §2.3),
- * optionally type=private|public|secret-key.
- */
-export function parseKeyRef(selector: string): ObjectRef {
-  if (!selector.toLowerCase().startsWith('pkcs11:')) {
-    if (!selector) fail('INVALID_INPUT', 'No key was named.', 'Give the key by label or by its PKCS#11 URI.');
-    return { label: selector };
-  }
-  let uri;
-  try {
-    uri = parsePkcs11Uri(selector);
-  } catch (e) {
-    return fail('INVALID_INPUT', `The key URI is not valid: ${e instanceof UriError ? e.message : 'unreadable'}.`, 'Copy the URI from `custos key list`.');
-  }
-  const ref: ObjectRef = {};
-  if (uri.path.object !== undefined) ref.label = uri.path.object;
-  if (uri.path.id !== undefined) ref.idHex = uri.path.id;
-  const type = uri.path.type;
-  if (type === 'private' || type === 'public') ref.kind = type;
-  else if (type === 'secret-key') ref.kind = 'secret';
-  else if (type !== undefined) fail('INVALID_INPUT', `Objects of type "${type}" are not keys.`, 'Use type=private, type=public or type=secret-key.');
-  if (ref.label === undefined && ref.idHex === undefined) fail('INVALID_INPUT', 'The key URI names neither object= nor id=.', 'Copy the URI from `custos key list`.');
-  return ref;
-}
-
-/** Groups the halves of a key pair (same CKA_ID and label) into one entry. */
-export function groupKeys(tokenUri: string, objects: RawObject[]): KeyEntry[] {
-  const groups = new Map<string, RawObject[]>();
-  for (const o of objects) {
-    if (o.kind !== 'secret' && o.kind !== 'private' && o.kind !== 'public') continue;
-    const k = `${o.idHex}\u0001${o.label}\u0001${o.kind === 'secret' ? 's' : 'p'}`;
-    groups.set(k, [...(groups.get(k) ?? []), o]);
-  }
-  const out: KeyEntry[] = [];
-  for (const parts of groups.values()) {
-    const main = parts.find((p) => p.kind === 'private') ?? parts.find((p) => p.kind === 'secret') ?? parts[0]!;
-    const pub = parts.find((p) => p.kind === 'public');
-    const usage = { ...main.usage };
-    if (pub) for (const [k, v] of Object.entries(pub.usage)) usage[k as keyof typeof usage] ||= v;
-    out.push({
-      label: main.label,
-      idHex: main.idHex,
-      uri: objectUri(tokenUri, { ...main, kind: main.kind === 'public' ? 'public' : main.kind }),
-      kind: main.kind === 'secret' ? 'secret' : pub && parts.some((p) => p.kind === 'private') ? 'pair' : main.kind === 'private' ? 'private' : 'public',
-      keyType: main.keyType,
-      bits: main.bits,
-      curve: main.curve,
-      sensitive: main.sensitive,
-      extractable: main.extractable,
-      neverExtractable: main.neverExtractable,
-      local: main.local,
-      usage,
-      onToken: main.onToken,
-    });
-  }
-  return out.sort((a, b) => a.label.localeCompare(b.label) || a.idHex.localeCompare(b.idHex));
-}
+export type { TokenRef };
 
 const TYPE_USAGES: Record<KeyTypeName, KeyUsage[]> = Object.fromEntries(KEY_TYPES.map((t) => [t.type, t.usages as KeyUsage[]])) as Record<KeyTypeName, KeyUsage[]>;
 
@@ -172,6 +114,7 @@ export class KeyService {
 
   async spki(t: TokenRef, k: KeyEntry): Promise<Buffer> {
     const attrs: PublicKeyAttrs = await this.hsm.call('publicKey', { ...this.tok(t), ref: this.refOf(k) });
+    const { ecSpkiFromPkcs11, rsaSpkiFromPkcs11 } = await publicKeys();
     return attrs.keyType === 'rsa' ? rsaSpkiFromPkcs11(attrs.modulus!, attrs.publicExponent!) : ecSpkiFromPkcs11(attrs.ecParams!, attrs.ecPoint!);
   }
 
@@ -181,9 +124,11 @@ export class KeyService {
   }
 
   private async detail(t: TokenRef, k: KeyEntry): Promise<KeyDetail> {
+    const { hsmKeyCheck } = await checks();
     const c = await hsmKeyCheck({ hsm: this.hsm, ...this.tok(t) }, { ref: this.refOf(k), kind: k.kind === 'secret' ? 'secret' : 'public' });
     if (c.publicKey) {
       const { spki, fingerprint: fp } = c.publicKey;
+      const { spkiToPem } = await publicKeys();
       return { ...k, checkValue: null, fingerprint: { sha256: fp.sha256, short: fp.short }, publicKeyPem: spkiToPem(spki) };
     }
     return { ...k, checkValue: c.checkValues, fingerprint: null, publicKeyPem: null };
@@ -209,6 +154,7 @@ export class KeyService {
     const k = await this.one(t, selector);
     if (k.kind === 'secret') fail('KEY_TYPE_MISMATCH', 'A secret key has no public key to export.', 'Choose an RSA, EC or Ed25519 key.');
     const spki = await this.spki(t, k);
+    const { spkiToJwk, spkiToPem } = await publicKeys();
     return format === 'pem' ? spkiToPem(spki) : JSON.stringify(spkiToJwk(spki), null, 2) + '\n';
   }
 
@@ -218,6 +164,7 @@ export class KeyService {
     const alg: CsrSignatureAlgorithm =
       algorithm ?? (k.keyType === 'rsa' ? 'rsa-pkcs1-sha256' : k.keyType === 'ed25519' ? 'ed25519' : k.curve === 'P-384' ? 'ecdsa-sha384' : 'ecdsa-sha256');
     const spki = await this.spki(t, k);
+    const { buildCsr } = await csrs();
     const { pem } = await buildCsr({
       subject,
       spki,
@@ -322,6 +269,7 @@ export class KeyService {
    * "bring your own key": wrap usage by default, so the token can RSA-OAEP-wrap keys to it.
    */
   async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
+    const { parsePublicKey, pkcs11AttrsFromSpki } = await publicKeys();
     const parsed = parsePublicKey(text);
     const a = pkcs11AttrsFromSpki(parsed.spki);
     const attrs: PublicKeyAttrs =

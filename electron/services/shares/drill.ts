@@ -1,14 +1,9 @@
 /**
- * Share checks and restore drills (DESIGN.md, ceremonies 4-5), in the main process.
- *
- *  - readRecordView / verifyShare: one custodian, alone, checks their share against the
- *    share-set record (custos.shareset v1) written at the ceremony: which share it is and who
- *    holds it, or exactly why not. Nothing is kept.
- *  - DrillService: a quorum proves that the shares still recover the secret, importing nothing.
- *    A drill is a session in this process's memory: shares arrive one at a time, each checked
- *    against the record (and against whose turn it is); when enough are in, they are combined
- *    (SLIP-39, with the passphrase if any), and only the secret's check value leaves: compared
- *    with the one in the record. The secret is wiped at once.
+ * Restore drills (DESIGN.md, ceremony 5), in the main process: a quorum proves that the shares
+ * still recover the secret, importing nothing. A drill is a session in this process's memory:
+ * shares arrive one at a time, each checked against the record (and against whose turn it is);
+ * when enough are in, they are combined (SLIP-39, with the passphrase if any), and only the
+ * secret's check value leaves: compared with the one in the record. The secret is wiped at once.
  *
  * What is held, and for how long: the decoded share values (byte arrays, wiped when the drill
  * ends: finished, cancelled, idle for 30 minutes, or the app closing), never the typed words.
@@ -19,134 +14,18 @@
  * of a share, a share value, the passphrase or the secret.
  */
 
-import { createHash, createHmac, pbkdf2 as pbkdf2Callback, randomBytes, randomUUID } from 'node:crypto';
-import type { DrillGroupProgress, DrillResult, DrillState, ShareSetView, ShareVerdict, ShareView } from '../../shared/contract';
-import { CustosError, fail } from '../../shared/result';
-import {
-  formatFingerprint,
-  parseShareSetRecordJson,
-  shareCheckError,
-  sharePosition,
-  verifyShareAgainstRecord,
-  type Sha256,
-  type ShareRecordEntry,
-  type ShareSetRecord,
-} from '../../shared/shares';
-import { slip39AppError } from '../../shared/shares/errors';
-import {
-  combineMnemonics,
-  combineProgress,
-  decodeMnemonic,
-  encodeMnemonic,
-  Slip39Error,
-  type Share,
-  type Slip39Crypto,
-} from '../../shared/slip39';
-import { keyCheckValues, secretCheckValue } from './kcv';
+import { randomUUID } from 'node:crypto';
+import type { DrillGroupProgress, DrillResult, DrillState, ShareSetView, ShareView } from '../../../shared/contract';
+import { CustosError, fail } from '../../../shared/result';
+import { shareCheckError, verifyShareAgainstRecord, type ShareSetRecord } from '../../../shared/shares';
+import { combineProgress, decodeMnemonic, encodeMnemonic, type Share, type Slip39Crypto } from '../../../shared/slip39';
+import { plural, readRecord, recordView, shareView } from './records';
+import { nodeSha256, nodeSlip39Crypto, recoverSecret } from './secret';
 
 /** A drill ends by itself after this long without any request. */
 export const DRILL_IDLE_MS = 30 * 60 * 1000;
 /** At most this many drills at once (each holds shares in memory). */
 export const MAX_DRILLS = 4;
-/**
- * Longest share the app's screen takes: 44 words (400 characters of input). Shares of 128- to
- * 256-bit secrets have 20 to 33 words; longer ones are checked with `custos shares verify`.
- */
-export const MAX_SCREEN_WORDS = 44;
-
-/** SLIP-39 primitives on node:crypto. PBKDF2 runs on libuv's pool, so a high exponent does not block main. */
-export const nodeSlip39Crypto: Slip39Crypto = {
-  pbkdf2Sha256: (password, salt, iterations, length) =>
-    new Promise((resolve, reject) =>
-      pbkdf2Callback(password, salt, iterations, length, 'sha256', (e, key) => (e ? reject(e) : resolve(key))),
-    ),
-  hmacSha256: (key, data) => createHmac('sha256', key).update(data).digest(),
-  randomBytes: (n) => randomBytes(n),
-};
-
-export const nodeSha256: Sha256 = (data) => createHash('sha256').update(data).digest();
-
-const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
-
-/** Runs SLIP-39 code, turning its errors into Custos errors (their messages carry no words or secrets). */
-async function slip39<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof Slip39Error) throw new CustosError(slip39AppError(e));
-    throw e;
-  }
-}
-
-// ---- Records --------------------------------------------------------------------------------
-
-function quorumSentence(r: ShareSetRecord): string {
-  if (r.set.groupCount === 1) {
-    const g = r.groups[0]!;
-    return `${g.memberThreshold} of the ${plural(g.memberCount, 'share is', 'shares are')} needed to recover the secret.`;
-  }
-  const per = r.groups.map((g) => `group ${g.groupIndex + 1}: ${g.memberThreshold} of ${g.memberCount}`).join('; ');
-  return `Shares from ${r.set.groupThreshold} of the ${r.set.groupCount} groups are needed (${per}).`;
-}
-
-function shareView(r: ShareSetRecord, e: Pick<ShareRecordEntry, 'groupIndex' | 'memberIndex'>): ShareView {
-  const entry = r.shares.find((x) => x.groupIndex === e.groupIndex && x.memberIndex === e.memberIndex);
-  return {
-    groupIndex: e.groupIndex,
-    memberIndex: e.memberIndex,
-    holder: entry?.holder ?? null,
-    position: sharePosition(r, e.groupIndex, e.memberIndex),
-    fingerprint: entry ? formatFingerprint(entry.fingerprint) : '',
-  };
-}
-
-export function recordView(r: ShareSetRecord): ShareSetView {
-  return {
-    identifier: r.set.identifier,
-    label: r.label,
-    ceremonyId: r.ceremonyId,
-    createdAt: r.createdAt,
-    words: r.set.words,
-    secretBytes: r.set.secretBytes,
-    extendable: r.set.extendable,
-    iterationExponent: r.set.iterationExponent,
-    groupThreshold: r.set.groupThreshold,
-    groupCount: r.set.groupCount,
-    groups: r.groups.map((g) => ({ groupIndex: g.groupIndex, memberThreshold: g.memberThreshold, memberCount: g.memberCount })),
-    shares: r.shares.map((e) => shareView(r, e)),
-    secretCheck: r.secretCheck,
-    quorum: quorumSentence(r),
-  };
-}
-
-/** Parses and checks record JSON; refuses shares too long for the screen. */
-export function readRecord(json: string): ShareSetRecord {
-  const r = parseShareSetRecordJson(json);
-  if (r.set.words > MAX_SCREEN_WORDS) {
-    fail(
-      'INVALID_INPUT',
-      `The shares of set ${r.set.identifier} have ${r.set.words} words; this screen takes shares of up to ${MAX_SCREEN_WORDS} words.`,
-      'Check these shares with the command line: custos shares verify --record FILE.',
-    );
-  }
-  return r;
-}
-
-export const readRecordView = (json: string): ShareSetView => recordView(readRecord(json));
-
-/** shares.verify: one share against its record, alone. A share that fails is a verdict, not an error. */
-export async function verifyShare(recordJson: string, mnemonic: string, holder?: string): Promise<ShareVerdict> {
-  const record = readRecord(recordJson);
-  const check = await verifyShareAgainstRecord(mnemonic, record, { sha256: nodeSha256, ...(holder === undefined ? {} : { holder }) });
-  if (check.ok) return { ok: true, share: shareView(record, check.entry), message: check.message };
-  return {
-    ok: false,
-    reason: check.reason,
-    error: shareCheckError(check),
-    ...(check.word !== undefined ? { word: check.word } : {}),
-    ...(check.entry ? { share: shareView(record, check.entry) } : {}),
-  };
-}
 
 // ---- Drills ---------------------------------------------------------------------------------
 
@@ -277,27 +156,25 @@ export class DrillService {
       const mnemonics = p.selection.map((i) => encodeMnemonic(d.shares[i]!));
       const used = p.selection.map((i) => shareView(d.record, d.shares[i]!));
       const pass = new TextEncoder().encode(passphrase ?? '');
-      let secret: Uint8Array | undefined;
+      let recovered: Awaited<ReturnType<typeof recoverSecret>> | undefined;
       let result: DrillResult;
       try {
-        secret = await slip39(() => combineMnemonics(mnemonics, pass, this.crypto));
-        const check = secretCheckValue(secret);
-        const legacy = check.method === 'AES-CMAC' ? keyCheckValues('AES', secret).legacy : undefined;
         const recorded = d.record.secretCheck;
-        const matches = recorded ? recorded.method === check.method && recorded.value === check.value : null;
+        recovered = await recoverSecret(mnemonics, pass, recorded, this.crypto);
+        const { checkValue, legacyCheckValue, matches } = recovered;
         result = {
           set: d.record.set.identifier,
           used,
-          secretBytes: secret.length,
-          checkValue: check,
-          ...(legacy ? { legacyCheckValue: legacy } : {}),
+          secretBytes: recovered.secret.length,
+          checkValue,
+          ...(legacyCheckValue ? { legacyCheckValue } : {}),
           recorded,
           matches,
           passphraseGiven: pass.length > 0,
           drillOpen: matches === false,
         };
       } finally {
-        secret?.fill(0);
+        recovered?.secret.fill(0);
         pass.fill(0);
       }
       this.log(`drill ${d.id}: recombined, ${result.matches === null ? 'no recorded check value' : result.matches ? 'check value matches' : 'check value differs'}`);

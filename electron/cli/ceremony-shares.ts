@@ -1,0 +1,122 @@
+// `custos ceremony shares`: the secret part of a backup, in one process, because the Backup Key and
+// its shares exist only in this process's memory. One holder at a time: the terminal names the
+// holder, waits until they are alone at the screen, shows only their share, waits until they have
+// written it down, and clears the screen before the next. Then each holder re-enters their share
+// (without echo on a terminal), and only when all have passed does the SO enter the SO PIN for the
+// commit. If anything stops this command, the run is interrupted: `ceremony resume` voids the
+// half-handed-out set and this command makes a new one.
+//
+// Prompts go to stderr; with --json, each share shown and each verdict is one JSON line on stdout
+// (for scripted drills in a lab — never on a workstation with a log that outlives the ceremony).
+import { createInterface, type Interface } from 'node:readline';
+import type { RunView } from '../../shared/ceremony/view';
+import { CustosError, invalidInput } from '../../shared/result';
+import { crashHook } from '../services/ceremony/steps-common';
+import type { Services } from '../services/index';
+import { runText } from './ceremony-text';
+import { promptHidden } from './input';
+import type { GlobalOptions } from './output';
+import { readSecret } from './secrets';
+
+/** Lines from the terminal (hidden where asked) or, when stdin is a pipe, one per question. */
+class Prompter {
+  private rl: Interface | null = null;
+  private lines: AsyncIterableIterator<string> | null = null;
+
+  async ask(question: string, hidden = false): Promise<string> {
+    if (process.stdin.isTTY) {
+      if (hidden) {
+        const b = await promptHidden(question);
+        const s = b.toString('utf8');
+        b.fill(0);
+        return s;
+      }
+      this.rl ??= createInterface({ input: process.stdin, output: process.stderr });
+      return new Promise((resolve) => this.rl!.question(question, resolve));
+    }
+    process.stderr.write(question + '\n');
+    this.rl ??= createInterface({ input: process.stdin });
+    this.lines ??= this.rl[Symbol.asyncIterator]();
+    const next = await this.lines.next();
+    if (next.done) throw new CustosError({ code: 'INVALID_INPUT', message: 'The input ended before the ceremony step was done.', action: 'Run `custos ceremony resume` and then this command again.' });
+    return next.value;
+  }
+
+  close(): void {
+    this.rl?.close();
+  }
+}
+
+const CLEAR = '\x1b[2J\x1b[3J\x1b[H';
+
+export async function runSharesSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; soPinFile?: string; clear: boolean }): Promise<RunView> {
+  const say = (text: string) => process.stderr.write(text + '\n');
+  const emit = (obj: Record<string, unknown>) => opts.json && process.stdout.write(JSON.stringify(obj) + '\n');
+  const ask = new Prompter();
+  const act = (action: Parameters<Services['ceremonies']['act']>[2], by: string | null = null) => s.ceremonies.act(t, o.run, action, by);
+  try {
+    let v = await s.ceremonies.view(o.run);
+    const secretKinds = ['make-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-backup'];
+    if (!v.current || !secretKinds.includes(v.current.kind)) invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the Backup Key.`, 'Finish the steps before it (custos ceremony status shows them).');
+    if (v.current.kind !== 'make-backup-key') invalidInput('This backup’s shares were made by a process that has stopped, so they are lost.', 'Run `custos ceremony resume --run ID`: the half-made share set is voided; then run this command again.');
+    if (v.current.input.kind === 'approve') invalidInput(`The commit needs ${v.current.input.threshold} custodian approvals before any share is made: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step commit-backup`.');
+    v = (await act({ kind: 'run' })).view;
+    say(`Backup Key made from the token's random number generator (check value ${String(v.steps.find((x) => x.kind === 'make-backup-key')?.outcome?.checkValue ?? '')}).`);
+    v = (await act({ kind: 'run' })).view;
+    const split = v.steps.find((x) => x.kind === 'split')!.outcome!;
+    say(`Split into ${String(split.count)} ${split.scheme === 'xor' ? 'XOR components (all needed)' : `SLIP-39 shares (any ${String(split.threshold)} rebuild the key)`}.`);
+
+    // Hand-over: one holder at a time.
+    while (v.current?.input.kind === 'hand-over') {
+      const next = v.current.input.holders.find((h) => !h.done)!;
+      say(`\n=== HAND-OVER: ${next.name} ===\nOnly ${next.name} looks at the screen now. Everyone else: look away.`);
+      await ask.ask(`Press Enter when ${next.name} is alone at the screen.`);
+      const r = await act({ kind: 'reveal', holder: next.person });
+      const share = r.reveal!;
+      const words = share.share.split(' ');
+      const grid = share.scheme === 'xor' ? [share.share] : words.map((w, i) => `${String(i + 1).padStart(2)}. ${w.padEnd(10)}`).reduce<string[]>((rows, cell, i) => (i % 4 === 0 ? [...rows, cell] : [...rows.slice(0, -1), rows[rows.length - 1] + cell]), []);
+      say(`${share.name}: share ${share.index} of ${share.of}${share.fingerprint ? `, fingerprint ${share.fingerprint}` : ''}${share.checkValue ? `, check value ${share.checkValue}` : ''}`);
+      if (opts.json) emit({ event: 'share', holder: share.name, index: share.index, share: share.share });
+      else say(grid.join('\n'));
+      await ask.ask(`${share.name}: write every word down, check it, then press Enter.`);
+      if (o.clear && process.stderr.isTTY) process.stderr.write(CLEAR);
+      v = (await act({ kind: 'handed-over', holder: next.person })).view;
+      crashHook(`hand-over:${share.index}`);
+    }
+
+    // Verification round: each holder re-enters their own share.
+    while (v.current?.input.kind === 'verify-share') {
+      const next = v.current.input.holders.find((h) => !h.done)!;
+      say(`\n=== VERIFICATION: ${next.name} ===`);
+      for (let attempt = 1; ; attempt++) {
+        const typed = await ask.ask(`${next.name}, type your share from what you wrote down: `, true);
+        try {
+          v = (await act({ kind: 'verify-share', holder: next.person, share: typed })).view;
+          say(`${next.name}'s share is correct.`);
+          emit({ event: 'verified', holder: next.name });
+          break;
+        } catch (e) {
+          if (!(e instanceof CustosError)) throw e;
+          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
+          emit({ event: 'refused', holder: next.name, code: e.appError.code });
+          if (attempt >= 3) throw e;
+        }
+      }
+    }
+
+    // Commit under the SO.
+    if (v.current?.kind !== 'commit-backup') return v;
+    say('\nEvery share passed. The SO enters the SO PIN; the Backup Key becomes a trusted key in the HSM for the moment it takes to wrap the targets.');
+    const so = o.soPinFile ? await readSecret({ file: o.soPinFile, prompt: 'SO PIN: ' }) : { value: await ask.ask('SO PIN: ', true), wipe: () => undefined };
+    try {
+      v = (await act({ kind: 'commit', soPin: so.value })).view;
+    } finally {
+      so.wipe();
+    }
+    say(`Committed: ${((v.steps.find((x) => x.kind === 'commit-backup')?.outcome?.blobs as unknown[]) ?? []).length} targets wrapped under the Backup Key; the Backup Key is destroyed in the HSM and wiped from memory.`);
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}

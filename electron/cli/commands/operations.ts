@@ -1,0 +1,174 @@
+// `custos sign|verify|hmac|encrypt|decrypt|random|wrap|unwrap`: one operation with a key in the
+// token. Data comes from --in or stdin; when stdin carries it, the PIN must come from --pin-file.
+import { Option, type Command } from 'commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../../shared/keys';
+import { CustosError, fail, invalidInput } from '../../../shared/result';
+import { ecdsaDerToRaw, ecdsaRawToDer } from '../../services/formats/ecdsa';
+import { out, withCore } from '../context';
+import { readStdin, stdinIsTerminal } from '../input';
+import { openSession } from '../session';
+import { describeKey, keyTypeOption, list, usagesFor } from './key';
+
+const STDIN_BUSY = 'Give the PIN with --pin-file FILE, or the data with --in FILE.';
+
+async function readInput(file: string | undefined): Promise<Buffer> {
+  if (file) {
+    if (!existsSync(file)) invalidInput(`The input file ${file} does not exist.`, 'Check the path given with --in.');
+    return readFileSync(file);
+  }
+  if (stdinIsTerminal()) invalidInput('No input was given.', 'Give the data with --in FILE or on standard input.');
+  return readStdin();
+}
+
+function writeOutput(file: string | undefined, data: Buffer): void {
+  if (file) writeFileSync(file, data, { mode: 0o600 });
+}
+
+export function registerOperationCommands(program: Command): void {
+  program
+    .command('sign')
+    .description('sign data (file or stdin) with a key in the token')
+    .requiredOption('--key <label|uri>', 'signing key')
+    .addOption(new Option('--mechanism <m>', 'signature mechanism').choices([...SIGN_MECHANISMS]).makeOptionMandatory())
+    .addOption(new Option('--in <file>', 'data to sign (default: standard input)'))
+    .addOption(new Option('--out <file>', 'write the signature (binary) to FILE'))
+    .addOption(new Option('--format <f>', 'ECDSA signature encoding: der (X.509, OpenSSL) or raw (r‖s, PKCS#11)').choices(['der', 'raw']).default('der'))
+    .action((cmd: { key: string; mechanism: SignMechanismName; in?: string; out?: string; format: 'der' | 'raw' }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
+        const data = await readInput(cmd.in);
+        let sig = await s.keys.sign(t, cmd.key, cmd.mechanism, data);
+        if (cmd.mechanism.startsWith('ecdsa') && cmd.format === 'der') sig = ecdsaRawToDer(sig);
+        writeOutput(cmd.out, sig);
+        out(opts, { mechanism: cmd.mechanism, signature: sig.toString('hex') }, () => (cmd.out ? `signature written to ${cmd.out}` : sig.toString('hex')));
+      }),
+    );
+  program
+    .command('verify')
+    .description('verify a signature; exits 0 when valid, 1 when not')
+    .requiredOption('--key <label|uri>', 'key (public half, or the secret key for MACs)')
+    .addOption(new Option('--mechanism <m>', 'signature mechanism').choices([...SIGN_MECHANISMS]).makeOptionMandatory())
+    .requiredOption('--signature <file>', 'signature file (binary; ECDSA as DER or raw r‖s)')
+    .addOption(new Option('--in <file>', 'signed data (default: standard input)'))
+    .action((cmd: { key: string; mechanism: SignMechanismName; signature: string; in?: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
+        const data = await readInput(cmd.in);
+        let sig: Buffer = readFileSync(cmd.signature);
+        if (cmd.mechanism.startsWith('ecdsa') && sig[0] === 0x30) {
+          const k = await s.keys.show(t, cmd.key);
+          sig = ecdsaDerToRaw(sig, k.curve === 'P-384' ? 48 : k.curve === 'P-521' ? 66 : 32);
+        }
+        const valid = await s.keys.verify(t, cmd.key, cmd.mechanism, data, sig);
+        if (!valid) {
+          throw new CustosError({ code: 'SIGNATURE_INVALID', message: 'The signature is NOT valid for this data and key.', action: 'Do not trust the data: it was altered, or signed by another key.' });
+        }
+        out(opts, { valid: true }, () => 'signature valid');
+      }),
+    );
+  program
+    .command('hmac')
+    .description('HMAC of data (file or stdin) with a secret key in the token')
+    .requiredOption('--key <label|uri>', 'HMAC key')
+    .addOption(new Option('--hash <h>', 'hash').choices(['sha256', 'sha384', 'sha512']).default('sha256'))
+    .addOption(new Option('--in <file>', 'data (default: standard input)'))
+    .action((cmd: { key: string; hash: 'sha256' | 'sha384' | 'sha512'; in?: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
+        const mac = await s.keys.sign(t, cmd.key, `hmac-${cmd.hash}`, await readInput(cmd.in));
+        out(opts, { hash: cmd.hash, mac: mac.toString('hex') }, () => mac.toString('hex'));
+      }),
+    );
+  program
+    .command('encrypt')
+    .description('encrypt data with a key in the token; AES-GCM output is IV (12 bytes) ‖ ciphertext ‖ tag (16 bytes)')
+    .requiredOption('--key <label|uri>', 'AES key, or RSA public key for OAEP')
+    .addOption(new Option('--mechanism <m>', 'mechanism').choices(['aes-gcm', 'rsa-oaep-sha1', 'rsa-oaep-sha256']).default('aes-gcm'))
+    .addOption(new Option('--in <file>', 'plaintext (default: standard input)'))
+    .requiredOption('--out <file>', 'ciphertext file')
+    .addOption(new Option('--aad-file <file>', 'additional authenticated data (AES-GCM)'))
+    .action((cmd: { key: string; mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256'; in?: string; out: string; aadFile?: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
+        const data = await readInput(cmd.in);
+        const r = await s.keys.encrypt(t, cmd.key, cmd.mechanism, data, cmd.aadFile ? readFileSync(cmd.aadFile) : undefined);
+        data.fill(0);
+        const blob = Buffer.concat([r.iv ? Buffer.from(r.iv) : Buffer.alloc(0), Buffer.from(r.ciphertext)]);
+        writeOutput(cmd.out, blob);
+        out(opts, { mechanism: cmd.mechanism, bytes: blob.length, out: cmd.out }, () => `${blob.length} bytes written to ${cmd.out}`);
+      }),
+    );
+  program
+    .command('decrypt')
+    .description('decrypt data made by `custos encrypt`')
+    .requiredOption('--key <label|uri>', 'AES key, or RSA private key for OAEP')
+    .addOption(new Option('--mechanism <m>', 'mechanism').choices(['aes-gcm', 'rsa-oaep-sha1', 'rsa-oaep-sha256']).default('aes-gcm'))
+    .addOption(new Option('--in <file>', 'ciphertext (default: standard input)'))
+    .requiredOption('--out <file>', 'plaintext file (created with mode 600)')
+    .addOption(new Option('--aad-file <file>', 'additional authenticated data (AES-GCM)'))
+    .action((cmd: { key: string; mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256'; in?: string; out: string; aadFile?: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
+        const blob = await readInput(cmd.in);
+        const gcm = cmd.mechanism === 'aes-gcm';
+        if (gcm && blob.length < 28) fail('DATA_INVALID', 'The input is too short to be AES-GCM output (IV and tag alone are 28 bytes).', 'Check that this is the file `custos encrypt` wrote.');
+        const pt = Buffer.from(await s.keys.decrypt(t, cmd.key, cmd.mechanism, gcm ? blob.subarray(12) : blob, gcm ? blob.subarray(0, 12) : undefined, cmd.aadFile ? readFileSync(cmd.aadFile) : undefined));
+        writeOutput(cmd.out, pt);
+        const n = pt.length;
+        pt.fill(0);
+        out(opts, { bytes: n, out: cmd.out }, () => `${n} bytes written to ${cmd.out}`);
+      }),
+    );
+  program
+    .command('random')
+    .description("random bytes from the token's generator")
+    .requiredOption('--bytes <n>', 'how many bytes (1–65536)')
+    .addOption(new Option('--out <file>', 'write binary to FILE instead of printing hex'))
+    .action((cmd: { bytes: string; out?: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts);
+        const r = Buffer.from(await s.keys.random(t, Number(cmd.bytes)));
+        writeOutput(cmd.out, r);
+        out(opts, cmd.out ? { bytes: r.length, out: cmd.out } : { hex: r.toString('hex') }, () => (cmd.out ? `${r.length} bytes written to ${cmd.out}` : r.toString('hex')));
+        r.fill(0);
+      }),
+    );
+  program
+    .command('wrap')
+    .description('wrap (encrypt) a key under another key, for export, backup or cloud KMS import')
+    .requiredOption('--key <label|uri>', 'the key to wrap (must be extractable)')
+    .requiredOption('--wrapping-key <label|uri>', 'AES key-encryption key, or RSA public key (e.g. imported from a cloud KMS)')
+    .addOption(new Option('--mechanism <m>', 'wrap mechanism').choices([...WRAP_MECHANISMS]).makeOptionMandatory())
+    .requiredOption('--out <file>', 'wrapped key file')
+    .action((cmd: { key: string; wrappingKey: string; mechanism: WrapMechanismName; out: string }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts);
+        const w = await s.keys.wrap(t, cmd.wrappingKey, cmd.key, cmd.mechanism);
+        writeOutput(cmd.out, w);
+        out(opts, { mechanism: cmd.mechanism, bytes: w.length, out: cmd.out }, () => `${w.length} bytes written to ${cmd.out}`);
+      }),
+    );
+  program
+    .command('unwrap')
+    .description('unwrap a wrapped key into the token as a new key')
+    .requiredOption('--wrapping-key <label|uri>', 'AES key-encryption key, or RSA private key')
+    .addOption(new Option('--mechanism <m>', 'wrap mechanism').choices([...WRAP_MECHANISMS]).makeOptionMandatory())
+    .requiredOption('--in <file>', 'wrapped key file')
+    .addOption(keyTypeOption())
+    .requiredOption('--label <name>', 'label of the new key')
+    .addOption(new Option('--usage <list>', 'comma-separated usages of the new key'))
+    .addOption(new Option('--extractable', 'the new key may leave the token wrapped'))
+    .action((cmd: { wrappingKey: string; mechanism: WrapMechanismName; in: string; type: KeyTypeName; label: string; usage?: string; extractable?: boolean }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts);
+        const k = await s.keys.unwrap(t, cmd.wrappingKey, await readInput(cmd.in), cmd.mechanism, {
+          type: cmd.type,
+          label: cmd.label,
+          usages: usagesFor(cmd.type, cmd.usage ? list(cmd.usage) : undefined),
+          extractable: !!cmd.extractable,
+        });
+        out(opts, k, () => `unwrapped\n${describeKey(k)}`);
+      }),
+    );
+}

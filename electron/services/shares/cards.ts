@@ -1,0 +1,158 @@
+// Shares sealed to custodians' cards, on the card side: finding the custodian key on a token,
+// sealing to it (with the KDF the card can compute), and opening an envelope inside the card
+// (electron/hsm/sealing.ts): the card's private key recovers the content key into a session key
+// and the token decrypts; only the share comes back, checked against the share-set record before
+// anyone uses it. The envelope format itself is in sealed.ts.
+import type { TokenRef } from '../../../shared/keys';
+import { parsePkcs11Uri } from '../../../shared/pkcs11-uri';
+import { CustosError, fail } from '../../../shared/result';
+import { shareCheckError, sharePosition, verifyShareAgainstRecord, type ShareRecordEntry, type ShareSetRecord } from '../../../shared/shares';
+import type { HsmClient } from '../../hsm/client';
+import type { ObjectRef, RawObject, SealKdf } from '../../hsm/protocol';
+import { parseKeyRef } from '../key-refs';
+import { describeRecipient, envelopeRecordEntry, publicKeys, recipientKind, sealedPayload, sealShare, sealToPublicKey, type Recipient, type SealedShare, type SealInput } from './sealed';
+
+export interface UnsealResult {
+  /** The share's words. Shown only on explicit request; the caller drops it as soon as it is used. */
+  mnemonic: string;
+  entry: ShareRecordEntry;
+  fingerprint: string;
+  position: string;
+  /** One sentence: which share it is, whose, and that it matches the record. */
+  message: string;
+}
+
+type Hsm = Pick<HsmClient, 'call'>;
+
+export class CardShareService {
+  constructor(private readonly hsm: Hsm) {}
+
+  private tok(t: TokenRef) {
+    return { path: t.module, token: t.token };
+  }
+
+  /** Label and serial of a token from its URI (the listing's URIs carry both). */
+  private tokenIdentity(t: TokenRef): { label: string | null; serial: string | null } {
+    try {
+      const p = t.token.toLowerCase().startsWith('pkcs11:') ? parsePkcs11Uri(t.token).path : { token: t.token };
+      return { label: p.token ?? null, serial: p.serial ?? null };
+    } catch {
+      return { label: null, serial: null };
+    }
+  }
+
+  private async spkiOf(t: TokenRef, idHex: string): Promise<Buffer> {
+    const a = await this.hsm.call('publicKey', { ...this.tok(t), ref: { idHex, kind: 'public' } });
+    const { ecSpkiFromPkcs11, rsaSpkiFromPkcs11 } = await publicKeys();
+    return a.keyType === 'rsa' ? rsaSpkiFromPkcs11(a.modulus!, a.publicExponent!) : ecSpkiFromPkcs11(a.ecParams!, a.ecPoint!);
+  }
+
+  /** The custodian key on a token, by label or PKCS#11 URI: its public half, checked for a usage that can open shares. */
+  async recipientFromToken(t: TokenRef, selector: string): Promise<Recipient> {
+    const ref = parseKeyRef(selector);
+    const objs = await this.hsm.call('objects', { ...this.tok(t), ref: { ...ref, kind: 'public' } });
+    if (objs.length === 0) {
+      fail('OBJECT_NOT_FOUND', `There is no public key "${selector}" on this token.`, 'Check the label or URI (custos key list); the custodian key pair must have its public half on the card.');
+    }
+    if (objs.length > 1) fail('OBJECT_AMBIGUOUS', `${objs.length} public keys match "${selector}".`, 'Name the key by its PKCS#11 URI, which includes its id.');
+    const pub: RawObject = objs[0]!;
+    const usable = pub.keyType === 'rsa' ? pub.usage.wrap || pub.usage.encrypt : pub.keyType === 'ec' ? pub.usage.derive : true;
+    if (!usable) {
+      fail(
+        'KEY_USAGE_NOT_PERMITTED',
+        pub.keyType === 'rsa' ? `The key "${pub.label}" may neither wrap nor encrypt, so it cannot receive a sealed share.` : `The key "${pub.label}" was created without the derive usage, so it cannot do ECDH.`,
+        'Use the custodian key generated for share encryption (RSA with usage wrap or encrypt, or EC P-256 with usage derive).',
+      );
+    }
+    const spki = await this.spkiOf(t, pub.idHex);
+    const token = this.tokenIdentity(t);
+    return { spki, keyId: pub.idHex || null, keyLabel: pub.label || null, tokenLabel: token.label, tokenSerial: token.serial };
+  }
+
+  /**
+   * Seals a share to the custodian key on a token. kdf "auto" (EC only) uses the X9.63 KDF when the
+   * card's ECDH computes it correctly (probed with throw-away session keys), else the raw secret.
+   */
+  async sealToToken(t: TokenRef, selector: string, input: Omit<SealInput, 'recipient' | 'kdf'> & { kdf?: SealKdf | 'auto' }): Promise<SealedShare> {
+    const recipient = await this.recipientFromToken(t, selector);
+    let kdf: SealKdf = 'none';
+    if (input.kdf === 'auto' || input.kdf === undefined) {
+      if ((await recipientKind(recipient.spki)).keyType === 'ec-p256') {
+        try {
+          kdf = (await this.hsm.call('probeSealing', this.tok(t))).ecdhX963Sha256 ? 'x963-sha256' : 'none';
+        } catch {
+          kdf = 'none';
+        }
+      }
+    } else {
+      kdf = input.kdf;
+    }
+    return sealShare({ ...input, recipient, kdf });
+  }
+
+  /** Seals a share to a public key given as PEM or JWK (offline: no card attached). */
+  sealToPublicKey(publicKeyText: string, input: Omit<SealInput, 'recipient'>): Promise<SealedShare> {
+    return sealToPublicKey(publicKeyText, input);
+  }
+
+  /** The private key on this token whose public key is the envelope's recipient, found by id and SPKI. */
+  async findRecipientKey(t: TokenRef, env: SealedShare): Promise<ObjectRef> {
+    const want = env.recipient.spkiSha256;
+    const { spkiFingerprint } = await publicKeys();
+    const tried = new Set<string>();
+    const matches = async (o: RawObject): Promise<boolean> => {
+      if (tried.has(o.idHex)) return false;
+      tried.add(o.idHex);
+      if (env.recipient.keyType === 'rsa' ? o.keyType !== 'rsa' : o.keyType !== 'ec') return false;
+      try {
+        return spkiFingerprint(await this.spkiOf(t, o.idHex)).hex === want;
+      } catch {
+        return false;
+      }
+    };
+    const candidates: RawObject[] = [];
+    if (env.recipient.keyId) candidates.push(...(await this.hsm.call('objects', { ...this.tok(t), ref: { idHex: env.recipient.keyId, kind: 'public' } })));
+    candidates.push(...(await this.hsm.call('objects', { ...this.tok(t), ref: { kind: 'public' } })));
+    for (const o of candidates) {
+      if (await matches(o)) {
+        const priv = await this.hsm.call('objects', { ...this.tok(t), ref: { idHex: o.idHex, kind: 'private' } });
+        if (priv.length === 0) {
+          fail('NOT_LOGGED_IN', `This card holds the public half of the key the share was sealed to, but its private key is not visible.`, 'Log in to the card with its PIN, then try again.');
+        }
+        return { idHex: o.idHex, kind: 'private' };
+      }
+    }
+    const here = this.tokenIdentity(t);
+    return fail(
+      'SEALED_SHARE_WRONG_RECIPIENT',
+      `This share was sealed to ${describeRecipient(env)}; the card "${here.label ?? t.token}"${here.serial ? ` (serial ${here.serial})` : ''} holds no such key.`,
+      'Insert the card named in the envelope (or choose it with --token) and try again.',
+      { expectedSpkiSha256: want, ...(env.recipient.tokenSerial ? { expectedSerial: env.recipient.tokenSerial } : {}) },
+    );
+  }
+
+  /**
+   * Opens a sealed share on the logged-in card and checks it against the record. The share never
+   * appears in an error: failures name positions, sets, holders and fingerprints only.
+   */
+  async unseal(t: TokenRef, env: SealedShare, record: ShareSetRecord): Promise<UnsealResult> {
+    const entry = envelopeRecordEntry(env, record);
+    const ref = await this.findRecipientKey(t, env);
+    const { plaintext } = await this.hsm.call('unsealShare', { ...this.tok(t), ref, payload: sealedPayload(env) });
+    let mnemonic: string;
+    try {
+      mnemonic = Buffer.from(plaintext).toString('utf8');
+    } finally {
+      plaintext.fill(0);
+    }
+    const check = await verifyShareAgainstRecord(mnemonic, record, entry.holder === null ? {} : { holder: entry.holder });
+    if (!check.ok) {
+      const e = shareCheckError(check);
+      throw new CustosError({ ...e, message: `The share inside the envelope does not pass the record check: ${e.message}` });
+    }
+    if (check.entry.groupIndex !== entry.groupIndex || check.entry.memberIndex !== entry.memberIndex) {
+      fail('SEALED_SHARE_INVALID', 'The share inside the envelope is not the one its header names.', 'Do not use this envelope; report it to the key owner.');
+    }
+    return { mnemonic, entry: check.entry, fingerprint: check.fingerprint, position: sharePosition(record, entry.groupIndex, entry.memberIndex), message: check.message };
+  }
+}

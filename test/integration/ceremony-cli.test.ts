@@ -1,0 +1,279 @@
+// `custos ceremony …` as a ceremony administrator scripts it (dist/cli.cjs): the same three
+// ceremonies and definitions as the app, one command per action, with SoftHSM2 tokens as the
+// workstation HSM and as each person's card. Then the kill-and-resume test: every step of a key
+// generation is killed (SIGKILL, through a test hook) before and after its work in the HSM, the
+// run is resumed, and it finishes with exactly one key, one archived version, and a bundle that
+// verifies; and a backup killed half-way through the hand-over voids its share set and makes a new
+// one whose shares rebuild the Archive KEK.
+import { spawn } from 'node:child_process';
+import { createDecipheriv } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunView } from '../../shared/ceremony/view';
+import type { AppError } from '../../shared/result';
+import { combineMnemonics, webCryptoSlip39 } from '../../shared/slip39';
+import { keyCheckValues } from '../../electron/services/kcv';
+import { DIST, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';
+import { PEOPLE, WS } from './ceremony-helpers';
+
+const CLI = join(DIST, 'cli.cjs');
+let fx: SoftHsmFixture;
+let dataDir: string;
+const pinFiles: Record<string, string> = {};
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; onStdout?: (line: string, write: (s: string) => void) => void } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--module', SOFTHSM_MODULE, ...args], { env: { ...fx.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const l of lines) opts.onStdout?.(l, (s) => child.stdin.write(s));
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const p of PEOPLE) expect(stdout + stderr, 'a PIN was printed').not.toContain(p.pin);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin.write(opts.input);
+    if (!opts.onStdout) child.stdin.end();
+  });
+}
+
+const ws = () => ['--token', WS.label, '--pin-file', pinFiles.ws!];
+const card = (name: string) => {
+  const p = PEOPLE.find((x) => x.name === name)!;
+  return ['--card-token', p.card, '--card-pin-file', pinFiles[name]!];
+};
+
+async function ok(args: string[], opts: Parameters<typeof cli>[1] = {}): Promise<RunView> {
+  const r = await cli([...ws(), '--json', ...args], opts);
+  if (r.code !== 0) throw new Error(`custos ${args.join(' ')} failed (${r.code}): ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout) as RunView;
+}
+
+async function refused(args: string[]): Promise<{ code: number | null; error: AppError }> {
+  const r = await cli([...ws(), '--json', ...args]);
+  expect(r.code, r.stdout + r.stderr).not.toBe(0);
+  return { code: r.code, error: (JSON.parse(r.stdout) as { error: AppError }).error };
+}
+
+const everyone = PEOPLE.map((p) => p.name);
+const castArgs = ['Ada Admin=administrator', 'Otto Operator=operator', 'Ann Archer=custodian', 'Ben Baker=custodian', 'Cat Cole=custodian', 'Wes Witness=witness'].flatMap((p) => ['--participant', p]);
+
+async function presentAll(run: string): Promise<RunView> {
+  for (const n of everyone) await ok(['ceremony', 'present', '--run', run, '--person', n, ...card(n)]);
+  return ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+}
+
+beforeAll(() => {
+  requireBuild();
+  fx = softhsm('custos-ceremony-cli-');
+  fx.initToken(WS.label, { so: WS.so, user: WS.user });
+  for (const p of PEOPLE) fx.initToken(p.card, { user: p.pin });
+  dataDir = join(fx.dir, 'data');
+  const write = (name: string, v: string) => {
+    const f = join(fx.dir, `${name.replace(/\W/g, '')}.pin`);
+    writeFileSync(f, `${v}\n`, { mode: 0o600 });
+    return f;
+  };
+  pinFiles.ws = write('ws', WS.user);
+  pinFiles.so = write('so', WS.so);
+  for (const p of PEOPLE) pinFiles[p.name] = write(p.name, p.pin);
+  writeFileSync(
+    join(fx.dir, 'setup.yaml'),
+    [
+      'recordName: CLI workstation',
+      `token: "pkcs11:token=${WS.label}"`,
+      'practice: false',
+      'people:',
+      ...PEOPLE.flatMap((p) => [`  - name: ${p.name}`, `    roles: [${p.roles.join(', ')}]`, '    credential: card']),
+    ].join('\n') + '\n',
+  );
+});
+
+afterAll(() => fx?.cleanup());
+
+describe('custos ceremony', () => {
+  it('sets up the workstation: a record, six people enrolled with their cards, the policy approved, a bundle', async () => {
+    const before = await cli(['people']);
+    expect(before.stdout).toMatch(/no record yet/);
+    let v = await ok(['ceremony', 'plan', 'custos/workstation-setup', '--params', join(fx.dir, 'setup.yaml')]);
+    const run = v.run;
+    // The set-up waits in the data folder between commands until its record exists.
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    expect(v.steps.find((s) => s.kind === 'create-record')!.status).toBe('done');
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    for (const n of everyone) v = await ok(['ceremony', 'enrol', '--run', run, '--person', n, ...card(n)]);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    // The fingerprint words must be the ones read aloud.
+    const wrong = await refused(['ceremony', 'confirm-fingerprint', '--run', run, '--words', 'academic acid acne acquire acrobat activity actress adapt', '--as', 'Ada Admin']);
+    expect(wrong.error.code).toBe('INVALID_INPUT');
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    for (const n of ['Ann Archer', 'Ben Baker']) v = await ok(['ceremony', 'approve', '--run', run, '--person', n, ...card(n)]);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+    const people = await cli(['people', '--json']);
+    expect((JSON.parse(people.stdout) as { people: unknown[] }).people).toHaveLength(6);
+    const b = JSON.parse((await cli(['--json', 'ceremony', 'bundle', '--run', run])).stdout) as { path: string };
+    const verdict = await cli(['--json', 'ceremony', 'verify-bundle', b.path]);
+    expect(verdict.code).toBe(0);
+    expect(JSON.parse(verdict.stdout).pinned).toBe(true);
+  }, 300_000);
+
+  it('refuses a malformed definition file before touching the HSM, with every problem named', async () => {
+    const file = join(fx.dir, 'bad.yaml');
+    writeFileSync(file, 'format: custos.ceremony-definition\nformatVersion: 1\nid: acme/bad\nrevision: 1\ntype: backup\ntitle: No verification\nroles: {custodian: {min: 2}}\nsteps:\n  - {id: split, kind: split}\n');
+    const r = await cli(['--json', 'ceremony', 'lint', file]);
+    expect(r.code).not.toBe(0);
+    const e = (JSON.parse(r.stdout) as { error: AppError }).error;
+    expect(e.code).toBe('CEREMONY_DEFINITION_INVALID');
+    expect(e.message).toMatch(/verification round/);
+  });
+
+  it('survives a kill before and after every step of a key generation, and finishes with exactly one key', async () => {
+    writeFileSync(join(fx.dir, 'keygen.yaml'), 'keyType: ec-p256\nlabel: Signing key 2026\nusages: [sign]\nextractable: false\npurpose: signature\ntags: [signing]\ncustodians: [Ann Archer]\ncsrSubject: "CN=Signing key 2026,O=Example,C=GB"\n');
+    let v = await ok(['ceremony', 'plan', 'custos/key-generation', '--params', join(fx.dir, 'keygen.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    let kills = 0;
+    for (let guard = 0; guard < 40 && v.status !== 'completed'; guard++) {
+      const c = v.current!;
+      if (c.input.kind === 'tick') {
+        v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+      } else if (c.input.kind === 'confirm-fingerprint') {
+        v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+      } else if (c.input.kind === 'approve') {
+        for (const n of ['Ann Archer', 'Ben Baker']) v = await ok(['ceremony', 'approve', '--run', run, '--person', n, ...card(n)]);
+      } else if (c.input.kind === 'sign-off') {
+        v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+      } else {
+        // Kill this step at each boundary: after its intent is journaled, after its work is done
+        // but before its outcome is, and right after its outcome is committed — resuming after the
+        // first two; then let it run. (Steps with no HSM work commit in one write: only `done`.)
+        for (const points of [['before', 'after', 'done'], ['after', 'done'], ['done']]) {
+          const point = points[0]!;
+          const r = await cli([...ws(), '--json', 'ceremony', 'step', '--run', run, '--as', c.actors[0]!.name], { env: { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: points.map((p) => `${c.id}:${p}`).join(',') } });
+          const st0 = r.signal === 'SIGKILL' ? (JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView) : null;
+          if (st0 && st0.status === 'running') {
+            kills++;
+            // Killed after the commit: nothing is interrupted, the step is done and is not repeated.
+            v = st0;
+            expect(['done', 'skipped']).toContain(v.steps.find((s) => s.id === c.id)!.status);
+          } else if (r.signal === 'SIGKILL') {
+            kills++;
+            expect(st0!.status, `after a kill ${point} ${c.id}`).toBe('interrupted');
+            expect((await refused(['ceremony', 'step', '--run', run, '--as', c.actors[0]!.name])).error.code).toBe('CEREMONY_INTERRUPTED');
+            v = await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']);
+            expect(v.status).toBe('running');
+          } else {
+            expect(r.code, r.stdout + r.stderr).toBe(0);
+            v = JSON.parse(r.stdout) as RunView;
+          }
+          if (v.current?.id !== c.id) break;
+        }
+        if (v.current?.id === c.id && v.status === 'running') v = await ok(['ceremony', 'step', '--run', run, '--as', c.actors[0]!.name]);
+      }
+    }
+    expect(v.status).toBe('completed');
+    expect(kills).toBeGreaterThanOrEqual(8);
+    const gen = v.steps.find((s) => s.kind === 'generate')!;
+    expect(gen.status).toBe('done');
+    expect(typeof v.steps.find((s) => s.kind === 'csr')!.outcome!.csrPem).toBe('string');
+    // Exactly one key pair with the label: the generation killed after its work was adopted, not repeated.
+    const keys = await cli([...ws(), '--json', 'key', 'list']);
+    const found = (JSON.parse(keys.stdout) as Array<{ label: string }>).filter((k) => k.label === 'Signing key 2026');
+    expect(found).toHaveLength(1);
+    const b = JSON.parse((await cli(['--json', 'ceremony', 'bundle', '--run', run])).stdout) as { path: string };
+    expect((await cli(['ceremony', 'verify-bundle', b.path])).code).toBe(0);
+    expect(readFileSync(join(b.path, 'csr.pem'), 'utf8')).toMatch(/BEGIN CERTIFICATE REQUEST/);
+  }, 600_000);
+
+  it('backs up the archive keys in one sitting; a kill half-way through the hand-over voids the share set and a new one is made', async () => {
+    writeFileSync(join(fx.dir, 'backup.yaml'), 'targets: [archive-kek, archive-mac]\nscheme: slip39\nthreshold: 2\nholders: [Ann Archer, Ben Baker, Cat Cole]\n');
+    let v = await ok(['ceremony', 'plan', 'custos/backup', '--params', join(fx.dir, 'backup.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']); // login
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']); // check
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    // The shares are not made before the commit's approvals are in.
+    expect((await refused(['ceremony', 'shares', '--run', run, '--so-pin-file', pinFiles.so!])).error.code).toBe('INVALID_INPUT');
+    for (const n of ['Ben Baker', 'Cat Cole']) v = await ok(['ceremony', 'approve', '--run', run, '--step', 'commit-backup', '--person', n, ...card(n)]);
+
+    // First sitting: killed after the second holder took their share.
+    const first = await cli([...ws(), '--json', 'ceremony', 'shares', '--run', run, '--so-pin-file', pinFiles.so!], { input: '\n\n\n\n\n\n', env: { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: 'hand-over:2' } });
+    expect(first.signal).toBe('SIGKILL');
+    const lost = first.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; share: string });
+    expect(lost.filter((e) => e.event === 'share')).toHaveLength(2);
+    let st = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+    expect(st.status).toBe('interrupted');
+    v = await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']);
+    expect(v.current!.kind).toBe('make-backup-key');
+
+    // Second sitting: each holder alone, a wrong share refused and named, then all verified, commit under the SO.
+    const shares: string[] = [];
+    let wrote = false;
+    const second = await cli([...ws(), '--json', 'ceremony', 'shares', '--run', run, '--so-pin-file', pinFiles.so!], {
+      input: '\n\n\n\n\n\n',
+      onStdout: (line, write) => {
+        if (!line.startsWith('{"event"')) return;
+        const e = JSON.parse(line) as { event: string; share?: string };
+        if (e.event === 'share') shares.push(e.share!);
+        if (shares.length === 3 && !wrote) {
+          wrote = true;
+          // Ann first types Ben's share (refused, named), then her own; then Ben, then Cat.
+          write(`${shares[1]}\n${shares[0]}\n${shares[1]}\n${shares[2]}\n`);
+        }
+      },
+    });
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    const events = second.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; code?: string });
+    expect(events.filter((e) => e.event === 'refused').map((e) => e.code)).toEqual(['SHARE_WRONG_HOLDER']);
+    expect(events.filter((e) => e.event === 'verified')).toHaveLength(3);
+    expect(second.stderr).toMatch(/share 2 \(Ben Baker’s\)/);
+    // The lost sitting's shares are not this set's.
+    expect(shares).not.toContain(lost[0]!.share);
+
+    v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+    expect(v.current!.input.kind).toBe('tick');
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+    const b = JSON.parse((await cli(['--json', 'ceremony', 'bundle', '--run', run])).stdout) as { path: string };
+    expect((await cli(['ceremony', 'verify-bundle', b.path])).code).toBe(0);
+    // Shares 1 and 3 rebuild the Backup Key, which opens the KEK blob in the bundle (RFC 5649).
+    const blobs = JSON.parse(readFileSync(join(b.path, 'backup-blobs.json'), 'utf8')) as { blobs: Array<{ target: string; wrapped: string }> };
+    const bk = await combineMnemonics([shares[0]!, shares[2]!], new Uint8Array(0), webCryptoSlip39(globalThis.crypto));
+    const d = createDecipheriv('id-aes256-wrap-pad', bk, Buffer.from('A65959A6', 'hex'));
+    const kek = Buffer.concat([d.update(Buffer.from(blobs.blobs.find((x) => x.target === 'archive-kek')!.wrapped, 'hex')), d.final()]);
+    const info = JSON.parse((await cli(['--json', 'archive', 'info', '--archive', join(dataDir, 'archive.sqlite')])).stdout) as { keys: { kek: { check: string } } };
+    expect(keyCheckValues('AES', kek).cmac).toBe(info.keys.kek.check);
+    // No share word in the record or its WAL.
+    const record = readFileSync(join(dataDir, 'archive.sqlite')).toString('latin1') + (() => { try { return readFileSync(join(dataDir, 'archive.sqlite-wal')).toString('latin1'); } catch { return ''; } })();
+    for (const sh of [...shares, lost[0]!.share]) expect(record).not.toContain(sh.split(' ').slice(4, 9).join(' '));
+    st = v;
+  }, 600_000);
+});
