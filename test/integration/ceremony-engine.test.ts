@@ -178,3 +178,22 @@ describe('split-knowledge backup of the archive keys', () => {
     }
   }, 240_000);
 });
+
+describe('practice and production', () => {
+  it('marks everything of a practice record as practice, and a production record refuses its bundles', async () => {
+    const p = await ceremonyFixture('custos-ceremony-practice-');
+    try {
+      const { bundle } = await runSetup(p, true);
+      expect((await p.service.status()).practice).toBe(true);
+      const own = await p.service.verifyBundle(bundle);
+      expect(own.ok).toBe(true);
+      expect(own.manifest!.practice).toBe(true);
+      expect(bundle).toMatch(/-practice\.evidence$/);
+      const refused = await f.service.verifyBundle(bundle);
+      expect(refused.ok).toBe(false);
+      expect(refused.checks.find((c) => c.check === 'a production record accepts no practice bundle')?.ok).toBe(false);
+    } finally {
+      await p.close();
+    }
+  }, 180_000);
+});

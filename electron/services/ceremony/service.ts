@@ -568,9 +568,18 @@ export class CeremonyService {
 
   // ---- Evidence ------------------------------------------------------------------------------------
 
+  /**
+   * Verifies a bundle against this workstation's pinned audit key. A production record refuses a
+   * practice bundle (a practice run proves nothing about real keys), however well it verifies.
+   */
   async verifyBundle(path: string, publicKeyPem?: string): Promise<BundleVerdict> {
-    const pin = this.recordPath().exists ? await this.read((r) => r.info.auditKey.fingerprint) : null;
-    return verifyBundle(path, { pin, ...(publicKeyPem ? { publicKeyPem } : {}) });
+    const record = this.recordPath().exists ? await this.read((r) => ({ pin: r.info.auditKey.fingerprint, practice: r.info.practice })) : null;
+    const v = verifyBundle(path, { pin: publicKeyPem ? null : (record?.pin ?? null), ...(publicKeyPem ? { publicKeyPem } : {}) });
+    if (record && !record.practice && v.manifest?.practice) {
+      v.checks.push({ check: 'a production record accepts no practice bundle', ok: false, detail: 'this bundle is from a practice ceremony' });
+      v.ok = false;
+    }
+    return v;
   }
 
   close(): void {

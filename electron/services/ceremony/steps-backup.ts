@@ -135,7 +135,7 @@ export async function runSplit(ctx: StepContext): Promise<void> {
     holders: p.holders.map((h) => h.name),
     createdAt: s.startedAt,
     ceremonyId: s.plan.run,
-    label: `Backup Key (${p.targets.map((t) => t.name).join(', ')})`,
+    label: `${s.plan.practice ? 'PRACTICE — ' : ''}Backup Key (${p.targets.map((t) => t.name).join(', ')})`,
     secretCheck: secretCheckValue(sec.bk),
   });
   mnemonics!.forEach((m, i) => {
