@@ -67,6 +67,8 @@ interface CeremonyState {
   setupToken: TokenRef | null;
   /** The people a set-up plans to enrol, with their credential kinds (not secret): the enrol panel's default. */
   setupCredentials: Record<string, 'card' | 'passphrase'>;
+  /** The card (serial) each person last used here: the default next time, before the register knows it (not secret). */
+  cards: Record<string, string>;
   /** Where the evidence bundle of the run shown was written, when this window signed it off. */
   bundlePath: { run: string; path: string; hash: string } | null;
   verdict: { run: string; value: BundleVerdictView } | null;
@@ -84,6 +86,7 @@ interface CeremonyState {
   handleEvent(event: CustosEvent): void;
   /** After a set-up is planned: its token and the credential kinds planned (nothing secret). */
   rememberSetup(token: TokenRef, credentials: Record<string, 'card' | 'passphrase'>): void;
+  rememberCard(person: string, serial: string): void;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -102,6 +105,7 @@ export const useCeremony = create<CeremonyState>((set, get) => ({
   progress: null,
   setupToken: null,
   setupCredentials: {},
+  cards: {},
   bundlePath: null,
   verdict: null,
   acting: 0,
@@ -201,6 +205,10 @@ export const useCeremony = create<CeremonyState>((set, get) => ({
 
   rememberSetup(token, credentials) {
     set({ setupToken: token, setupCredentials: credentials });
+  },
+
+  rememberCard(person, serial) {
+    set({ cards: { ...get().cards, [person]: serial } });
   },
 
   handleEvent(event) {

@@ -153,11 +153,15 @@ export class CeremoniesPage {
     await this.banner.locator('.actor-who', { hasText: who }).waitFor({ timeout: 60_000 });
   }
 
+  /** The name of the person the banner names (without the role). */
+  async actingNow(): Promise<string> {
+    return ((await this.banner.locator('.actor-who').textContent()) ?? '').replace(/ \(.*\)$/, '');
+  }
   async chooseActor(nameWithRole: string): Promise<void> {
     await this.current.getByLabel('Who acts now').selectOption({ label: nameWithRole });
   }
   async doStep(): Promise<void> {
-    await this.current.getByRole('button', { name: /^Do step \d+ now/ }).click();
+    await this.current.getByTestId('do-step').click();
   }
   async tick(): Promise<void> {
     await this.current.getByRole('button', { name: /: tick step \d+ as done as read$/ }).click();
@@ -244,6 +248,14 @@ export class CeremoniesPage {
       const byFor = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null;
       return (el.getAttribute('aria-label') ?? byFor ?? el.textContent ?? '').trim();
     });
+  }
+  /** Presses Shift+Tab until the focused element's name matches (at most `max` times). */
+  async shiftTabTo(name: string, max = 10): Promise<void> {
+    for (let i = 0; i < max; i++) {
+      await this.page.keyboard.press('Shift+Tab');
+      if ((await this.focusedName()) === name) return;
+    }
+    throw new Error(`Shift+Tab never reached “${name}” (last: “${await this.focusedName()}”)`);
   }
   /** Presses Tab until the focused element's name matches (at most `max` times); the keyboard only. */
   async tabTo(name: string | RegExp, max = 25): Promise<void> {

@@ -21,18 +21,23 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
   const progress = useCeremony((s) => s.progress);
   const candidates = candidatesOf(view);
   const turnKey = `${cur.id}:${cur.input.kind}:${candidates.map((c) => c.person).join(',')}`;
-  const [chosen, setChosen] = useState<string | null>(null);
-  const actor = candidates.find((c) => c.person === chosen) ?? candidates[0] ?? null;
+  // Someone chosen to act out of turn stays chosen for this step's input only.
+  const inputKey = `${cur.id}:${cur.input.kind}`;
+  const [chosen, setChosen] = useState<{ input: string; person: string } | null>(null);
+  const actor = candidates.find((c) => chosen?.input === inputKey && c.person === chosen.person) ?? candidates[0] ?? null;
   const step = useStepAct(view.run, session);
   const lastTurn = useRef(turnKey);
+  const panel = useRef<HTMLElement>(null);
   const ids = useId();
 
+  // A new turn (not every answer from main) brings the step to the top of the window, so the
+  // person acting sees the banner and their input without scrolling, and moves the focus there.
   useEffect(() => {
     if (lastTurn.current === turnKey) return;
     lastTurn.current = turnKey;
     step.reset();
-    headingRef.current?.focus();
-    // Only a new turn moves the focus (not every answer from main).
+    panel.current?.scrollIntoView({ block: 'start' });
+    headingRef.current?.focus({ preventScroll: true });
   }, [turnKey]);
 
   const words = actingWords(view, actor, wsLoggedIn);
@@ -41,18 +46,21 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
   const facts = relevantFacts(view);
 
   return (
-    <section className="panel current-step" aria-labelledby={`${ids}-h`} data-testid="current-step">
-      <p className="step-of">
-        Step {cur.index + 1} of {view.steps.length}
-      </p>
+    <section ref={panel} className="panel current-step" aria-labelledby={`${ids}-h`} data-testid="current-step">
       <StepHeading ref={headingRef}>
-        <span id={`${ids}-h`}>{cur.title}</span>
+        <span id={`${ids}-h`}>
+          <span className="step-of">
+            Step {cur.index + 1} of {view.steps.length}
+            <span className="sr-only">:</span>
+          </span>{' '}
+          {cur.title}
+        </span>
       </StepHeading>
       {words ? <ActorBanner who={words.who} what={words.what} note={words.note} /> : null}
       {candidates.length > 1 && input.kind !== 'hand-over' ? (
         <div className="field who-acts">
           <label htmlFor={`${ids}-who`}>Who acts now</label>
-          <select id={`${ids}-who`} value={actor?.person ?? ''} onChange={(e) => setChosen(e.target.value)} disabled={step.busy}>
+          <select id={`${ids}-who`} value={actor?.person ?? ''} onChange={(e) => setChosen({ input: inputKey, person: e.target.value })} disabled={step.busy}>
             {candidates.map((c) => (
               <option key={c.person} value={c.person}>
                 {personWithRole(c)}
@@ -61,10 +69,10 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
           </select>
         </div>
       ) : null}
-      <div className="say" data-testid="say">
-        <span className="label">Read aloud</span>
-        <p>{cur.say}</p>
-      </div>
+      <p className="say" data-testid="say">
+        <span className="label">Read aloud: </span>
+        {cur.say}
+      </p>
       {cur.kind === 'read-fingerprint' || input.kind === 'approve' || input.kind === 'sign-off' ? (
         <Fingerprint fp={view.fingerprint} large title={input.kind === 'approve' || input.kind === 'sign-off' ? 'The card signs this ceremony fingerprint' : 'Ceremony fingerprint: read these words aloud'} />
       ) : null}
@@ -84,16 +92,16 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
           <progress id={`${ids}-progress`} value={progress.done} max={Math.max(1, progress.total)} />
         </div>
       ) : null}
-      <div className="needs" data-testid="needs">
-        <span className="label">{cur.needs.length ? `Still needed before step ${cur.index + 1} can run` : `Nothing else is needed: step ${cur.index + 1} can run.`}</span>
-        {cur.needs.length ? (
+      {cur.needs.length ? (
+        <div className="needs" data-testid="needs">
+          <span className="label">Still needed before step {cur.index + 1} can run</span>
           <ul>
             {cur.needs.map((n) => (
               <li key={n}>{n}</li>
             ))}
           </ul>
-        ) : null}
-      </div>
+        </div>
+      ) : null}
       {view.steps[cur.index]?.lastError ? (
         <p className="notice notice-error" role="status">
           The last attempt at this step failed: {view.steps[cur.index]!.lastError!.message}

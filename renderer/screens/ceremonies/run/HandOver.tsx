@@ -21,15 +21,17 @@ export function HandOverPanel({ view, step }: PanelProps) {
     if (share) shareHeading.current?.focus();
   }, [share]);
 
-  if (!next) return null;
+  if (!next) return <Failure step={step} title="The hand-over did not go on" />;
 
+  // The holder is named in the action; the engine closes the step in the administrator's name
+  // after the last holder, so nobody is named as acting (`by` null: the one administrator).
   const reveal = async () => {
-    const r = await step.act({ kind: 'reveal', holder: next.person }, next.person);
+    const r = await step.act({ kind: 'reveal', holder: next.person }, null);
     if (r?.ok && r.value.reveal) setShown(r.value.reveal);
   };
   const writtenDown = async () => {
     setShown(null);
-    await step.act({ kind: 'handed-over', holder: next.person }, next.person);
+    await step.act({ kind: 'handed-over', holder: next.person }, null);
   };
 
   const index = holders.indexOf(next) + 1;

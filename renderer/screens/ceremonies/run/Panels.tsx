@@ -2,7 +2,7 @@ import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { useCeremony } from '../../../stores/ceremony';
-import type { Actor, StepAct } from './act';
+import { runWords, type Actor, type StepAct } from './act';
 import { ProofForm, type ProofInput } from './Proof';
 
 // The input panels of the current step, one per kind of input the engine asks for. Each sends one
@@ -26,7 +26,7 @@ export function Failure({ step, title }: { step: StepAct; title: string }) {
 export function PresencePanel({ view, actor, step, workstationUri }: PanelProps) {
   if (!actor) return null;
   const prove = async (proof: ProofInput) => {
-    await step.act({ kind: 'present', person: actor.person, proof }, actor.person);
+    return (await step.act({ kind: 'present', person: actor.person, proof }, actor.person))?.ok === true;
   };
   return (
     <div className="input-panel">
@@ -44,11 +44,11 @@ export function EnrolPanel({ actor, step, workstationUri }: PanelProps) {
   if (!actor) return null;
   const kind = choice[actor.person] ?? planned[actor.name] ?? 'card';
   const enrol = async (proof: ProofInput) => {
-    await step.act({ kind: 'enrol', person: actor.person, proof }, actor.person);
+    return (await step.act({ kind: 'enrol', person: actor.person, proof }, actor.person))?.ok === true;
   };
   return (
     <div className="input-panel">
-      <fieldset className="roles">
+      <fieldset className="roles roles-inline">
         <legend>{actor.name} enrols with</legend>
         <label>
           <input type="radio" name={`${ids}-kind`} checked={kind === 'card'} onChange={() => setChoice({ ...choice, [actor.person]: 'card' })} /> Their own card
@@ -72,7 +72,7 @@ export function ApprovePanel({ view, actor, step, workstationUri }: PanelProps) 
   const title = view.steps.find((s) => s.id === target)?.title ?? target;
   const approved = view.approvals.filter((a) => a.step === target);
   const approve = async (proof: ProofInput) => {
-    await step.act({ kind: 'approve', step: target, person: actor.person, proof }, actor.person);
+    return (await step.act({ kind: 'approve', step: target, person: actor.person, proof }, actor.person))?.ok === true;
   };
   const signOff = cur.input.kind === 'sign-off';
   return (
@@ -98,12 +98,12 @@ export function ApprovePanel({ view, actor, step, workstationUri }: PanelProps) 
 }
 
 /** A plain button for the acting person (the witness's tick, the fingerprint, "do the step now"). */
-function OneButton({ step, text, busyText, failure, onClick, children }: { step: StepAct; text: string; busyText: string; failure: string; onClick(): void; children?: ReactNode }) {
+function OneButton({ step, text, busyText, failure, onClick, children, testId }: { step: StepAct; text: string; busyText: string; failure: string; onClick(): void; children?: ReactNode; testId?: string }) {
   return (
     <div className="input-panel">
       {children}
       <div className="toolbar">
-        <button type="button" className="primary big" onClick={onClick} disabled={step.busy}>
+        <button type="button" className="primary big" onClick={onClick} disabled={step.busy} data-testid={testId}>
           {step.busy ? busyText : text}
         </button>
       </div>
@@ -153,7 +153,8 @@ export function RunPanel({ view, actor, step }: PanelProps) {
   return (
     <OneButton
       step={step}
-      text={signOff ? 'Finish the ceremony and write the evidence bundle' : `Do step ${cur.index + 1} now: ${cur.title}`}
+      testId="do-step"
+      text={signOff ? 'Finish the ceremony and write the evidence bundle' : runWords(cur.kind, cur.index + 1).button}
       busyText={`Step ${cur.index + 1} is running…`}
       failure={`Step ${cur.index + 1} did not run`}
       onClick={() => void step.act({ kind: 'run' }, actor.person)}

@@ -30,10 +30,12 @@ export function ProofForm({
   workstationUri: string | null;
   submitText: string;
   busy: boolean;
-  onProof(proof: ProofInput): Promise<void>;
+  /** Sends the proof; true when main accepted it. */
+  onProof(proof: ProofInput): Promise<boolean>;
 }) {
   const listing = useTokens((s) => s.listing);
   const record = useCeremony((s) => s.record);
+  const used = useCeremony((s) => s.cards[person] ?? null);
   const ids = useId();
   const [cardKey, setCardKey] = useState<string | null>(null);
   const [pin, setPin] = useState('');
@@ -43,8 +45,9 @@ export function ProofForm({
   const secretRef = useRef<HTMLInputElement>(null);
 
   const cards = presentSlots(listing).filter((s) => s.token && s.token.uri !== workstationUri);
-  // The person's own card by the serial the register holds; else the only card present.
-  const serial = record?.people.find((p) => p.id === person)?.credential?.card?.serial ?? null;
+  // The person's own card by the serial the register holds (or the card they used here last, before
+  // the register knows it: during the set-up); else the only card present.
+  const serial = record?.people.find((p) => p.id === person)?.credential?.card?.serial ?? used;
   const own = serial ? cards.find((s) => s.token!.serial === serial) : undefined;
   const chosen = cards.find((s) => slotKey(s) === cardKey) ?? own ?? (cards.length === 1 ? cards[0] : undefined) ?? null;
 
@@ -55,7 +58,8 @@ export function ProofForm({
       if (!chosen?.token) return;
       const entered = pin;
       setPin('');
-      await onProof({ card: { module: chosen.module, token: chosen.token.uri, pin: entered } });
+      const card = chosen.token;
+      if (await onProof({ card: { module: chosen.module, token: card.uri, pin: entered } })) useCeremony.getState().rememberCard(person, card.serial);
     } else {
       if (enrol && phrase !== again) {
         setMismatch(true);
@@ -83,7 +87,7 @@ export function ProofForm({
               {cards.map((s) => (
                 <option key={slotKey(s)} value={slotKey(s)}>
                   {s.token!.label} — serial {s.token!.serial}
-                  {serial && s.token!.serial === serial ? ` (${name}’s enrolled card)` : ''}
+                  {serial && s.token!.serial === serial ? ` (${name}’s card)` : ''}
                 </option>
               ))}
             </select>

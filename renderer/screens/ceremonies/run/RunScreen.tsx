@@ -58,6 +58,8 @@ export function RunScreen({ run }: { run: string }) {
   const session = ws.state === 'ready' ? ws.ref : ws.state === 'login' ? { module: ws.slot.module, token: ws.slot.token!.uri } : null;
   const workstationUri = ws.state === 'ready' || ws.state === 'login' ? ws.slot.token!.uri : null;
   const open = view.status === 'running' || view.status === 'interrupted';
+  const input = view.status === 'running' ? view.current?.input.kind : undefined;
+  const shownLarge = view.current?.kind === 'read-fingerprint' || input === 'approve' || input === 'sign-off';
 
   return (
     <div className={`screen ceremony-run ${view.practice ? 'is-practice' : ''}`}>
@@ -105,9 +107,12 @@ export function RunScreen({ run }: { run: string }) {
           <Exceptions view={view} session={session} />
         </div>
         <aside className="run-side" aria-label="About this ceremony">
-          <section className="panel">
-            <Fingerprint fp={view.fingerprint} />
-          </section>
+          {/* One copy of the words at a time: while the step shows them large, this one steps aside. */}
+          {!shownLarge ? (
+            <section className="panel">
+              <Fingerprint fp={view.fingerprint} />
+            </section>
+          ) : null}
           <People view={view} />
           <section className="panel" aria-labelledby="done-h">
             <h2 id="done-h">Steps</h2>

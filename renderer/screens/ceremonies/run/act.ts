@@ -1,5 +1,6 @@
 import type { ActView, CeremonyActionInput } from '../../../../shared/ceremony/contract';
 import type { Role } from '../../../../shared/ceremony/roles';
+import type { StepKind } from '../../../../shared/ceremony/definition';
 import type { RunView } from '../../../../shared/ceremony/view';
 import type { TokenRef } from '../../../../shared/keys';
 import type { AppError, Result } from '../../../../shared/result';
@@ -58,9 +59,9 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
   const input = cur.input;
   switch (input.kind) {
     case 'presence':
-      return { who, what: credentialKindOf(view, actor.person) === 'card' ? 'prove you are here: insert your card, choose it below and enter its PIN' : 'prove you are here: type your passphrase', ...(then ? { note: then } : {}) };
+      return { who, what: credentialKindOf(view, actor.person) === 'card' ? 'prove you are here: insert your card and enter its PIN' : 'prove you are here: type your passphrase', ...(then ? { note: then } : {}) };
     case 'enrol':
-      return { who, what: 'enrol now: insert your own card, choose it below and enter its PIN — your key pair is made inside the card', ...(then ? { note: `${then} Everyone else: look away from the keyboard while a PIN is typed.` } : { note: 'Everyone else: look away from the keyboard while the PIN is typed.' }) };
+      return { who, what: 'insert your own card, choose it below and enter its PIN', note: `Your key pair is made inside your card. Everyone else: look away from the keyboard.${then ? ` ${then}` : ''}` };
     case 'approve': {
       const step = view.steps.find((s) => s.id === input.step);
       const have = view.approvals.filter((a) => a.step === input.step).length;
@@ -87,8 +88,29 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'run':
       if (cur.kind === 'commit-backup') return { who, what: 'commit the backup: the SO enters the SO PIN', note: 'Everyone else: look away from the keyboard.' };
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
-      return { who, what: `do step ${n} now: ${cur.title}` };
+      return { who, what: runWords(cur.kind, n).what };
     case 'none':
       return null;
   }
+}
+
+/** What "run" does for each kind of step, for the banner and the button: the plain-language line. */
+export function runWords(kind: StepKind, n: number): { what: string; button: string } {
+  const words: Partial<Record<StepKind, { what: string; button: string }>> = {
+    'roll-call': { what: 'read each name and role aloud; when everyone has answered “present”, record the roll call', button: 'Everyone is present: record the roll call' },
+    'read-fingerprint': { what: 'record that the fingerprint was read aloud and confirmed', button: 'Record the fingerprint as confirmed' },
+    check: { what: 'run the checks before anything is changed', button: 'Run the checks' },
+    'create-record': { what: 'create the workstation record and the archive’s keys in the HSM', button: 'Create the record and its keys now' },
+    enrol: { what: 'everyone is enrolled: close the enrolment', button: 'Everyone is enrolled: close the enrolment' },
+    'set-policy': { what: 'the quorum has approved: put the people and the policy into force', button: 'Put the people and the policy into force' },
+    generate: { what: 'the quorum has approved: generate the key inside the HSM', button: 'Generate the key now' },
+    'show-check-value': { what: 'read the check value aloud; the witness writes it on the script', button: 'The check value was read aloud and written down' },
+    'test-operation': { what: 'test the new key with a round trip in the HSM', button: 'Test the key now' },
+    archive: { what: 'archive the key under the Archive KEK', button: 'Archive the key now' },
+    csr: { what: 'make the certificate signing request in the HSM (skipped when none was asked for)', button: 'Make the certificate request now' },
+    'make-backup-key': { what: 'make the Backup Key from the HSM’s random number generator', button: 'Make the Backup Key now' },
+    split: { what: 'split the Backup Key into one share per holder (nothing is shown yet)', button: 'Split the Backup Key now' },
+    print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
+  };
+  return words[kind] ?? { what: `do step ${n} now`, button: `Do step ${n} now` };
 }
