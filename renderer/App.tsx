@@ -84,6 +84,9 @@ export function App() {
                 {s.id === 'keys' && slot ? <span className="nav-note">on “{slot.token.label}”</span> : null}
                 {!s.enabled && s.why ? <span className="nav-note">{s.why}</span> : null}
                 {s.id === 'ceremonies' && record && !record.exists ? <span className="nav-note nav-note-lead">Start here: set up this workstation</span> : null}
+                {s.id === 'ceremonies' && record?.exists && !record.people.some((p) => p.status === 'active') ? (
+                  <span className="nav-note nav-note-lead">Start here: enrol the people</span>
+                ) : null}
               </li>
             ))}
           </ul>

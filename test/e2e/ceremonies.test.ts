@@ -110,7 +110,8 @@ describe('ceremonies, in the preview shell', () => {
   it('runs the workstation set-up: six people enrolled with their own cards, the policy approved, signed off', async () => {
     await c.button('Plan the workstation set-up…').click();
     await c.setupForm.waitFor();
-    await c.planSetup({ recordName: RECORD, token: WORKSTATION, practice: false, people: PEOPLE.map((p) => ({ name: p.name, roles: p.roles })) });
+    expect(await app.page.getByTestId('policy-words').textContent()).toContain('Key generation: 2 custodian approvals, and a witness signs off.');
+    await c.planSetup({ recordName: RECORD, token: WORKSTATION, practice: false, people: PEOPLE.map((p) => ({ name: p.name, roles: p.roles })), before: () => shot('01b-setup-form') });
     await c.atStep('Roll call');
     expect(await c.stepOf.textContent()).toContain('Step 1 of 7');
     expect(await c.banner.textContent()).toContain('Ada Admin (Ceremony administrator) — read each name and role aloud; when everyone has answered “present”, record the roll call');
@@ -171,9 +172,9 @@ describe('ceremonies, in the preview shell', () => {
     await c.backToList();
     await c.start('Key generation').click();
     await c.keygenForm.waitFor();
+    await view('06-keygen-form');
     await c.planKeygen({ type: 'AES-256', label: KEY, usages: ['Encrypt and decrypt data'], extractable: true, purpose: 'Data encryption', tags: 'payments, eu', responsible: ['Ann Archer'] });
     await c.atStep('Roll call');
-    await shot('06-keygen-planned');
 
     // From here to the approvals, the keyboard only: Tab, typing and Enter.
     const k = app.page.keyboard;
@@ -243,6 +244,20 @@ describe('ceremonies, in the preview shell', () => {
     await c.atStep('Make the certificate signing request');
     await c.doStep(); // skipped for AES
     await c.atStep('Sign-off');
+
+    // An exception: the witness raises it, the administrator decides, the witness acknowledges;
+    // until then it is open, in view, and the sign-off waits for it.
+    await c.raiseException('Wes Witness (Witness)', `The printed script gives the check value ${check}.`, 'The printed script had the last group as F036D; corrected by hand.');
+    await c.exception(1).waitFor();
+    expect(await c.exceptions.locator('h2').textContent()).toContain('(1, 1 open)');
+    expect(await c.exception(1).textContent()).toContain('open: the administrator decides');
+    await c.decide(1, 'The script is corrected and initialled; the value on screen stands.');
+    await c.exceptions.getByRole('button', { name: 'Wes Witness: acknowledge the decision' }).waitFor();
+    await shot('09b-keygen-exception');
+    await c.acknowledge('Wes Witness');
+    await c.exception(1).getByText('closed').waitFor();
+    expect(await c.exceptions.locator('h2').textContent()).not.toContain('open');
+
     await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
     await c.finish();
     await c.finished.waitFor({ timeout: 60_000 });
@@ -257,7 +272,8 @@ describe('ceremonies, in the preview shell', () => {
     await c.backToList();
     await c.start('Split-knowledge backup').click();
     await c.backupForm.waitFor();
-    await c.planBackup({ targets: ['Archive KEK', 'Archive MAC key'], scheme: 'SLIP-39', threshold: 2, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'] });
+    await c.backupForm.getByRole('checkbox', { name: /^Archive KEK/ }).waitFor();
+    await c.planBackup({ targets: ['Archive KEK', 'Archive MAC key'], scheme: 'SLIP-39', threshold: 2, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'], before: () => shot('10b-backup-form') });
     await c.atStep('Roll call');
     for (let i = 0; i < PEOPLE.length; i++) {
       await c.current.getByRole('form', { name: /is present$/ }).waitFor();
@@ -340,10 +356,47 @@ describe('ceremonies, in the preview shell', () => {
     await shot('15-backup-finished');
   }, 300_000);
 
+  it('follows a run changed outside the window (main’s event), shows progress events, drops malformed ones, and aborts a run with its reason', async () => {
+    await c.backToList();
+    await c.start('Key generation').click();
+    await c.planKeygen({ type: 'EC P-256', label: 'Signing key 2027', usages: ['Sign and verify (MAC for secret keys)'], extractable: false, purpose: 'Signature', tags: '', responsible: [] });
+    await c.atStep('Roll call');
+    // A listener of the page's own, beside the screen's.
+    await app.page.evaluate(() => {
+      const w = window as unknown as { __seen: unknown[] };
+      w.__seen = [];
+      window.custos.onEvent((e) => w.__seen.push(e));
+    });
+    // Another front end (here the service itself, as the CLI would) proves Ada present: the screen follows.
+    const first = await c.actingNow();
+    const runs = await app.services.ceremonies.list();
+    const id = runs.find((r) => r.status === 'running')!.run;
+    await app.services.ceremonies.act({ module: SOFTHSM_MODULE, token: WORKSTATION }, id, { kind: 'present', person: first, proof: { card: { module: SOFTHSM_MODULE, token: person(first).card, pin: person(first).pin } } }, null);
+    await c.banner.locator('.actor-who', { hasText: first }).waitFor({ state: 'detached' });
+    const seen = await app.page.evaluate(() => (window as unknown as { __seen: unknown[] }).__seen);
+    expect(seen).toContainEqual({ type: 'ceremony.changed', run: id, status: 'running', step: 'roll-call' });
+
+    // Progress of long work, as main would push it; a malformed event never reaches the screen.
+    const push = (e: unknown) => app.page.evaluate((payload) => (window as unknown as { __custosEvent(p: unknown): void }).__custosEvent(payload), e);
+    await push({ type: 'progress', run: id, step: 'roll-call', done: 2, total: 5, message: 'Checking the cards' });
+    await c.progress.getByText('Checking the cards').waitFor();
+    expect(await c.progress.locator('progress').getAttribute('value')).toBe('2');
+    await push({ type: 'progress', run: id, step: 'roll-call', done: 3, total: 5, message: 'x'.repeat(600) });
+    await push({ type: 'progress', run: id, step: 'roll-call', done: 'all', total: 5, message: 'Forged' });
+    await app.page.waitForTimeout(200);
+    expect(await c.progress.textContent()).toContain('Checking the cards');
+
+    await c.abort('Rehearsal only: the key is not needed yet.');
+    expect(await c.abortSentence.textContent()).toContain('Abort “Key generation” now, as Ada Admin.');
+    await c.confirmAbort();
+    await app.page.getByRole('heading', { name: 'This ceremony was aborted' }).waitFor();
+    expect(await app.page.getByText('Reason: Rehearsal only: the key is not needed yet.').count()).toBe(1);
+  });
+
   it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
     await c.backToList();
     await c.finishedRuns.waitFor();
-    expect(await c.finishedRuns.locator('tbody tr').count()).toBe(3);
+    expect(await c.finishedRuns.locator('tbody tr').count()).toBe(4);
     await shot('16-list');
     const page = await app.page.content();
     const storage = await app.page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));

@@ -5,7 +5,7 @@ import { useCeremony } from '../../stores/ceremony';
 import { RUN_STATUS } from './words';
 
 /** Definitions this screen has a plan form for; the others are planned with the CLI for now. */
-export const PLANNABLE = ['key-generation', 'backup'];
+export const PLANNABLE = ['enrolment', 'key-generation', 'backup'];
 
 /** The record's ceremonies (planned, running, interrupted, finished), and starting a new one. */
 export function RunList() {
@@ -13,6 +13,8 @@ export function RunList() {
   const defs = (definitions ?? []).filter((d) => d.type !== 'workstation-setup');
   const open = (runs ?? []).filter((r) => r.status === 'running');
   const done = (runs ?? []).filter((r) => r.status !== 'running');
+  const enrolled = record?.people.filter((p) => p.status === 'active').length ?? 0;
+  const enrolment = defs.find((d) => d.type === 'enrolment');
 
   const table = (rows: typeof open, caption: string, testId: string) => (
     <div className="table-wrap">
@@ -24,7 +26,6 @@ export function RunList() {
             <th scope="col">Status</th>
             <th scope="col">Started</th>
             <th scope="col">Ended</th>
-            <th scope="col">Fingerprint</th>
           </tr>
         </thead>
         <tbody>
@@ -38,13 +39,15 @@ export function RunList() {
                     {r.title}
                   </button>
                   {r.practice ? <span className="badge badge-practice">PRACTICE</span> : null}
+                  <span className="run-fp">
+                    fingerprint <span className="mono">{r.fingerprint.slice(0, 16).toUpperCase()}…</span>
+                  </span>
                 </td>
                 <td>
                   <StateBadge name={words.name} tone={words.tone} />
                 </td>
                 <td className="nowrap">{when(r.startedAt)}</td>
                 <td className="nowrap">{when(r.endedAt)}</td>
-                <td className="mono">{r.fingerprint.slice(0, 8).toUpperCase()}…</td>
               </tr>
             );
           })}
@@ -58,13 +61,23 @@ export function RunList() {
       <p className="about-token" data-testid="record-about">
         <strong>“{record?.name}”</strong>
         <span className="muted">
-          · {record?.people.filter((p) => p.status === 'active').length ?? 0} people enrolled · key generation needs {record?.policy.approvals['key-generation']} custodian
+          · {enrolled} {enrolled === 1 ? 'person' : 'people'} enrolled · key generation needs {record?.policy.approvals['key-generation']} custodian
           approvals
         </span>
         {record?.practice ? <span className="badge badge-practice">PRACTICE record</span> : null}
       </p>
       {listError ? <ErrorNotice error={listError} title="The ceremonies could not be listed" /> : null}
-      <div className="split split-even">
+      {record && enrolled === 0 && enrolment ? (
+        <div className="notice notice-lead" role="status" data-testid="enrol-lead">
+          <p>
+            <strong>Nobody is enrolled in this record yet.</strong> Every ceremony needs its people and their cards: the enrolment ceremony adds them.
+          </p>
+          <button type="button" className="primary" onClick={() => show({ kind: 'plan', definition: enrolment.id })}>
+            Plan the enrolment…
+          </button>
+        </div>
+      ) : null}
+      <div className="split split-runs">
         <section className="panel" aria-labelledby="runs-h">
           <h2 id="runs-h">Ceremonies in progress</h2>
           {runs === null ? <p role="status">Reading the ceremonies…</p> : open.length === 0 ? <p className="muted">None. Start one on the right.</p> : table(open, 'Ceremonies in progress', 'runs-open')}

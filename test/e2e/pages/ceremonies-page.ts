@@ -54,7 +54,7 @@ export class CeremoniesPage {
     return this.page.getByRole('form', { name: 'Plan the backup' });
   }
 
-  async planSetup(x: { recordName: string; token: string; practice: boolean; people: Array<{ name: string; roles: string[] }> }): Promise<void> {
+  async planSetup(x: { recordName: string; token: string; practice: boolean; people: Array<{ name: string; roles: string[] }>; before?: () => Promise<unknown> }): Promise<void> {
     const f = this.setupForm;
     await f.getByLabel('Record name').fill(x.recordName);
     await f.getByRole('radio', { name: new RegExp(`^${escape(x.token)}`) }).check();
@@ -69,6 +69,7 @@ export class CeremoniesPage {
         await box.setChecked(p.roles.includes(label));
       }
     }
+    await x.before?.();
     await f.getByRole('button', { name: 'Plan the set-up' }).click();
   }
 
@@ -84,7 +85,8 @@ export class CeremoniesPage {
     await f.getByRole('button', { name: 'Plan the key generation' }).click();
   }
 
-  async planBackup(x: { targets: string[]; scheme: 'SLIP-39' | 'XOR'; threshold: number; holders: string[] }): Promise<void> {
+  /** Fills the backup form; `before` runs just before it is sent (a screenshot of the filled form). */
+  async planBackup(x: { targets: string[]; scheme: 'SLIP-39' | 'XOR'; threshold: number; holders: string[]; before?: () => Promise<unknown> }): Promise<void> {
     const f = this.backupForm;
     for (const box of await f.getByRole('group', { name: /^What is backed up/ }).getByRole('checkbox').all()) {
       const label = ((await box.evaluate((el) => el.parentElement?.querySelector('.choice-title')?.textContent ?? '')) || '').trim();
@@ -93,6 +95,7 @@ export class CeremoniesPage {
     await f.getByRole('radio', { name: new RegExp(`^${x.scheme}`) }).check();
     await f.getByLabel('Shares needed to restore (threshold)').fill(String(x.threshold));
     for (const h of x.holders) await f.getByRole('button', { name: `Add ${h} as holder` }).click();
+    await x.before?.();
     await f.getByRole('button', { name: 'Plan the backup' }).click();
   }
 
@@ -221,6 +224,43 @@ export class CeremoniesPage {
   }
   get commitSentence(): Locator {
     return this.page.getByTestId('commit-sentence');
+  }
+
+  // ---- Exceptions and abort --------------------------------------------------------------------
+
+  async raiseException(by: string, expected: string, happened: string): Promise<void> {
+    await this.exceptions.getByRole('button', { name: 'Raise an exception…' }).click();
+    const f = this.page.getByRole('form', { name: 'Raise an exception' });
+    await f.getByLabel('Raised by').selectOption({ label: by });
+    await f.getByLabel('What was expected').fill(expected);
+    await f.getByLabel('What happened').fill(happened);
+    await f.getByRole('button', { name: 'Record the exception' }).click();
+  }
+  async decide(n: number, decision: string): Promise<void> {
+    const f = this.page.getByRole('form', { name: `Decide exception ${n}` });
+    await f.getByRole('textbox').fill(decision);
+    await f.getByRole('button', { name: 'Record the decision' }).click();
+  }
+  async acknowledge(witness: string): Promise<void> {
+    await this.exceptions.getByRole('button', { name: `${witness}: acknowledge the decision` }).click();
+  }
+  exception(n: number): Locator {
+    return this.exceptions.locator('li.exception').nth(n - 1);
+  }
+  async abort(reason: string): Promise<void> {
+    await this.page.locator('summary', { hasText: 'Abort this ceremony' }).click();
+    const f = this.page.getByRole('form', { name: 'Abort the ceremony' });
+    await f.getByLabel('Reason (recorded in the journal)').fill(reason);
+    await f.getByRole('button', { name: 'Abort…' }).click();
+  }
+  get abortSentence(): Locator {
+    return this.page.getByRole('form', { name: 'Abort the ceremony' }).locator('.confirm-sentence');
+  }
+  async confirmAbort(): Promise<void> {
+    await this.page.getByRole('form', { name: 'Abort the ceremony' }).getByRole('button', { name: 'Abort the ceremony' }).click();
+  }
+  get progress(): Locator {
+    return this.current.locator('.progress');
   }
 
   // ---- Finished --------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ export function KeygenForm({ def }: { def: DefinitionView }) {
         <Field label="Tags" hint="Comma-separated, e.g. payments, eu." value={tags} onChange={(e) => setTags(e.target.value)} />
       </div>
       <fieldset className="roles">
-        <legend>Usages (those a {info.title} key can have)</legend>
+        <legend>Usages (those a key of type {info.title} can have)</legend>
         {info.usages.map((u) => (
           <label key={u}>
             <input type="checkbox" checked={usages.includes(u)} onChange={() => setUsages(toggle(usages, u))} /> {USAGE_WORDS[u]}

@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import type { DefinitionView } from '../../../../shared/ceremony/contract';
 import { useCeremony } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
+import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
 import { SetupForm } from './SetupForm';
 
@@ -21,7 +22,15 @@ export function PlanForm({ definitionId }: { definitionId: string }) {
 
   if (!def) return <p role="status">Reading the ceremony definitions…</p>;
   const form: ReactNode =
-    def.type === 'workstation-setup' ? <SetupForm def={def} /> : def.type === 'key-generation' ? <KeygenForm def={def} /> : def.type === 'backup' ? <BackupForm def={def} /> : null;
+    def.type === 'workstation-setup' ? (
+      <SetupForm def={def} />
+    ) : def.type === 'enrolment' ? (
+      <EnrolmentForm def={def} />
+    ) : def.type === 'key-generation' ? (
+      <KeygenForm def={def} />
+    ) : def.type === 'backup' ? (
+      <BackupForm def={def} />
+    ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">
       <button type="button" className="link back" onClick={() => show({ kind: 'list' })}>

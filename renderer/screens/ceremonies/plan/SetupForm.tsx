@@ -1,22 +1,14 @@
 import { useId, useState, type FormEvent } from 'react';
 import type { DefinitionView } from '../../../../shared/ceremony/contract';
-import { CREDENTIAL_STRENGTH, ROLE_DUTIES, ROLES, type Role } from '../../../../shared/ceremony/roles';
 import { Field } from '../../../components/Field';
 import { useAction } from '../../../hooks/useAction';
 import { useApp } from '../../../stores/app';
 import { useCeremony } from '../../../stores/ceremony';
 import { presentSlots, slotKey, useTokens } from '../../../stores/tokens';
-import { policyLines, roleTitle } from '../words';
+import { policyLines } from '../words';
+import { FULL_CAST, namedRows, PeopleEditor, rowsFor, type PersonRow } from './PeopleEditor';
 import { PlanSubmit } from './PlanSubmit';
 
-interface PersonRow {
-  key: number;
-  name: string;
-  roles: Role[];
-  credential: 'card' | 'passphrase';
-}
-
-const START: Array<Role> = ['administrator', 'operator', 'custodian', 'custodian', 'custodian', 'witness'];
 
 /** The workstation set-up: the record's name, the workstation token, practice or not, the people. */
 export function SetupForm({ def }: { def: DefinitionView }) {
@@ -26,11 +18,12 @@ export function SetupForm({ def }: { def: DefinitionView }) {
   const definitions = useCeremony((s) => s.definitions);
   const titleOf = (type: string) => definitions?.find((d) => d.type === type)?.title ?? type;
   const go = useApp((s) => s.go);
-  const slots = presentSlots(listing);
+  // An uninitialised token (SoftHSM's free slot, a blank card) can hold nothing yet.
+  const slots = presentSlots(listing).filter((s) => s.token?.flags.initialized);
   const [recordName, setRecordName] = useState('');
   const [tokenKey, setTokenKey] = useState<string | null>(null);
   const [practice, setPractice] = useState<boolean | null>(null);
-  const [people, setPeople] = useState<PersonRow[]>(() => START.map((r, i) => ({ key: i, name: '', roles: [r], credential: 'card' })));
+  const [people, setPeople] = useState<PersonRow[]>(() => rowsFor(FULL_CAST));
   const { busy, error, run } = useAction();
   const ids = useId();
 
@@ -38,15 +31,11 @@ export function SetupForm({ def }: { def: DefinitionView }) {
   const chosen = slots.find((s) => slotKey(s) === tokenKey) ?? slots.find((s) => s.token?.loggedIn === 'user') ?? slots[0] ?? null;
   const isPractice = practice ?? chosen?.token?.demo ?? false;
 
-  const update = (key: number, change: Partial<PersonRow>) => setPeople((ps) => ps.map((p) => (p.key === key ? { ...p, ...change } : p)));
-  const toggleRole = (p: PersonRow, r: Role) => update(p.key, { roles: p.roles.includes(r) ? p.roles.filter((x) => x !== r) : [...p.roles, r] });
-
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!chosen?.token) return;
     const token = { module: chosen.module, token: chosen.token.uri };
-    // A row left without a name is an unused row, not a person.
-    const named = people.filter((p) => p.name.trim() !== '');
+    const named = namedRows(people);
     const r = await run(() =>
       useCeremony.getState().plan({
         ...token,
@@ -119,37 +108,7 @@ export function SetupForm({ def }: { def: DefinitionView }) {
         </div>
       ) : null}
 
-      <fieldset className="people-set">
-        <legend>The people (each proves who they are with their own card, or a passphrase)</legend>
-        <ol className="people">
-          {people.map((p, i) => (
-            <li key={p.key} className="person-row">
-              <Field label={`Person ${i + 1}: name`} value={p.name} maxLength={64} autoComplete="off" onChange={(e) => update(p.key, { name: e.target.value })} />
-              <fieldset className="roles">
-                <legend>Roles of person {i + 1}</legend>
-                {ROLES.filter((r) => r !== 'auditor').map((r) => (
-                  <label key={r} title={ROLE_DUTIES[r]}>
-                    <input type="checkbox" checked={p.roles.includes(r)} onChange={() => toggleRole(p, r)} /> {roleTitle(r)}
-                  </label>
-                ))}
-              </fieldset>
-              <div className="field">
-                <label htmlFor={`${ids}-cred-${p.key}`}>Credential of person {i + 1}</label>
-                <select id={`${ids}-cred-${p.key}`} value={p.credential} onChange={(e) => update(p.key, { credential: e.target.value as 'card' | 'passphrase' })} title={CREDENTIAL_STRENGTH[p.credential]}>
-                  <option value="card">Own card (recommended)</option>
-                  <option value="passphrase">Passphrase (weaker)</option>
-                </select>
-              </div>
-              <button type="button" className="danger-outline" onClick={() => setPeople((ps) => ps.filter((x) => x.key !== p.key))} aria-label={`Remove person ${i + 1}${p.name ? ` (${p.name})` : ''}`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ol>
-        <button type="button" onClick={() => setPeople((ps) => [...ps, { key: Math.max(0, ...ps.map((x) => x.key)) + 1, name: '', roles: ['custodian'], credential: 'card' }])}>
-          Add a person
-        </button>
-      </fieldset>
+      <PeopleEditor people={people} onChange={setPeople} legend="The people (each proves who they are with their own card, or a passphrase)" />
 
       <PlanSubmit busy={busy} error={error} disabled={!chosen} why={!chosen ? 'Choose the workstation token first.' : null} text="Plan the set-up" />
     </form>

@@ -92,6 +92,13 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
           <progress id={`${ids}-progress`} value={progress.done} max={Math.max(1, progress.total)} />
         </div>
       ) : null}
+      {view.steps[cur.index]?.lastError ? (
+        <p className="notice notice-error" role="status">
+          The last attempt at this step failed: {view.steps[cur.index]!.lastError!.message}
+        </p>
+      ) : null}
+      {!session ? <p className="notice notice-warn">The workstation token is not available, so nothing can be done until it is logged in (see above).</p> : null}
+      <InputPanel key={turnKey} {...props} />
       {cur.needs.length ? (
         <div className="needs" data-testid="needs">
           <span className="label">Still needed before step {cur.index + 1} can run</span>
@@ -102,13 +109,6 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
           </ul>
         </div>
       ) : null}
-      {view.steps[cur.index]?.lastError ? (
-        <p className="notice notice-error" role="status">
-          The last attempt at this step failed: {view.steps[cur.index]!.lastError!.message}
-        </p>
-      ) : null}
-      {!session ? <p className="notice notice-warn">The workstation token is not available, so nothing can be done until it is logged in (see above).</p> : null}
-      <InputPanel key={turnKey} {...props} />
     </section>
   );
 }

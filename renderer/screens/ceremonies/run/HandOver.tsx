@@ -20,6 +20,10 @@ export function HandOverPanel({ view, step }: PanelProps) {
   useEffect(() => {
     if (share) shareHeading.current?.focus();
   }, [share]);
+  // Another holder's turn (moved on elsewhere): the share shown before is dropped, not just hidden.
+  useEffect(() => {
+    if (shown && shown.holder !== next?.person) setShown(null);
+  }, [shown, next?.person]);
 
   if (!next) return <Failure step={step} title="The hand-over did not go on" />;
 

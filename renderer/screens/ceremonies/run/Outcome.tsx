@@ -23,7 +23,12 @@ export function Finished({ view }: { view: RunView }) {
     if (verdict) verdictRef.current?.focus();
   }, [verdict]);
 
-  const made = view.steps.flatMap((s) => outcomeFacts(s.outcome).filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares'));
+  // What the ceremony made, each under the step that made it (a check value means nothing without its key).
+  const made = view.steps.flatMap((s) =>
+    outcomeFacts(s.outcome)
+      .filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares' || f.label === 'Key label')
+      .map((f) => ({ ...f, label: `${s.title} — ${f.label.charAt(0).toLowerCase()}${f.label.slice(1)}` })),
+  );
   if (view.status === 'aborted') {
     return (
       <section className="panel" aria-labelledby="fin-h">

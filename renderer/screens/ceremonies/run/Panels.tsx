@@ -3,6 +3,7 @@ import type { RunView } from '../../../../shared/ceremony/view';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { useCeremony } from '../../../stores/ceremony';
 import { runWords, type Actor, type StepAct } from './act';
+import { namesList } from '../words';
 import { ProofForm, type ProofInput } from './Proof';
 
 // The input panels of the current step, one per kind of input the engine asks for. Each sends one
@@ -211,12 +212,12 @@ export function LoginPanel({ actor, step, wsLoggedIn }: PanelProps) {
 /** The commit: named exactly, then the SO PIN (the SO makes the Backup Key a trusted key). */
 export function CommitPanel({ view, actor, step }: PanelProps) {
   if (!actor) return null;
-  const check = view.steps.find((s) => s.kind === 'check')?.outcome as { targets?: Array<{ label: string }>; trustedWrap?: boolean } | null;
-  const targets = (check?.targets ?? []).map((t) => t.label);
+  const check = view.steps.find((s) => s.kind === 'check')?.outcome as { targets?: Array<{ name: string; label: string }>; trustedWrap?: boolean } | null;
+  const targets = (check?.targets ?? []).map((t) => (t.name === 'archive-kek' ? 'the Archive KEK' : t.name === 'archive-mac' ? 'the archive MAC key' : `“${t.label}”`));
   return (
     <div className="input-panel">
       <p className="confirm-sentence" data-testid="commit-sentence">
-        Import the Backup Key into the HSM as a trusted key, wrap {targets.length ? targets.map((t) => `“${t}”`).join(' and ') : 'the targets'} under it, and destroy it. The wrapped
+        Import the Backup Key into the HSM as a trusted key, wrap {targets.length ? namesList(targets) : 'the targets'} under it, and destroy it. The wrapped
         copies go into the evidence; the shares handed over are then the only way to restore.
       </p>
       <PinForm label="Workstation HSM SO PIN" text="Commit the backup" busyText="Committing…" step={step} onPin={async (soPin) => void (await step.act({ kind: 'commit', soPin }, actor.person))} />

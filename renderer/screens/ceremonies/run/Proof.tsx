@@ -44,7 +44,8 @@ export function ProofForm({
   const [mismatch, setMismatch] = useState(false);
   const secretRef = useRef<HTMLInputElement>(null);
 
-  const cards = presentSlots(listing).filter((s) => s.token && s.token.uri !== workstationUri);
+  // Any initialised token but the workstation's may be someone's card.
+  const cards = presentSlots(listing).filter((s) => s.token && s.token.flags.initialized && s.token.uri !== workstationUri);
   // The person's own card by the serial the register holds (or the card they used here last, before
   // the register knows it: during the set-up); else the only card present.
   const serial = record?.people.find((p) => p.id === person)?.credential?.card?.serial ?? used;

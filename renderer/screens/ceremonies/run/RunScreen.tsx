@@ -125,7 +125,7 @@ export function RunScreen({ run }: { run: string }) {
                   <span className="step-state-status">
                     {STEP_STATUS[s.status] ?? s.status}
                     {s.quorum ? ` · ${s.quorum.have} of ${s.quorum.threshold} approvals` : ''}
-                    {s.ticked ? ` · ticked by ${s.ticked}` : s.witness && s.status === 'done' ? ' · not ticked yet' : ''}
+                    {s.ticked ? ` · ticked by ${s.ticked}` : s.witness && s.status === 'done' && view.status === 'running' && s.index < view.steps.length - 1 ? ' · not ticked yet' : ''}
                   </span>
                 </li>
               ))}

@@ -41,6 +41,8 @@ export function VerifySharePanel({ view, actor, step }: PanelProps) {
           </li>
         ))}
       </ol>
+      {/* Above the words, so that it is in view when the words have been cleared for typing again. */}
+      <Failure step={step} title={`${actor.name}’s share was not accepted`} />
       {scheme === 'xor' ? (
         <form className="proof-form" onSubmit={sendHex} aria-label={`Component of ${actor.name}`} autoComplete="off">
           <div className="field">
@@ -62,9 +64,9 @@ export function VerifySharePanel({ view, actor, step }: PanelProps) {
           busyText="Checking…"
           busy={step.busy}
           onSubmit={(m) => void send(m)}
+          autoFocus={round > 0}
         />
       )}
-      <Failure step={step} title={`${actor.name}’s share was not accepted`} />
     </div>
   );
 }
