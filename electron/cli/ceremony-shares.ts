@@ -120,3 +120,56 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
     ask.close();
   }
 }
+
+/**
+ * `custos ceremony restore-shares`: a restore's (or a drill's) secret part in one process — each
+ * holder in turn types their share (checked at once, on its own), the Backup Key is rebuilt and
+ * its check value compared, the keys are unwrapped and theirs compared. The shares and the Backup
+ * Key exist only in this process's memory.
+ */
+export async function runRestoreSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; destPinFile?: string }): Promise<RunView> {
+  const say = (text: string) => process.stderr.write(text + '\n');
+  const emit = (obj: Record<string, unknown>) => opts.json && process.stdout.write(JSON.stringify(obj) + '\n');
+  const ask = new Prompter();
+  const act = (action: Parameters<Services['ceremonies']['act']>[2], by: string | null = null) => s.ceremonies.act(t, o.run, action, by);
+  try {
+    let v = await s.ceremonies.view(o.run);
+    if (v.current?.kind !== 'enter-shares') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the entering of shares.`, 'Finish the steps before it first (custos ceremony status).');
+    if (v.current.input.kind === 'approve') invalidInput(`The restore needs ${v.current.input.threshold} custodian approvals before any share is entered: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step unwrap-targets`.');
+    while (v.current?.input.kind === 'enter-share') {
+      const input = v.current.input;
+      const next = input.holders.find((h) => !h.done)!;
+      say(`\n=== SHARE ${input.holders.filter((h) => h.done).length + 1} of ${input.needed}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
+      for (let attempt = 1; ; attempt++) {
+        const typed = await ask.ask(`${next.name}, type your share: `, true);
+        try {
+          v = (await act({ kind: 'enter-share', holder: next.person, share: typed })).view;
+          say(`${next.name}'s share is accepted.`);
+          emit({ event: 'accepted', holder: next.name });
+          break;
+        } catch (e) {
+          if (!(e instanceof CustosError)) throw e;
+          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
+          emit({ event: 'refused', holder: next.name, code: e.appError.code });
+          if (attempt >= 3) throw e;
+        }
+      }
+    }
+    v = (await act({ kind: 'run' })).view;
+    say(`Backup Key rebuilt; its check value ${String(v.steps.find((x) => x.kind === 'rebuild-backup-key')?.outcome?.checkValue ?? '')} is the one recorded at the backup.`);
+    const dest = v.current?.input.kind === 'unwrap' ? v.current.input.destination : null;
+    const pin = dest && o.destPinFile ? await readSecret({ file: o.destPinFile, prompt: `PIN of the destination token "${dest}": ` }) : null;
+    try {
+      v = (await act({ kind: 'unwrap', destPin: pin?.value ?? null })).view;
+    } finally {
+      pin?.wipe();
+    }
+    const results = (v.steps.find((x) => x.kind === 'unwrap-targets')?.outcome?.results ?? []) as Array<{ label: string; expected: string; got: string; matches: boolean }>;
+    for (const r of results) say(`${r.label}: check value ${r.got} ${r.matches ? '= recorded' : `≠ recorded ${r.expected}`}`);
+    emit({ event: 'unwrapped', results });
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}

@@ -30,6 +30,9 @@ function nextCommand(v: RunView): string[] {
       return [`custos ceremony tick ${run} --as "${c.actors[0]?.name ?? 'WITNESS'}"`];
     case 'sign-off':
       return i.persons.map((p) => `custos ceremony sign-off ${run} --person "${name(p)}" --card-token CARD --card-pin-file FILE`);
+    case 'enter-share':
+    case 'unwrap':
+      return [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
     case 'hand-over':
     case 'verify-share':
     case 'none':

@@ -85,6 +85,46 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/restore',
+    revision: 1,
+    type: 'restore',
+    title: 'Restore from a backup',
+    summary:
+      'Brings keys backed up by a split-knowledge backup back into an HSM: the quorum approves, the holders enter their shares one at a time, the Backup Key is rebuilt in memory and its check value compared, each key is unwrapped into the HSM and its check value compared with the one recorded at the backup.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the backup from the record, and checks that the keys to restore are not already on the destination token.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'enter-shares', kind: 'enter-shares' },
+      { id: 'rebuild-backup-key', kind: 'rebuild-backup-key' },
+      { id: 'unwrap-targets', kind: 'unwrap-targets', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+  {
+    ...base,
+    id: 'custos/restore-drill',
+    revision: 1,
+    type: 'restore-drill',
+    title: 'Restore drill',
+    summary:
+      'Proves a backup still works without importing anything lasting: the holders enter their shares, the Backup Key is rebuilt, and each key is unwrapped into a session of the HSM (gone when it ends) and its check value compared with the one recorded at the backup.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 1 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the backup from the record: its keys, its share set and the check values to expect.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'enter-shares', kind: 'enter-shares' },
+      { id: 'rebuild-backup-key', kind: 'rebuild-backup-key' },
+      { id: 'unwrap-targets', kind: 'unwrap-targets', title: 'Unwrap into a session and compare the check values', say: 'Each key is unwrapped into a session of the HSM only (nothing is stored on the token) and its check value compared with the one recorded at the backup; then the session keys and the Backup Key are destroyed.' },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -13,8 +13,11 @@ export type CanonicalJson = null | boolean | number | string | CanonicalJson[] |
 
 export class CanonicalJsonError extends Error {}
 
+const LINE_SEPARATORS = /[\u2028\u2029]/;
+
 function str(s: string): string {
-  return JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const out = JSON.stringify(s);
+  return LINE_SEPARATORS.test(out) ? out.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029') : out;
 }
 
 export function canonicalJson(value: unknown): string {

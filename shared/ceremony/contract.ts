@@ -37,6 +37,16 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('confirm-fingerprint'), fingerprint: z.string().regex(/^[0-9a-f]{64}$/) }),
   z.strictObject({ kind: z.literal('enrol'), person: ref, proof: proofSchema }),
   z.strictObject({ kind: z.literal('approve'), step: ref, person: ref, proof: proofSchema }),
+  z.strictObject({
+    kind: z.literal('approve-signed'),
+    step: ref,
+    person: ref,
+    counter: z.number().int().min(1).max(1_000_000),
+    nonce: z.string().regex(/^[0-9a-f]{32}$/),
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+    signature: z.string().regex(/^[0-9a-f]{128}$/),
+  }),
+  z.strictObject({ kind: z.literal('challenge'), step: ref }),
   z.strictObject({ kind: z.literal('reveal'), holder: ref }),
   z.strictObject({ kind: z.literal('handed-over'), holder: ref }),
   z.strictObject({ kind: z.literal('verify-share'), holder: ref, share: secretText(2000, 'share') }),
@@ -115,6 +125,7 @@ export interface ActView {
   view: RunView;
   reveal?: RevealView;
   bundle?: { path: string; hash: string };
+  challenge?: { run: string; fingerprint: string; step: string; counter: number; nonce: string };
 }
 
 export interface BundleVerdictView {

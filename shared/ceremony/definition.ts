@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -22,6 +22,8 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   enrolment: 'Custodian enrolment and policy change',
   'key-generation': 'Key generation',
   backup: 'Split-knowledge backup',
+  restore: 'Restore from a backup',
+  'restore-drill': 'Restore drill',
 });
 
 /**
@@ -47,6 +49,9 @@ export const STEP_KINDS = [
   'hand-over',
   'verify-shares',
   'commit-backup',
+  'enter-shares',
+  'rebuild-backup-key',
+  'unwrap-targets',
   'print',
   'sign-off',
 ] as const;
@@ -202,6 +207,30 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: true,
     perHolder: false,
     say: 'All shares passed. The SO imports the Backup Key into the HSM as a trusted key, the targets are wrapped under it, and the Backup Key is destroyed.',
+  },
+  'enter-shares': {
+    title: 'Enter the shares',
+    actor: 'custodian',
+    changes: false,
+    secret: true,
+    perHolder: true,
+    say: 'One holder at a time enters their share, alone at the keyboard. Each share is checked as it is entered: against the backup’s record, and against the shares already entered.',
+  },
+  'rebuild-backup-key': {
+    title: 'Rebuild the Backup Key',
+    actor: 'operator',
+    changes: false,
+    secret: true,
+    perHolder: false,
+    say: 'The shares are combined in this computer’s memory; the Backup Key’s check value must be the one recorded at the backup.',
+  },
+  'unwrap-targets': {
+    title: 'Unwrap the keys and compare their check values',
+    actor: 'operator',
+    changes: true,
+    secret: true,
+    perHolder: false,
+    say: 'The Backup Key goes into the HSM for the moment it takes to unwrap each key; each key’s check value is compared with the one recorded at the backup. Then the Backup Key is destroyed.',
   },
   print: {
     title: 'Print',

@@ -54,6 +54,20 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['commit-backup'],
     beforeFingerprint: [],
   },
+  restore: {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets'],
+    order: ['login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'sign-off'],
+    // Bringing keys back into an HSM is approved by the quorum before any share is entered.
+    quorum: ['unwrap-targets'],
+    beforeFingerprint: [],
+  },
+  'restore-drill': {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets'],
+    order: ['login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'sign-off'],
+    // A drill imports nothing lasting (session objects, destroyed): the holders' shares are the quorum.
+    quorum: [],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */
@@ -107,7 +121,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }

@@ -94,11 +94,26 @@ export const backupParamsSchema = z.strictObject({
 });
 export type BackupParams = z.infer<typeof backupParamsSchema>;
 
+/** Restore and restore drill: which backup, which of its keys, who enters shares, into which token. */
+export const restoreParamsSchema = z.strictObject({
+  /** The backup ceremony (its run id in this record) whose blobs and share set are used. */
+  backup: z.string().regex(/^[0-9a-f-]{36}$/, 'Name the backup by its ceremony id (custos ceremony list).'),
+  /** Target names of that backup to restore (default: all of them). */
+  targets: z.array(z.string().trim().min(1).max(128)).max(32).optional(),
+  /** The holders who will enter their shares, in the order they come to the keyboard (at least the threshold). */
+  holders: z.array(personRef).min(1).max(16),
+  /** Restore only: the token to restore into (default: the workstation token). */
+  destination: z.strictObject({ module: z.string().min(1).max(4096).optional(), token: z.string().min(1).max(1024) }).optional(),
+});
+export type RestoreParams = z.infer<typeof restoreParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
   'key-generation': keyGenerationParamsSchema,
   backup: backupParamsSchema,
+  restore: restoreParamsSchema,
+  'restore-drill': restoreParamsSchema.omit({ destination: true }),
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -106,6 +121,8 @@ export type CeremonyParams = {
   enrolment: EnrolmentParams;
   'key-generation': KeyGenerationParams;
   backup: BackupParams;
+  restore: RestoreParams;
+  'restore-drill': Omit<RestoreParams, 'destination'>;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -126,6 +143,10 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of holders.');
     if (p.scheme !== 'xor' && p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
     if (p.scheme === 'xor' && p.holders.length < 2) problems.push('XOR components need at least two holders.');
+  }
+  if (type === 'restore' || type === 'restore-drill') {
+    const p = params as RestoreParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each share counts once.');
   }
   if (type === 'workstation-setup') {
     const p = params as SetupParams;

@@ -11,7 +11,8 @@ export const policySchema = z.strictObject({
   format: z.literal(POLICY_FORMAT),
   version: z.literal(POLICY_VERSION),
   /** Custodian approvals each ceremony type needs at its approval steps (at least this many). */
-  approvals: z.strictObject(Object.fromEntries(CEREMONY_TYPES.map((t) => [t, z.number().int().min(1).max(16)])) as Record<CeremonyType, z.ZodNumber>),
+  // Types added after a policy was written take 2 (the record keeps the policy as written).
+  approvals: z.strictObject(Object.fromEntries(CEREMONY_TYPES.map((t) => [t, z.number().int().min(1).max(16).default(2)])) as Record<CeremonyType, z.ZodDefault<z.ZodNumber>>),
   /** Ceremony types that must have a witness who signs off. */
   witnessRequired: z.array(z.enum(CEREMONY_TYPES)).max(CEREMONY_TYPES.length),
   /** Separation of duties: may one person be both witness and custodian in one ceremony? */
@@ -20,6 +21,8 @@ export const policySchema = z.strictObject({
   passphraseCredentials: z.enum(['allowed', 'forbidden']),
   /** Lowest threshold a split-knowledge backup may use (nShield guidance: make it large; keep N < 2K). */
   minimumShareThreshold: z.number().int().min(1).max(16),
+  /** A backup's shares are drilled at least this often (a drill proves they still rebuild the key). */
+  drillIntervalMonths: z.number().int().min(1).max(120).default(12),
 });
 export type Policy = z.infer<typeof policySchema>;
 
@@ -32,17 +35,18 @@ export function defaultPolicy(): Policy {
   return {
     format: POLICY_FORMAT,
     version: POLICY_VERSION,
-    approvals: { 'workstation-setup': 2, enrolment: 2, 'key-generation': 2, backup: 2 },
+    approvals: { 'workstation-setup': 2, enrolment: 2, 'key-generation': 2, backup: 2, restore: 2, 'restore-drill': 2 },
     witnessRequired: [...CEREMONY_TYPES],
     witnessMayBeCustodian: false,
     passphraseCredentials: 'allowed',
     minimumShareThreshold: 2,
+    drillIntervalMonths: 12,
   };
 }
 
 /** A practice record (demo token): the same shape, but one approval is enough, to learn the steps alone. */
 export function practicePolicy(): Policy {
-  return { ...defaultPolicy(), approvals: { 'workstation-setup': 1, enrolment: 1, 'key-generation': 1, backup: 1 }, witnessMayBeCustodian: true };
+  return { ...defaultPolicy(), approvals: { 'workstation-setup': 1, enrolment: 1, 'key-generation': 1, backup: 1, restore: 1, 'restore-drill': 1 }, witnessMayBeCustodian: true };
 }
 
 /** Plain-language lines for the printed record and the policy step ("read aloud"). */

@@ -1,8 +1,9 @@
 // The ceremony transcript (format "custos.ceremony-transcript", version 1; docs/FORMAT.md
 // "Evidence bundle"): everything a witness or auditor needs to check a finished ceremony without
-// Custos — who took part in which role with which credential, every journal entry with its hash
-// chain, every approval with the exact message that was signed and its signature, the check values,
-// and the exceptions. It is deterministic: the same journal gives the same bytes
+// Custos — who took part in which role with which credential, every step's outcome, every approval
+// with the exact message that was signed and its signature, the check values, and the exceptions.
+// The journal itself goes beside it, one canonical entry per line (journal.jsonl), so that its
+// hash chain is checked by hashing stored lines, never by re-serialising. It is deterministic: the same journal gives the same bytes
 // (`transcriptText`), and the printed record is drawn from it alone.
 import { approvalMessage } from './approval';
 import { canonicalJsonPretty, fingerprintGroups, fingerprintWords } from './canonical';
@@ -61,7 +62,8 @@ export interface Transcript {
     decision: { text: string; by: string; at: string } | null;
     acknowledged: { by: string; at: string } | null;
   }>;
-  journal: Array<JournalEntry & { hash: string }>;
+  /** The journal is beside the transcript, one canonical entry per line (journal.jsonl); here its size and head. */
+  journal: { file: 'journal.jsonl'; entries: number; head: string };
 }
 
 export interface TranscriptInput {
@@ -139,7 +141,7 @@ export function buildTranscript(x: TranscriptInput): Transcript {
       decision: e.decision ? { text: e.decision.text, by: e.decision.by.name, at: e.decision.at } : null,
       acknowledged: e.acknowledged ? { by: e.acknowledged.by.name, at: e.acknowledged.at } : null,
     })),
-    journal: x.journal,
+    journal: { file: 'journal.jsonl', entries: x.journal.length, head: x.journal.at(-1)?.hash ?? '0'.repeat(64) },
   };
 }
 

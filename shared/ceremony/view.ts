@@ -15,6 +15,8 @@ export type StepInput =
   | { kind: 'approve'; step: string; role: Role; threshold: number; persons: string[] }
   | { kind: 'hand-over'; holders: Array<{ person: string; name: string; done: boolean }> }
   | { kind: 'verify-share'; holders: Array<{ person: string; name: string; done: boolean }> }
+  | { kind: 'enter-share'; holders: Array<{ person: string; name: string; done: boolean }>; needed: number }
+  | { kind: 'unwrap'; destination: string | null }
   | { kind: 'tick'; step: string }
   | { kind: 'sign-off'; persons: string[] }
   | { kind: 'none' };
@@ -94,6 +96,18 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
       return secretsHere ? { kind: 'hand-over', holders: holders() } : { kind: 'none' };
     case 'verify-shares':
       return secretsHere ? { kind: 'verify-share', holders: holders() } : { kind: 'none' };
+    case 'enter-shares': {
+      const b = s.plan.params.backup as { scheme: string; threshold: number } | undefined;
+      const hs = holders();
+      const due = quorumStepsDue(s, step).find((q) => approvalsFor(s, q.id).length < q.quorum!.threshold);
+      if (due) break;
+      return { kind: 'enter-share', holders: hs, needed: b?.scheme === 'xor' ? hs.length : (b?.threshold ?? hs.length) };
+    }
+    case 'unwrap-targets': {
+      if (approvalsFor(s, step.id).length < (step.quorum?.threshold ?? 0)) break;
+      const d = s.plan.params.destination as { token: { label: string } } | null | undefined;
+      return secretsHere ? { kind: 'unwrap', destination: d?.token.label ?? null } : { kind: 'none' };
+    }
     case 'sign-off': {
       const witnesses = participantsWith(s, 'witness');
       const signed = approvalsFor(s, step.id).map((a) => a.person);
@@ -149,6 +163,8 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
             ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
             : input.kind === 'hand-over' || input.kind === 'verify-share'
               ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
+              : input.kind === 'enter-share'
+                ? input.holders.filter((h) => !h.done).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
               : actorsFor(step.actor);
   return {
     run: plan.run,

@@ -10,17 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combineMnemonics, webCryptoSlip39 } from '../../shared/slip39';
 import { keyCheckValues } from '../../electron/services/kcv';
 import { failure } from '../helpers/hsm-ops';
+import { NSS_DB_TOKEN, NSS_MODULE, nssAvailable, nssDb, type NssFixture } from '../helpers/nss';
+import { SOFTHSM_MODULE } from '../helpers/softhsm';
+import { splitSecret } from '../../shared/slip39';
+import type { RunView } from '../../shared/ceremony/view';
 import { cast, ceremonyFixture, rollCall, runSetup, type CeremonyFixture } from './ceremony-helpers';
 
 let f: CeremonyFixture;
+let nss: NssFixture | null = null;
+/** The backup made below, and its three shares (Ann's, Ben's, Cat's), for the restore tests. */
+let backupRun = '';
+const backupShares: Record<string, string> = {};
+const REPLACEMENT = { label: 'Replacement HSM', so: '11223344', user: '55667788' };
 const everyone = ['Ada Admin', 'Otto Operator', 'Ann Archer', 'Ben Baker', 'Cat Cole', 'Wes Witness'];
 
 beforeAll(async () => {
-  f = await ceremonyFixture('custos-ceremony-');
+  nss = nssAvailable() ? nssDb('custos-ceremony-nss-') : null;
+  f = await ceremonyFixture('custos-ceremony-', undefined, { extraTokens: [REPLACEMENT], env: nss ? { CUSTOS_NSS_CONFIGDIR: nss.dir } : {} });
 }, 120_000);
 
 afterAll(async () => {
   await f?.close();
+  nss?.cleanup();
 });
 
 describe('workstation set-up and enrolment', () => {
@@ -140,6 +151,7 @@ describe('split-knowledge backup of the archive keys', () => {
       expect(r.reveal!.name).toBe(h);
       expect(r.reveal!.share.split(' ')).toHaveLength(33);
       shares[h] = r.reveal!.share;
+      backupShares[h] = r.reveal!.share;
       v = await f.act(run, { kind: 'handed-over', holder: h });
     }
     // The verification round: a share entered by the wrong holder is named, and does not count.
@@ -161,6 +173,7 @@ describe('split-knowledge backup of the archive keys', () => {
     const done = await f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness');
     expect(done.view.status).toBe('completed');
     expect((await f.service.verifyBundle(done.bundle!.path)).ok).toBe(true);
+    backupRun = run;
 
     // Any two shares rebuild the Backup Key, which unwraps the KEK (RFC 5649) to the recorded check value.
     const bk = await combineMnemonics([shares['Ben Baker']!, shares['Cat Cole']!], new Uint8Array(0), webCryptoSlip39(globalThis.crypto));
@@ -195,5 +208,153 @@ describe('practice and production', () => {
     } finally {
       await p.close();
     }
+  }, 180_000);
+});
+
+describe('approvals that must not count', () => {
+  it('refuses a replayed approval, an expired one, one over other parameters, and one over a changed message', async () => {
+    const v0 = await f.service.plan(f.session, {
+      definition: 'custos/key-generation',
+      params: { keyType: 'hmac-256', label: 'Replay target', usages: ['sign'], extractable: false, purpose: 'authentication', tags: [], custodians: [] },
+      participants: cast(),
+    });
+    const run = v0.run;
+    let v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+
+    // Ann signs the current challenge with her card, through the engine's own message.
+    const { approvalMessage } = await import('../../shared/ceremony/approval');
+    const { signWithCard } = await import('../../electron/services/ceremony/credentials');
+    const c1 = (await f.service.act(f.session, run, { kind: 'challenge', step: 'generate' }, null)).challenge!;
+    const status = await f.service.status();
+    const ann = status.people.find((p) => p.name === 'Ann Archer')!;
+    const cred = await (async () => {
+      const { ArchiveService } = await import('../../electron/services/archive/service');
+      const { ArchiveCeremonyRecord } = await import('../../electron/services/ceremony/store');
+      const a = ArchiveService.open(join(f.dataDir, 'archive.sqlite'), { readonly: true });
+      try {
+        return new ArchiveCeremonyRecord(a, '', 'test').credential(ann.credential!.fingerprint)!;
+      } finally {
+        a.close();
+      }
+    })();
+    const sign = (m: { counter: number; nonce: string; fingerprint: string }) =>
+      signWithCard(f.hsm, cred, (f.card('Ann Archer') as { card: { module: string; token: string; pin: string } }).card, approvalMessage({ purpose: 'approve', run, fingerprint: m.fingerprint, step: 'generate', counter: m.counter, nonce: m.nonce, person: ann.id, credential: cred.fingerprint }));
+    const good = { step: 'generate', person: 'Ann Archer', counter: c1.counter, nonce: c1.nonce, fingerprint: c1.fingerprint };
+
+    // Signed over other parameters (a swapped fingerprint): refused, nothing recorded.
+    const otherFp = 'ab'.repeat(32);
+    const swapped = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, fingerprint: otherFp, signature: await sign({ ...good, fingerprint: otherFp }) }, null));
+    expect(swapped.code).toBe('APPROVAL_FINGERPRINT');
+    // A signature over another message: refused.
+    const forged = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, signature: await sign({ ...good, counter: good.counter + 7 }) }, null));
+    expect(forged.code).toBe('APPROVAL_INVALID');
+    // The right one counts.
+    const sig = await sign(good);
+    v = (await f.service.act(f.session, run, { kind: 'approve-signed', ...good, signature: sig }, null)).view;
+    expect(v.steps.find((s) => s.id === 'generate')!.quorum!.have).toBe(1);
+
+    // The challenge expires; a new one is issued; the old signature replayed is refused as such.
+    f.advance(16 * 60_000);
+    const c2 = (await f.service.act(f.session, run, { kind: 'challenge', step: 'generate' }, null)).challenge!;
+    expect(c2.nonce).not.toBe(c1.nonce);
+    const replay = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, person: 'Ben Baker', signature: sig }, null));
+    expect(replay.code).toBe('APPROVAL_REPLAYED');
+    // An approval for the new challenge made after it expired: stale.
+    f.advance(16 * 60_000);
+    const late = await failure(f.service.act(f.session, run, { kind: 'approve-signed', ...good, person: 'Ben Baker', counter: c2.counter, nonce: c2.nonce, signature: await sign({ ...good, counter: c2.counter, nonce: c2.nonce }) }, null));
+    expect(late.code).toBe('APPROVAL_STALE');
+    const after = await f.service.view(run);
+    expect(after.steps.find((s) => s.id === 'generate')!.quorum!.have).toBe(1);
+    await f.act(run, { kind: 'abort', reason: 'test over' }, 'Ada Admin');
+  }, 120_000);
+});
+
+/** Runs a restore or drill up to its shares: roll call, login, check, fingerprint (and the quorum's approvals for a restore). */
+async function upToShares(definition: string, params: Record<string, unknown>, approvers: string[] = []): Promise<{ run: string; v: RunView }> {
+  let v = await f.service.plan(f.session, { definition, params, participants: cast() });
+  const run = v.run;
+  v = await rollCall(f, run, everyone);
+  v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+  v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+  v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+  v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+  for (const c of approvers) v = await f.act(run, { kind: 'approve', step: 'unwrap-targets', person: c, proof: f.card(c) });
+  return { run, v };
+}
+
+async function signOff(run: string): Promise<string> {
+  await f.act(run, { kind: 'tick' }, 'Wes Witness');
+  await f.act(run, { kind: 'approve', step: 'sign-off', person: 'Wes Witness', proof: f.card('Wes Witness') });
+  const done = await f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness');
+  expect(done.view.status).toBe('completed');
+  expect((await f.service.verifyBundle(done.bundle!.path)).ok).toBe(true);
+  return done.bundle!.path;
+}
+
+describe('restore drill and restore (issue #10 parts 1 and 2)', () => {
+  it('drills the backup: each share checked as it is entered, the Backup Key rebuilt, every key unwrapped into a session only and matched', async () => {
+    expect(backupRun).not.toBe('');
+    // Too few holders to rebuild the key: refused at planning.
+    const few = await failure(f.service.plan(f.session, { definition: 'custos/restore-drill', params: { backup: backupRun, holders: ['Ann Archer'] }, participants: cast() }));
+    expect(few.code).toBe('QUORUM_NOT_MET');
+    const { run } = await upToShares('custos/restore-drill', { backup: backupRun, holders: ['Ann Archer', 'Cat Cole'] });
+    let v = await f.service.view(run);
+    expect(v.current!.input).toMatchObject({ kind: 'enter-share', needed: 2 });
+    // Cat's share typed by Ann: named, not counted.
+    const wrong = await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Cat Cole']! }, null));
+    expect(wrong.code).toBe('SHARE_WRONG_HOLDER');
+    expect(wrong.message).toMatch(/share 3 \(Cat Cole’s\)/);
+    // A share of another set.
+    const [other] = await splitSecret({ secret: new Uint8Array(32).fill(7), groupThreshold: 1, groups: [{ threshold: 2, count: 3 }] }, webCryptoSlip39(globalThis.crypto));
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: other![0]! }, null))).code).toBe('SHARE_SET_MISMATCH');
+    v = await f.act(run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! });
+    // The same share again: refused.
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! }, null))).code).toBe('SHARE_DUPLICATE');
+    v = await f.act(run, { kind: 'enter-share', holder: 'Cat Cole', share: backupShares['Cat Cole']! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // rebuild
+    expect(v.steps.find((s) => s.kind === 'rebuild-backup-key')!.outcome!.matches).toBe(true);
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // unwrap into the session
+    const out = v.steps.find((s) => s.kind === 'unwrap-targets')!.outcome!;
+    expect(out.drill).toBe(true);
+    expect((out.results as Array<{ matches: boolean }>).map((r) => r.matches)).toEqual([true, true]);
+    // Nothing was left on the production token.
+    const left = await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: 'Workstation', ref: { label: `custos-drill/${run}/archive-kek` } });
+    expect(left).toEqual([]);
+    await signOff(run);
+  }, 180_000);
+
+  it('restores the Archive KEK and MAC key into a fresh SoftHSM token: quorum first, shares, matching check values, still protected', async () => {
+    const { run } = await upToShares('custos/restore', { backup: backupRun, holders: ['Ben Baker', 'Cat Cole'], destination: { token: REPLACEMENT.label } }, ['Ann Archer', 'Ben Baker']);
+    let v = await f.act(run, { kind: 'enter-share', holder: 'Ben Baker', share: backupShares['Ben Baker']! });
+    v = await f.act(run, { kind: 'enter-share', holder: 'Cat Cole', share: backupShares['Cat Cole']! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    v = (await f.service.act(f.session, run, { kind: 'unwrap', destPin: REPLACEMENT.user }, 'Otto Operator')).view;
+    const out = v.steps.find((s) => s.kind === 'unwrap-targets')!.outcome!;
+    expect((out.results as Array<{ matches: boolean }>).every((r) => r.matches)).toBe(true);
+    await f.hsm.call('login', { path: SOFTHSM_MODULE, token: REPLACEMENT.label, role: 'user', pin: REPLACEMENT.user });
+    try {
+      const status = await f.service.status();
+      void status;
+      const kek = (await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: REPLACEMENT.label, ref: { label: (out.results as Array<{ label: string }>)[0]!.label } }))[0]!;
+      expect(kek).toMatchObject({ onToken: true, sensitive: true, extractable: true, wrapWithTrusted: true });
+    } finally {
+      await f.hsm.call('logout', { path: SOFTHSM_MODULE, token: REPLACEMENT.label });
+    }
+    await signOff(run);
+  }, 180_000);
+
+  it.skipIf(!nssAvailable())('restores the same backup into the NSS softoken, a second PKCS#11 implementation', async () => {
+    const { run } = await upToShares('custos/restore', { backup: backupRun, holders: ['Ann Archer', 'Ben Baker'], destination: { module: NSS_MODULE, token: NSS_DB_TOKEN } }, ['Ben Baker', 'Cat Cole']);
+    let v = await f.act(run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! });
+    v = await f.act(run, { kind: 'enter-share', holder: 'Ben Baker', share: backupShares['Ben Baker']! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    v = (await f.service.act(f.session, run, { kind: 'unwrap', destPin: null }, 'Otto Operator')).view;
+    const out = v.steps.find((s) => s.kind === 'unwrap-targets')!.outcome!;
+    expect((out.results as Array<{ matches: boolean }>).every((r) => r.matches)).toBe(true);
+    await signOff(run);
   }, 180_000);
 });

@@ -19,6 +19,7 @@ import { renderRecordPdf } from '../../electron/services/ceremony/record-pdf';
 
 let dir: string;
 let transcript: Transcript;
+let journal: Array<JournalEntry & { hash: string }>;
 let signer: AuditSigner;
 let bundlePath: string;
 let pem: string;
@@ -36,7 +37,7 @@ function auditSigner(): AuditSigner & { pem: string } {
 }
 
 /** A finished key-generation run with two custodian approvals (passphrase credentials, for speed). */
-function syntheticTranscript(practice: boolean): Transcript {
+function syntheticTranscript(practice: boolean): { transcript: Transcript; journal: Array<JournalEntry & { hash: string }> } {
   const def = builtinDefinition('key-generation')!;
   const steps = resolveSteps(def, () => 2);
   const people = ['Ann Archer', 'Ben Baker', 'Cat Cole', 'Wes Witness', 'Olga Operator'].map((name, i) => ({ person: `p${i}`, name, cred: enrolPassphraseFast(name) }));
@@ -80,7 +81,7 @@ function syntheticTranscript(practice: boolean): Transcript {
   add(SYSTEM, { type: 'run.completed', bundle: { hash: 'pending', name: 'pending' } });
   const state = foldJournal(entries, steps);
   const creds = new Map<string, TranscriptCredential>(people.map((p) => [p.cred.fingerprint, { fingerprint: p.cred.fingerprint, kind: 'passphrase', algorithm: 'ed25519', spki: p.cred.spki.toString('hex'), card: null, scrypt: p.cred.scrypt }]));
-  return buildTranscript({ state, definition: def, journal: entries, credentials: creds, record: { name: 'Test workstation', archiveId: 'a-1', auditKey: 'cd'.repeat(32) } });
+  return { transcript: buildTranscript({ state, definition: def, journal: entries, credentials: creds, record: { name: 'Test workstation', archiveId: 'a-1', auditKey: 'cd'.repeat(32) } }), journal: entries };
 }
 
 const credCache = new Map<string, CredentialRecord>();
@@ -95,8 +96,8 @@ beforeAll(async () => {
   const s = auditSigner();
   signer = s;
   pem = s.pem;
-  transcript = syntheticTranscript(false);
-  const out = await writeBundle(dir, { transcript, subjects: ['key:Payments KEK 2026'], extras: { 'csr.pem': '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n' } }, signer);
+  ({ transcript, journal } = syntheticTranscript(false));
+  const out = await writeBundle(dir, { transcript, journal, subjects: ['key:Payments KEK 2026'], extras: { 'csr.pem': '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n' } }, signer);
   bundlePath = out.path;
   expect(out.hash).toMatch(/^[0-9a-f]{64}$/);
 }, 120_000);
@@ -109,7 +110,11 @@ describe('evidence bundle', () => {
     expect(v.checks.filter((c) => !c.ok)).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.pinned).toBe(true);
-    expect(readdirSync(bundlePath).sort()).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'audit-key.pem', 'csr.pem', 'manifest.json', 'record.pdf', 'transcript.json']);
+    expect(readdirSync(bundlePath).sort()).toEqual(['SHA256SUMS', 'SHA256SUMS.sig', 'audit-key.pem', 'csr.pem', 'journal.jsonl', 'manifest.json', 'record.pdf', 'transcript.json']);
+    // Each journal line is the hashed entry itself: sha256sum of a line is the next line's "prev".
+    const lines = readFileSync(join(bundlePath, 'journal.jsonl'), 'utf8').trimEnd().split('\n');
+    const second = JSON.parse(lines[1]!) as { prev: string };
+    expect(execFileSync('sha256sum', { input: lines[0] }).toString().slice(0, 64)).toBe(second.prev);
   });
 
   it('verifies with OpenSSL and sha256sum alone, as docs/FORMAT.md says', () => {
@@ -153,7 +158,7 @@ describe('evidence bundle', () => {
   it('refuses a bundle signed by another key than the pinned one, even if it is internally consistent', async () => {
     const other = join(dir, 'other');
     mkdirSync(other);
-    const w = await writeBundle(other, { transcript, subjects: ['key:x'] }, auditSigner());
+    const w = await writeBundle(other, { transcript, journal, subjects: ['key:x'] }, auditSigner());
     const v = verifyBundle(w.path, { pin: signer.fingerprint });
     expect(v.ok).toBe(false);
     expect(v.checks.find((c) => c.check.startsWith('audit key is the pinned'))!.ok).toBe(false);
@@ -174,7 +179,7 @@ describe('evidence bundle', () => {
     expect(text).toMatch(/Read twice; no effect on the key/);
     expect(text).toMatch(/signature/);
     expect(text).not.toMatch(/PRACTICE/);
-    const practice = await renderRecordPdf(syntheticTranscript(true));
+    const practice = await renderRecordPdf(syntheticTranscript(true).transcript);
     const p = join(dir, 'practice.pdf');
     writeFileSync(p, practice);
     expect(execFileSync('pdftotext', [p, '-']).toString()).toMatch(/PRACTICE/);

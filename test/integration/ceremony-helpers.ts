@@ -37,17 +37,22 @@ export interface CeremonyFixture {
   dataDir: string;
   /** Counts host calls, to prove that a refused definition made none. */
   calls: { n: number };
+  /** Moves the service's clock (challenges expire after 15 minutes). */
+  advance(ms: number): void;
   person(name: string): Person;
   card(name: string): Proof;
   act(run: string, action: CeremonyAction, by?: string | null): Promise<RunView>;
   close(): Promise<void>;
 }
 
-export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE): Promise<CeremonyFixture> {
+export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE, opts: { extraTokens?: Array<{ label: string; so: string; user: string }>; env?: NodeJS.ProcessEnv } = {}): Promise<CeremonyFixture> {
   requireBuild();
   const fx = softhsm(prefix);
   fx.initToken(WS.label, { so: WS.so, user: WS.user });
   for (const p of people) fx.initToken(p.card, { user: p.pin });
+  // Tokens made by another process appear to a running host only after a new C_Initialize: make them all first.
+  for (const t of opts.extraTokens ?? []) fx.initToken(t.label, { so: t.so, user: t.user });
+  Object.assign(fx.env, opts.env ?? {});
   const calls = { n: 0 };
   const hsm = new HsmClient(nodeHostSpawner(HOST_SCRIPT, fx.env));
   const counted = new Proxy(hsm, {
@@ -64,7 +69,9 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE)
   await hsm.call('login', { path: SOFTHSM_MODULE, token: WS.label, role: 'user', pin: WS.user });
   const dataDir = join(fx.dir, 'data');
   const keys = new KeyService(hsm);
+  let offset = 0;
   const service = new CeremonyService({
+    now: () => new Date(Date.now() + offset),
     hsm: counted,
     door: new ArchiveDoor(hsm, dataDir),
     dataDir,
@@ -82,6 +89,7 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE)
     session,
     dataDir,
     calls,
+    advance: (ms) => (offset += ms),
     person,
     card: (name) => ({ card: { module: SOFTHSM_MODULE, token: person(name).card, pin: person(name).pin } }),
     act: async (run, action, by = null) => (await service.act(session, run, action, by)).view,

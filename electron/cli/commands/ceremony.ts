@@ -21,7 +21,7 @@ import { runText } from '../ceremony-text';
 import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
 import { readSecret } from '../secrets';
-import { runSharesSitting } from '../ceremony-shares';
+import { runRestoreSitting, runSharesSitting } from '../ceremony-shares';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -270,6 +270,12 @@ export function registerCeremonyCommands(program: Command): void {
     .action((o: { run: string; soPinFile?: string; clear: boolean }) =>
       withSession(program, async (s, t, opts) => runSharesSitting(s, t, opts, o)),
     );
+
+  c.command('restore-shares')
+    .description('a restore’s or a drill’s secret part in one sitting: each holder types their share (checked at once), the Backup Key is rebuilt and checked, the keys are unwrapped and their check values compared')
+    .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
+    .addOption(new Option('--dest-pin-file <file>', 'the PIN of the destination token, when it is not the workstation token'))
+    .action((o: { run: string; destPinFile?: string }) => withSession(program, async (s, t, opts) => runRestoreSitting(s, t, opts, o)));
 
   c.command('bundle')
     .description('where a finished ceremony’s evidence bundle is; --out copies it (to removable media)')

@@ -9,6 +9,7 @@
 // one of them is refused and re-reads the run.
 //
 // This module stores and reads rows; what they mean is the engine's (electron/services/ceremony).
+import type { Statement } from 'better-sqlite3';
 import { RECORDS } from '../../../shared/archive/canonical';
 import type { DetailValue } from '../audit/chain';
 import { guarded, requireStore, type ArchiveContext } from './context';
@@ -78,14 +79,24 @@ export interface AppendRequest {
   osUser: string;
 }
 
+/** Prepared statements, once per connection: a journal append runs the same few queries each time. */
+const statements = new WeakMap<ArchiveContext['db'], Map<string, Statement<unknown[]>>>();
+function stmt(ctx: ArchiveContext, sql: string): Statement<unknown[]> {
+  let m = statements.get(ctx.db);
+  if (!m) statements.set(ctx.db, (m = new Map()));
+  let s = m.get(sql);
+  if (!s) m.set(sql, (s = ctx.db.prepare(sql)));
+  return s;
+}
+
 const hasTable = (ctx: ArchiveContext, name: string): boolean =>
-  !!ctx.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+  !!stmt(ctx, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
 
 // ---- Reading ----------------------------------------------------------------------------------
 
 export function people(ctx: ArchiveContext): PersonRow[] {
   return guarded(ctx, () =>
-    (ctx.db.prepare('SELECT id, name, roles, status, fingerprint, created_at, revision FROM custodians ORDER BY name, id').all() as Row[]).map((r) => ({
+    (stmt(ctx, 'SELECT id, name, roles, status, fingerprint, created_at, revision FROM custodians ORDER BY name, id').all() as Row[]).map((r) => ({
       id: r.id as string,
       name: r.name as string,
       roles: JSON.parse(r.roles as string) as string[],
@@ -99,7 +110,7 @@ export function people(ctx: ArchiveContext): PersonRow[] {
 
 export function credential(ctx: ArchiveContext, fingerprint: string): CredentialRow | null {
   if (!hasTable(ctx, 'credentials')) return null;
-  const r = guarded(ctx, () => ctx.db.prepare('SELECT * FROM credentials WHERE fingerprint = ?').get(fingerprint) as Row | undefined);
+  const r = guarded(ctx, () => stmt(ctx, 'SELECT * FROM credentials WHERE fingerprint = ?').get(fingerprint) as Row | undefined);
   if (!r) return null;
   return {
     fingerprint: r.fingerprint as string,
@@ -117,19 +128,19 @@ export function credential(ctx: ArchiveContext, fingerprint: string): Credential
 /** The policy in force (JSON text), or null before any was set. */
 export function policy(ctx: ArchiveContext): string | null {
   if (!hasTable(ctx, 'policies')) return null;
-  const r = guarded(ctx, () => ctx.db.prepare('SELECT policy FROM policies ORDER BY revision DESC LIMIT 1').get() as { policy: string } | undefined);
+  const r = guarded(ctx, () => stmt(ctx, 'SELECT policy FROM policies ORDER BY revision DESC LIMIT 1').get() as { policy: string } | undefined);
   return r?.policy ?? null;
 }
 
 /** Practice or production; null for a record made before schema 2 (treated as production). */
 export function profile(ctx: ArchiveContext): { practice: boolean } | null {
   if (!hasTable(ctx, 'record_profile')) return null;
-  const r = guarded(ctx, () => ctx.db.prepare('SELECT practice FROM record_profile WHERE archive_id = ?').get(ctx.archiveId) as { practice: number } | undefined);
+  const r = guarded(ctx, () => stmt(ctx, 'SELECT practice FROM record_profile WHERE archive_id = ?').get(ctx.archiveId) as { practice: number } | undefined);
   return r ? { practice: r.practice === 1 } : null;
 }
 
 export function runs(ctx: ArchiveContext): RunRow[] {
-  return guarded(ctx, () => (ctx.db.prepare('SELECT * FROM ceremonies ORDER BY started_at DESC, id').all() as Row[]).map(runRow));
+  return guarded(ctx, () => (stmt(ctx, 'SELECT * FROM ceremonies ORDER BY started_at DESC, id').all() as Row[]).map(runRow));
 }
 
 function runRow(r: Row): RunRow {
@@ -147,20 +158,25 @@ function runRow(r: Row): RunRow {
 
 export function run(ctx: ArchiveContext, id: string): { run: RunRow; definition: string | null; journal: JournalRow[] } | null {
   return guarded(ctx, () => {
-    const r = ctx.db.prepare('SELECT * FROM ceremonies WHERE id = ?').get(id) as Row | undefined;
+    const r = stmt(ctx, 'SELECT * FROM ceremonies WHERE id = ?').get(id) as Row | undefined;
     if (!r) return null;
     const row = runRow(r);
     const hash = row.parameters.definition;
-    const def = typeof hash === 'string' && hasTable(ctx, 'ceremony_definitions') ? (ctx.db.prepare('SELECT body FROM ceremony_definitions WHERE hash = ?').get(hash) as { body: string } | undefined) : undefined;
-    const journal = ctx.db.prepare('SELECT step AS seq, at, actor, action, details FROM ceremony_journal WHERE ceremony_id = ? ORDER BY step').all(id) as JournalRow[];
+    const def = typeof hash === 'string' && hasTable(ctx, 'ceremony_definitions') ? (stmt(ctx, 'SELECT body FROM ceremony_definitions WHERE hash = ?').get(hash) as { body: string } | undefined) : undefined;
+    const journal = stmt(ctx, 'SELECT step AS seq, at, actor, action, details FROM ceremony_journal WHERE ceremony_id = ? ORDER BY step').all(id) as JournalRow[];
     return { run: row, definition: def?.body ?? null, journal };
   });
+}
+
+/** The newest journal row of a run (what an append follows), without reading the rest. */
+export function lastEntry(ctx: ArchiveContext, id: string): JournalRow | null {
+  return guarded(ctx, () => (stmt(ctx, 'SELECT step AS seq, at, actor, action, details FROM ceremony_journal WHERE ceremony_id = ? ORDER BY step DESC LIMIT 1').get(id) as JournalRow | undefined) ?? null);
 }
 
 export function lastBundle(ctx: ArchiveContext, subject: string): string | null {
   if (!hasTable(ctx, 'evidence_bundles')) return null;
   const r = guarded(ctx, () =>
-    ctx.db.prepare('SELECT b.hash FROM evidence_bundles b, json_each(b.subjects) s WHERE s.value = ? ORDER BY b.created_at DESC, b.rowid DESC LIMIT 1').get(subject) as { hash: string } | undefined,
+    stmt(ctx, 'SELECT b.hash FROM evidence_bundles b, json_each(b.subjects) s WHERE s.value = ? ORDER BY b.created_at DESC, b.rowid DESC LIMIT 1').get(subject) as { hash: string } | undefined,
   );
   return r?.hash ?? null;
 }
@@ -180,7 +196,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
 
     if (req.create) {
       const d = req.create.definition;
-      const known = ctx.db.prepare('SELECT 1 FROM ceremony_definitions WHERE hash = ?').get(d.hash);
+      const known = stmt(ctx, 'SELECT 1 FROM ceremony_definitions WHERE hash = ?').get(d.hash);
       if (!known) {
         rows.push({ spec: RECORDS.definition, op: 'insert', row: { hash: d.hash, id: d.id, revision: d.revision, type: d.type, body: d.body, added_at: now } });
         auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'ceremony.definition', { id: d.id, revision: d.revision, hash: d.hash });
@@ -191,7 +207,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
         row: { id: req.run, script_id: d.id, script_version: d.revision, fingerprint: req.create.fingerprint, parameters: JSON.stringify(req.create.parameters), status: 'running', started_at: req.entries[0]?.at ?? now, ended_at: null, revision: 1, updated_at: now },
       });
     } else if (req.runUpdate) {
-      const c = ctx.db.prepare('SELECT * FROM ceremonies WHERE id = ?').get(req.run) as (Row & { mac: Buffer; revision: number }) | undefined;
+      const c = stmt(ctx, 'SELECT * FROM ceremonies WHERE id = ?').get(req.run) as (Row & { mac: Buffer; revision: number }) | undefined;
       if (!c) throw archiveError('ARCHIVE_RECORD_NOT_FOUND', 'There is no such ceremony in the record.', 'List the ceremonies and use one of their ids.');
       const { mac, ...old } = c;
       rows.push({
@@ -206,7 +222,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       auditFor(rows.length - 1, e.audit.actor, `ceremony.${e.action}`, { ceremony: req.run, seq: e.seq, ...e.audit.details });
     }
     for (const p of req.people ?? []) {
-      const existing = ctx.db.prepare('SELECT * FROM custodians WHERE id = ?').get(p.id) as (Row & { mac: Buffer; revision: number; created_at: string }) | undefined;
+      const existing = stmt(ctx, 'SELECT * FROM custodians WHERE id = ?').get(p.id) as (Row & { mac: Buffer; revision: number; created_at: string }) | undefined;
       const values = {
         name: p.name,
         roles: JSON.stringify([...new Set(p.roles)].sort()),
@@ -222,7 +238,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       }
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', existing ? 'person.update' : 'person.enrol', { ceremony: req.run, name: p.name, roles: [...p.roles].sort(), status: p.status, credential: values.fingerprint });
       const c = p.credential;
-      if (c && !ctx.db.prepare('SELECT 1 FROM credentials WHERE fingerprint = ?').get(c.fingerprint)) {
+      if (c && !stmt(ctx, 'SELECT 1 FROM credentials WHERE fingerprint = ?').get(c.fingerprint)) {
         rows.push({
           spec: RECORDS.credential,
           op: 'insert',
@@ -232,7 +248,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       }
     }
     if (req.policy !== undefined) {
-      const last = ctx.db.prepare('SELECT coalesce(max(revision), 0) AS r FROM policies').get() as { r: number };
+      const last = stmt(ctx, 'SELECT coalesce(max(revision), 0) AS r FROM policies').get() as { r: number };
       rows.push({ spec: RECORDS.policy, op: 'insert', row: { revision: last.r + 1, policy: req.policy, ceremony_id: req.run, created_at: now } });
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'policy.set', { ceremony: req.run, revision: last.r + 1 });
     }
@@ -250,7 +266,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       });
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'share-set.save', { ceremony: req.run, scheme: x.scheme, threshold: x.threshold, shares: x.shareCount, fingerprint: x.fingerprint });
     }
-    if (req.profile && !ctx.db.prepare('SELECT 1 FROM record_profile').get()) {
+    if (req.profile && !stmt(ctx, 'SELECT 1 FROM record_profile').get()) {
       rows.push({ spec: RECORDS.profile, op: 'insert', row: { archive_id: ctx.archiveId, practice: req.profile.practice ? 1 : 0, ceremony_id: req.run, created_at: now } });
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'record.profile', { ceremony: req.run, practice: req.profile.practice });
     }
@@ -259,7 +275,7 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
       audit,
       // Inside the write transaction: nobody appended to this run since it was read.
       guard: () => {
-        const last = ctx.db.prepare('SELECT coalesce(max(step), 0) AS s FROM ceremony_journal WHERE ceremony_id = ?').get(req.run) as { s: number };
+        const last = stmt(ctx, 'SELECT coalesce(max(step), 0) AS s FROM ceremony_journal WHERE ceremony_id = ?').get(req.run) as { s: number };
         if (last.s !== req.afterSeq) {
           lost = true;
           throw new Error('journal moved');

@@ -218,6 +218,7 @@ export class ArchiveService {
       profile: () => ceremonyRows.profile(ctx),
       runs: () => ceremonyRows.runs(ctx),
       run: (id: string) => ceremonyRows.run(ctx, id),
+      lastEntry: (id: string) => ceremonyRows.lastEntry(ctx, id),
       lastBundle: (subject: string) => ceremonyRows.lastBundle(ctx, subject),
       append: (req: ceremonyRows.AppendRequest) => ceremonyRows.append(ctx, req),
       initProfile: (x: { practice: boolean; policy: string; actor: string; osUser: string }) => ceremonyRows.initProfile(ctx, x),

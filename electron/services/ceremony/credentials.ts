@@ -53,13 +53,21 @@ export const credentialFingerprint = (spki: Uint8Array): string => createHash('s
 
 /** Verifies a credential's signature over the UTF-8 bytes of `message`. Never throws for a bad signature. */
 export function verifyCredential(c: Pick<CredentialRecord, 'algorithm' | 'spki'>, message: string, signatureHex: string): boolean {
-  if (!/^[0-9a-f]+$/.test(signatureHex)) return false;
+  try {
+    return verifyWithKey(c.algorithm, createPublicKey({ key: c.spki, format: 'der', type: 'spki' }), message, signatureHex);
+  } catch {
+    return false;
+  }
+}
+
+/** The same, with the credential's public key already read (an evidence bundle checks many approvals). */
+export function verifyWithKey(algorithm: CredentialAlgorithm, key: KeyObject, message: string, signatureHex: string): boolean {
+  if (!/^[0-9a-f]{128}$/.test(signatureHex)) return false;
   const sig = Buffer.from(signatureHex, 'hex');
   try {
-    const key = createPublicKey({ key: c.spki, format: 'der', type: 'spki' });
-    if (c.algorithm === 'ed25519') return sig.length === 64 && nodeVerify(null, Buffer.from(message, 'utf8'), key, sig);
+    if (algorithm === 'ed25519') return nodeVerify(null, Buffer.from(message, 'utf8'), key, sig);
     // Raw r‖s (IEEE P1363), as the card's CKM_ECDSA returns it.
-    return sig.length === 64 && nodeVerify('sha256', Buffer.from(message, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig);
+    return nodeVerify('sha256', Buffer.from(message, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig);
   } catch {
     return false;
   }

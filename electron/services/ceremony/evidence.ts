@@ -2,6 +2,7 @@
 // "Evidence bundle"): a folder anyone can check with OpenSSL and sha256sum alone —
 //
 //   transcript.json   the deterministic transcript (shared/ceremony/transcript.ts)
+//   journal.jsonl     the run's journal, one canonical entry per line: the hashed bytes themselves
 //   record.pdf        the printable record, drawn from the transcript alone
 //   manifest.json     what the bundle is: run, type, practice, subject, previous bundle, files
 //   <extras>          e.g. csr.pem, backup-blobs.json
@@ -13,16 +14,17 @@
 //
 // The bundle's hash is SHA-256 of the SHA256SUMS bytes; the next bundle for the same subject names
 // it as its predecessor, so bundles for a key form a chain no one can cut or reorder unnoticed.
-import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { canonicalJsonPretty } from '../../../shared/ceremony/canonical';
-import { verifyJournalChain } from './journal-chain';
+import { JOURNAL_GENESIS, journalEntryText, verifyJournalLines } from './journal-chain';
+import type { JournalEntry } from '../../../shared/ceremony/run';
 import { transcriptText, TRANSCRIPT_FORMAT, type Transcript } from '../../../shared/ceremony/transcript';
 import { fail } from '../../../shared/result';
 import { ecdsaRawToDer } from '../formats/ecdsa';
 import { spkiToPem } from '../formats/publicKey';
-import { verifyCredential } from './credentials';
+import { verifyWithKey } from './credentials';
 import { renderRecordPdf } from './record-pdf';
 
 export const BUNDLE_FORMAT = 'custos.evidence-bundle';
@@ -69,18 +71,20 @@ export function bundleName(t: Transcript): string {
  */
 export async function writeBundle(
   parent: string,
-  x: { transcript: Transcript; subjects: string[]; extras?: Record<string, Uint8Array | string> },
+  x: { transcript: Transcript; journal: ReadonlyArray<JournalEntry & { hash: string }>; subjects: string[]; extras?: Record<string, Uint8Array | string> },
   signer: AuditSigner,
 ): Promise<{ path: string; hash: string; name: string; manifest: BundleManifest }> {
   const t = x.transcript;
   const name = bundleName(t);
   const final = join(parent, name);
   if (existsSync(final)) fail('INVALID_INPUT', `An evidence bundle named ${name} already exists.`, 'Keep the existing bundle; remove it first only if you are sure it is a copy.');
+  if (t.journal.entries !== x.journal.length || t.journal.head !== (x.journal.at(-1)?.hash ?? JOURNAL_GENESIS)) throw new Error('the transcript does not describe this journal');
   const files = new Map<string, Buffer>();
   files.set('transcript.json', Buffer.from(transcriptText(t), 'utf8'));
+  files.set('journal.jsonl', Buffer.from(x.journal.map((e) => journalEntryText(e) + '\n').join(''), 'utf8'));
   files.set('record.pdf', await renderRecordPdf(t));
   for (const [n, v] of Object.entries(x.extras ?? {})) {
-    if (!NAME.test(n) || files.has(n) || [SUMS, SIG, KEY, 'manifest.json'].includes(n)) throw new Error(`bad extra file name ${n}`);
+    if (!NAME.test(n) || files.has(n) || [SUMS, SIG, KEY, 'manifest.json', 'journal.jsonl'].includes(n)) throw new Error(`bad extra file name ${n}`);
     files.set(n, Buffer.from(v));
   }
   const manifest: BundleManifest = {
@@ -165,8 +169,13 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
 
   // Signature first: nothing else in the folder is trusted before it.
   let spki: Buffer;
+  let key: KeyObject;
   try {
-    spki = createPublicKey(pem!).export({ type: 'spki', format: 'der' });
+    key = createPublicKey(pem!);
+    // The pin is over the SPKI DER, which is the PEM's body (RFC 7468 §13); read the same key back
+    // from it only when the body is not plain base64 of one SPKI.
+    const body = /^-----BEGIN PUBLIC KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END PUBLIC KEY-----\r?\n?$/.exec(pem!);
+    spki = body ? Buffer.from(body[1]!.replace(/\s+/g, ''), 'base64') : key.export({ type: 'spki', format: 'der' });
   } catch {
     check('audit key readable', false);
     return v;
@@ -175,7 +184,7 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
   if (opts.pin) v.pinned = check('audit key is the pinned workstation key', v.auditKey === opts.pin, `key ${v.auditKey.slice(0, 16)}…, pinned ${opts.pin.slice(0, 16)}…`);
   let sigOk = false;
   try {
-    sigOk = nodeVerify('sha256', sums!, createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig!);
+    sigOk = nodeVerify('sha256', sums!, key, sig!);
   } catch {
     sigOk = false;
   }
@@ -225,14 +234,31 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
     manifest.files.every((f) => listed.get(f.name) === f.sha256);
   if (!check('manifest agrees with the transcript and the signature', consistent)) return v;
 
-  const chain = verifyJournalChain(transcript.journal);
-  if (!check('journal hash chain is intact', chain.ok, chain.ok ? undefined : chain.problem)) return v;
+  const chain = verifyJournalLines(read('journal.jsonl'));
+  const chainOk = chain.ok && chain.entries === transcript.journal?.entries && chain.head === transcript.journal?.head;
+  if (!check('journal hash chain is intact and ends where the transcript says', chainOk, chain.ok ? undefined : chain.problem)) return v;
 
   let approvalsOk = true;
+  // Each credential's key is read once, however many approvals it made.
+  const keys = new Map<string, KeyObject | null>();
+  const keyOf = (c: NonNullable<Transcript['participants'][number]['credential']>): KeyObject | null => {
+    if (!keys.has(c.fingerprint)) {
+      const der = Buffer.from(c.spki, 'hex');
+      let k: KeyObject | null = null;
+      try {
+        if (sha256Hex(der) === c.fingerprint) k = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      } catch {
+        k = null;
+      }
+      keys.set(c.fingerprint, k);
+    }
+    return keys.get(c.fingerprint)!;
+  };
   for (const a of transcript.approvals) {
     const p = transcript.participants.find((x) => x.person === a.person);
     const c = p?.credential;
-    const good = !!c && c.fingerprint === a.credential && sha256Hex(Buffer.from(c.spki, 'hex')) === c.fingerprint && verifyCredential({ algorithm: c.algorithm, spki: Buffer.from(c.spki, 'hex') }, a.message, a.signature);
+    const k = c && c.fingerprint === a.credential ? keyOf(c) : null;
+    const good = !!k && verifyWithKey(c!.algorithm, k, a.message, a.signature);
     if (!good) approvalsOk = check(`approval by ${a.name} at step ${a.step} verifies`, false) && approvalsOk;
     const fields = JSON.parse(a.message) as Record<string, unknown>;
     if (fields.run !== transcript.run || fields.fingerprint !== transcript.fingerprint.hex || fields.step !== a.step || fields.person !== a.person) {

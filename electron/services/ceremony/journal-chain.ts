@@ -25,3 +25,27 @@ export function verifyJournalChain(entries: ReadonlyArray<JournalEntry & { hash:
   }
   return { ok: true };
 }
+
+/**
+ * The chain of a journal.jsonl file: each line is an entry's canonical text, so its hash is the
+ * SHA-256 of the line's bytes, and its `prev` and `seq` are the last two keys (canonical JSON sorts
+ * them last), read from the end of the line without parsing the rest.
+ */
+export function verifyJournalLines(file: Buffer | null): { ok: true; entries: number; head: string } | { ok: false; problem: string } {
+  if (!file) return { ok: false, problem: 'journal.jsonl is missing' };
+  const text = file.toString('utf8');
+  if (text.length && !text.endsWith('\n')) return { ok: false, problem: 'journal.jsonl does not end with a newline' };
+  const lines = text.length ? text.slice(0, -1).split('\n') : [];
+  let prev = JOURNAL_GENESIS;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const m = TAIL.exec(line);
+    if (!m || !line.startsWith('{"actor":')) return { ok: false, problem: `line ${i + 1} is not a journal entry` };
+    if (Number(m[2]) !== i + 1) return { ok: false, problem: `line ${i + 1} has sequence number ${m[2]}` };
+    if (m[1] !== prev) return { ok: false, problem: `entry ${i + 1} does not follow entry ${i}` };
+    prev = createHash('sha256').update(line, 'utf8').digest('hex');
+  }
+  return { ok: true, entries: lines.length, head: prev };
+}
+
+const TAIL = /"prev":"([0-9a-f]{64})","seq":(\d{1,9})\}$/;

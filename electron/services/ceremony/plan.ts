@@ -7,7 +7,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type SetupParams } from '../../../shared/ceremony/params';
+import { resolveSteps } from '../../../shared/ceremony/definition';
+import { foldJournal } from '../../../shared/ceremony/run';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
 import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityView } from '../../../shared/ceremony/run';
@@ -55,6 +57,8 @@ export interface PlanContext {
   record: CeremonyRecord | null;
   version: string;
   token: TokenIdentityView;
+  /** Restore: the token the keys go into, when it is not the workstation token. */
+  destination?: { module: string; token: TokenIdentityView } | null;
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -129,7 +133,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
       if (missing.length) fail('ROLE_MISSING', `${rec.name} does not hold the role${missing.length > 1 ? 's' : ''} ${missing.map((r) => ROLE_TITLES[r]).join(', ')} in the register.`, 'Choose someone who holds the role, or change their roles with the enrolment ceremony.');
       add({ person: rec.id, name: rec.name, roles: [...new Set(x.roles)].sort() as Role[], credential: rec.credential ? { kind: rec.credential.kind, fingerprint: rec.credential.fingerprint } : null });
     }
-    resolved = resolveTypeParams(def.type, params, register, participants);
+    resolved = def.type === 'restore' || def.type === 'restore-drill' ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx) : resolveTypeParams(def.type, params, register, participants);
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -174,6 +178,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
 }
@@ -218,4 +223,70 @@ function resolveTypeParams(type: CeremonyType, params: unknown, register: Person
     return { add, retire: p.retire.map(named), policy: p.policy ?? null };
   }
   return params as Record<string, unknown>;
+}
+
+/** What a restore or a drill needs of the backup it uses, read from that backup's journal. */
+export interface BackupFacts {
+  run: string;
+  scheme: 'slip39' | 'xor';
+  threshold: number;
+  identifier: number | null;
+  backupKeyCheck: string;
+  shares: Array<{ holder: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
+  blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string }>;
+}
+
+export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
+  const stored = record.loadRun(run);
+  if (!stored || stored.definition.type !== 'backup') fail('CEREMONY_NOT_FOUND', `There is no backup ceremony ${run} in this record.`, 'Name a finished backup ceremony (custos ceremony list).');
+  const state = foldJournal(stored.entries, resolveSteps(stored.definition, () => 1));
+  if (state.status !== 'completed') fail('CEREMONY_STEP_BLOCKED', `The backup ${run} did not finish (${state.status}): it has nothing to restore.`, 'Name a completed backup ceremony.');
+  const out = (kind: string) => {
+    const st = state.steps.find((x) => x.kind === kind);
+    return (st ? state.step[st.id]!.outcome : null) ?? {};
+  };
+  const split = out('split');
+  const scheme = split.scheme === 'xor' ? 'xor' : 'slip39';
+  const shares = ((split.shares ?? split.components ?? []) as Array<{ holder: string; name: string; index: number; fingerprint?: string; checkValue?: string }>).map((x) => ({
+    holder: x.holder,
+    name: x.name,
+    index: x.index,
+    fingerprint: x.fingerprint ?? null,
+    checkValue: x.checkValue ?? null,
+  }));
+  return {
+    run,
+    scheme,
+    threshold: Number(split.threshold),
+    identifier: typeof split.identifier === 'number' ? split.identifier : null,
+    backupKeyCheck: String(out('make-backup-key').checkValue ?? ''),
+    shares,
+    blobs: (out('commit-backup').blobs ?? []) as BackupFacts['blobs'],
+  };
+}
+
+function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRecord[], participants: Participant[], record: CeremonyRecord, ctx: PlanContext): Record<string, unknown> {
+  const b = backupFacts(record, p.backup);
+  const names = p.targets ?? b.blobs.map((x) => x.target);
+  const targets = names.map((n) => {
+    const blob = b.blobs.find((x) => x.target === n || x.label === n);
+    if (!blob) fail('INVALID_INPUT', `The backup ${p.backup} has no key “${n}”.`, `It holds: ${b.blobs.map((x) => x.target).join(', ')}.`);
+    return blob;
+  });
+  const holders = p.holders.map((ref) => {
+    const person = findPerson(register, ref);
+    const share = b.shares.find((x) => x.holder === person.id);
+    if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
+    const part = participants.find((x) => x.person === person.id);
+    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} enters a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+    return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
+  });
+  const needed = b.scheme === 'xor' ? b.shares.length : b.threshold;
+  if (holders.length < needed) fail('QUORUM_NOT_MET', `This backup needs ${needed} share${needed === 1 ? '' : 's'} (${b.scheme === 'xor' ? 'every component' : `any ${b.threshold} of ${b.shares.length}`}); ${holders.length} holder${holders.length === 1 ? ' is' : 's are'} named.`, 'Name enough holders.');
+  return {
+    backup: { run: b.run, scheme: b.scheme, threshold: b.threshold, identifier: b.identifier, backupKeyCheck: b.backupKeyCheck, targets: names },
+    targets,
+    holders,
+    ...(type === 'restore' ? { destination: ctx.destination ? { module: ctx.destination.module, token: ctx.destination.token } : null } : {}),
+  };
 }

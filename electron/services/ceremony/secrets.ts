@@ -24,8 +24,13 @@ export class SecretStore {
     return this.runs.get(run);
   }
 
+  /** Keeps `secret` for the run; a different secret held before is wiped first. */
   set(run: string, secret: BackupSecret): void {
-    this.wipe(run);
+    const old = this.runs.get(run);
+    if (old && old !== secret) {
+      if (old.bk !== secret.bk) old.bk.fill(0);
+      for (const [k, b] of old.shareBytes) if (secret.shareBytes.get(k) !== b) b.fill(0);
+    }
     this.runs.set(run, secret);
   }
 

@@ -37,6 +37,7 @@ import * as backup from './steps-backup';
 import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
+import * as restore from './steps-restore';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -47,10 +48,18 @@ export type CeremonyAction =
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
+  /** An approval signed elsewhere (a card on another reader): the challenge it answers and its signature. */
+  | { kind: 'approve-signed'; step: string; person: string; counter: number; nonce: string; fingerprint: string; signature: string }
+  /** The current challenge of a step, to sign elsewhere (issued if there is none or it expired). */
+  | { kind: 'challenge'; step: string }
   | { kind: 'reveal'; holder: string }
   | { kind: 'handed-over'; holder: string }
   | { kind: 'verify-share'; holder: string; share: string }
   | { kind: 'commit'; soPin: string | null }
+  /** Restore and drill: one holder's share, checked as it is entered. */
+  | { kind: 'enter-share'; holder: string; share: string }
+  /** Restore and drill: unwrap the keys; `destPin` logs in to a destination that is not the workstation token. */
+  | { kind: 'unwrap'; destPin: string | null }
   | { kind: 'tick'; step?: string }
   | { kind: 'exception'; role: Role; step: string | null; expected: string; happened: string }
   | { kind: 'decide'; id: string; decision: string }
@@ -64,6 +73,8 @@ export interface ActResult {
   reveal?: ReturnType<typeof backup.reveal>;
   /** sign-off only: where the evidence bundle was written. */
   bundle?: { path: string; hash: string };
+  /** challenge only: what an approval made elsewhere must sign (with the person and their credential). */
+  challenge?: { run: string; fingerprint: string; step: string; counter: number; nonce: string };
 }
 
 export interface CeremonyServiceDeps {
@@ -78,6 +89,8 @@ export interface CeremonyServiceDeps {
   via: 'app' | 'cli';
   /** Told after every plan and every action that succeeded (the app forwards it to its window). */
   emit?(event: CeremonyEvent): void;
+  /** The clock (tests move it to expire challenges). */
+  now?(): Date;
 }
 
 export interface RecordStatus {
@@ -259,8 +272,10 @@ export class CeremonyService {
     }
     if (!exists) fail('RECORD_MISSING', 'This workstation has no record yet.', 'Run the workstation set-up ceremony first.');
     const token = await this.tokenIdentity(session);
+    const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
+    const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
     return this.write(session, async (record) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -324,7 +339,7 @@ export class CeremonyService {
       bundleDir: this.bundleDir,
       version: this.deps.version,
     };
-    return { record, secrets: this.secrets, now: () => new Date(), run: engine.loadRun(record, run), session, services, by };
+    return { record, secrets: this.secrets, now: this.deps.now ?? (() => new Date()), run: engine.loadRun(record, run), session, services, by };
   }
 
   private async dispatch(ctx: StepContext, action: CeremonyAction): Promise<Omit<ActResult, 'view'>> {
@@ -351,6 +366,18 @@ export class CeremonyService {
       case 'approve':
         ctx.run = await engine.approve(deps, r, { step: action.step, person: person(action.person), proof: action.proof });
         return {};
+      case 'approve-signed': {
+        const step = r.state.steps.find((x) => x.id === action.step);
+        const role = step?.kind === 'sign-off' ? 'witness' : (step?.quorum?.role ?? 'custodian');
+        ctx.run = await engine.recordApproval(ctx, r, { step: action.step, person: person(action.person), role, counter: action.counter, nonce: action.nonce, fingerprint: action.fingerprint, signature: action.signature });
+        return {};
+      }
+      case 'challenge': {
+        engine.requireRunning(r);
+        const c = await engine.challengeFor(ctx, r, action.step);
+        ctx.run = c.loaded;
+        return { challenge: { step: action.step, counter: c.counter, nonce: c.nonce, run: r.state.plan.run, fingerprint: r.state.plan.fingerprint } };
+      }
       case 'tick': {
         const step = action.step ?? lastDone(r);
         ctx.run = await engine.tick(ctx, r, { by: by('witness'), step });
@@ -388,6 +415,20 @@ export class CeremonyService {
         engine.requireRunnable(ctx.run, stepIdOf(ctx, 'commit-backup'));
         await backup.runCommitBackup(ctx, action.soPin);
         return {};
+      case 'enter-share':
+        await restore.enterShare(ctx, action.holder, action.share);
+        return {};
+      case 'unwrap': {
+        engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
+        const d = restore.destinationOf(ctx);
+        if (d.separate && action.destPin) await this.deps.hsm.call('login', { path: d.path, token: d.token, role: 'user', pin: action.destPin });
+        try {
+          await restore.runUnwrap(ctx);
+        } finally {
+          if (d.separate && action.destPin) await this.deps.hsm.call('logout', { path: d.path, token: d.token }).catch(() => undefined);
+        }
+        return {};
+      }
       case 'login':
         engine.requireRunnable(ctx.run);
         if (currentStep(ctx.run.state)?.kind !== 'login') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the login step.', 'Log in when the ceremony reaches that step.');
@@ -414,7 +455,16 @@ export class CeremonyService {
         await common.runLogin(ctx, null);
         break;
       case 'check':
-        await (type === 'backup' ? backup.runCheckBackup(ctx) : keygen.runCheckKeygen(ctx));
+        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : keygen.runCheckKeygen(ctx));
+        break;
+      case 'rebuild-backup-key':
+        await restore.runRebuild(ctx);
+        break;
+      case 'enter-shares':
+        fail('CEREMONY_STEP_BLOCKED', 'Each holder enters their share, one at a time.', 'Enter the shares (custos ceremony restore-shares, or the screen).');
+        break;
+      case 'unwrap-targets':
+        await this.dispatch(ctx, { kind: 'unwrap', destPin: null });
         break;
       case 'enrol':
         await people.runEnrolDone(ctx);
@@ -479,8 +529,9 @@ export class CeremonyService {
       if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
       else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
       else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
+      else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
       if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
-      else if (flight.kind !== 'commit-backup') {
+      else if (flight.kind !== 'commit-backup' && flight.kind !== 'unwrap-targets') {
         ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'step.failed', step: flight.id, error: { code: 'CEREMONY_INTERRUPTED', message: 'Interrupted before it finished; nothing was made. Run the step again.' } } }]);
         how.push(`step “${flight.title}” had not finished: it runs again`);
       }

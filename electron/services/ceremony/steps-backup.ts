@@ -23,19 +23,24 @@ import { createShareSetRecord, serializeShareSetRecord } from '../../../shared/s
 import { decodeMnemonic, splitSecret, webCryptoSlip39 } from '../../../shared/slip39';
 import { CustosError, fail } from '../../../shared/result';
 import type { ObjectRef } from '../../hsm/protocol';
+import { hsmKeyCheck } from '../hsm-kcv';
 import { keyCheckValues, secretCheckValue } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
+import { withFingerprint } from './plan';
 import type { BackupSecret } from './secrets';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
-interface Target {
+export interface Target {
   name: string;
   label: string;
   idHex: string;
   kind: 'secret' | 'private';
   keyType: string | null;
   wrapWithTrusted: boolean | null;
+  /** The key's check value when it was backed up (CMAC for AES, HMAC of zeros for HMAC keys). */
+  checkValue: string | null;
+  checkMethod: 'aes-cmac' | 'hmac-sha256-zeros' | 'spki-sha256' | null;
 }
 
 type ResolvedBackup = Omit<BackupParams, 'holders' | 'targets'> & {
@@ -74,7 +79,11 @@ export async function runCheckBackup(ctx: StepContext): Promise<void> {
     if (found.length !== 1) fail(found.length ? 'OBJECT_AMBIGUOUS' : 'OBJECT_NOT_FOUND', `${found.length ? 'Several keys match' : 'There is no key'} “${t.name}” on the workstation token.`, 'Abort, and plan the backup again with the right targets.');
     const o = found[0]!;
     if (o.extractable !== true) fail('KEY_NOT_EXTRACTABLE', `“${o.label}” is not extractable, so it cannot be backed up.`, 'Only keys generated extractable under wrap can be backed up; abort and remove it from the targets.');
-    targets.push({ name: t.name, label: o.label, idHex: o.idHex, kind: o.kind as 'secret' | 'private', keyType: o.keyType, wrapWithTrusted: o.wrapWithTrusted });
+    // The check value recorded now is what a restore compares the unwrapped key with.
+    const cv = await hsmKeyCheck({ hsm: ctx.services.hsm, ...tok(ctx) }, { ref: { idHex: o.idHex, kind: o.kind as 'secret' | 'private' }, kind: o.kind as 'secret' | 'private', keyType: o.keyType, canSign: o.usage.sign }, { hmac: true });
+    const checkValue = cv.hmac ?? cv.checkValues?.cmac ?? cv.publicKey?.fingerprint.hex ?? null;
+    const checkMethod = cv.hmac ? 'hmac-sha256-zeros' : cv.checkValues?.cmac ? 'aes-cmac' : cv.publicKey ? 'spki-sha256' : null;
+    targets.push({ name: t.name, label: o.label, idHex: o.idHex, kind: o.kind as 'secret' | 'private', keyType: o.keyType, wrapWithTrusted: o.wrapWithTrusted, checkValue, checkMethod });
   }
   const archiveTargets = targets.filter((t) => t.name === 'archive-kek' || t.name === 'archive-mac');
   const unprotected = archiveTargets.filter((t) => t.wrapWithTrusted !== true);
@@ -89,9 +98,17 @@ export async function runCheckBackup(ctx: StepContext): Promise<void> {
         },
       ]
     : [];
+  // The fingerprint read aloud next must cover what will be wrapped: the targets' labels, ids and
+  // key types, not only the names given at planning.
+  const s = ctx.run.state;
+  const { fingerprint: _old, ...rest } = s.plan;
+  void _old;
+  const resolved = targets.map((t) => ({ name: t.name, archiveKey: t.name === 'archive-kek' || t.name === 'archive-mac', label: t.label, idHex: t.idHex, keyType: t.keyType, checkValue: t.checkValue }));
+  const plan = withFingerprint({ ...rest, params: { ...s.plan.params, targets: resolved }, amendment: s.plan.amendment + 1 });
   ctx.run = await append(ctx, ctx.run, [
     ...before.map((event) => ({ actor: SYSTEM, event })),
     { actor, event: { type: 'step.completed', step: currentStep(ctx.run.state)!.id, outcome: { targets, trustedWrap: unprotected.length === 0 } } },
+    { actor: SYSTEM, event: { type: 'run.amended', plan, reason: 'The targets were found on the token: their labels, ids and key types are now part of the fingerprint.' } },
   ]);
 }
 
@@ -304,7 +321,7 @@ export async function runCommitBackup(ctx: StepContext, soPin: string | null): P
     } finally {
       await ctx.services.hsm.call('destroy', { ...t, ref: { idHex: bkId } }).catch(() => undefined);
     }
-    const blobs = targets.map((x, i) => ({ target: x.name, label: x.label, idHex: x.idHex, kind: x.kind, keyType: x.keyType, mechanism: 'aes-256-kwp-rfc5649', wrapped: Buffer.from(wrapped[i]!).toString('hex') }));
+    const blobs = targets.map((x, i) => ({ target: x.name, label: x.label, idHex: x.idHex, kind: x.kind, keyType: x.keyType, checkValue: x.checkValue, checkMethod: x.checkMethod, wrapWithTrusted: x.wrapWithTrusted === true, mechanism: 'aes-256-kwp-rfc5649', wrapped: Buffer.from(wrapped[i]!).toString('hex') }));
     const record = sec.facts.record as string | undefined;
     const shareSetFingerprint = createHash('sha256').update(record ?? JSON.stringify(split)).digest('hex');
     ctx.secrets.wipe(s.plan.run);

@@ -127,7 +127,7 @@ export async function runSignOff(ctx: StepContext): Promise<{ bundle: string; ha
     if (o && typeof o.csrPem === 'string') extras['csr.pem'] = o.csrPem;
     if (o && Array.isArray(o.blobs)) extras['backup-blobs.json'] = canonicalJson({ format: 'custos.backup-blobs', version: 1, run: s.plan.run, blobs: o.blobs }) + '\n';
   }
-  const written = await writeBundle(ctx.services.bundleDir, { transcript, subjects: [subject], extras }, ctx.record.signer());
+  const written = await writeBundle(ctx.services.bundleDir, { transcript, journal: done.stored.entries, subjects: [subject], extras }, ctx.record.signer());
   ctx.run = await append(ctx, ctx.run, [{ actor, event: { type: 'run.completed', bundle: { hash: written.hash, name: written.name } } }], {
     status: 'completed',
     bundle: { hash: written.hash, name: written.name, subjects: [subject], previous: s.plan.previousBundle, practice: s.plan.practice },

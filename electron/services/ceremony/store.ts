@@ -216,13 +216,17 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
   }
 
   async append(run: string, afterSeq: number, events: Array<{ actor: Actor; event: JournalEvent }>, effects?: RunEffects): Promise<Array<JournalEntry & { hash: string }>> {
-    const stored = this.loadRun(run);
-    if (!stored) fail('CEREMONY_NOT_FOUND', `There is no ceremony ${run} in this record.`, 'List the ceremonies and use one of their ids.');
-    const last = stored.entries.at(-1);
-    if ((last?.seq ?? 0) !== afterSeq) {
+    // Only the newest entry is read: an append costs the same however long the journal is. (Every
+    // load of the run re-checks the whole chain.)
+    const row = this.a.ceremonyRows.lastEntry(run);
+    if (!row) fail('CEREMONY_NOT_FOUND', `There is no ceremony ${run} in this record.`, 'List the ceremonies and use one of their ids.');
+    const details = JSON.parse(row.details) as { event: JournalEvent; prev: string };
+    const lastEntry: JournalEntry = { seq: row.seq, at: row.at, actor: JSON.parse(row.actor) as Actor, event: details.event, prev: details.prev };
+    const last = { ...lastEntry, hash: journalEntryHash(lastEntry) };
+    if (last.seq !== afterSeq) {
       fail('CEREMONY_STEP_BLOCKED', 'Someone else acted on this ceremony at the same moment (in another window or the command line).', 'Look at the ceremony again and repeat the step if it is still needed.');
     }
-    const entries = this.entries(afterSeq, last?.hash ?? JOURNAL_GENESIS, events);
+    const entries = this.entries(afterSeq, last.hash, events);
     const amended = [...events].reverse().find((x) => x.event.type === 'run.amended')?.event as Extract<JournalEvent, { type: 'run.amended' }> | undefined;
     const status = effects?.status;
     await this.a.ceremonyRows.append({

@@ -135,6 +135,14 @@ function InputPanel(props: PanelProps) {
       return <VerifySharePanel {...props} />;
     case 'run':
       return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : <RunPanel {...props} />;
+    case 'enter-share':
+    case 'unwrap':
+      // Restores and drills (issue #10) run their secret part in one sitting of the command line.
+      return (
+        <p className="notice notice-warn">
+          This step is done with the command line for now: <code>custos ceremony restore-shares --run {props.view.run}</code>. This screen follows it.
+        </p>
+      );
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }

@@ -89,6 +89,10 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       if (cur.kind === 'commit-backup') return { who, what: 'commit the backup: the SO enters the SO PIN', note: 'Everyone else: look away from the keyboard.' };
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
       return { who, what: runWords(cur.kind, n).what };
+    case 'enter-share':
+      return { who, what: 'type your share (this step is done with the command line for now)' };
+    case 'unwrap':
+      return { who, what: 'unwrap the keys under the rebuilt Backup Key (this step is done with the command line for now)' };
     case 'none':
       return null;
   }
