@@ -40,7 +40,9 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
     headingRef.current?.focus({ preventScroll: true });
   }, [turnKey]);
 
-  const words = actingWords(view, actor, wsLoggedIn);
+  // The enrolment's banner follows the credential planned for the person (the panel can change it).
+  const planned = useCeremony((s) => (actor ? s.setupCredentials[actor.name] : undefined));
+  const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card');
   const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn };
   const input = cur.input;
   const facts = relevantFacts(view);

@@ -47,7 +47,7 @@ export function candidatesOf(view: RunView): Actor[] {
 const credentialKindOf = (view: RunView, person: string) => view.participants.find((p) => p.person === person)?.credential?.kind ?? 'card';
 
 /** The banner's words: who acts now, what they do, and what everyone else does meanwhile. */
-export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean): { who: string; what: string; note?: string } | null {
+export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean, enrolWith: 'card' | 'passphrase' = 'card'): { who: string; what: string; note?: string } | null {
   const cur = view.current;
   if (!cur || !actor) return null;
   const n = cur.index + 1;
@@ -61,7 +61,9 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'presence':
       return { who, what: credentialKindOf(view, actor.person) === 'card' ? 'prove you are here: insert your card and enter its PIN' : 'prove you are here: type your passphrase', ...(then ? { note: then } : {}) };
     case 'enrol':
-      return { who, what: 'insert your own card, choose it below and enter its PIN', note: `Your key pair is made inside your card. Everyone else: look away from the keyboard.${then ? ` ${then}` : ''}` };
+      return enrolWith === 'card'
+        ? { who, what: 'insert your own card, choose it below and enter its PIN', note: `Your key pair is made inside your card. Everyone else: look away from the keyboard.${then ? ` ${then}` : ''}` }
+        : { who, what: 'choose your passphrase and type it twice', note: `Keep it to yourself: it is your credential from now on. Everyone else: look away from the keyboard.${then ? ` ${then}` : ''}` };
     case 'approve': {
       const step = view.steps.find((s) => s.id === input.step);
       const have = view.approvals.filter((a) => a.step === input.step).length;
