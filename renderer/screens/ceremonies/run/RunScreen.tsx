@@ -63,7 +63,7 @@ export function RunScreen({ run }: { run: string }) {
 
   return (
     <div className={`screen ceremony-run ${view.practice ? 'is-practice' : ''}`}>
-      {view.current ? (
+      {view.status === 'running' && view.current ? (
         <a
           className="skip-link"
           href="#current-step"
