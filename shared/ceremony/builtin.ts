@@ -125,6 +125,24 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/retrieval',
+    revision: 1,
+    type: 'retrieval',
+    title: 'Archive retrieval',
+    summary:
+      'Brings one archived key version back into the HSM to open old data: the purpose is stated, the quorum approves that version for that purpose, the key is unwrapped under the Archive KEK and its check value compared with the archived one.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos finds the version in the archive and checks its row against its MAC in the HSM: its material is there and untouched.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the version, its check value, and the purpose stated for this retrieval.' },
+      { id: 'retrieve', kind: 'retrieve', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

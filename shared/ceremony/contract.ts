@@ -87,6 +87,8 @@ export interface RecordView {
   practice: boolean;
   token: string | null;
   policy: Policy;
+  /** Completed backups with their drill status: the last drill, when the next is due, and whether it is overdue. */
+  backups: Array<{ run: string; at: string; targets: string[]; scheme: string; threshold: number; holders: string[]; lastDrill: string | null; drillDue: string; overdue: boolean }>;
   people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: CredentialKind | string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -24,6 +24,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   backup: 'Split-knowledge backup',
   restore: 'Restore from a backup',
   'restore-drill': 'Restore drill',
+  retrieval: 'Archive retrieval',
 });
 
 /**
@@ -52,6 +53,7 @@ export const STEP_KINDS = [
   'enter-shares',
   'rebuild-backup-key',
   'unwrap-targets',
+  'retrieve',
   'print',
   'sign-off',
 ] as const;
@@ -231,6 +233,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: true,
     perHolder: false,
     say: 'The Backup Key goes into the HSM for the moment it takes to unwrap each key; each key’s check value is compared with the one recorded at the backup. Then the Backup Key is destroyed.',
+  },
+  retrieve: {
+    title: 'Retrieve the archived key into the HSM',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM, and its check value compared with the one recorded when it was archived.',
   },
   print: {
     title: 'Print',

@@ -68,6 +68,12 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: [],
     beforeFingerprint: [],
   },
+  retrieval: {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'retrieve', 'show-check-value'],
+    order: ['login', 'check', 'read-fingerprint', 'retrieve', 'sign-off'],
+    quorum: ['retrieve'],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */

@@ -107,6 +107,23 @@ export const restoreParamsSchema = z.strictObject({
 });
 export type RestoreParams = z.infer<typeof restoreParamsSchema>;
 
+/** Archive retrieval: which archived version, why, and into what. */
+export const retrievalParamsSchema = z.strictObject({
+  /** The version: its id, or "LABEL@N" (archive search finds it, by label, tag, or "active for purpose P on date D"). */
+  version: z.string().trim().min(1).max(200),
+  /** Why it is retrieved — what old data it is to open; part of what the quorum approves. */
+  purpose: z.string().trim().min(10, 'Say why the key is retrieved (what data, for whom), in a sentence.').max(500),
+  /** A session object (gone when the session ends) or a token object. */
+  into: z.enum(['session', 'token']),
+  /** The label of the retrieved object (default: "LABEL (retrieved)"). */
+  label: keyLabelParam.optional(),
+  /** What the retrieved key may do; decrypt/verify/unwrap only is usual for old data. */
+  usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length),
+  /** A token object's end date (CKA_END_DATE) in days from now; recorded and set where the token keeps it. */
+  validDays: z.number().int().min(1).max(3650).optional(),
+});
+export type RetrievalParams = z.infer<typeof retrievalParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -114,6 +131,7 @@ export const PARAM_SCHEMAS = {
   backup: backupParamsSchema,
   restore: restoreParamsSchema,
   'restore-drill': restoreParamsSchema.omit({ destination: true }),
+  retrieval: retrievalParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -123,6 +141,7 @@ export type CeremonyParams = {
   backup: BackupParams;
   restore: RestoreParams;
   'restore-drill': Omit<RestoreParams, 'destination'>;
+  retrieval: RetrievalParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */

@@ -74,6 +74,10 @@ async function refused(args: string[]): Promise<{ code: number | null; error: Ap
 }
 
 const everyone = PEOPLE.map((p) => p.name);
+/** The committed backup and its shares (Ann's, Ben's, Cat's), for the drill. */
+let backupRun = '';
+let backupShares: string[] = [];
+let lostShare = '';
 const castArgs = ['Ada Admin=administrator', 'Otto Operator=operator', 'Ann Archer=custodian', 'Ben Baker=custodian', 'Cat Cole=custodian', 'Wes Witness=witness'].flatMap((p) => ['--participant', p]);
 
 async function presentAll(run: string): Promise<RunView> {
@@ -256,6 +260,9 @@ describe('custos ceremony', () => {
     expect(second.stderr).toMatch(/share 2 \(Ben Baker’s\)/);
     // The lost sitting's shares are not this set's.
     expect(shares).not.toContain(lost[0]!.share);
+    backupRun = run;
+    backupShares = shares;
+    lostShare = lost[0]!.share;
 
     v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
     expect(v.current!.input.kind).toBe('tick');
@@ -276,4 +283,25 @@ describe('custos ceremony', () => {
     for (const sh of [...shares, lost[0]!.share]) expect(record).not.toContain(sh.split(' ').slice(4, 9).join(' '));
     st = v;
   }, 600_000);
+
+  it('drills the backup from the command line: a share from the voided set refused, two shares accepted, the keys matched in a session', async () => {
+    writeFileSync(join(fx.dir, 'drill.yaml'), `backup: ${backupRun}\nholders: [Ann Archer, Cat Cole]\n`);
+    let v = await ok(['ceremony', 'plan', 'custos/restore-drill', '--params', join(fx.dir, 'drill.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    // Ann first types the share she was shown in the sitting that was voided, then her own; then Cat.
+    const r = await cli([...ws(), '--json', 'ceremony', 'restore-shares', '--run', run], { input: `${lostShare}\n${backupShares[0]}\n${backupShares[2]}\n` });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const events = r.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; code?: string; results?: Array<{ matches: boolean }> });
+    expect(events.filter((e) => e.event === 'refused').map((e) => e.code)).toEqual(['SHARE_SET_MISMATCH']);
+    expect(events.filter((e) => e.event === 'accepted')).toHaveLength(2);
+    expect(events.find((e) => e.event === 'unwrapped')!.results!.every((x) => x.matches)).toBe(true);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+  }, 300_000);
 });

@@ -324,7 +324,16 @@ describe('restore drill and restore (issue #10 parts 1 and 2)', () => {
     // Nothing was left on the production token.
     const left = await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: 'Workstation', ref: { label: `custos-drill/${run}/archive-kek` } });
     expect(left).toEqual([]);
+    const before = (await f.service.status()).backups.find((b) => b.run === backupRun)!;
+    expect(before.lastDrill).toBeNull();
     await signOff(run);
+    // The drill is on the dashboard; a year and a month later, the next is overdue (policy: every 12 months).
+    const after = (await f.service.status()).backups.find((b) => b.run === backupRun)!;
+    expect(after.lastDrill).not.toBeNull();
+    expect(after.overdue).toBe(false);
+    f.advance(396 * 24 * 3600_000);
+    expect((await f.service.status()).backups.find((b) => b.run === backupRun)!.overdue).toBe(true);
+    f.advance(-396 * 24 * 3600_000);
   }, 180_000);
 
   it('restores the Archive KEK and MAC key into a fresh SoftHSM token: quorum first, shares, matching check values, still protected', async () => {
@@ -356,5 +365,32 @@ describe('restore drill and restore (issue #10 parts 1 and 2)', () => {
     const out = v.steps.find((s) => s.kind === 'unwrap-targets')!.outcome!;
     expect((out.results as Array<{ matches: boolean }>).every((r) => r.matches)).toBe(true);
     await signOff(run);
+  }, 180_000);
+});
+
+describe('archive retrieval under quorum (issue #10 part 3)', () => {
+  it('brings an archived version back into the HSM for a stated purpose, with the quorum’s approval bound to both', async () => {
+    const params = { version: 'Payments DEK 2026@1', purpose: 'Decrypt the 2026 payment batches for the auditors (ticket 4711).', into: 'token', usages: ['encrypt'], validDays: 30 };
+    let v = await f.service.plan(f.session, { definition: 'custos/retrieval', params, participants: cast() });
+    const run = v.run;
+    // Another purpose is another fingerprint: approvals for one cannot serve the other.
+    const other = await f.service.plan(f.session, { definition: 'custos/retrieval', params: { ...params, purpose: 'Something else entirely, for somebody else.' }, participants: cast() });
+    expect(other.fingerprint.hex).not.toBe(v.fingerprint.hex);
+    await f.act(other.run, { kind: 'abort', reason: 'not needed' }, 'Ada Admin');
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Otto Operator'))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'retrieve', person: c, proof: f.card(c) });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    const out = v.steps.find((s) => s.kind === 'retrieve')!.outcome!;
+    expect(out).toMatchObject({ into: 'token', checked: true, label: 'Payments DEK 2026 v1 (retrieved)' });
+    const there = await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: 'Workstation', ref: { idHex: out.idHex as string } });
+    expect(there[0]).toMatchObject({ onToken: true, extractable: false, usage: { encrypt: true, decrypt: true } });
+    const bundle = await signOff(run);
+    const transcript = JSON.parse(readFileSync(join(bundle, 'transcript.json'), 'utf8')) as { params: { purpose: string } };
+    expect(transcript.params.purpose).toMatch(/ticket 4711/);
   }, 180_000);
 });

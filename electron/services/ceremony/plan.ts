@@ -7,7 +7,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
@@ -59,6 +60,8 @@ export interface PlanContext {
   token: TokenIdentityView;
   /** Restore: the token the keys go into, when it is not the workstation token. */
   destination?: { module: string; token: TokenIdentityView } | null;
+  /** Retrieval: an archived version by id or LABEL@N, as the archive describes it. */
+  lookupVersion?: (selector: string) => VersionDetail;
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -133,7 +136,12 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
       if (missing.length) fail('ROLE_MISSING', `${rec.name} does not hold the role${missing.length > 1 ? 's' : ''} ${missing.map((r) => ROLE_TITLES[r]).join(', ')} in the register.`, 'Choose someone who holds the role, or change their roles with the enrolment ceremony.');
       add({ person: rec.id, name: rec.name, roles: [...new Set(x.roles)].sort() as Role[], credential: rec.credential ? { kind: rec.credential.kind, fingerprint: rec.credential.fingerprint } : null });
     }
-    resolved = def.type === 'restore' || def.type === 'restore-drill' ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx) : resolveTypeParams(def.type, params, register, participants);
+    resolved =
+      def.type === 'restore' || def.type === 'restore-drill'
+        ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
+        : def.type === 'retrieval'
+          ? resolveRetrieval(params as RetrievalParams, ctx)
+          : resolveTypeParams(def.type, params, register, participants);
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -178,6 +186,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
@@ -288,5 +297,22 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
     targets,
     holders,
     ...(type === 'restore' ? { destination: ctx.destination ? { module: ctx.destination.module, token: ctx.destination.token } : null } : {}),
+  };
+}
+
+function resolveRetrieval(p: RetrievalParams, ctx: PlanContext): Record<string, unknown> {
+  if (!ctx.lookupVersion) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
+  const d = ctx.lookupVersion(p.version);
+  const v = d.summary;
+  if (!v.hasMaterial) fail('KEY_NOT_EXTRACTABLE', `Version ${v.version} of “${v.label}” was destroyed: its material is shredded, only its metadata remains.`, 'Choose another version (the archive search lists them with their states).');
+  return {
+    version: { id: v.versionId, keyId: v.keyId, label: v.label, version: v.version, algorithm: v.algorithm, kind: d.kind, state: v.state, checkValue: v.checkValue, checkMethod: d.checkMethod, fingerprint: v.fingerprint, activationDate: v.activationDate, deactivationDate: v.deactivationDate },
+    purpose: p.purpose,
+    into: p.into,
+    label: p.label ?? `${v.label} v${v.version} (retrieved)`,
+    usages: p.usages,
+    validDays: p.validDays ?? null,
+    // Fixed now: a retrieval interrupted by a crash is found by it and adopted on resume.
+    keyIdHex: randomBytes(16).toString('hex'),
   };
 }

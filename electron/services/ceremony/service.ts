@@ -38,6 +38,7 @@ import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
+import * as retrieval from './steps-retrieval';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -93,12 +94,28 @@ export interface CeremonyServiceDeps {
   now?(): Date;
 }
 
+export interface BackupStatus {
+  run: string;
+  at: string;
+  targets: string[];
+  scheme: string;
+  threshold: number;
+  holders: string[];
+  /** The last drill (or restore) that proved the shares rebuild the key, if any. */
+  lastDrill: string | null;
+  /** When the next drill is due under the policy's interval. */
+  drillDue: string;
+  overdue: boolean;
+}
+
 export interface RecordStatus {
   exists: boolean;
   name: string | null;
   practice: boolean;
   token: string | null;
   policy: Policy;
+  /** Every completed backup with its drill status (issue #10: drills due or overdue show on a dashboard). */
+  backups: BackupStatus[];
   people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 
@@ -209,13 +226,14 @@ export class CeremonyService {
   }
 
   async status(): Promise<RecordStatus> {
-    if (!this.recordPath().exists) return { exists: false, name: null, practice: false, token: null, policy: defaultPolicy(), people: [] };
+    if (!this.recordPath().exists) return { exists: false, name: null, practice: false, token: null, policy: defaultPolicy(), people: [], backups: [] };
     return this.read((r) => ({
       exists: true,
       name: r.info.name,
       practice: r.info.practice,
       token: r.info.token,
       policy: r.policy(),
+      backups: backupStatuses(r, this.deps.now?.() ?? new Date()),
       people: r.people().map((p: PersonRecord) => ({
         id: p.id,
         name: p.name,
@@ -274,8 +292,8 @@ export class CeremonyService {
     const token = await this.tokenIdentity(session);
     const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
-    return this.write(session, async (record) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination });
+    return this.write(session, async (record, archive) => {
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, lookupVersion: (sel) => archive.version(sel) });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -455,7 +473,10 @@ export class CeremonyService {
         await common.runLogin(ctx, null);
         break;
       case 'check':
-        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : keygen.runCheckKeygen(ctx));
+        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
+        break;
+      case 'retrieve':
+        await retrieval.runRetrieve(ctx);
         break;
       case 'rebuild-backup-key':
         await restore.runRebuild(ctx);
@@ -528,6 +549,7 @@ export class CeremonyService {
       let adopted = false;
       if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
       else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
+      else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
       else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
       else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
       if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
@@ -661,3 +683,40 @@ function stepIdOf(ctx: StepContext, kind: string): string {
 }
 
 export { CustosError };
+
+/** Completed backups, each with the date of its last successful drill or restore and when the next drill is due. */
+function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
+  const runs = r.runs();
+  const interval = r.policy().drillIntervalMonths;
+  const out: BackupStatus[] = [];
+  const drills = runs.filter((x) => (x.type === 'restore-drill' || x.type === 'restore') && x.status === 'completed');
+  const drilled = new Map<string, string>();
+  for (const d of drills) {
+    const stored = r.loadRun(d.run);
+    const planned = stored?.entries[0]?.event;
+    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+    if (of && d.endedAt && (!drilled.has(of) || drilled.get(of)! < d.endedAt)) drilled.set(of, d.endedAt);
+  }
+  for (const b of runs.filter((x) => x.type === 'backup' && x.status === 'completed')) {
+    const stored = r.loadRun(b.run);
+    const planned = stored?.entries[0]?.event;
+    if (!stored || planned?.type !== 'run.planned') continue;
+    const p = planned.plan.params as { targets: Array<string | { name: string }>; scheme: string; threshold: number; holders: Array<{ name: string }> };
+    const last = drilled.get(b.run) ?? null;
+    const from = new Date(last ?? b.endedAt ?? b.startedAt);
+    const due = new Date(from);
+    due.setUTCMonth(due.getUTCMonth() + interval);
+    out.push({
+      run: b.run,
+      at: b.endedAt ?? b.startedAt,
+      targets: p.targets.map((t) => (typeof t === 'string' ? t : t.name)),
+      scheme: p.scheme,
+      threshold: p.threshold,
+      holders: p.holders.map((h) => h.name),
+      lastDrill: last,
+      drillDue: due.toISOString(),
+      overdue: due <= now,
+    });
+  }
+  return out;
+}
