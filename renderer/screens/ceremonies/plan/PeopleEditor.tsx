@@ -44,7 +44,7 @@ export function PeopleEditor({ people, onChange, legend }: { people: PersonRow[]
             <div className="field">
               <label htmlFor={`${ids}-cred-${p.key}`}>Credential of person {i + 1}</label>
               <select id={`${ids}-cred-${p.key}`} value={p.credential} onChange={(e) => update(p.key, { credential: e.target.value as 'card' | 'passphrase' })} title={CREDENTIAL_STRENGTH[p.credential]}>
-                <option value="card">Own card (recommended)</option>
+                <option value="card">Own card</option>
                 <option value="passphrase">Passphrase (weaker)</option>
               </select>
             </div>
