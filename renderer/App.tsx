@@ -2,10 +2,12 @@ import { useEffect, useRef } from 'react';
 import { ErrorNotice } from './components/ErrorNotice';
 import { ArchiveScreen } from './screens/archive/ArchiveScreen';
 import { AuditScreen } from './screens/audit/AuditScreen';
+import { CeremoniesScreen } from './screens/ceremonies/CeremoniesScreen';
 import { KeysScreen } from './screens/keys/KeysScreen';
 import { SharesScreen } from './screens/shares/SharesScreen';
 import { TokensScreen } from './screens/tokens/TokensScreen';
 import { useApp, type Screen } from './stores/app';
+import { useCeremony } from './stores/ceremony';
 import { currentSlot, useTokens } from './stores/tokens';
 
 const POLL_MS = 3000;
@@ -13,12 +15,18 @@ const POLL_MS = 3000;
 export function App() {
   const { info, error, load, screen, go, loginRequested } = useApp();
   const { listing, selected, refresh } = useTokens();
+  const record = useCeremony((s) => s.record);
   const main = useRef<HTMLElement>(null);
   const shownScreen = useRef<Screen>(screen);
 
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Whether this workstation has its record decides where a newcomer is led: the set-up ceremony.
+  useEffect(() => {
+    if (info) void useCeremony.getState().load();
+  }, [info]);
 
   // Tokens come and go (cards pulled, USB HSMs unplugged), and so do logins: keep the list current
   // whichever screen is shown.
@@ -40,6 +48,7 @@ export function App() {
   const slot = currentSlot(listing, selected);
   const sections: Array<{ id: Screen; text: string; enabled: boolean; why?: string }> = [
     { id: 'tokens', text: 'Tokens', enabled: true },
+    { id: 'ceremonies', text: 'Ceremonies', enabled: true },
     { id: 'keys', text: 'Keys', enabled: slot !== null, why: 'Available once a token is present.' },
     { id: 'shares', text: 'Shares', enabled: true },
     { id: 'archive', text: 'Archive', enabled: true },
@@ -74,13 +83,29 @@ export function App() {
                 </button>
                 {s.id === 'keys' && slot ? <span className="nav-note">on “{slot.token.label}”</span> : null}
                 {!s.enabled && s.why ? <span className="nav-note">{s.why}</span> : null}
+                {s.id === 'ceremonies' && record && !record.exists ? <span className="nav-note nav-note-lead">Start here: set up this workstation</span> : null}
+                {s.id === 'ceremonies' && record?.exists && !record.people.some((p) => p.status === 'active') ? (
+                  <span className="nav-note nav-note-lead">Start here: enrol the people</span>
+                ) : null}
               </li>
             ))}
           </ul>
         </nav>
         <main ref={main}>
           {error ? <ErrorNotice error={error} title="Custos could not start" /> : null}
+          {info && record && !record.exists && screen !== 'ceremonies' ? (
+            <div className="notice notice-lead" role="status" data-testid="setup-lead">
+              <p>
+                <strong>This workstation is not set up yet.</strong> The workstation set-up ceremony creates its record: the people, their cards and the quorum
+                policy.
+              </p>
+              <button type="button" className="primary" onClick={() => go('ceremonies')}>
+                Go to the set-up
+              </button>
+            </div>
+          ) : null}
           {info && screen === 'tokens' ? <TokensScreen /> : null}
+          {info && screen === 'ceremonies' ? <CeremoniesScreen /> : null}
           {info && screen === 'keys' ? <KeysScreen /> : null}
           {info && screen === 'shares' ? <SharesScreen /> : null}
           {info && screen === 'archive' ? <ArchiveScreen /> : null}

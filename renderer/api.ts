@@ -1,14 +1,17 @@
-import type { CustosApi } from '../shared/contract';
+import type { CustosBridge } from '../shared/api';
 import type { Result } from '../shared/result';
 
 declare global {
   interface Window {
-    custos: CustosApi;
+    custos: CustosBridge;
   }
 }
 
-/** The typed API from the preload (Electron) or the binding (preview shell); the only way out of the page. */
-export const api: CustosApi = window.custos;
+/**
+ * The typed API from the preload (Electron) or the binding (preview shell); the only way out of the
+ * page. `api.onEvent` is the only way in: events main sends, each checked against its schema.
+ */
+export const api: CustosBridge = window.custos;
 
 /**
  * An API call whose promise cannot reject: main answers with a Result, but the bridge itself can

@@ -1,11 +1,13 @@
 import { BrowserWindow } from 'electron';
 import { join } from 'node:path';
+import { EVENT_CHANNEL } from '../../shared/api';
 import type { MainModule } from './types';
 
 export const window: MainModule = {
   name: 'window',
-  init({ rendererDir, preloadPath }) {
+  init({ services, rendererDir, preloadPath }) {
     let win: BrowserWindow | null = null;
+    let unsubscribe: (() => void) | null = null;
     return {
       async load() {
         win = new BrowserWindow({
@@ -27,8 +29,21 @@ export const window: MainModule = {
           },
         });
         win.once('ready-to-show', () => win?.show());
-        win.on('closed', () => (win = null));
+        // Main's events (a ceremony changed) go to this window only; the preload checks each one.
+        const contents = win.webContents;
+        unsubscribe = services.events.subscribe((event) => {
+          if (!contents.isDestroyed()) contents.send(EVENT_CHANNEL, event);
+        });
+        win.on('closed', () => {
+          unsubscribe?.();
+          unsubscribe = null;
+          win = null;
+        });
         await win.loadFile(join(rendererDir, 'index.html'));
+      },
+      quit() {
+        unsubscribe?.();
+        unsubscribe = null;
       },
     };
   },

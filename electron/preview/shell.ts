@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { CustosEvent } from '../../shared/api';
 import { nodeHostSpawner } from '../hsm/client/spawn-node';
 import { createDispatcher } from '../ipc/handle';
 import { defaultDataDir } from '../services/config';
@@ -94,12 +95,22 @@ export async function startPreview(opts: PreviewOptions): Promise<Preview> {
   const page = await context.newPage();
   // Navigation away from the app and new windows are refused, as in the Electron shell.
   page.on('popup', (p) => void p.close());
+  // Main's events go to the page through the same DevTools pipe (page.evaluate), into the entry
+  // point the preview preload defined; the preload checks each one against the schema. A page that
+  // is navigating or closing misses the event; it reads the state again when it is back.
+  const unsubscribe = services.events.subscribe((event: CustosEvent) => {
+    if (page.isClosed()) return;
+    page
+      .evaluate((payload) => (window as unknown as { __custosEvent?: (p: unknown) => void }).__custosEvent?.(payload), event)
+      .catch(() => undefined);
+  });
   await page.goto(`${PREVIEW_ORIGIN}/index.html`);
 
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    unsubscribe();
     await (ownBrowser ? browser.close() : context.close()).catch(() => undefined);
     await services.close();
   };

@@ -3,6 +3,7 @@
 // the archive with its audit log, and the ceremonies. The Electron app, the preview shell, the
 // tests and the CLI's archive and ceremony commands use this; the CLI's token, key and share
 // commands build only what they use.
+import type { CeremonyEvent } from '../../shared/ceremony/contract';
 import { DEMO_TOKEN_LABEL } from '../../shared/demo';
 import { HsmClient } from '../hsm/client';
 import type { Handlers } from '../ipc/handle';
@@ -26,6 +27,8 @@ export interface Services extends CoreServices {
   drills: DrillService;
   /** Ceremonies: definitions, runs and their journals in the workstation record, approvals, evidence. */
   ceremonies: CeremonyService;
+  /** Events for the window (a ceremony changed): the shells forward them on the event channel. */
+  events: { subscribe(listener: (event: CeremonyEvent) => void): () => void };
 }
 
 /** Builds the main-process services; each beyond the core is made when first used. */
@@ -35,8 +38,16 @@ export function createServices(opts: ServicesOptions): Services {
   let archive: ArchiveDoor | undefined;
   let drills: DrillService | undefined;
   let ceremonies: CeremonyService | undefined;
+  const listeners = new Set<(event: CeremonyEvent) => void>();
+  const events = {
+    subscribe(listener: (event: CeremonyEvent) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
   return {
     ...core,
+    events,
     get shares() {
       return (shares ??= new ShareService(core.hsm));
     },
@@ -57,6 +68,9 @@ export function createServices(opts: ServicesOptions): Services {
         newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(core.demo)), { sharedArena: false }),
         csr: (t, selector, subject) => core.keys.csr(t, selector, subject),
         via: opts.shell === 'cli' ? 'cli' : 'app',
+        emit: (event) => {
+          for (const l of [...listeners]) l(event);
+        },
       }));
     },
     close: async () => {

@@ -3,7 +3,7 @@ import type { AppInfo } from '../../shared/contract';
 import type { AppError } from '../../shared/result';
 import { api } from '../api';
 
-export type Screen = 'tokens' | 'keys' | 'shares' | 'archive' | 'audit';
+export type Screen = 'tokens' | 'ceremonies' | 'keys' | 'shares' | 'archive' | 'audit';
 
 interface AppState {
   info: AppInfo | null;

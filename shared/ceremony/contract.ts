@@ -140,3 +140,20 @@ export interface BundleVerdictView {
 
 /** Events main sends to the renderer (shared/api.ts onEvent): a run changed; progress of long work. */
 export type CeremonyEvent = { type: 'ceremony.changed'; run: string; status: string; step: string | null } | { type: 'progress'; run: string; step: string; done: number; total: number; message: string };
+
+/**
+ * The events' schema. Main is trusted, but the page checks every event against it before any
+ * listener sees it (shared/api.ts), as main checks every request: a channel that the page listens
+ * on is still input, and a malformed event must be dropped, not half-handled.
+ */
+export const ceremonyEventSchema: z.ZodType<CeremonyEvent> = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ceremony.changed'), run: runId, status: z.string().min(1).max(32), step: z.string().min(1).max(128).nullable() }),
+  z.strictObject({
+    type: z.literal('progress'),
+    run: runId,
+    step: z.string().min(1).max(128),
+    done: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    total: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    message: z.string().max(500),
+  }),
+]);

@@ -86,7 +86,10 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
     case 'login':
       return { kind: 'login' };
     case 'enrol': {
-      const pending = s.plan.participants.filter((p) => !p.credential).map((p) => p.person);
+      // A person enrolled in this run has a credential only once the step completes (the plan is
+      // amended then); until then the step's progress says who has enrolled.
+      const done = s.step[step.id]!.holders;
+      const pending = s.plan.participants.filter((p) => !p.credential && !done.includes(p.person)).map((p) => p.person);
       return pending.length ? { kind: 'enrol', persons: pending } : { kind: 'run' };
     }
     case 'hand-over':

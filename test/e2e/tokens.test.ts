@@ -43,9 +43,21 @@ describe('tokens, in the preview shell', () => {
     await app.page.screenshot({ path: join(SHOTS, '01-first-run.png') });
   });
 
-  it('exposes exactly the contract methods to the page, and nothing from Node', async () => {
+  it('exposes exactly the contract methods (and onEvent, to hear main) to the page, and nothing from Node', async () => {
     const names = await app.page.evaluate(() => Object.keys((window as unknown as { custos: object }).custos).sort());
-    expect(names).toEqual([...METHOD_NAMES].sort());
+    expect(names).toEqual([...METHOD_NAMES, 'onEvent'].sort());
+    // The preview shell's entry point for events cannot be replaced by a page script.
+    const replaced = await app.page.evaluate(() => {
+      const w = window as unknown as { __custosEvent: unknown };
+      const before = w.__custosEvent;
+      try {
+        w.__custosEvent = () => undefined;
+      } catch {
+        /* strict mode: a read-only property throws */
+      }
+      return w.__custosEvent !== before;
+    });
+    expect(replaced).toBe(false);
     expect(await app.page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await app.page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
   });

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HsmClient } from '../../electron/hsm/client';
 import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
-import { enrolCard, enrolPassphrase, signWithCard, signWithPassphrase, verifyCredential, type CredentialRecord } from '../../electron/services/ceremony/credentials';
+import { enrolCard, enrolPassphrase, isCard, signWithCard, signWithPassphrase, verifyCredential, type CredentialRecord } from '../../electron/services/ceremony/credentials';
+import { tokenUri } from '../../shared/pkcs11-uri';
 import { failure } from '../helpers/hsm-ops';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';
 
@@ -54,6 +55,20 @@ describe('card credentials', () => {
     expect(verifyCredential(ann, 'approve step generate', sig)).toBe(true);
     expect(verifyCredential(ann, 'approve step generatE', sig)).toBe(false);
     expect(verifyCredential(ann, 'approve step generate', sig.replace(/^./, (c) => (c === '0' ? '1' : '0')))).toBe(false);
+  });
+
+  it('are found by their PKCS#11 URI as well as their label, and a URI never matches a token by a substring (SoftHSM’s free slot has an empty serial)', async () => {
+    const slots = await hsm.call('slots', { path: SOFTHSM_MODULE });
+    expect(slots.some((s) => s.token && s.token.serial === '')).toBe(true); // the free slot this used to match
+    const t = slots.find((s) => s.token?.label === 'Card Ann')!.token!;
+    const uri = tokenUri({ label: t.label, serial: t.serial, model: t.model, manufacturer: t.manufacturer });
+    const sig = await signWithCard(hsm, ann, { ...ANN, token: uri }, 'approve by URI');
+    expect(verifyCredential(ann, 'approve by URI', sig)).toBe(true);
+    expect(isCard(uri, t)).toBe(true);
+    expect(isCard(uri, { ...t, serial: '' })).toBe(false);
+    expect(isCard(uri.replace(`serial=${t.serial}`, `serial=${t.serial.slice(0, -1)}`), t)).toBe(false);
+    expect(isCard('pkcs11:serial=%zz', t)).toBe(false);
+    expect(isCard('Card Ann', t)).toBe(true);
   });
 
   it('refuse another person’s card before its PIN is tried', async () => {

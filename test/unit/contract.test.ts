@@ -31,7 +31,7 @@ describe('contract', () => {
       seen.push(channel);
       return { ok: true, value: null };
     });
-    expect(Object.keys(api).sort()).toEqual([...METHOD_NAMES].sort());
+    expect(Object.keys(api).sort()).toEqual([...METHOD_NAMES, 'onEvent'].sort());
     expect(Object.isFrozen(api)).toBe(true);
     for (const m of METHOD_NAMES) await (api[m] as (i: unknown) => Promise<unknown>)({});
     expect(seen).toEqual(METHOD_NAMES.map(channelOf));

@@ -12,7 +12,7 @@ const h = vi.hoisted(() => {
     permissionRequest?: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void;
     permissionCheck?: () => boolean;
     beforeRequest?: (details: { url: string }, cb: (r: { cancel: boolean }) => void) => void;
-    windows: Array<{ options: Record<string, unknown>; loaded?: string }>;
+    windows: Array<{ options: Record<string, unknown>; loaded?: string; sent: Array<[string, unknown]>; closed?: () => void }>;
   } = { windows: [] };
   return { app, handlers, state };
 });
@@ -31,13 +31,18 @@ vi.mock('electron', () => ({
     },
   },
   BrowserWindow: class {
-    private readonly entry: { options: Record<string, unknown>; loaded?: string };
+    private readonly entry: { options: Record<string, unknown>; loaded?: string; sent: Array<[string, unknown]>; closed?: () => void };
+    readonly webContents;
     constructor(options: Record<string, unknown>) {
-      this.entry = { options };
+      this.entry = { options, sent: [] };
+      const sent = this.entry.sent;
+      this.webContents = { isDestroyed: () => false, send: (channel: string, payload: unknown) => sent.push([channel, payload]) };
       h.state.windows.push(this.entry);
     }
     once() {}
-    on() {}
+    on(name: string, fn: () => void) {
+      if (name === 'closed') this.entry.closed = fn;
+    }
     show() {}
     async loadFile(file: string) {
       this.entry.loaded = file;
@@ -45,6 +50,7 @@ vi.mock('electron', () => ({
   },
 }));
 
+import { EVENT_CHANNEL, type CustosEvent } from '../../shared/api';
 import { channelOf, METHOD_NAMES } from '../../shared/contract';
 import { ipc } from '../../electron/modules/ipc';
 import { security } from '../../electron/modules/security';
@@ -53,8 +59,20 @@ import type { ModuleDeps } from '../../electron/modules/types';
 import type { Services } from '../../electron/services/index';
 
 const rendererDir = '/opt/Custos/resources/app.asar/dist/renderer';
+/** A stand-in for the services' event hub. */
+function eventHub() {
+  const listeners = new Set<(e: CustosEvent) => void>();
+  return {
+    listeners,
+    emit: (e: CustosEvent) => listeners.forEach((l) => l(e)),
+    subscribe(l: (e: CustosEvent) => void) {
+      listeners.add(l);
+      return () => void listeners.delete(l);
+    },
+  };
+}
 const deps = (services: Partial<Services> = {}): ModuleDeps => ({
-  services: services as Services,
+  services: { events: eventHub(), ...services } as Services,
   rendererDir,
   preloadPath: '/opt/Custos/resources/app.asar/dist/preload.cjs',
   log: () => undefined,
@@ -119,6 +137,20 @@ describe('Electron main modules (against a stand-in for the electron module)', (
     const [w] = h.state.windows;
     expect(w?.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
     expect(w?.loaded).toBe(`${rendererDir}/index.html`);
+  });
+
+  it('window: forwards main’s events to its own webContents on the event channel, and stops when it closes', async () => {
+    const events = eventHub();
+    const hooks = windowModule.init(deps({ events }));
+    await hooks?.load?.();
+    const [w] = h.state.windows;
+    const changed: CustosEvent = { type: 'ceremony.changed', run: '0f8fad5b-d9cb-469f-a165-70867728950e', status: 'running', step: 'login' };
+    events.emit(changed);
+    expect(w?.sent).toEqual([[EVENT_CHANNEL, changed]]);
+    w?.closed?.();
+    expect(events.listeners.size).toBe(0);
+    events.emit(changed);
+    expect(w?.sent).toHaveLength(1);
   });
 
   it('ipc: registers exactly one handler per contract method, checks the sender, and unregisters on quit', async () => {

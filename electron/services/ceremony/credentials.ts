@@ -15,6 +15,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, scryptSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { CredentialKind } from '../../../shared/ceremony/roles';
 import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
+import { matchesSelector, type TokenIdentity } from '../../../shared/pkcs11-uri';
 import { fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
 import { ecSpkiFromPkcs11 } from '../formats/publicKey';
@@ -114,12 +115,25 @@ export function signWithPassphrase(c: CredentialRecord, passphrase: string, mess
 
 const CARD_KEY_LABEL = 'Custos credential';
 
+/**
+ * A card named by its label or by its PKCS#11 URI (RFC 7512: every attribute the URI names must
+ * match). Not by a substring of the URI: "serial=" is in every URI, so a token with an empty serial
+ * (SoftHSM's free slot, an uninitialised card) would match them all, and serial 12 would match 123.
+ */
+export function isCard(selector: string, token: TokenIdentity): boolean {
+  try {
+    return matchesSelector(selector, token);
+  } catch {
+    return false; // a malformed URI names no card
+  }
+}
+
 /** The card's identity (serial, model) as the token list reports it; refuses an absent or ambiguous card. */
 async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 'token'>): Promise<CardIdentity & { minPin: number; maxPin: number }> {
   await hsm.call('load', { path: access.module });
   const slots = await hsm.call('slots', { path: access.module });
   const want = access.token;
-  const matches = slots.filter((s) => s.token && (s.token.label === want || (want.startsWith('pkcs11:') && want.includes(`serial=${s.token.serial}`))));
+  const matches = slots.filter((s) => s.token && isCard(want, s.token));
   if (matches.length === 0) fail('TOKEN_NOT_FOUND', `No card "${want}" is present.`, 'Insert the card, wait a moment, and choose it again.');
   if (matches.length > 1) fail('TOKEN_AMBIGUOUS', `${matches.length} cards match "${want}".`, 'Remove the other cards, or name the card by its URI with its serial number.');
   const t = matches[0]!.token!;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BUILTIN_DEFINITIONS, builtinDefinition } from '../../../shared/ceremony/builtin';
 import { canonicalJson } from '../../../shared/ceremony/canonical';
+import type { CeremonyEvent } from '../../../shared/ceremony/contract';
 import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
 import type { SetupParams } from '../../../shared/ceremony/params';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
@@ -87,6 +88,8 @@ export interface CeremonyServiceDeps {
   csr: StepServices['csr'];
   /** "app" or "cli": recorded with the OS user as a detail of each audit entry. */
   via: 'app' | 'cli';
+  /** Told after every plan and every action that succeeded (the app forwards it to its window). */
+  emit?(event: CeremonyEvent): void;
   /** The clock (tests move it to expire challenges). */
   now?(): Date;
 }
@@ -264,6 +267,12 @@ export class CeremonyService {
    * until its create-record step; every other run is written to the record at once.
    */
   async plan(session: TokenRef, req: { definition: string | CeremonyDefinition; params: unknown; participants: ParticipantInput[]; by?: string }): Promise<RunView> {
+    const view = await this.planRun(session, req);
+    this.changed(view);
+    return view;
+  }
+
+  private async planRun(session: TokenRef, req: { definition: string | CeremonyDefinition; params: unknown; participants: ParticipantInput[]; by?: string }): Promise<RunView> {
     const exists = this.recordPath().exists;
     const recordPolicy = exists ? await this.policy() : null;
     // A set-up's own policy is one of its parameters; the linter checks the definition against it.
@@ -307,6 +316,21 @@ export class CeremonyService {
 
   /** One action on a run, by the person `by` (register id or name). */
   async act(session: TokenRef, run: string, action: CeremonyAction, by: string | null): Promise<ActResult> {
+    const result = await this.actOn(session, run, action, by);
+    this.changed(result.view);
+    return result;
+  }
+
+  /** Tells the listener (the app's window) that a run changed; a listener's failure is not the ceremony's. */
+  private changed(view: RunView): void {
+    try {
+      this.deps.emit?.({ type: 'ceremony.changed', run: view.run, status: view.status, step: view.current?.id ?? null });
+    } catch {
+      /* the step is journaled; a window that missed the event still sees it on its next read */
+    }
+  }
+
+  private async actOn(session: TokenRef, run: string, action: CeremonyAction, by: string | null): Promise<ActResult> {
     if (this.draft?.record.run === run) return this.actOnDraft(session, action, by);
     if (this.busy.has(run)) fail('CEREMONY_STEP_BLOCKED', 'A step of this ceremony is running right now.', 'Wait for it to finish.');
     this.busy.add(run);

@@ -10,7 +10,7 @@ import type { Role } from '../../../shared/ceremony/roles';
 import { currentStep, SYSTEM, type Participant } from '../../../shared/ceremony/run';
 import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
 import { fail } from '../../../shared/result';
-import { credentialFromPublic, enrolCard, enrolPassphrase, publicCredential, type CardAccess, type CredentialRecord } from './credentials';
+import { credentialFromPublic, enrolCard, enrolPassphrase, isCard, publicCredential, type CardAccess, type CredentialRecord } from './credentials';
 import { append, requireNotInterrupted, requireRunning } from './engine';
 import { withFingerprint } from './plan';
 import type { PersonRecord } from './record';
@@ -64,7 +64,7 @@ export async function enrolPerson(ctx: StepContext, x: { person: string; proof: 
     // One card, one person: a card already holding someone's credential is refused before its PIN is used.
     await ctx.services.hsm.call('load', { path: access.module });
     const slots = await ctx.services.hsm.call('slots', { path: access.module });
-    const card = slots.find((sl) => sl.token && (sl.token.label === access.token || access.token.includes(`serial=${sl.token.serial}`)))?.token;
+    const card = slots.find((sl) => sl.token && isCard(access.token, sl.token))?.token;
     const taken = card && [...enrolled(ctx).entries(), ...ctx.record.people().filter((p) => p.credential?.card).map((p) => [p.id, p.credential!] as const)].find(([, c]) => c.card?.serial === card.serial);
     if (taken) fail('CARD_WRONG', `Card ${card!.serial} already holds another person’s credential.`, 'Each person enrols with their own card. No PIN attempt was used.');
     const nonce = randomBytes(16).toString('hex');

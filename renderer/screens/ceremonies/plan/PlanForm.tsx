@@ -1,0 +1,63 @@
+import { useEffect, useRef, type ReactNode } from 'react';
+import type { DefinitionView } from '../../../../shared/ceremony/contract';
+import { useCeremony } from '../../../stores/ceremony';
+import { BackupForm } from './BackupForm';
+import { EnrolmentForm } from './EnrolmentForm';
+import { KeygenForm } from './KeygenForm';
+import { SetupForm } from './SetupForm';
+
+// Planning: the definition's steps, then the form for its type. Every value goes to main as it is
+// typed; main checks the definition, the parameters and the people (roles, policy, credentials)
+// before it touches the HSM, and says in words what to correct. Nothing is checked only here.
+
+export function PlanForm({ definitionId }: { definitionId: string }) {
+  const definitions = useCeremony((s) => s.definitions);
+  const show = useCeremony((s) => s.show);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const def = definitions?.find((d) => d.id === definitionId) ?? null;
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, [definitionId]);
+
+  if (!def) return <p role="status">Reading the ceremony definitions…</p>;
+  const form: ReactNode =
+    def.type === 'workstation-setup' ? (
+      <SetupForm def={def} />
+    ) : def.type === 'enrolment' ? (
+      <EnrolmentForm def={def} />
+    ) : def.type === 'key-generation' ? (
+      <KeygenForm def={def} />
+    ) : def.type === 'backup' ? (
+      <BackupForm def={def} />
+    ) : null;
+  return (
+    <section className="panel plan" aria-labelledby="plan-h">
+      <button type="button" className="link back" onClick={() => show({ kind: 'list' })}>
+        ← All ceremonies
+      </button>
+      <h2 id="plan-h" ref={heading} tabIndex={-1}>
+        Plan: {def.title}
+      </h2>
+      <p className="hint panel-intro">{def.summary}</p>
+      <DefinitionSteps def={def} />
+      {form ?? <p>This ceremony is planned with the command line for now.</p>}
+    </section>
+  );
+}
+
+/** The script's steps, so the room knows what is coming before anything is planned. */
+function DefinitionSteps({ def }: { def: DefinitionView }) {
+  return (
+    <details className="def-steps">
+      <summary>
+        The {def.steps.length} steps of this ceremony ({def.id}, revision {def.revision})
+      </summary>
+      <ol>
+        {def.steps.map((s) => (
+          <li key={s.id}>{s.title}</li>
+        ))}
+      </ol>
+    </details>
+  );
+}

@@ -1,0 +1,86 @@
+import type { Policy } from '../../../shared/ceremony/policy';
+import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
+import type { RunView } from '../../../shared/ceremony/view';
+
+// Ceremonies in words: statuses, who does what, step outcomes. Pure functions, so the list, the
+// run and the finished page say the same thing about the same run.
+
+export type Tone = 'ok' | 'info' | 'warn' | 'danger' | 'muted';
+
+export const RUN_STATUS: Record<RunView['status'], { name: string; tone: Tone; meaning: string }> = {
+  running: { name: 'Running', tone: 'info', meaning: 'Steps remain; the ceremony goes on from the current step.' },
+  interrupted: { name: 'Interrupted', tone: 'warn', meaning: 'A step was cut off (the app or the computer stopped). Resume it, or abort the ceremony.' },
+  completed: { name: 'Finished', tone: 'ok', meaning: 'Every step is done and the evidence bundle is written.' },
+  aborted: { name: 'Aborted', tone: 'muted', meaning: 'Stopped before the end; nothing more can be done in it.' },
+};
+
+export const STEP_STATUS: Record<string, string> = {
+  pending: 'not started',
+  active: 'current',
+  'in-flight': 'in progress',
+  done: 'done',
+  skipped: 'skipped',
+};
+
+export const roleTitle = (r: Role): string => ROLE_TITLES[r];
+
+/** "Ann Archer (Custodian)" */
+export const personWithRole = (a: { name: string; role: Role }): string => `${a.name} (${ROLE_TITLES[a.role]})`;
+
+/** "Ann, Ben and Cat" */
+export function namesList(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** Hex in groups of four for reading aloud ("ABCD 1234 …"). */
+export const hexGroups = (hex: string, size = 4): string => (hex.toUpperCase().match(new RegExp(`.{1,${size}}`, 'g')) ?? []).join(' ');
+
+/** What a step produced, as label/value pairs a witness can read (no secret is ever in an outcome). */
+export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ label: string; value: string; readout?: boolean; block?: boolean }> {
+  if (!outcome) return [];
+  const facts: Array<{ label: string; value: string; readout?: boolean; block?: boolean }> = [];
+  const str = (k: string) => (typeof outcome[k] === 'string' || typeof outcome[k] === 'number' ? String(outcome[k]) : null);
+  if (typeof outcome.skipped === 'string') facts.push({ label: 'Skipped', value: outcome.skipped });
+  if (str('label')) facts.push({ label: 'Key label', value: str('label')! });
+  if (str('checkValue')) {
+    const how = outcome.checkMethod === 'hmac-sha256-zeros' ? 'HMAC of zeros' : 'X9.24-1 CMAC';
+    facts.push({ label: `Check value (${how})`, value: hexGroups(str('checkValue')!, 5), readout: true });
+  }
+  if (str('legacyCheckValue')) facts.push({ label: 'Legacy check value (ECB)', value: hexGroups(str('legacyCheckValue')!, 6) });
+  if (str('spki') && str('fingerprint')) facts.push({ label: 'Public-key fingerprint (SHA-256 of the SPKI)', value: hexGroups(str('fingerprint')!), readout: true });
+  if (str('readAloud')) facts.push({ label: 'Read aloud', value: hexGroups(str('readAloud')!, str('readAloud')!.length <= 12 ? 5 : 4), readout: true });
+  if (str('test')) facts.push({ label: 'Test', value: `${str('test')}${outcome.passed === true ? ' — passed' : ''}` });
+  if (str('version')) facts.push({ label: 'Archived as', value: `version ${str('version')}` });
+  if (str('token') && str('serial')) facts.push({ label: 'Token', value: `${str('token')} (serial ${str('serial')})` });
+  if (str('record')) facts.push({ label: 'Record', value: str('record')! });
+  if (str('kekCheck')) facts.push({ label: 'Archive KEK check value', value: hexGroups(str('kekCheck')!, 5), readout: true });
+  if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
+  if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
+  if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });
+  if (typeof outcome.trustedWrap === 'boolean') facts.push({ label: 'Trusted wrapping', value: outcome.trustedWrap ? 'enforced by the token (only a key the SO trusts can wrap the archive’s keys)' : 'NOT enforced by the token — an exception was recorded' });
+  if (str('scheme') && str('threshold') && str('count')) facts.push({ label: 'Shares', value: `${str('scheme') === 'xor' ? 'XOR components' : 'SLIP-39'}, ${str('threshold')} of ${str('count')} to restore` });
+  if (Array.isArray(outcome.blobs)) facts.push({ label: 'Wrapped under the Backup Key', value: (outcome.blobs as Array<{ label?: string }>).map((b) => b.label ?? '').join(', ') });
+  if (str('subject')) facts.push({ label: 'CSR subject', value: str('subject')! });
+  if (str('csrPem')) facts.push({ label: 'Certificate signing request', value: str('csrPem')!, block: true });
+  return facts;
+}
+
+/**
+ * The policy in the room's words, from the policy main sent. (shared/ceremony/policy.ts has the
+ * printed record's lines, but importing it — or definition.ts — would bring their schemas, and
+ * zod, into the page.) A
+ * practice record needs one approval for each ceremony and lets a witness also be a custodian.
+ */
+export function policyLines(p: Policy, practice: boolean, titleOf: (type: string) => string): string[] {
+  const approvals = Object.entries(p.approvals).map(([type, n]) => {
+    const k = practice ? 1 : n;
+    return `${titleOf(type)}: ${k} custodian approval${k === 1 ? '' : 's'}${p.witnessRequired.includes(type as Policy['witnessRequired'][number]) ? ', and a witness signs off' : ''}.`;
+  });
+  return [
+    ...approvals,
+    practice || p.witnessMayBeCustodian ? 'A witness may also be a custodian in the same ceremony.' : 'A witness may not be a custodian in the same ceremony.',
+    p.passphraseCredentials === 'allowed' ? 'Passphrases are accepted instead of cards (they are weaker).' : 'Every person needs a card: passphrases are not accepted.',
+    `A backup needs at least ${p.minimumShareThreshold} shares to restore.`,
+  ];
+}
