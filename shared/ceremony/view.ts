@@ -32,6 +32,8 @@ export interface RunView {
   startedAt: string;
   endedAt: string | null;
   fingerprint: { hex: string; groups: string; words: string[]; confirmed: boolean };
+  /** Every resolved parameter the fingerprint covers (no secret is ever a parameter). */
+  params: Record<string, unknown>;
   participants: Array<{ person: string; name: string; roles: Role[]; roleTitles: string[]; credential: { kind: CredentialKind; fingerprint: string } | null; present: boolean }>;
   steps: Array<{
     index: number;
@@ -177,6 +179,7 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
     startedAt: s.startedAt,
     endedAt: s.endedAt,
     fingerprint: { hex: plan.fingerprint, groups: fingerprintGroups(plan.fingerprint), words: fingerprintWords(plan.fingerprint), confirmed: s.fingerprintConfirmed },
+    params: plan.params,
     participants: plan.participants.map((p) => ({ person: p.person, name: p.name, roles: p.roles, roleTitles: p.roles.map((r) => ROLE_TITLES[r]), credential: p.credential, present: !!s.present[p.person] })),
     steps: s.steps.map((st) => {
       const state = s.step[st.id]!;

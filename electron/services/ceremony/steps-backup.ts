@@ -205,8 +205,12 @@ export async function handedOver(ctx: StepContext, holder: string): Promise<void
   const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
   if (!h || !next || h.person !== next.person) fail('CEREMONY_STEP_BLOCKED', `It is ${next?.name ?? 'nobody'}’s turn.`, 'Hand the shares over one holder at a time, in order.');
   const index = holders.indexOf(h) + 1;
-  ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, written: true } } }]);
-  if (index === holders.length) await complete(ctx, stepActor(ctx, 'administrator'), { handedOver: holders.length });
+  // The last holder's entry closes the step in the same write (the holder, not whoever else is named, acts).
+  const actor = { person: h.person, name: h.name, role: 'custodian' as const };
+  ctx.run = await append(ctx, ctx.run, [
+    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, written: true } } },
+    ...(index === holders.length ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { handedOver: holders.length } } }] : []),
+  ]);
 }
 
 const canonicalWords = (m: string) => m.trim().toLowerCase().split(/\s+/).join(' ');
@@ -237,8 +241,11 @@ export async function verifyShare(ctx: StepContext, holder: string, text: string
   try {
     const mine = sec.shareBytes.get(h.person)!;
     if (mine.length === entered.length && timingSafeEqual(mine, entered)) {
-      ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, verified: true } } }]);
-      if (done.length + 1 === holders.length) await complete(ctx, stepActor(ctx, 'administrator'), { verified: holders.length });
+      const actor = { person: h.person, name: h.name, role: 'custodian' as const };
+      ctx.run = await append(ctx, ctx.run, [
+        { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index, verified: true } } },
+        ...(done.length + 1 === holders.length ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { verified: holders.length } } }] : []),
+      ]);
       return { ok: true, index };
     }
     // Whose share is it, if not this holder's? Named by position, so the ceremony can correct it.

@@ -108,9 +108,13 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
   }
   sec.shareBytes.set(h.person, record);
   ctx.secrets.set(s.plan.run, sec);
-  ctx.run = await append(ctx, ctx.run, [{ actor: { person: h.person, name: h.name, role: 'custodian' }, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true } } }]);
   const entered = done.length + 1;
-  if (entered >= needed(p)) await complete(ctx, stepActor(ctx, 'administrator'), { entered, needed: needed(p) });
+  // The share that completes the set closes the step in the same write.
+  const actor = { person: h.person, name: h.name, role: 'custodian' as const };
+  ctx.run = await append(ctx, ctx.run, [
+    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true } } },
+    ...(entered >= needed(p) ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { entered, needed: needed(p) } } }] : []),
+  ]);
   return { index: h.index, entered, needed: needed(p) };
 }
 
