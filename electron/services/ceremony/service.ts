@@ -15,16 +15,14 @@ import type { CeremonyEvent } from '../../../shared/ceremony/contract';
 import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
 import type { SetupParams } from '../../../shared/ceremony/params';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
-import type { Role } from '../../../shared/ceremony/roles';
-import { currentStep, inFlightStep, SYSTEM, type TokenIdentityView } from '../../../shared/ceremony/run';
-import { runView, secretSectionOpen, type RunView } from '../../../shared/ceremony/view';
+import { currentStep, SYSTEM, type TokenIdentityView } from '../../../shared/ceremony/run';
+import { runView, type RunView } from '../../../shared/ceremony/view';
 import type { TokenRef } from '../../../shared/keys';
 import { matchesSelector, tokenUri } from '../../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
 import type { ArchiveDoor } from '../archive/door';
 import type { ArchiveService } from '../archive/service';
-import type { CardAccess } from './credentials';
 import { DraftRecord, type DraftFile } from './draft';
 import * as engine from './engine';
 import { verifyBundle, type BundleVerdict } from './evidence';
@@ -33,50 +31,8 @@ import type { CeremonyRecord, PersonRecord, RunSummary } from './record';
 import { SecretStore } from './secrets';
 import { ArchiveCeremonyRecord } from './store';
 import { stepActor, type StepContext, type StepServices } from './step-context';
-import * as backup from './steps-backup';
-import * as common from './steps-common';
-import * as keygen from './steps-keygen';
-import * as people from './steps-people';
-import * as restore from './steps-restore';
-import * as retrieval from './steps-retrieval';
-
-export type Proof = { card: CardAccess } | { passphrase: string };
-
-export type CeremonyAction =
-  | { kind: 'run' }
-  | { kind: 'login'; pin: string | null }
-  | { kind: 'present'; person: string; proof: Proof }
-  | { kind: 'confirm-fingerprint'; fingerprint: string }
-  | { kind: 'enrol'; person: string; proof: Proof }
-  | { kind: 'approve'; step: string; person: string; proof: Proof }
-  /** An approval signed elsewhere (a card on another reader): the challenge it answers and its signature. */
-  | { kind: 'approve-signed'; step: string; person: string; counter: number; nonce: string; fingerprint: string; signature: string }
-  /** The current challenge of a step, to sign elsewhere (issued if there is none or it expired). */
-  | { kind: 'challenge'; step: string }
-  | { kind: 'reveal'; holder: string }
-  | { kind: 'handed-over'; holder: string }
-  | { kind: 'verify-share'; holder: string; share: string }
-  | { kind: 'commit'; soPin: string | null }
-  /** Restore and drill: one holder's share, checked as it is entered. */
-  | { kind: 'enter-share'; holder: string; share: string }
-  /** Restore and drill: unwrap the keys; `destPin` logs in to a destination that is not the workstation token. */
-  | { kind: 'unwrap'; destPin: string | null }
-  | { kind: 'tick'; step?: string }
-  | { kind: 'exception'; role: Role; step: string | null; expected: string; happened: string }
-  | { kind: 'decide'; id: string; decision: string }
-  | { kind: 'acknowledge'; id: string }
-  | { kind: 'abort'; reason: string }
-  | { kind: 'resume' };
-
-export interface ActResult {
-  view: RunView;
-  /** hand-over only: the share of the holder whose turn it is (never journaled, never stored). */
-  reveal?: ReturnType<typeof backup.reveal>;
-  /** sign-off only: where the evidence bundle was written. */
-  bundle?: { path: string; hash: string };
-  /** challenge only: what an approval made elsewhere must sign (with the person and their credential). */
-  challenge?: { run: string; fingerprint: string; step: string; counter: number; nonce: string };
-}
+import { dispatch, type ActResult, type CeremonyAction } from './actions';
+import { backupStatuses, type RecordStatus } from './record-status';
 
 export interface CeremonyServiceDeps {
   hsm: HsmClient;
@@ -92,31 +48,6 @@ export interface CeremonyServiceDeps {
   emit?(event: CeremonyEvent): void;
   /** The clock (tests move it to expire challenges). */
   now?(): Date;
-}
-
-export interface BackupStatus {
-  run: string;
-  at: string;
-  targets: string[];
-  scheme: string;
-  threshold: number;
-  holders: string[];
-  /** The last drill (or restore) that proved the shares rebuild the key, if any. */
-  lastDrill: string | null;
-  /** When the next drill is due under the policy's interval. */
-  drillDue: string;
-  overdue: boolean;
-}
-
-export interface RecordStatus {
-  exists: boolean;
-  name: string | null;
-  practice: boolean;
-  token: string | null;
-  policy: Policy;
-  /** Every completed backup with its drill status (issue #10: drills due or overdue show on a dashboard). */
-  backups: BackupStatus[];
-  people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 
 function osUser(via: 'app' | 'cli'): string {
@@ -337,7 +268,7 @@ export class CeremonyService {
     try {
       return await this.write(session, async (record, archive) => {
         const ctx = this.context(session, record, archive, run, by);
-        const extra = await this.dispatch(ctx, action);
+        const extra = await dispatch(ctx, action, this.deps.hsm);
         return { view: runView(ctx.run.state, { record: record.info.name, secretsHere: this.secrets.has(run) }), ...extra };
       });
     } finally {
@@ -360,213 +291,6 @@ export class CeremonyService {
     return { record, secrets: this.secrets, now: this.deps.now ?? (() => new Date()), run: engine.loadRun(record, run), session, services, by };
   }
 
-  private async dispatch(ctx: StepContext, action: CeremonyAction): Promise<Omit<ActResult, 'view'>> {
-    const r = ctx.run;
-    const deps = { ...ctx, hsm: this.deps.hsm };
-    const person = (ref: string) => {
-      const p = r.state.plan.participants.find((x) => x.person === ref || x.name.toLowerCase() === ref.toLowerCase());
-      if (!p) fail('PERSON_NOT_FOUND', `“${ref}” is not a participant of this ceremony.`, 'Name one of the participants.');
-      return p.person;
-    };
-    const by = (role: Role) => {
-      if (ctx.by) return person(ctx.by);
-      const holders = r.state.plan.participants.filter((p) => p.roles.includes(role));
-      if (holders.length === 1) return holders[0]!.person;
-      return fail('ROLE_MISSING', `Say who is acting (the ${role}).`, 'Name the person (in the CLI: --as NAME).');
-    };
-    switch (action.kind) {
-      case 'present':
-        ctx.run = await engine.present(deps, r, { person: person(action.person), proof: action.proof });
-        return {};
-      case 'confirm-fingerprint':
-        ctx.run = await engine.confirmFingerprint(ctx, r, { by: by('administrator'), fingerprint: action.fingerprint });
-        return {};
-      case 'approve':
-        ctx.run = await engine.approve(deps, r, { step: action.step, person: person(action.person), proof: action.proof });
-        return {};
-      case 'approve-signed': {
-        const step = r.state.steps.find((x) => x.id === action.step);
-        const role = step?.kind === 'sign-off' ? 'witness' : (step?.quorum?.role ?? 'custodian');
-        ctx.run = await engine.recordApproval(ctx, r, { step: action.step, person: person(action.person), role, counter: action.counter, nonce: action.nonce, fingerprint: action.fingerprint, signature: action.signature });
-        return {};
-      }
-      case 'challenge': {
-        engine.requireRunning(r);
-        const c = await engine.challengeFor(ctx, r, action.step);
-        ctx.run = c.loaded;
-        return { challenge: { step: action.step, counter: c.counter, nonce: c.nonce, run: r.state.plan.run, fingerprint: r.state.plan.fingerprint } };
-      }
-      case 'tick': {
-        const step = action.step ?? lastDone(r);
-        ctx.run = await engine.tick(ctx, r, { by: by('witness'), step });
-        return {};
-      }
-      case 'exception':
-        ctx.run = await engine.raiseException(ctx, r, { by: by(action.role), role: action.role, step: action.step, expected: action.expected, happened: action.happened });
-        return {};
-      case 'decide':
-        ctx.run = await engine.decideException(ctx, r, { by: by('administrator'), id: action.id, decision: action.decision });
-        return {};
-      case 'acknowledge':
-        ctx.run = await engine.acknowledgeException(ctx, r, { by: by('witness'), id: action.id });
-        return {};
-      case 'abort':
-        ctx.run = await engine.abort(ctx, r, { by: by('administrator'), reason: action.reason });
-        return {};
-      case 'resume':
-        // Only the administrator decides how an interrupted ceremony goes on.
-        engine.actorOf(r.state, by('administrator'), 'administrator');
-        await this.resume(ctx);
-        return {};
-      case 'enrol':
-        await people.enrolPerson(ctx, { person: action.person, proof: action.proof });
-        return {};
-      case 'reveal':
-        return { reveal: backup.reveal(ctx, action.holder) };
-      case 'handed-over':
-        await backup.handedOver(ctx, action.holder);
-        return {};
-      case 'verify-share':
-        await backup.verifyShare(ctx, action.holder, action.share);
-        return {};
-      case 'commit':
-        engine.requireRunnable(ctx.run, stepIdOf(ctx, 'commit-backup'));
-        await backup.runCommitBackup(ctx, action.soPin);
-        return {};
-      case 'enter-share':
-        await restore.enterShare(ctx, action.holder, action.share);
-        return {};
-      case 'unwrap': {
-        engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
-        const d = restore.destinationOf(ctx);
-        if (d.separate && action.destPin) await this.deps.hsm.call('login', { path: d.path, token: d.token, role: 'user', pin: action.destPin });
-        try {
-          await restore.runUnwrap(ctx);
-        } finally {
-          if (d.separate && action.destPin) await this.deps.hsm.call('logout', { path: d.path, token: d.token }).catch(() => undefined);
-        }
-        return {};
-      }
-      case 'login':
-        engine.requireRunnable(ctx.run);
-        if (currentStep(ctx.run.state)?.kind !== 'login') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the login step.', 'Log in when the ceremony reaches that step.');
-        await common.runLogin(ctx, action.pin);
-        return {};
-      case 'run':
-        return this.runStep(ctx);
-    }
-  }
-
-  /** The current step's own work, for steps that need no more than "do it now". */
-  private async runStep(ctx: StepContext): Promise<Omit<ActResult, 'view'>> {
-    engine.requireNotInterrupted(ctx, ctx.run);
-    const step = engine.requireRunnable(ctx.run);
-    const type = ctx.run.state.plan.definition.type;
-    switch (step.kind) {
-      case 'roll-call':
-        await common.runRollCall(ctx);
-        break;
-      case 'read-fingerprint':
-        await common.runReadFingerprint(ctx);
-        break;
-      case 'login':
-        await common.runLogin(ctx, null);
-        break;
-      case 'check':
-        await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
-        break;
-      case 'retrieve':
-        await retrieval.runRetrieve(ctx);
-        break;
-      case 'rebuild-backup-key':
-        await restore.runRebuild(ctx);
-        break;
-      case 'enter-shares':
-        fail('CEREMONY_STEP_BLOCKED', 'Each holder enters their share, one at a time.', 'Enter the shares (custos ceremony restore-shares, or the screen).');
-        break;
-      case 'unwrap-targets':
-        await this.dispatch(ctx, { kind: 'unwrap', destPin: null });
-        break;
-      case 'enrol':
-        await people.runEnrolDone(ctx);
-        break;
-      case 'set-policy':
-        await people.runSetPolicy(ctx);
-        break;
-      case 'generate':
-        await keygen.runGenerate(ctx);
-        break;
-      case 'show-check-value':
-        await keygen.runShowCheckValue(ctx);
-        break;
-      case 'test-operation':
-        await keygen.runTestOperation(ctx);
-        break;
-      case 'archive':
-        await keygen.runArchive(ctx);
-        break;
-      case 'csr':
-        await keygen.runCsr(ctx);
-        break;
-      case 'make-backup-key':
-        await backup.runMakeBackupKey(ctx);
-        break;
-      case 'split':
-        await backup.runSplit(ctx);
-        break;
-      case 'print':
-        await common.complete(ctx, SYSTEM, { printed: true });
-        break;
-      case 'sign-off': {
-        const b = await common.runSignOff(ctx);
-        return { bundle: { path: b.bundle, hash: b.hash } };
-      }
-      case 'hand-over':
-      case 'verify-shares':
-        fail('CEREMONY_STEP_BLOCKED', `“${step.title}” is done one holder at a time.`, step.kind === 'hand-over' ? 'Show the next holder their share (reveal), then confirm it was written down.' : 'Each holder enters their share.');
-        break;
-      case 'commit-backup':
-        fail('CEREMONY_STEP_BLOCKED', 'The commit needs the SO PIN.', 'The SO PIN holder enters the SO PIN (commit).');
-        break;
-      case 'create-record':
-        fail('INVALID_INPUT', 'This workstation already has a record.', 'Nothing to create.');
-    }
-    return {};
-  }
-
-  /**
-   * After a crash: a step that was started and never finished is adopted (the key made with the
-   * planned CKA_ID, the version archived with this run's id) or marked failed so it runs again; a
-   * backup whose Backup Key and shares were lost with the process has its share set voided and the
-   * secret part starts again. Nothing half-done survives.
-   */
-  private async resume(ctx: StepContext): Promise<void> {
-    engine.requireRunning(ctx.run);
-    const s = ctx.run.state;
-    const flight = inFlightStep(s);
-    const how: string[] = [];
-    if (flight) {
-      let adopted = false;
-      if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
-      else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
-      else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
-      else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
-      else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
-      if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
-      else if (flight.kind !== 'commit-backup' && flight.kind !== 'unwrap-targets') {
-        ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'step.failed', step: flight.id, error: { code: 'CEREMONY_INTERRUPTED', message: 'Interrupted before it finished; nothing was made. Run the step again.' } } }]);
-        how.push(`step “${flight.title}” had not finished: it runs again`);
-      }
-    }
-    const lost = !this.secrets.has(s.plan.run) && secretSectionOpen(ctx.run.state);
-    if (lost) {
-      const first = ctx.run.state.steps.find((x) => x.secret)!;
-      ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'shares.voided', step: first.id, reason: 'The Backup Key and its shares lived only in the memory of the process that stopped. Any share already handed over is void: a new Backup Key and new shares are made.' } }]);
-      how.push('the half-made share set is void; a new one is made');
-    }
-    ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'run.resumed', step: currentStep(ctx.run.state)?.id ?? null, how: how.join('; ') || 'nothing was in progress' } }]);
-  }
-
   // ---- Set-up before the record exists ----------------------------------------------------------
 
   private async actOnDraft(session: TokenRef, action: CeremonyAction, by: string | null): Promise<ActResult> {
@@ -587,7 +311,7 @@ export class CeremonyService {
       fail('RECORD_MISSING', 'Until the record is created, only the roll call, the login and the witness’s ticks can be done.', 'Do the steps in order.');
     }
     void session;
-    const extra = await this.dispatch(ctx, action);
+    const extra = await dispatch(ctx, action, this.deps.hsm);
     this.draft = d;
     return { view: runView(ctx.run.state, { record: d.record.info.name, secretsHere: false }), ...extra };
   }
@@ -670,53 +394,8 @@ function proposedPolicy(params: unknown): Policy | null {
   return p.practice ? practicePolicy() : defaultPolicy();
 }
 
-function lastDone(r: engine.LoadedRun): string {
-  const done = [...r.state.steps].reverse().find((x) => ['done', 'skipped'].includes(r.state.step[x.id]!.status));
-  if (!done) fail('CEREMONY_STEP_BLOCKED', 'No step is done yet, so there is nothing to tick.', 'Tick a step after it is done.');
-  return done.id;
-}
-
-function stepIdOf(ctx: StepContext, kind: string): string {
-  const st = ctx.run.state.steps.find((x) => x.kind === kind);
-  if (!st) fail('CEREMONY_STEP_BLOCKED', `This ceremony has no ${kind} step.`, 'Check the ceremony’s definition.');
-  return st.id;
-}
-
 export { CustosError };
 
-/** Completed backups, each with the date of its last successful drill or restore and when the next drill is due. */
-function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
-  const runs = r.runs();
-  const interval = r.policy().drillIntervalMonths;
-  const out: BackupStatus[] = [];
-  const drills = runs.filter((x) => (x.type === 'restore-drill' || x.type === 'restore') && x.status === 'completed');
-  const drilled = new Map<string, string>();
-  for (const d of drills) {
-    const stored = r.loadRun(d.run);
-    const planned = stored?.entries[0]?.event;
-    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
-    if (of && d.endedAt && (!drilled.has(of) || drilled.get(of)! < d.endedAt)) drilled.set(of, d.endedAt);
-  }
-  for (const b of runs.filter((x) => x.type === 'backup' && x.status === 'completed')) {
-    const stored = r.loadRun(b.run);
-    const planned = stored?.entries[0]?.event;
-    if (!stored || planned?.type !== 'run.planned') continue;
-    const p = planned.plan.params as { targets: Array<string | { name: string }>; scheme: string; threshold: number; holders: Array<{ name: string }> };
-    const last = drilled.get(b.run) ?? null;
-    const from = new Date(last ?? b.endedAt ?? b.startedAt);
-    const due = new Date(from);
-    due.setUTCMonth(due.getUTCMonth() + interval);
-    out.push({
-      run: b.run,
-      at: b.endedAt ?? b.startedAt,
-      targets: p.targets.map((t) => (typeof t === 'string' ? t : t.name)),
-      scheme: p.scheme,
-      threshold: p.threshold,
-      holders: p.holders.map((h) => h.name),
-      lastDrill: last,
-      drillDue: due.toISOString(),
-      overdue: due <= now,
-    });
-  }
-  return out;
-}
+
+export type { ActResult, CeremonyAction, Proof } from './actions';
+export type { BackupStatus, RecordStatus } from './record-status';

@@ -1,0 +1,67 @@
+// The record as the Ceremonies screen's header and the drill dashboard show it: the register, the
+// policy, and every completed backup with its last drill and when the next is due.
+import type { Policy } from '../../../shared/ceremony/policy';
+import type { Role } from '../../../shared/ceremony/roles';
+import type { CeremonyRecord } from './record';
+
+export interface BackupStatus {
+  run: string;
+  at: string;
+  targets: string[];
+  scheme: string;
+  threshold: number;
+  holders: string[];
+  /** The last drill (or restore) that proved the shares rebuild the key, if any. */
+  lastDrill: string | null;
+  /** When the next drill is due under the policy's interval. */
+  drillDue: string;
+  overdue: boolean;
+}
+
+export interface RecordStatus {
+  exists: boolean;
+  name: string | null;
+  practice: boolean;
+  token: string | null;
+  policy: Policy;
+  /** Every completed backup with its drill status (issue #10: drills due or overdue show on a dashboard). */
+  backups: BackupStatus[];
+  people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
+}
+
+/** Completed backups, each with the date of its last successful drill or restore and when the next drill is due. */
+export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
+  const runs = r.runs();
+  const interval = r.policy().drillIntervalMonths;
+  const out: BackupStatus[] = [];
+  const drills = runs.filter((x) => (x.type === 'restore-drill' || x.type === 'restore') && x.status === 'completed');
+  const drilled = new Map<string, string>();
+  for (const d of drills) {
+    const stored = r.loadRun(d.run);
+    const planned = stored?.entries[0]?.event;
+    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+    if (of && d.endedAt && (!drilled.has(of) || drilled.get(of)! < d.endedAt)) drilled.set(of, d.endedAt);
+  }
+  for (const b of runs.filter((x) => x.type === 'backup' && x.status === 'completed')) {
+    const stored = r.loadRun(b.run);
+    const planned = stored?.entries[0]?.event;
+    if (!stored || planned?.type !== 'run.planned') continue;
+    const p = planned.plan.params as { targets: Array<string | { name: string }>; scheme: string; threshold: number; holders: Array<{ name: string }> };
+    const last = drilled.get(b.run) ?? null;
+    const from = new Date(last ?? b.endedAt ?? b.startedAt);
+    const due = new Date(from);
+    due.setUTCMonth(due.getUTCMonth() + interval);
+    out.push({
+      run: b.run,
+      at: b.endedAt ?? b.startedAt,
+      targets: p.targets.map((t) => (typeof t === 'string' ? t : t.name)),
+      scheme: p.scheme,
+      threshold: p.threshold,
+      holders: p.holders.map((h) => h.name),
+      lastDrill: last,
+      drillDue: due.toISOString(),
+      overdue: due <= now,
+    });
+  }
+  return out;
+}
