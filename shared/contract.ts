@@ -106,6 +106,24 @@ export interface AppInfo {
 
 export { DEMO_TOKEN_LABEL } from './demo';
 
+/** A person who may act at this workstation outside ceremonies (operator or administrator). */
+export interface OperatorView {
+  person: string;
+  name: string;
+  roles: string[];
+}
+
+/**
+ * What the workstation record says about who acts here: no record yet, a plain archive (no
+ * register), a practice record, or a production record — where every security-relevant action
+ * must name one of `people`.
+ */
+export interface OperatorPolicy {
+  record: 'none' | 'plain' | 'practice' | 'production';
+  required: boolean;
+  people: OperatorView[];
+}
+
 // ---- Shares: checking one share against its record, and restore drills ----------------------
 // Everything below is public: share-set records hold no share, word or secret, and drills answer
 // with positions, holders, fingerprints and check values only. Share words cross IPC one share
@@ -305,9 +323,10 @@ export const contract = {
     'Create the SoftHSM2 demo token in the data folder.',
   ),
   'session.login': method<SlotEntry>()(
-    z.strictObject({ module: modulePath, token: tokenUriInput, pin, role: z.enum(['user', 'so']) }),
-    'Log in to a token with a PIN.',
+    z.strictObject({ module: modulePath, token: tokenUriInput, pin, role: z.enum(['user', 'so']), person: z.string().trim().min(1).max(200).optional() }),
+    'Log in to a token with a PIN, as a person from the register (they act for what is done with it until logout).',
   ),
+  'session.operators': method<OperatorPolicy>()(none, 'Who may act at this workstation (active operators and administrators), and whether one must be named.'),
   'session.logout': method<SlotEntry>()(
     z.strictObject({ module: modulePath, token: tokenUriInput }),
     'Log out of a token.',

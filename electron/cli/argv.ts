@@ -4,7 +4,7 @@
 // commander still decides what the command line means.
 
 /** Global options that take a value (commander reads them before or after the command word). */
-const VALUE_OPTIONS = new Set(['--module', '--token', '--pin-file', '--data-dir']);
+const VALUE_OPTIONS = new Set(['--module', '--token', '--pin-file', '--data-dir', '--operator']);
 
 /** Where the arguments that are not options or option values of the root command are, in order. */
 function operands(argv: readonly string[]): number[] {

@@ -24,7 +24,14 @@ function cliSpawner(dataDir: string): (env: NodeJS.ProcessEnv) => SpawnHost {
 /** The core services (configuration, HSM client, tokens, keys) for this command. */
 export function openCore(opts: GlobalOptions): CoreServices {
   const dataDir = opts.dataDir ?? defaultDataDir();
-  return createCore({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
+  const core = createCore({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
+  core.activity.actAs(operatorOf(opts));
+  return core;
+}
+
+/** The person this command acts as: --operator, else $CUSTOS_OPERATOR. */
+export function operatorOf(opts: GlobalOptions): string | null {
+  return opts.operator ?? process.env.CUSTOS_OPERATOR ?? null;
 }
 
 /** --module PATH overrides the configured modules for this command only. */
@@ -128,5 +135,6 @@ export async function withServices(program: Command, fn: (s: Services, opts: Glo
   const { createServices } = await import('../services/index');
   const dataDir = opts.dataDir ?? defaultDataDir();
   const s = createServices({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
+  s.activity.actAs(operatorOf(opts));
   return fn(s, opts).finally(() => s.close());
 }

@@ -9,6 +9,8 @@ export interface GlobalOptions {
   pinFile?: string;
   json?: boolean;
   dataDir?: string;
+  /** --operator: the enrolled person acting (audit log); else $CUSTOS_OPERATOR. */
+  operator?: string;
 }
 
 /** Prints `value` as JSON with --json, else the text; both from the same value. */

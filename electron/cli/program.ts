@@ -15,6 +15,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--token <label|uri>', 'token by label or PKCS#11 URI (RFC 7512)'))
     .addOption(new Option('--pin-file <file>', 'read the PIN from the first line of FILE (never from an argument)'))
     .addOption(new Option('--data-dir <dir>', 'Custos data folder (default: $CUSTOS_DATA_DIR or ~/.config/Custos)'))
+    .addOption(new Option('--operator <name>', 'who does this: an enrolled operator or administrator, for the audit log (default: $CUSTOS_OPERATOR; required once a production record exists)'))
     .addOption(new Option('--json', 'machine-readable output (see docs/CLI.md)'))
     .showHelpAfterError()
     .exitOverride()

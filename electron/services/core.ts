@@ -4,10 +4,11 @@
 // adds the rest for the app and for the commands that need it.
 import { mkdirSync } from 'node:fs';
 import { HsmClient, type SpawnHost } from '../hsm/client';
+import { Activity } from './activity/activity';
+import { AuditedKeyService, AuditedTokenService } from './activity/audited';
 import { ConfigStore } from './config';
-import { KeyService } from './key-service';
+import type { KeyService } from './key-service';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, type DemoEnvironment } from './demo';
-import { TokenService } from './tokens';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -22,8 +23,12 @@ export interface CoreServices {
   demo: DemoEnvironment;
   config: ConfigStore;
   hsm: HsmClient;
-  tokens: TokenService;
+  /** Token sessions, PINs and modules; logins, PIN changes and module changes are audited. */
+  tokens: AuditedTokenService;
+  /** Keys on a token; generation, destruction, relabelling, copies, imports, wraps and CSRs are audited. */
   keys: KeyService;
+  /** Who acts here, and the record of what they did (activity/activity.ts). */
+  activity: Activity;
   /** Logs out, finalizes every module and stops the HSM host. */
   close(): Promise<void>;
 }
@@ -43,13 +48,23 @@ export function createCore(opts: ServicesOptions): CoreServices {
   // Start the HSM host now, in parallel with the window, so the first token list does not wait for
   // it. The CLI starts it itself, before its command loads, when the command needs it (cli/host.ts).
   if (opts.shell !== 'cli') void hsm.call('ping', {}).catch(() => undefined);
+  let tokens: AuditedTokenService | null = null;
+  const activity = new Activity({
+    hsm,
+    dataDir: opts.dataDir,
+    via: opts.shell === 'cli' ? 'cli' : 'app',
+    modules: () => tokens?.enabledModules().map((m) => m.path) ?? [],
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  tokens = new AuditedTokenService(hsm, config, demo, activity);
   return {
     dataDir: opts.dataDir,
     demo,
     config,
     hsm,
-    tokens: new TokenService(hsm, config, demo),
-    keys: new KeyService(hsm),
+    tokens,
+    keys: new AuditedKeyService(hsm, activity),
+    activity,
     close: () => hsm.close(),
   };
 }

@@ -12,6 +12,7 @@ import { ceremonyHandlers } from './ceremony/handlers';
 import { CeremonyService } from './ceremony/service';
 import { createCore, type CoreServices, type ServicesOptions } from './core';
 import { hostEnvironment } from './demo';
+import { KeyService } from './key-service';
 import { DrillService, readRecordView, ShareService, verifyShare } from './shares/index';
 import { VERSION } from './version';
 
@@ -66,8 +67,10 @@ export function createServices(opts: ServicesOptions): Services {
         // The SO's part of a backup commit runs in a host of its own: the SO and the user cannot be
         // logged in at once in one process (hsm/host/trusted.ts).
         newHost: () => new HsmClient(opts.spawnHost(hostEnvironment(core.demo)), { sharedArena: false }),
-        csr: (t, selector, subject) => core.keys.csr(t, selector, subject),
+        // The ceremony journals its own CSR step: the unaudited service, so it is not recorded twice.
+        csr: (t, selector, subject) => new KeyService(core.hsm).csr(t, selector, subject),
         via: opts.shell === 'cli' ? 'cli' : 'app',
+        activity: core.activity,
         emit: (event) => {
           for (const l of [...listeners]) l(event);
         },
@@ -103,7 +106,8 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
       if (slot.token) await s.ceremonies.createPracticeRecord({ module: slot.module, token: slot.token.uri }, userPin);
       return s.tokens.listing().then((l) => l.slots.find((x) => x.token?.uri === slot.token?.uri) ?? slot);
     },
-    'session.login': ({ module, token, pin, role }) => s.tokens.login(module, token, pin, role),
+    'session.login': ({ module, token, pin, role, person }) => s.tokens.login(module, token, pin, role, true, person ?? null),
+    'session.operators': () => s.activity.operatorPolicy(),
     'session.logout': ({ module, token }) => s.tokens.logout(module, token),
     'keys.capabilities': (t) => s.tokens.withConfigured(t.module, () => s.keys.capabilities(t)),
     'keys.list': (t) => s.tokens.withConfigured(t.module, () => s.keys.list(t)),

@@ -21,6 +21,7 @@
 // MAC's job.
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
 import type { ArchiveInfo, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
+import type { EntryDraft } from '../audit/chain';
 import { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import { guarded, requireStore, type ArchiveContext } from './context';
@@ -29,6 +30,7 @@ import { fromSqlite } from './errors';
 import { initArchive, type InitOptions } from './init';
 import { openArchiveFile, type OpenOptions } from './open';
 import * as ceremonyRows from './ceremonies';
+import * as notes from './notes';
 import * as queries from './queries';
 import * as records from './records';
 import { restoreVersion, type Restored, type RestoreTemplate } from './retrieval';
@@ -206,6 +208,16 @@ export class ArchiveService {
 
   ceremony(id: string): records.Ceremony {
     return records.ceremony(this.ctx, id);
+  }
+
+  /** Audit entries about no archive row (what people did with tokens and keys), in one commit. */
+  note(entries: EntryDraft[], guard?: () => void): Promise<number> {
+    return notes.note(this.ctx, entries, guard);
+  }
+
+  /** True when the pending journal's entry `id` was already carried into the log. */
+  hasPendingEntry(id: string): boolean {
+    return notes.hasPendingEntry(this.ctx, id);
   }
 
   /** The ceremony engine's rows (schema 2): people, credentials, policy, runs and journals, bundles. */

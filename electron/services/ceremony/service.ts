@@ -48,6 +48,15 @@ export interface CeremonyServiceDeps {
   emit?(event: CeremonyEvent): void;
   /** The clock (tests move it to expire challenges). */
   now?(): Date;
+  /**
+   * The workstation's activity record: a refused or failed action (a wrong card PIN, an approval
+   * that does not count) is recorded there, since it leaves no journal entry; and a new record
+   * takes over what waited in the pending audit journal.
+   */
+  activity?: {
+    note(ev: { action: string; token?: TokenRef | null; details?: Record<string, string | number | boolean | null> }, outcome: 'failed' | 'refused', code?: string): Promise<void>;
+    carry(a: ArchiveService): Promise<number>;
+  };
 }
 
 function osUser(via: 'app' | 'cli'): string {
@@ -247,7 +256,18 @@ export class CeremonyService {
 
   /** One action on a run, by the person `by` (register id or name). */
   async act(session: TokenRef, run: string, action: CeremonyAction, by: string | null): Promise<ActResult> {
-    const result = await this.actOn(session, run, action, by);
+    let result: ActResult;
+    try {
+      result = await this.actOn(session, run, action, by);
+    } catch (e) {
+      // Nothing was journaled (a refused action changes nothing): the activity record keeps it.
+      if (e instanceof CustosError) {
+        await this.deps.activity
+          ?.note({ action: `ceremony.${action.kind}`, token: session, details: { ceremony: run, by: by ?? null, ...(action.kind === 'approve' && 'step' in action ? { step: String(action.step ?? '') } : {}) } }, 'refused', e.appError.code)
+          .catch(() => undefined);
+      }
+      throw e;
+    }
     this.changed(result.view);
     return result;
   }
@@ -333,6 +353,8 @@ export class CeremonyService {
         { actor, event: { type: 'step.completed' as const, step: step.id, outcome: { record: ws.name, archiveId: a.archiveId, kek: ws.kek_label, kekCheck: ws.kek_check, mac: ws.mac_label, auditKey: ws.audit_fingerprint, practice: plan.practice } } },
       ];
       await record.createRun(d.record.definition, events, { profile: { practice: plan.practice } });
+      // What was done at this workstation before it had a record now goes into the record's log.
+      await this.deps.activity?.carry(a);
       this.draft = null;
       void by;
       return { view: this.viewOf(record, plan.run) };
@@ -355,6 +377,7 @@ export class CeremonyService {
       const a = await this.deps.door.init(path, { token: session, name: 'Practice workstation (demo token)', actor, tokenUri: session.token });
       try {
         await a.ceremonyRows.initProfile({ practice: true, policy: canonicalJson(practicePolicy()), actor, osUser: osUser(this.deps.via) });
+        await this.deps.activity?.carry(a);
       } finally {
         a.close();
       }
