@@ -25,7 +25,7 @@ const objects = (ref: { label?: string; idHex?: string }) => f.hsm.call('objects
 describe('archive init', () => {
   it('creates the file and three HSM keys with the label convention and the right attributes', async () => {
     const info = a.info();
-    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 2, counts: { keys: 0, versions: 0, auditEntries: 1, checkpoints: 1 } });
+    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 2, counts: { keys: 0, versions: 0, auditEntries: 2, checkpoints: 1 } });
     expect(info.keys.kek.label).toBe(`custos-archive-kek/${info.archiveId}`);
     expect(info.keys.mac.label).toBe(`custos-archive-mac/${info.archiveId}`);
     expect(info.keys.audit.label).toBe(`custos-audit/${info.archiveId}`);

@@ -20,6 +20,17 @@ export interface WalkResult {
   misplaced: number[];
   breaks: number[];
   cpHashes: Array<[number, string]>;
+  /** The time ("at") of each entry a checkpoint names, to compare with the checkpoint's own. */
+  cpAts: Array<[number, string | null]>;
+  /** Entries whose stored hash column is not the SHA-256 of their text. */
+  badHashes: number[];
+  /**
+   * [seq, at of seq-1, at of seq] where the time changes between two entries that no checkpoint
+   * separates. Every entry of one transaction carries that transaction's time, and each
+   * transaction ends in a checkpoint: so a change of time with no checkpoint after seq-1 means
+   * that checkpoint was deleted.
+   */
+  unsplit: Array<[number, string, string]>;
 }
 
 type HashFn = (algorithm: string, data: string | Uint8Array) => string;
@@ -35,26 +46,45 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
   // only an edited entry has one), is read again row by row, so every check sees exactly the rows.
   const CHUNK = 256;
   const zero = '0000000000000000000000000000000000000000000000000000000000000000';
-  const out: WalkResult = { count: 0, bytes: 0, lastSeq: 0, missing: [], misplaced: [], breaks: [], cpHashes: [] };
+  const out: WalkResult = { count: 0, bytes: 0, lastSeq: 0, missing: [], misplaced: [], breaks: [], cpHashes: [], cpAts: [], badHashes: [], unsplit: [] };
   const cps = new Set(task.checkpoints);
+  // The stored hash column comes along as one string of 64 hex digits per entry: it is not used
+  // for chaining, but people read it (the audit trail shows it), so it must match the text.
   const chunk = db
-    .prepare('SELECT count(*), min(seq), max(seq), CAST(group_concat(entry, char(10)) AS BLOB) FROM (SELECT seq, entry FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ' + CHUNK + ')')
+    .prepare(
+      'SELECT count(*), min(seq), max(seq), CAST(group_concat(entry, char(10)) AS BLOB), group_concat(hash, \'\'), sum(length(hash) = 64) FROM (SELECT seq, entry, hash FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ' +
+        CHUNK +
+        ')',
+    )
     .raw(true);
-  const rowsOf = db.prepare('SELECT seq, CAST(entry AS BLOB) FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true);
+  const rowsOf = db.prepare('SELECT seq, CAST(entry AS BLOB), hash FROM audit_entries WHERE seq >= ? AND seq <= ? ORDER BY seq').raw(true);
+  const prefix = Buffer.from(task.prefix, 'utf8');
+  const atMark = Buffer.from(',"at":"', 'latin1');
+  // The entry's time: the JSON string after ',"at":"' (the first one after the prefix; what
+  // comes before it is the seq and a hex hash). null when the text has no such field.
+  const atOf = (buf: Buffer | Uint8Array | null, start: number, end: number): string | null => {
+    if (buf === null) return null;
+    const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const p = b.indexOf(atMark, start + Math.min(prefix.length, end - start));
+    if (p < 0 || p >= end) return null;
+    const q = b.indexOf(34, p + atMark.length);
+    return q < 0 || q >= end || q - p > 64 ? null : b.toString('latin1', p + atMark.length, q);
+  };
   // The link into this range: the hash of the entry before it (recomputed, never read).
   let prevH = zero;
+  let prevAt: string | null = null;
   let expected = task.lo;
   if (task.lo > 1) {
     const before = db.prepare('SELECT seq, CAST(entry AS BLOB) FROM audit_entries WHERE seq < ? ORDER BY seq DESC LIMIT 1').raw(true).get(task.lo) as [number, Uint8Array] | undefined;
     if (before) {
       prevH = hash('sha256', before[1]);
+      prevAt = cps.has(before[0]) ? null : atOf(before[1], 0, before[1].length);
       expected = before[0] + 1;
     } else {
       expected = 1;
     }
   }
-  const prefix = Buffer.from(task.prefix, 'utf8');
-  const visit = (seq: number, buf: Buffer | null, start: number, end: number) => {
+  const visit = (seq: number, buf: Buffer | null, start: number, end: number, stored: string | null) => {
     out.count++;
     if (seq !== expected) out.missing.push([expected, seq - 1]);
     let ok = buf !== null && end - start > prefix.length + 75 && prefix.compare(buf, start, start + prefix.length) === 0;
@@ -71,21 +101,32 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
       if (!ok) out.breaks.push(seq);
     }
     const h = buf !== null ? hash('sha256', buf.subarray(start, end)) : zero;
+    if (stored !== h) out.badHashes.push(seq);
+    const when = atOf(buf, start, end);
+    if (prevAt !== null && when !== null && when !== prevAt) out.unsplit.push([seq, prevAt, when]);
     out.bytes += end - start;
-    if (cps.has(seq)) out.cpHashes.push([seq, h]);
+    if (cps.has(seq)) {
+      out.cpHashes.push([seq, h]);
+      out.cpAts.push([seq, when]);
+      prevAt = null; // a checkpoint ends the transaction: the next entry may have another time
+    } else {
+      prevAt = when;
+    }
     prevH = h;
     expected = seq + 1;
     out.lastSeq = seq;
   };
   let from = task.lo;
   for (;;) {
-    const c = chunk.get(from, task.hi) as [number, number | null, number | null, Buffer | null];
+    const c = chunk.get(from, task.hi) as [number, number | null, number | null, Buffer | null, string | null, number | null];
     const n = c[0];
     if (n === 0) break;
     const lo = c[1]!;
     const hi = c[2]!;
     const text = c[3];
-    let fast = hi - lo + 1 === n && text !== null;
+    const hashes = c[4];
+    // Every hash 64 characters long, so the joined string splits at fixed places.
+    let fast = hi - lo + 1 === n && text !== null && typeof hashes === 'string' && c[5] === n;
     if (fast) {
       // n pieces, split on LF; a chunk with any other number of line breaks takes the row path.
       let pieces = 1;
@@ -97,11 +138,11 @@ export function walkChain(db: WalkDb, task: WalkTask, hash: HashFn): WalkResult 
       for (let i = 0; i < n; i++) {
         let end = i < n - 1 ? text!.indexOf(10, start) : text!.length;
         if (end < 0) end = text!.length;
-        visit(lo + i, text!, start, end);
+        visit(lo + i, text!, start, end, hashes!.slice(64 * i, 64 * i + 64));
         start = end + 1;
       }
     } else {
-      for (const r of rowsOf.all(from, hi) as Array<[number, Buffer | null]>) visit(r[0], r[1], 0, r[1] ? r[1].length : 0);
+      for (const r of rowsOf.all(from, hi) as Array<[number, Buffer | null, unknown]>) visit(r[0], r[1], 0, r[1] ? r[1].length : 0, typeof r[2] === 'string' ? r[2] : null);
     }
     from = hi + 1;
   }
