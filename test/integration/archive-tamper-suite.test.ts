@@ -14,6 +14,8 @@
 // application_id and user_version) and SQLite's integrity_check finds nothing — free pages, unused
 // space in a page, header counters. Every other case must be detected: the verdict fails, or the
 // file is refused at open with a typed error. CUSTOS_TAMPER_SEED picks another random run.
+// A little over 400 lines: the archive with rows in all twenty tables, the generic tampering and the
+// judging are one suite and read best together.
 import Database from 'better-sqlite3';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

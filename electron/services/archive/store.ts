@@ -92,8 +92,9 @@ export class ArchiveStore {
    */
   private checkSigner(m: Mutation, message: Buffer, signature: Uint8Array): string {
     const planned = m.rows.find((r) => r.spec === RECORDS.workstation && r.op === 'insert')?.row.audit_spki;
-    const spki = this.auditSpki ?? (planned instanceof Uint8Array ? planned : null);
-    if (!spki) throw new Error('the archive store has no audit public key to check signatures with');
+    const stored = this.auditSpki ?? (planned instanceof Uint8Array ? planned : (this.db.prepare('SELECT audit_spki FROM workstation').pluck().get() as unknown));
+    const spki = stored instanceof Uint8Array ? stored : null;
+    if (!spki) throw archiveError('ARCHIVE_CORRUPT', `The archive ${this.path} records no audit public key to check the HSM's signature with. Nothing was written.`, 'Run `custos archive verify` on it and restore the archive from a trusted copy.', { path: this.path });
     const fingerprint = spkiSha256(spki);
     let valid = false;
     try {
