@@ -111,7 +111,6 @@ function dateOpt(v: string | undefined, what: string): string | undefined {
   return d;
 }
 
-
 /** On failure: the first problem in the error (so --json prints one document), all of them on stderr and in --report. */
 function verdictError(v: VerifyVerdict): CustosError {
   const first = v.problems[0];
