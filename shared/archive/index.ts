@@ -1,4 +1,5 @@
 // The archive's pure domain: lifecycle, cryptoperiod policy, canonical encoding, shapes for the UI.
+export * from './audit-key';
 export * from './canonical';
 export * from './lifecycle';
 export * from './policy';

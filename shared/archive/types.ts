@@ -15,6 +15,23 @@ export const WRAP_MECHANISM_KWP = 'aes-256-kwp-rfc5649';
 
 export type CheckMethod = 'aes-cmac' | 'tdes-ecb' | 'hmac-sha256-zeros';
 
+/**
+ * Whose audit key the archive names, against what this workstation pinned and what the HSM holds
+ * (issue #11 part 2). `stored` is SHA-256 of the stored SPKI: the key signatures are checked with.
+ */
+export interface AuditKeyStatus {
+  stored: string;
+  /** workstation.audit_fingerprint, the fingerprint stored beside the key (equal to `stored` unless edited). */
+  recorded: string;
+  /** The fingerprint this workstation pinned for the archive (its anchor); null when it has none. */
+  pinned: string | null;
+  /** null when nothing is pinned here: then compare `stored` with the fingerprint written down at init. */
+  matchesPin: boolean | null;
+  /** The fingerprint of the HSM's audit key, when the HSM was asked (verify with the HSM, info --check-hsm). */
+  hsm: string | null;
+  matchesHsm: boolean | null;
+}
+
 export interface ArchiveInfo {
   archiveId: string;
   name: string;
@@ -30,6 +47,7 @@ export interface ArchiveInfo {
   };
   counts: { keys: number; versions: number; auditEntries: number; checkpoints: number; trusted: number };
   lastCheckpoint: { seq: number; at: string; headHash: string } | null;
+  auditKey: AuditKeyStatus;
 }
 
 export type SearchSort = 'label' | 'created' | 'activation' | 'rotation-due';
@@ -158,7 +176,12 @@ export interface AuditPage {
 }
 
 export interface VerifyProblem {
-  check: 'format' | 'chain' | 'checkpoint' | 'truncation' | 'row-mac' | 'row-audit' | 'identity' | 'invariant' | 'sqlite';
+  /**
+   * schema: the tables, indexes and triggers differ from what the migrations create; derived: an
+   * index or guard table (key_tags, key_custodians, lifecycle_reachable) differs from what it is
+   * rebuilt from; meta: the meta table differs from its audited copy or its rules.
+   */
+  check: 'format' | 'chain' | 'checkpoint' | 'truncation' | 'row-mac' | 'row-audit' | 'identity' | 'invariant' | 'sqlite' | 'schema' | 'derived' | 'meta';
   message: string;
   seq?: number;
   table?: string;
@@ -170,6 +193,9 @@ export interface VerifyVerdict {
   archiveId: string;
   /** Whether row MACs and the HSM's audit key were checked (they need the HSM). */
   withHsm: boolean;
+  /** Whether SQLite's full integrity_check ran (index contents against tables), not only quick_check. */
+  full: boolean;
+  auditKey: AuditKeyStatus;
   entries: number;
   checkpoints: number;
   lastCheckpoint: { seq: number; at: string } | null;

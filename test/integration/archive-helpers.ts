@@ -1,4 +1,6 @@
 // Shared set-up for the archive tests: a SoftHSM2 token, one HSM host process, a logged-in session.
+import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { HsmClient } from '../../electron/hsm/client';
 import type { GenerateSpec } from '../../electron/hsm/protocol';
@@ -6,6 +8,8 @@ import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { AnchorStore } from '../../electron/services/archive/anchors';
 import type { HsmBinding } from '../../electron/services/archive/crypto';
 import { ArchiveService } from '../../electron/services/archive/service';
+import { ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
+import { auditEntryText, checkpointText, GENESIS_HASH_HEX, type AuditEntryFields } from '../../shared/archive/canonical';
 import { CustosError, type AppError } from '../../shared/result';
 import { HOST_SCRIPT, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';
 
@@ -69,4 +73,58 @@ export async function failure(p: Promise<unknown> | (() => unknown)): Promise<Ap
     throw e;
   }
   throw new Error('expected a failure, but the call succeeded');
+}
+
+/**
+ * Rewrites an archive's audit log as whoever holds a signing key could: the entries `keep` accepts
+ * stay (renumbered and chained again), each transaction's checkpoint is made again over what is left
+ * of it, dated as before, naming the key `spki` and signed by `sign` (raw r‖s). The connection must
+ * have the append-only triggers dropped. Used to make an archive as an older Custos wrote it (with
+ * the genuine key), and by the attack tests (with someone else's).
+ */
+export async function rewriteLog(
+  db: Database.Database,
+  archiveId: string,
+  opts: { spki: Uint8Array; sign: (message: Buffer) => Promise<Uint8Array> | Uint8Array; keep?: (entry: AuditEntryFields) => boolean },
+): Promise<void> {
+  const rows = db.prepare('SELECT seq, entry FROM audit_entries ORDER BY seq').all() as Array<{ seq: number; entry: string }>;
+  const cps = db.prepare('SELECT seq, at FROM checkpoints ORDER BY seq').all() as Array<{ seq: number; at: string }>;
+  const key = createHash('sha256').update(opts.spki).digest('hex');
+  const entries: Array<{ seq: number; entry: string; hash: string }> = [];
+  const checkpoints: Array<{ seq: number; head: string; at: string; raw: Uint8Array }> = [];
+  let prev = GENESIS_HASH_HEX;
+  let from = 0;
+  for (const cp of cps) {
+    let kept = 0;
+    for (const r of rows.filter((x) => x.seq > from && x.seq <= cp.seq)) {
+      const e = JSON.parse(r.entry) as AuditEntryFields & { details: unknown };
+      const fields: AuditEntryFields = { ...e, details: JSON.stringify(e.details) };
+      if (opts.keep && !opts.keep(fields)) continue;
+      const text = auditEntryText({ ...fields, seq: entries.length + 1, prev });
+      prev = createHash('sha256').update(text, 'utf8').digest('hex');
+      entries.push({ seq: entries.length + 1, entry: text, hash: prev });
+      kept++;
+    }
+    from = cp.seq;
+    if (kept === 0) continue;
+    const seq = entries.length;
+    const message = Buffer.from(checkpointText({ archive: archiveId, seq, head: prev, at: cp.at, key }), 'utf8');
+    checkpoints.push({ seq, head: prev, at: cp.at, raw: await opts.sign(message) });
+  }
+  db.transaction(() => {
+    db.prepare('DELETE FROM audit_entries').run();
+    db.prepare('DELETE FROM checkpoints').run();
+    const putEntry = db.prepare('INSERT INTO audit_entries (seq, entry, hash) VALUES (?, ?, ?)');
+    for (const e of entries) putEntry.run(e.seq, e.entry, e.hash);
+    const putCp = db.prepare('INSERT INTO checkpoints (seq, head, at, key_fingerprint, signature_raw, signature_der) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const c of checkpoints) putCp.run(c.seq, c.head, c.at, key, Buffer.from(c.raw), ecdsaRawToDer(c.raw));
+  })();
+}
+
+/** Signs with the archive's own audit key in the HSM (raw r‖s), as Custos does. */
+export function hsmAuditSigner(f: ArchiveFixture, a: ArchiveService): (message: Buffer) => Promise<Uint8Array> {
+  return async (message) => {
+    const [sig] = await f.hsm.call('sign', { path: SOFTHSM_MODULE, token: TOKEN, ref: { ...a.keyRefs.audit, kind: 'private' }, mechanism: 'ecdsa-sha256', data: [message] });
+    return sig!;
+  };
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveService } from '../../electron/services/archive/service';
-import { archiveFixture, type ArchiveFixture } from './archive-helpers';
+import { archiveFixture, hsmAuditSigner, rewriteLog, type ArchiveFixture } from './archive-helpers';
 
 let f: ArchiveFixture;
 let v1: string;
@@ -16,8 +16,12 @@ beforeAll(async () => {
   const a = await f.init('Old workstation');
   const k = await f.generate('aes-256', 'Old key');
   await a.add([{ hsm: { ...k, kind: 'secret' }, key: { label: 'Old key', purpose: 'data-encryption', tags: ['legacy'] }, activate: true }], 'test');
+  const sign = hsmAuditSigner(f, a);
+  const spki = a.workstation.audit_spki;
   a.close();
-  // Exactly what migration 1 made: schema 1, without the tables and index migration 2 adds.
+  // Exactly what migration 1 made: schema 1, without the tables and index migration 2 adds, and an
+  // audit log as Custos then wrote it (no archive.meta entry; checkpoints signed by the archive's
+  // own audit key in the HSM).
   v1 = f.file('v1.custos');
   copyFileSync(f.file('archive.custos'), v1);
   const db = new Database(v1);
@@ -26,6 +30,10 @@ beforeAll(async () => {
   db.prepare("DELETE FROM meta WHERE key = 'migration_2'").run();
   db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
   db.pragma('user_version = 1');
+  const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_entries', 'checkpoints')").all() as Array<{ name: string; sql: string }>;
+  for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
+  await rewriteLog(db, a.archiveId, { spki, sign, keep: (e) => e.action !== 'archive.meta' });
+  for (const t of triggers) db.exec(t.sql);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
 });
@@ -60,6 +68,17 @@ describe('a schema-1 archive', () => {
       const { db } = a.internals;
       for (const t of SCHEMA_2_TABLES) expect(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeTruthy();
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_2'").pluck().get())).toMatch(/ceremonies/);
+      // The next commit records the meta table in the log (schema 2, both migration notes)…
+      await a.saveCustodian({ name: 'Ann', roles: ['custodian'] }, 'test');
+      const snap = a.auditTrail({ action: 'archive.meta' }).entries;
+      expect(snap).toHaveLength(1);
+      expect(snap[0]!.details).toMatchObject({ schemaVersion: 2, meta: { schema_version: '2', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/) } });
+      expect((await a.verify({ withHsm: true })).problems).toEqual([]);
+      // …and an edit of a migration note is found from then on.
+      db.prepare("UPDATE meta SET value = replace(value, '20', '19') WHERE key = 'migration_1'").run();
+      const v2 = await a.verify({ withHsm: true });
+      expect(v2.problems.map((p) => p.check)).toEqual(['meta']);
+      expect(v2.problems[0]!.message).toMatch(/"migration_1" is not what audit entry \d+ recorded/);
     } finally {
       a.close();
     }

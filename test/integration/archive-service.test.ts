@@ -25,7 +25,7 @@ const objects = (ref: { label?: string; idHex?: string }) => f.hsm.call('objects
 describe('archive init', () => {
   it('creates the file and three HSM keys with the label convention and the right attributes', async () => {
     const info = a.info();
-    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 2, counts: { keys: 0, versions: 0, auditEntries: 1, checkpoints: 1 } });
+    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 2, counts: { keys: 0, versions: 0, auditEntries: 2, checkpoints: 1 } });
     expect(info.keys.kek.label).toBe(`custos-archive-kek/${info.archiveId}`);
     expect(info.keys.mac.label).toBe(`custos-archive-mac/${info.archiveId}`);
     expect(info.keys.audit.label).toBe(`custos-audit/${info.archiveId}`);
@@ -348,6 +348,21 @@ describe('custodians, share sets, ceremonies', () => {
     await a.finishCeremony(cer, 'aborted', 'admin');
     expect(a.ceremony(cer)).toMatchObject({ status: 'aborted', endedAt: expect.any(String) });
     expect((await failure(() => a.ceremony('no-such-ceremony'))).code).toBe('ARCHIVE_RECORD_NOT_FOUND');
+  });
+
+  it("the ceremony engine's rows (a run created, then finished) each have the audit entry that binds them", async () => {
+    const run = 'run-bound-1';
+    const entry = (seq: number, action: string) => ({ seq, at: new Date().toISOString(), actor: 'Ada', action, details: '{}', audit: { actor: 'Ada', details: {} } });
+    await a.ceremonyRows.append({
+      run,
+      create: { definition: { hash: 'ab'.repeat(32), id: 'custos/test', revision: 1, type: 'enrolment', body: '{}' }, parameters: {}, fingerprint: 'cd'.repeat(32) },
+      afterSeq: 0,
+      entries: [entry(1, 'run.planned')],
+      osUser: 'tester',
+    });
+    await a.ceremonyRows.append({ run, afterSeq: 1, entries: [entry(2, 'run.completed')], runUpdate: { status: 'completed', ended: true }, osUser: 'tester' });
+    expect(a.auditTrail({ action: 'ceremony.run' }).entries.map((e) => (e.details as { status: string }).status)).toEqual(['completed', 'running']);
+    expect((await a.verify({ withHsm: true })).problems.filter((p) => p.table === 'ceremonies')).toEqual([]);
   });
 
   it('the whole archive verifies, with every row MAC checked in the HSM', async () => {

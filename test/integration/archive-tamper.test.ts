@@ -3,7 +3,7 @@
 // notices and names the first bad audit entry. Each case runs with the chain walked in this
 // thread and split over two worker threads.
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const a = await f.init('Tamper');
   archiveId = a.archiveId;
   const k = [await f.generate('aes-256', 't1'), await f.generate('aes-128', 't2'), await f.generate('hmac-256', 't3'), await f.generate('aes-256', 't4')];
-  await a.add([{ hsm: k[0]!, key: { label: 'alpha', purpose: 'data-encryption' }, activate: true }], 'alice');
+  await a.add([{ hsm: k[0]!, key: { label: 'alpha', purpose: 'data-encryption', tags: ['payments'], custodians: ['cust-ann', 'cust-ben'] }, activate: true }], 'alice');
   await a.add([{ hsm: k[1]!, key: { label: 'beta', purpose: 'key-wrapping' } }, { hsm: k[2]!, key: { label: 'gamma', purpose: 'authentication' }, activate: true }], 'alice');
   const raw = new Database(a.path, { readonly: true });
   snapshots.beta1 = raw.prepare("SELECT v.* FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.label = 'beta'").get() as Record<string, unknown>;
@@ -43,14 +43,20 @@ afterAll(async () => {
   await f?.close();
 });
 
-/** A copy of the archive, changed with plain SQL the way an attacker with the file would. */
+/**
+ * A copy of the archive, changed with plain SQL the way an attacker with the file would: the
+ * triggers dropped for the change and put back after it (a dropped trigger is itself reported).
+ */
 function tampered(change: (db: Database.Database) => void): string {
   const path = join(f.fx.dir, `tampered-${++n}.custos`);
   copyFileSync(base, path);
   const db = new Database(path);
   db.pragma('ignore_check_constraints = ON');
-  for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+  db.pragma('foreign_keys = OFF');
+  const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as Array<{ name: string; sql: string }>;
+  for (const t of triggers) db.exec(`DROP TRIGGER "${t.name}"`);
   change(db);
+  for (const t of triggers) db.exec(t.sql);
   db.close();
   return path;
 }
@@ -162,7 +168,7 @@ describe('audit log tampering is found, and the first bad entry named', () => {
     // f.anchors saw every commit of the original archive.
     const e = await failure(() => ArchiveService.open(p, { hsm: f.binding, anchors: f.anchors }));
     expect(e.code).toBe('ARCHIVE_ROLLED_BACK');
-    expect(e.message).toMatch(/ends at checkpoint 3, but this workstation has already seen checkpoint \d+/);
+    expect(e.message).toMatch(/ends at checkpoint [1-4], but this workstation has already seen checkpoint \d+/);
   });
 });
 
@@ -217,5 +223,113 @@ describe('row tampering is found by the MACs and by the audit binding', () => {
     expect(msgs).toMatch(/of key_versions \(audit entry \d+\) is missing: it was deleted/);
     expect(msgs).toMatch(/Row forged-key of keys does not match its MAC/);
     expect(msgs).toMatch(/Row forged-key of keys has no audit entry/);
+  });
+});
+
+/** The problems of both walks (they must agree), checks and messages. */
+async function problemsOf(path: string, opts: { full?: boolean } = {}) {
+  const anchors = new AnchorStore(mkdtempSync(join(f.fx.dir, 'anchors-')));
+  const a = ArchiveService.open(path, { hsm: f.binding, anchors, readonly: true });
+  try {
+    const v = await a.verify({ threads: 1, ...opts });
+    return { ok: v.ok, checks: v.problems.map((p) => p.check), text: v.problems.map((p) => p.message).join('\n'), firstBadEntry: v.firstBadEntry };
+  } finally {
+    a.close();
+  }
+}
+
+describe('tables and columns without a MAC are rebuilt and compared (issue #11 part 3)', () => {
+  it('a custodian\'s index row deleted: the key disappears from a custodian search, and verify says so (without the HSM too)', async () => {
+    const p = tampered((db) => db.prepare("DELETE FROM key_custodians WHERE custodian_id = 'cust-ben'").run());
+    const a = ArchiveService.open(p, { readonly: true });
+    try {
+      expect(a.search({ custodian: 'cust-ben' }).items).toEqual([]);
+      const v = await a.verify({ withHsm: false });
+      expect(v.ok).toBe(false);
+      expect(v.problems.map((x) => x.table)).toEqual(['key_custodians']);
+      expect(v.problems[0]!.message).toMatch(/key_custodians table does not match the keys' custodians: 1 missing/);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('a tag index row pointed at another label, and a custodian row added', async () => {
+    let r = await problemsOf(tampered((db) => db.prepare("UPDATE key_tags SET label = 'beta' WHERE tag = 'payments'").run()));
+    expect(r.checks).toEqual(['derived']);
+    expect(r.text).toMatch(/key_tags table does not match/);
+    r = await problemsOf(tampered((db) => db.prepare("INSERT INTO key_custodians (custodian_id, label, key_id) SELECT 'cust-eve', label, key_id FROM key_custodians LIMIT 1").run()));
+    expect(r.text).toMatch(/key_custodians table does not match the keys' custodians: 1 not derived from/);
+  });
+
+  it('lifecycle_reachable: a pair added (destroyed back to active) or taken away', async () => {
+    let r = await problemsOf(tampered((db) => db.prepare("INSERT INTO lifecycle_reachable VALUES ('destroyed', 'active')").run()));
+    expect(r.checks).toEqual(['derived']);
+    expect(r.text).toMatch(/lifecycle_reachable table does not match the key lifecycle \(NIST SP 800-57\): 1 not derived/);
+    r = await problemsOf(tampered((db) => db.prepare("DELETE FROM lifecycle_reachable WHERE from_state = 'active' AND to_state = 'compromised'").run()));
+    expect(r.text).toMatch(/lifecycle_reachable table does not match .*1 missing/);
+  });
+
+  it('a checkpoint deleted from the middle of the log', async () => {
+    const seq = (new Database(base, { readonly: true }).prepare('SELECT seq FROM checkpoints ORDER BY seq LIMIT 1 OFFSET 2').pluck().get()) as number;
+    const r = await problemsOf(tampered((db) => db.prepare('DELETE FROM checkpoints WHERE seq = ?').run(seq)));
+    expect(r.checks).toEqual(['checkpoint']);
+    expect(r.text).toMatch(new RegExp(`the checkpoint after entry ${seq} was deleted`));
+  });
+
+  it('meta: a migration note deleted, re-dated, or a key written twice (the table rebuilt without its primary key)', async () => {
+    let r = await problemsOf(tampered((db) => db.prepare("DELETE FROM meta WHERE key = 'migration_1'").run()));
+    expect(r.checks).toEqual(['meta', 'meta']);
+    expect(r.text).toMatch(/no "migration_1" .*it was deleted/);
+    r = await problemsOf(tampered((db) => db.prepare("UPDATE meta SET value = '2020-01-01T00:00:00.000Z' || substr(value, 25) WHERE key = 'migration_2'").run()));
+    expect(r.checks).toEqual(['meta']);
+    expect(r.text).toMatch(/"migration_2" is not what audit entry 2 recorded/);
+    const duplicate = (key: string, value: string) =>
+      tampered((db) => {
+        db.exec('CREATE TABLE meta2 (key TEXT, value TEXT NOT NULL) STRICT; INSERT INTO meta2 SELECT key, value FROM meta; DROP TABLE meta; ALTER TABLE meta2 RENAME TO meta');
+        db.prepare('INSERT INTO meta VALUES (?, ?)').run(key, value);
+      });
+    r = await problemsOf(duplicate('migration_1', '2020-01-01T00:00:00.000Z initial schema'));
+    expect(r.text).toMatch(/holds the key "migration_1" more than once/);
+    expect(r.text).toMatch(/The table meta is not defined as Custos defines it/);
+    // A duplicate that changes what the file says about itself is refused when it is opened.
+    expect((await failure(() => ArchiveService.open(duplicate('schema_version', '1'), { readonly: true }))).code).toBe('ARCHIVE_CORRUPT');
+  });
+
+  it('the stored hash column of an entry edited (the entry itself intact)', async () => {
+    const r = await problemsOf(tampered((db) => db.prepare("UPDATE audit_entries SET hash = replace(hash, substr(hash, 1, 1), 'f') WHERE seq = 5 AND substr(hash, 1, 1) <> 'f'").run()));
+    expect(r).toMatchObject({ ok: false, checks: ['chain'], firstBadEntry: null });
+    expect(r.text).toMatch(/The hash stored with audit entry 5 is not the SHA-256 of the entry's text/);
+  });
+
+  it('a trigger dropped and not put back', async () => {
+    const path = join(f.fx.dir, `tampered-${++n}.custos`);
+    copyFileSync(base, path);
+    const db = new Database(path);
+    db.exec('DROP TRIGGER key_versions_lifecycle');
+    db.close();
+    const r = await problemsOf(path);
+    expect(r.checks).toEqual(['schema']);
+    expect(r.text).toMatch(/The trigger key_versions_lifecycle is missing/);
+  });
+
+  it('an index that disagrees with its table: only integrity_check (--full) sees it', async () => {
+    // A label changed in the keys.label index's page only, keeping its order: the table and every
+    // MAC are intact, but a look-up by label no longer finds the key.
+    const path = join(f.fx.dir, `tampered-${++n}.custos`);
+    copyFileSync(base, path);
+    const raw = new Database(path, { readonly: true });
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    const roots = raw.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'keys'").pluck().all() as number[];
+    raw.close();
+    const bytes = readFileSync(path);
+    const hits = roots.map((root) => ({ root, at: bytes.subarray((root - 1) * pageSize, root * pageSize).indexOf('gamma') })).filter((h) => h.at >= 0);
+    expect(hits).toHaveLength(1);
+    bytes[(hits[0]!.root - 1) * pageSize + hits[0]!.at + 4] = 'b'.charCodeAt(0); // gamma → gammb, still the last label
+    writeFileSync(path, bytes);
+    const quick = await problemsOf(path);
+    expect(quick.ok).toBe(true);
+    const full = await problemsOf(path, { full: true });
+    expect(full.checks.every((c) => c === 'sqlite')).toBe(true);
+    expect(full.text).toMatch(/missing from index|wrong # of entries/);
   });
 });

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isLifecycleAction, KEY_STATES } from '../../../shared/archive/lifecycle';
 import { isPurpose, normalizeDate, PURPOSES } from '../../../shared/archive/policy';
+import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-key';
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
 import { actorName, exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
@@ -38,17 +39,27 @@ async function login(s: Services, opts: GlobalOptions): Promise<{ module: string
 }
 
 /**
+ * How a command opens the archive: `read` read-only without the HSM; `report` the same, but a
+ * stored audit key that is not the pinned one is reported instead of refused (info, verify);
+ * `inspect` read-only bound to the logged-in token, reporting too (verify and info against the
+ * HSM); `hsm` bound to the token to write.
+ */
+type OpenMode = 'read' | 'report' | 'inspect' | 'hsm';
+
+/**
  * Opens the archive through its door (read-only, or bound to the logged-in token, which the door
  * checks is the archive's), runs `fn`, closes it.
  */
-function withArchive(program: Command, o: ArchiveOpts, mode: 'read' | 'hsm', fn: (a: ArchiveService, s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
+function withArchive(program: Command, o: ArchiveOpts, mode: OpenMode, fn: (a: ArchiveService, s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
   return withServices(program, async (s, opts) => {
     const path = archivePath(o);
     const open = { acceptRollback: o.acceptRollback === true };
-    if (mode === 'read') return s.archive.read(path, (a) => fn(a, s, opts), open);
+    if (mode === 'read' || mode === 'report') return s.archive.read(path, (a) => fn(a, s, opts), { ...open, reportAuditKey: mode === 'report' });
     const token = await login(s, opts);
     try {
-      await s.archive.write(path, { module: token.module, token: token.token }, (a) => fn(a, s, opts), open);
+      const t = { module: token.module, token: token.token };
+      if (mode === 'inspect') await s.archive.inspect(path, t, (a) => fn(a, s, opts), open);
+      else await s.archive.write(path, t, (a) => fn(a, s, opts), open);
     } finally {
       await s.tokens.logout(token.module, token.token, false).catch(() => undefined);
     }
@@ -316,20 +327,26 @@ export function registerArchiveCommands(program: Command): void {
 
   archive
     .command('verify')
-    .description('check the archive: SQLite structure, audit chain and checkpoint signatures, and (with the HSM) every row MAC; exits non-zero on any failure')
+    .description('check the archive: SQLite structure, audit chain and checkpoint signatures, the pinned audit key, the tables without MACs, and (with the HSM) every row MAC; read-only; exits non-zero on any failure')
     .addOption(archiveOption())
-    .addOption(new Option('--no-hsm', 'skip the checks that need the HSM (row MACs); read-only'))
+    .addOption(new Option('--no-hsm', 'skip the checks that need the HSM (row MACs, the HSM\'s keys)'))
+    .addOption(new Option('--full', "run SQLite's integrity_check instead of quick_check: slower, and also compares every index with its table"))
     .addOption(new Option('--report <file>', 'write the full verdict (every problem) as JSON to FILE'))
     .addOption(new Option('--accept-rollback', 'accept an archive older than the last state this workstation saw (a backup restored on purpose)'))
-    .action((o: ArchiveOpts & { hsm: boolean; report?: string }) =>
-      withArchive(program, o, o.hsm ? 'hsm' : 'read', async (a, _s, opts) => {
-        const v = await a.verify({ withHsm: o.hsm });
+    .action((o: ArchiveOpts & { hsm: boolean; full?: boolean; report?: string }) =>
+      withArchive(program, o, o.hsm ? 'inspect' : 'report', async (a, _s, opts) => {
+        const v = await a.verify({ withHsm: o.hsm, full: o.full === true });
         if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
         if (!v.ok) {
           if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
           throw verdictError(v);
         }
-        out(opts, v, () => `The archive verifies: ${v.entries} audit entries, ${v.checkpoints} signed checkpoints${v.withHsm ? `, ${v.rows} row MACs` : ' (row MACs not checked: --no-hsm)'}; ${v.tookMs} ms.`);
+        out(opts, v, () =>
+          [
+            `The archive verifies: ${v.entries} audit entries, ${v.checkpoints} signed checkpoints${v.withHsm ? `, ${v.rows} row MACs` : ' (row MACs not checked: --no-hsm)'}${v.full ? ', full integrity check' : ''}; ${v.tookMs} ms.`,
+            `  ${auditKeyLine(v.auditKey)}`,
+          ].join('\n'),
+        );
       }),
     );
 
@@ -399,12 +416,25 @@ export function registerArchiveCommands(program: Command): void {
 
   archive
     .command('info')
-    .description("the archive's identity, keys, counts and audit public key (read-only)")
+    .description("the archive's identity, keys, counts and audit public key, and whether the key is the one this workstation pinned (read-only)")
     .addOption(archiveOption())
-    .addOption(new Option('--public-key-out <file>', 'write the audit public key (PEM) to FILE, for `archive trust` elsewhere'))
-    .action((o: ArchiveOpts & { publicKeyOut?: string }) =>
-      withArchive(program, o, 'read', async (a, _s, opts) => {
-        const i = a.info();
+    .addOption(new Option('--public-key-out <file>', 'write the audit public key (PEM) to FILE, for `archive trust` elsewhere; refused when the key is not the pinned one or the HSM\'s'))
+    .addOption(new Option('--check-hsm', "also compare the stored audit key with the HSM's (logs in to the archive's token)"))
+    .action((o: ArchiveOpts & { publicKeyOut?: string; checkHsm?: boolean }) =>
+      withArchive(program, o, o.checkHsm ? 'inspect' : 'report', async (a, _s, opts) => {
+        const i = { ...a.info(), ...(o.checkHsm ? { auditKey: await a.checkAuditKey() } : {}) };
+        if (auditKeyMismatch(i.auditKey)) {
+          // Said on stderr as well, so that it is seen even when stdout goes to a script.
+          if (!opts.json) process.stderr.write(`warning: ${auditKeyLine(i.auditKey)}\n`);
+          if (o.publicKeyOut) {
+            throw new CustosError({
+              code: 'ARCHIVE_TAMPERED',
+              message: `The audit key stored in the archive (${i.auditKey.stored.slice(0, 16)}…) is not ${i.auditKey.matchesHsm === false ? "the HSM's" : i.auditKey.matchesPin === false ? 'the one this workstation pinned' : 'the one its recorded fingerprint names'}: it was swapped, so it is not handed out. Nothing was written.`,
+              action: 'Do not trust bundles or evidence signed by this key. Run `custos archive verify` and restore the archive from a trusted copy.',
+              details: { stored: i.auditKey.stored, ...(i.auditKey.pinned ? { pinned: i.auditKey.pinned } : {}), ...(i.auditKey.hsm ? { hsm: i.auditKey.hsm } : {}) },
+            });
+          }
+        }
         if (o.publicKeyOut) writeFileSync(o.publicKeyOut, i.keys.audit.publicKeyPem);
         out(opts, i, () =>
           [
@@ -412,6 +442,7 @@ export function registerArchiveCommands(program: Command): void {
             `  ${i.counts.keys} keys, ${i.counts.versions} versions, ${i.counts.auditEntries} audit entries, ${i.counts.checkpoints} checkpoints, ${i.counts.trusted} trusted workstations`,
             `  Archive KEK ${i.keys.kek.label} check ${i.keys.kek.check}; MAC key ${i.keys.mac.label} check ${i.keys.mac.check}`,
             `  audit key ${i.keys.audit.label} fingerprint ${i.keys.audit.fingerprint}`,
+            `  ${auditKeyLine(i.auditKey)}`,
             i.lastCheckpoint ? `  last checkpoint ${i.lastCheckpoint.seq} at ${i.lastCheckpoint.at}` : '  no checkpoint yet',
           ].join('\n'),
         );

@@ -1,10 +1,13 @@
 // `custos audit …`: the archive's tamper-evident audit log. Verification and export need no HSM:
-// checkpoint signatures are checked with the audit public key stored in the archive (and, with
-// --public-key, against a key the auditor brought along).
+// checkpoint signatures are checked with the audit public key stored in the archive, which must be
+// the one this workstation pinned for the archive (and, with --public-key, the key the auditor
+// brought along: on a workstation that has no pin for the archive, that is the only check of whose
+// key it is).
 import { Option, type Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CustosError } from '../../../shared/result';
 import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
+import { auditKeyLine } from '../../../shared/archive/audit-key';
 import { out, withServices } from '../context';
 
 export function registerAuditCommands(program: Command): void {
@@ -18,6 +21,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--report <file>', 'write the full verdict as JSON to FILE'))
     .action((o: { archive: string; publicKey?: string; report?: string }) =>
       withServices(program, async (s, opts) => {
+        // Opened even when the stored key is not the pinned one: the verdict says so.
         await s.archive.read(o.archive, async (a) => {
           if (o.publicKey) {
             let expected: string;
@@ -47,8 +51,13 @@ export function registerAuditCommands(program: Command): void {
               details: { firstBadEntry: v.firstBadEntry ?? 0, problems: v.problems.length + v.moreProblems },
             });
           }
-          out(opts, v, () => `The audit log verifies: ${v.entries} entries, ${v.checkpoints} signed checkpoints (last: ${v.lastCheckpoint?.seq ?? '—'} at ${v.lastCheckpoint?.at ?? '—'}); ${v.tookMs} ms.`);
-        });
+          out(opts, v, () =>
+            [
+              `The audit log verifies: ${v.entries} entries, ${v.checkpoints} signed checkpoints (last: ${v.lastCheckpoint?.seq ?? '—'} at ${v.lastCheckpoint?.at ?? '—'}); ${v.tookMs} ms.`,
+              `  ${auditKeyLine(v.auditKey)}${v.auditKey.matchesPin === null && o.publicKey ? ' (it is the key given with --public-key)' : ''}`,
+            ].join('\n'),
+          );
+        }, { reportAuditKey: true });
       }),
     );
 

@@ -3,6 +3,14 @@
 // together with the checkpoints that covered it (or that an old copy of the file, or a file whose
 // write-ahead log was truncated, was put back): the anchor can. It only ever moves forward, and it
 // is written after the commit, so a crash leaves it behind the archive, never ahead of it.
+//
+// The anchor also pins the archive's audit key: the SHA-256 fingerprint of the public key whose
+// signature this workstation saw the HSM make (issue #11 part 2). The archive file stores the audit
+// public key itself, and a file can be edited: whoever swaps that key and re-signs the log with
+// their own key makes a log that verifies against the file alone. The pin is set once — at init,
+// from the key read out of the HSM, or at the first commit after an upgrade, once the HSM's fresh
+// signature verified under the stored key — and never changes afterwards (an archive's audit key
+// is fixed for its life), not even by --accept-rollback.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -11,12 +19,16 @@ export interface Anchor {
   headHash: string;
   at: string;
   path: string;
+  /** SHA-256 (hex) of the audit key's SubjectPublicKeyInfo DER, pinned by this workstation. */
+  auditKey?: string;
 }
 
 interface AnchorFile {
   version: 1;
   anchors: Record<string, Anchor>;
 }
+
+const HEX64 = /^[0-9a-f]{64}$/;
 
 export class AnchorStore {
   readonly file: string;
@@ -36,31 +48,53 @@ export class AnchorStore {
     return { version: 1, anchors: {} };
   }
 
+  private write(file: AnchorFile): void {
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+    renameSync(tmp, this.file);
+  }
+
   get(archiveId: string): Anchor | null {
     const a = this.read().anchors[archiveId];
     return a && Number.isInteger(a.seq) && typeof a.headHash === 'string' ? a : null;
   }
 
-  /** Moves the anchor forward (never back). */
+  /** The audit key fingerprint this workstation pinned for the archive, or null if none yet. */
+  pinnedAuditKey(archiveId: string): string | null {
+    const k = this.read().anchors[archiveId]?.auditKey;
+    return typeof k === 'string' && HEX64.test(k) ? k : null;
+  }
+
+  /**
+   * Moves the anchor forward (never back). A pin already recorded is kept whatever `anchor`
+   * says; one given where none was recorded is added.
+   */
   record(archiveId: string, anchor: Anchor): void {
     const file = this.read();
     const current = file.anchors[archiveId];
-    if (current && current.seq >= anchor.seq) return;
-    file.anchors[archiveId] = anchor;
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file);
+    const pinned = current?.auditKey && HEX64.test(current.auditKey) ? current.auditKey : undefined;
+    const pin = pinned ?? (anchor.auditKey && HEX64.test(anchor.auditKey) ? anchor.auditKey : undefined);
+    if (current && current.seq >= anchor.seq) {
+      if (pin === pinned) return;
+      file.anchors[archiveId] = { ...current, auditKey: pin! };
+    } else {
+      const { auditKey: _given, ...rest } = anchor;
+      file.anchors[archiveId] = pin ? { ...rest, auditKey: pin } : rest;
+    }
+    this.write(file);
   }
 
-  /** Accepts the archive's current state as the new anchor (after restoring a backup on purpose). */
+  /**
+   * Accepts the archive's current state as the new anchor (after restoring a backup on purpose).
+   * The audit key pin stays: a backup of the same archive has the same audit key.
+   */
   reset(archiveId: string, anchor: Anchor | null): void {
     const file = this.read();
-    if (anchor) file.anchors[archiveId] = anchor;
+    const pin = file.anchors[archiveId]?.auditKey;
+    if (anchor) file.anchors[archiveId] = pin ? { ...anchor, auditKey: pin } : anchor;
+    else if (pin) file.anchors[archiveId] = { seq: 0, headHash: '', at: new Date().toISOString(), path: file.anchors[archiveId]!.path, auditKey: pin };
     else delete file.anchors[archiveId];
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file);
+    this.write(file);
   }
 }

@@ -206,6 +206,9 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
         op: 'insert',
         row: { id: req.run, script_id: d.id, script_version: d.revision, fingerprint: req.create.fingerprint, parameters: JSON.stringify(req.create.parameters), status: 'running', started_at: req.entries[0]?.at ?? now, ended_at: null, revision: 1, updated_at: now },
       });
+      // Every MACed row is named, with its MAC, by an audit entry: `archive verify` binds each row
+      // to the signed log that way (a run row without one reads as "not written by Custos").
+      auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'ceremony.run', { ceremony: req.run, definition: d.id, revision: d.revision, fingerprint: req.create.fingerprint, status: 'running' });
     } else if (req.runUpdate) {
       const c = stmt(ctx, 'SELECT * FROM ceremonies WHERE id = ?').get(req.run) as (Row & { mac: Buffer; revision: number }) | undefined;
       if (!c) throw archiveError('ARCHIVE_RECORD_NOT_FOUND', 'There is no such ceremony in the record.', 'List the ceremonies and use one of their ids.');
@@ -216,6 +219,8 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
         row: { ...old, status: req.runUpdate.status ?? old.status, fingerprint: req.runUpdate.fingerprint ?? old.fingerprint, ended_at: req.runUpdate.ended ? now : old.ended_at, revision: c.revision + 1, updated_at: now },
         expectMac: mac,
       });
+      const r = rows[rows.length - 1]!.row;
+      auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'ceremony.run', { ceremony: req.run, status: r.status as string, fingerprint: r.fingerprint as string });
     }
     for (const e of req.entries) {
       rows.push({ spec: RECORDS.journal, op: 'insert', row: { ceremony_id: req.run, step: e.seq, at: e.at, actor: e.actor, action: e.action, details: e.details } });

@@ -107,9 +107,13 @@ export class ArchiveDoor {
     return ArchiveService.init(path, { hsm: this.binding(opts.token), name: opts.name, actor: opts.actor, tokenUri: opts.tokenUri ?? null, anchors: this.anchors });
   }
 
-  /** Runs `fn` on the archive opened read-only (no HSM), and closes it. */
-  read<T>(path: string, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean } = {}): Promise<T> {
-    return this.with(path, { readonly: true, acceptRollback: opts.acceptRollback ?? false }, fn);
+  /**
+   * Runs `fn` on the archive opened read-only (no HSM), and closes it. `reportAuditKey` opens a
+   * file whose audit key is not the pinned one, for the commands that report it (info, verify);
+   * every other read refuses such a file.
+   */
+  read<T>(path: string, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean; reportAuditKey?: boolean } = {}): Promise<T> {
+    return this.with(path, { readonly: true, acceptRollback: opts.acceptRollback ?? false, reportAuditKey: opts.reportAuditKey ?? false }, fn);
   }
 
   /**
@@ -117,6 +121,23 @@ export class ArchiveDoor {
    * archive's keys, and closes it.
    */
   async write<T>(path: string, token: TokenRef, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean } = {}): Promise<T> {
+    await this.checkToken(path, token, opts);
+    return this.with(path, { hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false }, fn);
+  }
+
+  /**
+   * Runs `fn` on the archive opened read-only but bound to `token` (logged in), so that it can be
+   * checked against the HSM (row MACs, the HSM's keys) without writing anything: `archive verify`
+   * and `archive info --check-hsm`. A stored audit key that is not the pinned one is reported,
+   * not refused.
+   */
+  async inspect<T>(path: string, token: TokenRef, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean } = {}): Promise<T> {
+    await this.checkToken(path, token, { ...opts, reportAuditKey: true });
+    return this.with(path, { readonly: true, hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false, reportAuditKey: true }, fn);
+  }
+
+  /** The token given must be the one recorded at init as holding the archive's keys. */
+  private async checkToken(path: string, token: TokenRef, opts: { acceptRollback?: boolean; reportAuditKey?: boolean }): Promise<void> {
     const recorded = await this.read(path, (a) => a.workstation.token_uri, opts);
     if (recorded && !sameToken(recorded, token.token)) {
       const label = tokenLabelOf(recorded);
@@ -127,7 +148,6 @@ export class ArchiveDoor {
         details: { archiveToken: recorded },
       });
     }
-    return this.with(path, { hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false }, fn);
   }
 
   private binding(t: TokenRef) {

@@ -84,8 +84,11 @@ export function archiveHandlers({ door, withConfigured }: ArchiveHandlerDeps): P
     'audit.trail': async (input) =>
       door.read(door.existing(), (a) => a.auditTrail({ ...(input.keyId ? { keyId: input.keyId } : {}), limit: input.limit, ...(input.beforeSeq ? { beforeSeq: input.beforeSeq } : {}) })),
 
-    /** Chain + checkpoint signatures + rollback anchor (no HSM; row MACs are `archive verify`'s job). */
-    'audit.verify': async () => door.read(door.existing(), (a) => a.verify({ withHsm: false })),
+    /**
+     * Chain + checkpoint signatures + rollback anchor + pinned audit key (no HSM; row MACs are
+     * `archive verify`'s job). A stored key that is not the pinned one is reported in the verdict.
+     */
+    'audit.verify': async () => door.read(door.existing(), (a) => a.verify({ withHsm: false }), { reportAuditKey: true }),
 
     /** Writes into <data folder>/exports/audit-<UTC timestamp>/ (a new folder each time). */
     'audit.export': async (): Promise<AuditExport> => {

@@ -4,9 +4,10 @@
 //   1. the first 100 bytes (read with plain file I/O): SQLite magic, application_id 'CUST',
 //      user_version not newer than this code;
 //   2. a read-only connection: meta.format, the schema version, the identity row;
-//   3. the rollback anchor (anchors.ts);
+//   3. the rollback anchor and the pinned audit key (anchors.ts);
 // and only then, unless read-only was asked for, a read-write connection that may run migrations.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ARCHIVE_FORMAT_ID } from '../../../shared/archive/types';
@@ -19,6 +20,13 @@ export interface OpenOptions {
   anchors?: AnchorStore | null;
   /** Accept an archive older than the anchor (a backup restored on purpose) and move the anchor back. */
   acceptRollback?: boolean;
+  /**
+   * Open even if the stored audit key is not the one this workstation pinned, so that the
+   * mismatch can be reported (`archive info`, `archive verify`, `audit verify`). Every other
+   * open refuses such a file: its log, its bundles and its evidence would all be checked against
+   * a key someone else may hold. Only with read-only opens.
+   */
+  reportAuditKey?: boolean;
 }
 
 export interface OpenedFile {
@@ -27,6 +35,14 @@ export interface OpenedFile {
   archiveId: string;
   schemaVersion: number;
   readonly: boolean;
+}
+
+/** The stored audit key as the file gives it, for the pin check. */
+interface StoredAuditKey {
+  /** SHA-256 of the stored SPKI: the key verification actually uses. */
+  spkiFingerprint: string;
+  /** The fingerprint stored beside it (workstation.audit_fingerprint). */
+  recorded: string;
 }
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -60,7 +76,7 @@ function guarded<T>(path: string, fn: () => T): T {
 }
 
 /** Structural checks on a read-only connection; returns the archive id and schema version. */
-function inspect(db: Db, path: string): { archiveId: string; schemaVersion: number } {
+function inspect(db: Db, path: string): { archiveId: string; schemaVersion: number; auditKey: StoredAuditKey } {
   return guarded(path, () => {
     const appId = db.pragma('application_id', { simple: true }) as number;
     if (appId !== APPLICATION_ID) throw notAnArchive(path, 'its application id is not Custos');
@@ -73,15 +89,34 @@ function inspect(db: Db, path: string): { archiveId: string; schemaVersion: numb
     const schemaVersion = Number(meta.schema_version);
     if (schemaVersion > LATEST_SCHEMA) throw tooNew(path, schemaVersion);
     if (schemaVersion !== version) throw corrupt(path, `meta.schema_version (${meta.schema_version}) and user_version (${version}) disagree`);
-    const ws = db.prepare('SELECT archive_id FROM workstation').all() as Array<{ archive_id: string }>;
+    const ws = db.prepare('SELECT archive_id, audit_spki, audit_fingerprint FROM workstation').all() as Array<{ archive_id: string; audit_spki: unknown; audit_fingerprint: unknown }>;
     if (ws.length !== 1 || ws[0]!.archive_id !== meta.archive_id) throw corrupt(path, 'the identity row is missing or does not match meta.archive_id');
-    return { archiveId: ws[0]!.archive_id, schemaVersion: version };
+    const w = ws[0]!;
+    const spki = Buffer.isBuffer(w.audit_spki) ? w.audit_spki : Buffer.from(String(w.audit_spki ?? ''), 'utf8');
+    const auditKey = { spkiFingerprint: createHash('sha256').update(spki).digest('hex'), recorded: String(w.audit_fingerprint ?? '') };
+    return { archiveId: w.archive_id, schemaVersion: version, auditKey };
   });
+}
+
+/**
+ * The stored audit key must be the one this workstation pinned: both the key itself (its SPKI's
+ * SHA-256, what signatures are checked with) and the fingerprint recorded beside it.
+ */
+function checkPin(path: string, archiveId: string, stored: StoredAuditKey, anchors: AnchorStore): void {
+  const pinned = anchors.pinnedAuditKey(archiveId);
+  if (!pinned || (stored.spkiFingerprint === pinned && stored.recorded === pinned)) return;
+  throw archiveError(
+    'ARCHIVE_TAMPERED',
+    `The audit key stored in ${path} (fingerprint ${stored.spkiFingerprint.slice(0, 16)}…) is not the one this workstation pinned for the archive (${pinned.slice(0, 16)}…): the key was swapped, and the log may have been re-signed by someone else.`,
+    'Do not use this file, and do not hand out its audit key. Run `custos archive info` and `custos archive verify` on it, and restore the archive from a trusted copy.',
+    { path, pinned, stored: stored.spkiFingerprint },
+  );
 }
 
 function checkAnchor(db: Db, path: string, archiveId: string, anchors: AnchorStore, accept: boolean): void {
   const anchor = anchors.get(archiveId);
-  if (!anchor) return;
+  // seq 0: a pin kept after --accept-rollback to an archive with no checkpoint yet.
+  if (!anchor || anchor.seq < 1) return;
   const last = guarded(path, () => db.prepare('SELECT seq, head FROM checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; head: string } | undefined);
   const lastSeq = last?.seq ?? 0;
   if (lastSeq < anchor.seq) {
@@ -132,8 +167,12 @@ export function openArchiveFile(pathIn: string, opts: OpenOptions = {}): OpenedF
   let info: { archiveId: string; schemaVersion: number };
   try {
     ro.pragma('busy_timeout = 10000');
-    info = inspect(ro, path);
-    if (opts.anchors) checkAnchor(ro, path, info.archiveId, opts.anchors, opts.acceptRollback === true);
+    const inspected = inspect(ro, path);
+    info = inspected;
+    if (opts.anchors) {
+      if (!(opts.reportAuditKey && opts.readonly)) checkPin(path, info.archiveId, inspected.auditKey, opts.anchors);
+      checkAnchor(ro, path, info.archiveId, opts.anchors, opts.acceptRollback === true);
+    }
   } catch (e) {
     ro.close();
     throw e;

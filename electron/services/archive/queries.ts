@@ -5,6 +5,7 @@ import { ARCHIVE_FORMAT_ID, type ArchiveInfo, type AuditPage, type SearchPage, t
 import { spkiToPem } from '../formats/publicKey';
 import { guarded, type ArchiveContext } from './context';
 import { archiveError } from './errors';
+import { auditKeyStatus } from './identity';
 import { keyDetail, type KeyRow, type VersionRow } from './rows';
 import { search, SUMMARY_COLUMNS, summaryOf, validateQuery, type SummaryRow } from './search';
 
@@ -32,6 +33,7 @@ export function info(ctx: ArchiveContext): ArchiveInfo {
         trusted: n('SELECT count(*) AS n FROM trusted_workstations'),
       },
       lastCheckpoint: ctx.audit.lastCheckpoint(),
+      auditKey: auditKeyStatus(ctx),
     };
   });
 }

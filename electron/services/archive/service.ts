@@ -20,13 +20,14 @@
 // archive no longer matches its MAC. KWP has no associated data, which is why the binding is the
 // MAC's job.
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
-import type { ArchiveInfo, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
+import type { ArchiveInfo, AuditKeyStatus, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import type { EntryDraft } from '../audit/chain';
 import { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import { guarded, requireStore, type ArchiveContext } from './context';
 import { HsmArchiveCrypto, type ArchiveCrypto, type ArchiveKeyRefs, type HsmBinding } from './crypto';
 import { fromSqlite } from './errors';
+import { auditKeyStatus, hsmAuditSpki } from './identity';
 import { initArchive, type InitOptions } from './init';
 import { openArchiveFile, type OpenOptions } from './open';
 import * as ceremonyRows from './ceremonies';
@@ -38,7 +39,7 @@ import { refsOf, type VersionRow, type WorkstationRow } from './rows';
 import type { Db } from './schema';
 import { ArchiveStore, type Mutation } from './store';
 import { transition } from './transitions';
-import { verifyArchive } from './verify';
+import { verifyArchive, type VerifyOptions } from './verify';
 import { addVersions, type AddItem, type AddResult } from './versions';
 
 export type { AddItem, AddResult } from './versions';
@@ -57,7 +58,7 @@ export class ArchiveService {
   private constructor(db: Db, opened: { path: string; archiveId: string; readonly: boolean }, binding: HsmBinding | null, crypto: ArchiveCrypto | null, anchors: AnchorStore | null) {
     const audit = new AuditLog(db, opened.archiveId);
     const ws = guarded(opened, () => db.prepare('SELECT * FROM workstation').get() as WorkstationRow);
-    const store = crypto && !opened.readonly ? new ArchiveStore(db, opened.path, opened.archiveId, audit, crypto, ws.audit_fingerprint, anchors) : null;
+    const store = crypto && !opened.readonly ? new ArchiveStore(db, opened.path, opened.archiveId, audit, crypto, ws.audit_fingerprint, anchors, ws.audit_spki) : null;
     this.ctx = { db, path: opened.path, archiveId: opened.archiveId, readonly: opened.readonly, audit, store, binding, crypto, anchors, ws };
   }
 
@@ -121,6 +122,14 @@ export class ArchiveService {
     return queries.info(this.ctx);
   }
 
+  /**
+   * The stored audit key against this workstation's pin and, when the archive is bound to its
+   * token, against the HSM's key (`archive info --check-hsm`).
+   */
+  async checkAuditKey(): Promise<AuditKeyStatus> {
+    return auditKeyStatus(this.ctx, await hsmAuditSpki(this.ctx));
+  }
+
   search(query: unknown): SearchPage {
     return queries.searchVersions(this.ctx, query);
   }
@@ -167,7 +176,7 @@ export class ArchiveService {
   }
 
   /** Everything that can be checked (verify.ts); names the first bad audit entry. */
-  verify(opts: { withHsm?: boolean; quickCheck?: boolean; threads?: number } = {}): Promise<VerifyVerdict> {
+  verify(opts: VerifyOptions = {}): Promise<VerifyVerdict> {
     return verifyArchive(this.ctx, opts);
   }
 

@@ -7,13 +7,24 @@
 //
 // So a crash (or SIGKILL) at any moment leaves the archive either before or after the whole
 // change: never rows without their audit entries, never entries without their signed checkpoint.
-import { randomUUID } from 'node:crypto';
-import { CanonicalWriter, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
+//
+// Three more things every commit does (issue #11 parts 2 and 3; docs/FORMAT.md):
+//   - the HSM's fresh checkpoint signature must verify under the audit key stored in the archive,
+//     whose fingerprint the workstation then pins (anchors.ts): a stored key swapped for someone
+//     else's is refused before anything is written, and never pinned;
+//   - checkpoint times strictly increase (a commit in the same millisecond as the last one, or
+//     with the clock set back, is stamped 1 ms after it), so that every transaction's entries
+//     carry a time of their own and a checkpoint deleted from between two transactions shows;
+//   - the meta table is recorded in the log when it is new or a migration changed it (meta.ts).
+import { createPublicKey, randomUUID, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { CanonicalWriter, RECORDS, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
 import type { EntryDraft, PreparedCheckpoint } from '../audit/chain';
 import type { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import type { ArchiveCrypto } from './crypto';
 import { archiveError, fromSqlite } from './errors';
+import { spkiSha256 } from './identity';
+import { metaDraft } from './meta';
 import type { Db } from './schema';
 
 export interface RowWrite {
@@ -69,7 +80,48 @@ export class ArchiveStore {
     private readonly crypto: ArchiveCrypto,
     private readonly auditFingerprint: string,
     private readonly anchors: AnchorStore | null,
+    /** The audit public key stored in the archive; at init, the workstation row being inserted gives it. */
+    private readonly auditSpki: Uint8Array | null = null,
   ) {}
+
+  private signer: { spki: Uint8Array; key: KeyObject } | null = null;
+
+  /**
+   * The HSM signed `message`; the signature must verify under the audit key the archive stores
+   * (whose fingerprint goes into every checkpoint). Returns that key's fingerprint, to pin.
+   */
+  private checkSigner(m: Mutation, message: Buffer, signature: Uint8Array): string {
+    const planned = m.rows.find((r) => r.spec === RECORDS.workstation && r.op === 'insert')?.row.audit_spki;
+    const stored = this.auditSpki ?? (planned instanceof Uint8Array ? planned : (this.db.prepare('SELECT audit_spki FROM workstation').pluck().get() as unknown));
+    const spki = stored instanceof Uint8Array ? stored : null;
+    if (!spki) throw archiveError('ARCHIVE_CORRUPT', `The archive ${this.path} records no audit public key to check the HSM's signature with. Nothing was written.`, 'Run `custos archive verify` on it and restore the archive from a trusted copy.', { path: this.path });
+    const fingerprint = spkiSha256(spki);
+    let valid = false;
+    try {
+      if (this.signer?.spki !== spki) this.signer = { spki, key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
+      valid = fingerprint === this.auditFingerprint && nodeVerify('sha256', message, { key: this.signer.key, dsaEncoding: 'ieee-p1363' }, signature);
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      throw archiveError(
+        'ARCHIVE_TAMPERED',
+        `The HSM's audit key signed this change, but the signature does not verify with the audit key stored in ${this.path}: the stored key is not the HSM's (it was swapped). Nothing was written.`,
+        'Do not use this file. Run `custos archive info --check-hsm` and `custos archive verify` on it, and restore the archive from a trusted copy.',
+        { path: this.path },
+      );
+    }
+    return fingerprint;
+  }
+
+  /** Now, or 1 ms after the last checkpoint if the clock has not moved past it (see the top). */
+  private commitTime(): string {
+    const now = nowIso();
+    const last = this.audit.lastCheckpoint();
+    if (!last || now > last.at) return now;
+    const next = Date.parse(last.at) + 1;
+    return Number.isFinite(next) ? new Date(next).toISOString() : now;
+  }
 
   private stmts(spec: RecordSpec) {
     let s = this.statements.get(spec.type);
@@ -101,8 +153,11 @@ export class ArchiveStore {
         const w = m.rows[d.row]!;
         return { ...d, objectType: w.spec.type, objectId: rowId(w.spec, w.row), objectMac: macs[d.row]! };
       });
-      const { entries, checkpoint } = this.audit.prepare(drafts, head, nowIso(), this.auditFingerprint);
+      const meta = metaDraft(this.db, m.audit[0]?.actor ?? 'Custos');
+      if (meta) drafts.push(meta);
+      const { entries, checkpoint } = this.audit.prepare(drafts, head, this.commitTime(), this.auditFingerprint);
       const [signature] = await this.crypto.sign([checkpoint.message]);
+      const signer = this.checkSigner(m, checkpoint.message, signature!);
       try {
         this.db
           .transaction(() => {
@@ -127,15 +182,15 @@ export class ArchiveStore {
         if (e instanceof Replan) continue;
         throw fromSqlite(e, this.path);
       }
-      this.advanceAnchor(checkpoint);
+      this.advanceAnchor(checkpoint, signer);
       return { seq: checkpoint.seq, headHash: checkpoint.head, macs };
     }
     throw archiveError('ARCHIVE_BUSY', `The archive ${this.path} kept changing under this operation (another program is writing to it).`, 'Wait for the other program to finish, then repeat the step.', { path: this.path });
   }
 
-  private advanceAnchor(cp: PreparedCheckpoint): void {
+  private advanceAnchor(cp: PreparedCheckpoint, auditKey: string): void {
     try {
-      this.anchors?.record(this.archiveId, { seq: cp.seq, headHash: cp.head, at: cp.at, path: this.path });
+      this.anchors?.record(this.archiveId, { seq: cp.seq, headHash: cp.head, at: cp.at, path: this.path, auditKey });
     } catch {
       // The commit stands; an anchor that lags behind only weakens rollback detection until the next commit.
     }

@@ -1,21 +1,31 @@
-// `archive verify`: everything that can be checked.
-//   Without the HSM: SQLite's structure, the audit chain and every checkpoint signature
-//   (audit/verify.ts), and the domain rules the schema cannot state (invariants).
+// `archive verify`: everything that can be checked (docs/FORMAT.md "What verify checks").
+//   Without the HSM:
+//   1. SQLite's structure: quick_check, or with `full` integrity_check, which also compares every
+//      index with its table (an index that disagrees with its table gives wrong answers to
+//      searches, and quick_check does not look);
+//   2. the audit key: the stored key against the fingerprint this workstation pinned (a log
+//      re-signed with someone else's key verifies against the key stored beside it);
+//   3. the audit chain, every checkpoint signature, the stored hash column, checkpoints deleted
+//      from the middle, the rollback anchor (audit/verify.ts);
+//   4. every MACed row is the one its newest audit entry recorded (same MAC), and every row the
+//      audit log has a MAC for still exists: a row deleted, inserted, or put back to an older,
+//      validly MACed copy (say, "compromised" back to "active");
+//   5. what carries no MAC, rebuilt and compared: the schema, the search indexes and the lifecycle
+//      table (consistency.ts), the meta table (meta.ts), and domain rules the schema cannot state.
 //   With the HSM, also:
-//   1. the HSM's keys are the archive's (same audit public key, KEK check value, MAC key check);
-//   2. every MACed row: HMAC-SHA256(Archive MAC key, canonical row) equals its mac column;
-//   3. every MACed row is the one its newest audit entry recorded (same MAC), and every row the
-//      audit log has a MAC for still exists. MACs alone cannot see a row put back to an older,
-//      validly MACed copy (say, "compromised" back to "active") or a row deleted outright; the
-//      signed audit chain can.
+//   6. the HSM's keys are the archive's (same audit public key, KEK check value, MAC key check);
+//   7. every MACed row: HMAC-SHA256(Archive MAC key, canonical row) equals its mac column.
 import { timingSafeEqual } from 'node:crypto';
-import { CanonicalWriter, RECORDS, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
+import { CanonicalError, CanonicalWriter, RECORDS, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
 import type { VerifyProblem, VerifyVerdict } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
-import { HMAC_CHECK_DATA, hmacCheckOf, hsmCheckValues, hsmPublicKey } from '../hsm-kcv';
-import { guarded, needsHsm, scopeOf, type ArchiveContext } from './context';
+import { HMAC_CHECK_DATA, hmacCheckOf, hsmCheckValues } from '../hsm-kcv';
+import { derivedProblems, schemaProblems } from './consistency';
+import { needsHsm, scopeOf, type ArchiveContext } from './context';
 import type { ArchiveCrypto } from './crypto';
 import { fromSqlite } from './errors';
+import { auditKeyProblems, auditKeyStatus, hsmAuditSpki } from './identity';
+import { metaProblems } from './meta';
 import { refsOf } from './rows';
 import type { Db } from './schema';
 
@@ -24,42 +34,82 @@ const MAX_PROBLEMS = 100;
 /** Rows MACed per HSM request while checking row MACs. */
 const PAGE = 4096;
 
+export interface VerifyOptions {
+  withHsm?: boolean;
+  /** false skips SQLite's own check altogether (benchmarks). */
+  quickCheck?: boolean;
+  /** SQLite's integrity_check instead of quick_check: slower, and also compares indexes with tables. */
+  full?: boolean;
+  threads?: number;
+}
+
 /**
- * Checks everything that can be checked: SQLite's structure, the audit chain and every
- * checkpoint signature (no HSM needed), and with the HSM: every row's MAC, that each row is the
- * one its latest audit entry recorded (no row replaced by an older, validly MACed copy; no row
- * deleted), and that the HSM's keys are the archive's. Names the first bad audit entry.
+ * A check that reads the file: a damaged or edited file may make SQLite (or the canonical encoder,
+ * or a JSON parser) fail half-way. That is a finding, reported as a problem; the other checks
+ * still run. Errors from the HSM still end the verification (nothing was found out).
  */
-export async function verifyArchive(ctx: ArchiveContext, opts: { withHsm?: boolean; quickCheck?: boolean; threads?: number } = {}): Promise<VerifyVerdict> {
+function readCheck(problems: VerifyProblem[], ctx: ArchiveContext, what: string, fn: () => VerifyProblem[]): void {
+  try {
+    problems.push(...fn());
+  } catch (e) {
+    problems.push(unreadable(ctx, what, e));
+  }
+}
+
+function unreadable(ctx: ArchiveContext, what: string, e: unknown): VerifyProblem {
+  if (e instanceof CanonicalError || e instanceof SyntaxError) return { check: 'sqlite', message: `${what} could not be checked: a value has the wrong type or shape (${e.message.slice(0, 80)}).` };
+  const mapped = fromSqlite(e, ctx.path);
+  if (mapped instanceof CustosError && mapped !== e) return { check: 'sqlite', message: `${what} could not be checked: ${mapped.appError.message}` };
+  throw e;
+}
+
+export async function verifyArchive(ctx: ArchiveContext, opts: VerifyOptions = {}): Promise<VerifyVerdict> {
   const started = performance.now();
   const problems: VerifyProblem[] = [];
   const withHsm = opts.withHsm ?? ctx.crypto !== null;
   if (withHsm && !ctx.crypto) needsHsm();
-  if (opts.quickCheck !== false) {
+  const full = opts.full === true;
+  if (opts.quickCheck !== false || full) {
+    const pragma = full ? 'integrity_check' : 'quick_check';
     try {
-      const rows = ctx.db.pragma('quick_check(20)') as Array<{ quick_check: string }>;
-      for (const r of rows) if (r.quick_check !== 'ok') problems.push({ check: 'sqlite', message: `SQLite: ${r.quick_check}` });
+      const rows = ctx.db.pragma(`${pragma}(${full ? 100 : 20})`) as Array<Record<string, string>>;
+      for (const r of rows) {
+        const text = r[pragma] ?? Object.values(r)[0] ?? '';
+        if (text !== 'ok') problems.push({ check: 'sqlite', message: `SQLite: ${text}` });
+      }
     } catch (e) {
       const mapped = fromSqlite(e, ctx.path);
       problems.push({ check: 'sqlite', message: mapped instanceof Error ? mapped.message : 'SQLite could not check the file.' });
     }
   }
+
+  let hsmSpki: Buffer | null = null;
+  if (withHsm && ctx.binding) {
+    try {
+      hsmSpki = await hsmAuditSpki(ctx);
+    } catch (e) {
+      if (!(e instanceof CustosError)) throw e;
+      problems.push({ check: 'identity', message: `The archive's audit key could not be read from the HSM: ${e.appError.message}` });
+    }
+  }
+  const auditKey = auditKeyStatus(ctx, hsmSpki);
+  problems.push(...auditKeyProblems(auditKey));
+
   const anchor = ctx.anchors?.get(ctx.archiveId) ?? null;
   let chain;
   try {
-    chain = await ctx.audit.verify(ctx.ws.audit_spki, { expect: anchor, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
+    chain = await ctx.audit.verify(ctx.ws.audit_spki, { expect: anchor, expectKey: auditKey.pinned, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) });
   } catch (e) {
     throw fromSqlite(e, ctx.path);
   }
   problems.push(...chain.problems);
+
   let rows = 0;
   if (withHsm) {
     const b = ctx.binding;
     if (b) {
-      // The HSM must hold this archive's audit key (same public key) and KEK (same check value).
+      // The HSM must hold this archive's KEK (same check value); its audit key was compared above.
       try {
-        const pub = await hsmPublicKey(scopeOf(b), refsOf(ctx.ws).audit);
-        if (!pub.spki.equals(ctx.ws.audit_spki)) problems.push({ check: 'identity', message: "The HSM's audit key is not the one recorded in the archive." });
         const kcv = await hsmCheckValues(scopeOf(b), refsOf(ctx.ws).kek);
         if (kcv.cmac !== ctx.ws.kek_check) problems.push({ check: 'identity', message: "The HSM's Archive KEK does not have the check value recorded in the archive." });
       } catch (e) {
@@ -69,15 +119,22 @@ export async function verifyArchive(ctx: ArchiveContext, opts: { withHsm?: boole
     }
     const [check] = await ctx.crypto!.mac([HMAC_CHECK_DATA]);
     if (hmacCheckOf(check!) !== ctx.ws.mac_check) problems.push({ check: 'identity', message: 'The Archive MAC key in the HSM is not the one recorded in the archive.' });
-    const r = await verifyRows(ctx.db, ctx.path, ctx.archiveId, ctx.crypto!);
+    const r = await macRows(ctx, ctx.crypto!);
     rows = r.rows;
     problems.push(...r.problems);
   }
-  problems.push(...guarded(ctx, () => invariants(ctx.db)));
+  readCheck(problems, ctx, 'The rows against the audit log', () => auditBinding(ctx.db));
+  const version = ctx.db.pragma('user_version', { simple: true }) as number;
+  readCheck(problems, ctx, 'The schema', () => schemaProblems(ctx.db, version));
+  readCheck(problems, ctx, 'The search indexes and the lifecycle table', () => derivedProblems(ctx.db));
+  readCheck(problems, ctx, 'The meta table', () => metaProblems(ctx.db, ctx.ws.archive_id, version));
+  readCheck(problems, ctx, 'The key versions', () => invariants(ctx.db));
   return {
     ok: problems.length === 0,
     archiveId: ctx.archiveId,
     withHsm,
+    full,
+    auditKey,
     entries: chain.entries,
     checkpoints: chain.checkpoints,
     lastCheckpoint: chain.lastCheckpoint ? { seq: chain.lastCheckpoint.seq, at: chain.lastCheckpoint.at } : null,
@@ -90,37 +147,64 @@ export async function verifyArchive(ctx: ArchiveContext, opts: { withHsm?: boole
 }
 
 const pkExpr = (spec: RecordSpec, alias: string) => spec.key.map((k) => `${alias}.${k}`).join(` || '/' || `);
+const tableExists = (db: Db, table: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
 
-/** Checks 2 and 3 of the list at the top, table by table. */
-export async function verifyRows(db: Db, _path: string, archiveId: string, crypto: ArchiveCrypto): Promise<{ rows: number; problems: VerifyProblem[] }> {
+/** Check 7: every MACed row's MAC, recomputed in the HSM, table by table. */
+async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ rows: number; problems: VerifyProblem[] }> {
+  const { db, archiveId } = ctx;
   const problems: VerifyProblem[] = [];
   const w = new CanonicalWriter();
   let rows = 0;
   for (const spec of Object.values(RECORDS)) {
     // A schema-1 archive opened read-only has not been migrated: its schema-2 tables are not there yet.
-    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(spec.table)) continue;
-    const stmt = db.prepare(`SELECT rowid AS _rowid, * FROM ${spec.table} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
+    let page: Array<Record<string, unknown> & { _rowid: number; mac: unknown }>;
     let after = 0;
-    for (;;) {
-      const page = stmt.all(after) as Array<Record<string, unknown> & { _rowid: number; mac: Buffer }>;
-      if (page.length === 0) break;
-      const inputs = page.map((r) => rowMacInput(w, spec, archiveId, r).slice());
-      const macs = await crypto.mac(inputs);
-      page.forEach((r, i) => {
-        const m = Buffer.from(macs[i]!);
-        if (r.mac.length !== m.length || !timingSafeEqual(r.mac, m)) {
-          problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} does not match its MAC: it was altered, or copied from another row or archive.` });
+    try {
+      if (!tableExists(db, spec.table)) continue;
+      const stmt = db.prepare(`SELECT rowid AS _rowid, * FROM ${spec.table} NOT INDEXED WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
+      for (;;) {
+        page = stmt.all(after) as typeof page;
+        if (page.length === 0) break;
+        const inputs: Uint8Array[] = [];
+        const checked: typeof page = [];
+        for (const r of page) {
+          try {
+            inputs.push(rowMacInput(w, spec, archiveId, r).slice());
+            checked.push(r);
+          } catch (e) {
+            if (!(e instanceof CanonicalError)) throw e;
+            problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} cannot be authenticated: ${e.message} (a field's type was changed).` });
+          }
         }
-      });
-      rows += page.length;
-      after = page[page.length - 1]!._rowid;
+        const macs = inputs.length ? await crypto.mac(inputs) : [];
+        checked.forEach((r, i) => {
+          const m = Buffer.from(macs[i]!);
+          const stored = Buffer.isBuffer(r.mac) ? r.mac : Buffer.alloc(0);
+          if (stored.length !== m.length || !timingSafeEqual(stored, m)) {
+            problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} does not match its MAC: it was altered, or copied from another row or archive.` });
+          }
+        });
+        rows += page.length;
+        after = page[page.length - 1]!._rowid;
+      }
+    } catch (e) {
+      if (e instanceof CustosError) throw e;
+      problems.push(unreadable(ctx, `The rows of ${spec.table}`, e));
     }
+  }
+  return { rows, problems };
+}
 
+/** Check 4: each MACed row is the one its newest audit entry recorded; no recorded row is missing. */
+function auditBinding(db: Db): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  for (const spec of Object.values(RECORDS)) {
+    if (!tableExists(db, spec.table)) continue;
     const latest = `WITH latest AS (
         SELECT object_id, object_mac, max(seq) AS seq FROM audit_entries
         WHERE object_type = ? AND object_id IS NOT NULL AND object_mac IS NOT NULL GROUP BY object_id)`;
     const stale = db
-      .prepare(`${latest} SELECT ${pkExpr(spec, 't')} AS id, l.seq AS seq FROM ${spec.table} t LEFT JOIN latest l ON l.object_id = ${pkExpr(spec, 't')} WHERE l.object_mac IS NULL OR l.object_mac <> lower(hex(t.mac)) LIMIT 50`)
+      .prepare(`${latest} SELECT ${pkExpr(spec, 't')} AS id, l.seq AS seq FROM ${spec.table} t NOT INDEXED LEFT JOIN latest l ON l.object_id = ${pkExpr(spec, 't')} WHERE l.object_mac IS NULL OR l.object_mac <> lower(hex(t.mac)) LIMIT 50`)
       .all(spec.type) as Array<{ id: string; seq: number | null }>;
     for (const r of stale) {
       problems.push({
@@ -135,13 +219,16 @@ export async function verifyRows(db: Db, _path: string, archiveId: string, crypt
       });
     }
     const missing = db
-      .prepare(`${latest} SELECT l.object_id AS id, l.seq AS seq FROM latest l WHERE NOT EXISTS (SELECT 1 FROM ${spec.table} t WHERE ${pkExpr(spec, 't')} = l.object_id) LIMIT 50`)
+      .prepare(`${latest} SELECT l.object_id AS id, l.seq AS seq FROM latest l WHERE NOT EXISTS (SELECT 1 FROM ${spec.table} t NOT INDEXED WHERE ${pkExpr(spec, 't')} = l.object_id) LIMIT 50`)
       .all(spec.type) as Array<{ id: string; seq: number }>;
     for (const r of missing) {
       problems.push({ check: 'row-audit', table: spec.table, id: r.id, seq: r.seq, message: `Row ${r.id} of ${spec.table} (audit entry ${r.seq}) is missing: it was deleted.` });
     }
+    // Two rows under one primary key (only possible by editing the file around its index).
+    const twice = db.prepare(`SELECT ${pkExpr(spec, 't')} AS id FROM ${spec.table} t NOT INDEXED GROUP BY id HAVING count(*) > 1 LIMIT 20`).all() as Array<{ id: string }>;
+    for (const r of twice) problems.push({ check: 'row-audit', table: spec.table, id: r.id, message: `Row ${r.id} of ${spec.table} is there twice: the file was edited around its index.` });
   }
-  return { rows, problems };
+  return problems;
 }
 
 /** Domain rules the schema cannot state. */
@@ -150,15 +237,6 @@ function invariants(db: Db): VerifyProblem[] {
   for (const r of db.prepare('SELECT v.id FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE v.purpose <> k.purpose LIMIT 20').all() as Array<{ id: string }>) {
     out.push({ check: 'invariant', table: 'key_versions', id: r.id, message: `Version ${r.id} has a purpose different from its key's.` });
   }
-  const drift = db
-    .prepare(
-      `SELECT count(*) AS n FROM (
-         SELECT t.key_id, t.tag FROM key_tags t WHERE NOT EXISTS (SELECT 1 FROM keys k, json_each(k.tags) j WHERE k.id = t.key_id AND k.label = t.label AND j.value = t.tag)
-         UNION ALL
-         SELECT k.id, j.value FROM keys k, json_each(k.tags) j WHERE NOT EXISTS (SELECT 1 FROM key_tags t WHERE t.tag = j.value AND t.label = k.label AND t.key_id = k.id))`,
-    )
-    .get() as { n: number };
-  if (drift.n > 0) out.push({ check: 'invariant', table: 'key_tags', message: `${drift.n} tag index entr${drift.n === 1 ? 'y does' : 'ies do'} not match the keys' tags.` });
   for (const r of db.prepare("SELECT id FROM key_versions WHERE state IN ('active', 'suspended', 'deactivated') AND activation_date IS NULL LIMIT 20").all() as Array<{ id: string }>) {
     out.push({ check: 'invariant', table: 'key_versions', id: r.id, message: `Version ${r.id} is in use but has no activation date.` });
   }

@@ -95,9 +95,10 @@ export class AuditLog {
 
   /**
    * Recomputes the chain and checks every checkpoint signature (verify.ts). `expect` is the anchor
-   * kept outside the file: a log cut back to before it is reported even if internally consistent.
+   * kept outside the file: a log cut back to before it is reported even if internally consistent;
+   * `expectKey` the audit key fingerprint pinned outside it: a log signed by another key is refused.
    */
-  verify(auditSpki: Uint8Array, opts: { expect?: { seq: number; headHash: string } | null; threads?: number } = {}): Promise<ChainVerdict> {
+  verify(auditSpki: Uint8Array, opts: { expect?: { seq: number; headHash: string } | null; expectKey?: string | null; threads?: number } = {}): Promise<ChainVerdict> {
     return verifyChain(this.db, this.archiveId, auditSpki, opts);
   }
 

@@ -2,6 +2,15 @@
 // signature checked with the audit public key (Node's crypto: no HSM needed), and the first entry
 // that is missing, altered, inserted, out of order or unsigned named; truncation is detected
 // against the checkpoints and against the anchor this workstation keeps outside the file.
+//
+// Also checked, because nothing else would notice them (issue #11 part 3):
+//   - the stored hash column against the entries' text (the audit trail shows it to people);
+//   - a checkpoint deleted from the middle of the log: every entry of one transaction carries the
+//     transaction's time, which is its checkpoint's "at", and the writer makes checkpoint times
+//     strictly increase; so two neighbouring entries with different times and no checkpoint
+//     between them lost the checkpoint that separated them;
+//   - the public key against the fingerprint this workstation pinned (`expectKey`): a log
+//     re-signed with someone else's key verifies against the key stored beside it.
 import { createHash, createPublicKey, hash as nodeHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { auditEntryPrefix, checkpointText } from '../../../shared/archive/canonical';
@@ -28,7 +37,12 @@ const LIST_MAX = 20;
  * (the newest checkpoint this workstation saw): a log cut back to before it is reported even if
  * it is internally consistent.
  */
-export async function verifyChain(db: Db, archiveId: string, auditSpki: Uint8Array, opts: { expect?: { seq: number; headHash: string } | null; threads?: number } = {}): Promise<ChainVerdict> {
+export async function verifyChain(
+  db: Db,
+  archiveId: string,
+  auditSpki: Uint8Array,
+  opts: { expect?: { seq: number; headHash: string } | null; expectKey?: string | null; threads?: number } = {},
+): Promise<ChainVerdict> {
   const problems: VerifyProblem[] = [];
   let firstBad: number | null = null;
   const bad = (seq: number) => {
@@ -42,6 +56,15 @@ export async function verifyChain(db: Db, archiveId: string, auditSpki: Uint8Arr
     return { entries: 0, checkpoints: 0, lastCheckpoint: null, firstBadEntry: 1, problems, bytesHashed: 0 };
   }
   const fingerprint = createHash('sha256').update(auditSpki).digest('hex');
+  if (opts.expectKey && opts.expectKey !== fingerprint) {
+    // Every signature below may verify, with the wrong key: none of them vouches for anything.
+    problems.push({
+      check: 'identity',
+      seq: 1,
+      message: `The audit key stored in the archive (fingerprint ${fingerprint.slice(0, 16)}…) is not the one this workstation pinned (${opts.expectKey.slice(0, 16)}…): the log may have been re-signed by someone else, so no checkpoint in it can be trusted.`,
+    });
+    bad(1);
+  }
 
   // Checkpoints are few (one per transaction): load and check their signatures first.
   const cps = db.prepare('SELECT seq, head, at, key_fingerprint, signature_raw, signature_der FROM checkpoints ORDER BY seq').all() as CheckpointRow[];
@@ -70,7 +93,13 @@ export async function verifyChain(db: Db, archiveId: string, auditSpki: Uint8Arr
   let count = 0;
   let bytes = 0;
   const computed = new Map<number, string>();
+  const entryAt = new Map<number, string | null>();
+  const badHashes: number[] = [];
+  const unsplit: Array<[number, string, string]> = [];
   for (const c of chunks) {
+    badHashes.push(...c.badHashes);
+    unsplit.push(...c.unsplit);
+    for (const [seq, at] of c.cpAts) entryAt.set(seq, at);
     count += c.count;
     bytes += c.bytes;
     for (const [a, b] of c.missing.slice(0, LIST_MAX)) {
@@ -96,6 +125,9 @@ export async function verifyChain(db: Db, archiveId: string, auditSpki: Uint8Arr
     if (!cp.valid) {
       // A forged checkpoint vouches for nothing: what came after the last genuine one is unproven.
       bad(lastValidCp + 1);
+    } else if (entryAt.has(cp.seq) && entryAt.get(cp.seq) !== cp.at) {
+      problems.push({ check: 'checkpoint', seq: cp.seq, message: `Checkpoint ${cp.seq} is dated ${cp.at}, but entry ${cp.seq} was written at ${String(entryAt.get(cp.seq))}: they were not made in the same transaction.` });
+      bad(cp.seq);
     } else if (cp.head !== h) {
       problems.push({ check: 'checkpoint', seq: cp.seq, message: `Checkpoint ${cp.seq} signed a different entry ${cp.seq}: the log up to it was rewritten after it was signed.` });
       // Entry cp.seq certainly differs from what was signed; an earlier one in the same commit
@@ -125,6 +157,24 @@ export async function verifyChain(db: Db, archiveId: string, auditSpki: Uint8Arr
         : `Audit entries ${j - 1} and ${j} no longer chain (entry ${j} names a different predecessor): one of them was altered, inserted or moved.`,
     });
     bad(c.seq);
+  }
+  unsplit.sort((x, y) => x[0] - y[0]);
+  for (const [seq, before, after] of unsplit.slice(0, LIST_MAX)) {
+    problems.push({
+      check: 'checkpoint',
+      seq: seq - 1,
+      message: `No checkpoint follows audit entry ${seq - 1}, yet entry ${seq} was written at another time (${before} and ${after}), in another transaction: the checkpoint after entry ${seq - 1} was deleted.`,
+    });
+  }
+  if (unsplit.length > LIST_MAX) problems.push({ check: 'checkpoint', seq: unsplit[LIST_MAX]![0] - 1, message: `…and ${unsplit.length - LIST_MAX} more checkpoints missing from the middle of the log.` });
+  if (badHashes.length > 0) {
+    badHashes.sort((x, y) => x - y);
+    const named = badHashes.slice(0, LIST_MAX).join(', ');
+    problems.push({
+      check: 'chain',
+      seq: badHashes[0]!,
+      message: `The hash stored with audit entr${badHashes.length === 1 ? 'y' : 'ies'} ${named}${badHashes.length > LIST_MAX ? ` (${badHashes.length} in all)` : ''} is not the SHA-256 of the entry's text: the hash column, or the entry, was edited.`,
+    });
   }
   const lastCp = cps.length ? cps[cps.length - 1]! : null;
   if (lastCp && lastCp.seq > lastSeq) {
