@@ -4,6 +4,7 @@ import { app } from 'electron';
 import { join } from 'node:path';
 import { utilityHostSpawner } from './hsm/client/spawn-utility';
 import { ipc } from './modules/ipc';
+import { appProtocol, registerAppScheme } from './modules/protocol';
 import { security } from './modules/security';
 import type { MainModule, ModuleHooks } from './modules/types';
 import { window } from './modules/window';
@@ -11,10 +12,13 @@ import { createServices } from './services/index';
 
 const log = (line: string) => console.error(`[custos] ${line}`);
 
+// app:// can be declared only before the app is ready.
+registerAppScheme();
 if (!app.requestSingleInstanceLock()) app.quit();
 app.enableSandbox();
 
-const modules: MainModule[] = [security, ipc, window];
+// The protocol module serves the page the window module loads: it goes first.
+const modules: MainModule[] = [security, appProtocol, ipc, window];
 
 app.whenReady().then(async () => {
   const services = createServices({

@@ -1,10 +1,10 @@
-import { BrowserWindow } from 'electron';
-import { join } from 'node:path';
+import { app, BrowserWindow } from 'electron';
+import { APP_ENTRY } from './protocol';
 import type { MainModule } from './types';
 
 export const window: MainModule = {
   name: 'window',
-  init({ rendererDir, preloadPath }) {
+  init({ preloadPath }) {
     let win: BrowserWindow | null = null;
     return {
       async load() {
@@ -24,11 +24,12 @@ export const window: MainModule = {
             webSecurity: true,
             spellcheck: false,
             webviewTag: false,
+            devTools: !app.isPackaged,
           },
         });
         win.once('ready-to-show', () => win?.show());
         win.on('closed', () => (win = null));
-        await win.loadFile(join(rendererDir, 'index.html'));
+        await win.loadURL(APP_ENTRY);
       },
     };
   },
