@@ -103,6 +103,8 @@ export const ERROR_CODES = [
   'CEREMONY_FINISHED',
   'EXCEPTION_OPEN',
   'PRACTICE_REFUSED',
+  // The app: one instance per data folder (electron/services/instance-lock.ts)
+  'INSTANCE_RUNNING',
   'INTERNAL',
 ] as const;
 
