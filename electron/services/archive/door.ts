@@ -124,7 +124,8 @@ export class ArchiveDoor {
 
   /** Creates an archive and its three keys in the HSM (log in first); returns it open. */
   async init(path: string, opts: { token: TokenRef; name: string; actor: string; tokenUri?: string | null }): Promise<ArchiveService> {
-    const recovered = await this.recoverInits(path, opts.token);
+    // Recorded in the new archive's log: what was done (keys destroyed, an archive put in place), not what still waits.
+    const recovered = (await this.recoverInits(path, opts.token)).filter((r) => r.outcome !== 'pending');
     return ArchiveService.init(path, { hsm: this.binding(opts.token), name: opts.name, actor: opts.actor, tokenUri: opts.tokenUri ?? null, anchors: this.anchors, recovered });
   }
 

@@ -132,7 +132,7 @@ async function recoverOne(left: Leftover, o: RecoveryOptions): Promise<InitRecov
   const token = tokenName(j);
   if (!o.binding || !o.holdsKeys(j)) {
     return result('pending', j.path, j.archiveId, j.startedAt, [], j.keys.map((k) => k.label), removed,
-      `An archive init of ${j.path} interrupted on ${j.startedAt} left keys on token “${token}” (${j.keys.map((k) => k.label).join(', ')})${removed ? ` and ${removed} temporary file(s), now removed` : ''}. The keys are destroyed the next time a Custos archive command logs in to that token.`);
+      `An archive init of ${j.path} interrupted on ${j.startedAt} left keys on token “${token}” (${j.keys.map((k) => k.label).join(', ')})${removed ? ` and ${removed} temporary file(s), now removed` : ''}. They are destroyed the next time Custos writes to an archive while logged in to that token.`);
   }
   const { destroyed, waiting } = await destroyPlanned(o.binding, j);
   if (waiting.length === 0) removeJournal(left.journal!);
