@@ -104,6 +104,8 @@ export const ERROR_CODES = [
   'EXCEPTION_OPEN',
   'PRACTICE_REFUSED',
   'OPERATOR_REQUIRED',
+  // The app: one instance per data folder (electron/services/instance-lock.ts)
+  'INSTANCE_RUNNING',
   'INTERNAL',
 ] as const;
 

@@ -134,7 +134,8 @@ export async function withServices(program: Command, fn: (s: Services, opts: Glo
   const opts = program.opts<GlobalOptions>();
   const { createServices } = await import('../services/index');
   const dataDir = opts.dataDir ?? defaultDataDir();
-  const s = createServices({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
+  // Notices (an interrupted archive init cleared up) go to stderr, so that --json output stays one document.
+  const s = createServices({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir), notice: (line) => process.stderr.write(`note: ${line}\n`) });
   s.activity.actAs(operatorOf(opts));
   return fn(s, opts).finally(() => s.close());
 }

@@ -1,16 +1,17 @@
 import { ipcMain } from 'electron';
-import { pathToFileURL } from 'node:url';
 import { channelOf, METHOD_NAMES } from '../../shared/contract';
 import { createDispatcher } from '../ipc/handle';
 import { createHandlers } from '../services/index';
+import { APP_PREFIX } from './protocol';
 import type { MainModule } from './types';
 
 export const ipc: MainModule = {
   name: 'ipc',
-  init({ services, rendererDir, log }) {
-    const appUrl = pathToFileURL(rendererDir).href + '/';
+  init({ services, log }) {
     const dispatch = createDispatcher(createHandlers(services, 'electron'), {
-      isTrustedSender: (ctx) => ctx.senderUrl.startsWith(appUrl),
+      // Only the app's own pages (app://custos/…, modules/protocol.ts): never a file:// page, which
+      // any local file could be, nor a page the window was somehow navigated to.
+      isTrustedSender: (ctx) => ctx.senderUrl.startsWith(APP_PREFIX),
       log,
     });
     for (const method of METHOD_NAMES) {

@@ -1,11 +1,11 @@
-import { BrowserWindow } from 'electron';
-import { join } from 'node:path';
+import { app, BrowserWindow } from 'electron';
 import { EVENT_CHANNEL } from '../../shared/api';
+import { APP_ENTRY } from './protocol';
 import type { MainModule } from './types';
 
 export const window: MainModule = {
   name: 'window',
-  init({ services, rendererDir, preloadPath }) {
+  init({ services, preloadPath }) {
     let win: BrowserWindow | null = null;
     let unsubscribe: (() => void) | null = null;
     return {
@@ -26,6 +26,7 @@ export const window: MainModule = {
             webSecurity: true,
             spellcheck: false,
             webviewTag: false,
+            devTools: !app.isPackaged,
           },
         });
         win.once('ready-to-show', () => win?.show());
@@ -39,7 +40,7 @@ export const window: MainModule = {
           unsubscribe = null;
           win = null;
         });
-        await win.loadFile(join(rendererDir, 'index.html'));
+        await win.loadURL(APP_ENTRY);
       },
       quit() {
         unsubscribe?.();

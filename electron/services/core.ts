@@ -16,6 +16,8 @@ export interface ServicesOptions {
   /** Given the host's environment, returns a spawner (utilityProcess or child process). */
   spawnHost(env: NodeJS.ProcessEnv): SpawnHost;
   log?(line: string): void;
+  /** What the person at the screen should be told that is not an error (an interrupted archive init cleared up); defaults to log. */
+  notice?(line: string): void;
 }
 
 export interface CoreServices {

@@ -53,7 +53,7 @@ export function createServices(opts: ServicesOptions): Services {
       return (shares ??= new ShareService(core.hsm));
     },
     get archive() {
-      return (archive ??= new ArchiveDoor(core.hsm, opts.dataDir));
+      return (archive ??= new ArchiveDoor(core.hsm, opts.dataDir, (line) => (opts.notice ?? opts.log)?.(line), opts.shell === 'cli' ? 'cli' : 'app'));
     },
     get drills() {
       return (drills ??= new DrillService({ log: (line) => opts.log?.(line) }));

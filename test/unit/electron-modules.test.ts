@@ -13,7 +13,10 @@ const h = vi.hoisted(() => {
     permissionCheck?: () => boolean;
     beforeRequest?: (details: { url: string }, cb: (r: { cancel: boolean }) => void) => void;
     windows: Array<{ options: Record<string, unknown>; loaded?: string; sent: Array<[string, unknown]>; closed?: () => void }>;
-  } = { windows: [] };
+    schemes: Array<{ scheme: string; privileges: Record<string, boolean> }>;
+    protocolHandlers: Map<string, (request: Request) => Promise<Response>>;
+  } = { windows: [], schemes: [], protocolHandlers: new Map() };
+  app.isPackaged = false;
   return { app, handlers, state };
 });
 
@@ -30,6 +33,11 @@ vi.mock('electron', () => ({
       webRequest: { onBeforeRequest: (fn: typeof h.state.beforeRequest) => (h.state.beforeRequest = fn) },
     },
   },
+  protocol: {
+    registerSchemesAsPrivileged: (schemes: typeof h.state.schemes) => h.state.schemes.push(...schemes),
+    handle: (scheme: string, fn: (request: Request) => Promise<Response>) => h.state.protocolHandlers.set(scheme, fn),
+    unhandle: (scheme: string) => h.state.protocolHandlers.delete(scheme),
+  },
   BrowserWindow: class {
     private readonly entry: { options: Record<string, unknown>; loaded?: string; sent: Array<[string, unknown]>; closed?: () => void };
     readonly webContents;
@@ -44,8 +52,8 @@ vi.mock('electron', () => ({
       if (name === 'closed') this.entry.closed = fn;
     }
     show() {}
-    async loadFile(file: string) {
-      this.entry.loaded = file;
+    async loadURL(url: string) {
+      this.entry.loaded = url;
     }
   },
 }));
@@ -53,6 +61,7 @@ vi.mock('electron', () => ({
 import { EVENT_CHANNEL, type CustosEvent } from '../../shared/api';
 import { channelOf, METHOD_NAMES } from '../../shared/contract';
 import { ipc } from '../../electron/modules/ipc';
+import { APP_ENTRY, appProtocol, registerAppScheme } from '../../electron/modules/protocol';
 import { security } from '../../electron/modules/security';
 import { window as windowModule } from '../../electron/modules/window';
 import type { ModuleDeps } from '../../electron/modules/types';
@@ -71,6 +80,8 @@ function eventHub() {
     },
   };
 }
+
+const APP = 'app://custos';
 const deps = (services: Partial<Services> = {}): ModuleDeps => ({
   services: { events: eventHub(), ...services } as Services,
   rendererDir,
@@ -88,6 +99,7 @@ describe('Electron main modules (against a stand-in for the electron module)', (
   beforeEach(() => {
     h.handlers.clear();
     h.app.removeAllListeners();
+    h.app.isPackaged = false;
     h.state.windows.length = 0;
   });
 
@@ -105,7 +117,11 @@ describe('Electron main modules (against a stand-in for the electron module)', (
     };
     expect(nav('https://example.com/')).toBe(true);
     expect(nav('file:///etc/passwd')).toBe(true);
-    expect(nav(`file://${rendererDir}/index.html`)).toBe(false);
+    // The renderer is served from app://custos/ (checklist item 18): its own files by file:// are foreign too.
+    expect(nav(`file://${rendererDir}/index.html`)).toBe(true);
+    expect(nav('app://custos.evil/index.html')).toBe(true);
+    expect(nav('app://other/index.html')).toBe(true);
+    expect(nav(`${APP}/index.html`)).toBe(false);
     const redirect = { prevented: false, preventDefault() {
       this.prevented = true;
     } };
@@ -128,15 +144,53 @@ describe('Electron main modules (against a stand-in for the electron module)', (
     expect(await verdict('https://example.com/')).toBe(true);
     expect(await verdict('http://127.0.0.1:8080/')).toBe(true);
     expect(await verdict('file:///etc/passwd')).toBe(true);
-    expect(await verdict(`file://${rendererDir}/assets/index.js`)).toBe(false);
+    expect(await verdict(`file://${rendererDir}/assets/index.js`)).toBe(true);
+    expect(await verdict('app://custos.evil/x.js')).toBe(true);
+    expect(await verdict(`${APP}/assets/index.js`)).toBe(false);
+    // In development DevTools may load; see below for packaged builds.
+    expect(await verdict('devtools://devtools/bundled/inspector.html')).toBe(false);
   });
 
-  it('window: sandboxed, context-isolated, no Node, no webviews, preload from the package', async () => {
+  it('security, packaged: devtools:// is cancelled, and DevTools are closed if they open', async () => {
+    h.app.isPackaged = true;
+    const hooks = security.init(deps());
+    await hooks?.load?.();
+    const verdict = (url: string) => new Promise<boolean>((resolve) => h.state.beforeRequest?.({ url }, (r) => resolve(r.cancel)));
+    expect(await verdict('devtools://devtools/bundled/inspector.html')).toBe(true);
+    expect(await verdict(`${APP}/index.html`)).toBe(false);
+    const contents = fakeContents() as ReturnType<typeof fakeContents> & { closed?: boolean; closeDevTools(): void };
+    contents.closeDevTools = () => (contents.closed = true);
+    h.app.emit('web-contents-created', {}, contents);
+    contents.emit('devtools-opened');
+    expect(contents.closed).toBe(true);
+  });
+
+  it('window: sandboxed, context-isolated, no Node, no webviews, preload from the package, the app from app://', async () => {
     const hooks = windowModule.init(deps());
     await hooks?.load?.();
     const [w] = h.state.windows;
-    expect(w?.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
-    expect(w?.loaded).toBe(`${rendererDir}/index.html`);
+    expect(w?.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false, devTools: true });
+    expect(w?.loaded).toBe(`${APP}/index.html`);
+    expect(APP_ENTRY).toBe(`${APP}/index.html`);
+  });
+
+  it('window, packaged: no DevTools', async () => {
+    h.app.isPackaged = true;
+    await windowModule.init(deps())?.load?.();
+    expect(h.state.windows[0]?.options.webPreferences).toMatchObject({ devTools: false });
+  });
+
+  it('protocol: app:// is standard and secure, and nothing more (no CORS, no fetch, no CSP bypass)', async () => {
+    registerAppScheme();
+    const [s] = h.state.schemes;
+    expect(s?.scheme).toBe('app');
+    expect(s?.privileges).toMatchObject({ standard: true, secure: true });
+    for (const p of ['corsEnabled', 'supportFetchAPI', 'bypassCSP', 'allowServiceWorkers', 'stream']) expect(s?.privileges[p], p).toBeFalsy();
+    const hooks = appProtocol.init(deps());
+    await hooks?.load?.();
+    expect(h.state.protocolHandlers.has('app')).toBe(true);
+    await hooks?.quit?.();
+    expect(h.state.protocolHandlers.has('app')).toBe(false);
   });
 
   it('window: forwards main’s events to its own webContents on the event channel, and stops when it closes', async () => {
@@ -158,9 +212,11 @@ describe('Electron main modules (against a stand-in for the electron module)', (
     const hooks = ipc.init(deps(services));
     expect([...h.handlers.keys()].sort()).toEqual(METHOD_NAMES.map(channelOf).sort());
     const call = h.handlers.get(channelOf('tokens.list'))!;
-    await expect(call({ senderFrame: { url: `file://${rendererDir}/index.html` } }, {})).resolves.toEqual({ ok: true, value: { modules: [], slots: [] } });
-    const refused = (await call({ senderFrame: { url: 'https://evil.example/' } }, {})) as { ok: boolean; error: { code: string } };
-    expect(refused.error.code).toBe('UNTRUSTED_SENDER');
+    await expect(call({ senderFrame: { url: `${APP}/index.html` } }, {})).resolves.toEqual({ ok: true, value: { modules: [], slots: [] } });
+    for (const url of ['https://evil.example/', `file://${rendererDir}/index.html`, 'file:///tmp/page.html', 'app://custos.evil/index.html', 'app://custos', 'blob:app://custos/1']) {
+      const refused = (await call({ senderFrame: { url } }, {})) as { ok: boolean; error: { code: string } };
+      expect(refused.error.code, url).toBe('UNTRUSTED_SENDER');
+    }
     const noFrame = (await call({}, {})) as { ok: boolean; error: { code: string } };
     expect(noFrame.error.code).toBe('UNTRUSTED_SENDER');
     await hooks?.quit?.();

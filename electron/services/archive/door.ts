@@ -15,12 +15,13 @@
 // libraries), the CLI logs in with a PIN for the length of one command.
 import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { TokenRef } from '../../../shared/keys';
 import { parsePkcs11Uri, uriMatchesToken, type TokenIdentity } from '../../../shared/pkcs11-uri';
 import { CustosError } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
 import { AnchorStore } from './anchors';
+import { recoverInterruptedInits, recoveryAudit, type InitRecovery } from './init-recovery';
 import { APPLICATION_ID } from './schema';
 import { ArchiveService, type ArchiveOpenOptions } from './service';
 
@@ -63,8 +64,27 @@ export class ArchiveDoor {
   constructor(
     private readonly hsm: HsmClient,
     readonly dataDir: string,
+    /** Tells the person what was done on their behalf (an interrupted init cleared up): the CLI's stderr, the app's log. */
+    private readonly notice: (line: string) => void = () => undefined,
+    private readonly via: FrontEnd = 'app',
   ) {
     this.anchors = new AnchorStore(dataDir);
+  }
+
+  /**
+   * Finishes, adopts or clears what interrupted `archive init`s left in the data folder and next to
+   * `path` (init-recovery.ts). With a logged-in token, an abandoned init's keys on it are destroyed;
+   * without, they wait. Run before an init and before every write; the app runs it at start.
+   */
+  recoverInits(path: string | null, token: TokenRef | null): Promise<InitRecovery[]> {
+    const folders = [this.dataDir, ...(path ? [dirname(resolve(path))] : [])];
+    return recoverInterruptedInits({
+      folders,
+      binding: token ? this.binding(token) : null,
+      holdsKeys: (j) => !!token && (j.token === token.token || sameToken(j.tokenUri ?? j.token, token.token)),
+      anchors: this.anchors,
+      notice: this.notice,
+    });
   }
 
   /**
@@ -103,8 +123,10 @@ export class ArchiveDoor {
   }
 
   /** Creates an archive and its three keys in the HSM (log in first); returns it open. */
-  init(path: string, opts: { token: TokenRef; name: string; actor: string; tokenUri?: string | null }): Promise<ArchiveService> {
-    return ArchiveService.init(path, { hsm: this.binding(opts.token), name: opts.name, actor: opts.actor, tokenUri: opts.tokenUri ?? null, anchors: this.anchors });
+  async init(path: string, opts: { token: TokenRef; name: string; actor: string; tokenUri?: string | null }): Promise<ArchiveService> {
+    // Recorded in the new archive's log: what was done (keys destroyed, an archive put in place), not what still waits.
+    const recovered = (await this.recoverInits(path, opts.token)).filter((r) => r.outcome !== 'pending');
+    return ArchiveService.init(path, { hsm: this.binding(opts.token), name: opts.name, actor: opts.actor, tokenUri: opts.tokenUri ?? null, anchors: this.anchors, recovered });
   }
 
   /**
@@ -122,7 +144,12 @@ export class ArchiveDoor {
    */
   async write<T>(path: string, token: TokenRef, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean } = {}): Promise<T> {
     await this.checkToken(path, token, opts);
-    return this.with(path, { hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false }, fn);
+    const recovered = (await this.recoverInits(path, token)).filter((r) => r.outcome !== 'pending');
+    return this.with(path, { hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false }, async (a) => {
+      // Keys destroyed or an archive adopted on this token belong on the record of the archive that holds its keys.
+      if (recovered.length) await a.commit(() => ({ rows: [], audit: recoveryAudit(recovered, actorName(this.via)) }));
+      return fn(a);
+    });
   }
 
   /**

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ARCHIVE_FORMAT_ID } from '../../../shared/archive/types';
+import type { CustosError } from '../../../shared/result';
 import type { AnchorStore } from './anchors';
 import { archiveError, corrupt, fromSqlite, notAnArchive } from './errors';
 import { APPLICATION_ID, applyPragmas, LATEST_SCHEMA, migrate, type Db } from './schema';
@@ -198,26 +199,52 @@ export function openArchiveFile(pathIn: string, opts: OpenOptions = {}): OpenedF
   return { db, path, archiveId: info.archiveId, schemaVersion: LATEST_SCHEMA, readonly: false };
 }
 
+/** An archive being created: its connection, its temporary file and the name it will take. */
+export interface Creating {
+  db: Db;
+  tmp: string;
+  path: string;
+}
+
+/** What a temporary file set is made of: the database and SQLite's companions (WAL, index, rollback journal). */
+const TEMP_SET = ['', '-wal', '-shm', '-journal'];
+
+/**
+ * The temporary name a new archive is built under: `FILE.init-PID-MS`. The process id and time in
+ * it let a later run tell whether the process that made it may still be at work (init-recovery.ts).
+ */
+export function tempNameFor(pathIn: string): string {
+  return `${resolve(pathIn)}.init-${process.pid}-${Date.now()}`;
+}
+
+export function archiveExists(path: string): CustosError {
+  return archiveError('ARCHIVE_EXISTS', `A file already exists at ${path}.`, 'Choose another path; Custos never overwrites an archive.', { path });
+}
+
 /**
  * A new archive is built in a temporary file next to `path` and linked into place only when
  * complete (link(2) refuses to replace an existing file), so a crash during init never leaves a
- * half-made archive under the real name.
+ * half-made archive under the real name. What a crash does leave (the temporary files, keys in the
+ * HSM) is named in the init journal and cleared by init-recovery.ts.
  */
-export function createArchiveFile(pathIn: string): { db: Db; tmp: string; path: string } {
+export function createArchiveFile(pathIn: string, tmp: string = tempNameFor(pathIn)): Creating {
   const path = resolve(pathIn);
-  if (existsSync(path)) {
-    throw archiveError('ARCHIVE_EXISTS', `A file already exists at ${path}.`, 'Choose another path; Custos never overwrites an archive.', { path });
-  }
-  const tmp = `${path}.init-${process.pid}-${Date.now()}`;
+  if (existsSync(path)) throw archiveExists(path);
   const db = guarded(path, () => new Database(tmp));
-  guarded(path, () => {
-    applyPragmas(db);
-    migrate(db, new Date().toISOString());
-  });
+  try {
+    guarded(path, () => {
+      applyPragmas(db);
+      migrate(db, new Date().toISOString());
+    });
+  } catch (e) {
+    abandonCreate({ db, tmp });
+    throw e;
+  }
   return { db, tmp, path };
 }
 
-export function finishCreate(c: { db: Db; tmp: string; path: string }): void {
+/** Folds the WAL into the temporary file, closes it and links it to its real name; the temporary names go. */
+export function finishCreate(c: Creating): void {
   guarded(c.path, () => c.db.pragma('wal_checkpoint(TRUNCATE)'));
   c.db.close();
   try {
@@ -225,13 +252,7 @@ export function finishCreate(c: { db: Db; tmp: string; path: string }): void {
   } catch {
     throw archiveError('ARCHIVE_EXISTS', `A file appeared at ${c.path} while the archive was being created.`, 'Choose another path; Custos never overwrites an archive.', { path: c.path });
   } finally {
-    for (const f of [c.tmp, `${c.tmp}-wal`, `${c.tmp}-shm`]) {
-      try {
-        unlinkSync(f);
-      } catch {
-        /* already gone */
-      }
-    }
+    removeTempSet(c.tmp);
   }
 }
 
@@ -241,11 +262,60 @@ export function abandonCreate(c: { db: Db; tmp: string }): void {
   } catch {
     /* closing is best effort here */
   }
-  for (const f of [c.tmp, `${c.tmp}-wal`, `${c.tmp}-shm`]) {
+  removeTempSet(c.tmp);
+}
+
+/** Deletes a temporary archive and its companions; returns the files that were there. */
+export function removeTempSet(tmp: string): string[] {
+  const removed: string[] = [];
+  for (const f of TEMP_SET.map((s) => `${tmp}${s}`)) {
     try {
       unlinkSync(f);
+      removed.push(f);
     } catch {
-      /* already gone */
+      /* not there */
     }
+  }
+  return removed;
+}
+
+/**
+ * The temporary file of an interrupted init, reopened (which replays its -wal) if its identity row
+ * was committed: then it is a complete archive that only missed being linked into place. Null when
+ * it is missing, unreadable or incomplete (the commit never happened: nothing in it is worth keeping).
+ */
+export function reopenCreated(tmp: string, pathIn: string): { creating: Creating; archiveId: string } | null {
+  if (!existsSync(tmp)) return null;
+  let db: Db;
+  try {
+    db = new Database(tmp, { fileMustExist: true });
+  } catch {
+    return null;
+  }
+  try {
+    applyPragmas(db);
+    const ws = db.prepare('SELECT archive_id FROM workstation').all() as Array<{ archive_id: string }>;
+    const meta = db.prepare("SELECT value FROM meta WHERE key = 'archive_id'").get() as { value: string } | undefined;
+    if (ws.length === 1 && meta?.value === ws[0]!.archive_id) return { creating: { db, tmp, path: resolve(pathIn) }, archiveId: meta.value };
+  } catch {
+    /* no tables yet, or a file cut off while it was being made */
+  }
+  db.close();
+  return null;
+}
+
+/** The archive id of the Custos archive at `path`, or null (no file, not an archive, unreadable). Read-only. */
+export function archiveIdAt(path: string): string | null {
+  if (!existsSync(path)) return null;
+  let db: Db | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    if ((db.pragma('application_id', { simple: true }) as number) !== APPLICATION_ID) return null;
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'archive_id'").get() as { value: string } | undefined;
+    return row?.value ?? null;
+  } catch {
+    return null;
+  } finally {
+    db?.close();
   }
 }
