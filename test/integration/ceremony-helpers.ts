@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { HsmClient } from '../../electron/hsm/client';
 import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
+import { Activity } from '../../electron/services/activity/activity';
 import { ArchiveDoor } from '../../electron/services/archive/door';
 import { CeremonyService, type CeremonyAction, type Proof } from '../../electron/services/ceremony/service';
 import { KeyService } from '../../electron/services/key-service';
@@ -79,6 +80,7 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
     newHost: () => new HsmClient(nodeHostSpawner(HOST_SCRIPT, fx.env)),
     csr: (t, selector, subject) => keys.csr(t, selector, subject),
     via: 'cli',
+    activity: new Activity({ hsm, dataDir, via: 'cli', modules: () => [SOFTHSM_MODULE] }),
   });
   const session: TokenRef = { module: SOFTHSM_MODULE, token: WS.label };
   const person = (name: string) => people.find((p) => p.name === name || p.name.startsWith(name))!;

@@ -97,7 +97,7 @@ export class Activity {
   private door(): Promise<ArchiveDoor> {
     // The archive code (SQLite, the store) loads only when an action is recorded: a CLI command
     // that records nothing does not pay for it.
-    this.doorPromise ??= import('../archive/door').then((m) => new m.ArchiveDoor(this.deps.hsm, this.deps.dataDir));
+    this.doorPromise ??= import('../archive/door').then((m) => new m.ArchiveDoor(this.deps.hsm, this.deps.dataDir, (line) => this.deps.log?.(line), this.deps.via));
     return this.doorPromise;
   }
 
@@ -132,11 +132,11 @@ export class Activity {
   private resolve(rec: RecordInfo | null, t: TokenRef | null | undefined): Operator | null {
     const named = (t ? this.signedIn.get(keyOf(t)) : undefined) ?? this.stated;
     if (!rec) {
-      if (named) refuse('RECORD_MISSING', `“${named}” cannot be found: this workstation has no record of people yet.`, 'Leave out --as until the workstation set-up ceremony has enrolled the people.');
+      if (named) refuse('RECORD_MISSING', `“${named}” cannot be found: this workstation has no record of people yet.`, 'Leave out --operator until the workstation set-up ceremony has enrolled the people.');
       return null;
     }
     if (!named) {
-      if (rec.profile === 'production') refuse('OPERATOR_REQUIRED', 'This workstation’s record asks who does this: no person was named.', 'Name yourself as an enrolled operator: --as NAME in the CLI (or CUSTOS_AS), or choose your name when you log in in the app.');
+      if (rec.profile === 'production') refuse('OPERATOR_REQUIRED', 'This workstation’s record asks who does this: no person was named.', 'Name yourself as an enrolled operator or administrator: --operator NAME in the CLI (or CUSTOS_OPERATOR), or choose your name when you log in in the app.');
       return null;
     }
     const wanted = named.toLowerCase();

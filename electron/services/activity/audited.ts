@@ -3,7 +3,7 @@
 // refused) in the workstation record's audit log. The services underneath stay free of auditing;
 // ceremonies call them directly and record their steps in their own journal.
 //
-// Recorded: logins (user and SO, success and failure), logouts, PIN changes, module add/remove,
+// Recorded: logins (user and SO, success and failure), PIN changes, module add/remove,
 // the demo token, key generate / relabel / destroy / copy / import / unwrap, CSRs and wraps. Not
 // recorded one by one: signatures, verifications, encryption, decryption, MACs and random bytes —
 // the login that opens them is, and recording each would put an archive commit in every one.
@@ -118,9 +118,9 @@ export class AuditedTokenService extends TokenService {
   }
 
   override async logout(module: string, token: string, requireConfigured = true): Promise<SlotEntry> {
-    const t = { module, token };
-    const slot = await this.activity.run({ action: 'token.logout', token: t }, () => super.logout(module, token, requireConfigured));
-    this.activity.signOut(t);
+    // Ending a session is not audited (every CLI command ends with one); it ends the person's turn.
+    const slot = await super.logout(module, token, requireConfigured);
+    this.activity.signOut({ module, token });
     return slot;
   }
 

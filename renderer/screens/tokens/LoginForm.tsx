@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { SlotEntry } from '../../../shared/contract';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import type { OperatorPolicy, SlotEntry } from '../../../shared/contract';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
@@ -14,6 +14,23 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   const { busy, error, run, reset } = useAction();
   const pinRef = useRef<HTMLInputElement>(null);
   const loginRequested = useApp((s) => s.loginRequested);
+  // Who logs in: a person from the workstation's register (operators and administrators). The
+  // main process records them with every audited action on this token until logout, and refuses
+  // the login without one where the record is a production record.
+  const [operators, setOperators] = useState<OperatorPolicy | null>(null);
+  const [person, setPerson] = useState('');
+  const [actingAs, setActingAs] = useState<string | null>(null);
+  const personId = useId();
+
+  useEffect(() => {
+    let live = true;
+    void api['session.operators']({}).then((r) => {
+      if (live && r.ok) setOperators(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [token.uri]);
 
   // Leaving the token (or its step) drops any PIN still typed and the last error.
   useEffect(() => {
@@ -33,7 +50,7 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
     if (busy) return;
     const entered = pin;
     setPin('');
-    const r = await run(() => api['session.login']({ module: slot.module, token: token.uri, pin: entered, role }));
+    const r = await run(() => api['session.login']({ module: slot.module, token: token.uri, pin: entered, role, ...(person ? { person } : {}) }));
     if (!r) return;
     if (!r.ok) {
       pinRef.current?.focus();
@@ -41,6 +58,7 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
       void useTokens.getState().refresh();
       return;
     }
+    setActingAs(operators?.people.find((p) => p.person === person)?.name ?? null);
     useTokens.getState().apply(r.value);
   };
 
@@ -53,7 +71,8 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
     return (
       <div className="login">
         <p className="status-ok" role="status">
-          Logged in as {token.loggedIn === 'so' ? 'security officer' : 'user'}.
+          Logged in as {token.loggedIn === 'so' ? 'security officer' : 'user'}
+          {actingAs ? `; ${actingAs} is recorded as acting` : ''}.
         </p>
         <button type="button" onClick={() => void logout()} disabled={busy}>
           Log out
@@ -75,6 +94,22 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
           <input type="radio" name="role" value="so" checked={role === 'so'} onChange={() => setRole('so')} /> Security officer
         </label>
       </fieldset>
+      {operators && operators.people.length > 0 ? (
+        <div className="field">
+          <label htmlFor={personId}>Who is logging in{operators.required ? '' : ' (optional)'}</label>
+          <select id={personId} value={person} onChange={(e) => setPerson(e.target.value)} required={operators.required} aria-describedby={`${personId}-hint`}>
+            <option value="">{operators.required ? 'Choose your name' : 'Nobody named'}</option>
+            {operators.people.map((p) => (
+              <option key={p.person} value={p.person}>
+                {p.name} ({p.roles.join(', ')})
+              </option>
+            ))}
+          </select>
+          <p id={`${personId}-hint`} className="hint">
+            The audit log records this person with everything done on this token until logout.
+          </p>
+        </div>
+      ) : null}
       {token.flags.protectedAuthenticationPath ? (
         <p className="hint">This token has its own PIN pad: type the PIN here (PIN-pad entry is not supported yet).</p>
       ) : null}
@@ -89,7 +124,7 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
         disabled={locked}
         hint={`${token.minPinLength}–${token.maxPinLength} characters`}
       />
-      <button type="submit" className="primary" disabled={busy || locked || pin.length === 0}>
+      <button type="submit" className="primary" disabled={busy || locked || pin.length === 0 || (operators?.required === true && !person)}>
         {busy ? 'Logging in…' : 'Log in'}
       </button>
       {locked ? <p className="field-error">This PIN is locked. The security officer must unlock it.</p> : null}
