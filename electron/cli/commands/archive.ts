@@ -10,7 +10,7 @@ import { isPurpose, normalizeDate, PURPOSES } from '../../../shared/archive/poli
 import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-key';
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
-import { actorName, exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
+import { exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
 import type { Services } from '../../services/index';
 import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
@@ -67,7 +67,7 @@ function withArchive(program: Command, o: ArchiveOpts, mode: OpenMode, fn: (a: A
 }
 
 const archiveOption = () => new Option('--archive <file>', 'the archive file').makeOptionMandatory();
-const actorOption = () => new Option('--actor <name>', 'who acts, for the audit log (default: user@host)');
+const actorOption = () => new Option('--actor <name>', 'who acts, as free text for the audit log (default: the --operator person, else the OS user)');
 
 function line(v: VersionSummary): string {
   const dates = [v.activationDate ? `active from ${v.activationDate.slice(0, 10)}` : null, v.deactivationDate ? `until ${v.deactivationDate.slice(0, 10)}` : null].filter(Boolean).join(' ');
@@ -135,7 +135,7 @@ export function registerArchiveCommands(program: Command): void {
     .action((o: ArchiveOpts & { name: string }) =>
       withServices(program, async (s, opts) => {
         const token = await login(s, opts);
-        const a = await s.archive.init(archivePath(o), { token: { module: token.module, token: token.token }, name: o.name, actor: actorName('cli', o.actor), tokenUri: token.uri });
+        const a = await s.archive.init(archivePath(o), { token: { module: token.module, token: token.token }, name: o.name, actor: (o.actor ?? (await s.activity.actorText())), tokenUri: token.uri });
         try {
           const info = a.info();
           out(opts, info, () =>
@@ -187,7 +187,7 @@ export function registerArchiveCommands(program: Command): void {
           rupExtraMonths?: string;
         },
       ) =>
-        withArchive(program, o, 'hsm', async (a, _s, opts) => {
+        withArchive(program, o, 'hsm', async (a, s, opts) => {
           const ref = refFromSelector(o.key);
           if (o.purpose !== undefined && !isPurpose(o.purpose)) throw usage(`"${o.purpose}" is not a purpose.`, `Use one of: ${PURPOSES.join(', ')}.`);
           const policy =
@@ -214,7 +214,7 @@ export function registerArchiveCommands(program: Command): void {
                 ...(activationDate ? { activationDate } : {}),
               },
             ],
-            actorName('cli', o.actor),
+            (o.actor ?? (await s.activity.actorText())),
           );
           out(opts, r, () => `Archived ${r!.label}@${r!.version} (${r!.algorithm}, ${r!.state})  check value ${r!.checkValue ?? r!.fingerprint ?? '—'}\n  version id ${r!.versionId}`);
         }),
@@ -318,9 +318,9 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--reason <text>'))
     .addOption(actorOption())
     .action((version: string, o: ArchiveOpts & { action: string; reason?: string }) =>
-      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+      withArchive(program, o, 'hsm', async (a, s, opts) => {
         if (!isLifecycleAction(o.action)) throw usage(`"${o.action}" is not a lifecycle action.`, 'Use activate, suspend, resume, deactivate, compromise or destroy.');
-        const v = await a.transition(version, o.action, { actor: actorName('cli', o.actor), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+        const v = await a.transition(version, o.action, { actor: (o.actor ?? (await s.activity.actorText())), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
         out(opts, v, () => `${v.label}@${v.version} is now ${v.state}.`);
       }),
     );
@@ -358,8 +358,8 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--key <label>', 'a key to include, with all its versions (repeatable; default: all keys)').argParser(collect))
     .addOption(actorOption())
     .action((o: ArchiveOpts & { out: string; key?: string[] }) =>
-      withArchive(program, o, 'hsm', async (a, _s, opts) => {
-        const r = await exportBundle(a, o.out, { all: !o.key?.length, labels: o.key ?? [] }, actorName('cli', o.actor));
+      withArchive(program, o, 'hsm', async (a, s, opts) => {
+        const r = await exportBundle(a, o.out, { all: !o.key?.length, labels: o.key ?? [] }, (o.actor ?? (await s.activity.actorText())));
         out(opts, r, () => `Wrote ${r.path}: ${r.records} records (${r.keys} keys, ${r.versions} versions), SHA-256 ${r.sha256}`);
       }),
     );
@@ -373,8 +373,8 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--skip-conflicts', 'import what does not conflict and report the rest'))
     .addOption(actorOption())
     .action((bundle: string, o: ArchiveOpts & { dryRun?: boolean; skipConflicts?: boolean }) =>
-      withArchive(program, o, 'hsm', async (a, _s, opts) => {
-        const r = await importBundle(a, bundle, { dryRun: o.dryRun === true, skipConflicts: o.skipConflicts === true }, actorName('cli', o.actor));
+      withArchive(program, o, 'hsm', async (a, s, opts) => {
+        const r = await importBundle(a, bundle, { dryRun: o.dryRun === true, skipConflicts: o.skipConflicts === true }, (o.actor ?? (await s.activity.actorText())));
         if (r.conflicts.length > 0 && !o.skipConflicts && !o.dryRun) {
           if (!opts.json) for (const c of r.conflicts) process.stderr.write(`  conflict: ${c.type} ${c.label ?? c.id}: ${c.reason}\n`);
           throw new CustosError({
@@ -402,14 +402,14 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--name <name>', 'a name for it').makeOptionMandatory())
     .addOption(actorOption())
     .action((o: ArchiveOpts & { publicKey: string; name: string }) =>
-      withArchive(program, o, 'hsm', async (a, _s, opts) => {
+      withArchive(program, o, 'hsm', async (a, s, opts) => {
         let text: string;
         try {
           text = readFileSync(o.publicKey, 'utf8');
         } catch {
           throw usage(`The public key file ${o.publicKey} cannot be read.`, 'Check the path.');
         }
-        const r = await trustWorkstation(a, text, o.name, actorName('cli', o.actor));
+        const r = await trustWorkstation(a, text, o.name, (o.actor ?? (await s.activity.actorText())));
         out(opts, r, () => `${r.added ? 'Now trusting' : 'Already trusted:'} "${r.name}", audit key fingerprint ${r.fingerprint}`);
       }),
     );

@@ -180,6 +180,17 @@ export class Activity {
     return result;
   }
 
+  /**
+   * The actor for an archive operation (which writes its own audit entries): the named person as
+   * "Name (roles)", checked as for any action (refused on a production record without one), else
+   * the OS user and front end.
+   */
+  async actorText(t?: TokenRef | null): Promise<string> {
+    const rec = await this.recordInfo().catch(() => null);
+    const who = this.resolve(rec, t);
+    return who ? actorOf(who) : `${osUser(this.deps.via)}, no person named`;
+  }
+
   /** Records an action already done elsewhere (e.g. the app's drill finishing), with this process's person. */
   async note(ev: ActivityEvent, outcome: 'ok' | 'failed' | 'refused' = 'ok', code?: string): Promise<void> {
     const rec = await this.recordInfo().catch(() => null);
@@ -193,7 +204,7 @@ export class Activity {
   }
 
   private draft(ev: ActivityEvent, who: Operator | null, outcome: string, code?: string): PendingDraft {
-    const actor = who ? `${who.name} (${who.roles.filter((r) => ACTING_ROLES.includes(r)).join(', ')})` : `${osUser(this.deps.via)}, no person named`;
+    const actor = who ? actorOf(who) : `${osUser(this.deps.via)}, no person named`;
     const details: Record<string, DetailValue> = {
       ...(ev.details ?? {}),
       outcome,
@@ -275,6 +286,8 @@ export class Activity {
     return null;
   }
 }
+
+const actorOf = (who: Operator): string => `${who.name} (${who.roles.filter((r) => ACTING_ROLES.includes(r)).join(', ')})`;
 
 function refuse(code: 'RECORD_MISSING' | 'OPERATOR_REQUIRED' | 'PERSON_NOT_FOUND' | 'ROLE_MISSING', message: string, action: string): never {
   throw new CustosError({ code, message, action });
