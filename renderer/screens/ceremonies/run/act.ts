@@ -92,9 +92,11 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
       return { who, what: runWords(cur.kind, n).what };
     case 'enter-share':
-      return { who, what: 'type your share (this step is done with the command line for now)' };
+      return { who, what: 'type your share from your share sheet, alone at the keyboard', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'unwrap':
-      return { who, what: 'unwrap the keys under the rebuilt Backup Key (this step is done with the command line for now)' };
+      return view.type === 'restore-drill'
+        ? { who, what: 'unwrap the keys into a session and compare their check values', note: 'Everyone: read the check values aloud as they appear. Nothing is kept.' }
+        : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}${input.destination ? ' (its user PIN may be asked for)' : ''}`, note: 'Everyone: read the check values aloud as they appear.' };
     case 'none':
       return null;
   }
@@ -117,6 +119,8 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     'make-backup-key': { what: 'make the Backup Key from the HSM’s random number generator', button: 'Make the Backup Key now' },
     split: { what: 'split the Backup Key into one share per holder (nothing is shown yet)', button: 'Split the Backup Key now' },
     print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
+    'rebuild-backup-key': { what: 'rebuild the Backup Key from the shares entered and compare its check value with the backup’s', button: 'Rebuild the Backup Key now' },
+    retrieve: { what: 'retrieve the archived key into the HSM and compare its check value', button: 'Retrieve the key now' },
   };
   return words[kind] ?? { what: `do step ${n} now`, button: `Do step ${n} now` };
 }
