@@ -235,6 +235,7 @@ export const useCeremony = create<CeremonyState>((set, get) => ({
       set({ progress: null });
       void get().refreshView(true);
     }
-    if (pane.kind === 'list') void get().loadRuns();
+    // A run finished elsewhere (a drill from the command line) changes the record too: the drill dashboard.
+    if (pane.kind === 'list') void (event.status === 'completed' ? get().load() : get().loadRuns());
   },
 }));

@@ -10,6 +10,7 @@ import type { CeremonyService } from '../../electron/services/ceremony/service';
 // module, named by the window, is held to the configured modules like the workstation's.
 
 const TRUSTED = { senderUrl: 'https://custos.preview/index.html' };
+const CTX = TRUSTED;
 const SHARE = 'academic acid acne acquire acrobat activity actress adapt adequate adjust';
 const DEST_PIN = 'dest-PIN-8642';
 const RUN = '5b284d21-3c1e-4a8f-9d2b-0123456789ab';
@@ -74,15 +75,15 @@ describe('ceremony.plan: a restore’s destination module', () => {
 
   it('is held to the configured modules, like the workstation’s, before the service is asked', async () => {
     const { handlers, plan, checked } = setup([base.module]);
-    await expect(handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params('/tmp/evil.so'), participants: [] })).rejects.toMatchObject({ appError: { code: 'MODULE_NOT_CONFIGURED' } });
+    await expect(handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params('/tmp/evil.so'), participants: [] }, CTX)).rejects.toMatchObject({ appError: { code: 'MODULE_NOT_CONFIGURED' } });
     expect(checked).toContain('/tmp/evil.so');
     expect(plan).not.toHaveBeenCalled();
   });
 
   it('passes a configured destination module, or none (the workstation’s module)', async () => {
     const { handlers, plan } = setup([base.module, '/usr/lib/x86_64-linux-gnu/libsoftokn3.so']);
-    await handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params('/usr/lib/x86_64-linux-gnu/libsoftokn3.so'), participants: [] });
-    await handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params(), participants: [] });
+    await handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params('/usr/lib/x86_64-linux-gnu/libsoftokn3.so'), participants: [] }, CTX);
+    await handlers['ceremony.plan']({ module: base.module, token: base.token, definition: 'custos/restore', params: params(), participants: [] }, CTX);
     expect(plan).toHaveBeenCalledTimes(2);
   });
 });

@@ -99,6 +99,80 @@ export class CeremoniesPage {
     await f.getByRole('button', { name: 'Plan the backup' }).click();
   }
 
+  // ---- Restore drill, restore, retrieval (issue #10) -----------------------------------------------
+
+  get drillDashboard(): Locator {
+    return this.page.getByTestId('drill-dashboard');
+  }
+  get drillRows(): Locator {
+    return this.drillDashboard.getByTestId('drill-row');
+  }
+  /** "Run a drill…" on the dashboard row of the backup named `backup` ("Backup of 2026-12-05 (5b284d21)"). */
+  async runDrillOf(backup: string): Promise<void> {
+    await this.drillDashboard.getByRole('button', { name: `Run a drill of the ${backup}…`, exact: true }).click();
+  }
+  get drillForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the restore drill' });
+  }
+  get restoreForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the restore' });
+  }
+  get retrievalForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the archive retrieval' });
+  }
+  /** The backup radio on a drill or restore form whose title starts with `backup`. */
+  backupChoice(form: Locator, backup: string): Locator {
+    return form.getByRole('radio', { name: new RegExp(`^${escape(backup)}`) });
+  }
+  /** Adds the holders in order on a drill or restore form; `before` runs just before it is sent. */
+  async planDrill(x: { holders: string[]; before?: () => Promise<unknown> }): Promise<void> {
+    for (const h of x.holders) await this.drillForm.getByRole('button', { name: `Add ${h}`, exact: true }).click();
+    await x.before?.();
+    await this.drillForm.getByRole('button', { name: 'Plan the restore drill' }).click();
+  }
+  get retrievalVersion(): Locator {
+    return this.retrievalForm.getByLabel('Archived version');
+  }
+  get retrievalFound(): Locator {
+    return this.page.getByTestId('retrieval-version');
+  }
+  async planRetrieval(x: { purpose: string; into: 'session' | 'token'; validDays?: number; before?: () => Promise<unknown> }): Promise<void> {
+    const f = this.retrievalForm;
+    await f.getByLabel('Purpose: what data it opens, and for whom').fill(x.purpose);
+    await f.getByRole('radio', { name: x.into === 'token' ? /^A token object/ : /^A session object/ }).check();
+    if (x.validDays !== undefined) await f.getByLabel('Valid for (days, optional)').fill(String(x.validDays));
+    await x.before?.();
+    await f.getByRole('button', { name: 'Plan the retrieval' }).click();
+  }
+  get runSubject(): Locator {
+    return this.page.getByTestId('run-subject');
+  }
+  /** The retrieval's purpose inside the current step. */
+  get purposeLine(): Locator {
+    return this.current.getByTestId('purpose-line');
+  }
+  get shareCount(): Locator {
+    return this.page.getByTestId('share-count');
+  }
+  async enterShare(name: string): Promise<void> {
+    await this.current.getByRole('button', { name: `Enter ${name}’s share` }).click();
+  }
+  get rebuilt(): Locator {
+    return this.page.getByTestId('rebuilt');
+  }
+  get unwrapSentence(): Locator {
+    return this.page.getByTestId('unwrap-sentence');
+  }
+  get unwrapResults(): Locator {
+    return this.page.getByTestId('unwrap-results');
+  }
+  get retrieveSentence(): Locator {
+    return this.page.getByTestId('retrieve-sentence');
+  }
+  get retrieved(): Locator {
+    return this.page.getByTestId('retrieved');
+  }
+
   // ---- The run ---------------------------------------------------------------------------------
 
   get runTitle(): Locator {
