@@ -19,7 +19,8 @@ import { TokensPage } from './pages/tokens-page';
 // as the command line would (the screens for those are ceremonies.test.ts's subject). Then, on the
 // screens: the drill dashboard (the backup never drilled, and overdue a year and a month later); a
 // restore drill with two holders, one typing another holder's share first (refused, and named),
-// every key matched, nothing kept, the dashboard showing the drill; and a retrieval of the archived
+// every key matched, nothing kept, the dashboard showing the drill; a restore into a replacement
+// token (the quorum first, its PIN at the unwrap, the keys kept there); and a retrieval of the archived
 // key from the Archive screen's "Retrieve…", its purpose in view at every step, two approvals, the
 // key retrieved into the token, signed off.
 
@@ -28,6 +29,8 @@ const WORKSTATION = 'Workstation HSM';
 const SO_PIN = 'so-pin-9753';
 const USER_PIN = 'user-pin-8642';
 const KEY = 'Payments DEK 2026';
+/** A new HSM to restore into: not the workstation token, nobody's card. */
+const REPLACEMENT = { label: 'Replacement HSM', so: '11223344', user: 'repl-pin-5566' };
 const PURPOSE = 'Decrypt the 2026 payment batches for the external auditors (ticket 4711).';
 
 const PEOPLE = [
@@ -39,7 +42,7 @@ const PEOPLE = [
   { name: 'Wes Witness', role: 'witness', title: 'Witness', card: 'Card Wes', pin: '200006' },
 ] as const;
 const person = (name: string) => PEOPLE.find((p) => p.name === name)!;
-const SECRETS = [SO_PIN, USER_PIN, ...PEOPLE.map((p) => p.pin)];
+const SECRETS = [SO_PIN, USER_PIN, REPLACEMENT.user, ...PEOPLE.map((p) => p.pin)];
 const cast = () => PEOPLE.map((p) => ({ person: p.name, roles: [p.role] }));
 
 describe('restore drill and archive retrieval, in the preview shell', () => {
@@ -47,7 +50,6 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
   let dataDir: string;
   let c: CeremoniesPage;
   let archive: ArchivePage;
-  let backupRun = '';
   let backupName = '';
   const shares: Record<string, string> = {};
   const savedConf = process.env.SOFTHSM2_CONF;
@@ -132,6 +134,7 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
       execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--so-pin', so, '--pin', pin], { env: { ...process.env, SOFTHSM2_CONF: demo.confFile }, stdio: 'ignore' });
     initToken(WORKSTATION, SO_PIN, USER_PIN);
     for (const p of PEOPLE) initToken(p.card, '12345678', p.pin);
+    initToken(REPLACEMENT.label, REPLACEMENT.so, REPLACEMENT.user);
     app = await startPreview({ distDir: DIST, dataDir, headless: true, log: () => undefined });
     await app.page.setViewportSize({ width: 1280, height: 800 });
     const tokens = new TokensPage(app.page);
@@ -167,7 +170,6 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
         participants: cast(),
       }),
     );
-    backupRun = backup.run;
     backupName = `Backup of ${backup.endedAt!.slice(0, 10)} (${backup.run.slice(0, 8)})`;
   }, 300_000);
 
@@ -235,7 +237,7 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
       await c.drillDashboard.getByText('1 of 1 backup is overdue for a drill').waitFor();
       const late = (await c.drillRows.first().textContent()) ?? '';
       expect(late).toContain('Overdue');
-      expect(late).toContain(`was due ${due.toISOString().slice(0, 10)}`);
+      expect(late).toContain(`was due by ${due.toISOString().slice(0, 10)}`);
       await view('20b-drill-dashboard-overdue');
     } finally {
       clock.deps.now = realNow;
@@ -251,7 +253,7 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     expect(await c.backupChoice(c.drillForm, backupName).isChecked()).toBe(true);
     expect(await c.drillForm.textContent()).toContain('This backup needs 2 shares (SLIP-39 shares, any 2 of 3). 0 of 2 named.');
     expect(await c.drillForm.getByRole('button', { name: 'Plan the restore drill' }).isDisabled()).toBe(true);
-    await c.planDrill({ holders: ['Ann Archer', 'Cat Cole'], before: () => shot('21-drill-form') });
+    await c.planRestore({ drill: true, holders: ['Ann Archer', 'Cat Cole'], before: () => shot('21-drill-form') });
 
     await rollCall();
     expect(await c.runSubject.textContent()).toContain('Shares entered byAnn Archer and Cat Cole');
@@ -284,7 +286,7 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await c.doStep();
     await c.atStep('Unwrap into a session and compare the check values');
     expect(await c.rebuilt.textContent()).toContain('is the one recorded at the backup');
-    expect(await c.unwrapSentence.textContent()).toContain('unwrap Archive KEK and Archive MAC key into that session only');
+    expect(await c.unwrapSentence.textContent()).toContain('unwrap the Archive KEK and the Archive MAC key into that session only');
     expect(await c.unwrapSentence.textContent()).toContain('Nothing is kept.');
     await view('24-drill-unwrap');
     await c.doStep();
@@ -319,6 +321,50 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     next.setUTCMonth(next.getUTCMonth() + 12);
     expect(await c.drillRows.first().textContent()).toContain(`due by ${next.toISOString().slice(0, 10)}`);
     await view('27-drill-dashboard-after');
+  }, 300_000);
+
+  it('restores the archive’s keys into a replacement token: the quorum approves before any share, its PIN at the unwrap, every key matched and kept there', async () => {
+    await c.start('Restore from a backup').click();
+    await c.restoreForm.waitFor();
+    // The workstation token is the default; the replacement is offered, people's cards are not.
+    const offered = (await c.restoreForm.getByRole('group', { name: 'Restore into' }).textContent()) ?? '';
+    expect(offered).toContain(REPLACEMENT.label);
+    expect(offered).not.toContain('Card Ann');
+    await c.planRestore({ drill: false, backup: backupName, holders: ['Ben Baker', 'Cat Cole'], destination: REPLACEMENT.label, before: () => shot('28-restore-form') });
+    await rollCall();
+    expect(await c.runSubject.textContent()).toContain(`Restored intotoken “${REPLACEMENT.label}”`);
+
+    // The quorum approves the unwrap before anyone types a share.
+    await c.atStep('Enter the shares');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Unwrap the keys and compare their check values” as ${name}`);
+    }
+    for (const name of ['Ben Baker', 'Cat Cole']) {
+      await c.turnOf(name);
+      await c.fillShare(shares[name]!);
+      await c.enterShare(name);
+    }
+    await c.atStep('Rebuild the Backup Key');
+    await c.doStep();
+    await c.atStep('Unwrap the keys and compare their check values');
+    expect(await c.banner.textContent()).toContain(`enter the user PIN of “${REPLACEMENT.label}” and restore the keys into it`);
+    expect(await c.banner.textContent()).toContain('Everyone else: look away from the keyboard.');
+    expect(await c.current.getByTestId('approved').textContent()).toContain('Approved by Ann Archer and Ben Baker');
+    expect(await c.unwrapSentence.textContent()).toContain(`The keys stay on “${REPLACEMENT.label}”.`);
+    await view('29-restore-unwrap');
+    await c.restoreWithPin(REPLACEMENT.label, REPLACEMENT.user);
+    await c.turnOf('Wes Witness');
+    await c.unwrapResults.waitFor();
+    expect(await c.unwrapResults.textContent()).toContain('Every key matched (2 of 2)');
+    expect(await c.unwrapResults.textContent()).toContain(`The keys are now on “${REPLACEMENT.label}”`);
+    await view('29b-restore-results');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.backToList();
   }, 300_000);
 
   it('retrieves the archived key from the Archive screen’s “Retrieve…”: the purpose in view at every step, two approvals, the key on the token, signed off', async () => {

@@ -25,15 +25,12 @@ export function RetrieveButton({ v, primary = false }: { v: Pick<VersionSummary,
 export function RetrieveLead({ v }: { v: Pick<VersionSummary, 'label' | 'version' | 'hasMaterial'> }) {
   if (!v.hasMaterial) return null;
   return (
-    <div className="retrieve-lead" data-testid="retrieve-lead">
-      <h3>Bring this version back to open old data</h3>
+    <div className="retrieve-lead toolbar" data-testid="retrieve-lead">
+      <RetrieveButton v={v} primary />
       <p className="hint">
-        An archive retrieval ceremony: you state the purpose, the custodians approve this version for that purpose with their cards, and a witness signs off. It opens on
-        the Ceremonies screen.
+        Bring this version back into the HSM to open old data, with the archive retrieval ceremony: you state the purpose, the custodians approve this version for it with
+        their cards, a witness signs off.
       </p>
-      <div className="toolbar">
-        <RetrieveButton v={v} />
-      </div>
     </div>
   );
 }

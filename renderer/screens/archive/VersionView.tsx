@@ -74,8 +74,8 @@ export function VersionView({ hsm }: { hsm: HsmReadiness }) {
           </p>
         ) : null}
         <Identity detail={detail} />
-        <Facts detail={detail} />
         <RetrieveLead v={s} />
+        <Facts detail={detail} />
         <Steps detail={detail} hsm={hsm} />
       </section>
       <VersionsOfKey detail={detail} />

@@ -60,7 +60,7 @@ export function DrillDashboard() {
                 <td className="nowrap">
                   {b.overdue ? (
                     <>
-                      <StateBadge name="Overdue" tone="warn" /> <span className="overdue">was due {day(b.drillDue)}</span>
+                      <StateBadge name="Overdue" tone="warn" /> <span className="overdue">was due by {day(b.drillDue)}</span>
                     </>
                   ) : (
                     <>due by {day(b.drillDue)}</>
@@ -69,7 +69,7 @@ export function DrillDashboard() {
                 <td>
                   <button
                     type="button"
-                    className={b.overdue ? 'primary' : ''}
+                    className={`nowrap ${b.overdue ? 'primary' : ''}`}
                     aria-label={`Run a drill of the ${backupName(b)}…`}
                     onClick={() => show({ kind: 'plan', definition: DEFINITION.drill, prefill: { backup: b.run } })}
                   >

@@ -33,6 +33,12 @@ export function namesList(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** "Ben Baker or Cat Cole"; "Ann, Ben or Cat" */
+export function orList(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 /** Hex in groups of four for reading aloud ("ABCD 1234 …"). */
 export const hexGroups = (hex: string, size = 4): string => (hex.toUpperCase().match(new RegExp(`.{1,${size}}`, 'g')) ?? []).join(' ');
 
@@ -96,6 +102,9 @@ export function targetTitle(target: string): string {
   if (target === 'archive-mac') return 'Archive MAC key';
   return `“${target}”`;
 }
+
+/** The same, inside a sentence: "the Archive KEK", "the Archive MAC key", "“Payments DEK 2026”". */
+export const targetInSentence = (target: string): string => (target.startsWith('archive-') ? `the ${targetTitle(target)}` : targetTitle(target));
 
 /** "SLIP-39 shares, any 2 of 3" / "XOR components, all 3". */
 export function schemeWords(scheme: string, threshold: number, count: number): string {

@@ -124,11 +124,22 @@ export class CeremoniesPage {
   backupChoice(form: Locator, backup: string): Locator {
     return form.getByRole('radio', { name: new RegExp(`^${escape(backup)}`) });
   }
-  /** Adds the holders in order on a drill or restore form; `before` runs just before it is sent. */
-  async planDrill(x: { holders: string[]; before?: () => Promise<unknown> }): Promise<void> {
-    for (const h of x.holders) await this.drillForm.getByRole('button', { name: `Add ${h}`, exact: true }).click();
+  /**
+   * Fills a drill's or a restore's form (the backup chosen already): the holders in order, and for a
+   * restore the destination token by its label; `before` runs just before it is sent.
+   */
+  async planRestore(x: { drill: boolean; backup?: string; holders: string[]; destination?: string; before?: () => Promise<unknown> }): Promise<void> {
+    const f = x.drill ? this.drillForm : this.restoreForm;
+    if (x.backup) await this.backupChoice(f, x.backup).check();
+    for (const h of x.holders) await f.getByRole('button', { name: new RegExp(`^Add ${escape(h)} \\(share \\d+\\)$`) }).click();
+    if (x.destination) await f.getByRole('group', { name: 'Restore into' }).getByRole('radio', { name: new RegExp(`^${escape(x.destination)}`) }).check();
     await x.before?.();
-    await this.drillForm.getByRole('button', { name: 'Plan the restore drill' }).click();
+    await f.getByRole('button', { name: x.drill ? 'Plan the restore drill' : 'Plan the restore' }).click();
+  }
+  /** The unwrap of a restore into another token, with that token's user PIN. */
+  async restoreWithPin(token: string, pin: string): Promise<void> {
+    await this.current.getByLabel(`User PIN of “${token}”`).fill(pin);
+    await this.current.getByRole('button', { name: `Restore the keys into “${token}”` }).click();
   }
   get retrievalVersion(): Locator {
     return this.retrievalForm.getByLabel('Archived version');

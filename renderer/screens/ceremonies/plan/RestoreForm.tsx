@@ -34,6 +34,8 @@ export function RestoreForm({ def, prefill }: { def: DefinitionView; prefill?: P
   const needed = backup ? (backup.scheme === 'xor' ? backup.holders.length : backup.threshold) : 0;
   const people = record?.people ?? [];
   const personOf = (name: string) => people.find((p) => p.name === name && p.status === 'active') ?? null;
+  // The backup handed share i to its i-th holder (BackupForm: "shares are handed over in this order").
+  const shareOf = (name: string) => (backup ? backup.holders.indexOf(name) + 1 : 0);
 
   // Another token to restore into: present and initialised, not the workstation token, and not a
   // person's own card (the register knows their serials).
@@ -146,13 +148,13 @@ export function RestoreForm({ def, prefill }: { def: DefinitionView; prefill?: P
             <legend>Holders who enter their share, in the order they come to the keyboard</legend>
             <p className="hint" id={`${ids}-holders-hint`}>
               This backup needs {needed} share{needed === 1 ? '' : 's'} ({schemeWords(backup.scheme, backup.threshold, backup.holders.length)}). {holders.length} of{' '}
-              {needed} named.
+              {needed} named{holders.length >= needed ? ': enough.' : '.'}
             </p>
             <ol className="holders" data-testid="restore-holders" aria-describedby={`${ids}-holders-hint`}>
               {holders.map((h, i) => (
                 <li key={h} className="holder-row">
                   <span className="holder-name">
-                    {i + 1}. <strong>{h}</strong>
+                    {i + 1}. <strong>{h}</strong> <span className="muted">(holds share {shareOf(h)})</span>
                   </span>
                   <button type="button" onClick={() => move(i, -1)} disabled={i === 0} aria-label={`Move ${h} up`}>
                     ↑
@@ -172,7 +174,7 @@ export function RestoreForm({ def, prefill }: { def: DefinitionView; prefill?: P
                 .map((h) =>
                   personOf(h) ? (
                     <button key={h} type="button" onClick={() => setHolders([...holders, h])}>
-                      Add {h}
+                      Add {h} (share {shareOf(h)})
                     </button>
                   ) : (
                     <span key={h} className="hint">

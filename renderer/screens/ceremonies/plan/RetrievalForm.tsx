@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { VersionSummary } from '../../../../shared/archive/types';
 import type { DefinitionView } from '../../../../shared/ceremony/contract';
-import { USAGE_WORDS, type KeyUsageName } from '../../../../shared/keys';
+import { KEY_TYPES, USAGE_WORDS, type KeyUsageName } from '../../../../shared/keys';
 import { api, call } from '../../../api';
 import { Field } from '../../../components/Field';
 import { useAction } from '../../../hooks/useAction';
@@ -72,9 +72,12 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
   }, [wanted]);
 
   const v = found.state === 'found' ? found.v : null;
+  // The usages a key of the version's type can have (all four until the version is found).
+  const offered = KEY_TYPES.find((k) => k.type === v?.algorithm)?.usages ?? USAGES;
   const defaultLabel = v ? `${v.label} v${v.version} (retrieved)` : 'LABEL vN (retrieved)';
   const toggle = (u: KeyUsageName) => setUsages(usages.includes(u) ? usages.filter((x) => x !== u) : [...usages, u]);
-  const why = !wanted ? 'Name the version first.' : purpose.trim().length < 10 ? 'State the purpose in a sentence.' : usages.length === 0 ? 'Choose at least one usage.' : ws.state === 'absent' ? `Connect token “${ws.label}” first.` : null;
+  const chosen = usages.filter((u) => offered.includes(u));
+  const why = !wanted ? 'Name the version first.' : purpose.trim().length < 10 ? 'State the purpose in a sentence.' : chosen.length === 0 ? 'Choose at least one usage.' : ws.state === 'absent' ? `Connect token “${ws.label}” first.` : null;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -90,7 +93,7 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
           version: wanted,
           purpose: purpose.trim(),
           into,
-          usages,
+          usages: chosen,
           ...(label.trim() ? { label: label.trim() } : {}),
           ...(into === 'token' && validDays.trim() && Number.isFinite(days) ? { validDays: days } : {}),
         },
@@ -122,7 +125,9 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
               <span className="label">
                 Version {v.version} of “{v.label}” · {algorithmName(v.algorithm)} <StateBadge name={STATE_WORDS[v.state].name} tone={STATE_WORDS[v.state].tone} />
               </span>
-              <span className="mono readout-small">{identityOf(v)}</span>
+              <span>
+                {v.checkValue ? 'Check value' : 'Public-key fingerprint'} <span className="mono readout-small">{identityOf(v)}</span>
+              </span>
             </p>
             {v.hasMaterial ? (
               <p className="hint">Its wrapped material is in the archive. The check value above is compared with the retrieved key’s.</p>
@@ -159,7 +164,7 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
       </fieldset>
       <fieldset className="roles">
         <legend>What the retrieved key may do</legend>
-        {USAGES.map((u) => (
+        {USAGES.filter((u) => offered.includes(u)).map((u) => (
           <label key={u}>
             <input type="checkbox" checked={usages.includes(u)} onChange={() => toggle(u)} /> {USAGE_WORDS[u]}
           </label>

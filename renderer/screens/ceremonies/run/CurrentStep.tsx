@@ -4,11 +4,13 @@ import type { TokenRef } from '../../../../shared/keys';
 import { ActorBanner } from '../../../components/ActorBanner';
 import { StepHeading } from '../../../components/Steps';
 import { useCeremony } from '../../../stores/ceremony';
+import { useTokens } from '../../../stores/tokens';
 import { outcomeFacts, personWithRole } from '../words';
 import { actingWords, candidatesOf, useStepAct } from './act';
 import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
+import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
 import { PurposeBox, RetrievePanel, Retrieved } from './Subject';
 import { VerifySharePanel } from './VerifyShare';
@@ -44,7 +46,8 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
 
   // The enrolment's banner follows the credential planned for the person (the panel can change it).
   const planned = useCeremony((s) => (actor ? s.setupCredentials[actor.name] : undefined));
-  const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card');
+  const listing = useTokens((s) => s.listing);
+  const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card', destinationNeedsPin(cur.input, listing));
   const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn };
   const input = cur.input;
   const facts = relevantFacts(view);

@@ -46,7 +46,7 @@ export function Finished({ view }: { view: RunView }) {
     );
   }
   return (
-    <section className="panel" aria-labelledby="fin-h" data-testid="finished">
+    <section className="panel finished" aria-labelledby="fin-h" data-testid="finished">
       <h2 id="fin-h" ref={heading} tabIndex={-1}>
         ✓ The ceremony is finished
       </h2>

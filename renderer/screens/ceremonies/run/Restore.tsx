@@ -2,9 +2,9 @@ import { useId, useState, type FormEvent } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import { presentSlots, useTokens } from '../../../stores/tokens';
 import { WordGrid } from '../../shares/WordGrid';
-import { hexGroups, namesList, targetTitle } from '../words';
+import { hexGroups, namesList, targetInSentence, targetTitle } from '../words';
 import { Failure, OneButton, PinForm, type PanelProps } from './Panels';
-import { outcomeOf, restoreView } from './params';
+import { destinationNeedsPin, outcomeOf, restoreView } from './params';
 
 // A restore's and a drill's secret part, in the window: each holder in turn types their share (the
 // word grid of the verification round), main checks it at once against the backup's record and
@@ -54,7 +54,7 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
         ))}
       </ol>
       {/* Above the words, so that it is in view when the words have been cleared for typing again. */}
-      <Failure step={step} title={`${actor.name}’s share was not accepted`} />
+      <Failure step={step} title={`${actor.name}’s share was not accepted: nothing was counted`} />
       {r.scheme === 'xor' ? (
         <form className="proof-form" onSubmit={sendHex} aria-label={`Component of ${actor.name}`} autoComplete="off">
           <div className="field">
@@ -94,12 +94,11 @@ export function UnwrapPanel({ view, actor, step, workstationUri }: PanelProps) {
   const r = restoreView(view);
   if (input.kind !== 'unwrap' || !actor || !r) return <Failure step={step} title="The keys were not unwrapped" />;
   const rebuilt = outcomeOf(view, 'rebuild-backup-key');
-  const keys = namesList(r.keys.map((k) => targetTitle(k.target)));
+  const keys = namesList(r.keys.map((k) => targetInSentence(k.target)));
+  const approved = view.approvals.filter((a) => a.step === view.current!.id);
   const wsLabel = presentSlots(listing).find((s) => s.token?.uri === workstationUri)?.token?.label ?? 'the workstation token';
   const dest = input.destination;
-  // A destination this app is logged in to needs no PIN (main would log in a second time).
-  const destSlot = dest ? presentSlots(listing).find((s) => s.token?.label === dest) : undefined;
-  const needPin = dest !== null && destSlot?.token?.loggedIn !== 'user';
+  const needPin = destinationNeedsPin(input, listing);
   const into = dest ?? wsLabel;
   const sentence = r.drill
     ? `Put the rebuilt Backup Key into a session of “${into}” for a moment, unwrap ${keys} into that session only, compare each check value with the one recorded at the backup, then destroy them all. Nothing is kept.`
@@ -110,6 +109,11 @@ export function UnwrapPanel({ view, actor, step, workstationUri }: PanelProps) {
       {rebuilt && typeof rebuilt.checkValue === 'string' ? (
         <p className="status-ok" data-testid="rebuilt">
           ✓ The Backup Key was rebuilt from the shares: its check value {hexGroups(rebuilt.checkValue, 5)} is the one recorded at the backup.
+        </p>
+      ) : null}
+      {approved.length ? (
+        <p className="approved" data-testid="approved">
+          ✓ Approved by {namesList(approved.map((a) => a.name))}
         </p>
       ) : null}
       <ExpectedKeys view={view} />

@@ -84,14 +84,22 @@ export function PurposeBox({ view, compact = false }: { view: RunView; compact?:
 
 /** The retrieval: named exactly, then "do it now" by the operator. */
 export function RetrievePanel({ view, actor, step }: PanelProps) {
+  const ws = useWorkstation();
   const q = retrievalView(view);
   if (!actor || !q) return null;
+  const approved = view.approvals.filter((a) => a.step === view.current!.id);
+  const token = ws.state === 'unknown' ? 'the workstation token' : `“${ws.label}”`;
   return (
     <OneButton step={step} testId="do-step" text="Retrieve the key now" busyText="Checking the archive row and unwrapping…" failure="The key was not retrieved" onClick={() => void step.act({ kind: 'run' }, actor.person)}>
+      {approved.length ? (
+        <p className="approved" data-testid="approved">
+          ✓ Approved for this purpose by {namesList(approved.map((a) => a.name))}
+        </p>
+      ) : null}
       <p className="confirm-sentence" data-testid="retrieve-sentence">
         Check the archived row’s MAC in the HSM, unwrap version {q.version.version} of “{q.version.label}” under the Archive KEK into{' '}
-        {q.into === 'token' ? 'a token object' : 'a session object'} “{q.label}” (never extractable; for: {q.usages.map(usageWords).join('; ')}), and compare its check value
-        with the archived one.
+        {q.into === 'token' ? 'a token object' : 'a session object'} “{q.label}” on {token} (never extractable; for: {q.usages.map(usageWords).join('; ')}), and compare its
+        check value with the archived one.
       </p>
     </OneButton>
   );

@@ -6,7 +6,7 @@ import type { TokenRef } from '../../../../shared/keys';
 import type { AppError, Result } from '../../../../shared/result';
 import { useAction } from '../../../hooks/useAction';
 import { useCeremony } from '../../../stores/ceremony';
-import { namesList, personWithRole } from '../words';
+import { namesList, orList, personWithRole } from '../words';
 
 export interface Actor {
   person: string;
@@ -47,7 +47,7 @@ export function candidatesOf(view: RunView): Actor[] {
 const credentialKindOf = (view: RunView, person: string) => view.participants.find((p) => p.person === person)?.credential?.kind ?? 'card';
 
 /** The banner's words: who acts now, what they do, and what everyone else does meanwhile. */
-export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean, enrolWith: 'card' | 'passphrase' = 'card'): { who: string; what: string; note?: string } | null {
+export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean, enrolWith: 'card' | 'passphrase' = 'card', destinationPin = false): { who: string; what: string; note?: string } | null {
   const cur = view.current;
   if (!cur || !actor) return null;
   const n = cur.index + 1;
@@ -70,7 +70,7 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       return {
         who,
         what: `approve “${step?.title ?? input.step}” with your card (${have} of ${input.threshold} approvals so far)`,
-        note: `Your card signs the ceremony fingerprint below: check that its words are the ones read aloud.${others.length ? ` Any of ${namesList(others)} may approve instead.` : ''}`,
+        note: `Your card signs the ceremony fingerprint below: check that its words are the ones read aloud.${others.length ? ` ${others.length === 1 ? '' : others.length === 2 ? 'Either ' : 'Any of '}${orList(others)} may approve instead.` : ''}`,
       };
     }
     case 'sign-off':
@@ -96,7 +96,9 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'unwrap':
       return view.type === 'restore-drill'
         ? { who, what: 'unwrap the keys into a session and compare their check values', note: 'Everyone: read the check values aloud as they appear. Nothing is kept.' }
-        : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}${input.destination ? ' (its user PIN may be asked for)' : ''}`, note: 'Everyone: read the check values aloud as they appear.' };
+        : destinationPin
+          ? { who, what: `enter the user PIN of “${input.destination}” and restore the keys into it`, note: 'Everyone else: look away from the keyboard. Then read the check values aloud as they appear.' }
+          : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
     case 'none':
       return null;
   }

@@ -1,4 +1,6 @@
-import type { RunView } from '../../../../shared/ceremony/view';
+import type { StepInput, RunView } from '../../../../shared/ceremony/view';
+import type { TokenListing } from '../../../../shared/contract';
+import { presentSlots } from '../../../stores/tokens';
 
 // The resolved parameters of a restore, a drill and a retrieval, as the run view carries them (the
 // engine's plan: electron/services/ceremony/plan.ts resolveRestore, resolveRetrieval). Read
@@ -64,6 +66,16 @@ export function retrievalView(view: RunView): RetrievalView | null {
     usages: list(p.usages).map((u) => text(u)),
     validDays: typeof p.validDays === 'number' ? p.validDays : null,
   };
+}
+
+/**
+ * The unwrap into another token needs that token's user PIN unless this app is logged in to it
+ * already (main would log in a second time and fail).
+ */
+export function destinationNeedsPin(input: StepInput, listing: TokenListing | null): boolean {
+  if (input.kind !== 'unwrap' || input.destination === null) return false;
+  const slot = presentSlots(listing).find((s) => s.token?.label === input.destination);
+  return slot?.token?.loggedIn !== 'user';
 }
 
 /** The outcome of a done step of this kind, if any. */
