@@ -14,7 +14,20 @@ import { api, call } from '../api';
 // main as the argument of one act() call and are forgotten there; a revealed share comes back in
 // act()'s answer to that component and never passes through here.
 
-export type CeremonyPane = { kind: 'list' } | { kind: 'plan'; definition: string } | { kind: 'run'; run: string };
+/**
+ * Values a plan form starts with when another screen leads to it (not secret): the backup a drill is
+ * for (its ceremony id, from the drill dashboard), the archived version to retrieve (LABEL@N, from
+ * the Archive screen).
+ */
+export interface PlanPrefill {
+  backup?: string;
+  version?: string;
+}
+
+export type CeremonyPane = { kind: 'list' } | { kind: 'plan'; definition: string; prefill?: PlanPrefill } | { kind: 'run'; run: string };
+
+/** The built-in definitions another screen leads to. */
+export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval' } as const;
 
 export type PlanInput = MethodInput<'ceremony.plan'>;
 /** An action without the token: the store adds the workstation token the run belongs to. */
@@ -222,6 +235,7 @@ export const useCeremony = create<CeremonyState>((set, get) => ({
       set({ progress: null });
       void get().refreshView(true);
     }
-    if (pane.kind === 'list') void get().loadRuns();
+    // A run finished elsewhere (a drill from the command line) changes the record too: the drill dashboard.
+    if (pane.kind === 'list') void (event.status === 'completed' ? get().load() : get().loadRuns());
   },
 }));

@@ -51,6 +51,10 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('handed-over'), holder: ref }),
   z.strictObject({ kind: z.literal('verify-share'), holder: ref, share: secretText(2000, 'share') }),
   z.strictObject({ kind: z.literal('commit'), soPin: secretText(255, 'SO PIN').nullable() }),
+  /** Restore and drill: one holder's share (SLIP-39 words or an XOR component), checked in main as it is entered. */
+  z.strictObject({ kind: z.literal('enter-share'), holder: ref, share: secretText(2000, 'share') }),
+  /** Restore and drill: unwrap the keys; the destination token's user PIN when it is not logged in already. */
+  z.strictObject({ kind: z.literal('unwrap'), destPin: secretText(255, 'destination token PIN').nullable() }),
   z.strictObject({ kind: z.literal('tick'), step: ref.optional() }),
   z.strictObject({ kind: z.literal('exception'), role: z.enum(ROLES), step: ref.nullable(), expected: words(1000), happened: words(1000) }),
   z.strictObject({ kind: z.literal('decide'), id: ref, decision: words(1000) }),

@@ -308,6 +308,10 @@ describe('restore drill and restore (issue #10 parts 1 and 2)', () => {
     const wrong = await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Cat Cole']! }, null));
     expect(wrong.code).toBe('SHARE_WRONG_HOLDER');
     expect(wrong.message).toMatch(/share 3 \(Cat Cole’s\)/);
+    // Ben's share, though Ben is not named for this drill: named all the same, and not counted.
+    const unnamed = await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ben Baker']! }, null));
+    expect(unnamed.code).toBe('SHARE_WRONG_HOLDER');
+    expect(unnamed.message).toMatch(/share 2 \(Ben Baker’s, who is not named to enter one in this drill\), not Ann Archer’s share 1/);
     // A share of another set.
     const [other] = await splitSecret({ secret: new Uint8Array(32).fill(7), groupThreshold: 1, groups: [{ threshold: 2, count: 3 }] }, webCryptoSlip39(globalThis.crypto));
     expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: other![0]! }, null))).code).toBe('SHARE_SET_MISMATCH');

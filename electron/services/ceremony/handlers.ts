@@ -32,7 +32,8 @@ export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigure
     'ceremony.list': () => c.list(),
     'ceremony.view': ({ run }) => c.view(run),
     'ceremony.plan': ({ module, token, definition, params, participants }) =>
-      guarded([module], async () => c.plan({ module, token }, { definition: typeof definition === 'string' ? definition : await c.parseDefinition(definition.text), params, participants })),
+      // A restore may name another token's module: the window may load no library that is not configured.
+      guarded([module, ...destinationModule(params)], async () => c.plan({ module, token }, { definition: typeof definition === 'string' ? definition : await c.parseDefinition(definition.text), params, participants })),
     'ceremony.act': ({ module, token, run, by, action }) => {
       const card = 'proof' in action && 'card' in action.proof ? [action.proof.card.module] : [];
       return guarded([module, ...card], () => c.act({ module, token }, run, action as CeremonyAction, by));
@@ -44,4 +45,11 @@ export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigure
       return { ok: verdict.ok, path: verdict.path, hash: verdict.hash, pinned: verdict.pinned, checks: verdict.checks };
     },
   };
+}
+
+/** The module of a restore's destination token, when the parameters name one (the service checks the rest). */
+function destinationModule(params: Record<string, unknown>): string[] {
+  const d = params.destination;
+  if (d && typeof d === 'object' && 'module' in d && typeof d.module === 'string') return [d.module];
+  return [];
 }

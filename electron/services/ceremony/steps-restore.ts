@@ -18,7 +18,7 @@ import type { UnwrapTemplate } from '../../hsm/protocol';
 import { hsmKeyCheck } from '../hsm-kcv';
 import { keyCheckValues } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
-import type { BackupFacts } from './plan';
+import { backupFacts, type BackupFacts } from './plan';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
@@ -38,6 +38,18 @@ function destination(ctx: StepContext): { path: string; token: string; label: st
 }
 
 const drill = (s: RunState) => s.plan.definition.type === 'restore-drill';
+
+/**
+ * A share of the backup whose holder is not named for this run: named all the same (from the
+ * backup's record), so the room learns whose share was typed, not only that it is not this holder's.
+ */
+function unnamedOwner(ctx: StepContext, p: RestorePlan, match: (x: BackupFacts['shares'][number]) => boolean): BackupFacts['shares'][number] | null {
+  try {
+    return backupFacts(ctx.record, p.backup.run).shares.find((x) => match(x) && !p.holders.some((h) => h.person === x.holder)) ?? null;
+  } catch {
+    return null; // the backup's record unreadable: the plain refusal below still holds
+  }
+}
 const needed = (p: RestorePlan) => (p.backup.scheme === 'xor' ? p.holders.length : p.backup.threshold);
 
 /** The keys are not on the destination already (restore), and the backup's blobs are all there. */
@@ -84,6 +96,8 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
     if (kcv !== h.checkValue) {
       record.fill(0);
       if (owner) fail('SHARE_WRONG_HOLDER', `This is component ${owner.index} (${owner.name}’s), not ${h.name}’s component ${h.index}.`, `${h.name} types their own component.`);
+      const other = unnamedOwner(ctx, p, (x) => x.checkValue === kcv);
+      if (other) fail('SHARE_WRONG_HOLDER', `This is component ${other.index} (${other.name}’s, who is not named to enter one here), not ${h.name}’s component ${h.index}.`, `${h.name} types their own component.`);
       fail('CHECK_VALUE_MISMATCH', `Component ${h.index} as entered does not have the check value recorded for it (${h.checkValue}); it has ${kcv}.`, `${h.name} checks the component against their sheet and types it again.`);
     }
   } else {
@@ -102,6 +116,8 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
     if (fp !== h.fingerprint) {
       if (owner && done.includes(owner.person)) fail('SHARE_DUPLICATE', `This is share ${owner.index}, which ${owner.name} has entered already.`, `${h.name} enters their own share.`);
       if (owner) fail('SHARE_WRONG_HOLDER', `This is share ${owner.index} (${owner.name}’s), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
+      const other = unnamedOwner(ctx, p, (x) => x.fingerprint === fp);
+      if (other) fail('SHARE_WRONG_HOLDER', `This is share ${other.index} (${other.name}’s, who is not named to enter one in this ${drill(s) ? 'drill' : 'restore'}), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
       fail('SHARE_NOT_IN_RECORD', `This share of the set is not the one recorded for ${h.name} (share ${h.index}).`, `${h.name} checks the share against their sheet.`);
     }
     record = Buffer.from(text.trim().toLowerCase().split(/\s+/).join(' '), 'utf8');

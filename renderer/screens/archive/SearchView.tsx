@@ -4,6 +4,7 @@ import { PURPOSES, type Purpose } from '../../../shared/archive/policy';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { PAGE_SIZE, useArchive, type ArchiveQuery } from '../../stores/archive';
 import { StateBadge } from './HsmNotice';
+import { RetrieveButton } from './RetrieveLead';
 import { ALGORITHMS, algorithmName, day, identityOf, PURPOSE_WORDS, STATE_WORDS, when } from './words';
 
 type DateField = 'created' | 'activated' | 'deactivated' | 'rotationDue';
@@ -271,10 +272,20 @@ function Results() {
         </p>
       ) : null}
       {only ? (
-        <p className="answer" data-testid="old-data-answer">
-          Version {only.version} of “{only.label}” was the active {PURPOSE_WORDS[oldData!.purpose].toLowerCase()} key on {when(oldData!.on)}: it is
-          the key that can decrypt that data.
-        </p>
+        <>
+          <p className="answer" data-testid="old-data-answer">
+            Version {only.version} of “{only.label}” was the active {PURPOSE_WORDS[oldData!.purpose].toLowerCase()} key on {when(oldData!.on)}: it is the key that can
+            decrypt that data.
+          </p>
+          {only.hasMaterial ? (
+            <div className="toolbar answer-action" data-testid="old-data-retrieve">
+              <RetrieveButton v={only} />
+              <span className="hint">Brings it back into the HSM with the retrieval ceremony: a stated purpose, the custodians’ approvals, a witness.</span>
+            </div>
+          ) : (
+            <p className="hint answer-action">Its material was destroyed: it can no longer be retrieved.</p>
+          )}
+        </>
       ) : null}
       {!oldData && page.items.length === 0 ? <p>No archived version matches.</p> : null}
       {page.items.length > 0 ? (

@@ -37,7 +37,7 @@ export function CeremoniesScreen() {
       {!record ? (
         recordError ? null : <p role="status">Reading the workstation record…</p>
       ) : pane.kind === 'plan' ? (
-        <PlanForm definitionId={pane.definition} />
+        <PlanForm definitionId={pane.definition} prefill={pane.prefill} />
       ) : !record.exists ? (
         <SetupLanding />
       ) : (

@@ -2,10 +2,11 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { StateBadge } from '../archive/HsmNotice';
 import { when } from '../archive/words';
 import { useCeremony } from '../../stores/ceremony';
+import { DrillDashboard } from './DrillDashboard';
 import { RUN_STATUS } from './words';
 
 /** Definitions this screen has a plan form for; the others are planned with the CLI for now. */
-export const PLANNABLE = ['enrolment', 'key-generation', 'backup'];
+export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval'];
 
 /** The record's ceremonies (planned, running, interrupted, finished), and starting a new one. */
 export function RunList() {
@@ -77,6 +78,7 @@ export function RunList() {
           </button>
         </div>
       ) : null}
+      <DrillDashboard />
       <div className="split split-runs">
         <section className="panel" aria-labelledby="runs-h">
           <h2 id="runs-h">Ceremonies in progress</h2>

@@ -33,6 +33,12 @@ export function namesList(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** "Ben Baker or Cat Cole"; "Ann, Ben or Cat" */
+export function orList(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 /** Hex in groups of four for reading aloud ("ABCD 1234 …"). */
 export const hexGroups = (hex: string, size = 4): string => (hex.toUpperCase().match(new RegExp(`.{1,${size}}`, 'g')) ?? []).join(' ');
 
@@ -51,9 +57,13 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (str('spki') && str('fingerprint')) facts.push({ label: 'Public-key fingerprint (SHA-256 of the SPKI)', value: hexGroups(str('fingerprint')!), readout: true });
   if (str('readAloud')) facts.push({ label: 'Read aloud', value: hexGroups(str('readAloud')!, str('readAloud')!.length <= 12 ? 5 : 4), readout: true });
   if (str('test')) facts.push({ label: 'Test', value: `${str('test')}${outcome.passed === true ? ' — passed' : ''}` });
-  if (str('version')) facts.push({ label: 'Archived as', value: `version ${str('version')}` });
+  // A number: the version a key generation archived; a string: the version a retrieval found (LABEL@N).
+  if (typeof outcome.version === 'number') facts.push({ label: 'Archived as', value: `version ${outcome.version}` });
+  else if (str('version')) facts.push({ label: 'Version', value: str('version')! });
+  if (str('material')) facts.push({ label: 'Wrapped material', value: str('material')! });
   if (str('token') && str('serial')) facts.push({ label: 'Token', value: `${str('token')} (serial ${str('serial')})` });
   if (str('record')) facts.push({ label: 'Record', value: str('record')! });
+  if (outcome.matches === true) facts.push({ label: 'Compared with the backup', value: '✓ the same check value as recorded at the backup' });
   if (str('kekCheck')) facts.push({ label: 'Archive KEK check value', value: hexGroups(str('kekCheck')!, 5), readout: true });
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
@@ -82,5 +92,24 @@ export function policyLines(p: Policy, practice: boolean, titleOf: (type: string
     practice || p.witnessMayBeCustodian ? 'A witness may also be a custodian in the same ceremony.' : 'A witness may not be a custodian in the same ceremony.',
     p.passphraseCredentials === 'allowed' ? 'Passphrases are accepted instead of cards (they are weaker).' : 'Every person needs a card: passphrases are not accepted.',
     `A backup needs at least ${p.minimumShareThreshold} shares to restore.`,
+    `Each backup is drilled at least every ${p.drillIntervalMonths ?? 12} months.`,
   ];
 }
+
+/** A backup target in words: the archive's own keys by name, any other key by its label. */
+export function targetTitle(target: string): string {
+  if (target === 'archive-kek') return 'Archive KEK';
+  if (target === 'archive-mac') return 'Archive MAC key';
+  return `“${target}”`;
+}
+
+/** The same, inside a sentence: "the Archive KEK", "the Archive MAC key", "“Payments DEK 2026”". */
+export const targetInSentence = (target: string): string => (target.startsWith('archive-') ? `the ${targetTitle(target)}` : targetTitle(target));
+
+/** "SLIP-39 shares, any 2 of 3" / "XOR components, all 3". */
+export function schemeWords(scheme: string, threshold: number, count: number): string {
+  return scheme === 'xor' ? `XOR components, all ${count} needed` : `SLIP-39 shares, any ${threshold} of ${count}`;
+}
+
+/** How a backup is named to the room: the day it was made, and the start of its ceremony id. */
+export const backupName = (b: { run: string; at: string }): string => `Backup of ${b.at.slice(0, 10)} (${b.run.slice(0, 8)})`;

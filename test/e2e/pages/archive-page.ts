@@ -61,6 +61,14 @@ export class ArchivePage {
   resultLink(label: string, version: number): Locator {
     return this.results.getByRole('button', { name: `${label} — version ${version}` });
   }
+  /** The version view's lead to an archive retrieval ("Retrieve…"). */
+  get retrieveLead(): Locator {
+    return this.page.getByTestId('retrieve-lead');
+  }
+  /** "Retrieve…" under the old-data answer. */
+  get answerRetrieve(): Locator {
+    return this.page.getByTestId('old-data-retrieve');
+  }
   get detail(): Locator {
     return this.page.getByTestId('version-detail');
   }

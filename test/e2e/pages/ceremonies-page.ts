@@ -99,6 +99,91 @@ export class CeremoniesPage {
     await f.getByRole('button', { name: 'Plan the backup' }).click();
   }
 
+  // ---- Restore drill, restore, retrieval (issue #10) -----------------------------------------------
+
+  get drillDashboard(): Locator {
+    return this.page.getByTestId('drill-dashboard');
+  }
+  get drillRows(): Locator {
+    return this.drillDashboard.getByTestId('drill-row');
+  }
+  /** "Run a drill…" on the dashboard row of the backup named `backup` ("Backup of 2026-12-05 (5b284d21)"). */
+  async runDrillOf(backup: string): Promise<void> {
+    await this.drillDashboard.getByRole('button', { name: `Run a drill of the ${backup}…`, exact: true }).click();
+  }
+  get drillForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the restore drill' });
+  }
+  get restoreForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the restore' });
+  }
+  get retrievalForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the archive retrieval' });
+  }
+  /** The backup radio on a drill or restore form whose title starts with `backup`. */
+  backupChoice(form: Locator, backup: string): Locator {
+    return form.getByRole('radio', { name: new RegExp(`^${escape(backup)}`) });
+  }
+  /**
+   * Fills a drill's or a restore's form (the backup chosen already): the holders in order, and for a
+   * restore the destination token by its label; `before` runs just before it is sent.
+   */
+  async planRestore(x: { drill: boolean; backup?: string; holders: string[]; destination?: string; before?: () => Promise<unknown> }): Promise<void> {
+    const f = x.drill ? this.drillForm : this.restoreForm;
+    if (x.backup) await this.backupChoice(f, x.backup).check();
+    for (const h of x.holders) await f.getByRole('button', { name: new RegExp(`^Add ${escape(h)} \\(share \\d+\\)$`) }).click();
+    if (x.destination) await f.getByRole('group', { name: 'Restore into' }).getByRole('radio', { name: new RegExp(`^${escape(x.destination)}`) }).check();
+    await x.before?.();
+    await f.getByRole('button', { name: x.drill ? 'Plan the restore drill' : 'Plan the restore' }).click();
+  }
+  /** The unwrap of a restore into another token, with that token's user PIN. */
+  async restoreWithPin(token: string, pin: string): Promise<void> {
+    await this.current.getByLabel(`User PIN of “${token}”`).fill(pin);
+    await this.current.getByRole('button', { name: `Restore the keys into “${token}”` }).click();
+  }
+  get retrievalVersion(): Locator {
+    return this.retrievalForm.getByLabel('Archived version');
+  }
+  get retrievalFound(): Locator {
+    return this.page.getByTestId('retrieval-version');
+  }
+  async planRetrieval(x: { purpose: string; into: 'session' | 'token'; validDays?: number; before?: () => Promise<unknown> }): Promise<void> {
+    const f = this.retrievalForm;
+    await f.getByLabel('Purpose: what data it opens, and for whom').fill(x.purpose);
+    await f.getByRole('radio', { name: x.into === 'token' ? /^A token object/ : /^A session object/ }).check();
+    if (x.validDays !== undefined) await f.getByLabel('Valid for (days, optional)').fill(String(x.validDays));
+    await x.before?.();
+    await f.getByRole('button', { name: 'Plan the retrieval' }).click();
+  }
+  get runSubject(): Locator {
+    return this.page.getByTestId('run-subject');
+  }
+  /** The retrieval's purpose inside the current step. */
+  get purposeLine(): Locator {
+    return this.current.getByTestId('purpose-line');
+  }
+  get shareCount(): Locator {
+    return this.page.getByTestId('share-count');
+  }
+  async enterShare(name: string): Promise<void> {
+    await this.current.getByRole('button', { name: `Enter ${name}’s share` }).click();
+  }
+  get rebuilt(): Locator {
+    return this.page.getByTestId('rebuilt');
+  }
+  get unwrapSentence(): Locator {
+    return this.page.getByTestId('unwrap-sentence');
+  }
+  get unwrapResults(): Locator {
+    return this.page.getByTestId('unwrap-results');
+  }
+  get retrieveSentence(): Locator {
+    return this.page.getByTestId('retrieve-sentence');
+  }
+  get retrieved(): Locator {
+    return this.page.getByTestId('retrieved');
+  }
+
   // ---- The run ---------------------------------------------------------------------------------
 
   get runTitle(): Locator {

@@ -1,16 +1,18 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import type { DefinitionView } from '../../../../shared/ceremony/contract';
-import { useCeremony } from '../../../stores/ceremony';
+import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
 import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
+import { RestoreForm } from './RestoreForm';
+import { RetrievalForm } from './RetrievalForm';
 import { SetupForm } from './SetupForm';
 
 // Planning: the definition's steps, then the form for its type. Every value goes to main as it is
 // typed; main checks the definition, the parameters and the people (roles, policy, credentials)
 // before it touches the HSM, and says in words what to correct. Nothing is checked only here.
 
-export function PlanForm({ definitionId }: { definitionId: string }) {
+export function PlanForm({ definitionId, prefill }: { definitionId: string; prefill?: PlanPrefill }) {
   const definitions = useCeremony((s) => s.definitions);
   const show = useCeremony((s) => s.show);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -18,7 +20,7 @@ export function PlanForm({ definitionId }: { definitionId: string }) {
 
   useEffect(() => {
     heading.current?.focus();
-  }, [definitionId]);
+  }, [definitionId, prefill]);
 
   if (!def) return <p role="status">Reading the ceremony definitions…</p>;
   const form: ReactNode =
@@ -30,6 +32,11 @@ export function PlanForm({ definitionId }: { definitionId: string }) {
       <KeygenForm def={def} />
     ) : def.type === 'backup' ? (
       <BackupForm def={def} />
+    ) : def.type === 'restore' || def.type === 'restore-drill' ? (
+      // A new lead from another screen (another backup, another version) starts the form afresh.
+      <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
+    ) : def.type === 'retrieval' ? (
+      <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

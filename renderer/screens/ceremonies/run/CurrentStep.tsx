@@ -4,11 +4,15 @@ import type { TokenRef } from '../../../../shared/keys';
 import { ActorBanner } from '../../../components/ActorBanner';
 import { StepHeading } from '../../../components/Steps';
 import { useCeremony } from '../../../stores/ceremony';
+import { useTokens } from '../../../stores/tokens';
 import { outcomeFacts, personWithRole } from '../words';
 import { actingWords, candidatesOf, useStepAct } from './act';
 import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
+import { destinationNeedsPin } from './params';
+import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
+import { PurposeBox, RetrievePanel, Retrieved } from './Subject';
 import { VerifySharePanel } from './VerifyShare';
 
 // The current step, large: its number and title, who acts now (the banner), what is read aloud,
@@ -42,7 +46,8 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
 
   // The enrolment's banner follows the credential planned for the person (the panel can change it).
   const planned = useCeremony((s) => (actor ? s.setupCredentials[actor.name] : undefined));
-  const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card');
+  const listing = useTokens((s) => s.listing);
+  const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card', destinationNeedsPin(cur.input, listing));
   const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn };
   const input = cur.input;
   const facts = relevantFacts(view);
@@ -75,6 +80,8 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
         <span className="label">Read aloud: </span>
         {cur.say}
       </p>
+      {/* A retrieval's purpose is what the custodians approve: in view at every step, not only at the top. */}
+      <PurposeBox view={view} compact />
       {cur.kind === 'read-fingerprint' || input.kind === 'approve' || input.kind === 'sign-off' ? (
         <Fingerprint fp={view.fingerprint} large title={input.kind === 'approve' || input.kind === 'sign-off' ? 'The card signs this ceremony fingerprint' : 'Ceremony fingerprint: read these words aloud'} />
       ) : null}
@@ -88,6 +95,9 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
           ))}
         </dl>
       ) : null}
+      {/* The unwrap's and the retrieval's results, for the witness's tick and the sign-off. */}
+      <UnwrapResults view={view} />
+      <Retrieved view={view} />
       {progress && progress.step === cur.id ? (
         <div className="progress" role="status">
           <label htmlFor={`${ids}-progress`}>{progress.message}</label>
@@ -136,15 +146,11 @@ function InputPanel(props: PanelProps) {
     case 'verify-share':
       return <VerifySharePanel {...props} />;
     case 'run':
-      return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : <RunPanel {...props} />;
+      return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : cur.kind === 'retrieve' ? <RetrievePanel {...props} /> : <RunPanel {...props} />;
     case 'enter-share':
+      return <EnterSharePanel {...props} />;
     case 'unwrap':
-      // Restores and drills (issue #10) run their secret part in one sitting of the command line.
-      return (
-        <p className="notice notice-warn">
-          This step is done with the command line for now: <code>custos ceremony restore-shares --run {props.view.run}</code>. This screen follows it.
-        </p>
-      );
+      return <UnwrapPanel {...props} />;
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }
@@ -155,7 +161,10 @@ function relevantFacts(view: RunView) {
   const cur = view.current!;
   if (cur.input.kind === 'tick') {
     const id = cur.input.step;
-    return outcomeFacts(view.steps.find((s) => s.id === id)?.outcome ?? null);
+    const ticked = view.steps.find((s) => s.id === id);
+    // Their own panels show these (UnwrapResults, Retrieved).
+    if (ticked?.kind === 'unwrap-targets' || ticked?.kind === 'retrieve') return [];
+    return outcomeFacts(ticked?.outcome ?? null);
   }
   if (cur.kind === 'show-check-value') return outcomeFacts(view.steps.find((s) => s.kind === 'generate')?.outcome ?? null);
   return [];

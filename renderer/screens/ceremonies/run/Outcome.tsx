@@ -8,6 +8,8 @@ import { useCeremony } from '../../../stores/ceremony';
 import { outcomeFacts } from '../words';
 import { useStepAct } from './act';
 import { Failure } from './Panels';
+import { UnwrapResults } from './Restore';
+import { Retrieved } from './Subject';
 
 /** A finished (or aborted) run: what it made, its evidence bundle, and checking that bundle. */
 export function Finished({ view }: { view: RunView }) {
@@ -24,7 +26,10 @@ export function Finished({ view }: { view: RunView }) {
   }, [verdict]);
 
   // What the ceremony made, each under the step that made it (a check value means nothing without its key).
-  const made = view.steps.flatMap((s) =>
+  // (The checks say nothing made; the unwrap and the retrieval have their own panels below.)
+  const made = view.steps
+    .filter((s) => s.kind !== 'check' && s.kind !== 'unwrap-targets' && s.kind !== 'retrieve')
+    .flatMap((s) =>
     outcomeFacts(s.outcome)
       .filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares' || f.label === 'Key label')
       .map((f) => ({ ...f, label: `${s.title} — ${f.label.charAt(0).toLowerCase()}${f.label.slice(1)}` })),
@@ -41,10 +46,12 @@ export function Finished({ view }: { view: RunView }) {
     );
   }
   return (
-    <section className="panel" aria-labelledby="fin-h" data-testid="finished">
+    <section className="panel finished" aria-labelledby="fin-h" data-testid="finished">
       <h2 id="fin-h" ref={heading} tabIndex={-1}>
         ✓ The ceremony is finished
       </h2>
+      <UnwrapResults view={view} />
+      <Retrieved view={view} />
       {made.length ? (
         <dl className="props facts">
           {made.map((f, i) => (

@@ -99,7 +99,7 @@ export function ApprovePanel({ view, actor, step, workstationUri }: PanelProps) 
 }
 
 /** A plain button for the acting person (the witness's tick, the fingerprint, "do the step now"). */
-function OneButton({ step, text, busyText, failure, onClick, children, testId }: { step: StepAct; text: string; busyText: string; failure: string; onClick(): void; children?: ReactNode; testId?: string }) {
+export function OneButton({ step, text, busyText, failure, onClick, children, testId }: { step: StepAct; text: string; busyText: string; failure: string; onClick(): void; children?: ReactNode; testId?: string }) {
   return (
     <div className="input-panel">
       {children}
@@ -164,7 +164,7 @@ export function RunPanel({ view, actor, step }: PanelProps) {
 }
 
 /** A PIN typed for one action (the operator's user PIN, the SO PIN): cleared as soon as it is sent. */
-function PinForm({ label, text, busyText, step, onPin, children }: { label: string; text: string; busyText: string; step: StepAct; onPin(pin: string): Promise<void>; children?: ReactNode }) {
+export function PinForm({ label, text, busyText, step, onPin, children }: { label: string; text: string; busyText: string; step: StepAct; onPin(pin: string): Promise<void>; children?: ReactNode }) {
   const [pin, setPin] = useState('');
   const ref = useRef<HTMLInputElement>(null);
   const ids = useId();

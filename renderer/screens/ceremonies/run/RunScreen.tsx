@@ -11,6 +11,7 @@ import { Exceptions } from './Exceptions';
 import { Fingerprint } from './Fingerprint';
 import { AbortPanel, Finished, Interrupted } from './Outcome';
 import { People } from './People';
+import { RunSubject } from './Subject';
 
 /** A run keeps up with steps done elsewhere (the CLI, another window) by reading it again now and then. */
 const REFRESH_MS = 4000;
@@ -93,6 +94,7 @@ export function RunScreen({ run }: { run: string }) {
             PRACTICE run: a rehearsal. Its keys, shares and evidence are marked as practice and are refused by a production record.
           </p>
         ) : null}
+        <RunSubject view={view} />
       </div>
       {viewError ? <ErrorNotice error={viewError} title="The ceremony could not be read again" /> : null}
       <StepList steps={view.steps.map((s) => ({ id: s.id, title: s.status === 'skipped' ? `${s.title} (skipped)` : s.title }))} current={current} label="Steps of this ceremony" />

@@ -6,7 +6,7 @@ import type { TokenRef } from '../../../../shared/keys';
 import type { AppError, Result } from '../../../../shared/result';
 import { useAction } from '../../../hooks/useAction';
 import { useCeremony } from '../../../stores/ceremony';
-import { namesList, personWithRole } from '../words';
+import { namesList, orList, personWithRole } from '../words';
 
 export interface Actor {
   person: string;
@@ -47,7 +47,7 @@ export function candidatesOf(view: RunView): Actor[] {
 const credentialKindOf = (view: RunView, person: string) => view.participants.find((p) => p.person === person)?.credential?.kind ?? 'card';
 
 /** The banner's words: who acts now, what they do, and what everyone else does meanwhile. */
-export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean, enrolWith: 'card' | 'passphrase' = 'card'): { who: string; what: string; note?: string } | null {
+export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: boolean, enrolWith: 'card' | 'passphrase' = 'card', destinationPin = false): { who: string; what: string; note?: string } | null {
   const cur = view.current;
   if (!cur || !actor) return null;
   const n = cur.index + 1;
@@ -70,7 +70,7 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       return {
         who,
         what: `approve “${step?.title ?? input.step}” with your card (${have} of ${input.threshold} approvals so far)`,
-        note: `Your card signs the ceremony fingerprint below: check that its words are the ones read aloud.${others.length ? ` Any of ${namesList(others)} may approve instead.` : ''}`,
+        note: `Your card signs the ceremony fingerprint below: check that its words are the ones read aloud.${others.length ? ` ${others.length === 1 ? '' : others.length === 2 ? 'Either ' : 'Any of '}${orList(others)} may approve instead.` : ''}`,
       };
     }
     case 'sign-off':
@@ -92,9 +92,13 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
       return { who, what: runWords(cur.kind, n).what };
     case 'enter-share':
-      return { who, what: 'type your share (this step is done with the command line for now)' };
+      return { who, what: 'type your share from your share sheet, alone at the keyboard', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'unwrap':
-      return { who, what: 'unwrap the keys under the rebuilt Backup Key (this step is done with the command line for now)' };
+      return view.type === 'restore-drill'
+        ? { who, what: 'unwrap the keys into a session and compare their check values', note: 'Everyone: read the check values aloud as they appear. Nothing is kept.' }
+        : destinationPin
+          ? { who, what: `enter the user PIN of “${input.destination}” and restore the keys into it`, note: 'Everyone else: look away from the keyboard. Then read the check values aloud as they appear.' }
+          : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
     case 'none':
       return null;
   }
@@ -117,6 +121,8 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     'make-backup-key': { what: 'make the Backup Key from the HSM’s random number generator', button: 'Make the Backup Key now' },
     split: { what: 'split the Backup Key into one share per holder (nothing is shown yet)', button: 'Split the Backup Key now' },
     print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
+    'rebuild-backup-key': { what: 'rebuild the Backup Key from the shares entered and compare its check value with the backup’s', button: 'Rebuild the Backup Key now' },
+    retrieve: { what: 'retrieve the archived key into the HSM and compare its check value', button: 'Retrieve the key now' },
   };
   return words[kind] ?? { what: `do step ${n} now`, button: `Do step ${n} now` };
 }

@@ -1,0 +1,462 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPreview, type Preview } from '../../electron/preview/shell';
+import type { CeremonyAction } from '../../electron/services/ceremony/service';
+import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo';
+import type { RunView } from '../../shared/ceremony/view';
+import { DIST, requireBuild, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { ArchivePage } from './pages/archive-page';
+import { CeremoniesPage } from './pages/ceremonies-page';
+import { TokensPage } from './pages/tokens-page';
+
+// Issue #10 parts 1–3 through the Ceremonies screen, in the preview shell. The fixture is the one of
+// ceremonies.test.ts (a SoftHSM2 workstation token and one SoftHSM2 card per person, made in the data
+// folder before the app starts); the workstation's set-up, a key generation (an AES key archived as
+// version 1) and a SLIP-39 2-of-3 backup of the archive's keys are run through the ceremony service,
+// as the command line would (the screens for those are ceremonies.test.ts's subject). Then, on the
+// screens: the drill dashboard (the backup never drilled, and overdue a year and a month later); a
+// restore drill with two holders, one typing another holder's share first (refused, and named),
+// every key matched, nothing kept, the dashboard showing the drill; a restore into a replacement
+// token (the quorum first, its PIN at the unwrap, the keys kept there); and a retrieval of the archived
+// key from the Archive screen's "Retrieve…", its purpose in view at every step, two approvals, the
+// key retrieved into the token, signed off.
+
+const SHOTS = join(ROOT, 'test-results/e2e');
+const WORKSTATION = 'Workstation HSM';
+const SO_PIN = 'so-pin-9753';
+const USER_PIN = 'user-pin-8642';
+const KEY = 'Payments DEK 2026';
+/** A new HSM to restore into: not the workstation token, nobody's card. */
+const REPLACEMENT = { label: 'Replacement HSM', so: '11223344', user: 'repl-pin-5566' };
+const PURPOSE = 'Decrypt the 2026 payment batches for the external auditors (ticket 4711).';
+
+const PEOPLE = [
+  { name: 'Ada Admin', role: 'administrator', title: 'Ceremony administrator', card: 'Card Ada', pin: '200001' },
+  { name: 'Otto Operator', role: 'operator', title: 'Operator', card: 'Card Otto', pin: '200002' },
+  { name: 'Ann Archer', role: 'custodian', title: 'Custodian', card: 'Card Ann', pin: '200003' },
+  { name: 'Ben Baker', role: 'custodian', title: 'Custodian', card: 'Card Ben', pin: '200004' },
+  { name: 'Cat Cole', role: 'custodian', title: 'Custodian', card: 'Card Cat', pin: '200005' },
+  { name: 'Wes Witness', role: 'witness', title: 'Witness', card: 'Card Wes', pin: '200006' },
+] as const;
+const person = (name: string) => PEOPLE.find((p) => p.name === name)!;
+const SECRETS = [SO_PIN, USER_PIN, REPLACEMENT.user, ...PEOPLE.map((p) => p.pin)];
+const cast = () => PEOPLE.map((p) => ({ person: p.name, roles: [p.role] }));
+
+describe('restore drill and archive retrieval, in the preview shell', () => {
+  let app: Preview;
+  let dataDir: string;
+  let c: CeremoniesPage;
+  let archive: ArchivePage;
+  let backupName = '';
+  const shares: Record<string, string> = {};
+  const savedConf = process.env.SOFTHSM2_CONF;
+  const shot = async (name: string) => {
+    await app.page.evaluate(() => window.scrollTo(0, 0));
+    await app.page.screenshot({ path: join(SHOTS, `ceremony-${name}.png`), fullPage: true });
+  };
+  /** Screenshot of what is on the screen now (1280×800), as the room sees it. */
+  const view = async (name: string) => app.page.screenshot({ path: join(SHOTS, `ceremony-${name}.png`) });
+
+  // ---- The ceremonies before the screens' part, through the service (as the CLI runs them) -----
+
+  const session = { module: SOFTHSM_MODULE, token: WORKSTATION };
+  const card = (name: string) => ({ card: { module: SOFTHSM_MODULE, token: person(name).card, pin: person(name).pin } });
+  /** Runs a planned ceremony to its end: each input the engine asks for, by the first person it names. */
+  const drive = async (first: RunView): Promise<RunView> => {
+    const svc = app.services.ceremonies;
+    let v = first;
+    const nameOf = (id: string) => v.participants.find((p) => p.person === id)?.name ?? id;
+    for (let guard = 0; v.status === 'running' && guard < 200; guard++) {
+      const cur = v.current!;
+      const input = cur.input;
+      const actor = cur.actors[0]?.person ?? null;
+      let action: CeremonyAction;
+      let by: string | null = actor;
+      switch (input.kind) {
+        case 'presence':
+          action = { kind: 'present', person: input.persons[0]!, proof: card(nameOf(input.persons[0]!)) };
+          break;
+        case 'enrol':
+          action = { kind: 'enrol', person: input.persons[0]!, proof: card(nameOf(input.persons[0]!)) };
+          break;
+        case 'approve':
+          action = { kind: 'approve', step: input.step, person: input.persons[0]!, proof: card(nameOf(input.persons[0]!)) };
+          break;
+        case 'sign-off':
+          action = { kind: 'approve', step: cur.id, person: input.persons[0]!, proof: card(nameOf(input.persons[0]!)) };
+          break;
+        case 'login':
+          action = { kind: 'login', pin: null };
+          break;
+        case 'confirm-fingerprint':
+          action = { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex };
+          break;
+        case 'tick':
+          action = { kind: 'tick', step: input.step };
+          break;
+        case 'hand-over': {
+          const h = input.holders.find((x) => !x.done)!;
+          const r = await svc.act(session, v.run, { kind: 'reveal', holder: h.person }, null);
+          shares[h.name] = r.reveal!.share;
+          action = { kind: 'handed-over', holder: h.person };
+          by = null;
+          break;
+        }
+        case 'verify-share': {
+          const h = input.holders.find((x) => !x.done)!;
+          action = { kind: 'verify-share', holder: h.person, share: shares[h.name]! };
+          by = null;
+          break;
+        }
+        case 'run':
+          action = cur.kind === 'commit-backup' ? { kind: 'commit', soPin: SO_PIN } : { kind: 'run' };
+          break;
+        default:
+          throw new Error(`the fixture cannot drive input ${input.kind} at ${cur.id}`);
+      }
+      v = (await svc.act(session, v.run, action, by)).view;
+    }
+    if (v.status !== 'completed') throw new Error(`${v.title} did not complete: ${v.status}`);
+    return v;
+  };
+
+  beforeAll(async () => {
+    requireBuild();
+    delete process.env.SOFTHSM2_CONF; // the tokens live in the data folder's SoftHSM2 folder
+    mkdirSync(SHOTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'custos-e2e-restore-'));
+    const demo = demoEnvironment(dataDir);
+    prepareDemoFiles(demo);
+    const initToken = (label: string, so: string, pin: string) =>
+      execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--so-pin', so, '--pin', pin], { env: { ...process.env, SOFTHSM2_CONF: demo.confFile }, stdio: 'ignore' });
+    initToken(WORKSTATION, SO_PIN, USER_PIN);
+    for (const p of PEOPLE) initToken(p.card, '12345678', p.pin);
+    initToken(REPLACEMENT.label, REPLACEMENT.so, REPLACEMENT.user);
+    app = await startPreview({ distDir: DIST, dataDir, headless: true, log: () => undefined });
+    await app.page.setViewportSize({ width: 1280, height: 800 });
+    const tokens = new TokensPage(app.page);
+    c = new CeremoniesPage(app.page);
+    archive = new ArchivePage(app.page);
+    await tokens.demoForm.waitFor();
+    await app.page.getByLabel('Module path').fill(SOFTHSM_MODULE);
+    await app.page.getByRole('button', { name: 'Add module' }).click();
+    await tokens.token(WORKSTATION).click();
+    await tokens.login(USER_PIN);
+    await tokens.loggedInStatus.waitFor();
+
+    const svc = app.services.ceremonies;
+    const uri = (await app.services.tokens.listing()).slots.find((s) => s.token?.label === WORKSTATION)!.token!.uri;
+    await drive(
+      await svc.plan(session, {
+        definition: 'custos/workstation-setup',
+        params: { recordName: 'Payments HSM, London', token: uri, practice: false, people: PEOPLE.map((p) => ({ name: p.name, roles: [p.role], credential: 'card' })) },
+        participants: [],
+      }),
+    );
+    await drive(
+      await svc.plan(session, {
+        definition: 'custos/key-generation',
+        params: { keyType: 'aes-256', label: KEY, usages: ['encrypt'], extractable: true, purpose: 'data-encryption', tags: ['payments'], custodians: ['Ann Archer'] },
+        participants: cast(),
+      }),
+    );
+    const backup = await drive(
+      await svc.plan(session, {
+        definition: 'custos/backup',
+        params: { targets: ['archive-kek', 'archive-mac'], scheme: 'slip39', threshold: 2, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'] },
+        participants: cast(),
+      }),
+    );
+    backupName = `Backup of ${backup.endedAt!.slice(0, 10)} (${backup.run.slice(0, 8)})`;
+  }, 300_000);
+
+  // When a step fails, the screen at that moment says why.
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail' && app) await app.page.screenshot({ path: join(SHOTS, `ceremony-failure-${ctx.task.name.split(' ').slice(0, 3).join('-')}.png`), fullPage: true }).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (savedConf !== undefined) process.env.SOFTHSM2_CONF = savedConf;
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** The Ceremonies screen opened afresh (it reads the record, with the backups' drill status, as it opens). */
+  const reopen = async () => {
+    await archive.navArchive.click();
+    await archive.heading.waitFor();
+    await c.nav.click();
+    await c.drillDashboard.waitFor();
+  };
+
+  /** Everyone proves presence with their card, in the order the screen asks; the administrator records it. */
+  const rollCall = async () => {
+    await c.atStep('Roll call');
+    for (let i = 0; i < PEOPLE.length; i++) {
+      await c.current.getByRole('form', { name: /is present$/ }).waitFor();
+      const name = await c.actingNow();
+      await c.withCard(name, null, person(name).pin, `Prove ${name} is present`);
+      if (i < PEOPLE.length - 1) await c.banner.locator('.actor-who', { hasText: name }).waitFor({ state: 'detached' });
+    }
+    await c.turnOf('Ada Admin');
+    await c.doStep();
+    await c.atStep('Operator logs in to the workstation HSM');
+    await c.continueLoggedIn();
+    await c.atStep('Checks before any change');
+    await c.doStep();
+    await c.atStep('Read the ceremony fingerprint aloud');
+    await c.confirmFingerprint();
+    await c.current.getByRole('button', { name: 'Record the fingerprint as confirmed' }).click();
+  };
+
+  it('shows the backup on the drill dashboard: never drilled, when the next drill is due, and overdue in words a year and a month later', async () => {
+    await c.nav.click();
+    await c.drillDashboard.waitFor();
+    expect(await c.drillRows.count()).toBe(1);
+    const row = (await c.drillRows.first().textContent()) ?? '';
+    expect(row).toContain(backupName);
+    expect(row).toContain('Archive KEK, Archive MAC key');
+    expect(row).toContain('SLIP-39 shares, any 2 of 3');
+    expect(row).toContain('held by Ann Archer, Ben Baker and Cat Cole');
+    expect(row).toContain('Never drilled');
+    const due = new Date();
+    due.setUTCMonth(due.getUTCMonth() + 12);
+    expect(row).toContain(`due by ${due.toISOString().slice(0, 10)}`);
+    expect(await c.drillDashboard.textContent()).toContain('Every drill is up to date');
+    await shot('20-drill-dashboard');
+
+    // The service's clock a year and a month on (main decides what is overdue): the row says so in words.
+    const clock = app.services.ceremonies as unknown as { deps: { now?: () => Date } };
+    const realNow = clock.deps.now;
+    clock.deps.now = () => new Date(Date.now() + 396 * 24 * 3600_000);
+    try {
+      await reopen();
+      await c.drillDashboard.getByText('1 of 1 backup is overdue for a drill').waitFor();
+      const late = (await c.drillRows.first().textContent()) ?? '';
+      expect(late).toContain('Overdue');
+      expect(late).toContain(`was due by ${due.toISOString().slice(0, 10)}`);
+      await view('20b-drill-dashboard-overdue');
+    } finally {
+      clock.deps.now = realNow;
+    }
+  });
+
+  it('drills the backup with two holders: a share typed by the wrong holder refused and named, every key matched, nothing kept, the dashboard updated', async () => {
+    // Read again with the real clock, then "Run a drill…" from the dashboard: the backup comes chosen.
+    await reopen();
+    await c.drillDashboard.getByText('Every drill is up to date').waitFor();
+    await c.runDrillOf(backupName);
+    await c.drillForm.waitFor();
+    expect(await c.backupChoice(c.drillForm, backupName).isChecked()).toBe(true);
+    expect(await c.drillForm.textContent()).toContain('This backup needs 2 shares (SLIP-39 shares, any 2 of 3). 0 of 2 named.');
+    expect(await c.drillForm.getByRole('button', { name: 'Plan the restore drill' }).isDisabled()).toBe(true);
+    await c.planRestore({ drill: true, holders: ['Ann Archer', 'Cat Cole'], before: () => shot('21-drill-form') });
+
+    await rollCall();
+    expect(await c.runSubject.textContent()).toContain('Shares entered byAnn Archer and Cat Cole');
+    expect(await c.runSubject.textContent()).toContain('Nothing: a drill unwraps into a session only');
+
+    // One holder at a time: Ann types Cat's share first — refused, and whose it is is named.
+    await c.atStep('Enter the shares');
+    await c.turnOf('Ann Archer');
+    expect(await c.banner.textContent()).toContain('type your share from your share sheet, alone at the keyboard');
+    expect(await c.shareCount.textContent()).toContain('0 of 2 shares entered');
+    await view('22-drill-enter-share');
+    await c.fillShare(shares['Cat Cole']!);
+    await c.enterShare('Ann Archer');
+    await c.alert.waitFor();
+    expect(await c.alert.textContent()).toContain('This is share 3 (Cat Cole’s), not Ann Archer’s share 1.');
+    expect(await c.word(1).inputValue()).toBe(''); // cleared once main has answered
+    await view('23-drill-wrong-share');
+    await c.fillShare(shares['Ann Archer']!);
+    await c.enterShare('Ann Archer');
+
+    // Cat at the keyboard alone: Tab to the first word, type the words (Space moves on), Enter sends.
+    await c.turnOf('Cat Cole');
+    await c.shareCount.filter({ hasText: '1 of 2 shares entered (Ann Archer)' }).waitFor();
+    await c.tabTo('Word 1', 40);
+    await app.page.keyboard.type(shares['Cat Cole']!);
+    await app.page.keyboard.press('Enter');
+
+    await c.atStep('Rebuild the Backup Key');
+    await c.turnOf('Otto Operator');
+    await c.doStep();
+    await c.atStep('Unwrap into a session and compare the check values');
+    expect(await c.rebuilt.textContent()).toContain('is the one recorded at the backup');
+    expect(await c.unwrapSentence.textContent()).toContain('unwrap the Archive KEK and the Archive MAC key into that session only');
+    expect(await c.unwrapSentence.textContent()).toContain('Nothing is kept.');
+    await view('24-drill-unwrap');
+    await c.doStep();
+
+    await c.turnOf('Wes Witness');
+    await c.unwrapResults.waitFor();
+    const results = (await c.unwrapResults.textContent()) ?? '';
+    expect(results).toContain('Every key matched (2 of 2)');
+    expect(await c.unwrapResults.getByText('✓ matches').count()).toBe(2);
+    expect(results).toContain('Nothing was kept.');
+    await view('25-drill-results');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    expect(await c.finished.textContent()).toContain('Nothing was kept.');
+    await c.verifyEvidence();
+    await c.verdict.waitFor();
+    expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
+    await shot('26-drill-finished');
+
+    // Nothing of the drill is left on the token.
+    const keys = await app.services.keys.list(session);
+    expect(keys.filter((k) => k.label.startsWith('custos-drill/') || k.label.startsWith('custos-restore-bk/'))).toEqual([]);
+
+    // The dashboard shows the drill, and the next one a policy interval later.
+    await c.backToList();
+    const today = new Date().toISOString().slice(0, 10);
+    await c.drillRows.first().getByRole('cell', { name: today, exact: true }).waitFor();
+    const next = new Date();
+    next.setUTCMonth(next.getUTCMonth() + 12);
+    expect(await c.drillRows.first().textContent()).toContain(`due by ${next.toISOString().slice(0, 10)}`);
+    await view('27-drill-dashboard-after');
+  }, 300_000);
+
+  it('restores the archive’s keys into a replacement token: the quorum approves before any share, its PIN at the unwrap, every key matched and kept there', async () => {
+    await c.start('Restore from a backup').click();
+    await c.restoreForm.waitFor();
+    // The workstation token is the default; the replacement is offered, people's cards are not.
+    const offered = (await c.restoreForm.getByRole('group', { name: 'Restore into' }).textContent()) ?? '';
+    expect(offered).toContain(REPLACEMENT.label);
+    expect(offered).not.toContain('Card Ann');
+    await c.planRestore({ drill: false, backup: backupName, holders: ['Ben Baker', 'Cat Cole'], destination: REPLACEMENT.label, before: () => shot('28-restore-form') });
+    await rollCall();
+    expect(await c.runSubject.textContent()).toContain(`Restored intotoken “${REPLACEMENT.label}”`);
+
+    // The quorum approves the unwrap before anyone types a share.
+    await c.atStep('Enter the shares');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Unwrap the keys and compare their check values” as ${name}`);
+    }
+    for (const name of ['Ben Baker', 'Cat Cole']) {
+      await c.turnOf(name);
+      await c.fillShare(shares[name]!);
+      await c.enterShare(name);
+    }
+    await c.atStep('Rebuild the Backup Key');
+    await c.doStep();
+    await c.atStep('Unwrap the keys and compare their check values');
+    expect(await c.banner.textContent()).toContain(`enter the user PIN of “${REPLACEMENT.label}” and restore the keys into it`);
+    expect(await c.banner.textContent()).toContain('Everyone else: look away from the keyboard.');
+    expect(await c.current.getByTestId('approved').textContent()).toContain('Approved by Ann Archer and Ben Baker');
+    expect(await c.unwrapSentence.textContent()).toContain(`The keys stay on “${REPLACEMENT.label}”.`);
+    await view('29-restore-unwrap');
+    await c.restoreWithPin(REPLACEMENT.label, REPLACEMENT.user);
+    await c.turnOf('Wes Witness');
+    await c.unwrapResults.waitFor();
+    expect(await c.unwrapResults.textContent()).toContain('Every key matched (2 of 2)');
+    expect(await c.unwrapResults.textContent()).toContain(`The keys are now on “${REPLACEMENT.label}”`);
+    await view('29b-restore-results');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.backToList();
+  }, 300_000);
+
+  it('retrieves the archived key from the Archive screen’s “Retrieve…”: the purpose in view at every step, two approvals, the key on the token, signed off', async () => {
+    await archive.open();
+    await archive.task('Search the archive').click();
+    await archive.searchLabel(KEY);
+    await archive.resultLink(KEY, 1).click();
+    await archive.retrieveLead.waitFor();
+    await view('30-archive-retrieve-lead');
+    await archive.retrieveLead.getByRole('button', { name: 'Retrieve…', exact: true }).click();
+
+    await c.retrievalForm.waitFor();
+    expect(await c.retrievalVersion.inputValue()).toBe(`${KEY}@1`);
+    await c.retrievalFound.getByText(`Version 1 of “${KEY}”`).waitFor();
+    expect(await c.retrievalForm.textContent()).toContain('The purpose is part of the ceremony fingerprint.');
+    await c.planRetrieval({ purpose: PURPOSE, into: 'token', validDays: 30, before: () => shot('31-retrieval-form') });
+
+    await c.atStep('Roll call');
+    // The purpose: at the top of the run, and inside every step.
+    expect(await c.runSubject.textContent()).toContain(PURPOSE);
+    expect(await c.purposeLine.textContent()).toContain(PURPOSE);
+    await rollCall();
+
+    await c.atStep('Retrieve the archived key into the HSM');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      expect(await c.purposeLine.textContent()).toContain(PURPOSE);
+      if (name === 'Ann Archer') await view('32-retrieval-approve');
+      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key into the HSM” as ${name}`);
+    }
+    await c.turnOf('Otto Operator');
+    expect(await c.retrieveSentence.textContent()).toContain(`unwrap version 1 of “${KEY}” under the Archive KEK into a token object “${KEY} v1 (retrieved)”`);
+    expect(await c.purposeLine.textContent()).toContain(PURPOSE);
+    await view('33-retrieval-retrieve');
+    await c.doStep();
+
+    await c.turnOf('Wes Witness');
+    await c.retrieved.waitFor();
+    expect(await c.retrieved.textContent()).toContain(`Retrieved: “${KEY} v1 (retrieved)”`);
+    expect(await c.retrieved.textContent()).toContain(`A token object on “${WORKSTATION}”`);
+    expect(await c.retrieved.textContent()).toContain('is the one recorded when it was archived');
+    await view('34-retrieval-tick');
+    await c.tick();
+    await c.atStep('Sign-off');
+    expect(await c.purposeLine.textContent()).toContain(PURPOSE);
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    expect(await c.retrieved.textContent()).toContain(`A token object on “${WORKSTATION}”`);
+    expect(await c.runSubject.textContent()).toContain(PURPOSE);
+    await c.verifyEvidence();
+    await c.verdict.waitFor();
+    expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
+    await shot('35-retrieval-finished');
+
+    const keys = await app.services.keys.list(session);
+    expect(keys.find((k) => k.label === `${KEY} v1 (retrieved)`)).toMatchObject({ extractable: false });
+  }, 300_000);
+
+  it('leads from the old-data answer to a retrieval of that version, and only for a version that still has its material', async () => {
+    await archive.open();
+    await archive.button('← Back to the results').click();
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    await archive.askOldData(tomorrow, 'Data encryption');
+    await archive.answer.filter({ hasText: `Version 1 of “${KEY}”` }).waitFor();
+    await archive.answerRetrieve.getByRole('button', { name: 'Retrieve…', exact: true }).click();
+    await c.retrievalForm.waitFor();
+    expect(await c.retrievalVersion.inputValue()).toBe(`${KEY}@1`);
+    await c.backToList();
+  });
+
+  it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
+    const page = await app.page.content();
+    const storage = await app.page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    for (const secret of SECRETS) {
+      expect(page).not.toContain(secret);
+      expect(storage).not.toContain(secret);
+    }
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d)) {
+        const p = join(d, n);
+        if (statSync(p).isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk(dataDir);
+    for (const [name, mnemonic] of Object.entries(shares)) {
+      const w = mnemonic.split(' ');
+      const probe = `${w[4]} ${w[5]} ${w[6]}`;
+      expect(page, name).not.toContain(probe);
+      for (const f of files) expect(readFileSync(f).includes(Buffer.from(probe)), `${name}’s share in ${f}`).toBe(false);
+    }
+  });
+});
