@@ -122,7 +122,7 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'drill.addShare': ({ drillId, mnemonic, expected }) => s.drills.addShare(drillId, mnemonic, expected),
     'drill.finish': ({ drillId, passphrase }) => s.drills.finish(drillId, passphrase),
     'drill.cancel': ({ drillId }) => s.drills.cancel(drillId),
-    ...archiveHandlers({ door: s.archive, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
+    ...archiveHandlers({ door: s.archive, withConfigured: (module, work) => s.tokens.withConfigured(module, work), actor: (t) => s.activity.actorText(t) }),
     ...ceremonyHandlers({ ceremonies: s.ceremonies, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
   };
 }

@@ -18,9 +18,12 @@ export interface ArchiveHandlerDeps {
   door: ArchiveDoor;
   /** The window may use configured PKCS#11 modules only (TokenService.withConfigured). */
   withConfigured<T>(module: string, work: () => Promise<T>): Promise<T>;
+  /** Who acts on a token, for the audit log: the person who logged in to it (activity/activity.ts), else the OS user. */
+  actor?(t: { module: string; token: string }): Promise<string>;
 }
 
-export function archiveHandlers({ door, withConfigured }: ArchiveHandlerDeps): Pick<Handlers, ArchiveMethods> {
+export function archiveHandlers({ door, withConfigured, actor: actorOf }: ArchiveHandlerDeps): Pick<Handlers, ArchiveMethods> {
+  const actor = (t: { module: string; token: string }): Promise<string> => (actorOf ? actorOf(t) : Promise.resolve(actorName('app')));
   const status = async (): Promise<ArchiveStatus> => {
     const { path, exists } = door.locate();
     if (!exists) return { exists: false, path };
@@ -42,7 +45,8 @@ export function archiveHandlers({ door, withConfigured }: ArchiveHandlerDeps): P
         });
       }
       const token = { module: input.module, token: input.token };
-      const a = await withConfigured(input.module, () => door.init(path, { token, name: input.name, actor: actorName('app'), tokenUri: input.token }));
+      const by = await actor(token);
+      const a = await withConfigured(input.module, () => door.init(path, { token, name: input.name, actor: by, tokenUri: input.token }));
       a.close();
       return status();
     },
@@ -68,15 +72,17 @@ export function archiveHandlers({ door, withConfigured }: ArchiveHandlerDeps): P
         ...(input.activate && input.activationDate ? { activationDate: input.activationDate } : {}),
       };
       const path = door.existing();
-      const [r] = await withConfigured(input.module, () => door.write(path, token, (a) => a.add([item], actorName('app'))));
+      const by = await actor(token);
+      const [r] = await withConfigured(input.module, () => door.write(path, token, (a) => a.add([item], by)));
       return r!;
     },
 
     'archive.transition': async (input) => {
       const path = door.existing();
+      const by = await actor({ module: input.module, token: input.token });
       return withConfigured(input.module, () =>
         door.write(path, { module: input.module, token: input.token }, (a) =>
-          a.transition(input.versionId, input.action, { actor: actorName('app'), ...(input.reason ? { reason: input.reason } : {}) }),
+          a.transition(input.versionId, input.action, { actor: by, ...(input.reason ? { reason: input.reason } : {}) }),
         ),
       );
     },
