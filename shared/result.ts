@@ -104,6 +104,8 @@ export const ERROR_CODES = [
   'EXCEPTION_OPEN',
   'PRACTICE_REFUSED',
   'OPERATOR_REQUIRED',
+  // A workstation key (the archive's, a Backup Key) asked to be destroyed or relabelled from the key tools
+  'KEY_PROTECTED',
   // The app: one instance per data folder (electron/services/instance-lock.ts)
   'INSTANCE_RUNNING',
   'INTERNAL',

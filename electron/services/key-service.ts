@@ -56,6 +56,23 @@ function signNeeds(m: SignMechanismName): number[] {
   }
 }
 
+/**
+ * The workstation's own keys: the archive's KEK, MAC and audit keys (archive/init.ts) and a backup
+ * ceremony's short-lived Backup Key. Destroying or relabelling one from the key screens or
+ * `custos key` would lose the archive (or break the record's binding to its keys), so it is refused
+ * here; they change only through the archive and the ceremonies.
+ */
+const WORKSTATION_KEY = /^custos-(archive-kek|archive-mac|audit|backup-key)\//;
+
+function refuseWorkstationKey(k: KeyEntry, what: 'destroy' | 'relabel'): void {
+  if (!WORKSTATION_KEY.test(k.label)) return;
+  fail(
+    'KEY_PROTECTED',
+    `“${k.label}” is one of this workstation's own keys (the archive's, or a backup ceremony's); it cannot be ${what === 'destroy' ? 'destroyed' : 'relabelled'} from here.`,
+    what === 'destroy' ? 'Retiring the archive is a ceremony of its own; nothing was destroyed.' : 'The archive names its keys by these labels; leave them as they are.',
+  );
+}
+
 export class KeyService {
   constructor(private readonly hsm: HsmClient) {}
 
@@ -138,6 +155,7 @@ export class KeyService {
     const allowed = TYPE_USAGES[opts.type];
     const bad = opts.usages.filter((u) => !allowed.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${allowed.join(', ')}.`);
+    if (WORKSTATION_KEY.test(opts.label)) fail('INVALID_INPUT', 'Labels starting “custos-archive-”, “custos-audit/” or “custos-backup-key/” are kept for the workstation’s own keys.', 'Choose another label.');
     const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label: opts.label } });
     if (existing.length) {
       fail('INVALID_INPUT', `A key labelled "${opts.label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
@@ -181,6 +199,8 @@ export class KeyService {
 
   async relabel(t: TokenRef, selector: string, newLabel: string): Promise<KeyEntry> {
     const k = await this.one(t, selector);
+    refuseWorkstationKey(k, 'relabel');
+    if (WORKSTATION_KEY.test(newLabel)) fail('INVALID_INPUT', 'Labels starting “custos-archive-”, “custos-audit/” or “custos-backup-key/” are kept for the workstation’s own keys.', 'Choose another label.');
     const objs = await this.hsm.call('setLabel', { ...this.tok(t), ref: this.refOf(k), newLabel });
     return groupKeys(t.token, objs)[0]!;
   }
@@ -188,6 +208,7 @@ export class KeyService {
   /** Destroys both halves of a pair. `confirmLabel` must repeat the key's label (dual check). */
   async destroy(t: TokenRef, selector: string, confirmLabel: string): Promise<{ destroyed: number; key: KeyEntry }> {
     const k = await this.one(t, selector);
+    refuseWorkstationKey(k, 'destroy');
     if (confirmLabel !== k.label) {
       fail('INVALID_INPUT', 'The confirmation does not match the key label; nothing was destroyed.', `Type the key's label exactly ("${k.label}") to confirm.`);
     }

@@ -143,6 +143,25 @@ describe('the activity record', () => {
     expect(JSON.parse(v.stdout).ok, v.stdout).toBe(true);
   }, 180_000);
 
+  it("refuses to destroy or relabel the workstation's own keys from the key tools; the refusal is recorded and the archive still verifies", async () => {
+    const as = ['--operator', 'Otto Operator'];
+    const keys = JSON.parse((await custos(['key', 'list', '--json', ...as])).stdout) as Array<{ label: string }>;
+    const kek = keys.find((k) => k.label.startsWith('custos-archive-kek/'))!.label;
+    const destroy = await custos(['key', 'destroy', '--key', kek, '--confirm', kek, '--json', ...as]);
+    expect(JSON.parse(destroy.stdout).error.code).toBe('KEY_PROTECTED');
+    const relabel = await custos(['key', 'relabel', '--key', kek, '--label', 'harmless', '--json', ...as]);
+    expect(JSON.parse(relabel.stdout).error.code).toBe('KEY_PROTECTED');
+    const squat = await custos(['key', 'generate', '--type', 'aes-256', '--label', 'custos-archive-kek/forged', '--json', ...as]);
+    expect(JSON.parse(squat.stdout).error.code).toBe('INVALID_INPUT');
+    const after = JSON.parse((await custos(['key', 'list', '--json', ...as])).stdout) as Array<{ label: string }>;
+    expect(after.map((k) => k.label)).toContain(kek);
+    const refused = (await auditEntries()).filter((e) => e.action === 'key.destroy' && e.details.error === 'KEY_PROTECTED');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.details).toMatchObject({ outcome: 'failed', person: expect.any(String) });
+    const v = await custos(['archive', 'verify', '--archive', join(f.dataDir, 'archive.sqlite'), '--json', ...as]);
+    expect(JSON.parse(v.stdout).ok, v.stdout).toBe(true);
+  }, 120_000);
+
   it('an action on another token waits in the pending journal, and the next write to the record brings it over', async () => {
     const otherPin = join(f.fx.dir, 'other-pin');
     writeFileSync(otherPin, '24682468\n');

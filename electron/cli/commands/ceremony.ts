@@ -55,6 +55,7 @@ async function proofOf(s: Services, opts: GlobalOptions, o: CardOpts, who: strin
 /** Runs `fn` with the workstation token logged in (for the length of the command). */
 function withSession(program: Command, fn: (s: Services, t: { module: string; token: string }, opts: GlobalOptions) => Promise<RunView | void>): Promise<void> {
   return withServices(program, async (s, opts) => {
+    s.activity.withinCeremony();
     const { t } = await openSession(s, opts, { always: true });
     try {
       const v = await fn(s, t, opts);

@@ -74,6 +74,7 @@ export class Activity {
   /** The app: who logged in to each token (a window's login names the person). */
   private readonly signedIn = new Map<string, string>();
   private doorPromise: Promise<ArchiveDoor> | null = null;
+  private ceremony = false;
 
   constructor(private readonly deps: ActivityDeps) {
     this.pending = new PendingJournal(deps.dataDir);
@@ -82,6 +83,15 @@ export class Activity {
   /** The CLI: the person named with --as acts for the whole command. */
   actAs(person: string | null): void {
     this.stated = person && person.trim() ? person.trim() : null;
+  }
+
+  /**
+   * The CLI's ceremony commands: the workstation login that opens each command is recorded, but no
+   * operator need be named for it — the ceremony's journal names who does each step, and its
+   * quorum rules decide who may.
+   */
+  withinCeremony(): void {
+    this.ceremony = true;
   }
 
   /** The app: the person who logged in to `t` acts for what is done with it until logout. */
@@ -136,7 +146,7 @@ export class Activity {
       return null;
     }
     if (!named) {
-      if (rec.profile === 'production') refuse('OPERATOR_REQUIRED', 'This workstation’s record asks who does this: no person was named.', 'Name yourself as an enrolled operator or administrator: --operator NAME in the CLI (or CUSTOS_OPERATOR), or choose your name when you log in in the app.');
+      if (rec.profile === 'production' && !this.ceremony) refuse('OPERATOR_REQUIRED', 'This workstation’s record asks who does this: no person was named.', 'Name yourself as an enrolled operator or administrator: --operator NAME in the CLI (or CUSTOS_OPERATOR), or choose your name when you log in in the app.');
       return null;
     }
     const wanted = named.toLowerCase();
@@ -214,6 +224,7 @@ export class Activity {
       identified: who ? 'stated' : 'none',
       os_user: osUser(this.deps.via),
       ...(ev.token ? { token: ev.token.token } : {}),
+      ...(this.ceremony ? { within: 'ceremony' } : {}),
     };
     return {
       at: new Date().toISOString(),

@@ -160,6 +160,13 @@ export class ArchiveDoor {
    */
   async inspect<T>(path: string, token: TokenRef, fn: (a: ArchiveService) => Promise<T> | T, opts: { acceptRollback?: boolean } = {}): Promise<T> {
     await this.checkToken(path, token, { ...opts, reportAuditKey: true });
+    // Like every command that logs in, an inspection first clears up interrupted inits on this token;
+    // what it did is recorded in this archive (a write of its own, before the read-only look), when
+    // the archive can take a write at all.
+    const recovered = (await this.recoverInits(path, token)).filter((r) => r.outcome !== 'pending');
+    if (recovered.length) {
+      await this.with(path, { hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false }, (a) => a.commit(() => ({ rows: [], audit: recoveryAudit(recovered, actorName(this.via)) }))).catch(() => undefined);
+    }
     return this.with(path, { readonly: true, hsm: this.binding(token), acceptRollback: opts.acceptRollback ?? false, reportAuditKey: true }, fn);
   }
 
