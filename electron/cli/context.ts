@@ -8,6 +8,7 @@ import { matchesSelector } from '../../shared/pkcs11-uri';
 import { CustosError, invalidInput } from '../../shared/result';
 import { defaultDataDir } from '../services/config';
 import { createCore, type CoreServices } from '../services/core';
+import { checkTokenSelector } from '../services/tokens';
 import type { Services } from '../services/index';
 import type { SpawnHost } from '../hsm/client';
 import { hostSpawner } from './host';
@@ -94,6 +95,7 @@ export async function pickToken(s: CoreServices, opts: GlobalOptions): Promise<S
   if (!opts.token) {
     invalidInput('No token was named.', 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".');
   }
+  checkTokenSelector(opts.token);
   const listing = await listTokens(s, opts);
   const found = listing.slots.filter((x): x is SlotEntry & { token: NonNullable<SlotEntry['token']> } => !!x.token && matchesSelector(opts.token!, x.token));
   if (found.length === 0) {

@@ -56,6 +56,31 @@ function signNeeds(m: SignMechanismName): number[] {
   }
 }
 
+type OperationMechanism = SignMechanismName | 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256';
+
+/** The key types a mechanism works with, and how to say so. */
+function keyTypesFor(m: OperationMechanism): { types: Array<KeyEntry['keyType']>; words: string } {
+  if (m.startsWith('ecdsa')) return { types: ['ec'], words: 'an EC key' };
+  if (m.startsWith('rsa')) return { types: ['rsa'], words: 'an RSA key' };
+  if (m === 'ed25519') return { types: ['ed25519'], words: 'an Ed25519 key' };
+  // HMAC keys are generic secrets, or a vendor's own HMAC key types (CKK_SHA256_HMAC…), shown as "other".
+  if (m.startsWith('hmac')) return { types: ['generic-secret', 'other'], words: 'an HMAC (generic secret) key' };
+  return { types: ['aes'], words: 'an AES key' };
+}
+
+/**
+ * Refuses a key of the wrong type for the mechanism before the token is asked: the token would look
+ * for, say, a private key under an AES key's label and answer "no such key", which sends a custodian
+ * looking for a key that is there.
+ */
+function requireKeyFor(m: OperationMechanism, k: KeyEntry): void {
+  const want = keyTypesFor(m);
+  if (k.keyType !== null && !want.types.includes(k.keyType)) {
+    const is = k.keyType === 'generic-secret' ? 'an HMAC (generic secret) key' : k.keyType === 'other' ? 'a key of a type Custos does not name' : `${/^[aeiou]/.test(k.keyType) ? 'an' : 'a'} ${k.keyType.toUpperCase()} key`;
+    fail('KEY_TYPE_MISMATCH', `${m} needs ${want.words}; "${k.label}" is ${is}.`, 'Choose a key of the right type (custos key list shows each key\'s type), or a mechanism for this key.');
+  }
+}
+
 export class KeyService {
   constructor(private readonly hsm: HsmClient) {}
 
@@ -108,6 +133,22 @@ export class KeyService {
     return found[0]!;
   }
 
+  /**
+   * A label for a new key (or a new label for a key): 1 to 128 characters without control
+   * characters, and not already on the token: ceremonies, the archive and the CLI name keys by
+   * label, so a second key with the same label would make every later reference ambiguous.
+   */
+  private async freshLabel(t: TokenRef, label: string): Promise<void> {
+    // eslint-disable-next-line no-control-regex
+    if (label.trim() === '' || [...label].length > 128 || /[\u0000-\u001f\u007f]/.test(label)) {
+      fail('INVALID_INPUT', 'A key label must be 1 to 128 characters, without control characters.', 'Choose a label people can read aloud, such as "Payments DEK 2026".');
+    }
+    const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label } });
+    if (existing.length) {
+      fail('INVALID_INPUT', `A key labelled "${label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
+    }
+  }
+
   private refOf(k: KeyEntry, kind?: ObjectRef['kind']): ObjectRef {
     return { idHex: k.idHex, label: k.label, ...(kind ? { kind } : {}) };
   }
@@ -138,10 +179,7 @@ export class KeyService {
     const allowed = TYPE_USAGES[opts.type];
     const bad = opts.usages.filter((u) => !allowed.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${allowed.join(', ')}.`);
-    const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label: opts.label } });
-    if (existing.length) {
-      fail('INVALID_INPUT', `A key labelled "${opts.label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
-    }
+    await this.freshLabel(t, opts.label);
     // CKA_ID: 16 random bytes shared by both halves of a pair (the convention p11-kit and OpenSC
     // use to link a private key, its public key and certificate).
     const idHex = randomBytes(16).toString('hex');
@@ -181,6 +219,8 @@ export class KeyService {
 
   async relabel(t: TokenRef, selector: string, newLabel: string): Promise<KeyEntry> {
     const k = await this.one(t, selector);
+    if (newLabel === k.label) return k;
+    await this.freshLabel(t, newLabel);
     const objs = await this.hsm.call('setLabel', { ...this.tok(t), ref: this.refOf(k), newLabel });
     return groupKeys(t.token, objs)[0]!;
   }
@@ -197,24 +237,28 @@ export class KeyService {
 
   async sign(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array): Promise<Buffer> {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const [sig] = await this.hsm.call('sign', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'private'), mechanism, data: [data] });
     return Buffer.from(sig!);
   }
 
   async verify(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const r = await this.hsm.call('verify', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'public'), mechanism, data, signature });
     return r.valid;
   }
 
   async encrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', data: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const [r] = await this.hsm.call('encrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, data: [data], ...(aad ? { aad } : {}) });
     return r!;
   }
 
   async decrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', ciphertext: Uint8Array, iv?: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     return (await this.hsm.call('decrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, ciphertext, ...(iv ? { iv } : {}), ...(aad ? { aad } : {}) })).plaintext;
   }
 
@@ -251,6 +295,7 @@ export class KeyService {
     const info = KEY_TYPES.find((k) => k.type === opts.type)!;
     const bad = opts.usages.filter((u) => !info.usages.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${info.usages.join(', ')}.`);
+    await this.freshLabel(t, opts.label);
     const keyType = opts.type.startsWith('aes') ? 'aes' : opts.type === 'hmac-256' ? 'generic-secret' : opts.type === 'tdes' ? 'tdes' : opts.type.startsWith('rsa') ? 'rsa' : opts.type === 'ed25519' ? 'ed25519' : 'ec';
     const idHex = randomBytes(16).toString('hex');
     const obj = await this.hsm.call('unwrap', {
@@ -271,6 +316,7 @@ export class KeyService {
   async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
     const { parsePublicKey, pkcs11AttrsFromSpki } = await publicKeys();
     const parsed = parsePublicKey(text);
+    await this.freshLabel(t, label);
     const a = pkcs11AttrsFromSpki(parsed.spki);
     const attrs: PublicKeyAttrs =
       a.keyType === 'rsa'

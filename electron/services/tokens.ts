@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import type { ModuleEntry, SlotEntry, TokenFlags, TokenListing } from '../../shared/contract';
 import { DEMO_TOKEN_LABEL } from '../../shared/demo';
-import { matchesSelector, tokenUri } from '../../shared/pkcs11-uri';
+import { matchesSelector, parsePkcs11Uri, tokenUri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail, type AppError } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import type { RawSlot } from '../hsm/protocol';
@@ -53,6 +53,21 @@ function sameFile(a: string, b: string): boolean {
     return realpathSync(a) === realpathSync(b);
   } catch {
     return a === b;
+  }
+}
+
+/**
+ * Refuses a token selector that is a malformed PKCS#11 URI (RFC 7512 §2.3: the attributes it defines,
+ * each once, values percent-encoded UTF-8) with INVALID_INPUT, before anything is asked of a module.
+ * A plain label is always well-formed.
+ */
+export function checkTokenSelector(selector: string): void {
+  if (!selector.toLowerCase().startsWith('pkcs11:')) return;
+  try {
+    parsePkcs11Uri(selector);
+  } catch (e) {
+    if (!(e instanceof UriError)) throw e;
+    fail('INVALID_INPUT', `The token URI is not valid: ${e.message}.`, 'Copy the token URI from `custos tokens`, or name the token by its label.', { uri: selector.slice(0, 200) });
   }
 }
 
@@ -218,6 +233,7 @@ export class TokenService {
    */
   async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true): Promise<SlotEntry> {
     if (requireConfigured) this.requireEnabled(module);
+    checkTokenSelector(token);
     try {
       return this.describeRawSlot(module, await this.hsm.call('login', { path: module, token, role, pin }));
     } catch (e) {

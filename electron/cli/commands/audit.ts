@@ -2,10 +2,11 @@
 // checkpoint signatures are checked with the audit public key stored in the archive (and, with
 // --public-key, against a key the auditor brought along).
 import { Option, type Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { CustosError } from '../../../shared/result';
 import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
 import { out, withServices } from '../context';
+import { checkOutputFile, checkOutputFolder, LIMITS, readBounded, writeOutputFile } from '../files';
+import { intOption } from '../options';
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description("the archive's audit log: verify, export, trail");
@@ -18,15 +19,11 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--report <file>', 'write the full verdict as JSON to FILE'))
     .action((o: { archive: string; publicKey?: string; report?: string }) =>
       withServices(program, async (s, opts) => {
+        // The expected key and the report path are checked before the archive is opened.
+        const expected = o.publicKey ? spkiFingerprint(parsePublicKey(readBounded(o.publicKey, LIMITS.small, 'public key').toString('utf8')).spki).hex : undefined;
+        if (o.report) checkOutputFile(o.report, 'verification report');
         await s.archive.read(o.archive, async (a) => {
-          if (o.publicKey) {
-            let expected: string;
-            try {
-              expected = spkiFingerprint(parsePublicKey(readFileSync(o.publicKey, 'utf8')).spki).hex;
-            } catch (e) {
-              if (e instanceof CustosError) throw e;
-              throw new CustosError({ code: 'INVALID_INPUT', message: `The public key file ${o.publicKey} cannot be read.`, action: 'Check the path.' });
-            }
+          if (expected !== undefined) {
             if (expected !== a.workstation.audit_fingerprint) {
               throw new CustosError({
                 code: 'AUDIT_CHAIN_BROKEN',
@@ -36,7 +33,7 @@ export function registerAuditCommands(program: Command): void {
             }
           }
           const v = await a.verify({ withHsm: false });
-          if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
+          if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report');
           if (!v.ok) {
             if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
             const first = v.problems[0];
@@ -59,6 +56,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--out <dir>', 'the folder to write into').makeOptionMandatory())
     .action((o: { archive: string; out: string }) =>
       withServices(program, async (s, opts) => {
+        checkOutputFolder(o.out, 'audit export');
         const r = await s.archive.read(o.archive, (a) => a.exportAudit(o.out));
         out(opts, r, () => `Wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${r.dir} (audit.jsonl, checkpoints.jsonl, audit-public-key.pem, manifest.json).`);
       }),
@@ -69,13 +67,13 @@ export function registerAuditCommands(program: Command): void {
     .description('audit entries, newest first: all, or for one key (read-only)')
     .addOption(new Option('--archive <file>', 'the archive file').makeOptionMandatory())
     .addOption(new Option('--key <label>', 'only entries about this key'))
-    .addOption(new Option('--limit <n>', 'how many (default 50)'))
-    .addOption(new Option('--before <seq>', 'entries before this sequence number'))
-    .action((o: { archive: string; key?: string; limit?: string; before?: string }) =>
+    .addOption(new Option('--limit <n>', 'how many (1–500, default 50)').argParser(intOption('--limit', 1, 500)))
+    .addOption(new Option('--before <seq>', 'entries before this sequence number (1 or more)').argParser(intOption('--before', 1, Number.MAX_SAFE_INTEGER)))
+    .action((o: { archive: string; key?: string; limit?: number; before?: number }) =>
       withServices(program, async (s, opts) => {
         await s.archive.read(o.archive, async (a) => {
           const keyId = o.key ? a.resolveVersion(o.key).key_id : undefined;
-          const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}), ...(o.before ? { beforeSeq: Number(o.before) } : {}) });
+          const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.before !== undefined ? { beforeSeq: o.before } : {}) });
           out(opts, page, () => page.entries.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${e.actor}  ${e.action}${e.objectType ? `  ${e.objectType} ${e.objectId}` : ''}`).join('\n') || 'No entries.');
         });
       }),

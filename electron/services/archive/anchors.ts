@@ -3,7 +3,7 @@
 // together with the checkpoints that covered it (or that an old copy of the file, or a file whose
 // write-ahead log was truncated, was put back): the anchor can. It only ever moves forward, and it
 // is written after the commit, so a crash leaves it behind the archive, never ahead of it.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface Anchor {
@@ -50,6 +50,8 @@ export class AnchorStore {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+    // mode applies only to a new file: a temporary left by a crashed run keeps its own (issue #11).
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
   }
 
@@ -61,6 +63,8 @@ export class AnchorStore {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+    // mode applies only to a new file: a temporary left by a crashed run keeps its own (issue #11).
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
   }
 }
