@@ -11,6 +11,7 @@ import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '
 import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
 import { groupKeys, parseKeyRef } from './key-refs';
+import { checkWrapStrength, MIN_WRAPPING_STRENGTH, rsaStrength, type WrapVerdict } from './key-strength';
 
 // Public keys and CSRs are DER built with @peculiar/asn1-*, which costs a one-shot CLI call more than
 // its own work (issue #12 part 7): loaded when a public key is read or a CSR made, not for a signature.
@@ -267,12 +268,22 @@ export class KeyService {
     return this.hsm.call('random', { ...this.tok(t), length });
   }
 
-  async wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName): Promise<Buffer> {
+  /**
+   * Wraps a key for export. The wrapping key must fit the mechanism (AES for AES-KW/KWP, RSA for the
+   * OAEP ones) and be at least as strong as the key (key-strength.ts), unless `allowWeaker` says the
+   * receiver accepts nothing stronger; the verdict comes back with the wrapped bytes.
+   */
+  async wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName, opts: { allowWeaker?: boolean } = {}): Promise<{ wrapped: Buffer; strength: WrapVerdict }> {
     const wk = await this.one(t, wrappingSelector);
     const target = await this.one(t, targetSelector);
     if (target.extractable === false) {
       fail('KEY_NOT_EXTRACTABLE', `The key "${target.label}" was created non-extractable: it can never leave the token, not even wrapped.`, 'Generate the key again with "extractable under wrap" if it must be backed up or exported.');
     }
+    const wantAes = mechanism.startsWith('aes');
+    if (wantAes ? wk.keyType !== 'aes' : wk.keyType !== 'rsa' || wk.kind === 'secret') {
+      fail('KEY_TYPE_MISMATCH', `${mechanism} wraps under ${wantAes ? 'an AES key' : 'an RSA public key'}; "${wk.label}" is ${wk.keyType === 'ec' || wk.keyType === 'ed25519' ? 'an EC key, which cannot wrap' : `a ${wk.keyType ?? 'different'} key`}.`, wantAes ? 'Choose an AES key-encryption key, or an rsa-* mechanism with an RSA key.' : 'Choose an RSA public key (for example one a cloud KMS gave you), or aes-kw / aes-kwp with an AES key.');
+    }
+    const strength = checkWrapStrength(wk, target, mechanism, opts.allowWeaker === true);
     const wrappingKind = mechanism.startsWith('aes') ? 'secret' : 'public';
     const [w] = await this.hsm.call('wrap', {
       ...this.tok(t),
@@ -280,7 +291,7 @@ export class KeyService {
       targets: [this.refOf(target, target.kind === 'secret' ? 'secret' : 'private')],
       mechanism,
     });
-    return Buffer.from(w!);
+    return { wrapped: Buffer.from(w!), strength };
   }
 
   /** Unwraps a key into the token (it arrives sensitive; extractable only if asked). */
@@ -312,10 +323,26 @@ export class KeyService {
   /**
    * Imports a public key (PEM or JWK), typically a cloud KMS's import wrapping key for
    * "bring your own key": wrap usage by default, so the token can RSA-OAEP-wrap keys to it.
+   * Accepted: RSA of 1024 to 16384 bits (SPKI or PKCS#1 PEM, or JWK), EC P-256/P-384/P-521 and
+   * Ed25519 (SPKI PEM or JWK). Only RSA keys wrap or encrypt here (RSA-OAEP), and only from 2048
+   * bits (112 bits, SP 800-131A Rev. 2 §6); a smaller one may only verify old signatures.
    */
   async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
     const { parsePublicKey, pkcs11AttrsFromSpki } = await publicKeys();
     const parsed = parsePublicKey(text);
+    const transport = usages.filter((u) => u === 'wrap' || u === 'encrypt');
+    if (transport.length && parsed.kind !== 'rsa') {
+      const what = parsed.kind === 'ec' ? `EC ${String(parsed.curve)}` : 'Ed25519';
+      fail('INVALID_INPUT', `An ${what} public key cannot ${transport.join(' or ')} in Custos: only RSA public keys do (RSA-OAEP).`, 'Import it with --usage sign (to verify signatures), or ask for an RSA wrapping key.');
+    }
+    if (transport.length && rsaStrength(parsed.bits ?? 0) < MIN_WRAPPING_STRENGTH) {
+      fail(
+        'WRAPPING_KEY_TOO_WEAK',
+        `This RSA-${parsed.bits} key gives about ${rsaStrength(parsed.bits ?? 0)} bits of security; NIST SP 800-131A allows no key below ${MIN_WRAPPING_STRENGTH} bits to ${transport.join(' or ')}.`,
+        'Ask the receiver for an RSA key of 2048 bits or more (3072 or more to carry AES-128, 15360 for AES-256 at full strength). To verify old signatures only, import it with --usage sign.',
+        { bits: parsed.bits ?? 0 },
+      );
+    }
     await this.freshLabel(t, label);
     const a = pkcs11AttrsFromSpki(parsed.spki);
     const attrs: PublicKeyAttrs =

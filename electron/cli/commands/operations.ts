@@ -160,13 +160,17 @@ export function registerOperationCommands(program: Command): void {
     .requiredOption('--wrapping-key <label|uri>', 'AES key-encryption key, or RSA public key (e.g. imported from a cloud KMS)')
     .addOption(new Option('--mechanism <m>', 'wrap mechanism').choices([...WRAP_MECHANISMS]).makeOptionMandatory())
     .requiredOption('--out <file>', 'wrapped key file')
-    .action((cmd: { key: string; wrappingKey: string; mechanism: WrapMechanismName; out: string }) =>
+    .addOption(new Option('--allow-weaker-wrapping-key', 'wrap even though the wrapping key is weaker than the key (never below 112 bits): for a receiver that accepts nothing stronger'))
+    .action((cmd: { key: string; wrappingKey: string; mechanism: WrapMechanismName; out: string; allowWeakerWrappingKey?: boolean }) =>
       withCore(program, async (s, opts) => {
         checkOut(cmd.out, 'wrapped key');
         const { t } = await openSession(s, opts);
-        const w = await s.keys.wrap(t, cmd.wrappingKey, cmd.key, cmd.mechanism);
-        writeOutput(cmd.out, w, 'wrapped key');
-        out(opts, { mechanism: cmd.mechanism, bytes: w.length, out: cmd.out }, () => `${w.length} bytes written to ${cmd.out}`);
+        const w = await s.keys.wrap(t, cmd.wrappingKey, cmd.key, cmd.mechanism, { allowWeaker: cmd.allowWeakerWrappingKey === true });
+        writeOutput(cmd.out, w.wrapped, 'wrapped key');
+        const text = () =>
+          `${w.wrapped.length} bytes written to ${cmd.out}` +
+          (w.strength.weaker ? `\nwarning: the wrapping key gives about ${w.strength.wrappingKey} bits of security, the key ${w.strength.target} (NIST SP 800-57 Part 1 Table 2): the exported key is only as strong as the wrapping key.` : '');
+        out(opts, { mechanism: cmd.mechanism, bytes: w.wrapped.length, out: cmd.out, strength: w.strength }, text);
       }),
     );
   program
