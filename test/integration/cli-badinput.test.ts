@@ -241,6 +241,7 @@ function cases(): Case[] {
     c('seal: to a key and a public key', ['shares', 'seal', '--record', f.record, '--holder', 'Ann', '--out', p('out-s1'), '--to-key', 'x', '--to-public-key', p('rsa2048.pem')], 'INVALID_INPUT', USAGE, { stdin: `${m1}\n` }),
     c('seal: to a DSA key', ['shares', 'seal', '--record', f.record, '--holder', 'Ann', '--out', p('out-s2'), '--to-public-key', p('dsa.pem')], 'INVALID_INPUT', USAGE, { stdin: `${m1}\n` }),
     c('seal: to a brainpool key', ['shares', 'seal', '--record', f.record, '--holder', 'Ann', '--out', p('out-s3'), '--to-public-key', p('brainpool.pem')], 'INVALID_INPUT', USAGE, { stdin: `${m1}\n` }),
+    c('seal: to an RSA-1024 key', ['shares', 'seal', '--record', f.record, '--holder', 'Ann', '--out', p('out-s5'), '--to-public-key', p('rsa1024.pem')], 'KEY_SIZE_UNSUPPORTED', FAILED, { stdin: `${m1}\n` }),
     c('seal: the wrong holder', ['shares', 'seal', '--record', f.record, '--holder', 'Ben', '--out', p('out-s4'), '--to-public-key', p('rsa2048.pem')], 'SHARE_WRONG_HOLDER', SHARE, { stdin: `${m1}\n` }),
     c('seal: into a missing folder', ['shares', 'seal', '--record', f.record, '--holder', 'Ann', '--out', `${noDir}/s.json`, '--to-public-key', p('rsa2048.pem')], 'INVALID_INPUT', USAGE, { stdin: `${m1}\n` }),
     c('unseal: envelope missing', ['shares', 'unseal', '--in', p('no.json'), '--record', f.record], 'INVALID_INPUT', USAGE),
