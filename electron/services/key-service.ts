@@ -10,6 +10,7 @@ import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
+import { checkLabelText, requireKeyFor, requireWrappingKeyFor } from './key-checks';
 import { groupKeys, parseKeyRef } from './key-refs';
 import { checkWrapStrength, MIN_WRAPPING_STRENGTH, rsaStrength, type WrapVerdict } from './key-strength';
 
@@ -54,31 +55,6 @@ function signNeeds(m: SignMechanismName): number[] {
       return [CKM.SHA512_HMAC];
     case 'aes-cmac':
       return [CKM.AES_CMAC];
-  }
-}
-
-type OperationMechanism = SignMechanismName | 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256';
-
-/** The key types a mechanism works with, and how to say so. */
-function keyTypesFor(m: OperationMechanism): { types: Array<KeyEntry['keyType']>; words: string } {
-  if (m.startsWith('ecdsa')) return { types: ['ec'], words: 'an EC key' };
-  if (m.startsWith('rsa')) return { types: ['rsa'], words: 'an RSA key' };
-  if (m === 'ed25519') return { types: ['ed25519'], words: 'an Ed25519 key' };
-  // HMAC keys are generic secrets, or a vendor's own HMAC key types (CKK_SHA256_HMAC…), shown as "other".
-  if (m.startsWith('hmac')) return { types: ['generic-secret', 'other'], words: 'an HMAC (generic secret) key' };
-  return { types: ['aes'], words: 'an AES key' };
-}
-
-/**
- * Refuses a key of the wrong type for the mechanism before the token is asked: the token would look
- * for, say, a private key under an AES key's label and answer "no such key", which sends a custodian
- * looking for a key that is there.
- */
-function requireKeyFor(m: OperationMechanism, k: KeyEntry): void {
-  const want = keyTypesFor(m);
-  if (k.keyType !== null && !want.types.includes(k.keyType)) {
-    const is = k.keyType === 'generic-secret' ? 'an HMAC (generic secret) key' : k.keyType === 'other' ? 'a key of a type Custos does not name' : `${/^[aeiou]/.test(k.keyType) ? 'an' : 'a'} ${k.keyType.toUpperCase()} key`;
-    fail('KEY_TYPE_MISMATCH', `${m} needs ${want.words}; "${k.label}" is ${is}.`, 'Choose a key of the right type (custos key list shows each key\'s type), or a mechanism for this key.');
   }
 }
 
@@ -140,10 +116,7 @@ export class KeyService {
    * label, so a second key with the same label would make every later reference ambiguous.
    */
   private async freshLabel(t: TokenRef, label: string): Promise<void> {
-    // eslint-disable-next-line no-control-regex
-    if (label.trim() === '' || [...label].length > 128 || /[\u0000-\u001f\u007f]/.test(label)) {
-      fail('INVALID_INPUT', 'A key label must be 1 to 128 characters, without control characters.', 'Choose a label people can read aloud, such as "Payments DEK 2026".');
-    }
+    checkLabelText(label);
     const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label } });
     if (existing.length) {
       fail('INVALID_INPUT', `A key labelled "${label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
@@ -279,10 +252,7 @@ export class KeyService {
     if (target.extractable === false) {
       fail('KEY_NOT_EXTRACTABLE', `The key "${target.label}" was created non-extractable: it can never leave the token, not even wrapped.`, 'Generate the key again with "extractable under wrap" if it must be backed up or exported.');
     }
-    const wantAes = mechanism.startsWith('aes');
-    if (wantAes ? wk.keyType !== 'aes' : wk.keyType !== 'rsa' || wk.kind === 'secret') {
-      fail('KEY_TYPE_MISMATCH', `${mechanism} wraps under ${wantAes ? 'an AES key' : 'an RSA public key'}; "${wk.label}" is ${wk.keyType === 'ec' || wk.keyType === 'ed25519' ? 'an EC key, which cannot wrap' : `a ${wk.keyType ?? 'different'} key`}.`, wantAes ? 'Choose an AES key-encryption key, or an rsa-* mechanism with an RSA key.' : 'Choose an RSA public key (for example one a cloud KMS gave you), or aes-kw / aes-kwp with an AES key.');
-    }
+    requireWrappingKeyFor(mechanism, wk);
     const strength = checkWrapStrength(wk, target, mechanism, opts.allowWeaker === true);
     const wrappingKind = mechanism.startsWith('aes') ? 'secret' : 'public';
     const [w] = await this.hsm.call('wrap', {
