@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   'DECRYPTION_FAILED',
   'WRAPPED_KEY_INVALID',
   'WRAP_MECHANISM_UNTRUSTED',
+  // A wrapping key weaker than the key it would carry (NIST SP 800-57 Part 1 Rev. 5 §5.6.1, Table 2).
+  'WRAPPING_KEY_TOO_WEAK',
   // Split knowledge: SLIP-39 shares, share-set records, XOR key components, check values
   'SHARE_UNKNOWN_WORD',
   'SHARE_WORD_COUNT',

@@ -1,13 +1,14 @@
 // Shared plumbing for the CLI's command modules: opening the services (the HSM host started early, if
 // any), choosing the modules and the token. Output and errors are output.ts's.
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { matchesSelector } from '../../shared/pkcs11-uri';
 import { CustosError, invalidInput } from '../../shared/result';
 import { defaultDataDir } from '../services/config';
 import { createCore, type CoreServices } from '../services/core';
+import { checkTokenSelector } from '../services/tokens';
 import type { Services } from '../services/index';
 import type { SpawnHost } from '../hsm/client';
 import { hostSpawner } from './host';
@@ -21,9 +22,26 @@ function cliSpawner(dataDir: string): (env: NodeJS.ProcessEnv) => SpawnHost {
   return hostSpawner(fileURLToPath(cliFile('../hsm-host.cjs')), dataDir);
 }
 
+/**
+ * The data folder for this command (--data-dir, $CUSTOS_DATA_DIR or the default), refused in words
+ * when it names a file or cannot be made, instead of failing inside the services untyped.
+ */
+function dataDirOf(opts: GlobalOptions): string {
+  const dataDir = opts.dataDir ?? defaultDataDir();
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    invalidInput(`The data folder ${dataDir} is a file, not a folder.`, 'Name a folder with --data-dir (or $CUSTOS_DATA_DIR); it is created if it does not exist.', { path: dataDir });
+  }
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    invalidInput(`The data folder ${dataDir} cannot be created (${(e as { code?: string }).code ?? 'error'}).`, 'Name a folder you may write to with --data-dir (or $CUSTOS_DATA_DIR).', { path: dataDir });
+  }
+  return dataDir;
+}
+
 /** The core services (configuration, HSM client, tokens, keys) for this command. */
 export function openCore(opts: GlobalOptions): CoreServices {
-  const dataDir = opts.dataDir ?? defaultDataDir();
+  const dataDir = dataDirOf(opts);
   const core = createCore({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir) });
   core.activity.actAs(operatorOf(opts));
   return core;
@@ -101,6 +119,7 @@ export async function pickToken(s: CoreServices, opts: GlobalOptions): Promise<S
   if (!opts.token) {
     invalidInput('No token was named.', 'Pass --token LABEL or --token "pkcs11:token=...;serial=...".');
   }
+  checkTokenSelector(opts.token);
   const listing = await listTokens(s, opts);
   const found = listing.slots.filter((x): x is SlotEntry & { token: NonNullable<SlotEntry['token']> } => !!x.token && matchesSelector(opts.token!, x.token));
   if (found.length === 0) {
@@ -133,7 +152,7 @@ export async function withCore(program: Command, fn: (s: CoreServices, opts: Glo
 export async function withServices(program: Command, fn: (s: Services, opts: GlobalOptions) => Promise<void>): Promise<void> {
   const opts = program.opts<GlobalOptions>();
   const { createServices } = await import('../services/index');
-  const dataDir = opts.dataDir ?? defaultDataDir();
+  const dataDir = dataDirOf(opts);
   // Notices (an interrupted archive init cleared up) go to stderr, so that --json output stays one document.
   const s = createServices({ dataDir, shell: 'cli', spawnHost: cliSpawner(dataDir), notice: (line) => process.stderr.write(`note: ${line}\n`) });
   s.activity.actAs(operatorOf(opts));

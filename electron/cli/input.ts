@@ -1,21 +1,18 @@
 // Reading shares, components, keys and passphrases for the split-knowledge commands. Secrets
 // come only from files, stdin or a prompt that does not echo — never from arguments, which
 // other users can read in the process list — and buffers that held them are zeroed after use.
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CustosError, invalidInput } from '../../shared/result';
+import { LIMITS, readBounded, readStdinBounded } from './files';
 
-export async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  const buf = Buffer.concat(chunks);
-  for (const c of chunks) c.fill(0);
-  return buf;
+/** All of standard input, up to `max` bytes (a PIN, shares or data: the caller says which). */
+export function readStdin(max: number = LIMITS.secret, what = 'input'): Promise<Buffer> {
+  return readStdinBounded(max, what);
 }
 
 export const stdinIsTerminal = (): boolean => !!process.stdin.isTTY;
 
-/** One line from the terminal without echo (raw mode). Ctrl-C cancels. */
-export async function promptHidden(question: string): Promise<Buffer> {
+/** One line from the terminal without echo (raw mode), at most `max` bytes. Ctrl-C cancels. */
+export async function promptHidden(question: string, max: number = LIMITS.secret): Promise<Buffer> {
   const stdin = process.stdin;
   process.stderr.write(question);
   stdin.setRawMode(true);
@@ -35,11 +32,19 @@ export async function promptHidden(question: string): Promise<Buffer> {
           }
           if (b === 0x7f || b === 0x08) bytes.pop();
           else bytes.push(b);
+          if (bytes.length > max) {
+            stdin.off('data', onData);
+            d.fill(0);
+            return reject(new CustosError({ code: 'INVALID_INPUT', message: `The entry is longer than ${max} bytes, more than it can be.`, action: 'Check what was pasted, and enter it again.' }));
+          }
         }
         d.fill(0);
       };
       stdin.on('data', onData);
     });
+  } catch (e) {
+    bytes.fill(0);
+    throw e;
   } finally {
     stdin.setRawMode(false);
     stdin.pause();
@@ -50,14 +55,9 @@ export async function promptHidden(question: string): Promise<Buffer> {
   return buf;
 }
 
-/** Reads a whole file; a friendly error (naming the file, not its content) when it cannot. */
-export function readInputFile(path: string, what: string): Buffer {
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
-    return readFileSync(path);
-  } catch {
-    invalidInput(`The ${what} file ${path} cannot be read.`, 'Check the path and its permissions.', { path });
-  }
+/** Reads a whole file, at most `max` bytes; a friendly error (naming the file, not its content) when it cannot. */
+export function readInputFile(path: string, what: string, max: number = LIMITS.small): Buffer {
+  return readBounded(path, max, what);
 }
 
 export type SecretEncoding = 'auto' | 'hex' | 'raw';
@@ -108,7 +108,7 @@ export function decodeSecretBytes(buf: Buffer, encoding: SecretEncoding, what: s
  * not part of it). SLIP-39 passphrases are bytes; the file is taken as UTF-8/ASCII bytes.
  */
 export function readPassphraseFile(path: string): Uint8Array {
-  const buf = readInputFile(path, 'passphrase');
+  const buf = readInputFile(path, 'passphrase', LIMITS.secret);
   let end = buf.indexOf(0x0a);
   if (end < 0) end = buf.length;
   if (end > 0 && buf[end - 1] === 0x0d) end--;
@@ -145,13 +145,4 @@ export function parseMnemonicText(text: string, label = 'The share'): string {
     if (!words.has(n)) invalidInput(`${label} has no word number ${n}.`, 'Enter every numbered word.', { word: n });
   }
   return [...words.keys()].sort((a, b) => a - b).map((n) => words.get(n)!).join(' ');
-}
-
-/** Fails when any of `paths` exists: records, sheets and keys are never overwritten. */
-export function refuseExisting(paths: readonly string[]): void {
-  for (const p of paths) {
-    if (existsSync(p)) {
-      invalidInput(`${p} already exists; Custos does not overwrite it.`, 'Choose another file name or folder, or move the old file away first.', { path: p });
-    }
-  }
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { invalidInput } from '../../shared/result';
+import { LIMITS, readBounded } from './files';
 import { promptHidden, readStdin } from './input';
 
 export interface Secret {
@@ -23,25 +23,20 @@ function fromBuffer(buf: Buffer): Secret {
 
 /**
  * A PIN or passphrase comes from --pin-file, from stdin when it is not a terminal, or from a hidden
- * prompt — never from a command-line argument, which other users can read in the process list.
+ * prompt — never from a command-line argument, which other users can read in the process list. Each
+ * source is read to at most LIMITS.secret bytes: `--pin-file /dev/zero` or an endless pipe is refused
+ * at once instead of hanging (issue #11).
  */
-export async function readSecret(opts: { file?: string | undefined; prompt: string }): Promise<Secret> {
+export async function readSecret(opts: { file?: string | undefined; prompt: string; what?: string }): Promise<Secret> {
+  const what = opts.what ?? 'PIN';
   let buf: Buffer;
-  if (opts.file) {
-    try {
-      buf = readFileSync(opts.file);
-    } catch {
-      invalidInput(`The PIN file ${opts.file} cannot be read.`, 'Check the path and its permissions.');
-    }
-  } else if (!process.stdin.isTTY) {
-    buf = await readStdin();
-  } else {
-    buf = await promptHidden(opts.prompt);
-  }
+  if (opts.file) buf = readBounded(opts.file, LIMITS.secret, what);
+  else if (!process.stdin.isTTY) buf = await readStdin(LIMITS.secret, what);
+  else buf = await promptHidden(opts.prompt, LIMITS.secret);
   const secret = fromBuffer(buf);
   if (secret.value.length === 0) {
     secret.wipe();
-    invalidInput('No PIN was given.', 'Type the PIN at the prompt, or use --pin-file FILE or stdin.');
+    invalidInput(`No ${what} was given.`, `Type the ${what} at the prompt, or use --pin-file FILE or stdin.`);
   }
   return secret;
 }

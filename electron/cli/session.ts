@@ -28,7 +28,7 @@ export async function logIn(s: CoreServices, opts: GlobalOptions, slot: TokenSlo
     }
     const pin = await readSecret({ file: opts.pinFile, prompt: how.prompt ?? `PIN for "${slot.token.label}": ` });
     try {
-      await s.tokens.login(slot.module, slot.token.uri, pin.value, 'user', false);
+      await s.tokens.login(slot.module, slot.token.uri, pin.value, 'user', false, slot.token);
     } finally {
       pin.wipe();
     }

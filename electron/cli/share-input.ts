@@ -1,9 +1,9 @@
 // Reading shares and share-set records for the `custos shares` commands: one share (stdin or a
 // hidden prompt), several shares one per line, and a record file. Share words never come from an
 // argument, and the buffers that held them are zeroed.
-import { writeFileSync } from 'node:fs';
 import { CustosError } from '../../shared/result';
 import { parseShareSetRecordJson, type ShareSetRecord } from '../../shared/shares';
+import { LIMITS, writeOutputFile } from './files';
 import { parseMnemonicText, promptHidden, readInputFile, readStdin, stdinIsTerminal } from './input';
 
 export function readRecordFile(path: string): ShareSetRecord {
@@ -13,7 +13,7 @@ export function readRecordFile(path: string): ShareSetRecord {
 
 /** One mnemonic: all of stdin (lines joined; numbered sheet text allowed), or a hidden prompt. */
 export async function readOneMnemonic(): Promise<string> {
-  const buf = stdinIsTerminal() ? await promptHidden('Share words (not shown): ') : await readStdin();
+  const buf = stdinIsTerminal() ? await promptHidden('Share words (not shown): ') : await readStdin(LIMITS.shares, 'share');
   const text = buf.toString('utf8');
   buf.fill(0);
   const mnemonic = parseMnemonicText(text);
@@ -33,7 +33,7 @@ export async function readMnemonicLines(allowNone = false): Promise<string[]> {
       lines.push(parseMnemonicText(text, `Share ${lines.length + 1}`));
     }
   } else {
-    const buf = await readStdin();
+    const buf = await readStdin(LIMITS.shares, 'shares');
     const text = buf.toString('utf8');
     buf.fill(0);
     for (const line of text.split(/\r?\n/)) if (line.trim() !== '') lines.push(parseMnemonicText(line, `Share ${lines.length + 1}`));
@@ -45,6 +45,6 @@ export async function readMnemonicLines(allowNone = false): Promise<string[]> {
 }
 
 /** Writes a file that holds a share (a sheet, a sealed share): never over an existing file ('wx'), readable by its owner only. */
-export function writePrivate(path: string, data: Uint8Array | string): void {
-  writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
+export function writePrivate(path: string, data: Uint8Array | string, what = 'file'): void {
+  writeOutputFile(path, data, what, { fresh: true, mode: 0o600 });
 }

@@ -106,7 +106,7 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
       if (slot.token) await s.ceremonies.createPracticeRecord({ module: slot.module, token: slot.token.uri }, userPin);
       return s.tokens.listing().then((l) => l.slots.find((x) => x.token?.uri === slot.token?.uri) ?? slot);
     },
-    'session.login': ({ module, token, pin, role, person }) => s.tokens.login(module, token, pin, role, true, person ?? null),
+    'session.login': ({ module, token, pin, role, person }) => s.tokens.login(module, token, pin, role, true, undefined, person ?? null),
     'session.operators': () => s.activity.operatorPolicy(),
     'session.logout': ({ module, token }) => s.tokens.logout(module, token),
     'keys.capabilities': (t) => s.tokens.withConfigured(t.module, () => s.keys.capabilities(t)),

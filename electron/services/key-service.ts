@@ -10,7 +10,9 @@ import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
+import { checkLabelText, requireKeyFor, requireWrappingKeyFor } from './key-checks';
 import { groupKeys, parseKeyRef } from './key-refs';
+import { checkWrapStrength, MIN_WRAPPING_STRENGTH, rsaStrength, type WrapVerdict } from './key-strength';
 
 // Public keys and CSRs are DER built with @peculiar/asn1-*, which costs a one-shot CLI call more than
 // its own work (issue #12 part 7): loaded when a public key is read or a CSR made, not for a signature.
@@ -125,6 +127,20 @@ export class KeyService {
     return found[0]!;
   }
 
+  /**
+   * A label for a new key (or a new label for a key): 1 to 128 characters without control
+   * characters, and not already on the token: ceremonies, the archive and the CLI name keys by
+   * label, so a second key with the same label would make every later reference ambiguous.
+   */
+  private async freshLabel(t: TokenRef, label: string): Promise<void> {
+    checkLabelText(label);
+    if (WORKSTATION_KEY.test(label)) fail('INVALID_INPUT', 'Labels starting “custos-archive-”, “custos-audit/” or “custos-backup-key/” are kept for the workstation’s own keys.', 'Choose another label.');
+    const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label } });
+    if (existing.length) {
+      fail('INVALID_INPUT', `A key labelled "${label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
+    }
+  }
+
   private refOf(k: KeyEntry, kind?: ObjectRef['kind']): ObjectRef {
     return { idHex: k.idHex, label: k.label, ...(kind ? { kind } : {}) };
   }
@@ -155,11 +171,7 @@ export class KeyService {
     const allowed = TYPE_USAGES[opts.type];
     const bad = opts.usages.filter((u) => !allowed.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${allowed.join(', ')}.`);
-    if (WORKSTATION_KEY.test(opts.label)) fail('INVALID_INPUT', 'Labels starting “custos-archive-”, “custos-audit/” or “custos-backup-key/” are kept for the workstation’s own keys.', 'Choose another label.');
-    const existing = await this.hsm.call('objects', { ...this.tok(t), ref: { label: opts.label } });
-    if (existing.length) {
-      fail('INVALID_INPUT', `A key labelled "${opts.label}" already exists on this token.`, 'Choose another label: labels name keys in ceremonies and must be unique.');
-    }
+    await this.freshLabel(t, opts.label);
     // CKA_ID: 16 random bytes shared by both halves of a pair (the convention p11-kit and OpenSC
     // use to link a private key, its public key and certificate).
     const idHex = randomBytes(16).toString('hex');
@@ -200,7 +212,8 @@ export class KeyService {
   async relabel(t: TokenRef, selector: string, newLabel: string): Promise<KeyEntry> {
     const k = await this.one(t, selector);
     refuseWorkstationKey(k, 'relabel');
-    if (WORKSTATION_KEY.test(newLabel)) fail('INVALID_INPUT', 'Labels starting “custos-archive-”, “custos-audit/” or “custos-backup-key/” are kept for the workstation’s own keys.', 'Choose another label.');
+    if (newLabel === k.label) return k;
+    await this.freshLabel(t, newLabel);
     const objs = await this.hsm.call('setLabel', { ...this.tok(t), ref: this.refOf(k), newLabel });
     return groupKeys(t.token, objs)[0]!;
   }
@@ -218,24 +231,28 @@ export class KeyService {
 
   async sign(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array): Promise<Buffer> {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const [sig] = await this.hsm.call('sign', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'private'), mechanism, data: [data] });
     return Buffer.from(sig!);
   }
 
   async verify(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const r = await this.hsm.call('verify', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'public'), mechanism, data, signature });
     return r.valid;
   }
 
   async encrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', data: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     const [r] = await this.hsm.call('encrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, data: [data], ...(aad ? { aad } : {}) });
     return r!;
   }
 
   async decrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', ciphertext: Uint8Array, iv?: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
+    requireKeyFor(mechanism, k);
     return (await this.hsm.call('decrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, ciphertext, ...(iv ? { iv } : {}), ...(aad ? { aad } : {}) })).plaintext;
   }
 
@@ -244,12 +261,19 @@ export class KeyService {
     return this.hsm.call('random', { ...this.tok(t), length });
   }
 
-  async wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName): Promise<Buffer> {
+  /**
+   * Wraps a key for export. The wrapping key must fit the mechanism (AES for AES-KW/KWP, RSA for the
+   * OAEP ones) and be at least as strong as the key (key-strength.ts), unless `allowWeaker` says the
+   * receiver accepts nothing stronger; the verdict comes back with the wrapped bytes.
+   */
+  async wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName, opts: { allowWeaker?: boolean } = {}): Promise<{ wrapped: Buffer; strength: WrapVerdict }> {
     const wk = await this.one(t, wrappingSelector);
     const target = await this.one(t, targetSelector);
     if (target.extractable === false) {
       fail('KEY_NOT_EXTRACTABLE', `The key "${target.label}" was created non-extractable: it can never leave the token, not even wrapped.`, 'Generate the key again with "extractable under wrap" if it must be backed up or exported.');
     }
+    requireWrappingKeyFor(mechanism, wk);
+    const strength = checkWrapStrength(wk, target, mechanism, opts.allowWeaker === true);
     const wrappingKind = mechanism.startsWith('aes') ? 'secret' : 'public';
     const [w] = await this.hsm.call('wrap', {
       ...this.tok(t),
@@ -257,7 +281,7 @@ export class KeyService {
       targets: [this.refOf(target, target.kind === 'secret' ? 'secret' : 'private')],
       mechanism,
     });
-    return Buffer.from(w!);
+    return { wrapped: Buffer.from(w!), strength };
   }
 
   /** Unwraps a key into the token (it arrives sensitive; extractable only if asked). */
@@ -272,6 +296,7 @@ export class KeyService {
     const info = KEY_TYPES.find((k) => k.type === opts.type)!;
     const bad = opts.usages.filter((u) => !info.usages.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${info.usages.join(', ')}.`);
+    await this.freshLabel(t, opts.label);
     const keyType = opts.type.startsWith('aes') ? 'aes' : opts.type === 'hmac-256' ? 'generic-secret' : opts.type === 'tdes' ? 'tdes' : opts.type.startsWith('rsa') ? 'rsa' : opts.type === 'ed25519' ? 'ed25519' : 'ec';
     const idHex = randomBytes(16).toString('hex');
     const obj = await this.hsm.call('unwrap', {
@@ -288,10 +313,27 @@ export class KeyService {
   /**
    * Imports a public key (PEM or JWK), typically a cloud KMS's import wrapping key for
    * "bring your own key": wrap usage by default, so the token can RSA-OAEP-wrap keys to it.
+   * Accepted: RSA of 1024 to 16384 bits (SPKI or PKCS#1 PEM, or JWK), EC P-256/P-384/P-521 and
+   * Ed25519 (SPKI PEM or JWK). Only RSA keys wrap or encrypt here (RSA-OAEP), and only from 2048
+   * bits (112 bits, SP 800-131A Rev. 2 §6); a smaller one may only verify old signatures.
    */
   async importPublic(t: TokenRef, text: string, label: string, usages: KeyUsage[]): Promise<KeyDetail> {
     const { parsePublicKey, pkcs11AttrsFromSpki } = await publicKeys();
     const parsed = parsePublicKey(text);
+    const transport = usages.filter((u) => u === 'wrap' || u === 'encrypt');
+    if (transport.length && parsed.kind !== 'rsa') {
+      const what = parsed.kind === 'ec' ? `EC ${String(parsed.curve)}` : 'Ed25519';
+      fail('INVALID_INPUT', `An ${what} public key cannot ${transport.join(' or ')} in Custos: only RSA public keys do (RSA-OAEP).`, 'Import it with --usage sign (to verify signatures), or ask for an RSA wrapping key.');
+    }
+    if (transport.length && rsaStrength(parsed.bits ?? 0) < MIN_WRAPPING_STRENGTH) {
+      fail(
+        'WRAPPING_KEY_TOO_WEAK',
+        `This RSA-${parsed.bits} key gives about ${rsaStrength(parsed.bits ?? 0)} bits of security; NIST SP 800-131A allows no key below ${MIN_WRAPPING_STRENGTH} bits to ${transport.join(' or ')}.`,
+        'Ask the receiver for an RSA key of 2048 bits or more (3072 or more to carry AES-128, 15360 for AES-256 at full strength). To verify old signatures only, import it with --usage sign.',
+        { bits: parsed.bits ?? 0 },
+      );
+    }
+    await this.freshLabel(t, label);
     const a = pkcs11AttrsFromSpki(parsed.spki);
     const attrs: PublicKeyAttrs =
       a.keyType === 'rsa'

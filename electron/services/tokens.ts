@@ -1,7 +1,8 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import type { ModuleEntry, SlotEntry, TokenFlags, TokenListing } from '../../shared/contract';
 import { DEMO_TOKEN_LABEL } from '../../shared/demo';
-import { matchesSelector, tokenUri } from '../../shared/pkcs11-uri';
+import { checkPinLength, type PinLimits } from '../../shared/pin-length';
+import { matchesSelector, parsePkcs11Uri, tokenUri, UriError } from '../../shared/pkcs11-uri';
 import { CustosError, fail, type AppError } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import type { RawSlot } from '../hsm/protocol';
@@ -53,6 +54,21 @@ function sameFile(a: string, b: string): boolean {
     return realpathSync(a) === realpathSync(b);
   } catch {
     return a === b;
+  }
+}
+
+/**
+ * Refuses a token selector that is a malformed PKCS#11 URI (RFC 7512 §2.3: the attributes it defines,
+ * each once, values percent-encoded UTF-8) with INVALID_INPUT, before anything is asked of a module.
+ * A plain label is always well-formed.
+ */
+export function checkTokenSelector(selector: string): void {
+  if (!selector.toLowerCase().startsWith('pkcs11:')) return;
+  try {
+    parsePkcs11Uri(selector);
+  } catch (e) {
+    if (!(e instanceof UriError)) throw e;
+    fail('INVALID_INPUT', `The token URI is not valid: ${e.message}.`, 'Copy the token URI from `custos tokens`, or name the token by its label.', { uri: selector.slice(0, 200) });
   }
 }
 
@@ -216,14 +232,31 @@ export class TokenService {
    * Logs in. From the window only configured modules may be used (the renderer must not make main
    * load arbitrary libraries); the CLI passes its explicit --module with requireConfigured false.
    */
-  async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true): Promise<SlotEntry> {
+  async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true, limits?: PinLimits): Promise<SlotEntry> {
     if (requireConfigured) this.requireEnabled(module);
+    checkTokenSelector(token);
+    await this.checkPin(module, token, pin, limits);
     try {
       return this.describeRawSlot(module, await this.hsm.call('login', { path: module, token, role, pin }));
     } catch (e) {
       if (e instanceof CustosError && e.appError.code === 'PIN_INCORRECT') throw await this.withTriesLeft(e, module, token, role);
       throw e;
     }
+  }
+
+  /**
+   * Checks the PIN's length against the token's ulMinPinLen/ulMaxPinLen before C_Login: on a real
+   * card a PIN of the wrong length costs a try (issue #11). Callers that listed the token pass its
+   * limits; otherwise they are read from the token info. A token that cannot be found here is left
+   * to the login itself, which names the problem.
+   */
+  private async checkPin(module: string, token: string, pin: string, limits?: PinLimits): Promise<void> {
+    let known = limits;
+    if (!known) {
+      const found = (await this.hsm.call('slots', { path: module })).filter((s) => s.token && matchesSelector(token, s.token));
+      if (found.length === 1) known = found[0]!.token!;
+    }
+    if (known) checkPinLength(pin, known);
   }
 
   /** After a wrong PIN, read the token's counters (PKCS#11 §3.2 flags) so the custodian is warned in time. */
@@ -249,8 +282,11 @@ export class TokenService {
    * current PIN gets the same tries-left warnings as any login (PKCS#11 §5.6 C_SetPIN acts on the
    * logged-in role).
    */
-  async changePin(module: string, token: string, oldPin: string, newPin: string, role: 'user' | 'so', requireConfigured = true): Promise<void> {
-    await this.login(module, token, oldPin, role, requireConfigured);
+  async changePin(module: string, token: string, oldPin: string, newPin: string, role: 'user' | 'so', requireConfigured = true, limits?: PinLimits): Promise<void> {
+    // The new PIN is checked first: a PIN the token would refuse is not worth a login.
+    if (limits) checkPinLength(newPin, limits, 'This token');
+    await this.login(module, token, oldPin, role, requireConfigured, limits);
+    if (!limits) await this.checkPin(module, token, newPin);
     await this.hsm.call('changePin', { path: module, token, oldPin, newPin });
   }
 

@@ -79,6 +79,20 @@ describe('tokens, in the preview shell', () => {
     await app.page.screenshot({ path: join(SHOTS, '02-demo-token.png') });
   });
 
+  it('refuses a PIN shorter than the token allows before sending it, so no try is used', async () => {
+    await page.login('123');
+    const alert = page.alert;
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toContain('This token takes a PIN of 4 to 255 characters; the one given has 3.');
+    expect(text).toContain('No attempt was used');
+    await expect(page.pinInput.getAttribute('aria-invalid')).resolves.toBe('true');
+    // SoftHSM marks "few tries left" after any failed C_Login: the token was never asked.
+    await page.refreshAndWait();
+    expect(await page.token('Custos demo').getByText('Few PIN tries left').count()).toBe(0);
+    await page.pinInput.fill('');
+  });
+
   it('refuses a wrong PIN with words and warns that tries are running out', async () => {
     await page.login(WRONG_PIN);
     const alert = page.alert;

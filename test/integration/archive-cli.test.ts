@@ -2,7 +2,7 @@
 // SoftHSM2 token: --json output, exit codes, the PIN read from a file and never echoed.
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveInfo, SearchPage, VerifyVerdict, VersionDetail } from '../../shared/archive/types';
@@ -77,6 +77,29 @@ describe('custos archive', () => {
     const again = await cli(['archive', 'init', '--archive', A, '--name', 'x', ...hsm, pinFile, '--json']);
     expect(again.code).not.toBe(0);
     expect(jsonError(again).code).toBe('ARCHIVE_EXISTS');
+  });
+
+  it('init makes the archive and the anchors readable by their owner only (0600), the WAL too', async () => {
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(A)).toBe(0o600);
+    expect(mode(join(f.fx.env.CUSTOS_DATA_DIR!, 'archive-anchors.json'))).toBe(0o600);
+    // While a connection is open SQLite keeps -wal and -shm beside the file, with the file's mode.
+    const db = new Database(A, { readonly: true });
+    try {
+      db.prepare('SELECT count(*) FROM keys').get();
+      for (const extra of ['-wal', '-shm']) if (existsSync(A + extra)) expect(mode(A + extra)).toBe(0o600);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('init into a folder that does not exist is a usage error, and leaves no key on the token', async () => {
+    const keys = async () => (JSON.parse((await cli(['key', 'list', ...hsm, pinFile, '--json'])).stdout) as Array<{ label: string }>).map((k) => k.label).sort();
+    const before = await keys();
+    const r = await cli(['archive', 'init', '--archive', f.file('missing/folder/a.custos'), '--name', 'X', ...hsm, pinFile, '--json']);
+    expect(r.code).toBe(2);
+    expect(jsonError(r)).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/folder .* does not exist/) });
+    expect(await keys()).toEqual(before);
   });
 
   it('add archives HSM keys named by label or by PKCS#11 URI', async () => {

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync, createPrivateKey, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,12 +107,19 @@ describe('custos key and operation commands', () => {
     writeFileSync(kmsPem, kms.publicKey.export({ format: 'pem', type: 'spki' }));
     await json(['key', 'import-public', '--file', kmsPem, '--label', 'KMS import key']);
     const target = await json(['key', 'generate', '--type', 'aes-256', '--label', 'BYOK', '--extractable']);
+    // RSA-3072 is 128 bits (SP 800-57 Table 2), the AES-256 key 256: refused unless the custodian says
+    // the receiver takes nothing stronger, and then the output says how strong the export is.
+    const weak = await custos(['wrap', '--key', 'BYOK', '--wrapping-key', 'KMS import key', '--mechanism', 'rsa-aes-kwp-sha1', '--out', join(fx.dir, 'refused.bin'), '--json']);
+    expect(weak.code).toBe(1);
+    expect(JSON.parse(weak.stdout).error).toMatchObject({ code: 'WRAPPING_KEY_TOO_WEAK', details: { wrappingKeyBits: 128, targetBits: 256 } });
+    expect(existsSync(join(fx.dir, 'refused.bin'))).toBe(false);
     for (const [mechanism, hash] of [
       ['rsa-aes-kwp-sha1', 'sha1'],
       ['rsa-aes-kwp-sha256', 'sha256'],
     ] as const) {
       const out = join(fx.dir, `byok-${hash}.bin`);
-      expect((await custos(['wrap', '--key', 'BYOK', '--wrapping-key', 'KMS import key', '--mechanism', mechanism, '--out', out])).code).toBe(0);
+      const w = await json(['wrap', '--key', 'BYOK', '--wrapping-key', 'KMS import key', '--mechanism', mechanism, '--out', out, '--allow-weaker-wrapping-key']);
+      expect(w.strength).toEqual({ wrappingKey: 128, target: 256, weaker: true });
       const key = rsaAesKeyUnwrap(createPrivateKey(kms.privateKey.export({ format: 'pem', type: 'pkcs8' })), readFileSync(out), hash);
       expect(key.length).toBe(32);
       // Same key: the CMAC check value computed in Node over the unwrapped bytes equals the token's.
@@ -120,7 +127,7 @@ describe('custos key and operation commands', () => {
       expect(cmac('AES', key, Buffer.alloc(16)).subarray(0, 5).toString('hex')).toBe(target.checkValue.cmac);
     }
     // A non-extractable key is refused before the token is asked.
-    const r = await custos(['wrap', '--key', 'DEK', '--wrapping-key', 'KMS import key', '--mechanism', 'rsa-aes-kwp-sha1', '--out', join(fx.dir, 'x'), '--json']);
+    const r = await custos(['wrap', '--key', 'DEK', '--wrapping-key', 'KMS import key', '--mechanism', 'rsa-aes-kwp-sha1', '--out', join(fx.dir, 'x'), '--json', '--allow-weaker-wrapping-key']);
     expect(JSON.parse(r.stdout).error.code).toBe('KEY_NOT_EXTRACTABLE');
   });
 

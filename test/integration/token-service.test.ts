@@ -125,6 +125,24 @@ describe('TokenService with the SoftHSM2 demo environment', () => {
     expect(out.token?.loggedIn).toBeNull();
   });
 
+  it('a PIN outside the token\'s ulMinPinLen/ulMaxPinLen → PIN_LEN_RANGE before C_Login: no try is used', async () => {
+    const s = open();
+    await s.tokens.createDemo(SO_PIN, USER_PIN);
+    const token = demoSlot(await s.tokens.listing())!.token!;
+    expect([token.minPinLength, token.maxPinLength]).toEqual([4, 255]); // SoftHSM's limits
+    for (const [pin, role] of [['123', 'user'], ['9'.repeat(256), 'user'], ['12', 'so']] as const) {
+      const e = await failure(s.tokens.login(SOFTHSM_MODULE, token.uri, pin, role));
+      expect(e).toMatchObject({ code: 'PIN_LEN_RANGE', details: { minPinLength: 4, maxPinLength: 255 } });
+      expect(e.message).toMatch(/4 to 255 characters; the one given has \d+/);
+      expect(e.action).toMatch(/No attempt was used/);
+    }
+    // SoftHSM sets CKF_USER_PIN_COUNT_LOW after any failed C_Login: it was never called.
+    expect(demoSlot(await s.tokens.listing())!.token!.flags.userPinCountLow).toBe(false);
+    // A new PIN of the wrong length is refused too, and the old PIN still works.
+    expect((await failure(s.tokens.changePin(SOFTHSM_MODULE, token.uri, USER_PIN, '12', 'user'))).code).toBe('PIN_LEN_RANGE');
+    expect((await s.tokens.login(SOFTHSM_MODULE, token.uri, USER_PIN, 'user')).token?.loggedIn).toBe('user');
+  });
+
   it('the token can also be named by label, and the SO can log in', async () => {
     const s = open();
     await s.tokens.createDemo(SO_PIN, USER_PIN);

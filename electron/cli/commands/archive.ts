@@ -4,15 +4,17 @@
 // the archive's door (services/archive/door.ts), as the app does.
 // Over 400 lines because it declares the options of ten subcommands; each body is one door call.
 import { Option, type Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isLifecycleAction, KEY_STATES } from '../../../shared/archive/lifecycle';
-import { isPurpose, normalizeDate, PURPOSES } from '../../../shared/archive/policy';
+import { isPurpose, MAX_POLICY_MONTHS, normalizeDate, PURPOSES } from '../../../shared/archive/policy';
 import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-key';
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
 import { exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
 import type { Services } from '../../services/index';
 import { out, withServices, type GlobalOptions } from '../context';
+import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
+import { dateOption, intOption } from '../options';
 import { openSession } from '../session';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -104,11 +106,19 @@ function detailText(d: VersionDetail): string {
   return out.join('\n');
 }
 
-function dateOpt(v: string | undefined, what: string): string | undefined {
-  if (v === undefined) return undefined;
-  const d = normalizeDate(v);
-  if (!d) throw usage(`${what} is not a date: "${v.slice(0, 40)}".`, 'Use YYYY-MM-DD or an ISO 8601 time.');
-  return d;
+/**
+ * A bundle to import: an existing regular file. A folder, a device or a pipe is refused before the
+ * token is touched (a folder used to surface as INTERNAL, /dev/zero as a hang; issue #11).
+ */
+function checkBundleFile(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw usage(`The bundle file ${path} does not exist.`, 'Check the path; a bundle is the file `custos archive export --out` wrote.');
+  }
+  if (st.isDirectory()) throw usage(`${path} is a folder, not a bundle file.`, 'Name the bundle file itself (written by `custos archive export --out FILE`).');
+  if (!st.isFile()) throw usage(`${path} is not a regular file, so it cannot be a bundle.`, 'Copy the bundle to a file first, then import that file.');
 }
 
 /** On failure: the first problem in the error (so --json prints one document), all of them on stderr and in --report. */
@@ -168,9 +178,9 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--custodian <id>', 'a custodian responsible for the key (repeatable)').argParser(collect))
     .addOption(new Option('--description <text>', 'free text'))
     .addOption(new Option('--activate', 'make this version the active one (deactivates the previous active version)'))
-    .addOption(new Option('--activation-date <date>', 'when the version became active, if in the past (needs --activate)'))
-    .addOption(new Option('--oup-months <n>', 'originator-usage period in months (default: NIST SP 800-57 Table 1 for the purpose)'))
-    .addOption(new Option('--rup-extra-months <n>', 'months the key may still process after the originator-usage period'))
+    .addOption(new Option('--activation-date <date>', 'when the version became active, if in the past (needs --activate)').argParser(dateOption('--activation-date')))
+    .addOption(new Option('--oup-months <n>', 'originator-usage period in months (default: NIST SP 800-57 Table 1 for the purpose)').argParser(intOption('--oup-months', 1, MAX_POLICY_MONTHS)))
+    .addOption(new Option('--rup-extra-months <n>', 'months the key may still process after the originator-usage period').argParser(intOption('--rup-extra-months', 0, MAX_POLICY_MONTHS)))
     .addOption(actorOption())
     .action(
       (
@@ -183,20 +193,19 @@ export function registerArchiveCommands(program: Command): void {
           description?: string;
           activate?: boolean;
           activationDate?: string;
-          oupMonths?: string;
-          rupExtraMonths?: string;
+          oupMonths?: number;
+          rupExtraMonths?: number;
         },
       ) =>
         withArchive(program, o, 'hsm', async (a, s, opts) => {
           const ref = refFromSelector(o.key);
           if (o.purpose !== undefined && !isPurpose(o.purpose)) throw usage(`"${o.purpose}" is not a purpose.`, `Use one of: ${PURPOSES.join(', ')}.`);
-          const policy =
-            o.oupMonths !== undefined || o.rupExtraMonths !== undefined
-              ? { originatorUsageMonths: Number(o.oupMonths ?? NaN), recipientExtraMonths: Number(o.rupExtraMonths ?? 0) }
-              : undefined;
+          if (o.rupExtraMonths !== undefined && o.oupMonths === undefined) throw usage('--rup-extra-months needs --oup-months.', 'Give the originator-usage period too, or leave both out for the purpose\'s default.');
+          if (o.activationDate !== undefined && !o.activate) throw usage('--activation-date needs --activate.', 'Add --activate, or leave the date out.');
+          const policy = o.oupMonths !== undefined ? { originatorUsageMonths: o.oupMonths, recipientExtraMonths: o.rupExtraMonths ?? 0 } : undefined;
           const label = o.label ?? ref.label;
           if (!label) throw usage('The key is named by id only, so the archive needs a label for it.', 'Pass --label LABEL.');
-          const activationDate = dateOpt(o.activationDate, '--activation-date');
+          const activationDate = o.activationDate;
           const [r] = await a.add(
             [
               {
@@ -230,17 +239,17 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--state <state>', `one of ${KEY_STATES.join(', ')} (repeatable)`).argParser(collect))
     .addOption(new Option('--purpose <purpose>', 'repeatable').argParser(collect))
     .addOption(new Option('--custodian <id>', 'custodian id'))
-    .addOption(new Option('--created-from <date>'))
-    .addOption(new Option('--created-to <date>'))
-    .addOption(new Option('--activated-from <date>'))
-    .addOption(new Option('--activated-to <date>'))
-    .addOption(new Option('--rotation-due-before <date>'))
+    .addOption(new Option('--created-from <date>').argParser(dateOption('--created-from')))
+    .addOption(new Option('--created-to <date>').argParser(dateOption('--created-to')))
+    .addOption(new Option('--activated-from <date>').argParser(dateOption('--activated-from')))
+    .addOption(new Option('--activated-to <date>').argParser(dateOption('--activated-to')))
+    .addOption(new Option('--rotation-due-before <date>').argParser(dateOption('--rotation-due-before')))
     .addOption(new Option('--active-for <purpose>', 'with --on: the version that was active for this purpose on that date'))
-    .addOption(new Option('--on <date>', 'the date for --active-for (when the old data was written)'))
+    .addOption(new Option('--on <date>', 'the date for --active-for (when the old data was written)').argParser(dateOption('--on')))
     .addOption(new Option('--sort <field>').choices(['label', 'created', 'activation', 'rotation-due']))
     .addOption(new Option('--order <order>').choices(['asc', 'desc']))
-    .addOption(new Option('--limit <n>', 'page size (1–500, default 50)'))
-    .addOption(new Option('--offset <n>', 'skip this many results'))
+    .addOption(new Option('--limit <n>', 'page size (1–500, default 50)').argParser(intOption('--limit', 1, 500)))
+    .addOption(new Option('--offset <n>', 'skip this many results').argParser(intOption('--offset', 0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--count', 'also count all matches'))
     .action(
       (
@@ -260,8 +269,8 @@ export function registerArchiveCommands(program: Command): void {
           on?: string;
           sort?: string;
           order?: string;
-          limit?: string;
-          offset?: string;
+          limit?: number;
+          offset?: number;
           count?: boolean;
         },
       ) =>
@@ -282,8 +291,8 @@ export function registerArchiveCommands(program: Command): void {
           }
           if (o.sort) q.sort = o.sort;
           if (o.order) q.order = o.order;
-          if (o.limit !== undefined) q.limit = Number(o.limit);
-          if (o.offset !== undefined) q.offset = Number(o.offset);
+          if (o.limit !== undefined) q.limit = o.limit;
+          if (o.offset !== undefined) q.offset = o.offset;
           if (o.count) q.countTotal = true;
           const page = a.search(q as SearchQuery);
           out(opts, page, () =>
@@ -335,8 +344,9 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--accept-rollback', 'accept an archive older than the last state this workstation saw (a backup restored on purpose)'))
     .action((o: ArchiveOpts & { hsm: boolean; full?: boolean; report?: string }) =>
       withArchive(program, o, o.hsm ? 'inspect' : 'report', async (a, _s, opts) => {
+        if (o.report) checkOutputFile(o.report, 'verification report');
         const v = await a.verify({ withHsm: o.hsm, full: o.full === true });
-        if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
+        if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report');
         if (!v.ok) {
           if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
           throw verdictError(v);
@@ -357,12 +367,14 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'the bundle file to write').makeOptionMandatory())
     .addOption(new Option('--key <label>', 'a key to include, with all its versions (repeatable; default: all keys)').argParser(collect))
     .addOption(actorOption())
-    .action((o: ArchiveOpts & { out: string; key?: string[] }) =>
-      withArchive(program, o, 'hsm', async (a, s, opts) => {
-        const r = await exportBundle(a, o.out, { all: !o.key?.length, labels: o.key ?? [] }, (o.actor ?? (await s.activity.actorText())));
+    .action((o: ArchiveOpts & { out: string; key?: string[] }) => {
+      // Checked before the login: a bundle is never written over a file, nor into a missing folder.
+      checkOutputFile(o.out, 'bundle', { fresh: true });
+      return withArchive(program, o, 'hsm', async (a, s, opts) => {
+        const r = await exportBundle(a, o.out, { all: !o.key?.length, labels: o.key ?? [] }, o.actor ?? (await s.activity.actorText()));
         out(opts, r, () => `Wrote ${r.path}: ${r.records} records (${r.keys} keys, ${r.versions} versions), SHA-256 ${r.sha256}`);
-      }),
-    );
+      });
+    });
 
   archive
     .command('import')
@@ -372,9 +384,10 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--dry-run', 'check the bundle and report what would happen; change nothing'))
     .addOption(new Option('--skip-conflicts', 'import what does not conflict and report the rest'))
     .addOption(actorOption())
-    .action((bundle: string, o: ArchiveOpts & { dryRun?: boolean; skipConflicts?: boolean }) =>
-      withArchive(program, o, 'hsm', async (a, s, opts) => {
-        const r = await importBundle(a, bundle, { dryRun: o.dryRun === true, skipConflicts: o.skipConflicts === true }, (o.actor ?? (await s.activity.actorText())));
+    .action((bundle: string, o: ArchiveOpts & { dryRun?: boolean; skipConflicts?: boolean }) => {
+      checkBundleFile(bundle);
+      return withArchive(program, o, 'hsm', async (a, s, opts) => {
+        const r = await importBundle(a, bundle, { dryRun: o.dryRun === true, skipConflicts: o.skipConflicts === true }, o.actor ?? (await s.activity.actorText()));
         if (r.conflicts.length > 0 && !o.skipConflicts && !o.dryRun) {
           if (!opts.json) for (const c of r.conflicts) process.stderr.write(`  conflict: ${c.type} ${c.label ?? c.id}: ${c.reason}\n`);
           throw new CustosError({
@@ -391,8 +404,8 @@ export function registerArchiveCommands(program: Command): void {
             ...r.conflicts.map((c) => `  conflict: ${c.type} ${c.label ?? c.id}: ${c.reason}`),
           ].join('\n'),
         );
-      }),
-    );
+      });
+    });
 
   archive
     .command('trust')
@@ -401,18 +414,13 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--public-key <file>', "the other workstation's audit public key (PEM)").makeOptionMandatory())
     .addOption(new Option('--name <name>', 'a name for it').makeOptionMandatory())
     .addOption(actorOption())
-    .action((o: ArchiveOpts & { publicKey: string; name: string }) =>
-      withArchive(program, o, 'hsm', async (a, s, opts) => {
-        let text: string;
-        try {
-          text = readFileSync(o.publicKey, 'utf8');
-        } catch {
-          throw usage(`The public key file ${o.publicKey} cannot be read.`, 'Check the path.');
-        }
-        const r = await trustWorkstation(a, text, o.name, (o.actor ?? (await s.activity.actorText())));
+    .action((o: ArchiveOpts & { publicKey: string; name: string }) => {
+      const text = readBounded(o.publicKey, LIMITS.small, 'public key').toString('utf8');
+      return withArchive(program, o, 'hsm', async (a, s, opts) => {
+        const r = await trustWorkstation(a, text, o.name, o.actor ?? (await s.activity.actorText()));
         out(opts, r, () => `${r.added ? 'Now trusting' : 'Already trusted:'} "${r.name}", audit key fingerprint ${r.fingerprint}`);
-      }),
-    );
+      });
+    });
 
   archive
     .command('info')
@@ -422,6 +430,7 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--check-hsm', "also compare the stored audit key with the HSM's (logs in to the archive's token)"))
     .action((o: ArchiveOpts & { publicKeyOut?: string; checkHsm?: boolean }) =>
       withArchive(program, o, o.checkHsm ? 'inspect' : 'report', async (a, _s, opts) => {
+        if (o.publicKeyOut) checkOutputFile(o.publicKeyOut, 'audit public key');
         const i = { ...a.info(), ...(o.checkHsm ? { auditKey: await a.checkAuditKey() } : {}) };
         if (auditKeyMismatch(i.auditKey)) {
           // Said on stderr as well, so that it is seen even when stdout goes to a script.
@@ -435,7 +444,7 @@ export function registerArchiveCommands(program: Command): void {
             });
           }
         }
-        if (o.publicKeyOut) writeFileSync(o.publicKeyOut, i.keys.audit.publicKeyPem);
+        if (o.publicKeyOut) writeOutputFile(o.publicKeyOut, i.keys.audit.publicKeyPem, 'audit public key');
         out(opts, i, () =>
           [
             `archive "${i.name}" (${i.archiveId}), ${i.formatId} schema ${i.schemaVersion}, created ${i.createdAt}`,

@@ -4,11 +4,12 @@
 // brought along: on a workstation that has no pin for the archive, that is the only check of whose
 // key it is).
 import { Option, type Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { CustosError } from '../../../shared/result';
 import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
 import { auditKeyLine } from '../../../shared/archive/audit-key';
 import { out, withServices } from '../context';
+import { checkOutputFile, checkOutputFolder, LIMITS, readBounded, writeOutputFile } from '../files';
+import { intOption } from '../options';
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description("the archive's audit log: verify, export, trail");
@@ -22,15 +23,11 @@ export function registerAuditCommands(program: Command): void {
     .action((o: { archive: string; publicKey?: string; report?: string }) =>
       withServices(program, async (s, opts) => {
         // Opened even when the stored key is not the pinned one: the verdict says so.
+        // The expected key and the report path are checked before the archive is opened.
+        const expected = o.publicKey ? spkiFingerprint(parsePublicKey(readBounded(o.publicKey, LIMITS.small, 'public key').toString('utf8')).spki).hex : undefined;
+        if (o.report) checkOutputFile(o.report, 'verification report');
         await s.archive.read(o.archive, async (a) => {
-          if (o.publicKey) {
-            let expected: string;
-            try {
-              expected = spkiFingerprint(parsePublicKey(readFileSync(o.publicKey, 'utf8')).spki).hex;
-            } catch (e) {
-              if (e instanceof CustosError) throw e;
-              throw new CustosError({ code: 'INVALID_INPUT', message: `The public key file ${o.publicKey} cannot be read.`, action: 'Check the path.' });
-            }
+          if (expected !== undefined) {
             if (expected !== a.workstation.audit_fingerprint) {
               throw new CustosError({
                 code: 'AUDIT_CHAIN_BROKEN',
@@ -40,7 +37,7 @@ export function registerAuditCommands(program: Command): void {
             }
           }
           const v = await a.verify({ withHsm: false });
-          if (o.report) writeFileSync(o.report, JSON.stringify(v, null, 2) + '\n');
+          if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report');
           if (!v.ok) {
             if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
             const first = v.problems[0];
@@ -68,6 +65,7 @@ export function registerAuditCommands(program: Command): void {
     .addOption(new Option('--out <dir>', 'the folder to write into').makeOptionMandatory())
     .action((o: { archive: string; out: string }) =>
       withServices(program, async (s, opts) => {
+        checkOutputFolder(o.out, 'audit export');
         const r = await s.archive.read(o.archive, (a) => a.exportAudit(o.out));
         out(opts, r, () => `Wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${r.dir} (audit.jsonl, checkpoints.jsonl, audit-public-key.pem, manifest.json).`);
       }),
@@ -78,13 +76,13 @@ export function registerAuditCommands(program: Command): void {
     .description('audit entries, newest first: all, or for one key (read-only)')
     .addOption(new Option('--archive <file>', 'the archive file').makeOptionMandatory())
     .addOption(new Option('--key <label>', 'only entries about this key'))
-    .addOption(new Option('--limit <n>', 'how many (default 50)'))
-    .addOption(new Option('--before <seq>', 'entries before this sequence number'))
-    .action((o: { archive: string; key?: string; limit?: string; before?: string }) =>
+    .addOption(new Option('--limit <n>', 'how many (1–500, default 50)').argParser(intOption('--limit', 1, 500)))
+    .addOption(new Option('--before <seq>', 'entries before this sequence number (1 or more)').argParser(intOption('--before', 1, Number.MAX_SAFE_INTEGER)))
+    .action((o: { archive: string; key?: string; limit?: number; before?: number }) =>
       withServices(program, async (s, opts) => {
         await s.archive.read(o.archive, async (a) => {
           const keyId = o.key ? a.resolveVersion(o.key).key_id : undefined;
-          const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}), ...(o.before ? { beforeSeq: Number(o.before) } : {}) });
+          const page = a.auditTrail({ ...(keyId ? { keyId } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), ...(o.before !== undefined ? { beforeSeq: o.before } : {}) });
           out(opts, page, () => page.entries.map((e) => `${String(e.seq).padStart(6)}  ${e.at}  ${e.actor}  ${e.action}${e.objectType ? `  ${e.objectType} ${e.objectId}` : ''}`).join('\n') || 'No entries.');
         });
       }),

@@ -9,6 +9,7 @@ import type { KeyUsage } from '../../hsm/protocol';
 import { isCheckValueSyntax } from '../../services/kcv';
 import { combineFromComponents, describeKcv, ShareService, splitIntoComponents } from '../../services/shares/index';
 import { out, pickToken, withCore, type GlobalOptions } from '../context';
+import { LIMITS } from '../files';
 import { decodeSecretBytes, promptHidden, readInputFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
 import { logIn } from '../session';
 
@@ -46,7 +47,7 @@ async function readComponentLines(count: number): Promise<string[]> {
     }
     return lines;
   }
-  const buf = await readStdin();
+  const buf = await readStdin(LIMITS.shares, 'components');
   for (const line of buf.toString('latin1').split(/\r?\n/)) if (line.trim() !== '') lines.push(line);
   buf.fill(0);
   return lines;

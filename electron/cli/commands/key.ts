@@ -2,11 +2,11 @@
 // key, CSR, copy to another token, relabel, destroy. Each command opens the token (logging in when it
 // asks for it) and makes one KeyService call; --json and the text come from the same value.
 import { Option, type Command } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { KEY_TYPES, type KeyDetail, type KeyEntry, type KeyTypeName } from '../../../shared/keys';
 import { invalidInput } from '../../../shared/result';
 import type { KeyUsage } from '../../hsm/protocol';
 import { out, withCore } from '../context';
+import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
 import { openSession } from '../session';
 
 /** A comma-separated option value as a list. */
@@ -34,6 +34,9 @@ export function usagesFor(type: KeyTypeName, given: string[] | undefined): KeyUs
   }
   return usages;
 }
+
+/** What an imported public key may be used for: wrap and encrypt (RSA), verify signatures (any). */
+const IMPORT_USAGES = ['wrap', 'encrypt', 'sign'];
 
 export const keyTypeOption = () => new Option('--type <type>', 'key type').choices(KEY_TYPES.map((k) => k.type)).makeOptionMandatory();
 
@@ -82,9 +85,10 @@ export function registerKeyCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'write to FILE instead of standard output'))
     .action((cmd: { key: string; format: 'pem' | 'jwk'; out?: string }) =>
       withCore(program, async (s, opts) => {
+        if (cmd.out) checkOutputFile(cmd.out, 'public key');
         const { t } = await openSession(s, opts);
         const text = await s.keys.exportPublic(t, cmd.key, cmd.format);
-        if (cmd.out) writeFileSync(cmd.out, text);
+        if (cmd.out) writeOutputFile(cmd.out, text, 'public key');
         if (opts.json) out(opts, { format: cmd.format, text }, () => text);
         else if (!cmd.out) process.stdout.write(text);
       }),
@@ -94,12 +98,14 @@ export function registerKeyCommands(program: Command): void {
     .description("import a public key (PEM or JWK), e.g. a cloud KMS's wrapping key for bring-your-own-key")
     .requiredOption('--file <file>', 'PEM or JWK file')
     .requiredOption('--label <name>', 'label on the token')
-    .addOption(new Option('--usage <list>', 'comma-separated: wrap, encrypt, sign (verify)').default('wrap'))
+    .addOption(new Option('--usage <list>', 'comma-separated: wrap, encrypt (RSA only), sign (verify)').default('wrap'))
     .action((cmd: { file: string; label: string; usage: string }) =>
       withCore(program, async (s, opts) => {
+        const text = readBounded(cmd.file, LIMITS.small, 'public key').toString('utf8');
+        const usages = list(cmd.usage);
+        for (const u of usages) if (!IMPORT_USAGES.includes(u)) invalidInput(`"${u}" is not a usage of a public key.`, `Choose from: ${IMPORT_USAGES.join(', ')}.`);
         const { t } = await openSession(s, opts);
-        if (!existsSync(cmd.file)) invalidInput(`The file ${cmd.file} does not exist.`, 'Check the path given with --file.');
-        const k = await s.keys.importPublic(t, readFileSync(cmd.file, 'utf8'), cmd.label, list(cmd.usage) as KeyUsage[]);
+        const k = await s.keys.importPublic(t, text, cmd.label, usages as KeyUsage[]);
         out(opts, k, () => `imported\n${describeKey(k)}`);
       }),
     );
@@ -111,9 +117,10 @@ export function registerKeyCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'write the PEM to FILE'))
     .action((cmd: { key: string; subject: string; out?: string }) =>
       withCore(program, async (s, opts) => {
+        if (cmd.out) checkOutputFile(cmd.out, 'certificate signing request');
         const { t } = await openSession(s, opts);
         const pem = await s.keys.csr(t, cmd.key, cmd.subject);
-        if (cmd.out) writeFileSync(cmd.out, pem);
+        if (cmd.out) writeOutputFile(cmd.out, pem, 'certificate signing request');
         if (opts.json) out(opts, { pem }, () => pem);
         else if (!cmd.out) process.stdout.write(pem);
       }),

@@ -22,7 +22,8 @@ import {
   type SealedShare,
 } from '../../services/shares/index';
 import { out, pickToken, withCore, type GlobalOptions, type TokenSlot } from '../context';
-import { promptHidden, readInputFile, refuseExisting, stdinIsTerminal } from '../input';
+import { checkOutputFile } from '../files';
+import { promptHidden, readInputFile, stdinIsTerminal } from '../input';
 import { logIn } from '../session';
 import { readOneMnemonic, readRecordFile, writePrivate } from '../share-input';
 
@@ -119,7 +120,7 @@ export async function seal(program: Command, o: SealOptions): Promise<void> {
   if ((o.toKey === undefined) === (o.toPublicKey === undefined)) {
     invalidInput('Say whom to seal the share to: --to-key (a key on the card named by --token) or --to-public-key FILE, not both.', 'Example: --token "Alice card" --to-key custodian');
   }
-  refuseExisting([o.out]);
+  checkOutputFile(o.out, 'sealed share', { fresh: true });
   const record = readRecordFile(o.record);
   const holder = normalizeHolder(o.holder);
   let env: SealedShare;
@@ -142,7 +143,7 @@ export async function seal(program: Command, o: SealOptions): Promise<void> {
     });
     env = sealed!;
   }
-  writePrivate(o.out, serializeSealedShare(env));
+  writePrivate(o.out, serializeSealedShare(env), 'sealed share');
   const position = sharePosition(record, env.share.groupIndex, env.share.memberIndex);
   out(
     opts,

@@ -4,7 +4,7 @@
 // (electron/services/shares); these commands read files and stdin, call it, and print. See
 // docs/FORMAT.md for the record and the sheet, docs/CLI.md for the commands.
 import { Option, type Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatHex, groupHex } from '../../../shared/components';
 import { invalidInput } from '../../../shared/result';
@@ -13,21 +13,15 @@ import { formatFingerprint, serializeShareSetRecord, sharePosition, type SecretC
 import { checkEveryShare, checkShare, checkValueMismatch, PASSPHRASE_WARNING, planSplit, recoverSecret, renderShareSheet, splitIntoShares, type SplitLayout } from '../../services/shares/index';
 import { loadCliModule } from '../load';
 import { out, type GlobalOptions } from '../output';
-import { decodeSecretBytes, promptHidden, readInputFile, readPassphraseFile, readStdin, refuseExisting, stdinIsTerminal, type SecretEncoding } from '../input';
+import { checkOutputFile, checkOutputFolder, LIMITS, refuseExisting, writeOutputFile } from '../files';
+import { decodeSecretBytes, promptHidden, readInputFile, readPassphraseFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
+import { dateOption, intOption } from '../options';
 import { readMnemonicLines, readOneMnemonic, readRecordFile, writePrivate } from '../share-input';
 import type { SealOptions, UnsealOptions } from './shares-cards';
 
 // Sealed shares need the envelope format and the card's keys (ASN.1, more schemas): a module of their
 // own, loaded only for those commands.
 const cards = () => loadCliModule<typeof import('./shares-cards')>('commands/shares-cards.mjs');
-
-function int(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) invalidInput(`${name} must be a whole number from ${min} to ${max}.`, `Correct ${name}.`);
-    return n;
-  };
-}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -82,7 +76,7 @@ function layoutOf(o: SplitOptions): SplitLayout {
 async function readSplitSecret(o: SplitOptions): Promise<Uint8Array> {
   let buf: Buffer;
   if (o.secretFile) buf = readInputFile(o.secretFile, 'secret');
-  else if (!stdinIsTerminal()) buf = await readStdin();
+  else if (!stdinIsTerminal()) buf = await readStdin(LIMITS.small, 'secret');
   else buf = await promptHidden('Secret to split, in hexadecimal (not shown): ');
   try {
     return decodeSecretBytes(buf, stdinIsTerminal() && !o.secretFile ? 'hex' : o.encoding, 'secret');
@@ -95,8 +89,8 @@ async function split(opts: GlobalOptions, o: SplitOptions): Promise<void> {
   // Everything that can be checked is checked before anything is read, made or written.
   const plan = planSplit(layoutOf(o), o.holders?.split(','));
   const createdAt = o.date ?? new Date().toISOString();
-  if (Number.isNaN(Date.parse(createdAt))) invalidInput(`--date "${o.date}" is not a date.`, 'Use YYYY-MM-DD or an ISO 8601 date-time.');
-  if (o.recordOut) refuseExisting([o.recordOut]);
+  if (o.recordOut) checkOutputFile(o.recordOut, 'share-set record', { fresh: true });
+  if (o.sheetsDir) checkOutputFolder(o.sheetsDir, 'share sheets');
   const passphrase = o.passphraseFile ? readPassphraseFile(o.passphraseFile) : new Uint8Array(0);
   const secret = await readSplitSecret(o);
   const made = await splitIntoShares(plan, {
@@ -113,11 +107,12 @@ async function split(opts: GlobalOptions, o: SplitOptions): Promise<void> {
   // Every sheet was rendered before anything is written, so a failure leaves nothing behind.
   const sheets = made.sheets.map((s) => ({ path: join(o.sheetsDir ?? '', s.fileName), pdf: s.pdf }));
   refuseExisting(sheets.map((s) => s.path));
-  if (o.recordOut) writeFileSync(o.recordOut, serializeShareSetRecord(record), { flag: 'wx', mode: 0o644 });
+  // The record holds no secret (docs/FORMAT.md): it is filed with the minutes and given to every custodian.
+  if (o.recordOut) writeOutputFile(o.recordOut, serializeShareSetRecord(record), 'share-set record', { fresh: true, mode: 0o644 });
   if (o.sheetsDir) {
     mkdirSync(o.sheetsDir, { recursive: true, mode: 0o700 });
     for (const s of sheets) {
-      writePrivate(s.path, s.pdf);
+      writePrivate(s.path, s.pdf, 'share sheet');
       s.pdf.fill(0);
     }
   }
@@ -215,8 +210,8 @@ export function registerShareCommands(program: Command): void {
   shares
     .command('split')
     .description('split a secret into SLIP-39 shares (secret from --secret-file, stdin or a prompt)')
-    .addOption(new Option('--threshold <M>', 'shares needed (one group)').argParser(int('--threshold', 1, 16)))
-    .addOption(new Option('--shares <N>', 'shares to make (one group)').argParser(int('--shares', 1, 16)))
+    .addOption(new Option('--threshold <M>', 'shares needed (one group)').argParser(intOption('--threshold', 1, 16)))
+    .addOption(new Option('--shares <N>', 'shares to make (one group)').argParser(intOption('--shares', 1, 16)))
     .addOption(new Option('--groups <spec>', 'two-level split "GT:M1/N1,M2/N2,…" instead of --threshold/--shares'))
     .addOption(new Option('--secret-file <file>', 'the secret: raw bytes, or hexadecimal text (see --encoding)'))
     .addOption(new Option('--encoding <enc>', 'how the secret file is written').choices(['auto', 'hex', 'raw']).default('auto'))
@@ -227,8 +222,8 @@ export function registerShareCommands(program: Command): void {
     .addOption(new Option('--qr', 'put a QR code of the share on each sheet (anyone who photographs it has the share)'))
     .addOption(new Option('--ceremony <id>', 'ceremony identifier, for the record and the sheets'))
     .addOption(new Option('--label <text>', 'what the secret is, for the record and the sheets'))
-    .addOption(new Option('--date <date>', 'ceremony date (YYYY-MM-DD or ISO 8601; default: now)'))
-    .addOption(new Option('--iteration-exponent <e>', 'SLIP-39 PBKDF2 work factor e: 10000·2^e iterations').argParser(int('--iteration-exponent', 0, 15)).default(1))
+    .addOption(new Option('--date <date>', 'ceremony date (YYYY-MM-DD or ISO 8601; default: now)').argParser(dateOption('--date')))
+    .addOption(new Option('--iteration-exponent <e>', 'SLIP-39 PBKDF2 work factor e: 10000·2^e iterations').argParser(intOption('--iteration-exponent', 0, 15)).default(1))
     .action((o: SplitOptions) => split(globals(), o));
 
   shares
@@ -263,11 +258,11 @@ export function registerShareCommands(program: Command): void {
     .action(async (o: { record: string; out: string; holder?: string; qr?: boolean }) => {
       const opts = globals();
       const record = readRecordFile(o.record);
-      refuseExisting([o.out]);
+      checkOutputFile(o.out, 'share sheet', { fresh: true });
       const mnemonic = await readOneMnemonic();
       const pdf = await renderShareSheet(mnemonic, record, { ...(o.holder !== undefined ? { holder: o.holder } : {}), qr: !!o.qr });
       try {
-        writePrivate(o.out, pdf);
+        writePrivate(o.out, pdf, 'share sheet');
       } finally {
         pdf.fill(0);
       }

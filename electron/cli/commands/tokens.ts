@@ -30,7 +30,7 @@ export function registerTokenCommands(program: Command): void {
         const pin = await readSecret({ file: opts.pinFile, prompt: `${cmdOpts.so ? 'SO PIN' : 'PIN'} for "${slot.token.label}": ` });
         let after: SlotEntry;
         try {
-          after = await s.tokens.login(slot.module, slot.token.uri, pin.value, role, false);
+          after = await s.tokens.login(slot.module, slot.token.uri, pin.value, role, false, slot.token);
         } finally {
           pin.wipe();
         }
@@ -87,7 +87,7 @@ export function registerTokenPinCommands(program: Command): void {
               again.wipe();
               if (!same) invalidInput('The two new PINs differ; nothing was changed.', 'Run the command again.');
             }
-            await s.tokens.changePin(slot.module, slot.token.uri, oldPin.value, newPin.value, role, false);
+            await s.tokens.changePin(slot.module, slot.token.uri, oldPin.value, newPin.value, role, false, slot.token);
           } finally {
             newPin.wipe();
           }

@@ -16,6 +16,9 @@ import type { DemoEnvironment } from '../demo';
 import type { CsrExtensions, CsrSignatureAlgorithm } from '../formats/csr';
 import { KeyService } from '../key-service';
 import { TokenService } from '../tokens';
+import type { PinLimits } from '../../../shared/pin-length';
+import type { WrapVerdict } from '../key-strength';
+import type { DetailValue } from '../audit/chain';
 import type { Activity } from './activity';
 
 const keyDetails = (k: { label: string; idHex?: string | null; keyType?: string | null; kind?: string | null }) => ({
@@ -57,8 +60,12 @@ export class AuditedKeyService extends KeyService {
     );
   }
 
-  override wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName): Promise<Buffer> {
-    return this.activity.run({ action: 'key.wrap', token: t, details: { wrapping_key: wrappingSelector, key: targetSelector, mechanism } }, () => super.wrap(t, wrappingSelector, targetSelector, mechanism));
+  override wrap(t: TokenRef, wrappingSelector: string, targetSelector: string, mechanism: WrapMechanismName, opts: { allowWeaker?: boolean } = {}): Promise<{ wrapped: Buffer; strength: WrapVerdict }> {
+    return this.activity.run(
+      { action: 'key.wrap', token: t, details: { wrapping_key: wrappingSelector, key: targetSelector, mechanism, ...(opts.allowWeaker ? { allow_weaker: true } : {}) } },
+      () => super.wrap(t, wrappingSelector, targetSelector, mechanism, opts),
+      (r) => ({ details: { strength: JSON.parse(JSON.stringify(r.strength)) as DetailValue } }),
+    );
   }
 
   override unwrap(
@@ -106,11 +113,11 @@ export class AuditedTokenService extends TokenService {
    * Logs in, as `person` where the window names one (the CLI names its person once, with --as).
    * The person then acts for everything done with this token until logout.
    */
-  override async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true, person?: string | null): Promise<SlotEntry> {
+  override async login(module: string, token: string, pin: string, role: 'user' | 'so', requireConfigured = true, limits?: PinLimits, person?: string | null): Promise<SlotEntry> {
     const t = { module, token };
     if (person !== undefined) this.activity.signIn(t, person);
     try {
-      return await this.activity.run({ action: 'token.login', token: t, details: { role } }, () => super.login(module, token, pin, role, requireConfigured));
+      return await this.activity.run({ action: 'token.login', token: t, details: { role } }, () => super.login(module, token, pin, role, requireConfigured, limits));
     } catch (e) {
       if (person !== undefined) this.activity.signOut(t);
       throw e;
@@ -124,9 +131,9 @@ export class AuditedTokenService extends TokenService {
     return slot;
   }
 
-  override changePin(module: string, token: string, oldPin: string, newPin: string, role: 'user' | 'so', requireConfigured = true): Promise<void> {
+  override changePin(module: string, token: string, oldPin: string, newPin: string, role: 'user' | 'so', requireConfigured = true, limits?: PinLimits): Promise<void> {
     // super.changePin logs in through this.login, which records the login; this records the change.
-    return this.activity.run({ action: 'token.change-pin', token: { module, token }, details: { role } }, () => super.changePin(module, token, oldPin, newPin, role, requireConfigured));
+    return this.activity.run({ action: 'token.change-pin', token: { module, token }, details: { role } }, () => super.changePin(module, token, oldPin, newPin, role, requireConfigured, limits));
   }
 
   override addModule(path: string) {

@@ -11,7 +11,7 @@
 // from the key read out of the HSM, or at the first commit after an upgrade, once the HSM's fresh
 // signature verified under the stored key — and never changes afterwards (an archive's audit key
 // is fixed for its life), not even by --accept-rollback.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface Anchor {
@@ -52,6 +52,8 @@ export class AnchorStore {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+    // mode applies only to a new file: a temporary left by a crashed run keeps its own (issue #11).
+    chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
   }
 

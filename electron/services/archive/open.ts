@@ -8,8 +8,8 @@
 // and only then, unless read-only was asked for, a read-write connection that may run migrations.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { closeSync, existsSync, linkSync, openSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ARCHIVE_FORMAT_ID } from '../../../shared/archive/types';
 import type { CustosError } from '../../../shared/result';
 import type { AnchorStore } from './anchors';
@@ -230,6 +230,17 @@ export function archiveExists(path: string): CustosError {
 export function createArchiveFile(pathIn: string, tmp: string = tempNameFor(pathIn)): Creating {
   const path = resolve(pathIn);
   if (existsSync(path)) throw archiveExists(path);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw archiveError('INVALID_INPUT', `The folder ${dir} does not exist, so the archive cannot be created in it.`, 'Create the folder first (it should be readable by you only), or choose another path.', { path });
+  }
+  // Created empty with mode 0600 before SQLite opens it: SQLite would make it 0644, readable by every
+  // user of the workstation, and gives its -wal and -shm files the database file's mode (issue #11).
+  try {
+    writeFileSync(tmp, '', { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    throw archiveError('INVALID_INPUT', `The archive cannot be created in ${dir} (${(e as { code?: string }).code ?? 'error'}).`, 'Choose a folder you may write to.', { path });
+  }
   const db = guarded(path, () => new Database(tmp));
   try {
     guarded(path, () => {

@@ -16,6 +16,7 @@ import { createHash, createPrivateKey, createPublicKey, randomBytes, scryptSync,
 import type { CredentialKind } from '../../../shared/ceremony/roles';
 import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
 import { matchesSelector, type TokenIdentity } from '../../../shared/pkcs11-uri';
+import { checkPinLength } from '../../../shared/pin-length';
 import { fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
 import { ecSpkiFromPkcs11 } from '../formats/publicKey';
@@ -140,24 +141,14 @@ async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 
   return { serial: t.serial, model: t.model, manufacturer: t.manufacturer, label: t.label, minPin: t.minPinLength, maxPin: t.maxPinLength };
 }
 
-/**
- * Checks a PIN's length against the card's limits before C_Login: on a real card a PIN of the wrong
- * length still costs a try.
- */
-export function checkPinLength(pin: string, min: number, max: number): void {
-  const n = [...pin].length;
-  if ((min > 0 && n < min) || (max > 0 && max < 1024 && n > max)) {
-    fail('PIN_LEN_RANGE', `This card’s PIN has ${min === max ? min : `${min} to ${max}`} characters; ${n} were entered.`, 'Check the PIN and enter it again. No attempt was used.');
-  }
-}
-
 /** Runs `fn` logged in to the card as its user, and always logs out. One C_Login: a wrong PIN is never retried. */
 async function withCard<T>(hsm: HsmClient, access: CardAccess, expectSerial: string | null, fn: (card: CardIdentity) => Promise<T>): Promise<T> {
   const card = await cardIdentity(hsm, access);
   if (expectSerial !== null && card.serial !== expectSerial) {
     fail('CARD_WRONG', `This is card ${card.serial}, not the card this person enrolled (${expectSerial}).`, 'Insert the person’s own card. No PIN attempt was used.', { serial: card.serial });
   }
-  checkPinLength(access.pin, card.minPin, card.maxPin);
+  // On a real card a PIN of the wrong length still costs a try: checked first (shared/pin-length.ts).
+  checkPinLength(access.pin, { minPinLength: card.minPin, maxPinLength: card.maxPin }, 'This card');
   await hsm.call('login', { path: access.module, token: access.token, role: 'user', pin: access.pin });
   try {
     return await fn(card);

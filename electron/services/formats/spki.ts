@@ -118,13 +118,15 @@ export function describeKey(key: KeyObject, what: string): LoadedSpki {
     if (type === 'rsa-pss') {
       invalidInput(`${what} is an RSA key restricted to PSS (id-RSASSA-PSS); Custos expects plain rsaEncryption public keys.`, 'Export the key as a plain RSA public key (openssl pkey -pubout).');
     }
-    invalidInput(`${what} is a ${type ?? 'unknown'} key, which Custos does not support.`, 'Use an RSA, P-256, P-384, P-521 or Ed25519 key.');
+    invalidInput(`${what} is a ${type ?? 'unknown'} key, which Custos does not support.`, 'Use an RSA (2048 to 16384 bits), P-256, P-384, P-521 or Ed25519 key.');
   }
+  // The curve is checked before the JWK export: Node exports only the curves JWK names (RFC 7518
+  // §6.2.1.1), and a brainpool key would otherwise fail there with an untyped error (issue #11).
+  const nodeName = type === 'ec' ? (key.asymmetricKeyDetails?.namedCurve ?? '') : '';
+  const curve = type === 'ec' ? CURVE_BY_NODE_NAME[nodeName] : undefined;
+  if (type === 'ec' && !curve) invalidInput(`${what} is on the curve ${nodeName || '(unknown)'}, which Custos does not support.`, 'Use an RSA (2048 to 16384 bits), P-256, P-384, P-521 or Ed25519 key.');
   const jwk = key.export({ format: 'jwk' });
-  if (type === 'ec') {
-    const nodeName = key.asymmetricKeyDetails?.namedCurve ?? '';
-    const curve = CURVE_BY_NODE_NAME[nodeName];
-    if (!curve) invalidInput(`${what} is on the curve ${nodeName || '(unknown)'}, which Custos does not support.`, 'Use a P-256, P-384, P-521 or Ed25519 key.');
+  if (type === 'ec' && curve) {
     const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
     return { key, jwk, info: { spki: ecSpki(curve, point), kind: 'ec', curve, bits: CURVES[curve].bits } };
   }

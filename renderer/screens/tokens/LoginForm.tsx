@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { OperatorPolicy, SlotEntry } from '../../../shared/contract';
+import { describePinLimits, pinLengthProblem } from '../../../shared/pin-length';
 import { api } from '../../api';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
@@ -11,6 +12,9 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   const token = slot.token;
   const [pin, setPin] = useState('');
   const [role, setRole] = useState<'user' | 'so'>('user');
+  // Set when "Log in" was pressed with a PIN of a length the token refuses: from then on the field
+  // says what is wrong as the PIN is corrected.
+  const [lengthShown, setLengthShown] = useState(false);
   const { busy, error, run, reset } = useAction();
   const pinRef = useRef<HTMLInputElement>(null);
   const loginRequested = useApp((s) => s.loginRequested);
@@ -35,8 +39,13 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   // Leaving the token (or its step) drops any PIN still typed and the last error.
   useEffect(() => {
     setPin('');
+    setLengthShown(false);
     reset();
   }, [token.uri, reset]);
+
+  // The token's own limits (CK_TOKEN_INFO ulMinPinLen/ulMaxPinLen): on a real card a PIN of the
+  // wrong length still costs one of its few tries, so such a PIN is never sent (main checks again).
+  const lengthProblem = pin.length > 0 ? pinLengthProblem(pin, token) : null;
 
   // Sent here by "Go to log in" from another screen: start in the PIN field.
   useEffect(() => {
@@ -48,6 +57,11 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy) return;
+    if (lengthProblem) {
+      setLengthShown(true);
+      pinRef.current?.focus();
+      return;
+    }
     const entered = pin;
     setPin('');
     const r = await run(() => api['session.login']({ module: slot.module, token: token.uri, pin: entered, role, ...(person ? { person } : {}) }));
@@ -122,8 +136,14 @@ export function LoginForm({ slot }: { slot: SlotEntry & { token: NonNullable<Slo
         onChange={(e) => setPin(e.target.value)}
         required
         disabled={locked}
-        hint={`${token.minPinLength}–${token.maxPinLength} characters`}
+        aria-invalid={lengthShown && lengthProblem !== null}
+        hint={describePinLimits(token) ?? undefined}
       />
+      {lengthShown && lengthProblem ? (
+        <p className="field-error" role="alert">
+          {lengthProblem} No attempt was used.
+        </p>
+      ) : null}
       <button type="submit" className="primary" disabled={busy || locked || pin.length === 0 || (operators?.required === true && !person)}>
         {busy ? 'Logging in…' : 'Log in'}
       </button>
