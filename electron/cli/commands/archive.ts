@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import { isLifecycleAction, KEY_STATES } from '../../../shared/archive/lifecycle';
-import { isPurpose, MAX_POLICY_MONTHS, normalizeDate, PURPOSES } from '../../../shared/archive/policy';
+import { isPurpose, MAX_POLICY_MONTHS, PURPOSES } from '../../../shared/archive/policy';
 import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-key';
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
