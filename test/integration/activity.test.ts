@@ -38,7 +38,7 @@ interface Entry {
 }
 
 async function auditEntries(): Promise<Entry[]> {
-  const r = await custos(['audit', 'trail', '--archive', join(f.dataDir, 'archive.sqlite'), '--limit', '1000', '--json']);
+  const r = await custos(['audit', 'trail', '--archive', join(f.dataDir, 'archive.sqlite'), '--limit', '500', '--json']);
   expect(r.code, r.stdout + r.stderr).toBe(0);
   const page = JSON.parse(r.stdout) as { entries: Entry[] };
   // The trail is newest first; these tests read it in the order things happened.

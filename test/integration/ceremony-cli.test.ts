@@ -206,7 +206,7 @@ describe('custos ceremony', () => {
     expect(gen.status).toBe('done');
     expect(typeof v.steps.find((s) => s.kind === 'csr')!.outcome!.csrPem).toBe('string');
     // Exactly one key pair with the label: the generation killed after its work was adopted, not repeated.
-    const keys = await cli([...ws(), '--json', 'key', 'list']);
+    const keys = await cli([...ws(), '--json', '--operator', 'Otto Operator', 'key', 'list']);
     const found = (JSON.parse(keys.stdout) as Array<{ label: string }>).filter((k) => k.label === 'Signing key 2026');
     expect(found).toHaveLength(1);
     const b = JSON.parse((await cli(['--json', 'ceremony', 'bundle', '--run', run])).stdout) as { path: string };
