@@ -9,7 +9,7 @@
 // part — make the key, split it, hand each share to its holder, verify every share, commit under
 // the SO — in one sitting, prompting each holder in turn.
 import { Option, type Command } from 'commander';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import type { RunView } from '../../../shared/ceremony/view';
@@ -20,6 +20,7 @@ import type { Services } from '../../services/index';
 import { runText } from '../ceremony-text';
 import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
+import { LIMITS, readBounded } from '../files';
 import { readSecret } from '../secrets';
 import { runRestoreSitting, runSharesSitting } from '../ceremony-shares';
 
@@ -42,13 +43,13 @@ const cardOptions = (c: Command): Command =>
 /** The person's proof: their card and its PIN, or their passphrase. */
 async function proofOf(s: Services, opts: GlobalOptions, o: CardOpts, who: string): Promise<{ proof: Proof; wipe(): void }> {
   if (o.passphraseFile) {
-    const p = await readSecret({ file: o.passphraseFile, prompt: `Passphrase of ${who}: ` });
+    const p = await readSecret({ file: o.passphraseFile, prompt: `Passphrase of ${who}: `, what: 'passphrase' });
     return { proof: { passphrase: p.value }, wipe: () => p.wipe() };
   }
   if (!o.cardToken) invalidInput(`Name ${who}'s card with --card-token (or give --passphrase-file for a passphrase credential).`, 'Insert the card and pass --card-token LABEL.');
   const module = o.cardModule ?? opts.module ?? s.tokens.enabledModules()[0]?.path;
   if (!module) invalidInput('No PKCS#11 module for the card.', 'Pass --card-module PATH.');
-  const pin = await readSecret({ file: o.cardPinFile, prompt: `PIN of ${who}'s card "${o.cardToken}": ` });
+  const pin = await readSecret({ file: o.cardPinFile, prompt: `PIN of ${who}'s card "${o.cardToken}": `, what: 'card PIN' });
   return { proof: { card: { module, token: o.cardToken, pin: pin.value } }, wipe: () => pin.wipe() };
 }
 
@@ -82,12 +83,8 @@ function participants(list: string[] = []): Array<{ person: string; roles: Role[
 
 function readParams(file: string | undefined): Record<string, unknown> {
   if (!file) return {};
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    invalidInput(`The parameters file ${file} cannot be read.`, 'Check the path.');
-  }
+  // Bounded: a parameters file that is /dev/zero or a pipe that never ends is refused, not read forever.
+  const text = readBounded(file, LIMITS.small, 'parameters').toString('utf8');
   try {
     const v = parseYaml(text, { maxAliasCount: 0 }) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a mapping');
@@ -124,7 +121,7 @@ export function registerCeremonyCommands(program: Command): void {
       withServices(program, async (s, opts) => {
         let text: string;
         try {
-          text = readFileSync(file, 'utf8');
+          text = readBounded(file, LIMITS.small, 'parameters').toString('utf8');
         } catch {
           invalidInput(`The definition file ${file} cannot be read.`, 'Check the path.');
         }
@@ -158,7 +155,7 @@ export function registerCeremonyCommands(program: Command): void {
     .addOption(new Option('--participant <name=roles>', 'a participant and the roles they take in this ceremony (repeat)').argParser(collect))
     .action((definition: string, o: { params?: string; participant?: string[] }) =>
       withSession(program, async (s, t) => {
-        const def = existsSync(definition) ? await s.ceremonies.parseDefinition(readFileSync(definition, 'utf8')) : definition;
+        const def = existsSync(definition) ? await s.ceremonies.parseDefinition(readBounded(definition, LIMITS.small, 'definition').toString('utf8')) : definition;
         return s.ceremonies.plan(t, { definition: def, params: readParams(o.params), participants: participants(o.participant) });
       }),
     );
@@ -303,7 +300,7 @@ export function registerCeremonyCommands(program: Command): void {
     .addOption(new Option('--public-key <file>', 'the audit public key to check against (PEM), for a bundle from another workstation'))
     .action((dir: string, o: { publicKey?: string }) =>
       withServices(program, async (s, opts) => {
-        const pem = o.publicKey ? readFileSync(o.publicKey, 'utf8') : undefined;
+        const pem = o.publicKey ? readBounded(o.publicKey, LIMITS.small, 'public key').toString('utf8') : undefined;
         const v = await s.ceremonies.verifyBundle(dir, pem);
         if (!v.ok) {
           if (!opts.json) for (const x of v.checks.filter((k) => !k.ok)) process.stderr.write(`  failed: ${x.check}${x.detail ? ` (${x.detail})` : ''}\n`);
