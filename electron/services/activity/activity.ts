@@ -13,6 +13,7 @@
 // process; otherwise (no record yet, a failed login, a command on another token) into the pending
 // journal (pending.ts), which the next write to the record carries over. So nothing done before the
 // set-up ceremony goes unaudited: the set-up carries it into the new record.
+import { readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { OperatorPolicy, OperatorView } from '../../../shared/contract';
 import type { TokenRef } from '../../../shared/keys';
@@ -112,6 +113,15 @@ export class Activity {
   }
 
   private async recordInfo(): Promise<RecordInfo | null> {
+    // Most commands before set-up find no archive at all: look at the folder's names before loading
+    // the archive code (the door then checks each candidate's header).
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.deps.dataDir);
+    } catch {
+      return null;
+    }
+    if (!names.some((n) => /\.(sqlite|sqlite3|db|archive)$/i.test(n))) return null;
     const door = await this.door();
     const { path, exists } = door.locate();
     if (!exists) return null;

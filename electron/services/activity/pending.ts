@@ -118,10 +118,11 @@ export class PendingJournal {
   /** Appends entries (one write, fsynced), chained onto the last whole line. */
   append(drafts: PendingDraft[]): void {
     this.locked(() => {
-      const { entries } = this.read();
-      const lastEntry = entries[entries.length - 1];
+      // Chained onto the last whole line, read from the end of the file: appending stays cheap
+      // however long the journal grows before the set-up carries it over.
+      const lastEntry = this.lastEntry();
       let prev = lastEntry ? sha256(entryText(lastEntry)) : ZERO;
-      let n = entries.length;
+      let n = lastEntry ? lastEntry.n : 0;
       let out = '';
       for (const d of drafts) {
         const e: PendingEntry = { v: 1, id: randomUUID(), n: ++n, prev, ...d };
@@ -157,6 +158,39 @@ export class PendingJournal {
       rmSync(this.path, { force: true });
       return already ? 0 : read.entries.length;
     });
+  }
+
+  /** The last whole entry line of the file (a torn or unreadable tail is skipped), or null. */
+  private lastEntry(): PendingEntry | null {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const size = statSync(this.path).size;
+      // Entries are far shorter than this; widen until a whole line is found, or the file is read.
+      for (let span = 64 * 1024; ; span *= 4) {
+        const start = Math.max(0, size - span);
+        const buf = Buffer.alloc(size - start);
+        readSync(fd, buf, 0, buf.length, start);
+        const lines = buf.toString('utf8').split('\n');
+        lines.pop(); // after the last newline: empty, or a torn line
+        if (start > 0) lines.shift(); // may begin mid-line
+        for (let i = lines.length - 1; i >= 0; i--) {
+          try {
+            const e = (JSON.parse(lines[i]!) as { entry?: PendingEntry }).entry;
+            if (e && typeof e.n === 'number') return e;
+          } catch {
+            /* an unreadable line: look further back */
+          }
+        }
+        if (start === 0) return null;
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private endsTorn(): boolean {
