@@ -3,9 +3,11 @@
 // (`node dist/cli.cjs --json …`) against one fixture, in parallel batches; every one must come back
 // typed (never INTERNAL), print no stack trace, and change nothing (the token's keys, the archive
 // and every file are digested before and after). Over 400 lines: it is the table itself.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../../shared/result';
-import { inBatches, makeFixture, runCli, SO_PIN, type Fixture, type Run } from './cli-badinput-helpers';
+import { inBatches, makeFixture, runCli, SO_PIN, USER_PIN, type Fixture, type Run } from './cli-badinput-helpers';
 
 interface Case {
   id: string;
@@ -366,7 +368,15 @@ beforeAll(async () => {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(f.file('bad-der.sig'), Buffer.from('3006020101020101ff', 'hex'));
   before = await f.snapshot();
+  journalBefore = readJournal();
 }, 180_000);
+
+/** The data folder's pending audit journal (refused logins and actions are recorded there before set-up). */
+const readJournal = (): string => {
+  const p = join(f.dir, 'data', 'audit-pending.jsonl');
+  return existsSync(p) ? readFileSync(p, 'utf8') : '';
+};
+let journalBefore = '';
 
 afterAll(() => f?.cleanup());
 
@@ -402,5 +412,12 @@ describe('the CLI with bad input', () => {
     console.log(`bad input: ${typed}/${table.length} typed, ${table.length - wrong.length}/${table.length} as documented, ${internal} INTERNAL, ${stacks} stack traces, slowest ${Math.max(...runs.map((r) => r.ms))} ms`);
     expect(wrong, wrong.join('\n')).toEqual([]);
     expect(await f.snapshot()).toEqual(before);
+    // The only change anywhere: audit entries appended for what was refused, none holding a PIN.
+    const journal = readJournal();
+    expect(journal.startsWith(journalBefore)).toBe(true);
+    expect(journal.length).toBeGreaterThan(journalBefore.length);
+    expect(journal).not.toContain(SO_PIN);
+    expect(journal).not.toContain(USER_PIN);
+    for (const line of journal.slice(journalBefore.length).trimEnd().split('\n')) expect(JSON.parse(line)).toHaveProperty('entry.action');
   }, 600_000);
 });
