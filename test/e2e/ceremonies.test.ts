@@ -393,6 +393,34 @@ describe('ceremonies, in the preview shell', () => {
     expect(await app.page.getByText('Reason: Rehearsal only: the key is not needed yet.').count()).toBe(1);
   });
 
+  it('after set-up, a login on the Tokens screen names the person, and the audit log records them with their role', async () => {
+    await app.page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Tokens', exact: true }).click();
+    await tokens.heading.waitFor();
+    await tokens.token(WORKSTATION).click();
+    if (await tokens.logoutButton.isVisible()) {
+      await tokens.logoutButton.click();
+      await tokens.pinInput.waitFor();
+    }
+    // The record is a production record: the login names an enrolled operator or administrator.
+    await tokens.personSelect.waitFor();
+    const offered = await tokens.personSelect.locator('option').allTextContents();
+    expect(offered).toEqual(['Choose your name', 'Ada Admin (administrator)', 'Otto Operator (operator)']);
+    await tokens.pinInput.fill(USER_PIN);
+    expect(await tokens.loginButton.isDisabled()).toBe(true);
+    await tokens.personSelect.selectOption({ label: 'Otto Operator (operator)' });
+    await shot('17-login-names-the-person');
+    await tokens.loginButton.click();
+    await tokens.loggedInStatus.waitFor();
+    expect(await tokens.loggedInStatus.textContent()).toContain('Otto Operator is recorded as acting');
+    const path = app.services.archive.locate().path;
+    const trail = await app.services.archive.read(path, (a) => a.auditTrail({ action: 'token.login', limit: 5 }));
+    const last = trail.entries[0]!;
+    expect(last.actor).toBe('Otto Operator (operator)');
+    expect(last.details).toMatchObject({ outcome: 'ok', role: 'user', roles: ['operator'], identified: 'stated' });
+    expect(JSON.stringify(trail)).not.toContain(USER_PIN);
+    await c.nav.click();
+  });
+
   it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
     await c.backToList();
     await c.finishedRuns.waitFor();

@@ -28,6 +28,13 @@ export class TokensPage {
   get logoutButton(): Locator {
     return this.page.getByRole('button', { name: 'Log out' });
   }
+  /** Who logs in: the register's operators and administrators (shown once the workstation has a record). */
+  get personSelect(): Locator {
+    return this.page.getByLabel(/^Who is logging in/);
+  }
+  get loginButton(): Locator {
+    return this.page.getByRole('button', { name: 'Log in' });
+  }
   token(label: string): Locator {
     return this.page.getByRole('option').filter({ hasText: label });
   }
