@@ -28,7 +28,7 @@ import { keyCheckValues, secretCheckValue } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
 import { withFingerprint } from './plan';
 import type { BackupSecret } from './secrets';
-import { complete, journaled } from './steps-common';
+import { checkTokenPin, complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
 export interface Target {
@@ -307,6 +307,7 @@ export async function runCommitBackup(ctx: StepContext, soPin: string | null): P
       if (soPin) {
         const so = ctx.services.soHost();
         try {
+          await checkTokenPin(so, t, soPin, 'The workstation token (SO PIN)');
           await so.call('login', { ...t, role: 'so', pin: soPin });
           try {
             await so.call('createTrustedKey', { ...t, value, label, idHex: bkId });

@@ -4,6 +4,8 @@
 import { canonicalJson } from '../../../shared/ceremony/canonical';
 import { SYSTEM, type Actor, type JournalEvent } from '../../../shared/ceremony/run';
 import { buildTranscript, type TranscriptCredential } from '../../../shared/ceremony/transcript';
+import { checkPinLength } from '../../../shared/pin-length';
+import { matchesSelector } from '../../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../../shared/result';
 import { append, enrolledInRun, loadRun, requireRunnable, type LoadedRun } from './engine';
 import { publicCredential } from './credentials';
@@ -75,12 +77,29 @@ export async function runReadFingerprint(ctx: StepContext): Promise<void> {
   await complete(ctx, stepActor(ctx, 'administrator'), { fingerprint: s.plan.fingerprint });
 }
 
+/**
+ * Refuses a PIN the token would refuse for its length before C_Login: on a real HSM or card such a
+ * PIN still costs a try (shared/pin-length.ts). Tokens that report no limits are not checked.
+ */
+export async function checkTokenPin(hsm: Pick<StepContext['services']['hsm'], 'call'>, t: { path: string; token: string }, pin: string, who: string): Promise<void> {
+  let limits: { minPinLength: number; maxPinLength: number } | undefined;
+  try {
+    const slots = await hsm.call('slots', { path: t.path });
+    const found = slots.filter((x) => x.token && matchesSelector(t.token, x.token));
+    if (found.length === 1) limits = found[0]!.token!;
+  } catch {
+    /* the login itself will say what is wrong with the token */
+  }
+  if (limits) checkPinLength(pin, limits, who);
+}
+
 /** The operator logs in to the workstation token (once: a wrong PIN is reported, never retried). */
 export async function runLogin(ctx: StepContext, pin: string | null): Promise<void> {
   const actor = stepActor(ctx, 'operator');
   const step = requireRunnable(ctx.run);
   const tok = ctx.run.state.plan.workstation.token;
   if (pin !== null) {
+    await checkTokenPin(ctx.services.hsm, { path: ctx.session.module, token: ctx.session.token }, pin, 'The workstation token');
     try {
       await ctx.services.hsm.call('login', { path: ctx.session.module, token: ctx.session.token, role: 'user', pin });
     } catch (e) {
