@@ -1,3 +1,5 @@
+// Over 400 lines because it is the one table of every method the window may call, each with the
+// schema of its input: a security review reads the whole surface in one place.
 import { z } from 'zod';
 import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities } from './keys';
 import type { AppError } from './result';

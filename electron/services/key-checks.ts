@@ -55,3 +55,20 @@ export function checkLabelText(label: string): void {
     fail('INVALID_INPUT', 'A key label must be 1 to 128 characters, without control characters.', 'Choose a label people can read aloud, such as "Payments DEK 2026".');
   }
 }
+
+/**
+ * The workstation's own keys: the archive's KEK, MAC and audit keys (archive/init.ts) and a backup
+ * ceremony's short-lived Backup Key. Destroying or relabelling one from the key screens or
+ * `custos key` would lose the archive (or break the record's binding to its keys), so it is refused
+ * here; they change only through the archive and the ceremonies.
+ */
+export const WORKSTATION_KEY = /^custos-(archive-kek|archive-mac|audit|backup-key)\//;
+
+export function refuseWorkstationKey(k: KeyEntry, what: 'destroy' | 'relabel'): void {
+  if (!WORKSTATION_KEY.test(k.label)) return;
+  fail(
+    'KEY_PROTECTED',
+    `“${k.label}” is one of this workstation's own keys (the archive's, or a backup ceremony's); it cannot be ${what === 'destroy' ? 'destroyed' : 'relabelled'} from here.`,
+    what === 'destroy' ? 'Retiring the archive is a ceremony of its own; nothing was destroyed.' : 'The archive names its keys by these labels; leave them as they are.',
+  );
+}

@@ -10,7 +10,7 @@ import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
 import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
-import { checkLabelText, requireKeyFor, requireWrappingKeyFor } from './key-checks';
+import { checkLabelText, refuseWorkstationKey, requireKeyFor, requireWrappingKeyFor, WORKSTATION_KEY } from './key-checks';
 import { groupKeys, parseKeyRef } from './key-refs';
 import { checkWrapStrength, MIN_WRAPPING_STRENGTH, rsaStrength, type WrapVerdict } from './key-strength';
 
@@ -56,23 +56,6 @@ function signNeeds(m: SignMechanismName): number[] {
     case 'aes-cmac':
       return [CKM.AES_CMAC];
   }
-}
-
-/**
- * The workstation's own keys: the archive's KEK, MAC and audit keys (archive/init.ts) and a backup
- * ceremony's short-lived Backup Key. Destroying or relabelling one from the key screens or
- * `custos key` would lose the archive (or break the record's binding to its keys), so it is refused
- * here; they change only through the archive and the ceremonies.
- */
-const WORKSTATION_KEY = /^custos-(archive-kek|archive-mac|audit|backup-key)\//;
-
-function refuseWorkstationKey(k: KeyEntry, what: 'destroy' | 'relabel'): void {
-  if (!WORKSTATION_KEY.test(k.label)) return;
-  fail(
-    'KEY_PROTECTED',
-    `“${k.label}” is one of this workstation's own keys (the archive's, or a backup ceremony's); it cannot be ${what === 'destroy' ? 'destroyed' : 'relabelled'} from here.`,
-    what === 'destroy' ? 'Retiring the archive is a ceremony of its own; nothing was destroyed.' : 'The archive names its keys by these labels; leave them as they are.',
-  );
 }
 
 export class KeyService {

@@ -22,6 +22,8 @@
  * Pure: SHA-256 is injected, defaulting to WebCrypto (globalThis.crypto.subtle), present in
  * browsers, Electron and Node >= 20.
  */
+// Over 400 lines because it holds the whole share-set record format — schema, writer and the
+// one-share check — as docs/FORMAT.md describes it, in one place.
 
 import { z } from 'zod';
 import { CustosError } from '../result';

@@ -5,6 +5,9 @@
 // Definitions are checked (schema, linter) before anything touches the HSM; a set-up is kept in
 // memory until its create-record step has made the record; the Backup Key and shares stay in this
 // process (secrets.ts); a run interrupted by a crash is resumed explicitly (resume()).
+//
+// Over 400 lines because it is the service's one door: planning, acting, the set-up draft, the
+// practice record and bundle checks each take a few lines here and delegate (actions.ts, engine.ts).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
