@@ -1,16 +1,16 @@
 // Shared plumbing for the CLI's command modules: opening the services (the HSM host started early, if
 // any), choosing the modules and the token. Output and errors are output.ts's.
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SlotEntry, TokenListing } from '../../shared/contract';
 import { matchesSelector } from '../../shared/pkcs11-uri';
 import { CustosError, invalidInput } from '../../shared/result';
-import { defaultDataDir } from '../services/config';
 import { createCore, type CoreServices } from '../services/core';
 import { checkTokenSelector } from '../services/tokens';
 import type { Services } from '../services/index';
 import type { SpawnHost } from '../hsm/client';
+import { dataDirOf } from './data-dir';
 import { hostSpawner } from './host';
 import { cliFile } from './load';
 import type { GlobalOptions } from './output';
@@ -22,22 +22,6 @@ function cliSpawner(dataDir: string): (env: NodeJS.ProcessEnv) => SpawnHost {
   return hostSpawner(fileURLToPath(cliFile('../hsm-host.cjs')), dataDir);
 }
 
-/**
- * The data folder for this command (--data-dir, $CUSTOS_DATA_DIR or the default), refused in words
- * when it names a file or cannot be made, instead of failing inside the services untyped.
- */
-function dataDirOf(opts: GlobalOptions): string {
-  const dataDir = opts.dataDir ?? defaultDataDir();
-  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
-    invalidInput(`The data folder ${dataDir} is a file, not a folder.`, 'Name a folder with --data-dir (or $CUSTOS_DATA_DIR); it is created if it does not exist.', { path: dataDir });
-  }
-  try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    invalidInput(`The data folder ${dataDir} cannot be created (${(e as { code?: string }).code ?? 'error'}).`, 'Name a folder you may write to with --data-dir (or $CUSTOS_DATA_DIR).', { path: dataDir });
-  }
-  return dataDir;
-}
 
 /** The core services (configuration, HSM client, tokens, keys) for this command. */
 export function openCore(opts: GlobalOptions): CoreServices {

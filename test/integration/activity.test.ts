@@ -3,7 +3,7 @@
 // ceremony carries them into the record; with a production record an action needs a named,
 // enrolled operator, and a refusal is audited too. Real CLI processes, real SoftHSM tokens, the
 // real record.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -160,6 +160,32 @@ describe('the activity record', () => {
     expect(refused[0]!.details).toMatchObject({ outcome: 'failed', person: expect.any(String) });
     const v = await custos(['archive', 'verify', '--archive', join(f.dataDir, 'archive.sqlite'), '--json', ...as]);
     expect(JSON.parse(v.stdout).ok, v.stdout).toBe(true);
+  }, 120_000);
+
+  it('share splits and checks are recorded too: a custodian checks their own share by name; the words never reach the journal', async () => {
+    const secret = join(f.fx.dir, 'secret.hex');
+    writeFileSync(secret, `${'ab'.repeat(32)}\n`);
+    const record = join(f.fx.dir, 'set.json');
+    const noOne = await custos(['shares', 'split', '--threshold', '2', '--shares', '3', '--secret-file', secret, '--record-out', record, '--json']);
+    expect(JSON.parse(noOne.stdout).error.code).toBe('OPERATOR_REQUIRED');
+    const split = await custos(['shares', 'split', '--threshold', '2', '--shares', '3', '--holders', 'Ann Archer,Ben Baker,Cat Cole', '--secret-file', secret, '--record-out', record, '--json', '--operator', 'Otto Operator']);
+    expect(split.code, split.stdout).toBe(0);
+    const words = (JSON.parse(split.stdout) as { shares: Array<{ mnemonic: string }> }).shares.map((x) => x.mnemonic);
+    // Ann checks her own share alone, typed on standard input.
+    const r = spawnSync(process.execPath, [CLI, '--data-dir', f.dataDir, '--operator', 'Ann Archer', '--json', 'shares', 'verify', '--record', record, '--holder', 'Ann Archer'], { env: f.fx.env, cwd: f.fx.dir, input: `${words[0]}\n`, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const waiting = new PendingJournal(f.dataDir).read().entries;
+    const verify = waiting.find((e) => e.action === 'shares.verify')!;
+    expect(verify.actor).toBe('Ann Archer (custodian)');
+    expect(verify.details).toMatchObject({ outcome: 'ok', holder: 'Ann Archer', position: expect.any(String) });
+    expect(waiting.map((e) => e.action)).toEqual(expect.arrayContaining(['shares.split', 'shares.verify']));
+    const text = readFileSync(join(f.dataDir, 'audit-pending.jsonl'), 'utf8');
+    for (const w of words) expect(text).not.toContain(w.split(' ').slice(0, 3).join(' '));
+    expect(text).not.toContain('ab'.repeat(32));
+    // The next write to the record carries them over.
+    expect((await custos(['key', 'list', '--operator', 'Otto Operator'])).code).toBe(0);
+    const carried = (await auditEntries()).filter((e) => e.action === 'shares.verify');
+    expect(carried.at(-1)!.details).toMatchObject({ person: expect.any(String), roles: ['custodian'] });
   }, 120_000);
 
   it('an action on another token waits in the pending journal, and the next write to the record brings it over', async () => {

@@ -11,6 +11,7 @@ import { invalidInput } from '../../../shared/result';
 import { decodeMnemonic, type GroupSpec } from '../../../shared/slip39';
 import { formatFingerprint, serializeShareSetRecord, sharePosition, type SecretCheckValue } from '../../../shared/shares';
 import { checkEveryShare, checkShare, checkValueMismatch, PASSPHRASE_WARNING, planSplit, recoverSecret, renderShareSheet, splitIntoShares, type SplitLayout } from '../../services/shares/index';
+import { tokenlessActivity } from '../data-dir';
 import { loadCliModule } from '../load';
 import { out, type GlobalOptions } from '../output';
 import { checkOutputFile, checkOutputFolder, LIMITS, refuseExisting, writeOutputFile } from '../files';
@@ -224,7 +225,12 @@ export function registerShareCommands(program: Command): void {
     .addOption(new Option('--label <text>', 'what the secret is, for the record and the sheets'))
     .addOption(new Option('--date <date>', 'ceremony date (YYYY-MM-DD or ISO 8601; default: now)').argParser(dateOption('--date')))
     .addOption(new Option('--iteration-exponent <e>', 'SLIP-39 PBKDF2 work factor e: 10000·2^e iterations').argParser(intOption('--iteration-exponent', 0, 15)).default(1))
-    .action((o: SplitOptions) => split(globals(), o));
+    .action(async (o: SplitOptions) => {
+      // Recorded (who, what layout; never the secret or a share) in the workstation's audit log.
+      const activity = await tokenlessActivity(globals());
+      const layout = o.groups ?? `${o.threshold ?? '?'} of ${o.shares ?? '?'}`;
+      await activity.run({ action: 'shares.split', details: { layout, holders: o.holders ?? null, ceremony: o.ceremony ?? null, label: o.label ?? null, record: o.recordOut ?? null } }, () => split(globals(), o));
+    });
 
   shares
     .command('combine')
@@ -233,7 +239,10 @@ export function registerShareCommands(program: Command): void {
     .addOption(new Option('--record <file>', 'check every share and the recovered secret against this share-set record'))
     .addOption(new Option('--reveal', 'print the recovered secret in hexadecimal'))
     .addOption(new Option('--sealed <file>', 'also a share sealed to a custodian card (custos shares seal); repeatable; needs --record').argParser(collect).default([]))
-    .action((o: CombineOptions) => combine(program, globals(), o));
+    .action(async (o: CombineOptions) => {
+      const activity = await tokenlessActivity(globals());
+      await activity.run({ action: 'shares.combine', details: { record: o.record ?? null, sealed: o.sealed.length, reveal: o.reveal === true } }, () => combine(program, globals(), o));
+    });
 
   shares
     .command('verify')
@@ -243,8 +252,14 @@ export function registerShareCommands(program: Command): void {
     .action(async (o: { record: string; holder?: string }) => {
       const opts = globals();
       const record = readRecordFile(o.record);
-      const mnemonic = await readOneMnemonic();
-      const check = await checkShare(record, mnemonic, o.holder);
+      // A custodian may check their own share: recorded with the set and the share's position, never its
+      // words. Who checks is settled before the share is asked for.
+      const activity = await tokenlessActivity(opts);
+      const check = await activity.run(
+        { action: 'shares.verify', alsoRoles: ['custodian'], details: { set: record.set.identifier, ceremony: record.ceremonyId ?? null, holder: o.holder ?? null } },
+        async () => checkShare(record, await readOneMnemonic(), o.holder),
+        (c) => ({ details: { position: c.position, fingerprint: c.entry.fingerprint } }),
+      );
       out(opts, { ok: true, set: record.set.identifier, ceremonyId: record.ceremonyId, share: check.entry, position: check.position, message: check.message }, () => check.message);
     });
 

@@ -26,7 +26,8 @@ import type { ArchiveService } from '../archive/service';
 import { PendingJournal, type PendingDraft, type PendingRead } from './pending';
 
 export interface ActivityDeps {
-  hsm: HsmClient;
+  /** None for commands that never touch a token (share checks): their entries then wait in the pending journal. */
+  hsm: HsmClient | null;
   dataDir: string;
   via: FrontEnd;
   /** The modules the record's token may be in (the configured ones), besides the action's own. */
@@ -43,6 +44,8 @@ export interface ActivityEvent {
   objectId?: string | null;
   keyId?: string | null;
   details?: Record<string, DetailValue>;
+  /** Who may do it besides operators and administrators (a custodian checks their own share). */
+  alsoRoles?: string[];
 }
 
 type Operator = OperatorView;
@@ -108,7 +111,8 @@ export class Activity {
   private door(): Promise<ArchiveDoor> {
     // The archive code (SQLite, the store) loads only when an action is recorded: a CLI command
     // that records nothing does not pay for it.
-    this.doorPromise ??= import('../archive/door').then((m) => new m.ArchiveDoor(this.deps.hsm, this.deps.dataDir, (line) => this.deps.log?.(line), this.deps.via));
+    // Without an HSM client the door is only read (door.read needs no HSM); writes go to the pending journal.
+    this.doorPromise ??= import('../archive/door').then((m) => new m.ArchiveDoor(this.deps.hsm as HsmClient, this.deps.dataDir, (line) => this.deps.log?.(line), this.deps.via));
     return this.doorPromise;
   }
 
@@ -149,7 +153,8 @@ export class Activity {
    * without the operator or administrator role is refused; none named is refused on a production
    * record.
    */
-  private resolve(rec: RecordInfo | null, t: TokenRef | null | undefined): Operator | null {
+  private resolve(rec: RecordInfo | null, t: TokenRef | null | undefined, alsoRoles: string[] = []): Operator | null {
+    const acting = [...ACTING_ROLES, ...alsoRoles];
     const named = (t ? this.signedIn.get(keyOf(t)) : undefined) ?? this.stated;
     if (!rec) {
       if (named) refuse('RECORD_MISSING', `“${named}” cannot be found: this workstation has no record of people yet.`, 'Leave out --operator until the workstation set-up ceremony has enrolled the people.');
@@ -163,7 +168,7 @@ export class Activity {
     const p = rec.people.find((x) => x.person === named || x.name.toLowerCase() === wanted);
     if (!p) refuse('PERSON_NOT_FOUND', `No person “${named}” is enrolled at this workstation.`, 'Give your name (or register id) as the record has it; `custos people` lists them.');
     if (p.status !== 'active') refuse('PERSON_NOT_FOUND', `${p.name} is no longer an active person at this workstation (${p.status}).`, 'An active operator must do this; the enrolment ceremony adds people.');
-    if (!p.roles.some((r) => ACTING_ROLES.includes(r))) refuse('ROLE_MISSING', `${p.name} holds no operator or administrator role.`, 'An operator or administrator must do this; the enrolment ceremony can give the role.');
+    if (!p.roles.some((r) => acting.includes(r))) refuse('ROLE_MISSING', `${p.name} holds no ${acting.join(' or ')} role.`, `Someone with the ${acting.join(' or ')} role must do this; the enrolment ceremony can give the role.`);
     return { person: p.person, name: p.name, roles: p.roles };
   }
 
@@ -183,7 +188,7 @@ export class Activity {
     if (recordError) ev = { ...ev, details: { ...ev.details, record_unreadable: recordError } };
     let who: Operator | null;
     try {
-      who = recordError ? null : this.resolve(rec, ev.token);
+      who = recordError ? null : this.resolve(rec, ev.token, ev.alsoRoles);
     } catch (e) {
       if (e instanceof CustosError) await this.write(rec, ev, null, 'refused', e.appError.code);
       throw e;
@@ -216,7 +221,7 @@ export class Activity {
     const rec = await this.recordInfo().catch(() => null);
     let who: Operator | null = null;
     try {
-      who = this.resolve(rec, ev.token);
+      who = this.resolve(rec, ev.token, ev.alsoRoles);
     } catch {
       /* recorded without a person; the refusal belongs to the action, which happened already */
     }
@@ -285,7 +290,7 @@ export class Activity {
 
   /** The record's token, logged in as user in this process: the action's own token first, then the configured modules. */
   private async recordSession(rec: RecordInfo, t: TokenRef | null | undefined): Promise<TokenRef | null> {
-    if (!rec.tokenUri) return null;
+    if (!rec.tokenUri || !this.deps.hsm) return null;
     let uri;
     try {
       uri = parsePkcs11Uri(rec.tokenUri);
@@ -308,7 +313,7 @@ export class Activity {
   }
 }
 
-const actorOf = (who: Operator): string => `${who.name} (${who.roles.filter((r) => ACTING_ROLES.includes(r)).join(', ')})`;
+const actorOf = (who: Operator): string => `${who.name} (${who.roles.join(', ')})`;
 
 function refuse(code: 'RECORD_MISSING' | 'OPERATOR_REQUIRED' | 'PERSON_NOT_FOUND' | 'ROLE_MISSING', message: string, action: string): never {
   throw new CustosError({ code, message, action });
