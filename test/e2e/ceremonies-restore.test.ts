@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo'
 import type { RunView } from '../../shared/ceremony/view';
 import { DIST, requireBuild, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
 import { ArchivePage } from './pages/archive-page';
+import { expectNoSecrets } from './secret-scan';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { TokensPage } from './pages/tokens-page';
 
@@ -437,26 +438,6 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
   });
 
   it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
-    const page = await app.page.content();
-    const storage = await app.page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-    for (const secret of SECRETS) {
-      expect(page).not.toContain(secret);
-      expect(storage).not.toContain(secret);
-    }
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const n of readdirSync(d)) {
-        const p = join(d, n);
-        if (statSync(p).isDirectory()) walk(p);
-        else files.push(p);
-      }
-    };
-    walk(dataDir);
-    for (const [name, mnemonic] of Object.entries(shares)) {
-      const w = mnemonic.split(' ');
-      const probe = `${w[4]} ${w[5]} ${w[6]}`;
-      expect(page, name).not.toContain(probe);
-      for (const f of files) expect(readFileSync(f).includes(Buffer.from(probe)), `${name}’s share in ${f}`).toBe(false);
-    }
+    await expectNoSecrets(app.page, dataDir, SECRETS, shares);
   });
 });

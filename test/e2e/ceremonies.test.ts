@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPreview, type Preview } from '../../electron/preview/shell';
 import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo';
 import { DIST, requireBuild, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { expectNoSecrets } from './secret-scan';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { TokensPage } from './pages/tokens-page';
 
@@ -426,26 +427,6 @@ describe('ceremonies, in the preview shell', () => {
     await c.finishedRuns.waitFor();
     expect(await c.finishedRuns.locator('tbody tr').count()).toBe(4);
     await shot('16-list');
-    const page = await app.page.content();
-    const storage = await app.page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-    for (const secret of SECRETS) {
-      expect(page).not.toContain(secret);
-      expect(storage).not.toContain(secret);
-    }
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const n of readdirSync(d)) {
-        const p = join(d, n);
-        if (statSync(p).isDirectory()) walk(p);
-        else files.push(p);
-      }
-    };
-    walk(dataDir);
-    for (const [name, mnemonic] of Object.entries(shares)) {
-      const w = mnemonic.split(' ');
-      const probe = `${w[4]} ${w[5]} ${w[6]}`;
-      expect(page, name).not.toContain(probe);
-      for (const f of files) expect(readFileSync(f).includes(Buffer.from(probe)), `${name}’s share in ${f}`).toBe(false);
-    }
+    await expectNoSecrets(app.page, dataDir, SECRETS, shares);
   });
 });

@@ -1,9 +1,9 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import { presentSlots, useTokens } from '../../../stores/tokens';
-import { WordGrid } from '../../shares/WordGrid';
 import { hexGroups, namesList, targetInSentence, targetTitle } from '../words';
 import { Failure, OneButton, PinForm, type PanelProps } from './Panels';
+import { ShareInput } from './ShareInput';
 import { destinationNeedsPin, outcomeOf, restoreView } from './params';
 
 // A restore's and a drill's secret part, in the window: each holder in turn types their share (the
@@ -19,8 +19,6 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
   const input = view.current!.input;
   const r = restoreView(view);
   const [round, setRound] = useState(0);
-  const [hex, setHex] = useState('');
-  const ids = useId();
   if (input.kind !== 'enter-share' || !actor || !r) return <Failure step={step} title="The shares could not be entered" />;
   const entered = input.holders.filter((h) => h.done);
   const indexOf = (person: string) => r.holders.find((h) => h.person === person)?.index;
@@ -30,12 +28,6 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
     await step.act({ kind: 'enter-share', holder: actor.person, share }, actor.person);
     // Whatever main answered, the words typed are gone from the page.
     setRound((n) => n + 1);
-  };
-  const sendHex = async (e: FormEvent) => {
-    e.preventDefault();
-    const typed = hex;
-    setHex('');
-    await send(typed);
   };
 
   return (
@@ -55,30 +47,7 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
       </ol>
       {/* Above the words, so that it is in view when the words have been cleared for typing again. */}
       <Failure step={step} title={`${actor.name}’s share was not accepted: nothing was counted`} />
-      {r.scheme === 'xor' ? (
-        <form className="proof-form" onSubmit={sendHex} aria-label={`Component of ${actor.name}`} autoComplete="off">
-          <div className="field">
-            <label htmlFor={`${ids}-hex`}>{actor.name}’s component (64 hexadecimal digits, spaces allowed)</label>
-            <input id={`${ids}-hex`} className="mono word-input" value={hex} onChange={(e) => setHex(e.target.value)} disabled={step.busy} autoComplete="off" spellCheck={false} />
-          </div>
-          <div className="toolbar">
-            <button type="submit" className="primary" disabled={step.busy}>
-              {step.busy ? 'Checking…' : `Enter ${actor.name}’s component`}
-            </button>
-          </div>
-        </form>
-      ) : (
-        <WordGrid
-          key={`${actor.person}:${round}`}
-          count={BACKUP_KEY_SHARE_WORDS}
-          label={`Share of ${actor.name}`}
-          submitText={`Enter ${actor.name}’s share`}
-          busyText="Checking the share against the backup’s record…"
-          busy={step.busy}
-          onSubmit={(m) => void send(m)}
-          autoFocus={round > 0}
-        />
-      )}
+      <ShareInput holder={actor} scheme={r.scheme} words={BACKUP_KEY_SHARE_WORDS} verb="Enter" busyText="Checking the share against the backup’s record…" busy={step.busy} round={round} onSend={send} />
       <p className="hint">
         Each share is checked on its own as soon as it is entered: it must be of this backup, be {actor.name}’s own, and not have been entered already. The shares stay in
         this computer’s memory only, until the Backup Key is rebuilt.

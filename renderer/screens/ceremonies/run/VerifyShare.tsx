@@ -1,7 +1,7 @@
-import { useId, useState, type FormEvent } from 'react';
-import { WordGrid } from '../../shares/WordGrid';
+import { useState } from 'react';
 import type { PanelProps } from './Panels';
 import { Failure } from './Panels';
+import { ShareInput } from './ShareInput';
 
 // The verification round: each holder types their share back from what they wrote. Words are
 // checked one by one in the page as they are typed (the word grid of the Shares screen); the whole
@@ -12,8 +12,6 @@ export function VerifySharePanel({ view, actor, step }: PanelProps) {
   const input = view.current!.input;
   const holders = input.kind === 'verify-share' ? input.holders : [];
   const [round, setRound] = useState(0);
-  const [hex, setHex] = useState('');
-  const ids = useId();
   if (!actor) return <Failure step={step} title="The verification round did not go on" />;
   const split = view.steps.find((s) => s.kind === 'split')?.outcome as { scheme?: string; shareSetRecord?: { set?: { words?: number } } } | null;
   const scheme = split?.scheme ?? 'slip39';
@@ -24,12 +22,6 @@ export function VerifySharePanel({ view, actor, step }: PanelProps) {
     // As in the hand-over: the holder is named in the action, the step closes in the administrator's name.
     await step.act({ kind: 'verify-share', holder: actor.person, share }, null);
     setRound((n) => n + 1);
-  };
-  const sendHex = async (e: FormEvent) => {
-    e.preventDefault();
-    const entered = hex;
-    setHex('');
-    await send(entered);
   };
 
   return (
@@ -43,30 +35,7 @@ export function VerifySharePanel({ view, actor, step }: PanelProps) {
       </ol>
       {/* Above the words, so that it is in view when the words have been cleared for typing again. */}
       <Failure step={step} title={`${actor.name}’s share was not accepted`} />
-      {scheme === 'xor' ? (
-        <form className="proof-form" onSubmit={sendHex} aria-label={`Component of ${actor.name}`} autoComplete="off">
-          <div className="field">
-            <label htmlFor={`${ids}-hex`}>{actor.name}’s component (64 hexadecimal digits, spaces allowed)</label>
-            <input id={`${ids}-hex`} className="mono word-input" value={hex} onChange={(e) => setHex(e.target.value)} disabled={step.busy} autoComplete="off" spellCheck={false} />
-          </div>
-          <div className="toolbar">
-            <button type="submit" className="primary" disabled={step.busy}>
-              {step.busy ? 'Checking…' : `Check ${actor.name}’s component`}
-            </button>
-          </div>
-        </form>
-      ) : (
-        <WordGrid
-          key={`${actor.person}:${round}`}
-          count={count}
-          label={`Share of ${actor.name}`}
-          submitText={`Check ${actor.name}’s share`}
-          busyText="Checking…"
-          busy={step.busy}
-          onSubmit={(m) => void send(m)}
-          autoFocus={round > 0}
-        />
-      )}
+      <ShareInput holder={actor} scheme={scheme} words={count} verb="Check" busyText="Checking…" busy={step.busy} round={round} onSend={send} />
     </div>
   );
 }
