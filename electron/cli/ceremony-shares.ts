@@ -49,11 +49,28 @@ class Prompter {
 
 const CLEAR = '\x1b[2J\x1b[3J\x1b[H';
 
+/** What one sitting at the terminal uses: where words go, the prompts, and the run's actions. */
+interface Sitting {
+  say: (text: string) => void;
+  emit: (obj: Record<string, unknown>) => void;
+  ask: Prompter;
+  act: (action: Parameters<Services['ceremonies']['act']>[2], by?: string | null) => ReturnType<Services['ceremonies']['act']>;
+  opts: GlobalOptions;
+}
+
+function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string): Sitting {
+  return {
+    say: (text: string) => process.stderr.write(text + '\n'),
+    emit: (obj: Record<string, unknown>) => void (opts.json && process.stdout.write(JSON.stringify(obj) + '\n')),
+    ask: new Prompter(),
+    act: (action, by = null) => s.ceremonies.act(t, run, action, by),
+    opts,
+  };
+}
+
 export async function runSharesSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; soPinFile?: string; clear: boolean }): Promise<RunView> {
-  const say = (text: string) => process.stderr.write(text + '\n');
-  const emit = (obj: Record<string, unknown>) => opts.json && process.stdout.write(JSON.stringify(obj) + '\n');
-  const ask = new Prompter();
-  const act = (action: Parameters<Services['ceremonies']['act']>[2], by: string | null = null) => s.ceremonies.act(t, o.run, action, by);
+  const sit = sitting(s, t, opts, o.run);
+  const { say, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
     const secretKinds = ['make-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-backup'];
@@ -66,6 +83,29 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
     const split = v.steps.find((x) => x.kind === 'split')!.outcome!;
     say(`Split into ${String(split.count)} ${split.scheme === 'xor' ? 'XOR components (all needed)' : `SLIP-39 shares (any ${String(split.threshold)} rebuild the key)`}.`);
 
+    v = await handOutAndVerify(v, sit, o.clear);
+
+    // Commit under the SO.
+    if (v.current?.kind !== 'commit-backup') return v;
+    say('\nEvery share passed. The SO enters the SO PIN; the Backup Key becomes a trusted key in the HSM for the moment it takes to wrap the targets.');
+    const so = o.soPinFile ? await readSecret({ file: o.soPinFile, prompt: 'SO PIN: ' }) : { value: await ask.ask('SO PIN: ', true), wipe: () => undefined };
+    try {
+      v = (await act({ kind: 'commit', soPin: so.value })).view;
+    } finally {
+      so.wipe();
+    }
+    say(`Committed: ${((v.steps.find((x) => x.kind === 'commit-backup')?.outcome?.blobs as unknown[]) ?? []).length} targets wrapped under the Backup Key; the Backup Key is destroyed in the HSM and wiped from memory.`);
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}
+
+
+/** The hand-over (each holder alone sees their share) and the verification round (each re-enters it). */
+async function handOutAndVerify(v: RunView, sit: Sitting, clear: boolean): Promise<RunView> {
+  const { say, emit, ask, act, opts } = sit;
     // Hand-over: one holder at a time.
     while (v.current?.input.kind === 'hand-over') {
       const next = v.current.input.holders.find((h) => !h.done)!;
@@ -79,7 +119,7 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
       if (opts.json) emit({ event: 'share', holder: share.name, index: share.index, share: share.share });
       else say(grid.join('\n'));
       await ask.ask(`${share.name}: write every word down, check it, then press Enter.`);
-      if (o.clear && process.stderr.isTTY) process.stderr.write(CLEAR);
+      if (clear && process.stderr.isTTY) process.stderr.write(CLEAR);
       v = (await act({ kind: 'handed-over', holder: next.person })).view;
       crashHook(`hand-over:${share.index}`);
     }
@@ -104,21 +144,7 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
       }
     }
 
-    // Commit under the SO.
-    if (v.current?.kind !== 'commit-backup') return v;
-    say('\nEvery share passed. The SO enters the SO PIN; the Backup Key becomes a trusted key in the HSM for the moment it takes to wrap the targets.');
-    const so = o.soPinFile ? await readSecret({ file: o.soPinFile, prompt: 'SO PIN: ' }) : { value: await ask.ask('SO PIN: ', true), wipe: () => undefined };
-    try {
-      v = (await act({ kind: 'commit', soPin: so.value })).view;
-    } finally {
-      so.wipe();
-    }
-    say(`Committed: ${((v.steps.find((x) => x.kind === 'commit-backup')?.outcome?.blobs as unknown[]) ?? []).length} targets wrapped under the Backup Key; the Backup Key is destroyed in the HSM and wiped from memory.`);
-    if (!opts.json) say(runText(v));
-    return v;
-  } finally {
-    ask.close();
-  }
+  return v;
 }
 
 /**
@@ -128,33 +154,13 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
  * Key exist only in this process's memory.
  */
 export async function runRestoreSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; destPinFile?: string }): Promise<RunView> {
-  const say = (text: string) => process.stderr.write(text + '\n');
-  const emit = (obj: Record<string, unknown>) => opts.json && process.stdout.write(JSON.stringify(obj) + '\n');
-  const ask = new Prompter();
-  const act = (action: Parameters<Services['ceremonies']['act']>[2], by: string | null = null) => s.ceremonies.act(t, o.run, action, by);
+  const sit = sitting(s, t, opts, o.run);
+  const { say, emit, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
     if (v.current?.kind !== 'enter-shares') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the entering of shares.`, 'Finish the steps before it first (custos ceremony status).');
     if (v.current.input.kind === 'approve') invalidInput(`The restore needs ${v.current.input.threshold} custodian approvals before any share is entered: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step unwrap-targets`.');
-    while (v.current?.input.kind === 'enter-share') {
-      const input = v.current.input;
-      const next = input.holders.find((h) => !h.done)!;
-      say(`\n=== SHARE ${input.holders.filter((h) => h.done).length + 1} of ${input.needed}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
-      for (let attempt = 1; ; attempt++) {
-        const typed = await ask.ask(`${next.name}, type your share: `, true);
-        try {
-          v = (await act({ kind: 'enter-share', holder: next.person, share: typed })).view;
-          say(`${next.name}'s share is accepted.`);
-          emit({ event: 'accepted', holder: next.name });
-          break;
-        } catch (e) {
-          if (!(e instanceof CustosError)) throw e;
-          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
-          emit({ event: 'refused', holder: next.name, code: e.appError.code });
-          if (attempt >= 3) throw e;
-        }
-      }
-    }
+    v = await enterShares(v, sit);
     v = (await act({ kind: 'run' })).view;
     say(`Backup Key rebuilt; its check value ${String(v.steps.find((x) => x.kind === 'rebuild-backup-key')?.outcome?.checkValue ?? '')} is the one recorded at the backup.`);
     const dest = v.current?.input.kind === 'unwrap' ? v.current.input.destination : null;
@@ -167,6 +173,61 @@ export async function runRestoreSitting(s: Services, t: { module: string; token:
     const results = (v.steps.find((x) => x.kind === 'unwrap-targets')?.outcome?.results ?? []) as Array<{ label: string; expected: string; got: string; matches: boolean }>;
     for (const r of results) say(`${r.label}: check value ${r.got} ${r.matches ? '= recorded' : `≠ recorded ${r.expected}`}`);
     emit({ event: 'unwrapped', results });
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}
+
+/** Each holder in turn types their share, alone at the keyboard; each is checked at once, on its own. */
+async function enterShares(v: RunView, sit: Sitting): Promise<RunView> {
+  const { say, emit, ask, act } = sit;
+  while (v.current?.input.kind === 'enter-share') {
+    const input = v.current.input;
+    const next = input.holders.find((h) => !h.done)!;
+    say(`\n=== SHARE ${input.holders.filter((h) => h.done).length + 1} of ${input.needed}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
+    for (let attempt = 1; ; attempt++) {
+      const typed = await ask.ask(`${next.name}, type your share: `, true);
+      try {
+        v = (await act({ kind: 'enter-share', holder: next.person, share: typed })).view;
+        say(`${next.name}'s share is accepted.`);
+        emit({ event: 'accepted', holder: next.name });
+        break;
+      } catch (e) {
+        if (!(e instanceof CustosError)) throw e;
+        say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
+        emit({ event: 'refused', holder: next.name, code: e.appError.code });
+        if (attempt >= 3) throw e;
+      }
+    }
+  }
+  return v;
+}
+
+/**
+ * `custos ceremony reshare-shares`: a re-share's secret part in one process — the old holders type
+ * their shares, the Backup Key is rebuilt and checked, split for the new holders, handed out one
+ * holder at a time and verified, and the new share set committed. Nothing touches the HSM.
+ */
+export async function runReshareSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; clear: boolean }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run);
+  const { say, ask, act } = sit;
+  try {
+    let v = await s.ceremonies.view(o.run);
+    if (v.type !== 'reshare') invalidInput('This ceremony is not a re-share.', 'Use `custos ceremony shares` for a backup and `custos ceremony restore-shares` for a restore or a drill.');
+    if (v.current?.kind !== 'enter-shares') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the entering of the old shares.`, v.status === 'interrupted' ? 'Run `custos ceremony resume --run ID` first: the shares entered or made by the process that stopped are void.' : 'Finish the steps before it first (custos ceremony status).');
+    if (v.current.input.kind === 'approve') invalidInput(`The new share set needs ${v.current.input.threshold} custodian approvals before any share is entered: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step commit-reshare`.');
+    v = await enterShares(v, sit);
+    v = (await act({ kind: 'run' })).view;
+    say(`Backup Key rebuilt; its check value ${String(v.steps.find((x) => x.kind === 'rebuild-backup-key')?.outcome?.checkValue ?? '')} is the one recorded at the backup.`);
+    v = (await act({ kind: 'run' })).view;
+    const split = v.steps.find((x) => x.kind === 'split')!.outcome!;
+    say(`Split again into ${String(split.count)} ${split.scheme === 'xor' ? 'XOR components (all needed)' : `SLIP-39 shares (any ${String(split.threshold)} rebuild the key)`}.`);
+    v = await handOutAndVerify(v, sit, o.clear);
+    if (v.current?.kind !== 'commit-reshare') return v;
+    v = (await act({ kind: 'run' })).view;
+    say(`\nThe new share set is recorded for the same Backup Key; the wrapped keys are unchanged, and the Backup Key is wiped from memory.\n${String(v.steps.find((x) => x.kind === 'commit-reshare')?.outcome?.note ?? '')}`);
     if (!opts.json) say(runText(v));
     return v;
   } finally {

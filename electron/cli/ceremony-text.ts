@@ -31,11 +31,20 @@ function nextCommand(v: RunView): string[] {
     case 'sign-off':
       return i.persons.map((p) => `custos ceremony sign-off ${run} --person "${name(p)}" --card-token CARD --card-pin-file FILE`);
     case 'enter-share':
+      return v.type === 'reshare'
+        ? [`custos ceremony reshare-shares ${run}   (the old shares are entered, the Backup Key rebuilt, split for the new holders, handed out, verified and committed in one sitting)`]
+        : [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
     case 'unwrap':
       return [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
+    case 'attest':
+      return [
+        ...i.holders.filter((h) => !h.done).map((h) => `custos ceremony attest ${run} --person "${h.name}" --card-token CARD --card-pin-file FILE   (only once the old share is destroyed)`),
+        `custos ceremony step ${run} --as "${v.participants.find((p) => p.roles.includes('administrator'))?.name ?? 'ADMINISTRATOR'}"   (when everyone who can has attested)`,
+      ];
     case 'hand-over':
     case 'verify-share':
     case 'none':
+      if (v.type === 'reshare') return [`custos ceremony resume ${run}   (the re-share's secret part runs in one sitting: custos ceremony reshare-shares)`];
       return c.kind === 'make-backup-key' || c.kind === 'split' || c.kind === 'hand-over' || c.kind === 'verify-shares' || c.kind === 'commit-backup'
         ? [`custos ceremony shares ${run} --so-pin-file FILE   (the Backup Key is made, handed over, verified and committed in one sitting)`]
         : [];

@@ -10,7 +10,7 @@
 // sign with Ed25519 (RFC 8032) under a key derived from the passphrase.
 import { canonicalJson } from './canonical';
 
-export type ApprovalPurpose = 'approve' | 'presence' | 'enrol';
+export type ApprovalPurpose = 'approve' | 'presence' | 'enrol' | 'attest';
 
 export interface ApprovalMessage {
   v: 1;

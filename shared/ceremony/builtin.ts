@@ -143,6 +143,30 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/reshare',
+    revision: 1,
+    type: 'reshare',
+    title: 'Re-share and custodian change',
+    summary:
+      'Gives a backup new holders or a new threshold without touching the wrapped keys: a quorum of the old holders enters their shares, the Backup Key is rebuilt in memory and checked, split again for the new holders with the verification round, and the new share set is recorded. The old shares stay valid until the Backup Key is rotated (a new backup); each old holder present attests that theirs is destroyed.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the backup from the record: its share set, the check value of its Backup Key, and the keys wrapped under it, which stay as they are.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the backup, who enters an old share, and who receives a new one with what threshold.' },
+      { id: 'enter-shares', kind: 'enter-shares', title: 'Enter the old shares', say: 'One old holder at a time enters their share, alone at the keyboard. Each share is checked against the backup’s record as it is entered.' },
+      { id: 'rebuild-backup-key', kind: 'rebuild-backup-key' },
+      { id: 'split', kind: 'split', say: 'The same Backup Key is split into one new share per new holder. Nothing is shown yet.' },
+      { id: 'hand-over', kind: 'hand-over' },
+      { id: 'verify-shares', kind: 'verify-shares' },
+      { id: 'commit-reshare', kind: 'commit-reshare', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'attest-destroyed', kind: 'attest-destroyed' },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -55,6 +55,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('enter-share'), holder: ref, share: secretText(2000, 'share') }),
   /** Restore and drill: unwrap the keys; the destination token's user PIN when it is not logged in already. */
   z.strictObject({ kind: z.literal('unwrap'), destPin: secretText(255, 'destination token PIN').nullable() }),
+  /** Re-share: an old holder attests, signing with their card, that their old share is destroyed. */
+  z.strictObject({ kind: z.literal('attest'), person: ref, proof: proofSchema }),
   z.strictObject({ kind: z.literal('tick'), step: ref.optional() }),
   z.strictObject({ kind: z.literal('exception'), role: z.enum(ROLES), step: ref.nullable(), expected: words(1000), happened: words(1000) }),
   z.strictObject({ kind: z.literal('decide'), id: ref, decision: words(1000) }),
@@ -92,7 +94,8 @@ export interface RecordView {
   token: string | null;
   policy: Policy;
   /** Completed backups with their drill status: the last drill, when the next is due, and whether it is overdue. */
-  backups: Array<{ run: string; at: string; targets: string[]; scheme: string; threshold: number; holders: string[]; lastDrill: string | null; drillDue: string; overdue: boolean }>;
+  /** A re-share is listed as a backup of its own (the same Backup Key, its new share set); `reshareOf` names the set it replaced, `resharedBy` the re-shares of this one. */
+  backups: Array<{ run: string; at: string; targets: string[]; scheme: string; threshold: number; holders: string[]; lastDrill: string | null; drillDue: string; overdue: boolean; reshareOf: string | null; resharedBy: string[] }>;
   people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: CredentialKind | string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -25,6 +25,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   restore: 'Restore from a backup',
   'restore-drill': 'Restore drill',
   retrieval: 'Archive retrieval',
+  reshare: 'Re-share and custodian change',
 });
 
 /**
@@ -54,6 +55,8 @@ export const STEP_KINDS = [
   'rebuild-backup-key',
   'unwrap-targets',
   'retrieve',
+  'commit-reshare',
+  'attest-destroyed',
   'print',
   'sign-off',
 ] as const;
@@ -241,6 +244,22 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM, and its check value compared with the one recorded when it was archived.',
+  },
+  'commit-reshare': {
+    title: 'Commit the new share set',
+    actor: 'operator',
+    changes: true,
+    secret: true,
+    perHolder: false,
+    say: 'Every new share passed the verification round. With the quorum’s approval the new share set is recorded for the same Backup Key; the wrapped keys do not change. Then the Backup Key is wiped from memory.',
+  },
+  'attest-destroyed': {
+    title: 'Old holders attest that their shares are destroyed',
+    actor: 'custodian',
+    changes: true,
+    secret: false,
+    perHolder: true,
+    say: 'Each holder of an old share who is present destroys it in front of the witness (shreds the sheet) and signs with their card that it is destroyed. An old share nobody attests stays able to rebuild the Backup Key, with the others of its set, until the Backup Key is rotated.',
   },
   print: {
     title: 'Print',

@@ -74,6 +74,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['retrieve'],
     beforeFingerprint: [],
   },
+  // A re-share rebuilds the Backup Key from the old set and splits it again: the same verification
+  // round as a backup before anything is recorded, and the quorum approves before any share is typed.
+  reshare: {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-reshare', 'attest-destroyed'],
+    order: ['login', 'check', 'read-fingerprint', 'enter-shares', 'rebuild-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-reshare', 'sign-off'],
+    quorum: ['commit-reshare'],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */
@@ -82,6 +90,7 @@ const AFTER: Partial<Record<StepKind, StepKind>> = {
   archive: 'generate',
   csr: 'generate',
   'show-check-value': 'generate',
+  'attest-destroyed': 'commit-reshare',
 };
 
 /** Schema problems as lint problems (paths joined with dots and brackets). */
@@ -127,7 +136,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }

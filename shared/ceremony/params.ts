@@ -124,6 +124,23 @@ export const retrievalParamsSchema = z.strictObject({
 });
 export type RetrievalParams = z.infer<typeof retrievalParamsSchema>;
 
+/** Re-share: the same Backup Key, new holders or a new threshold; the wrapped keys stay as they are. */
+export const reshareParamsSchema = z.strictObject({
+  /** The backup (its ceremony id; a backup or an earlier re-share) whose share set is replaced. */
+  backup: z.string().regex(/^[0-9a-f-]{36}$/, 'Name the backup by its ceremony id (custos ceremony list).'),
+  /** Old holders who enter their shares, in the order they come to the keyboard (at least the old threshold). */
+  from: z.array(personRef).min(1).max(16),
+  /** SLIP-39 shares written down, or XOR components, for the new set. */
+  scheme: z.enum(['slip39', 'xor']),
+  /** New shares needed to restore (XOR: every component). */
+  threshold: z.number().int().min(1).max(16),
+  /** One new share per holder, in this order. */
+  holders: z.array(personRef).min(1).max(16),
+  /** SLIP-39 iteration exponent for the new shares; default 1. */
+  iterationExponent: z.number().int().min(0).max(15).optional(),
+});
+export type ReshareParams = z.infer<typeof reshareParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -132,6 +149,7 @@ export const PARAM_SCHEMAS = {
   restore: restoreParamsSchema,
   'restore-drill': restoreParamsSchema.omit({ destination: true }),
   retrieval: retrievalParamsSchema,
+  reshare: reshareParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -142,6 +160,7 @@ export type CeremonyParams = {
   restore: RestoreParams;
   'restore-drill': Omit<RestoreParams, 'destination'>;
   retrieval: RetrievalParams;
+  reshare: ReshareParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -165,6 +184,14 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     // Kept in the schema so that a definition naming it stays readable, but refused at planning
     // (before any PKCS#11 call) rather than at the split, half-way through a ceremony.
     if (p.scheme === 'sealed') problems.push('Shares sealed to cards cannot be made in a ceremony yet: plan the backup with SLIP-39 shares (slip39) or XOR components (xor), and seal written shares afterwards with `custos shares seal`.');
+  }
+  if (type === 'reshare') {
+    const p = params as ReshareParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A new holder is named twice: each holder receives exactly one share.');
+    if (new Set(p.from).size !== p.from.length) problems.push('An old holder is named twice: each old share counts once.');
+    if (p.threshold > p.holders.length) problems.push(`The threshold (${p.threshold}) is larger than the number of new holders (${p.holders.length}).`);
+    if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of new holders.');
+    if (p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
   }
   if (type === 'restore' || type === 'restore-drill') {
     const p = params as RestoreParams;

@@ -94,6 +94,29 @@ export function buildTranscript(x: TranscriptInput): Transcript {
         signature: a.signature,
       });
     }
+    // A re-share's attestations that old shares are destroyed: signed like approvals (purpose
+    // "attest"), so the bundle's verifier checks them against the same enrolled credentials.
+    if (step.kind === 'attest-destroyed') {
+      for (const p of s.step[step.id]!.progress) {
+        if (p.destroyed !== true || typeof p.signature !== 'string') continue;
+        const person = String(p.holder);
+        const credential = String(p.credential);
+        const counter = Number(p.counter);
+        const nonce = String(p.nonce);
+        approvals.push({
+          step: step.id,
+          person,
+          name: nameOf(person),
+          role: 'custodian',
+          credential,
+          counter,
+          nonce,
+          at: String(p.at ?? ''),
+          message: approvalMessage({ purpose: 'attest', run: plan.run, fingerprint: plan.fingerprint, step: step.id, counter, nonce, person, credential }),
+          signature: p.signature,
+        });
+      }
+    }
   }
   return {
     format: TRANSCRIPT_FORMAT,

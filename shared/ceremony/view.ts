@@ -17,6 +17,8 @@ export type StepInput =
   | { kind: 'verify-share'; holders: Array<{ person: string; name: string; done: boolean }> }
   | { kind: 'enter-share'; holders: Array<{ person: string; name: string; done: boolean }>; needed: number }
   | { kind: 'unwrap'; destination: string | null }
+  /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
+  | { kind: 'attest'; holders: Array<{ person: string; name: string; index: number; done: boolean }>; absent: Array<{ name: string; index: number }> }
   | { kind: 'tick'; step: string }
   | { kind: 'sign-off'; persons: string[] }
   | { kind: 'none' };
@@ -74,7 +76,9 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
   const prev = s.steps[step.index - 1];
   if (prev && prev.witness && s.step[prev.id]!.status === 'done' && !s.step[prev.id]!.ticked) return { kind: 'tick', step: prev.id };
   const holders = () => {
-    const ids = (s.plan.params.holders as Array<{ person: string; name: string }> | undefined) ?? [];
+    // A re-share's old holders enter shares; its new holders receive them.
+    const key = step.kind === 'enter-shares' && s.plan.params.from ? 'from' : 'holders';
+    const ids = (s.plan.params[key] as Array<{ person: string; name: string }> | undefined) ?? [];
     const done = s.step[step.id]!.holders;
     return ids.map((h) => ({ person: h.person, name: h.name, done: done.includes(h.person) }));
   };
@@ -109,6 +113,16 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
       if (approvalsFor(s, step.id).length < (step.quorum?.threshold ?? 0)) break;
       const d = s.plan.params.destination as { token: { label: string } } | null | undefined;
       return secretsHere ? { kind: 'unwrap', destination: d?.token.label ?? null } : { kind: 'none' };
+    }
+    case 'attest-destroyed': {
+      const old = (s.plan.params.oldHolders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
+      const done = s.step[step.id]!.holders;
+      const here = old.filter((h) => s.plan.participants.some((p) => p.person === h.person && p.credential));
+      return {
+        kind: 'attest',
+        holders: here.map((h) => ({ person: h.person, name: h.name, index: h.index, done: done.includes(h.person) })),
+        absent: old.filter((h) => !here.includes(h)).map((h) => ({ name: h.name, index: h.index })),
+      };
     }
     case 'sign-off': {
       const witnesses = participantsWith(s, 'witness');
@@ -165,9 +179,9 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
             ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
             : input.kind === 'hand-over' || input.kind === 'verify-share'
               ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
-              : input.kind === 'enter-share'
+              : input.kind === 'enter-share' || input.kind === 'attest'
                 ? input.holders.filter((h) => !h.done).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
-              : actorsFor(step.actor);
+                : actorsFor(step.actor);
   return {
     run: plan.run,
     type: plan.definition.type,

@@ -398,3 +398,80 @@ describe('archive retrieval under quorum (issue #10 part 3)', () => {
     expect(transcript.params.purpose).toMatch(/ticket 4711/);
   }, 180_000);
 });
+
+describe('re-share and custodian change (issue #10 part 7)', () => {
+  it('rebuilds the Backup Key from two old shares, splits it again for new holders with the verification round, records the old holders’ attestations, and the new set restores', async () => {
+    expect(backupRun).not.toBe('');
+    const params = { backup: backupRun, from: ['Ann Archer', 'Ben Baker'], scheme: 'slip39', threshold: 2, holders: ['Cat Cole', 'Ann Archer', 'Ben Baker'] };
+    // Below the policy's minimum threshold, or too few old shares: refused at planning.
+    expect((await failure(f.service.plan(f.session, { definition: 'custos/reshare', params: { ...params, threshold: 1 }, participants: cast() }))).code).toBe('QUORUM_NOT_MET');
+    expect((await failure(f.service.plan(f.session, { definition: 'custos/reshare', params: { ...params, from: ['Ann Archer'] }, participants: cast() }))).code).toBe('QUORUM_NOT_MET');
+    let v = await f.service.plan(f.session, { definition: 'custos/reshare', params, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // check
+    expect(String(v.steps.find((s) => s.id === 'check')!.outcome!.note)).toMatch(/old shares stay valid/);
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    // The quorum approves the new set before any old share is typed.
+    expect(v.current!.input).toMatchObject({ kind: 'approve', step: 'commit-reshare' });
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! }, null))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'commit-reshare', person: c, proof: f.card(c) });
+    expect(v.current!.input).toMatchObject({ kind: 'enter-share', needed: 2 });
+    // Cat holds an old share but is not named to enter one: her share is named, and not counted.
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Cat Cole']! }, null))).message).toMatch(/Cat Cole’s, who is not named to enter one in this re-share/);
+    v = await f.act(run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! });
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! }, null))).code).toBe('SHARE_DUPLICATE');
+    v = await f.act(run, { kind: 'enter-share', holder: 'Ben Baker', share: backupShares['Ben Baker']! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // rebuild
+    expect(v.steps.find((s) => s.kind === 'rebuild-backup-key')!.outcome!.matches).toBe(true);
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // split
+    const fresh: Record<string, string> = {};
+    for (const h of ['Cat Cole', 'Ann Archer', 'Ben Baker']) {
+      const r = await f.service.act(f.session, run, { kind: 'reveal', holder: h }, null);
+      fresh[h] = r.reveal!.share;
+      v = await f.act(run, { kind: 'handed-over', holder: h });
+    }
+    // A new set: no new share is an old one.
+    expect(Object.values(fresh).some((s) => Object.values(backupShares).includes(s))).toBe(false);
+    // The old share is not the new one: the verification round refuses it.
+    expect((await failure(f.service.act(f.session, run, { kind: 'verify-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! }, null))).code).toMatch(/^SHARE_/);
+    for (const h of ['Cat Cole', 'Ann Archer', 'Ben Baker']) v = await f.act(run, { kind: 'verify-share', holder: h, share: fresh[h]! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // commit the new set
+    const commit = v.steps.find((s) => s.kind === 'commit-reshare')!.outcome!;
+    expect(commit).toMatchObject({ reshareOf: backupRun, oldSharesValid: true });
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    // Attestations: the old holder's own card only; someone who held no old share has nothing to attest.
+    expect(v.current!.input).toMatchObject({ kind: 'attest' });
+    expect((await failure(f.service.act(f.session, run, { kind: 'attest', person: 'Ben Baker', proof: f.card('Cat Cole') }, null))).code).toBe('CARD_WRONG');
+    expect((await failure(f.service.act(f.session, run, { kind: 'attest', person: 'Wes Witness', proof: f.card('Wes Witness') }, null))).code).toBe('PERSON_NOT_FOUND');
+    v = await f.act(run, { kind: 'attest', person: 'Ann Archer', proof: f.card('Ann Archer') });
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    const att = v.steps.find((s) => s.kind === 'attest-destroyed')!.outcome!;
+    expect((att.attested as Array<{ name: string }>).map((a) => a.name)).toEqual(['Ann Archer']);
+    expect((att.notAttested as Array<{ name: string }>).map((a) => a.name).sort()).toEqual(['Ben Baker', 'Cat Cole']);
+    const bundle = await signOff(run);
+    // The attestation is signed like an approval, and the bundle's verifier checks it.
+    const transcript = JSON.parse(readFileSync(join(bundle, 'transcript.json'), 'utf8')) as { approvals: Array<{ step: string; name: string; message: string }> };
+    expect(transcript.approvals.find((a) => a.step === 'attest-destroyed')).toMatchObject({ name: 'Ann Archer' });
+    expect(JSON.parse(transcript.approvals.find((a) => a.step === 'attest-destroyed')!.message).purpose).toBe('attest');
+    expect(JSON.stringify(transcript)).not.toContain(fresh['Cat Cole']!.split(' ').slice(0, 6).join(' '));
+
+    // The dashboard lists the new set as a backup of its own, and the old one as re-shared.
+    const status = await f.service.status();
+    expect(status.backups.find((b) => b.run === run)).toMatchObject({ reshareOf: backupRun, holders: ['Cat Cole', 'Ann Archer', 'Ben Baker'] });
+    expect(status.backups.find((b) => b.run === backupRun)!.resharedBy).toEqual([run]);
+
+    // The new set restores: a drill with two new shares rebuilds the same Backup Key and unwraps every key to its recorded check value.
+    const drill = await upToShares('custos/restore-drill', { backup: run, holders: ['Cat Cole', 'Ben Baker'] });
+    await f.act(drill.run, { kind: 'enter-share', holder: 'Cat Cole', share: fresh['Cat Cole']! });
+    // An old share is of another set now.
+    expect((await failure(f.service.act(f.session, drill.run, { kind: 'enter-share', holder: 'Ben Baker', share: backupShares['Ben Baker']! }, null))).code).toBe('SHARE_SET_MISMATCH');
+    await f.act(drill.run, { kind: 'enter-share', holder: 'Ben Baker', share: fresh['Ben Baker']! });
+    await f.act(drill.run, { kind: 'run' }, 'Otto Operator');
+    const dv = await f.act(drill.run, { kind: 'run' }, 'Otto Operator');
+    expect((dv.steps.find((s) => s.kind === 'unwrap-targets')!.outcome!.results as Array<{ matches: boolean }>).map((r) => r.matches)).toEqual([true, true]);
+    await signOff(drill.run);
+  }, 240_000);
+});

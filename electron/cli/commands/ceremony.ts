@@ -22,7 +22,7 @@ import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
 import { LIMITS, readBounded } from '../files';
 import { readSecret } from '../secrets';
-import { runRestoreSitting, runSharesSitting } from '../ceremony-shares';
+import { runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -189,6 +189,11 @@ export function registerCeremonyCommands(program: Command): void {
     return { action: { kind: 'present', person: o.person!, proof: p.proof }, by: null, wipe: p.wipe };
   });
 
+  act('attest', 'a holder of an old share attests, with their card (or passphrase), that they destroyed it (re-share)', (x) => cardOptions(x.addOption(new Option('--person <name>').makeOptionMandatory())), async (s, o, opts) => {
+    const p = await proofOf(s, opts, o, o.person!);
+    return { action: { kind: 'attest', person: o.person!, proof: p.proof }, by: null, wipe: p.wipe };
+  });
+
   act('confirm-fingerprint', 'the administrator records that everyone read the fingerprint aloud; --words must be the words on the screen', (x) => x.addOption(new Option('--words <words>', 'the eight fingerprint words, as read aloud').makeOptionMandatory()), async (s, o) => {
     const v = await s.ceremonies.view(o.run!);
     const said = o.words!.trim().toLowerCase().split(/\s+/);
@@ -274,6 +279,12 @@ export function registerCeremonyCommands(program: Command): void {
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .addOption(new Option('--dest-pin-file <file>', 'the PIN of the destination token, when it is not the workstation token'))
     .action((o: { run: string; destPinFile?: string }) => withSession(program, async (s, t, opts) => runRestoreSitting(s, t, opts, o)));
+
+  c.command('reshare-shares')
+    .description('a re-share’s secret part in one sitting: the old holders type their shares, the Backup Key is rebuilt and checked, split for the new holders, each new share shown to its holder alone and verified, the new set committed')
+    .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
+    .addOption(new Option('--no-clear', 'do not clear the screen between holders (for a printed log: then nobody else may watch the terminal)'))
+    .action((o: { run: string; clear: boolean }) => withSession(program, async (s, t, opts) => runReshareSitting(s, t, opts, o)));
 
   c.command('bundle')
     .description('where a finished ceremony’s evidence bundle is; --out copies it (to removable media)')

@@ -15,6 +15,7 @@ import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
+import * as reshare from './steps-reshare';
 import * as retrieval from './steps-retrieval';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
@@ -23,6 +24,7 @@ export type CeremonyAction =
   | { kind: 'run' }
   | { kind: 'login'; pin: string | null }
   | { kind: 'present'; person: string; proof: Proof }
+  | { kind: 'attest'; person: string; proof: Proof }
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
@@ -131,6 +133,9 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'enter-share':
       await restore.enterShare(ctx, action.holder, action.share);
       return {};
+    case 'attest':
+      ctx.run = await engine.attest(deps, r, { person: person(action.person), proof: action.proof });
+      return {};
     case 'unwrap': {
       engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
       const d = restore.destinationOf(ctx);
@@ -168,7 +173,21 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await common.runLogin(ctx, null);
       break;
     case 'check':
-      await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
+      await (type === 'backup'
+        ? backup.runCheckBackup(ctx)
+        : type === 'restore' || type === 'restore-drill'
+          ? restore.runCheckRestore(ctx)
+          : type === 'retrieval'
+            ? retrieval.runCheckRetrieval(ctx)
+            : type === 'reshare'
+              ? reshare.runCheckReshare(ctx)
+              : keygen.runCheckKeygen(ctx));
+      break;
+    case 'commit-reshare':
+      await reshare.runCommitReshare(ctx);
+      break;
+    case 'attest-destroyed':
+      await reshare.runAttestDone(ctx);
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);

@@ -242,6 +242,35 @@ export async function present(ctx: EngineContext & CeremonyDepsLite, r: LoadedRu
   return append(ctx, loaded, [{ actor: { person: p.person, name: p.name, role: p.roles[0]! }, event: { type: 'presence.proved', step: step.id, person: p.person, credential: cred.fingerprint, counter, nonce, signature } }]);
 }
 
+/**
+ * A holder of an old share attests, signing with their own card (or passphrase), that they
+ * destroyed it (a re-share's attest-destroyed step). Signed like an approval, with purpose
+ * "attest", so the bundle's verifier checks it with the others.
+ */
+export async function attest(ctx: EngineContext & CeremonyDepsLite, r: LoadedRun, x: { person: string; proof: Proof }): Promise<LoadedRun> {
+  requireRunning(r);
+  requireNotInterrupted(ctx, r);
+  const step = requireRunnable(r);
+  if (step.kind !== 'attest-destroyed') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the attestation that old shares are destroyed.', 'Attest when the ceremony reaches that step.');
+  const p = participant(r.state, x.person);
+  if (!p) fail('PERSON_NOT_FOUND', 'That person is not a participant of this ceremony.', 'Choose one of the people named in the ceremony.');
+  const old = (r.state.plan.params.oldHolders as Array<{ person: string; index: number }> | undefined) ?? [];
+  const mine = old.find((h) => h.person === p.person);
+  if (!mine) fail('PERSON_NOT_FOUND', `${p.name} held no share of the old set, so has nothing to attest.`, 'Only holders of the old shares attest.');
+  if (r.state.step[step.id]!.holders.includes(p.person)) return r;
+  const { loaded, counter, nonce } = await challengeFor(ctx, r, step.id);
+  const cred = credentialOf(ctx, loaded.state, p.person);
+  const message = approvalMessage({ purpose: 'attest', run: loaded.state.plan.run, fingerprint: loaded.state.plan.fingerprint, step: step.id, counter, nonce, person: p.person, credential: cred.fingerprint });
+  const signature = await prove(ctx, cred, x.proof, message);
+  if (!verifyCredential(cred, message, signature)) fail('CARD_WRONG', `The proof does not match ${p.name}'s enrolled credential.`, 'Use the person’s own card or passphrase.');
+  return append(ctx, loaded, [
+    {
+      actor: { person: p.person, name: p.name, role: 'custodian' },
+      event: { type: 'step.progress', step: step.id, holder: p.person, outcome: { holder: p.person, name: p.name, index: mine.index, destroyed: true, credential: cred.fingerprint, counter, nonce, signature, at: ctx.now().toISOString() } },
+    },
+  ]);
+}
+
 // ---- Administration: fingerprint confirmation, ticks, exceptions, abort ------------------------
 
 export async function confirmFingerprint(ctx: EngineContext, r: LoadedRun, x: { by: string; fingerprint: string }): Promise<LoadedRun> {

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -141,7 +141,13 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
           ? resolveRetrieval(params as RetrievalParams, ctx)
-          : resolveTypeParams(def.type, params, register, participants);
+          : def.type === 'reshare'
+            ? resolveReshare(params as ReshareParams, register, participants, record!)
+            : resolveTypeParams(def.type, params, register, participants);
+    // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
+    if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
+      fail('QUORUM_NOT_MET', `The policy asks for at least ${policy.minimumShareThreshold} shares to restore; this plan sets ${String(resolved.threshold)}.`, `Set the threshold to ${policy.minimumShareThreshold} or more (with at least as many holders).`);
+    }
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -187,7 +193,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
-  if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
+  if (type === 'restore' || type === 'restore-drill' || type === 'reshare') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
 }
@@ -247,7 +253,8 @@ export interface BackupFacts {
 
 export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
   const stored = record.loadRun(run);
-  if (!stored || stored.definition.type !== 'backup') fail('CEREMONY_NOT_FOUND', `There is no backup ceremony ${run} in this record.`, 'Name a finished backup ceremony (custos ceremony list).');
+  // A re-share makes a new share set for the same Backup Key and blobs: it is a backup to restore from.
+  if (!stored || (stored.definition.type !== 'backup' && stored.definition.type !== 'reshare')) fail('CEREMONY_NOT_FOUND', `There is no backup ceremony ${run} in this record.`, 'Name a finished backup or re-share ceremony (custos ceremony list).');
   const state = foldJournal(stored.entries, resolveSteps(stored.definition, () => 1));
   if (state.status !== 'completed') fail('CEREMONY_STEP_BLOCKED', `The backup ${run} did not finish (${state.status}): it has nothing to restore.`, 'Name a completed backup ceremony.');
   const out = (kind: string) => {
@@ -268,9 +275,38 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
     scheme,
     threshold: Number(split.threshold),
     identifier: typeof split.identifier === 'number' ? split.identifier : null,
-    backupKeyCheck: String(out('make-backup-key').checkValue ?? ''),
+    backupKeyCheck: String((stored.definition.type === 'reshare' ? out('rebuild-backup-key') : out('make-backup-key')).checkValue ?? ''),
     shares,
-    blobs: (out('commit-backup').blobs ?? []) as BackupFacts['blobs'],
+    blobs: ((stored.definition.type === 'reshare' ? out('commit-reshare') : out('commit-backup')).blobs ?? []) as BackupFacts['blobs'],
+  };
+}
+
+/**
+ * A re-share: the old holders who enter shares (checked against the backup's record, as in a
+ * restore), and the new holders with the new scheme and threshold (as in a backup). The blobs do
+ * not change: the new set rebuilds the same Backup Key.
+ */
+function resolveReshare(p: ReshareParams, register: PersonRecord[], participants: Participant[], record: CeremonyRecord): Record<string, unknown> {
+  const old = resolveRestore('restore-drill', { backup: p.backup, holders: p.from }, register, participants, record, {} as PlanContext);
+  const holders = p.holders.map((ref) => {
+    const person = findPerson(register, ref);
+    const part = participants.find((x) => x.person === person.id);
+    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} receives a new share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+    return { person: person.id, name: person.name };
+  });
+  const b = old.backup as { scheme: string; threshold: number; identifier: number | null };
+  const oldHolders = backupFacts(record, p.backup).shares.map((x) => ({ person: x.holder, name: x.name, index: x.index }));
+  return {
+    backup: old.backup,
+    // The split names the Backup Key by its targets' names; a restore of the new set reads the blobs from the commit.
+    targets: (old.targets as BackupFacts['blobs']).map((t) => ({ ...t, name: t.target })),
+    from: old.holders,
+    oldHolders,
+    previous: { scheme: b.scheme, threshold: b.threshold, count: oldHolders.length, identifier: b.identifier },
+    scheme: p.scheme,
+    threshold: p.threshold,
+    holders,
+    iterationExponent: p.iterationExponent ?? 1,
   };
 }
 

@@ -16,6 +16,10 @@ export interface BackupStatus {
   /** When the next drill is due under the policy's interval. */
   drillDue: string;
   overdue: boolean;
+  /** A re-share: the backup (or earlier re-share) whose share set it replaced; the same Backup Key. */
+  reshareOf: string | null;
+  /** Re-shares of this share set. Its shares stay valid all the same, until the Backup Key is rotated. */
+  resharedBy: string[];
 }
 
 export interface RecordStatus {
@@ -42,7 +46,14 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
     const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
     if (of && d.endedAt && (!drilled.has(of) || drilled.get(of)! < d.endedAt)) drilled.set(of, d.endedAt);
   }
-  for (const b of runs.filter((x) => x.type === 'backup' && x.status === 'completed')) {
+  const sets = runs.filter((x) => (x.type === 'backup' || x.type === 'reshare') && x.status === 'completed');
+  const reshareOf = new Map<string, string>();
+  for (const b of sets.filter((x) => x.type === 'reshare')) {
+    const planned = r.loadRun(b.run)?.entries[0]?.event;
+    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+    if (of) reshareOf.set(b.run, of);
+  }
+  for (const b of sets) {
     const stored = r.loadRun(b.run);
     const planned = stored?.entries[0]?.event;
     if (!stored || planned?.type !== 'run.planned') continue;
@@ -61,6 +72,8 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
       lastDrill: last,
       drillDue: due.toISOString(),
       overdue: due <= now,
+      reshareOf: reshareOf.get(b.run) ?? null,
+      resharedBy: [...reshareOf].filter(([, of]) => of === b.run).map(([run]) => run),
     });
   }
   return out;

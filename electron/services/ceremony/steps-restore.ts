@@ -27,6 +27,8 @@ interface RestorePlan {
   targets: BackupFacts['blobs'];
   holders: Array<{ person: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
   destination?: { module: string; token: { uri: string; label: string; serial: string } } | null;
+  /** A re-share: the old holders who enter shares (`holders` are then the new holders). */
+  from?: RestorePlan['holders'];
 }
 
 const params = (s: RunState) => s.plan.params as unknown as RestorePlan;
@@ -38,6 +40,9 @@ function destination(ctx: StepContext): { path: string; token: string; label: st
 }
 
 const drill = (s: RunState) => s.plan.definition.type === 'restore-drill';
+/** Who enters shares: the restore's holders, or a re-share's old holders. */
+const entering = (p: RestorePlan) => p.from ?? p.holders;
+const what = (s: RunState) => (drill(s) ? 'drill' : s.plan.definition.type === 'reshare' ? 're-share' : 'restore');
 
 /**
  * A share of the backup whose holder is not named for this run: named all the same (from the
@@ -45,12 +50,12 @@ const drill = (s: RunState) => s.plan.definition.type === 'restore-drill';
  */
 function unnamedOwner(ctx: StepContext, p: RestorePlan, match: (x: BackupFacts['shares'][number]) => boolean): BackupFacts['shares'][number] | null {
   try {
-    return backupFacts(ctx.record, p.backup.run).shares.find((x) => match(x) && !p.holders.some((h) => h.person === x.holder)) ?? null;
+    return backupFacts(ctx.record, p.backup.run).shares.find((x) => match(x) && !entering(p).some((h) => h.person === x.holder)) ?? null;
   } catch {
     return null; // the backup's record unreadable: the plain refusal below still holds
   }
 }
-const needed = (p: RestorePlan) => (p.backup.scheme === 'xor' ? p.holders.length : p.backup.threshold);
+const needed = (p: RestorePlan) => (p.backup.scheme === 'xor' ? entering(p).length : p.backup.threshold);
 
 /** The keys are not on the destination already (restore), and the backup's blobs are all there. */
 export async function runCheckRestore(ctx: StepContext): Promise<void> {
@@ -81,8 +86,8 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
   // The quorum (restore) must have approved before anyone types a share: the prerequisites say so.
   requireRunnable(ctx.run);
   const p = params(s);
-  const h = p.holders.find((x) => x.person === holderRef || x.name.toLowerCase() === holderRef.toLowerCase());
-  if (!h) fail('PERSON_NOT_FOUND', `“${holderRef}” is not one of the holders named for this ${drill(s) ? 'drill' : 'restore'}.`, 'Choose one of the holders.');
+  const h = entering(p).find((x) => x.person === holderRef || x.name.toLowerCase() === holderRef.toLowerCase());
+  if (!h) fail('PERSON_NOT_FOUND', `“${holderRef}” is not one of the holders named for this ${what(s)}.`, 'Choose one of the holders.');
   const done = s.step[step.id]!.holders;
   if (done.includes(h.person)) fail('SHARE_DUPLICATE', `${h.name}’s share was entered already; the same share counts once.`, 'The next holder enters their share.');
   const sec = ctx.secrets.get(s.plan.run) ?? { bk: Buffer.alloc(0), shares: new Map(), shareBytes: new Map(), facts: {} };
@@ -92,7 +97,7 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
     if (!/^[0-9a-fA-F]{64}$/.test(hex)) fail('COMPONENT_INVALID', 'A component of this backup is 64 hexadecimal digits (16 groups of 4).', 'Type the component again from your sheet.');
     record = Buffer.from(hex, 'hex');
     const kcv = keyCheckValues('AES', record).cmac;
-    const owner = p.holders.find((x) => x.checkValue === kcv);
+    const owner = entering(p).find((x) => x.checkValue === kcv);
     if (kcv !== h.checkValue) {
       record.fill(0);
       if (owner) fail('SHARE_WRONG_HOLDER', `This is component ${owner.index} (${owner.name}’s), not ${h.name}’s component ${h.index}.`, `${h.name} types their own component.`);
@@ -112,12 +117,12 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
       fail('SHARE_SET_MISMATCH', `This share is from another set (set ${share.identifier}), not from this backup’s (set ${p.backup.identifier}).`, `${h.name} enters the share they received at the backup ceremony of ${p.backup.run.slice(0, 8)}.`);
     }
     const fp = await shareFingerprint(share);
-    const owner = p.holders.find((x) => x.fingerprint === fp);
+    const owner = entering(p).find((x) => x.fingerprint === fp);
     if (fp !== h.fingerprint) {
       if (owner && done.includes(owner.person)) fail('SHARE_DUPLICATE', `This is share ${owner.index}, which ${owner.name} has entered already.`, `${h.name} enters their own share.`);
       if (owner) fail('SHARE_WRONG_HOLDER', `This is share ${owner.index} (${owner.name}’s), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
       const other = unnamedOwner(ctx, p, (x) => x.fingerprint === fp);
-      if (other) fail('SHARE_WRONG_HOLDER', `This is share ${other.index} (${other.name}’s, who is not named to enter one in this ${drill(s) ? 'drill' : 'restore'}), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
+      if (other) fail('SHARE_WRONG_HOLDER', `This is share ${other.index} (${other.name}’s, who is not named to enter one in this ${what(s)}), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
       fail('SHARE_NOT_IN_RECORD', `This share of the set is not the one recorded for ${h.name} (share ${h.index}).`, `${h.name} checks the share against their sheet.`);
     }
     record = Buffer.from(text.trim().toLowerCase().split(/\s+/).join(' '), 'utf8');

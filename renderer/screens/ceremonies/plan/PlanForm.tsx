@@ -4,6 +4,7 @@ import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
 import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
+import { ReshareForm } from './ReshareForm';
 import { RestoreForm } from './RestoreForm';
 import { RetrievalForm } from './RetrievalForm';
 import { SetupForm } from './SetupForm';
@@ -35,6 +36,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
     ) : def.type === 'restore' || def.type === 'restore-drill' ? (
       // A new lead from another screen (another backup, another version) starts the form afresh.
       <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
+    ) : def.type === 'reshare' ? (
+      <ReshareForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
     ) : null;

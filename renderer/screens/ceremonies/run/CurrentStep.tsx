@@ -9,6 +9,7 @@ import { outcomeFacts, personWithRole } from '../words';
 import { actingWords, candidatesOf, useStepAct } from './act';
 import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
+import { AttestPanel } from './Attest';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
 import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
@@ -151,6 +152,8 @@ function InputPanel(props: PanelProps) {
       return <EnterSharePanel {...props} />;
     case 'unwrap':
       return <UnwrapPanel {...props} />;
+    case 'attest':
+      return <AttestPanel {...props} />;
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }

@@ -32,13 +32,28 @@ export function RunSubject({ view }: { view: RunView }) {
           <dd>{r.keys.map((k) => targetTitle(k.target)).join(', ')}</dd>
         </div>
         <div className="tech-row">
-          <dt>Shares entered by</dt>
+          <dt>{r.reshare ? 'Old shares entered by' : 'Shares entered by'}</dt>
           <dd>{namesList(r.holders.map((h) => h.name))}</dd>
         </div>
-        <div className="tech-row">
-          <dt>{r.drill ? 'Kept' : 'Restored into'}</dt>
-          <dd>{r.drill ? 'Nothing: a drill unwraps into a session only and destroys what it unwrapped.' : r.destination ? `token “${r.destination}”` : 'the workstation token'}</dd>
-        </div>
+        {r.reshare ? (
+          <>
+            <div className="tech-row">
+              <dt>New shares for</dt>
+              <dd>
+                {namesList(r.reshare.holders)} · {schemeWords(r.reshare.scheme, r.reshare.threshold, r.reshare.holders.length)}
+              </dd>
+            </div>
+            <div className="tech-row">
+              <dt>Old shares</dt>
+              <dd>Stay valid until the Backup Key is rotated by a new backup of these keys: each old holder destroys their sheet and attests it at the end.</dd>
+            </div>
+          </>
+        ) : (
+          <div className="tech-row">
+            <dt>{r.drill ? 'Kept' : 'Restored into'}</dt>
+            <dd>{r.drill ? 'Nothing: a drill unwraps into a session only and destroys what it unwrapped.' : r.destination ? `token “${r.destination}”` : 'the workstation token'}</dd>
+          </div>
+        )}
       </dl>
     );
   }

@@ -99,6 +99,8 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
         : destinationPin
           ? { who, what: `enter the user PIN of “${input.destination}” and restore the keys into it`, note: 'Everyone else: look away from the keyboard. Then read the check values aloud as they appear.' }
           : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
+    case 'attest':
+      return { who, what: 'destroy your old share sheet in front of the witness, then sign with your card that it is destroyed', note: `Sign only if it is destroyed: the record keeps your signature.${then ? ` ${then}` : ''}` };
     case 'none':
       return null;
   }
@@ -122,6 +124,7 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     split: { what: 'split the Backup Key into one share per holder (nothing is shown yet)', button: 'Split the Backup Key now' },
     print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
     'rebuild-backup-key': { what: 'rebuild the Backup Key from the shares entered and compare its check value with the backup’s', button: 'Rebuild the Backup Key now' },
+    'commit-reshare': { what: 'record the new share set for the same Backup Key (the wrapped keys do not change)', button: 'Record the new share set now' },
     retrieve: { what: 'retrieve the archived key into the HSM and compare its check value', button: 'Retrieve the key now' },
   };
   return words[kind] ?? { what: `do step ${n} now`, button: `Do step ${n} now` };

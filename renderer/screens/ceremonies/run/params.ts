@@ -15,6 +15,8 @@ export interface RestoreView {
   holders: Array<{ person: string; name: string; index: number }>;
   /** The token restored into, when it is not the workstation token (a restore only). */
   destination: string | null;
+  /** A re-share: the new set, for the new holders (the keys wrapped under the Backup Key stay as they are). */
+  reshare: { scheme: string; threshold: number; holders: string[] } | null;
 }
 
 export interface RetrievalView {
@@ -32,7 +34,8 @@ const num = (v: unknown, fallback = 0): number => (typeof v === 'number' ? v : f
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export function restoreView(view: RunView): RestoreView | null {
-  if (view.type !== 'restore' && view.type !== 'restore-drill') return null;
+  // A re-share's first half is a restore's: the old holders enter their shares.
+  if (view.type !== 'restore' && view.type !== 'restore-drill' && view.type !== 'reshare') return null;
   const p = view.params;
   const b = obj(p.backup);
   return {
@@ -41,8 +44,9 @@ export function restoreView(view: RunView): RestoreView | null {
     scheme: text(b.scheme, 'slip39'),
     threshold: num(b.threshold),
     keys: list(p.targets).map((t) => ({ target: text(obj(t).target), label: text(obj(t).label), checkValue: typeof obj(t).checkValue === 'string' ? (obj(t).checkValue as string) : null })),
-    holders: list(p.holders).map((h) => ({ person: text(obj(h).person), name: text(obj(h).name), index: num(obj(h).index) })),
+    holders: list(view.type === 'reshare' ? p.from : p.holders).map((h) => ({ person: text(obj(h).person), name: text(obj(h).name), index: num(obj(h).index) })),
     destination: p.destination ? text(obj(obj(p.destination).token).label) || null : null,
+    reshare: view.type === 'reshare' ? { scheme: text(p.scheme, 'slip39'), threshold: num(p.threshold), holders: list(p.holders).map((h) => text(obj(h).name)) } : null,
   };
 }
 
