@@ -304,4 +304,68 @@ describe('custos ceremony', () => {
     v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
     expect(v.status).toBe('completed');
   }, 300_000);
+  it('re-shares the backup in one sitting after a kill in the hand-over voided the first: old shares rebuild the key, new holders verify theirs, old holders attest with their cards', async () => {
+    writeFileSync(join(fx.dir, 'reshare.yaml'), `backup: ${backupRun}\nfrom: [Ann Archer, Cat Cole]\nscheme: slip39\nthreshold: 2\nholders: [Cat Cole, Ben Baker, Ann Archer]\n`);
+    let v = await ok(['ceremony', 'plan', 'custos/reshare', '--params', join(fx.dir, 'reshare.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    // No old share is typed before the quorum approved the new set.
+    expect((await refused(['ceremony', 'reshare-shares', '--run', run])).error.code).toBe('INVALID_INPUT');
+    for (const n of ['Ben Baker', 'Cat Cole']) v = await ok(['ceremony', 'approve', '--run', run, '--step', 'commit-reshare', '--person', n, ...card(n)]);
+    const old = `${backupShares[0]}\n${backupShares[2]}\n`;
+    // First sitting: killed after the second new holder took their share.
+    const first = await cli([...ws(), '--json', 'ceremony', 'reshare-shares', '--run', run], { input: `${old}\n\n\n\n\n\n`, env: { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: 'hand-over:2' } });
+    expect(first.signal).toBe('SIGKILL');
+    const lost = first.stdout.split('\n').filter((l) => l.startsWith('{"event":"share"')).map((l) => (JSON.parse(l) as { share: string }).share);
+    expect(lost).toHaveLength(2);
+    expect((JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView).status).toBe('interrupted');
+    v = await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']);
+    // The secrets went with the process: the old holders enter their shares again.
+    expect(v.current!.kind).toBe('enter-shares');
+    const fresh: string[] = [];
+    let wrote = false;
+    const second = await cli([...ws(), '--json', 'ceremony', 'reshare-shares', '--run', run], {
+      input: `${old}\n\n\n\n\n\n`,
+      onStdout: (line, write) => {
+        if (!line.startsWith('{"event"')) return;
+        const e = JSON.parse(line) as { event: string; share?: string };
+        if (e.event === 'share') fresh.push(e.share!);
+        if (fresh.length === 3 && !wrote) {
+          wrote = true;
+          // Cat first types a share of the voided sitting (refused), then her own; then Ben, then Ann.
+          write(`${lost[0]}\n${fresh[0]}\n${fresh[1]}\n${fresh[2]}\n`);
+        }
+      },
+    });
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    const events = second.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; code?: string });
+    expect(events.filter((e) => e.event === 'accepted')).toHaveLength(2);
+    expect(events.filter((e) => e.event === 'refused')).toHaveLength(1);
+    expect(events.filter((e) => e.event === 'verified')).toHaveLength(3);
+    expect(second.stderr).toMatch(/old shares stay valid/i);
+    expect(fresh.some((x) => lost.includes(x) || backupShares.includes(x))).toBe(false);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    expect(v.current!.input.kind).toBe('attest');
+    // Ann's old share destroyed and attested with her card; Ben held one too but does not attest here.
+    v = await ok(['ceremony', 'attest', '--run', run, '--person', 'Ann Archer', ...card('Ann Archer')]);
+    expect((await refused(['ceremony', 'attest', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')])).error.code).toBe('PERSON_NOT_FOUND');
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    expect((v.steps.find((x) => x.kind === 'attest-destroyed')!.outcome!.notAttested as Array<{ name: string }>).map((x) => x.name).sort()).toEqual(['Ben Baker', 'Cat Cole']);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+    const b = JSON.parse((await cli(['--json', 'ceremony', 'bundle', '--run', run])).stdout) as { path: string };
+    expect((await cli(['ceremony', 'verify-bundle', b.path])).code).toBe(0);
+    // The new shares rebuild the same Backup Key, which opens the same KEK blob.
+    const blobs = JSON.parse(readFileSync(join(b.path, 'backup-blobs.json'), 'utf8')) as { blobs: Array<{ target: string; wrapped: string }> };
+    const bk = await combineMnemonics([fresh[1]!, fresh[2]!], new Uint8Array(0), webCryptoSlip39(globalThis.crypto));
+    const d = createDecipheriv('id-aes256-wrap-pad', bk, Buffer.from('A65959A6', 'hex'));
+    const kek = Buffer.concat([d.update(Buffer.from(blobs.blobs.find((x) => x.target === 'archive-kek')!.wrapped, 'hex')), d.final()]);
+    const info = JSON.parse((await cli(['--json', 'archive', 'info', '--archive', join(dataDir, 'archive.sqlite')])).stdout) as { keys: { kek: { check: string } } };
+    expect(keyCheckValues('AES', kek).cmac).toBe(info.keys.kek.check);
+  }, 400_000);
 });
