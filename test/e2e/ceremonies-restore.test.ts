@@ -437,6 +437,89 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await c.backToList();
   });
 
+  it('re-shares the backup for new holders: old holders enter theirs, new holders see and check theirs alone, an old holder attests with her card, the record says old shares stay valid', async () => {
+    await c.start('Re-share and custodian change').click();
+    const f = c.reshareForm;
+    await f.waitFor();
+    expect(await f.textContent()).toContain('The old shares stay valid');
+    expect(await c.backupChoice(f, backupName).isChecked()).toBe(true);
+    for (const h of ['Ann Archer', 'Cat Cole']) await f.getByRole('button', { name: new RegExp(`^Add ${h} \\(old share \\d+\\)$`) }).click();
+    for (const h of ['Cat Cole', 'Ben Baker']) await f.getByRole('button', { name: `Add ${h} as new holder` }).click();
+    await shot('34-reshare-form');
+    await f.getByRole('button', { name: 'Plan the re-share' }).click();
+    await rollCall();
+    const subject = (await c.runSubject.textContent()) ?? '';
+    expect(subject).toContain('Old shares entered byAnn Archer and Cat Cole');
+    expect(subject).toContain('New shares forCat Cole and Ben Baker');
+    expect(subject).toContain('Stay valid until the Backup Key is rotated');
+
+    // The quorum approves the new set before any old share is typed.
+    await c.atStep('Enter the old shares');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Commit the new share set” as ${name}`);
+    }
+    for (const name of ['Ann Archer', 'Cat Cole']) {
+      await c.turnOf(name);
+      await c.fillShare(shares[name]!);
+      await c.enterShare(name);
+    }
+    await c.atStep('Rebuild the Backup Key');
+    await c.doStep();
+    await c.atStep('Split the Backup Key into shares');
+    await c.doStep();
+    await c.atStep('Hand each share to its holder');
+    const fresh: Record<string, string> = {};
+    for (const name of ['Cat Cole', 'Ben Baker']) {
+      await c.turnOf(name);
+      expect(await c.lookAway.textContent()).toContain(`Everyone except ${name}: look away from the screen now.`);
+      await c.showShare(name);
+      await c.shareShown.waitFor();
+      fresh[name] = (await c.shareWords()).join(' ');
+      if (name === 'Cat Cole') await view('35-reshare-new-share');
+      await c.writtenDown();
+      await c.shareShown.waitFor({ state: 'detached' });
+    }
+    expect(fresh['Cat Cole']).not.toBe(shares['Cat Cole']);
+    await c.atStep('Verification round');
+    for (const name of ['Cat Cole', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.fillShare(fresh[name]!);
+      await c.checkShare(name);
+    }
+    await c.atStep('Commit the new share set');
+    await view('36-reshare-commit');
+    await c.doStep();
+    await c.turnOf('Wes Witness');
+    await c.tick();
+
+    // The old holders' attestations: Ann destroys her sheet and signs; the others are named as not attested.
+    await c.atStep('Old holders attest that their shares are destroyed');
+    await c.turnOf('Ann Archer');
+    expect(await c.banner.textContent()).toContain('destroy your old share sheet in front of the witness');
+    await c.withCard('Ann Archer', null, person('Ann Archer').pin, 'Ann Archer: my old share is destroyed — sign');
+    await c.current.getByText('Old share 1: Ann Archer — attested destroyed').waitFor();
+    expect(await c.current.textContent()).toContain('can still rebuild the Backup Key with others of the old set');
+    await view('37-reshare-attest');
+    await c.current.getByRole('button', { name: /^Go on without: / }).click();
+    await c.turnOf('Wes Witness');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.verifyEvidence();
+    await c.verdict.waitFor();
+    expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
+    await shot('38-reshare-finished');
+    for (const [k, v] of Object.entries(fresh)) shares[`new ${k}`] = v;
+
+    // The dashboard lists the new share set as a backup to drill.
+    await c.backToList();
+    await reopen();
+    expect(await c.drillRows.count()).toBe(2);
+  }, 300_000);
+
   it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
     await expectNoSecrets(app.page, dataDir, SECRETS, shares);
   });

@@ -117,6 +117,9 @@ export class CeremoniesPage {
   get restoreForm(): Locator {
     return this.page.getByRole('form', { name: 'Plan the restore' });
   }
+  get reshareForm(): Locator {
+    return this.page.getByRole('form', { name: 'Plan the re-share' });
+  }
   get retrievalForm(): Locator {
     return this.page.getByRole('form', { name: 'Plan the archive retrieval' });
   }
