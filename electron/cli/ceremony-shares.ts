@@ -234,3 +234,52 @@ export async function runReshareSitting(s: Services, t: { module: string; token:
     ask.close();
   }
 }
+
+/**
+ * `custos ceremony audit-shares`: each holder named for a share audit types their share, alone at
+ * the keyboard; each is checked on its own against the backup's record and not kept. A holder whose
+ * share does not pass gets three tries; then the next holder comes. At the end the audit is closed:
+ * a share that did not pass becomes an exception to decide before the sign-off.
+ */
+export async function runAuditSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run);
+  const { say, emit, ask, act } = sit;
+  try {
+    let v = await s.ceremonies.view(o.run);
+    if (v.current?.kind !== 'audit-shares' || v.current.input.kind !== 'audit-share') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the checking of shares.`, 'Finish the steps before it first (custos ceremony status).');
+    const skipped = new Set<string>();
+    for (;;) {
+      const input: RunView['current'] = v.current;
+      if (input?.input.kind !== 'audit-share') break;
+      const next = input.input.holders.find((h) => !h.done && !skipped.has(h.person));
+      if (!next) break;
+      say(`\n=== SHARE ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
+      for (let attempt = 1; ; attempt++) {
+        const typed = await ask.ask(`${next.name}, type your share: `, true);
+        try {
+          v = (await act({ kind: 'audit-share', holder: next.person, share: typed })).view;
+          say(`${next.name}'s share is good: it is of this backup's set and is the one recorded for ${next.name}.`);
+          emit({ event: 'checked', holder: next.name });
+          break;
+        } catch (e) {
+          if (!(e instanceof CustosError)) throw e;
+          v = await s.ceremonies.view(o.run);
+          say(`Did not pass: ${e.appError.message}\n  ${e.appError.action}`);
+          emit({ event: 'failed', holder: next.name, code: e.appError.code });
+          if (attempt >= 3) {
+            skipped.add(next.person);
+            break;
+          }
+        }
+      }
+    }
+    if (v.current?.kind === 'audit-shares') {
+      v = (await act({ kind: 'run' })).view;
+      say('The audit is closed; each share that did not pass is recorded as an exception for the administrator to decide before the sign-off.');
+    }
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}

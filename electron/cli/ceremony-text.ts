@@ -36,6 +36,8 @@ function nextCommand(v: RunView): string[] {
         : [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
     case 'unwrap':
       return [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
+    case 'audit-share':
+      return [`custos ceremony audit-shares ${run}   (each holder in turn types their share, alone at the keyboard; nothing is rebuilt or kept)`];
     case 'attest':
       return [
         ...i.holders.filter((h) => !h.done).map((h) => `custos ceremony attest ${run} --person "${h.name}" --card-token CARD --card-pin-file FILE   (only once the old share is destroyed)`),

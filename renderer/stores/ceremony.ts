@@ -27,7 +27,7 @@ export interface PlanPrefill {
 export type CeremonyPane = { kind: 'list' } | { kind: 'plan'; definition: string; prefill?: PlanPrefill } | { kind: 'run'; run: string };
 
 /** The built-in definitions another screen leads to. */
-export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval' } as const;
+export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval', reshare: 'custos/reshare', audit: 'custos/share-audit' } as const;
 
 export type PlanInput = MethodInput<'ceremony.plan'>;
 /** An action without the token: the store adds the workstation token the run belongs to. */

@@ -167,6 +167,24 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/share-audit',
+    revision: 1,
+    type: 'share-audit',
+    title: 'Share audit',
+    summary:
+      'Each holder of a backup’s shares checks, alone at the keyboard, that the share they keep is still the one recorded for them — readable, of the right set, their own — without any share being combined with another. The record keeps who checked, when, and the result.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 1 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the backup’s share set from the record: whose share is which, and how each is recognised.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint' },
+      { id: 'audit-shares', kind: 'audit-shares', witness: true },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -57,6 +57,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('unwrap'), destPin: secretText(255, 'destination token PIN').nullable() }),
   /** Re-share: an old holder attests, signing with their card, that their old share is destroyed. */
   z.strictObject({ kind: z.literal('attest'), person: ref, proof: proofSchema }),
+  /** Share audit: one holder's share, checked in main against the record, never kept. */
+  z.strictObject({ kind: z.literal('audit-share'), holder: ref, share: secretText(2000, 'share') }),
   z.strictObject({ kind: z.literal('tick'), step: ref.optional() }),
   z.strictObject({ kind: z.literal('exception'), role: z.enum(ROLES), step: ref.nullable(), expected: words(1000), happened: words(1000) }),
   z.strictObject({ kind: z.literal('decide'), id: ref, decision: words(1000) }),
@@ -95,7 +97,7 @@ export interface RecordView {
   policy: Policy;
   /** Completed backups with their drill status: the last drill, when the next is due, and whether it is overdue. */
   /** A re-share is listed as a backup of its own (the same Backup Key, its new share set); `reshareOf` names the set it replaced, `resharedBy` the re-shares of this one. */
-  backups: Array<{ run: string; at: string; targets: string[]; scheme: string; threshold: number; holders: string[]; lastDrill: string | null; drillDue: string; overdue: boolean; reshareOf: string | null; resharedBy: string[] }>;
+  backups: Array<{ run: string; at: string; targets: string[]; scheme: string; threshold: number; holders: string[]; lastDrill: string | null; drillDue: string; overdue: boolean; reshareOf: string | null; resharedBy: string[]; lastAudit: string | null }>;
   people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: CredentialKind | string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -26,6 +26,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   'restore-drill': 'Restore drill',
   retrieval: 'Archive retrieval',
   reshare: 'Re-share and custodian change',
+  'share-audit': 'Share audit',
 });
 
 /**
@@ -57,6 +58,7 @@ export const STEP_KINDS = [
   'retrieve',
   'commit-reshare',
   'attest-destroyed',
+  'audit-shares',
   'print',
   'sign-off',
 ] as const;
@@ -260,6 +262,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: true,
     say: 'Each holder of an old share who is present destroys it in front of the witness (shreds the sheet) and signs with their card that it is destroyed. An old share nobody attests stays able to rebuild the Backup Key, with the others of its set, until the Backup Key is rotated.',
+  },
+  'audit-shares': {
+    title: 'Each holder checks their share',
+    actor: 'custodian',
+    changes: false,
+    secret: false,
+    perHolder: true,
+    say: 'One holder at a time, alone at the keyboard, types their share. Custos checks it against the backup’s record — that it is of this set and is this holder’s own — without combining it with any other share. Nothing typed is kept; the record keeps only that the share was checked, and the result.',
   },
   print: {
     title: 'Print',

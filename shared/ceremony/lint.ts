@@ -74,6 +74,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['retrieve'],
     beforeFingerprint: [],
   },
+  // A share audit checks each share alone against the record: nothing is rebuilt, nothing changes
+  // in the HSM, so no quorum; each holder proves presence at the roll call and the witness signs off.
+  'share-audit': {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'audit-shares'],
+    order: ['check', 'read-fingerprint', 'audit-shares', 'sign-off'],
+    quorum: [],
+    beforeFingerprint: [],
+  },
   // A re-share rebuilds the Backup Key from the old set and splits it again: the same verification
   // round as a backup before anything is recorded, and the quorum approves before any share is typed.
   reshare: {
@@ -136,7 +144,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }

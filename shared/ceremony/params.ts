@@ -141,6 +141,15 @@ export const reshareParamsSchema = z.strictObject({
 });
 export type ReshareParams = z.infer<typeof reshareParamsSchema>;
 
+/** Share audit: which backup's shares, and which holders check theirs (any of them; nothing is rebuilt). */
+export const shareAuditParamsSchema = z.strictObject({
+  /** The backup (or re-share) whose share set is checked. */
+  backup: z.string().regex(/^[0-9a-f-]{36}$/, 'Name the backup by its ceremony id (custos ceremony list).'),
+  /** Holders who check their share, in the order they come to the keyboard. */
+  holders: z.array(personRef).min(1).max(16),
+});
+export type ShareAuditParams = z.infer<typeof shareAuditParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -150,6 +159,7 @@ export const PARAM_SCHEMAS = {
   'restore-drill': restoreParamsSchema.omit({ destination: true }),
   retrieval: retrievalParamsSchema,
   reshare: reshareParamsSchema,
+  'share-audit': shareAuditParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -161,6 +171,7 @@ export type CeremonyParams = {
   'restore-drill': Omit<RestoreParams, 'destination'>;
   retrieval: RetrievalParams;
   reshare: ReshareParams;
+  'share-audit': ShareAuditParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -192,6 +203,10 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (p.threshold > p.holders.length) problems.push(`The threshold (${p.threshold}) is larger than the number of new holders (${p.holders.length}).`);
     if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of new holders.');
     if (p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
+  }
+  if (type === 'share-audit') {
+    const p = params as ShareAuditParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each holder checks their share once.');
   }
   if (type === 'restore' || type === 'restore-drill') {
     const p = params as RestoreParams;

@@ -18,6 +18,8 @@ export type StepInput =
   | { kind: 'enter-share'; holders: Array<{ person: string; name: string; done: boolean }>; needed: number }
   | { kind: 'unwrap'; destination: string | null }
   /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
+  /** Share audit: each holder checks their share alone; `failed` holders tried and did not pass (they may try again, or the audit is closed with an exception). */
+  | { kind: 'audit-share'; holders: Array<{ person: string; name: string; index: number; done: boolean; failed: boolean }> }
   | { kind: 'attest'; holders: Array<{ person: string; name: string; index: number; done: boolean }>; absent: Array<{ name: string; index: number }> }
   | { kind: 'tick'; step: string }
   | { kind: 'sign-off'; persons: string[] }
@@ -114,6 +116,14 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
       const d = s.plan.params.destination as { token: { label: string } } | null | undefined;
       return secretsHere ? { kind: 'unwrap', destination: d?.token.label ?? null } : { kind: 'none' };
     }
+    case 'audit-shares': {
+      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
+      const st = s.step[step.id]!;
+      return {
+        kind: 'audit-share',
+        holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, done: st.holders.includes(h.person), failed: !st.holders.includes(h.person) && st.progress.some((x) => x.holder === h.person && x.checked === false) })),
+      };
+    }
     case 'attest-destroyed': {
       const old = (s.plan.params.oldHolders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
       const done = s.step[step.id]!.holders;
@@ -179,7 +189,7 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
             ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
             : input.kind === 'hand-over' || input.kind === 'verify-share'
               ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
-              : input.kind === 'enter-share' || input.kind === 'attest'
+              : input.kind === 'enter-share' || input.kind === 'attest' || input.kind === 'audit-share'
                 ? input.holders.filter((h) => !h.done).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
                 : actorsFor(step.actor);
   return {

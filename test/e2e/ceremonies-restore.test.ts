@@ -437,6 +437,38 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await c.backToList();
   });
 
+  it('audits the shares from the dashboard: each holder checks their own share alone, nothing rebuilt or kept, the dashboard says when', async () => {
+    await reopen();
+    await app.page.getByRole('button', { name: `Audit the shares of the ${backupName}…` }).click();
+    const f = app.page.getByRole('form', { name: 'Plan the share audit' });
+    await f.waitFor();
+    expect(await c.backupChoice(f, backupName).isChecked()).toBe(true);
+    for (const h of ['Ben Baker', 'Cat Cole']) await f.getByRole('checkbox', { name: new RegExp(`^${h} \\(share \\d+\\)$`) }).check();
+    await f.getByRole('button', { name: 'Plan the share audit' }).click();
+    await rollCall();
+    expect(await c.runSubject.textContent()).toContain('Shares checked byBen Baker and Cat Cole');
+    await c.atStep('Each holder checks their share');
+    await c.turnOf('Ben Baker');
+    expect(await c.banner.textContent()).toContain('it is checked on its own and not kept');
+    await c.fillShare(shares['Ben Baker']!);
+    await c.checkShare('Ben Baker');
+    await c.turnOf('Cat Cole');
+    await c.shareCount.filter({ hasText: '1 of 2 shares checked (Ben Baker)' }).waitFor();
+    await view('33-share-audit');
+    await c.fillShare(shares['Cat Cole']!);
+    await c.checkShare('Cat Cole');
+    await c.turnOf('Wes Witness');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.backToList();
+    await reopen();
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await c.drillRows.first().textContent()).toContain(`shares last checked ${today}`);
+  }, 300_000);
+
   it('re-shares the backup for new holders: old holders enter theirs, new holders see and check theirs alone, an old holder attests with her card, the record says old shares stay valid', async () => {
     await c.start('Re-share and custodian change').click();
     const f = c.reshareForm;

@@ -368,4 +368,23 @@ describe('custos ceremony', () => {
     const info = JSON.parse((await cli(['--json', 'archive', 'info', '--archive', join(dataDir, 'archive.sqlite')])).stdout) as { keys: { kek: { check: string } } };
     expect(keyCheckValues('AES', kek).cmac).toBe(info.keys.kek.check);
   }, 400_000);
+  it('audits two holders’ shares in one sitting: one good, one that does not pass three times and becomes an exception', async () => {
+    writeFileSync(join(fx.dir, 'audit.yaml'), `backup: ${backupRun}\nholders: [Ann Archer, Ben Baker]\n`);
+    let v = await ok(['ceremony', 'plan', 'custos/share-audit', '--params', join(fx.dir, 'audit.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    // Ann's share is good; Ben types the voided sitting's share three times.
+    const r = await cli([...ws(), '--json', 'ceremony', 'audit-shares', '--run', run], { input: `${backupShares[0]}\n${lostShare}\n${lostShare}\n${lostShare}\n` });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const events = r.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; holder: string; code?: string });
+    expect(events.filter((e) => e.event === 'checked').map((e) => e.holder)).toEqual(['Ann Archer']);
+    expect(events.filter((e) => e.event === 'failed').map((e) => e.code)).toEqual(['SHARE_SET_MISMATCH', 'SHARE_SET_MISMATCH', 'SHARE_SET_MISMATCH']);
+    v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+    expect(v.exceptions).toHaveLength(1);
+    expect(v.steps.find((x) => x.kind === 'audit-shares')!.outcome!.checked).toEqual(['Ann Archer']);
+  }, 300_000);
 });

@@ -475,3 +475,45 @@ describe('re-share and custodian change (issue #10 part 7)', () => {
     await signOff(drill.run);
   }, 240_000);
 });
+
+describe('share audit (issue #10 part 2)', () => {
+  it('lets each holder check their own share alone against the record, keeps nothing typed, and turns a sheet that does not pass into an exception', async () => {
+    expect(backupRun).not.toBe('');
+    let v = await f.service.plan(f.session, { definition: 'custos/share-audit', params: { backup: backupRun, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'] }, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // check
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    // No quorum: the audit rebuilds nothing. Ann's share alone is enough to check Ann's share.
+    expect(v.current!.input).toMatchObject({ kind: 'audit-share' });
+    v = await f.act(run, { kind: 'audit-share', holder: 'Ann Archer', share: backupShares['Ann Archer']! });
+    // Ben types Cat's share, then one with a word changed: both recorded as not passed, neither counted.
+    expect((await failure(f.service.act(f.session, run, { kind: 'audit-share', holder: 'Ben Baker', share: backupShares['Cat Cole']! }, null))).code).toBe('SHARE_WRONG_HOLDER');
+    const typo = backupShares['Ben Baker']!.split(' ');
+    typo[7] = typo[7] === 'academic' ? 'acid' : 'academic';
+    expect((await failure(f.service.act(f.session, run, { kind: 'audit-share', holder: 'Ben Baker', share: typo.join(' ') }, null))).code).toMatch(/^SHARE_/);
+    // Closing before everyone has tried is refused.
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Ada Admin'))).code).toBe('CEREMONY_STEP_BLOCKED');
+    v = await f.act(run, { kind: 'audit-share', holder: 'Cat Cole', share: backupShares['Cat Cole']! });
+    expect(v.current!.input).toMatchObject({ kind: 'audit-share', holders: [{ done: true }, { done: false, failed: true }, { done: true }] });
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // close: Ben's share becomes an exception
+    const out = v.steps.find((s) => s.kind === 'audit-shares')!.outcome!;
+    expect(out.checked).toEqual(['Ann Archer', 'Cat Cole']);
+    expect((out.failed as Array<{ name: string }>).map((x) => x.name)).toEqual(['Ben Baker']);
+    expect(v.exceptions).toHaveLength(1);
+    expect(v.exceptions[0]!.happened).toMatch(/SHARE_WRONG_HOLDER/);
+    v = await f.act(run, { kind: 'tick' }, 'Wes Witness');
+    await f.act(run, { kind: 'approve', step: 'sign-off', person: 'Wes Witness', proof: f.card('Wes Witness') });
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness'))).code).toBe('EXCEPTION_OPEN');
+    v = await f.act(run, { kind: 'decide', id: v.exceptions[0]!.id, decision: 'Ben’s sheet is damaged: re-share the backup this month.' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'acknowledge', id: v.exceptions[0]!.id }, 'Wes Witness');
+    const done = await f.service.act(f.session, run, { kind: 'run' }, 'Wes Witness');
+    expect(done.view.status).toBe('completed');
+    expect((await f.service.verifyBundle(done.bundle!.path)).ok).toBe(true);
+    const transcript = readFileSync(join(done.bundle!.path, 'transcript.json'), 'utf8');
+    for (const sh of Object.values(backupShares)) expect(transcript).not.toContain(sh.split(' ').slice(3, 8).join(' '));
+    expect((await f.service.status()).backups.find((b) => b.run === backupRun)!.lastAudit).not.toBeNull();
+  }, 180_000);
+});

@@ -15,6 +15,7 @@ import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
+import * as audit from './steps-audit';
 import * as reshare from './steps-reshare';
 import * as retrieval from './steps-retrieval';
 
@@ -25,6 +26,8 @@ export type CeremonyAction =
   | { kind: 'login'; pin: string | null }
   | { kind: 'present'; person: string; proof: Proof }
   | { kind: 'attest'; person: string; proof: Proof }
+  /** Share audit: one holder's share, checked on its own against the record and not kept. */
+  | { kind: 'audit-share'; holder: string; share: string }
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
@@ -136,6 +139,9 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'attest':
       ctx.run = await engine.attest(deps, r, { person: person(action.person), proof: action.proof });
       return {};
+    case 'audit-share':
+      await audit.auditShare(ctx, action.holder, action.share);
+      return {};
     case 'unwrap': {
       engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
       const d = restore.destinationOf(ctx);
@@ -181,13 +187,18 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
             ? retrieval.runCheckRetrieval(ctx)
             : type === 'reshare'
               ? reshare.runCheckReshare(ctx)
-              : keygen.runCheckKeygen(ctx));
+              : type === 'share-audit'
+                ? audit.runCheckAudit(ctx)
+                : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
       await reshare.runCommitReshare(ctx);
       break;
     case 'attest-destroyed':
       await reshare.runAttestDone(ctx);
+      break;
+    case 'audit-shares':
+      await audit.runAuditDone(ctx);
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -143,7 +143,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
           ? resolveRetrieval(params as RetrievalParams, ctx)
           : def.type === 'reshare'
             ? resolveReshare(params as ReshareParams, register, participants, record!)
-            : resolveTypeParams(def.type, params, register, participants);
+            : def.type === 'share-audit'
+              ? resolveShareAudit(params as ShareAuditParams, register, participants, record!)
+              : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
       fail('QUORUM_NOT_MET', `The policy asks for at least ${policy.minimumShareThreshold} shares to restore; this plan sets ${String(resolved.threshold)}.`, `Set the threshold to ${policy.minimumShareThreshold} or more (with at least as many holders).`);
@@ -193,7 +195,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
-  if (type === 'restore' || type === 'restore-drill' || type === 'reshare') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
+  if (type === 'restore' || type === 'restore-drill' || type === 'reshare' || type === 'share-audit') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
 }
@@ -278,6 +280,24 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
     backupKeyCheck: String((stored.definition.type === 'reshare' ? out('rebuild-backup-key') : out('make-backup-key')).checkValue ?? ''),
     shares,
     blobs: ((stored.definition.type === 'reshare' ? out('commit-reshare') : out('commit-backup')).blobs ?? []) as BackupFacts['blobs'],
+  };
+}
+
+/** A share audit: the holders who check their share, each with how their share is recognised; any number of them. */
+function resolveShareAudit(p: ShareAuditParams, register: PersonRecord[], participants: Participant[], record: CeremonyRecord): Record<string, unknown> {
+  const b = backupFacts(record, p.backup);
+  const holders = p.holders.map((ref) => {
+    const person = findPerson(register, ref);
+    const share = b.shares.find((x) => x.holder === person.id);
+    if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
+    const part = participants.find((x) => x.person === person.id);
+    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} checks a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+    return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
+  });
+  return {
+    backup: { run: b.run, scheme: b.scheme, threshold: b.threshold, identifier: b.identifier, backupKeyCheck: b.backupKeyCheck, targets: b.blobs.map((x) => x.target) },
+    holders,
+    count: b.shares.length,
   };
 }
 

@@ -20,6 +20,8 @@ export interface BackupStatus {
   reshareOf: string | null;
   /** Re-shares of this share set. Its shares stay valid all the same, until the Backup Key is rotated. */
   resharedBy: string[];
+  /** The last completed share audit of this set (its holders checked their shares), if any. */
+  lastAudit: string | null;
 }
 
 export interface RecordStatus {
@@ -38,6 +40,12 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
   const runs = r.runs();
   const interval = r.policy().drillIntervalMonths;
   const out: BackupStatus[] = [];
+  const audited = new Map<string, string>();
+  for (const a of runs.filter((x) => x.type === 'share-audit' && x.status === 'completed')) {
+    const planned = r.loadRun(a.run)?.entries[0]?.event;
+    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+    if (of && a.endedAt && (!audited.has(of) || audited.get(of)! < a.endedAt)) audited.set(of, a.endedAt);
+  }
   const drills = runs.filter((x) => (x.type === 'restore-drill' || x.type === 'restore') && x.status === 'completed');
   const drilled = new Map<string, string>();
   for (const d of drills) {
@@ -74,6 +82,7 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
       overdue: due <= now,
       reshareOf: reshareOf.get(b.run) ?? null,
       resharedBy: [...reshareOf].filter(([, of]) => of === b.run).map(([run]) => run),
+      lastAudit: audited.get(b.run) ?? null,
     });
   }
   return out;

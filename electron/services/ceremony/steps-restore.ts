@@ -22,7 +22,7 @@ import { backupFacts, type BackupFacts } from './plan';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
-interface RestorePlan {
+export interface RestorePlan {
   backup: { run: string; scheme: 'slip39' | 'xor'; threshold: number; identifier: number | null; backupKeyCheck: string; targets: string[] };
   targets: BackupFacts['blobs'];
   holders: Array<{ person: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
@@ -42,7 +42,7 @@ function destination(ctx: StepContext): { path: string; token: string; label: st
 const drill = (s: RunState) => s.plan.definition.type === 'restore-drill';
 /** Who enters shares: the restore's holders, or a re-share's old holders. */
 const entering = (p: RestorePlan) => p.from ?? p.holders;
-const what = (s: RunState) => (drill(s) ? 'drill' : s.plan.definition.type === 'reshare' ? 're-share' : 'restore');
+const what = (s: RunState) => (drill(s) ? 'drill' : s.plan.definition.type === 'reshare' ? 're-share' : s.plan.definition.type === 'share-audit' ? 'share audit' : 'restore');
 
 /**
  * A share of the backup whose holder is not named for this run: named all the same (from the
@@ -91,6 +91,28 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
   const done = s.step[step.id]!.holders;
   if (done.includes(h.person)) fail('SHARE_DUPLICATE', `${h.name}’s share was entered already; the same share counts once.`, 'The next holder enters their share.');
   const sec = ctx.secrets.get(s.plan.run) ?? { bk: Buffer.alloc(0), shares: new Map(), shareBytes: new Map(), facts: {} };
+  const record = await checkShare(ctx, p, h, done, text);
+  sec.shareBytes.set(h.person, record);
+  ctx.secrets.set(s.plan.run, sec);
+  const entered = done.length + 1;
+  // The share that completes the set closes the step in the same write.
+  const actor = { person: h.person, name: h.name, role: 'custodian' as const };
+  ctx.run = await append(ctx, ctx.run, [
+    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true } } },
+    ...(entered >= needed(p) ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { entered, needed: needed(p) } } }] : []),
+  ]);
+  return { index: h.index, entered, needed: needed(p) };
+}
+
+type Holder = RestorePlan['holders'][number];
+
+/**
+ * One share, checked alone against the backup's record: it decodes, belongs to the backup's set, is
+ * the share recorded for this holder, and is not one entered already (`done`). A wrong one is named
+ * (whose it is, if it is another holder's). Returns the share's bytes for the caller to keep or wipe.
+ */
+export async function checkShare(ctx: StepContext, p: RestorePlan, h: Holder, done: readonly string[], text: string): Promise<Buffer> {
+  const s = ctx.run.state;
   let record: Buffer;
   if (p.backup.scheme === 'xor') {
     const hex = text.replace(/\s+/g, '');
@@ -127,16 +149,7 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
     }
     record = Buffer.from(text.trim().toLowerCase().split(/\s+/).join(' '), 'utf8');
   }
-  sec.shareBytes.set(h.person, record);
-  ctx.secrets.set(s.plan.run, sec);
-  const entered = done.length + 1;
-  // The share that completes the set closes the step in the same write.
-  const actor = { person: h.person, name: h.name, role: 'custodian' as const };
-  ctx.run = await append(ctx, ctx.run, [
-    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true } } },
-    ...(entered >= needed(p) ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { entered, needed: needed(p) } } }] : []),
-  ]);
-  return { index: h.index, entered, needed: needed(p) };
+  return record;
 }
 
 export async function runRebuild(ctx: StepContext): Promise<void> {

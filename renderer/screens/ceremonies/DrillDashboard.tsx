@@ -55,6 +55,8 @@ export function DrillDashboard() {
                 <td>
                   {schemeWords(b.scheme, b.threshold, b.holders.length)}
                   <span className="hint">held by {namesList(b.holders)}</span>
+                  <span className="hint">{b.lastAudit ? `shares last checked ${day(b.lastAudit)}` : 'shares never audited'}</span>
+                  {b.resharedBy.length ? <span className="hint">re-shared since: these shares stay valid until the Backup Key is rotated</span> : null}
                 </td>
                 <td className="nowrap">{b.lastDrill ? day(b.lastDrill) : 'Never drilled'}</td>
                 <td className="nowrap">
@@ -74,6 +76,9 @@ export function DrillDashboard() {
                     onClick={() => show({ kind: 'plan', definition: DEFINITION.drill, prefill: { backup: b.run } })}
                   >
                     Run a drill…
+                  </button>{' '}
+                  <button type="button" className="nowrap" aria-label={`Audit the shares of the ${backupName(b)}…`} onClick={() => show({ kind: 'plan', definition: DEFINITION.audit, prefill: { backup: b.run } })}>
+                    Audit shares…
                   </button>
                 </td>
               </tr>

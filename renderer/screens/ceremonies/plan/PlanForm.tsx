@@ -7,6 +7,7 @@ import { KeygenForm } from './KeygenForm';
 import { ReshareForm } from './ReshareForm';
 import { RestoreForm } from './RestoreForm';
 import { RetrievalForm } from './RetrievalForm';
+import { ShareAuditForm } from './ShareAuditForm';
 import { SetupForm } from './SetupForm';
 
 // Planning: the definition's steps, then the form for its type. Every value goes to main as it is
@@ -38,6 +39,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
     ) : def.type === 'reshare' ? (
       <ReshareForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'share-audit' ? (
+      <ShareAuditForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
     ) : null;

@@ -10,6 +10,7 @@ import { actingWords, candidatesOf, useStepAct } from './act';
 import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
 import { AttestPanel } from './Attest';
+import { AuditSharePanel } from './AuditShare';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
 import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
@@ -154,6 +155,8 @@ function InputPanel(props: PanelProps) {
       return <UnwrapPanel {...props} />;
     case 'attest':
       return <AttestPanel {...props} />;
+    case 'audit-share':
+      return <AuditSharePanel {...props} />;
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }

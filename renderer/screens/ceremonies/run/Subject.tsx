@@ -32,10 +32,15 @@ export function RunSubject({ view }: { view: RunView }) {
           <dd>{r.keys.map((k) => targetTitle(k.target)).join(', ')}</dd>
         </div>
         <div className="tech-row">
-          <dt>{r.reshare ? 'Old shares entered by' : 'Shares entered by'}</dt>
+          <dt>{r.reshare ? 'Old shares entered by' : r.audit ? 'Shares checked by' : 'Shares entered by'}</dt>
           <dd>{namesList(r.holders.map((h) => h.name))}</dd>
         </div>
-        {r.reshare ? (
+        {r.audit ? (
+          <div className="tech-row">
+            <dt>Rebuilt</dt>
+            <dd>Nothing: each share is checked on its own against the backup’s record, and not kept.</dd>
+          </div>
+        ) : r.reshare ? (
           <>
             <div className="tech-row">
               <dt>New shares for</dt>

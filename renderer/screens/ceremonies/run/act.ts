@@ -99,6 +99,8 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
         : destinationPin
           ? { who, what: `enter the user PIN of “${input.destination}” and restore the keys into it`, note: 'Everyone else: look away from the keyboard. Then read the check values aloud as they appear.' }
           : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
+    case 'audit-share':
+      return { who, what: 'type your share from your share sheet, alone at the keyboard: it is checked on its own and not kept', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'attest':
       return { who, what: 'destroy your old share sheet in front of the witness, then sign with your card that it is destroyed', note: `Sign only if it is destroyed: the record keeps your signature.${then ? ` ${then}` : ''}` };
     case 'none':

@@ -17,6 +17,8 @@ export interface RestoreView {
   destination: string | null;
   /** A re-share: the new set, for the new holders (the keys wrapped under the Backup Key stay as they are). */
   reshare: { scheme: string; threshold: number; holders: string[] } | null;
+  /** A share audit: each holder checks their own share; nothing is rebuilt. */
+  audit: boolean;
 }
 
 export interface RetrievalView {
@@ -35,7 +37,7 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export function restoreView(view: RunView): RestoreView | null {
   // A re-share's first half is a restore's: the old holders enter their shares.
-  if (view.type !== 'restore' && view.type !== 'restore-drill' && view.type !== 'reshare') return null;
+  if (view.type !== 'restore' && view.type !== 'restore-drill' && view.type !== 'reshare' && view.type !== 'share-audit') return null;
   const p = view.params;
   const b = obj(p.backup);
   return {
@@ -46,6 +48,7 @@ export function restoreView(view: RunView): RestoreView | null {
     keys: list(p.targets).map((t) => ({ target: text(obj(t).target), label: text(obj(t).label), checkValue: typeof obj(t).checkValue === 'string' ? (obj(t).checkValue as string) : null })),
     holders: list(view.type === 'reshare' ? p.from : p.holders).map((h) => ({ person: text(obj(h).person), name: text(obj(h).name), index: num(obj(h).index) })),
     destination: p.destination ? text(obj(obj(p.destination).token).label) || null : null,
+    audit: view.type === 'share-audit',
     reshare: view.type === 'reshare' ? { scheme: text(p.scheme, 'slip39'), threshold: num(p.threshold), holders: list(p.holders).map((h) => text(obj(h).name)) } : null,
   };
 }
