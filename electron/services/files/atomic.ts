@@ -33,7 +33,7 @@ export function writeError(e: unknown, where: string): never {
   switch (code) {
     case 'EEXIST':
     case 'ENOTEMPTY':
-      return fail('FILE_EXISTS', `${where} already exists; Custos does not overwrite it.`, 'Choose another name, or say that the old file should be replaced.', { path: where });
+      return fail('FILE_EXISTS', `${where} already exists; Custos does not overwrite it.`, 'Move the old file away (or choose another name) and save again; replace it only if it is an older copy of the same thing.', { path: where });
     case 'ENOENT':
     case 'ENOTDIR':
       return fail('FOLDER_NOT_FOUND', `The folder for ${where} is not there (was the media removed?).`, 'Insert the media again or choose a folder that exists, then save again.', { path: where });

@@ -1,11 +1,13 @@
 import { useId, type FormEvent, type ReactNode } from 'react';
 import type { ShareSetView } from '../../../shared/contract';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { OpenFile } from '../../components/OpenFile';
 import { groupHex } from '../../keyWords';
 import { useShares } from '../../stores/shares';
 
-// The share-set record (custos.shareset v1, written at the ceremony): pasted as text, since the
-// page has no file access. Main reads and checks it; the summary is what the room reads aloud.
+// The share-set record (custos.shareset v1, written at the ceremony): pasted as text, or loaded
+// from a file by main (the page has no file access). Main reads and checks it; the summary is what
+// the room reads aloud.
 
 export function RecordLoader({ heading }: { heading: ReactNode }) {
   const { recordText, recordError, recordLoading, setRecordText, loadRecord } = useShares();
@@ -38,6 +40,14 @@ export function RecordLoader({ heading }: { heading: ReactNode }) {
           it here. The record holds no share and no secret: only who holds which share, and fingerprints to recognise them.
         </p>
       </div>
+      <OpenFile
+        kind="share-set-record"
+        what="share-set record"
+        onLoaded={(text) => {
+          setRecordText(text);
+          void loadRecord();
+        }}
+      />
       {recordError ? <ErrorNotice error={recordError} title="The record could not be read" /> : null}
       <div className="toolbar">
         <button type="submit" className="primary" disabled={recordLoading}>
