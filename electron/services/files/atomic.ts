@@ -15,14 +15,14 @@ const TMP = /^\..+\.custos-tmp\.(\d+)\.(\d+|x)\.[0-9a-f]{8}$/;
 
 function tempName(name: string): string {
   const m = markOf();
-  return `.${name}.custos-tmp.${m.pid}.${m.start ?? 'x'}.${randomBytes(4).toString('hex')}`;
+  return `.${name.slice(0, 100)}.custos-tmp.${m.pid}.${m.start ?? 'x'}.${randomBytes(4).toString('hex')}`;
 }
 
-/** A plain file name: no folder part, nothing hidden, nothing a shell or a FAT stick would choke on. */
+/** A plain file name: no folder part, no control characters, not "." or "..". */
 export function checkFileName(name: string): void {
   // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (!name || name.length > 200 || name === '.' || name === '..' || name.startsWith('.') || /[/\\\u0000-\u001f:*?"<>|]/.test(name)) {
-    fail('INVALID_INPUT', `“${name.slice(0, 60)}” cannot be used as a file name.`, 'Choose a name without slashes, control characters or a leading dot.', { name: name.slice(0, 60) });
+  if (!name || Buffer.byteLength(name) > 255 || name === '.' || name === '..' || /[/\u0000-\u001f]/.test(name)) {
+    fail('INVALID_INPUT', `“${name.slice(0, 60)}” cannot be used as a file name.`, 'Choose a name without slashes or control characters.', { name: name.slice(0, 60) });
   }
 }
 
