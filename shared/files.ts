@@ -23,6 +23,8 @@ export const artefactSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('bundle'), run: runId }),
   /** The printable record (PDF) from a finished ceremony's evidence bundle. */
   z.strictObject({ kind: z.literal('bundle-pdf'), run: runId }),
+  /** The share-set record a backup ceremony made (custos.shareset v1: holders and fingerprints, no share). Public. */
+  z.strictObject({ kind: z.literal('share-set-record'), run: runId }),
 ]);
 export type Artefact = z.infer<typeof artefactSchema>;
 export type ArtefactKind = Artefact['kind'];

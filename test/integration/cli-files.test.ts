@@ -24,7 +24,7 @@ async function custos(args: string[]) {
     return { code: 0, json: JSON.parse(r.stdout) as Record<string, unknown> };
   } catch (e) {
     const err = e as { code: number; stdout: string };
-    return { code: err.code, json: JSON.parse(err.stdout || '{}') as { error?: { code: string; action: string } } };
+    return { code: err.code, json: JSON.parse(err.stdout || '{}') as Record<string, unknown> };
   }
 }
 const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);

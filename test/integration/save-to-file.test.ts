@@ -164,6 +164,44 @@ describe('saving to a chosen folder', () => {
   });
 });
 
+describe('a share-set record', () => {
+  it('is saved from the backup run’s split outcome (0644), and loads back from the folder as the same record', async () => {
+    // A real record, made by the CLI's split; the ceremony view is the one the backup ceremony shows.
+    const secret = join(f.fx.dir, 'secret.hex');
+    writeFileSync(secret, `${'cd'.repeat(32)}\n`);
+    const made = join(f.fx.dir, 'made-record.json');
+    execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.cjs'), '--data-dir', f.dataDir, '--operator', 'Otto Operator', '--json', 'shares', 'split', '--threshold', '2', '--shares', '3', '--holders', 'Ann Archer,Ben Baker,Cat Cole', '--secret-file', secret, '--record-out', made], { env: f.fx.env });
+    const record = JSON.parse(readFileSync(made, 'utf8')) as { set: { identifier: number } };
+    const run = '00000000-0000-4000-8000-00000000beef';
+    const view = { run, steps: [{ kind: 'split', outcome: { scheme: 'slip39', shareSetRecord: record } }] };
+    const out = mkdtempSync(join(f.fx.dir, 'records-'));
+    const svc = (steps: unknown[], person: string | null = 'Otto Operator') => {
+      const activity = new Activity({ hsm: f.hsm, dataDir: f.dataDir, via: 'cli', modules: () => [SOFTHSM_MODULE] });
+      activity.actAs(person);
+      return new FileService({
+        keys: new KeyService(f.hsm),
+        withConfigured: (_m, work) => work(),
+        archive: () => new ArchiveDoor(f.hsm, f.dataDir),
+        ceremonies: () => ({ view: async () => ({ ...view, steps }) }) as never,
+        activity,
+        places: folderPlaces(out),
+      });
+    };
+    // A production record: a save names who does it, or it is refused (and nothing is written).
+    expect(await code(svc(view.steps, null).save({ kind: 'share-set-record', run }))).toBe('OPERATOR_REQUIRED');
+    expect(readdirSync(out)).toEqual([]);
+    const r = await svc(view.steps).save({ kind: 'share-set-record', run });
+    expect(r.saved && r.path).toBe(join(out, `set${record.set.identifier}-record.json`));
+    const path = join(out, `set${record.set.identifier}-record.json`);
+    expect(mode(path)).toBe('644');
+    expect(readFileSync(path, 'utf8')).toBe(readFileSync(made, 'utf8'));
+    const back = await svc(view.steps).open('share-set-record', `set${record.set.identifier}-record.json`);
+    expect(back.opened && back.text).toBe(readFileSync(made, 'utf8'));
+    // XOR components (or a run before its split) have no record to save.
+    expect(await code(svc([{ kind: 'split', outcome: { scheme: 'xor' } }]).save({ kind: 'share-set-record', run }))).toBe('CEREMONY_STEP_BLOCKED');
+  });
+});
+
 describe('media that cannot take the file', () => {
   it('read-only media: MEDIA_READ_ONLY, nothing written', async () => {
     const ro = tmpfs('ro,size=1m') ?? (() => {

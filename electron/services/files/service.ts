@@ -2,7 +2,7 @@
 // window names what it wants saved (shared/files.ts); this service makes the bytes itself — from
 // the token, the archive or the evidence folder — asks the place (places.ts) where they go, writes
 // them atomically (atomic.ts) and records the save in the audit log: what, where, and by whom.
-// Public artefacts (public keys, CSRs) are written 0644; everything else 0600, since an audit log
+// Public artefacts (public keys, CSRs, share-set records) are written 0644; everything else 0600, since an audit log
 // or a ceremony's journal names people and keys and is for the auditor it is handed to.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Artefact, OpenOutcome, SavedFile, SaveOutcome, SavePlace } from '../../../shared/files';
 import type { TokenRef } from '../../../shared/keys';
 import { CustosError, fail } from '../../../shared/result';
+import { parseShareSetRecordJson, serializeShareSetRecord } from '../../../shared/shares/record';
 import type { Activity } from '../activity/activity';
 import type { ArchiveDoor } from '../archive/door';
 import type { CeremonyService } from '../ceremony/service';
@@ -127,6 +128,15 @@ export class FileService {
         const path = door.existing();
         const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
         return { folder: true, name: `audit-${stamp}`, title: 'Choose the folder to save the audit export in', mode: PRIVATE, fill: async (tmp) => void (await door.read(path, (x) => x.exportAudit(tmp))) };
+      }
+      case 'share-set-record': {
+        const v = await this.deps.ceremonies().view(a.run);
+        const split = v.steps.find((x) => x.kind === 'split')?.outcome as { shareSetRecord?: unknown } | null | undefined;
+        if (!split?.shareSetRecord) fail('CEREMONY_STEP_BLOCKED', 'This ceremony has made no share-set record (yet).', 'Save the record once the shares are made; XOR components have no share-set record.');
+        // Parsed and written out again by the record's own code: what is saved is a record that reads back.
+        const record = parseShareSetRecordJson(JSON.stringify(split.shareSetRecord));
+        const text = serializeShareSetRecord(record);
+        return { folder: false, name: `set${record.set.identifier}-record.json`, title: 'Save the share-set record', filters: [{ name: 'Share-set record', extensions: ['json'] }], mode: PUBLIC, bytes: Buffer.from(text.endsWith('\n') ? text : text + '\n', 'utf8') };
       }
       case 'bundle':
       case 'bundle-pdf': {
