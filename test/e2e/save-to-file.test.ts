@@ -3,12 +3,18 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { startPreview, type Preview } from '../../electron/preview/shell';
+import { secretCheckValue } from '../../electron/services/kcv';
+import { nodeSlip39Crypto } from '../../electron/services/shares/index';
+import { createShareSetRecord, serializeShareSetRecord } from '../../shared/shares';
+import { splitSecret } from '../../shared/slip39';
 import { DIST, requireBuild, ROOT } from '../helpers/softhsm';
 import { ArchivePage } from './pages/archive-page';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { FilesPage } from './pages/files-page';
 import { KeysPage } from './pages/keys-page';
+import { SharesPage } from './pages/shares-page';
 import { TokensPage } from './pages/tokens-page';
 
 // Files across the air gap, in the preview shell started with --save-dir: a public key, a CSR, an
@@ -186,5 +192,22 @@ describe('save to file, in the preview shell', () => {
     for (const n of readdirSync(join(stick, dir))) expect(mode(join(stick, dir, n))).toBe('600');
     expect(readdirSync(stick).filter((n) => n.startsWith('.'))).toEqual([]);
     await app.page.screenshot({ path: join(SHOTS, 'save-05-audit-export.png') });
+  }, 60_000);
+
+  it('loads a share-set record from the folder instead of pasting it', async () => {
+    const secret = new Uint8Array(randomBytes(16));
+    const mnemonics = await splitSecret({ secret, passphrase: new Uint8Array(), groupThreshold: 1, groups: [{ threshold: 2, count: 3 }], iterationExponent: 0 }, nodeSlip39Crypto);
+    const record = await createShareSetRecord({ mnemonics, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'], createdAt: '2026-12-01T10:00:00Z', ceremonyId: 'KC-2026-042', label: 'Archive KEK backup', secretCheck: secretCheckValue(secret) });
+    writeFileSync(join(stick, 'set-record.json'), serializeShareSetRecord(record));
+    const shares = new SharesPage(app.page);
+    await shares.open();
+    await files.opener('share-set-record').getByRole('combobox').focus();
+    await files.opener('share-set-record').getByRole('option', { name: 'set-record.json' }).waitFor({ state: 'attached' });
+    await app.page.screenshot({ path: join(SHOTS, 'save-06-record-picker.png') });
+    await files.load('share-set-record', 'set-record.json');
+    await shares.recordSummary.waitFor();
+    expect(await shares.recordSummary.textContent()).toContain(`Set ${record.set.identifier} — Archive KEK backup`);
+    await app.page.evaluate(() => window.scrollTo(0, 0));
+    await app.page.screenshot({ path: join(SHOTS, 'save-07-record-loaded.png') });
   }, 60_000);
 });

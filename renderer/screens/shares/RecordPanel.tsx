@@ -37,8 +37,14 @@ export function RecordLoader({ heading }: { heading: ReactNode }) {
         />
         <p id={`${id}-hint`} className="hint">
           Open the record file written at the ceremony (for example <code>set7421-record.json</code>) in a text editor, copy all of it and paste
-          it here. The record holds no share and no secret: only who holds which share, and fingerprints to recognise them.
+          it here, or load the file itself below. The record holds no share and no secret: only who holds which share, and fingerprints to recognise them.
         </p>
+      </div>
+      {recordError ? <ErrorNotice error={recordError} title="The record could not be read" /> : null}
+      <div className="toolbar">
+        <button type="submit" className="primary" disabled={recordLoading}>
+          {recordLoading ? 'Reading…' : 'Read the record'}
+        </button>
       </div>
       <OpenFile
         kind="share-set-record"
@@ -48,12 +54,6 @@ export function RecordLoader({ heading }: { heading: ReactNode }) {
           void loadRecord();
         }}
       />
-      {recordError ? <ErrorNotice error={recordError} title="The record could not be read" /> : null}
-      <div className="toolbar">
-        <button type="submit" className="primary" disabled={recordLoading}>
-          {recordLoading ? 'Reading…' : 'Read the record'}
-        </button>
-      </div>
     </form>
   );
 }
