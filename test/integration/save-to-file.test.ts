@@ -5,7 +5,7 @@
 // said so, and read-only media, a pulled stick, a full disk and a name that exists each give a typed
 // error that changes nothing. The contract refuses any artefact kind it does not name.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -254,6 +254,11 @@ describe('what the window may ask', () => {
     expect(r.ok === false && r.error.code).toBe('RECORD_INVALID');
     r = await d(channelOf('files.open'), { kind: 'share-set-record', name: 'missing.json' }, { senderUrl: '' });
     expect(r.ok === false && r.error.code).toBe('FILE_NOT_FOUND');
+    // A link on the media is not followed (it could point anywhere on the workstation).
+    symlinkSync(join(f.dataDir, 'archive.sqlite'), join(media, 'link.json'));
+    r = await d(channelOf('files.open'), { kind: 'share-set-record', name: 'link.json' }, { senderUrl: '' });
+    expect(r.ok === false && r.error.code).toBe('FILE_NOT_FOUND');
+    rmSync(join(media, 'link.json'));
     rmSync(join(media, 'big.json'));
     rmSync(join(media, 'not-a-record.json'));
   });

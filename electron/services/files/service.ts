@@ -5,7 +5,7 @@
 // Public artefacts (public keys, CSRs, share-set records) are written 0644; everything else 0600, since an audit log
 // or a ceremony's journal names people and keys and is for the auditor it is handed to.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Artefact, OpenOutcome, SavedFile, SaveOutcome, SavePlace } from '../../../shared/files';
 import type { TokenRef } from '../../../shared/keys';
@@ -184,10 +184,12 @@ function listFolder(dir: string): SavedFile[] {
 export function readBoundedText(path: string, max: number, what: string): string {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NOFOLLOW: a link planted on the media cannot make main read a file elsewhere on the workstation.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail('FILE_NOT_FOUND', `${path} is not there.`, 'Choose the file again (is the media still in?).', { path });
+    if (code === 'ELOOP') fail('FILE_NOT_FOUND', `${basename(path)} is a link, not a file; Custos does not follow links on removable media.`, `Copy the ${what} file itself onto the media and load it again.`, { path });
     return writeError(e, path);
   }
   try {
