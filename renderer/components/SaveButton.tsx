@@ -41,7 +41,7 @@ export function SaveButton({ artefact, label = 'Save to file…', what }: { arte
         {busy ? 'Saving…' : label}
       </button>
       {folder ? <span className="hint"> into {folder}</span> : null}
-      <div role="status" className="save-status">
+      <div aria-live="polite" className="save-status">
         {saved ? (
           <p className="save-ok" data-testid="saved">
             Saved {what} to <span className="mono wrap">{saved.path}</span>
