@@ -190,6 +190,8 @@ describe('a share-set record', () => {
     // A production record: a save names who does it, or it is refused (and nothing is written).
     expect(await code(svc(view.steps, null).save({ kind: 'share-set-record', run }))).toBe('OPERATOR_REQUIRED');
     expect(readdirSync(out)).toEqual([]);
+    const refused = await new ArchiveDoor(f.hsm, f.dataDir).read(join(f.dataDir, 'archive.sqlite'), (a) => a.auditTrail({ action: 'file.save', limit: 1 }));
+    expect(refused.entries[0]!.details).toMatchObject({ kind: 'share-set-record', outcome: 'refused', error: 'OPERATOR_REQUIRED' });
     const r = await svc(view.steps).save({ kind: 'share-set-record', run });
     expect(r.saved && r.path).toBe(join(out, `set${record.set.identifier}-record.json`));
     const path = join(out, `set${record.set.identifier}-record.json`);

@@ -71,9 +71,16 @@ export class FileService {
    * fails before anyone picks a folder); null from the place is "cancelled" and saves nothing.
    */
   async save(a: Artefact, opts: { replace?: boolean } = {}): Promise<SaveOutcome> {
-    const made = await this.make(a);
     // Who saves: the person signed in to the key's token; for the rest, the one signed in here (if one is).
-    const token = (!made.folder ? made.token : undefined) ?? this.deps.activity.signedInToken();
+    const token = ('token' in a ? { module: a.module, token: a.token } : null) ?? this.deps.activity.signedInToken();
+    // A person who may not act here is refused (and the refusal recorded) before the token signs
+    // anything or a dialog opens.
+    await this.deps.activity.actorText(token).catch((e: unknown) =>
+      this.deps.activity.run({ action: 'file.save', token, details: { kind: a.kind } }, async () => {
+        throw e;
+      }),
+    );
+    const made = await this.make(a);
     let target: { path: string; replace: boolean } | null;
     if (made.folder) {
       const dir = await this.deps.places.saveFolder({ title: made.title, name: made.name });
