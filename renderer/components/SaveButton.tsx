@@ -41,6 +41,7 @@ export function SaveButton({ artefact, label = 'Save to file…', what }: { arte
         {busy ? 'Saving…' : label}
       </button>
       {folder ? <span className="hint"> into {folder}</span> : null}
+      {where?.mode === 'folder' && !where.folder ? <span className="hint"> No save folder was chosen: start the preview shell with --save-dir FOLDER.</span> : null}
       <div aria-live="polite" className="save-status">
         {saved ? (
           <p className="save-ok" data-testid="saved">
