@@ -3,6 +3,7 @@
 import { app, BrowserWindow } from 'electron';
 import { join, resolve } from 'node:path';
 import { utilityHostSpawner } from './hsm/client/spawn-utility';
+import { electronPlaces } from './modules/dialogs';
 import { ipc } from './modules/ipc';
 import { appProtocol, registerAppScheme } from './modules/protocol';
 import { security } from './modules/security';
@@ -58,6 +59,7 @@ function main(): void {
       shell: 'electron',
       spawnHost: (env) => utilityHostSpawner(join(__dirname, 'hsm-host.cjs'), env),
       log,
+      places: electronPlaces(),
     });
     // What an interrupted `archive init` left: finished or adopted now, its keys destroyed at the next login.
     void services.archive.recoverInits(null, null).catch((e: unknown) => log(`could not check for an interrupted archive init: ${e instanceof Error ? e.message : String(e)}`));

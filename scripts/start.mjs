@@ -37,7 +37,7 @@ if (electron.path) {
     console.error('custos: no display (DISPLAY is not set). Start Custos from a desktop session, or run it on a virtual display: xvfb-run -a npm start');
     process.exit(1);
   }
-  child = spawn(process.execPath, [join(root, 'dist/preview-shell.cjs'), '--reason', electron.reason, ...(args.includes('--headless') ? ['--headless'] : [])], { stdio: 'inherit' });
+  child = spawn(process.execPath, [join(root, 'dist/preview-shell.cjs'), '--reason', electron.reason, ...(args.includes('--headless') ? ['--headless'] : []), ...(args.includes('--save-dir') ? ['--save-dir', args[args.indexOf('--save-dir') + 1] ?? ''] : [])], { stdio: 'inherit' });
 }
 child.on('exit', (code) => process.exit(code ?? 0));
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

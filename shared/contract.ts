@@ -9,6 +9,7 @@ import type { ArchiveInfo, AuditPage, SearchPage, VerifyVerdict, VersionDetail, 
 import type { SecretCheckValue, ShareFailureReason } from './shares';
 import { actSchema, planSchema, runRefSchema, type ActView, type BundleVerdictView, type DefinitionView, type RecordView, type RunSummaryView } from './ceremony/contract';
 import type { RunView } from './ceremony/view';
+import { artefactSchema, fileNameSchema, LOADABLE_KINDS, type OpenOutcome, type SaveOutcome, type SavePlace } from './files';
 
 // The one contract between the renderer and the main process. Every operation is a named method
 // with an input schema (checked in main: the renderer is untrusted) and an output type. The
@@ -428,6 +429,15 @@ export const contract = {
   'ceremony.plan': method<RunView>()(planSchema, 'Plan a ceremony: the definition is checked before the HSM is touched, then the parameters and the people; the fingerprint is computed over every resolved value.'),
   'ceremony.act': method<ActView>()(actSchema, 'One action in a ceremony by a named person; roles, quorum and freshness are checked in main against the journal.'),
   'ceremony.bundle': method<BundleVerdictView>()(runRefSchema, 'Verify the evidence bundle of a finished ceremony against the pinned audit key.'),
+  'files.where': method<SavePlace>()(none, 'Where saves go: a save dialog (Electron), or the folder the preview shell was started with and the files in it.'),
+  'files.save': method<SaveOutcome>()(
+    z.strictObject({ artefact: artefactSchema, replace: z.boolean().optional() }),
+    'Save a named artefact (public key, CSR, audit export, evidence bundle or its PDF) where the person chooses; main makes the bytes, writes atomically and audits the save.',
+  ),
+  'files.open': method<OpenOutcome>()(
+    z.strictObject({ kind: z.enum(LOADABLE_KINDS), name: fileNameSchema.optional() }),
+    'Load a public record (a share-set record) from a file the person chooses: read bounded and checked by its schema.',
+  ),
 } as const;
 
 export type Contract = typeof contract;

@@ -108,6 +108,15 @@ export const ERROR_CODES = [
   'OPERATOR_REQUIRED',
   // A workstation key (the archive's, a Backup Key) asked to be destroyed or relabelled from the key tools
   'KEY_PROTECTED',
+  // Files saved to and loaded from removable media (electron/services/files)
+  'FILE_EXISTS',
+  'FILE_NOT_FOUND',
+  'FILE_TOO_LARGE',
+  'FILE_WRITE_FAILED',
+  'FOLDER_NOT_FOUND',
+  'MEDIA_READ_ONLY',
+  'DISK_FULL',
+  'SAVE_FOLDER_UNSET',
   // The app: one instance per data folder (electron/services/instance-lock.ts)
   'INSTANCE_RUNNING',
   'INTERNAL',

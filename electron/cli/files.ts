@@ -2,9 +2,14 @@
 // upper size: a PIN file named /dev/zero, or a `yes |` on stdin, must end in a refusal, not a hang or
 // an out-of-memory crash (issue #11). Every output path is checked before any work is done, so a
 // folder that does not exist is a usage error, not an INTERNAL one after the HSM did its part.
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { invalidInput } from '../../shared/result';
+// Every output file is written atomically (services/files/atomic.ts: a temporary file in the same
+// folder, fsync'ed, then linked or renamed into place), so a command killed half-way leaves no
+// half-written signature or key file under the name asked for; an existing file is replaced only
+// with --force, and records, sheets and keys never.
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { CustosError, invalidInput } from '../../shared/result';
+import { writeFileAtomic } from '../services/files/atomic';
 
 /** Upper bounds, in bytes, on what one command reads. Each is far above any honest input. */
 export const LIMITS = {
@@ -90,15 +95,19 @@ export async function readStdinBounded(max: number, what: string): Promise<Buffe
 
 /**
  * Checks, before any work, that `path` can be created: its folder exists and it is not a folder
- * itself. With `fresh`, it must not exist at all (records, sheets and keys are never overwritten).
+ * itself. An existing file is refused unless `force` (--force); with `fresh` it is refused always
+ * (records, sheets and keys are never overwritten).
  */
-export function checkOutputFile(path: string, what: string, opts: { fresh?: boolean } = {}): void {
+export function checkOutputFile(path: string, what: string, opts: { fresh?: boolean; force?: boolean } = {}): void {
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) invalidInput(`The folder ${dir} for the ${what} does not exist.`, 'Create the folder first, or name a file in a folder that exists.', { path });
   if (!statSync(dir).isDirectory()) invalidInput(`${dir} is a file, not a folder, so the ${what} cannot be written in it.`, 'Name a file in a folder.', { path });
   if (existsSync(path)) {
-    if (statSync(path).isDirectory()) invalidInput(`${path} is a folder; the ${what} needs a file name.`, 'Name a file, for example inside that folder.', { path });
+    const st = statSync(path);
+    if (st.isDirectory()) invalidInput(`${path} is a folder; the ${what} needs a file name.`, 'Name a file, for example inside that folder.', { path });
     if (opts.fresh) invalidInput(`${path} already exists; Custos does not overwrite it.`, 'Choose another file name, or move the old file away first.', { path });
+    if (!opts.force) invalidInput(`${path} already exists; Custos does not overwrite it unless told to.`, 'Choose another file name, or add --force to replace it.', { path });
+    if (!st.isFile()) invalidInput(`${path} is not a regular file, so it cannot be replaced.`, 'Name a regular file; leave out --out to print to standard output.', { path });
   }
 }
 
@@ -115,19 +124,23 @@ export function checkOutputFolder(path: string, what: string): void {
 }
 
 /**
- * Writes an output file, with the same words as checkOutputFile when the file system says no (the
- * folder may have gone between the check and the write). `mode` applies when the file is created.
+ * Writes an output file atomically, with the same words as checkOutputFile when the file system
+ * says no (the folder may have gone between the check and the write). `mode` is the new file's.
  */
-export function writeOutputFile(path: string, data: string | Uint8Array, what: string, opts: { mode?: number; fresh?: boolean } = {}): void {
+export function writeOutputFile(path: string, data: string | Uint8Array, what: string, opts: { mode?: number; fresh?: boolean; force?: boolean } = {}): void {
   checkOutputFile(path, what, opts);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   try {
-    writeFileSync(path, data, { mode: opts.mode ?? 0o644, flag: opts.fresh ? 'wx' : 'w' });
+    writeFileAtomic(dirname(resolve(path)), basename(path), bytes, { mode: opts.mode ?? 0o644, replace: !!opts.force && !opts.fresh });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'EEXIST') invalidInput(`${path} already exists; Custos does not overwrite it.`, 'Choose another file name, or move the old file away first.', { path });
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') invalidInput(`The ${what} cannot be written to ${path}: permission denied.`, 'Choose a folder you may write to.', { path });
-    if (code === 'ENOSPC') invalidInput(`The disk is full; the ${what} was not written to ${path}.`, 'Free some space and try again.', { path });
-    invalidInput(`The ${what} cannot be written to ${path} (${code ?? 'error'}).`, 'Check the path.', { path });
+    if (!(e instanceof CustosError)) throw e;
+    const code = e.appError.code;
+    // The CLI's words for a file: usage errors (exit 2) name the path and the flag that helps.
+    if (code === 'FILE_EXISTS') invalidInput(`${path} already exists; Custos does not overwrite it${opts.fresh ? '' : ' unless told to'}.`, opts.fresh ? 'Choose another file name, or move the old file away first.' : 'Choose another file name, or add --force to replace it.', { path });
+    if (code === 'MEDIA_READ_ONLY') invalidInput(`The ${what} cannot be written to ${path}: ${e.appError.message.includes('read-only') ? 'the media is read-only' : 'permission denied'}.`, 'Choose a folder you may write to.', { path });
+    if (code === 'DISK_FULL') invalidInput(`The disk is full; the ${what} was not written to ${path}.`, 'Free some space and try again.', { path });
+    if (code === 'FOLDER_NOT_FOUND') invalidInput(`The folder ${dirname(resolve(path))} for the ${what} does not exist.`, 'Create the folder first, or name a file in a folder that exists.', { path });
+    invalidInput(`The ${what} cannot be written to ${path} (${code}).`, 'Check the path.', { path });
   }
 }
 

@@ -8,6 +8,8 @@ export interface GlobalOptions {
   token?: string;
   pinFile?: string;
   json?: boolean;
+  /** --force: an output file that exists may be replaced (atomically); records and keys never are. */
+  force?: boolean;
   dataDir?: string;
   /** --operator: the enrolled person acting (audit log); else $CUSTOS_OPERATOR. */
   operator?: string;

@@ -16,6 +16,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--pin-file <file>', 'read the PIN from the first line of FILE (never from an argument)'))
     .addOption(new Option('--data-dir <dir>', 'Custos data folder (default: $CUSTOS_DATA_DIR or ~/.config/Custos)'))
     .addOption(new Option('--operator <name>', 'who does this: an enrolled operator or administrator, for the audit log (default: $CUSTOS_OPERATOR; required once a production record exists)'))
+    .addOption(new Option('--force', 'replace a file named by --out (or --report, --public-key-out) that exists; without it Custos never overwrites one'))
     .addOption(new Option('--json', 'machine-readable output (see docs/CLI.md)'))
     .showHelpAfterError()
     .exitOverride()

@@ -7,6 +7,7 @@ import { nodeHostSpawner } from '../hsm/client/spawn-node';
 import { createDispatcher } from '../ipc/handle';
 import { defaultDataDir } from '../services/config';
 import { createHandlers, createServices, type Services } from '../services/index';
+import { checkSaveDir, folderPlaces } from '../services/files/places';
 import { acquireInstanceLock, type InstanceLock } from '../services/instance-lock';
 import { headersFor, rendererFile } from '../services/renderer-files';
 
@@ -34,6 +35,11 @@ export interface PreviewOptions {
   /** Reuse an already running browser (benchmarks); it is then left running on close. */
   browser?: Browser;
   log?(line: string): void;
+  /**
+   * The folder saves go to and records are loaded from (there is no native dialog here): the
+   * removable media's mount point. Defaults to CUSTOS_SAVE_DIR; without either, saving says how to set it.
+   */
+  saveDir?: string;
 }
 
 export interface Preview {
@@ -69,6 +75,7 @@ async function openWindow(opts: PreviewOptions, dataDir: string, executablePath:
     shell: 'preview',
     spawnHost: (env) => nodeHostSpawner(join(opts.distDir, 'hsm-host.cjs'), env),
     log,
+    places: folderPlaces(checkSaveDir(opts.saveDir ?? process.env.CUSTOS_SAVE_DIR)),
   });
   // What an interrupted `archive init` left: finished or adopted now, its keys destroyed at the next login.
   void services.archive.recoverInits(null, null).catch((e: unknown) => log(`could not check for an interrupted archive init: ${e instanceof Error ? e.message : String(e)}`));
@@ -147,14 +154,15 @@ async function openWindow(opts: PreviewOptions, dataDir: string, executablePath:
   return { browser, context, page, services, close };
 }
 
-// Run directly: `node dist/preview-shell.cjs [--headless] [--reason TEXT]`.
+// Run directly: `node dist/preview-shell.cjs [--headless] [--reason TEXT] [--save-dir FOLDER]`.
 if (typeof require !== 'undefined' && require.main === module) {
   const args = process.argv.slice(2);
   const reason = args.includes('--reason') ? args[args.indexOf('--reason') + 1] : undefined;
   const headless = args.includes('--headless') ? true : undefined;
+  const saveDir = args.includes('--save-dir') ? args[args.indexOf('--save-dir') + 1] : undefined;
   const distDir = __dirname;
   console.log(`Custos preview shell: ${reason ?? "Electron's binary is not available"}; opening the app in ${findChromium() ?? 'Chromium (not found)'}.`);
-  startPreview({ distDir, ...(headless !== undefined ? { headless } : {}) })
+  startPreview({ distDir, ...(headless !== undefined ? { headless } : {}), ...(saveDir ? { saveDir } : {}) })
     .then((p) => {
       const stop = () => void p.close().then(() => process.exit(0));
       process.on('SIGINT', stop);

@@ -8,6 +8,7 @@ import { Activity } from './activity/activity';
 import { AuditedKeyService, AuditedTokenService } from './activity/audited';
 import { ConfigStore } from './config';
 import type { KeyService } from './key-service';
+import type { SavePlaces } from './files/places';
 import { demoEnvironment, hostEnvironment, prepareDemoFiles, type DemoEnvironment } from './demo';
 
 export interface ServicesOptions {
@@ -18,6 +19,8 @@ export interface ServicesOptions {
   log?(line: string): void;
   /** What the person at the screen should be told that is not an error (an interrupted archive init cleared up); defaults to log. */
   notice?(line: string): void;
+  /** Where the window's saves go (files/places.ts): Electron's dialogs, or the preview shell's folder. */
+  places?: SavePlaces;
 }
 
 export interface CoreServices {

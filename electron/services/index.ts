@@ -12,6 +12,8 @@ import { ceremonyHandlers } from './ceremony/handlers';
 import { CeremonyService } from './ceremony/service';
 import { createCore, type CoreServices, type ServicesOptions } from './core';
 import { hostEnvironment } from './demo';
+import { FileService } from './files/service';
+import { folderPlaces } from './files/places';
 import { KeyService } from './key-service';
 import { DrillService, readRecordView, ShareService, verifyShare } from './shares/index';
 import { VERSION } from './version';
@@ -28,6 +30,8 @@ export interface Services extends CoreServices {
   drills: DrillService;
   /** Ceremonies: definitions, runs and their journals in the workstation record, approvals, evidence. */
   ceremonies: CeremonyService;
+  /** Saving artefacts to removable media and loading public records from it (files/service.ts). */
+  files: FileService;
   /** Events for the window (a ceremony changed): the shells forward them on the event channel. */
   events: { subscribe(listener: (event: CeremonyEvent) => void): () => void };
 }
@@ -39,6 +43,7 @@ export function createServices(opts: ServicesOptions): Services {
   let archive: ArchiveDoor | undefined;
   let drills: DrillService | undefined;
   let ceremonies: CeremonyService | undefined;
+  let files: FileService | undefined;
   const listeners = new Set<(event: CeremonyEvent) => void>();
   const events = {
     subscribe(listener: (event: CeremonyEvent) => void) {
@@ -74,6 +79,16 @@ export function createServices(opts: ServicesOptions): Services {
         emit: (event) => {
           for (const l of [...listeners]) l(event);
         },
+      }));
+    },
+    get files() {
+      return (files ??= new FileService({
+        keys: core.keys,
+        withConfigured: (module, work) => core.tokens.withConfigured(module, work),
+        archive: () => this.archive,
+        ceremonies: () => this.ceremonies,
+        activity: core.activity,
+        places: opts.places ?? folderPlaces(null),
       }));
     },
     close: async () => {
@@ -123,6 +138,9 @@ export function createHandlers(s: Services, shell: 'electron' | 'preview'): Hand
     'drill.finish': ({ drillId, passphrase }) => s.drills.finish(drillId, passphrase),
     'drill.cancel': ({ drillId }) => s.drills.cancel(drillId),
     ...archiveHandlers({ door: s.archive, withConfigured: (module, work) => s.tokens.withConfigured(module, work), actor: (t) => s.activity.actorText(t) }),
+    'files.where': async () => s.files.where(),
+    'files.save': ({ artefact, replace }) => s.files.save(artefact, replace ? { replace } : {}),
+    'files.open': ({ kind, name }) => s.files.open(kind, name),
     ...ceremonyHandlers({ ceremonies: s.ceremonies, withConfigured: (module, work) => s.tokens.withConfigured(module, work) }),
   };
 }

@@ -1,13 +1,16 @@
 import { useEffect, useId, useRef, useState } from 'react';
+import type { Artefact } from '../../shared/files';
+import { SaveButton } from './SaveButton';
 
 const COPY_TIMEOUT_MS = 1500;
 
 /**
  * Public text to hand on (a PEM, a JWK, a CSR): monospace, wrapped, never truncated, with Copy.
  * The sandbox may refuse the clipboard; then the text is selected so that Ctrl+C copies it.
- * Nothing is ever downloaded or written to disk from the page.
+ * Nothing is ever downloaded or written to disk from the page: "Save to file…" asks main to make
+ * and save the artefact it names (components/SaveButton.tsx).
  */
-export function TextBlock({ label, text }: { label: string; text: string }) {
+export function TextBlock({ label, text, save }: { label: string; text: string; save?: { artefact: Artefact; what: string } }) {
   const pre = useRef<HTMLPreElement>(null);
   const [status, setStatus] = useState<string | null>(null);
   const labelId = useId();
@@ -52,6 +55,7 @@ export function TextBlock({ label, text }: { label: string; text: string }) {
           Select all
         </button>
       </div>
+      {save ? <SaveButton artefact={save.artefact} what={save.what} /> : null}
       <pre ref={pre} className="mono codeblock" tabIndex={0} aria-labelledby={labelId}>
         {text}
       </pre>

@@ -51,12 +51,14 @@ describe('readBounded', () => {
 });
 
 describe('output paths', () => {
-  it('refuses a missing folder, a folder named as a file, a file named as a folder, and an existing file when fresh', () => {
+  it('refuses a missing folder, a folder named as a file, a file named as a folder, and an existing file unless --force (when fresh, always)', () => {
     expect(refusal(() => checkOutputFile(join(dir, 'no/such/file'), 'record')).message).toMatch(/folder .* for the record does not exist/);
     expect(refusal(() => checkOutputFile(dir, 'record')).message).toMatch(/is a folder/);
     writeFileSync(join(dir, 'taken'), 'x');
     expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'record', { fresh: true })).message).toMatch(/already exists/);
-    expect(() => checkOutputFile(join(dir, 'taken'), 'report')).not.toThrow();
+    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'report')).action).toMatch(/--force/);
+    expect(() => checkOutputFile(join(dir, 'taken'), 'report', { force: true })).not.toThrow();
+    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'record', { fresh: true, force: true })).message).toMatch(/already exists/);
     expect(refusal(() => checkOutputFolder(join(dir, 'taken'), 'share sheets')).message).toMatch(/is a file, not a folder/);
     expect(refusal(() => checkOutputFolder(join(dir, 'no/such'), 'share sheets')).message).toMatch(/does not exist/);
     expect(() => checkOutputFolder(join(dir, 'new'), 'share sheets')).not.toThrow();

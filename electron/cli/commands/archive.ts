@@ -344,9 +344,9 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--accept-rollback', 'accept an archive older than the last state this workstation saw (a backup restored on purpose)'))
     .action((o: ArchiveOpts & { hsm: boolean; full?: boolean; report?: string }) =>
       withArchive(program, o, o.hsm ? 'inspect' : 'report', async (a, _s, opts) => {
-        if (o.report) checkOutputFile(o.report, 'verification report');
+        if (o.report) checkOutputFile(o.report, 'verification report', { force: !!opts.force });
         const v = await a.verify({ withHsm: o.hsm, full: o.full === true });
-        if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report');
+        if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report', { mode: 0o600, force: !!opts.force });
         if (!v.ok) {
           if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
           throw verdictError(v);
@@ -430,7 +430,7 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--check-hsm', "also compare the stored audit key with the HSM's (logs in to the archive's token)"))
     .action((o: ArchiveOpts & { publicKeyOut?: string; checkHsm?: boolean }) =>
       withArchive(program, o, o.checkHsm ? 'inspect' : 'report', async (a, _s, opts) => {
-        if (o.publicKeyOut) checkOutputFile(o.publicKeyOut, 'audit public key');
+        if (o.publicKeyOut) checkOutputFile(o.publicKeyOut, 'audit public key', { force: !!opts.force });
         const i = { ...a.info(), ...(o.checkHsm ? { auditKey: await a.checkAuditKey() } : {}) };
         if (auditKeyMismatch(i.auditKey)) {
           // Said on stderr as well, so that it is seen even when stdout goes to a script.
@@ -444,7 +444,7 @@ export function registerArchiveCommands(program: Command): void {
             });
           }
         }
-        if (o.publicKeyOut) writeOutputFile(o.publicKeyOut, i.keys.audit.publicKeyPem, 'audit public key');
+        if (o.publicKeyOut) writeOutputFile(o.publicKeyOut, i.keys.audit.publicKeyPem, 'audit public key', { force: !!opts.force });
         out(opts, i, () =>
           [
             `archive "${i.name}" (${i.archiveId}), ${i.formatId} schema ${i.schemaVersion}, created ${i.createdAt}`,

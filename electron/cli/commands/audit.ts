@@ -3,8 +3,11 @@
 // the one this workstation pinned for the archive (and, with --public-key, the key the auditor
 // brought along: on a workstation that has no pin for the archive, that is the only check of whose
 // key it is).
+import { chmodSync, existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { CustosError } from '../../../shared/result';
+import { CustosError, invalidInput } from '../../../shared/result';
+import { writeFolderAtomic } from '../../services/files/atomic';
 import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
 import { auditKeyLine } from '../../../shared/archive/audit-key';
 import { out, withServices } from '../context';
@@ -25,7 +28,7 @@ export function registerAuditCommands(program: Command): void {
         // Opened even when the stored key is not the pinned one: the verdict says so.
         // The expected key and the report path are checked before the archive is opened.
         const expected = o.publicKey ? spkiFingerprint(parsePublicKey(readBounded(o.publicKey, LIMITS.small, 'public key').toString('utf8')).spki).hex : undefined;
-        if (o.report) checkOutputFile(o.report, 'verification report');
+        if (o.report) checkOutputFile(o.report, 'verification report', { force: !!opts.force });
         await s.archive.read(o.archive, async (a) => {
           if (expected !== undefined) {
             if (expected !== a.workstation.audit_fingerprint) {
@@ -37,7 +40,7 @@ export function registerAuditCommands(program: Command): void {
             }
           }
           const v = await a.verify({ withHsm: false });
-          if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report');
+          if (o.report) writeOutputFile(o.report, JSON.stringify(v, null, 2) + '\n', 'verification report', { mode: 0o600, force: !!opts.force });
           if (!v.ok) {
             if (!opts.json) for (const p of v.problems) process.stderr.write(`  problem: ${p.message}\n`);
             const first = v.problems[0];
@@ -66,7 +69,7 @@ export function registerAuditCommands(program: Command): void {
     .action((o: { archive: string; out: string }) =>
       withServices(program, async (s, opts) => {
         checkOutputFolder(o.out, 'audit export');
-        const r = await s.archive.read(o.archive, (a) => a.exportAudit(o.out));
+        const r = await s.archive.read(o.archive, (a) => exportAuditAtomic(o.out, !!opts.force, (dir) => a.exportAudit(dir)));
         out(opts, r, () => `Wrote ${r.entries} entries and ${r.checkpoints} checkpoints to ${r.dir} (audit.jsonl, checkpoints.jsonl, audit-public-key.pem, manifest.json).`);
       }),
     );
@@ -87,4 +90,26 @@ export function registerAuditCommands(program: Command): void {
         });
       }),
     );
+}
+
+/**
+ * The audit export into `out`, atomically: a new folder is made beside it and renamed into place
+ * when every file is written (services/files/atomic.ts), files 0600 (the log names people and
+ * keys). A folder that exists and holds files is refused unless --force, which then writes into
+ * it file by file (each file still replaced whole); an empty one is taken as the place to write.
+ */
+async function exportAuditAtomic<T extends { dir: string }>(out: string, force: boolean, write: (dir: string) => T): Promise<T> {
+  const target = resolve(out);
+  if (existsSync(target)) {
+    if (readdirSync(target).length > 0) {
+      if (!force) invalidInput(`${out} already holds files; Custos does not write an export over them unless told to.`, 'Name a new or empty folder, or add --force to write into this one.', { path: out });
+      const r = write(target);
+      for (const n of readdirSync(target)) if (statSync(join(target, n)).isFile()) chmodSync(join(target, n), 0o600);
+      return r;
+    }
+    rmdirSync(target);
+  }
+  let r: T | undefined;
+  await writeFolderAtomic(dirname(target), basename(target), (tmp) => void (r = write(tmp)), { mode: 0o600 });
+  return { ...r!, dir: target };
 }

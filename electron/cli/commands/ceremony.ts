@@ -9,7 +9,7 @@
 // part — make the key, split it, hand each share to its holder, verify every share, commit under
 // the SO — in one sitting, prompting each holder in turn.
 import { Option, type Command } from 'commander';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import type { RunView } from '../../../shared/ceremony/view';
@@ -20,6 +20,7 @@ import type { Services } from '../../services/index';
 import { runText } from '../ceremony-text';
 import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
+import { writeFileAtomic, writeFolderAtomic, writeNew } from '../../services/files/atomic';
 import { LIMITS, readBounded } from '../files';
 import { readSecret } from '../secrets';
 import { runAuditSitting, runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
@@ -105,11 +106,10 @@ export function registerCeremonyCommands(program: Command): void {
         const defs = s.ceremonies.definitions();
         if (o.export) {
           mkdirSync(o.export, { recursive: true });
-          for (const d of defs) {
-            const file = join(o.export, `${d.id.split('/').pop()}.yaml`);
-            if (existsSync(file)) invalidInput(`${file} exists already.`, 'Export into an empty folder; nothing is overwritten.');
-            writeFileSync(file, toYaml(d.definition));
-          }
+          const files = defs.map((d) => ({ name: `${d.id.split('/').pop()}.yaml`, text: toYaml(d.definition) }));
+          // All checked before any is written: a clash leaves the folder as it was.
+          for (const f of files) if (existsSync(join(o.export, f.name))) invalidInput(`${join(o.export, f.name)} exists already.`, 'Export into an empty folder; nothing is overwritten.');
+          for (const f of files) writeFileAtomic(o.export, f.name, Buffer.from(f.text, 'utf8'), { mode: 0o644 });
         }
         out(opts, defs.map(({ definition: _d, ...rest }) => rest), () => defs.map((d) => `${d.id.padEnd(28)} rev ${d.revision}  ${d.title}`).join('\n'));
       }),
@@ -304,8 +304,12 @@ export function registerCeremonyCommands(program: Command): void {
           const dest = join(o.out, v.bundle.name);
           if (existsSync(dest)) invalidInput(`${dest} exists already.`, 'Copy into another folder; nothing is overwritten.');
           mkdirSync(o.out, { recursive: true });
-          cpSync(path, dest, { recursive: true });
-          path = dest;
+          // Atomic (a temporary folder beside it, renamed when every file is in), files 0600: a
+          // stick pulled half-way holds no half bundle under the bundle's name.
+          const src = path;
+          path = await writeFolderAtomic(o.out, v.bundle.name, (tmp) => {
+            for (const n of readdirSync(src)) writeNew(join(tmp, n), readFileSync(join(src, n)), 0o600);
+          }, { mode: 0o600 });
         }
         out(opts, { path, hash: v.bundle.hash, name: v.bundle.name }, () => `${path}\nsha256 ${v.bundle!.hash}`);
       }),

@@ -85,10 +85,10 @@ export function registerKeyCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'write to FILE instead of standard output'))
     .action((cmd: { key: string; format: 'pem' | 'jwk'; out?: string }) =>
       withCore(program, async (s, opts) => {
-        if (cmd.out) checkOutputFile(cmd.out, 'public key');
+        if (cmd.out) checkOutputFile(cmd.out, 'public key', { force: !!opts.force });
         const { t } = await openSession(s, opts);
         const text = await s.keys.exportPublic(t, cmd.key, cmd.format);
-        if (cmd.out) writeOutputFile(cmd.out, text, 'public key');
+        if (cmd.out) writeOutputFile(cmd.out, text, 'public key', { force: !!opts.force });
         if (opts.json) out(opts, { format: cmd.format, text }, () => text);
         else if (!cmd.out) process.stdout.write(text);
       }),
@@ -117,10 +117,10 @@ export function registerKeyCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'write the PEM to FILE'))
     .action((cmd: { key: string; subject: string; out?: string }) =>
       withCore(program, async (s, opts) => {
-        if (cmd.out) checkOutputFile(cmd.out, 'certificate signing request');
+        if (cmd.out) checkOutputFile(cmd.out, 'certificate signing request', { force: !!opts.force });
         const { t } = await openSession(s, opts);
         const pem = await s.keys.csr(t, cmd.key, cmd.subject);
-        if (cmd.out) writeOutputFile(cmd.out, pem, 'certificate signing request');
+        if (cmd.out) writeOutputFile(cmd.out, pem, 'certificate signing request', { force: !!opts.force });
         if (opts.json) out(opts, { pem }, () => pem);
         else if (!cmd.out) process.stdout.write(pem);
       }),

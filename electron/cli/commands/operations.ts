@@ -8,6 +8,7 @@ import { out, withCore } from '../context';
 import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
 import { readStdin, stdinIsTerminal } from '../input';
 import { intOption } from '../options';
+import type { GlobalOptions } from '../output';
 import { openSession } from '../session';
 import { describeKey, keyTypeOption, list, usagesFor } from './key';
 
@@ -24,12 +25,12 @@ async function readInput(file: string | undefined, what = 'input'): Promise<Buff
 const readSide = (file: string, what: string): Buffer => readBounded(file, LIMITS.data, what);
 
 /** Output files may hold plaintext or key material: readable by their owner only. */
-function writeOutput(file: string | undefined, data: Buffer, what: string): void {
-  if (file) writeOutputFile(file, data, what, { mode: 0o600 });
+function writeOutput(file: string | undefined, data: Buffer, what: string, opts: GlobalOptions): void {
+  if (file) writeOutputFile(file, data, what, { mode: 0o600, force: !!opts.force });
 }
 
 /** Every --out is checked before the token is touched, so a typo in a folder costs no HSM work. */
-const checkOut = (file: string | undefined, what: string) => file !== undefined && checkOutputFile(file, what);
+const checkOut = (file: string | undefined, what: string, opts: GlobalOptions) => file !== undefined && checkOutputFile(file, what, { force: !!opts.force });
 
 export function registerOperationCommands(program: Command): void {
   program
@@ -42,12 +43,12 @@ export function registerOperationCommands(program: Command): void {
     .addOption(new Option('--format <f>', 'ECDSA signature encoding: der (X.509, OpenSSL) or raw (r‖s, PKCS#11)').choices(['der', 'raw']).default('der'))
     .action((cmd: { key: string; mechanism: SignMechanismName; in?: string; out?: string; format: 'der' | 'raw' }) =>
       withCore(program, async (s, opts) => {
-        checkOut(cmd.out, 'signature');
+        checkOut(cmd.out, 'signature', opts);
         const data = await readInput(cmd.in);
         const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
         let sig = await s.keys.sign(t, cmd.key, cmd.mechanism, data);
         if (cmd.mechanism.startsWith('ecdsa') && cmd.format === 'der') sig = ecdsaRawToDer(sig);
-        writeOutput(cmd.out, sig, 'signature');
+        writeOutput(cmd.out, sig, 'signature', opts);
         out(opts, { mechanism: cmd.mechanism, signature: sig.toString('hex') }, () => (cmd.out ? `signature written to ${cmd.out}` : sig.toString('hex')));
       }),
     );
@@ -104,14 +105,14 @@ export function registerOperationCommands(program: Command): void {
     .addOption(new Option('--aad-file <file>', 'additional authenticated data (AES-GCM)'))
     .action((cmd: { key: string; mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256'; in?: string; out: string; aadFile?: string }) =>
       withCore(program, async (s, opts) => {
-        checkOut(cmd.out, 'ciphertext');
+        checkOut(cmd.out, 'ciphertext', opts);
         const aad = cmd.aadFile ? readSide(cmd.aadFile, 'additional authenticated data') : undefined;
         const data = await readInput(cmd.in);
         const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
         const r = await s.keys.encrypt(t, cmd.key, cmd.mechanism, data, aad);
         data.fill(0);
         const blob = Buffer.concat([r.iv ? Buffer.from(r.iv) : Buffer.alloc(0), Buffer.from(r.ciphertext)]);
-        writeOutput(cmd.out, blob, 'ciphertext');
+        writeOutput(cmd.out, blob, 'ciphertext', opts);
         out(opts, { mechanism: cmd.mechanism, bytes: blob.length, out: cmd.out }, () => `${blob.length} bytes written to ${cmd.out}`);
       }),
     );
@@ -125,14 +126,14 @@ export function registerOperationCommands(program: Command): void {
     .addOption(new Option('--aad-file <file>', 'additional authenticated data (AES-GCM)'))
     .action((cmd: { key: string; mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256'; in?: string; out: string; aadFile?: string }) =>
       withCore(program, async (s, opts) => {
-        checkOut(cmd.out, 'plaintext');
+        checkOut(cmd.out, 'plaintext', opts);
         const aad = cmd.aadFile ? readSide(cmd.aadFile, 'additional authenticated data') : undefined;
         const blob = await readInput(cmd.in);
         const { t } = await openSession(s, opts, !cmd.in ? { stdinBusy: STDIN_BUSY } : {});
         const gcm = cmd.mechanism === 'aes-gcm';
         if (gcm && blob.length < 28) fail('DATA_INVALID', 'The input is too short to be AES-GCM output (IV and tag alone are 28 bytes).', 'Check that this is the file `custos encrypt` wrote.');
         const pt = Buffer.from(await s.keys.decrypt(t, cmd.key, cmd.mechanism, gcm ? blob.subarray(12) : blob, gcm ? blob.subarray(0, 12) : undefined, aad));
-        writeOutput(cmd.out, pt, 'plaintext');
+        writeOutput(cmd.out, pt, 'plaintext', opts);
         const n = pt.length;
         pt.fill(0);
         out(opts, { bytes: n, out: cmd.out }, () => `${n} bytes written to ${cmd.out}`);
@@ -145,10 +146,10 @@ export function registerOperationCommands(program: Command): void {
     .addOption(new Option('--out <file>', 'write binary to FILE instead of printing hex'))
     .action((cmd: { bytes: number; out?: string }) =>
       withCore(program, async (s, opts) => {
-        checkOut(cmd.out, 'random bytes');
+        checkOut(cmd.out, 'random bytes', opts);
         const { t } = await openSession(s, opts);
         const r = Buffer.from(await s.keys.random(t, cmd.bytes));
-        writeOutput(cmd.out, r, 'random bytes');
+        writeOutput(cmd.out, r, 'random bytes', opts);
         out(opts, cmd.out ? { bytes: r.length, out: cmd.out } : { hex: r.toString('hex') }, () => (cmd.out ? `${r.length} bytes written to ${cmd.out}` : r.toString('hex')));
         r.fill(0);
       }),
@@ -163,10 +164,10 @@ export function registerOperationCommands(program: Command): void {
     .addOption(new Option('--allow-weaker-wrapping-key', 'wrap even though the wrapping key is weaker than the key (never below 112 bits): for a receiver that accepts nothing stronger'))
     .action((cmd: { key: string; wrappingKey: string; mechanism: WrapMechanismName; out: string; allowWeakerWrappingKey?: boolean }) =>
       withCore(program, async (s, opts) => {
-        checkOut(cmd.out, 'wrapped key');
+        checkOut(cmd.out, 'wrapped key', opts);
         const { t } = await openSession(s, opts);
         const w = await s.keys.wrap(t, cmd.wrappingKey, cmd.key, cmd.mechanism, { allowWeaker: cmd.allowWeakerWrappingKey === true });
-        writeOutput(cmd.out, w.wrapped, 'wrapped key');
+        writeOutput(cmd.out, w.wrapped, 'wrapped key', opts);
         const text = () =>
           `${w.wrapped.length} bytes written to ${cmd.out}` +
           (w.strength.weaker ? `\nwarning: the wrapping key gives about ${w.strength.wrappingKey} bits of security, the key ${w.strength.target} (NIST SP 800-57 Part 1 Table 2): the exported key is only as strong as the wrapping key.` : '');

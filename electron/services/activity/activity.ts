@@ -108,6 +108,19 @@ export class Activity {
     this.signedIn.delete(keyOf(t));
   }
 
+  /**
+   * A token someone is signed in to in this window, for an action that touches no token (saving an
+   * evidence bundle): the person at the screen is the one who logged in. Null when none or several
+   * are, so that no one is named for another.
+   */
+  signedInToken(): TokenRef | null {
+    const people = new Set(this.signedIn.values());
+    if (this.signedIn.size === 0 || people.size !== 1) return null;
+    const [k] = [...this.signedIn.keys()];
+    const i = k!.indexOf('\n');
+    return { module: k!.slice(0, i), token: k!.slice(i + 1) };
+  }
+
   private door(): Promise<ArchiveDoor> {
     // The archive code (SQLite, the store) loads only when an action is recorded: a CLI command
     // that records nothing does not pay for it.

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { SaveButton } from '../../components/SaveButton';
 import { useAction } from '../../hooks/useAction';
 import { useApp } from '../../stores/app';
 import { useArchive } from '../../stores/archive';
@@ -113,11 +114,15 @@ function ExportPanel() {
       <h2 id="export-h">Export for offline verification</h2>
       <p className="panel-intro muted">
         Writes the log, its checkpoint signatures and the audit public key into a new folder in the data folder, for an auditor to check
-        with standard tools (OpenSSL).
+        with standard tools (OpenSSL). To hand it over, save a fresh export straight to removable media.
       </p>
-      <button type="button" disabled={busy} onClick={() => void run()}>
-        {busy ? 'Exporting…' : 'Export the audit log'}
-      </button>
+      <div className="toolbar">
+        <button type="button" disabled={busy} onClick={() => void run()}>
+          {busy ? 'Exporting…' : 'Export the audit log'}
+        </button>
+      </div>
+      {/* To removable media: main writes a fresh export straight into the folder chosen. */}
+      <SaveButton artefact={{ kind: 'audit-export' }} label="Save an export to a folder…" what="audit export" />
       {error ? <ErrorNotice error={error} title="The audit log was not exported" /> : null}
       {exported && !busy ? (
         <div ref={out} tabIndex={-1} className="export-result" role="status" data-testid="audit-export">

@@ -4,7 +4,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { TextBlock } from '../../components/TextBlock';
 import { useAction } from '../../hooks/useAction';
-import { useKeys } from '../../stores/keys';
+import { keySelector, useKeys } from '../../stores/keys';
 
 type Action = 'export' | 'csr' | 'destroy';
 
@@ -13,6 +13,9 @@ export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetai
   const [open, setOpen] = useState<Action | null>(null);
   const panelId = useId();
   useEffect(() => setOpen(null), [detail.uri]);
+  const ref = useKeys((s) => s.ref);
+  // What "Save to file…" names: main exports or signs again from the token itself.
+  const target = ref ? { module: ref.module, token: ref.token, key: keySelector(detail) } : null;
 
   const hasPublic = detail.kind === 'pair' || detail.kind === 'public';
   const hasPrivate = detail.kind === 'pair' || detail.kind === 'private';
@@ -41,15 +44,17 @@ export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetai
           ))}
       </div>
       <div id={panelId}>
-        {open === 'export' ? <ExportPublic key={detail.uri} /> : null}
-        {open === 'csr' ? <CreateCsr key={detail.uri} label={detail.label} /> : null}
+        {open === 'export' ? <ExportPublic key={detail.uri} target={target} /> : null}
+        {open === 'csr' ? <CreateCsr key={detail.uri} label={detail.label} target={target} /> : null}
         {open === 'destroy' ? <DestroyKey key={detail.uri} detail={detail} tokenLabel={tokenLabel} onCancel={() => setOpen(null)} /> : null}
       </div>
     </div>
   );
 }
 
-function ExportPublic() {
+type Target = { module: string; token: string; key: string } | null;
+
+function ExportPublic({ target }: { target: Target }) {
   const [format, setFormat] = useState<'pem' | 'jwk'>('pem');
   const [text, setText] = useState<{ format: 'pem' | 'jwk'; text: string } | null>(null);
   const { busy, error, run } = useAction();
@@ -79,14 +84,21 @@ function ExportPublic() {
         </button>
       </div>
       {error ? <ErrorNotice error={error} title="The public key could not be exported" /> : null}
-      {text ? <TextBlock label={text.format === 'pem' ? 'Public key (PEM)' : 'Public key (JWK)'} text={text.text} /> : null}
+      {text ? (
+        <TextBlock
+          label={text.format === 'pem' ? 'Public key (PEM)' : 'Public key (JWK)'}
+          text={text.text}
+          {...(target ? { save: { artefact: { kind: 'public-key' as const, ...target, format: text.format }, what: 'public key' } } : {})}
+        />
+      ) : null}
     </form>
   );
 }
 
-function CreateCsr({ label }: { label: string }) {
+function CreateCsr({ label, target }: { label: string; target: Target }) {
   const [subject, setSubject] = useState(`CN=${label}`);
   const [pem, setPem] = useState<string | null>(null);
+  const [signed, setSigned] = useState('');
   const { busy, error, run } = useAction();
 
   const submit = async (e: FormEvent) => {
@@ -94,7 +106,10 @@ function CreateCsr({ label }: { label: string }) {
     if (busy) return;
     setPem(null);
     const r = await run(() => useKeys.getState().csr(subject.trim()));
-    if (r?.ok) setPem(r.value.pem);
+    if (r?.ok) {
+      setPem(r.value.pem);
+      setSigned(subject.trim());
+    }
   };
 
   return (
@@ -121,7 +136,16 @@ function CreateCsr({ label }: { label: string }) {
         </button>
       </div>
       {error ? <ErrorNotice error={error} title="The CSR was not created" /> : null}
-      {pem ? <TextBlock label="Certificate signing request (PKCS#10, PEM)" text={pem} /> : null}
+      {pem ? (
+        <>
+          <TextBlock
+            label="Certificate signing request (PKCS#10, PEM)"
+            text={pem}
+            {...(target ? { save: { artefact: { kind: 'csr' as const, ...target, subject: signed }, what: 'certificate signing request' } } : {})}
+          />
+          <p className="hint">Saving has the token sign the request again, for the same key and subject; either copy is valid for your certificate authority.</p>
+        </>
+      ) : null}
     </form>
   );
 }

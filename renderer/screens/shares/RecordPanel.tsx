@@ -1,11 +1,13 @@
 import { useId, type FormEvent, type ReactNode } from 'react';
 import type { ShareSetView } from '../../../shared/contract';
 import { ErrorNotice } from '../../components/ErrorNotice';
+import { OpenFile } from '../../components/OpenFile';
 import { groupHex } from '../../keyWords';
 import { useShares } from '../../stores/shares';
 
-// The share-set record (custos.shareset v1, written at the ceremony): pasted as text, since the
-// page has no file access. Main reads and checks it; the summary is what the room reads aloud.
+// The share-set record (custos.shareset v1, written at the ceremony): pasted as text, or loaded
+// from a file by main (the page has no file access). Main reads and checks it; the summary is what
+// the room reads aloud.
 
 export function RecordLoader({ heading }: { heading: ReactNode }) {
   const { recordText, recordError, recordLoading, setRecordText, loadRecord } = useShares();
@@ -35,7 +37,7 @@ export function RecordLoader({ heading }: { heading: ReactNode }) {
         />
         <p id={`${id}-hint`} className="hint">
           Open the record file written at the ceremony (for example <code>set7421-record.json</code>) in a text editor, copy all of it and paste
-          it here. The record holds no share and no secret: only who holds which share, and fingerprints to recognise them.
+          it here, or load the file itself below. The record holds no share and no secret: only who holds which share, and fingerprints to recognise them.
         </p>
       </div>
       {recordError ? <ErrorNotice error={recordError} title="The record could not be read" /> : null}
@@ -44,6 +46,14 @@ export function RecordLoader({ heading }: { heading: ReactNode }) {
           {recordLoading ? 'Reading…' : 'Read the record'}
         </button>
       </div>
+      <OpenFile
+        kind="share-set-record"
+        what="share-set record"
+        onLoaded={(text) => {
+          setRecordText(text);
+          void loadRecord();
+        }}
+      />
     </form>
   );
 }

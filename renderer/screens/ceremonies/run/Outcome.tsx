@@ -3,6 +3,7 @@ import type { RunView } from '../../../../shared/ceremony/view';
 import type { TokenRef } from '../../../../shared/keys';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { Field } from '../../../components/Field';
+import { SaveButton } from '../../../components/SaveButton';
 import { useAction } from '../../../hooks/useAction';
 import { useCeremony } from '../../../stores/ceremony';
 import { outcomeFacts } from '../words';
@@ -76,6 +77,13 @@ export function Finished({ view }: { view: RunView }) {
               {busy ? 'Checking the evidence…' : 'Verify the evidence'}
             </button>
           </div>
+          {/* Main copies the bundle out only if it verifies; the record alone is the PDF inside it. */}
+          <SaveButton artefact={{ kind: 'bundle', run: view.run }} label="Save the bundle to a folder…" what="evidence bundle" />
+          <SaveButton artefact={{ kind: 'bundle-pdf', run: view.run }} label="Save the record (PDF)…" what="ceremony record" />
+          {view.steps.some((s) => s.kind === 'split' && (s.outcome as { shareSetRecord?: unknown } | null)?.shareSetRecord) ? (
+            // Public (holders and fingerprints only): each custodian checks their share against it later.
+            <SaveButton artefact={{ kind: 'share-set-record', run: view.run }} label="Save the share-set record…" what="share-set record" />
+          ) : null}
         </div>
       ) : null}
       {error ? <ErrorNotice error={error} title="The evidence could not be checked" /> : null}
