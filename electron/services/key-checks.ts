@@ -69,6 +69,8 @@ export function refuseWorkstationKey(k: KeyEntry, what: 'destroy' | 'relabel'): 
   fail(
     'KEY_PROTECTED',
     `“${k.label}” is one of this workstation's own keys (the archive's, or a backup ceremony's); it cannot be ${what === 'destroy' ? 'destroyed' : 'relabelled'} from here.`,
-    what === 'destroy' ? 'Retiring the archive is a ceremony of its own; nothing was destroyed.' : 'The archive names its keys by these labels; leave them as they are.',
+    what === 'destroy'
+      ? `Nothing was destroyed. Destroy it in a destruction ceremony, under the custodians' quorum and a witness: custos ceremony plan custos/destruction --params destroy.yaml (with keys: ["${k.label}"] and the reason), or Ceremonies → Destruction in the app.`
+      : 'The archive names its keys by these labels; leave them as they are.',
   );
 }

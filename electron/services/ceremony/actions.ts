@@ -16,6 +16,7 @@ import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
 import * as retrieval from './steps-retrieval';
+import * as destruction from './steps-destruction';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -168,10 +169,13 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await common.runLogin(ctx, null);
       break;
     case 'check':
-      await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
+      await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : type === 'destruction' ? destruction.runCheckDestruction(ctx) : keygen.runCheckKeygen(ctx));
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);
+      break;
+    case 'destroy':
+      await destruction.runDestroy(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);
@@ -245,6 +249,7 @@ export async function resume(ctx: StepContext): Promise<void> {
     if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
     else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
     else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
+    else if (flight.kind === 'destroy') adopted = await destruction.adoptDestroyed(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
     else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
     if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);

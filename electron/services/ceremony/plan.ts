@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -16,6 +16,7 @@ import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityView } from '../../../shared/ceremony/run';
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
+import { destructionSubject, resolveDestruction } from './plan-destruction';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
 
@@ -141,7 +142,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
           ? resolveRetrieval(params as RetrievalParams, ctx)
-          : resolveTypeParams(def.type, params, register, participants);
+          : def.type === 'destruction'
+            ? resolveDestruction(params as DestructionParams, ctx)
+            : resolveTypeParams(def.type, params, register, participants);
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -187,6 +190,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
+  if (type === 'destruction') return destructionSubject(params);
   if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
