@@ -202,6 +202,7 @@ export async function runCheckDestruction(ctx: StepContext): Promise<void> {
     { actor, event: { type: 'step.completed', step: step.id, outcome: { items, reason: p.reason, exceptions: raised.length } } },
     { actor: SYSTEM, event: { type: 'run.amended', plan, reason: 'The keys were found on the token: their labels, ids, algorithms and check values are now part of the fingerprint.' } },
   ]);
+  crashHook(`${step.id}:done`);
 }
 
 // ---- destroy ----------------------------------------------------------------------------------
@@ -239,8 +240,11 @@ async function shredVersion(ctx: StepContext, v: PlannedVersion, by: string, rea
     let d = a.version(v.id);
     let how = 'archive shred (wrapped blob overwritten and deleted; metadata kept, state destroyed)';
     let deactivated = false;
-    if (!d.summary.hasMaterial) how = again ? 'found shredded when the step ran again: the interrupted attempt had shredded it' : 'found shredded when the step ran: it was destroyed outside this ceremony after the check';
-    else {
+    if (!d.summary.hasMaterial) {
+      how = again ? 'found shredded when the step ran again: the interrupted attempt had shredded it' : 'found shredded when the step ran: it was destroyed outside this ceremony after the check';
+      // The lifecycle allows no active → destroyed: a version planned active was deactivated on the way.
+      deactivated = v.deactivateFirst;
+    } else {
       if (['active', 'suspended'].includes(d.summary.state)) {
         if (!v.deactivateFirst) fail('LIFECYCLE_TRANSITION_INVALID', `Version ${v.version} of “${v.label}” became ${d.summary.state} after planning; it must be deactivated first.`, 'Abort, and plan again (with deactivateActive if the ceremony should deactivate it).');
         await a.transition(v.id, 'deactivate', { actor: by, reason: `Deactivated before destruction: ${reason}`.slice(0, 500) });
@@ -284,14 +288,15 @@ export async function adoptDestroyed(ctx: StepContext): Promise<boolean> {
   const keys = p.keys as ResolvedTokenKey[];
   const destroyed: DestroyedItem[] = [];
   const at = new Date().toISOString();
-  for (const k of keys) {
-    if ((await keyObjects(ctx, { idHex: k.idHex })).length) return false;
-    destroyed.push({ item: `key ${k.label}`, where: 'token', label: k.label, idHex: k.idHex, versionId: null, how: 'found destroyed on resume: the interrupted step had destroyed it', at, proof: `C_FindObjects for CKA_ID ${k.idHex} on the workstation token finds 0 key objects` });
-  }
+  // The same order as the step itself: archived material first.
   for (const v of p.versions) {
     const d = await ctx.services.withArchive(async (a) => a.version(v.id));
     if (d.summary.hasMaterial) return false;
-    destroyed.push({ item: `version ${v.label}@${v.version}`, where: 'archive', label: v.label, idHex: null, versionId: v.id, how: 'found shredded on resume: the interrupted step had shredded it', at: d.destroyedDate ?? at, proof: `the archive row shows state ${d.summary.state}, no material (${d.wrappedBytes ?? 0} wrapped bytes)` });
+    destroyed.push({ item: `version ${v.label}@${v.version}`, where: 'archive', label: v.label, idHex: null, versionId: v.id, how: 'found shredded on resume: the interrupted step had shredded it', ...(v.deactivateFirst ? { deactivated: true } : {}), at: d.destroyedDate ?? at, proof: `the archive row shows state ${d.summary.state}, no material (${d.wrappedBytes ?? 0} wrapped bytes)` });
+  }
+  for (const k of keys) {
+    if ((await keyObjects(ctx, { idHex: k.idHex })).length) return false;
+    destroyed.push({ item: `key ${k.label}`, where: 'token', label: k.label, idHex: k.idHex, versionId: null, how: 'found destroyed on resume: the interrupted step had destroyed it', at, proof: `C_FindObjects for CKA_ID ${k.idHex} on the workstation token finds 0 key objects` });
   }
   await complete(ctx, SYSTEM, { destroyed, reason: p.reason, adopted: true });
   return true;
