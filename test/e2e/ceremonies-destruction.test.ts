@@ -170,7 +170,7 @@ describe('destruction under dual control, in the preview shell', () => {
     await keysPage.inspector(kekLabel).waitFor();
     await d.protectedHint.waitFor();
     expect(await app.page.getByRole('button', { name: 'Destroy…', exact: true }).count()).toBe(0);
-    await view('01-keys-kek-lead');
+    await shot('01-keys-kek-lead');
     await d.keyLead.click();
     await d.form.waitFor();
     expect(await d.keys.inputValue()).toBe(kekLabel);
@@ -231,6 +231,7 @@ describe('destruction under dual control, in the preview shell', () => {
     }
     await c.turnOf('Otto Operator');
     expect(await d.sentence.textContent()).toContain(`the archived material of version 1 of “${KEY}”; “${KEY}” on the token`);
+    await d.sentence.scrollIntoViewIfNeeded();
     await view('15-destroy');
     await c.doStep();
 

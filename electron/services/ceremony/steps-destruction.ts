@@ -185,7 +185,7 @@ export async function runCheckDestruction(ctx: StepContext): Promise<void> {
         id: randomUUID(),
         step: step.id,
         expected: `Another copy of ${it.item} remains after the destruction (on the token, in the archive, or in a backup).`,
-        happened: `This is the last copy Custos can see of ${it.item} (${it.algorithm}, check value ${it.checkValue ?? 'none'}): once destroyed, anything still protected by it can never be opened again.`,
+        happened: `This is the last copy Custos can see of ${it.item} (${it.algorithm.toUpperCase()}, check value ${it.checkValue ? (it.checkValue.length <= 16 ? it.checkValue.toUpperCase() : `${it.checkValue.slice(0, 16)}…`) : 'none'}): once destroyed, anything still protected by it can never be opened again.`,
       });
     }
     if (it.stops) {

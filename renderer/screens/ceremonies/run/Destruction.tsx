@@ -76,6 +76,7 @@ const checkText = (cv: string | null) => (cv ? (cv.length > 20 ? `${hexGroups(cv
 export function DestructionSubject({ view }: { view: RunView }) {
   const d = destructionView(view);
   if (!d) return null;
+  const gone = outcomeOf(view, 'destroy') !== null;
   return (
     <div className="subject" data-testid="run-subject">
       <div className="purpose" data-testid="destruction-reason">
@@ -89,7 +90,8 @@ export function DestructionSubject({ view }: { view: RunView }) {
           <li key={it.item} className={it.lastCopy || it.stops ? 'destroy-item destroy-item-warn' : 'destroy-item'}>
             <p className="destroy-what">
               <strong>{it.where === 'archive' ? `Version ${it.version ?? '?'} of “${it.label}”` : `“${it.label}”`}</strong> ·{' '}
-              {it.where === 'archive' ? `archived material (${it.state ?? 'state unknown'}); its metadata stays, marked destroyed` : 'on the workstation token'} · {algorithmName(it.algorithm)}
+              {it.where === 'archive' ? `archived material (${gone ? 'was ' : ''}${it.state ?? 'state unknown'}); its metadata stays, marked destroyed` : gone ? 'was on the workstation token' : 'on the workstation token'} ·{' '}
+              {algorithmName(it.algorithm)}
             </p>
             <p className="hint">
               {it.idHex ? (
@@ -99,9 +101,10 @@ export function DestructionSubject({ view }: { view: RunView }) {
               ) : null}
               check value <span className="mono">{checkText(it.checkValue)}</span>
             </p>
-            {it.lastCopy === true ? <p className="field-error">Last copy: no other copy is on the token, in the archive or in a backup. An exception must be decided before it goes.</p> : null}
+            {it.lastCopy === true && !gone ? <p className="field-error">Last copy: no other copy is on the token, in the archive or in a backup. An exception must be decided before it goes.</p> : null}
+            {it.lastCopy === true && gone ? <p className="hint">It was the last copy; the exception was decided and acknowledged before it went.</p> : null}
             {it.lastCopy === false ? <p className="hint">Other copies remain: {it.copies.join('; ')}.</p> : null}
-            {it.stops ? <p className="field-error">What stops working: {it.stops}</p> : null}
+            {it.stops ? <p className="field-error">{gone ? 'What stopped working' : 'What stops working'}: {it.stops}</p> : null}
           </li>
         ))}
       </ul>
