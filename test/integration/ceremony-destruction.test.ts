@@ -4,12 +4,17 @@
 // destroyed in ceremonies: the last copy and the workstation's own keys need exceptions, the
 // quorum is bound to the fingerprint, every item is proved gone, and the bundle's certificate
 // verifies. Each refusal changes nothing.
-import { readFileSync } from 'node:fs';
+import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveDoor } from '../../electron/services/archive/door';
+import { verifyBundle, writeBundle } from '../../electron/services/ceremony/evidence';
 import { KeyService } from '../../electron/services/key-service';
 import type { DestructionCertificate } from '../../shared/ceremony/destruction-certificate';
+import type { JournalEntry } from '../../shared/ceremony/run';
+import type { Transcript } from '../../shared/ceremony/transcript';
 import type { RunView } from '../../shared/ceremony/view';
 import { failure } from '../helpers/hsm-ops';
 import { cast, ceremonyFixture, rollCall, runSetup, type CeremonyFixture } from './ceremony-helpers';
@@ -158,6 +163,34 @@ describe('destruction under dual control (issue #10 part 5)', () => {
     expect(cert.exceptions.every((e) => e.decision && e.acknowledgedBy)).toBe(true);
     const text = readFileSync(join(bundle, 'destruction-certificate.json'), 'utf8');
     for (const secret of [f.person('Ann').pin, f.person('Cat').pin, f.person('Otto').pin]) expect(text).not.toContain(secret);
+
+    // The verifier's certificate check can fail: the same transcript and journal, signed by a stand-in
+    // audit key, with a certificate that claims less than the journal (or none), is refused.
+    const transcript = JSON.parse(readFileSync(join(bundle, 'transcript.json'), 'utf8')) as Transcript;
+    const journal = readFileSync(join(bundle, 'journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ({ ...(JSON.parse(line) as JournalEntry), hash: createHash('sha256').update(line, 'utf8').digest('hex') }));
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const standIn = {
+      spki,
+      fingerprint: createHash('sha256').update(spki).digest('hex'),
+      // Raw r‖s, as the HSM returns it.
+      sign: async (m: Uint8Array) => new Uint8Array(createSign('sha256').update(m).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' })),
+    };
+    const forged = { ...cert, items: cert.items.slice(1) };
+    for (const [name, extras] of [['fewer', { 'destruction-certificate.json': JSON.stringify(forged, null, 2) + '\n' }], ['none', {}]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), `custos-forged-${name}-`));
+      try {
+        const w = await writeBundle(dir, { transcript, journal, subjects: ['x'], extras }, standIn);
+        const verdict = verifyBundle(w.path);
+        expect(verdict.ok, name).toBe(false);
+        expect(verdict.checks.find((c) => /destruction certificate/.test(c.check))).toMatchObject({ ok: false });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   }, 180_000);
 
   it('needs no exception when another copy remains: the archived version keeps the token key’s material', async () => {
