@@ -164,6 +164,24 @@ describe('destruction under dual control, in the preview shell', () => {
   });
 
   it('offers only “Destroy in a ceremony…” for the Archive KEK on the Keys screen, and leads to the plan with it filled in', async () => {
+    // After the set-up, the Tokens screen's login names the operator (a production record asks who acts).
+    const tokens = new TokensPage(app.page);
+    // The Ceremonies screen reads the record as it opens (the set-up ran outside the screens).
+    await c.nav.click();
+    await c.heading.waitFor();
+    await app.page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Tokens', exact: true }).click();
+    await tokens.heading.waitFor();
+    await tokens.token(WORKSTATION).click();
+    if (await tokens.logoutButton.isVisible()) {
+      await tokens.logoutButton.click();
+      await tokens.pinInput.waitFor();
+    }
+    await tokens.personSelect.waitFor();
+    await tokens.pinInput.fill(USER_PIN);
+    await tokens.personSelect.selectOption({ label: 'Otto Operator (operator)' });
+    await tokens.loginButton.click();
+    await tokens.loggedInStatus.waitFor();
+
     await keysPage.navKeys.click();
     await keysPage.heading.waitFor();
     await keysPage.key(kekLabel).click();
@@ -171,6 +189,16 @@ describe('destruction under dual control, in the preview shell', () => {
     await d.protectedHint.waitFor();
     expect(await app.page.getByRole('button', { name: 'Destroy…', exact: true }).count()).toBe(0);
     await shot('01-keys-kek-lead');
+    // A page that calls main directly is refused too, with the ceremony named; the KEK stays.
+    const uri = (await app.services.tokens.listing()).slots.find((x) => x.token?.label === WORKSTATION)!.token!.uri;
+    const r = await app.page.evaluate(
+      ({ t, label }) => (window as unknown as { custos: import('../../shared/contract').CustosApi }).custos['keys.destroy']({ ...t, key: label, confirmLabel: label }),
+      { t: { module: SOFTHSM_MODULE, token: uri }, label: kekLabel },
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.code).toBe('KEY_PROTECTED');
+    expect(!r.ok && r.error.action).toContain('custos ceremony plan custos/destruction');
+    expect((await app.services.keys.list(session)).some((k) => k.label === kekLabel)).toBe(true);
     await d.keyLead.click();
     await d.form.waitFor();
     expect(await d.keys.inputValue()).toBe(kekLabel);
