@@ -252,6 +252,8 @@ describe('destruction under dual control, in the preview shell', () => {
     }
     // Both exceptions must be decided and acknowledged before anything goes.
     await c.needs.getByText(/2 exceptions must be decided/).waitFor();
+    await d.waits.waitFor();
+    expect(await c.current.getByTestId('do-step').count()).toBe(0);
     await view('14-exceptions-open');
     for (const n of [1, 2]) {
       await c.decide(n, 'Accepted: the 2025 batches were re-encrypted under DEK 2026 and checked (change 8812).');

@@ -28,6 +28,10 @@ export class DestructionPage {
   get sentence(): Locator {
     return this.page.getByTestId('destroy-sentence');
   }
+  /** What the destroy step says while exceptions are open (no button). */
+  get waits(): Locator {
+    return this.page.getByTestId('destroy-waits');
+  }
   get destroyed(): Locator {
     return this.page.getByTestId('destroyed');
   }

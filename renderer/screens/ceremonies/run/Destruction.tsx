@@ -118,6 +118,15 @@ export function DestroyPanel({ view, actor, step }: PanelProps) {
   const d = destructionView(view);
   if (!actor || !d) return null;
   const approved = view.approvals.filter((a) => a.step === view.current!.id);
+  // Main refuses until every exception is decided and acknowledged; say so instead of offering the button.
+  if (view.current!.needs.length) {
+    return (
+      <p className="notice notice-warn" data-testid="destroy-waits">
+        Nothing is destroyed yet. The administrator decides each exception below (the decision is recorded as the reason) and the witness acknowledges it; then{' '}
+        {actor.name} destroys the keys.
+      </p>
+    );
+  }
   return (
     <OneButton step={step} testId="do-step" text="Destroy these keys now" busyText="Destroying and looking for each again…" failure="Nothing more was destroyed" onClick={() => void step.act({ kind: 'run' }, actor.person)}>
       {approved.length ? (
