@@ -4,6 +4,7 @@
 // that is there; a check here says what is wrong instead.
 import type { KeyEntry, SignMechanismName, WrapMechanismName } from '../../shared/keys';
 import { fail } from '../../shared/result';
+import { WORKSTATION_KEY } from '../../shared/workstation-keys';
 
 type OperationMechanism = SignMechanismName | 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256';
 
@@ -62,13 +63,15 @@ export function checkLabelText(label: string): void {
  * `custos key` would lose the archive (or break the record's binding to its keys), so it is refused
  * here; they change only through the archive and the ceremonies.
  */
-export const WORKSTATION_KEY = /^custos-(archive-kek|archive-mac|audit|backup-key)\//;
+export { WORKSTATION_KEY } from '../../shared/workstation-keys';
 
 export function refuseWorkstationKey(k: KeyEntry, what: 'destroy' | 'relabel'): void {
   if (!WORKSTATION_KEY.test(k.label)) return;
   fail(
     'KEY_PROTECTED',
     `“${k.label}” is one of this workstation's own keys (the archive's, or a backup ceremony's); it cannot be ${what === 'destroy' ? 'destroyed' : 'relabelled'} from here.`,
-    what === 'destroy' ? 'Retiring the archive is a ceremony of its own; nothing was destroyed.' : 'The archive names its keys by these labels; leave them as they are.',
+    what === 'destroy'
+      ? `Nothing was destroyed. Destroy it in a destruction ceremony, under the custodians' quorum and a witness: custos ceremony plan custos/destruction --params destroy.yaml (with keys: ["${k.label}"] and the reason), or Ceremonies → Destruction in the app.`
+      : 'The archive names its keys by these labels; leave them as they are.',
   );
 }

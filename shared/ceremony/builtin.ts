@@ -185,6 +185,24 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/destruction',
+    revision: 1,
+    type: 'destruction',
+    title: 'Destruction under dual control',
+    summary:
+      'Destroys key objects on the workstation token and shreds archived key material, for a stated reason, with the quorum’s approval and a witness. The check step says what stops working; the last copy of a key, or one of the workstation’s own keys, needs an exception decided by the administrator and acknowledged by the witness. A destruction certificate goes into the evidence bundle.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos finds each key on the token and in the archive, reads its check value, looks for other copies (token, archive, backups), and says what stops working once it is gone.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers every key to destroy (label, id, algorithm, check value, where it is) and the reason.' },
+      { id: 'destroy', kind: 'destroy', quorum: { role: 'custodian', threshold: 'policy' }, witness: true },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -27,6 +27,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   retrieval: 'Archive retrieval',
   reshare: 'Re-share and custodian change',
   'share-audit': 'Share audit',
+  destruction: 'Destruction under dual control',
 });
 
 /**
@@ -59,6 +60,7 @@ export const STEP_KINDS = [
   'commit-reshare',
   'attest-destroyed',
   'audit-shares',
+  'destroy',
   'print',
   'sign-off',
 ] as const;
@@ -270,6 +272,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: true,
     say: 'One holder at a time, alone at the keyboard, types their share. Custos checks it against the backup’s record — that it is of this set and is this holder’s own — without combining it with any other share. Nothing typed is kept; the record keeps only that the share was checked, and the result.',
+  },
+  destroy: {
+    title: 'Destroy the keys',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval, each key named on the screen is destroyed: token objects with C_DestroyObject, archived material shredded (its metadata stays, marked destroyed). Then Custos looks for each again and records that nothing is found.',
   },
   print: {
     title: 'Print',

@@ -90,6 +90,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['commit-reshare'],
     beforeFingerprint: [],
   },
+  destruction: {
+    // The check step finds the keys, their copies and what depends on them, and raises the
+    // exceptions the destroy step waits for; it cannot be left out.
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'destroy'],
+    order: ['login', 'check', 'read-fingerprint', 'destroy', 'sign-off'],
+    quorum: ['destroy'],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */
@@ -145,6 +153,9 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
     }
   }
   for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares'] as StepKind[]) {
+    beforeFingerprint: [],
+  },
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'destroy'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }
@@ -197,6 +208,15 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
     if (!def.roles.witness || def.roles.witness.min < 1) add('roles.witness', `The workstation policy requires a witness for every ${title} ceremony.`);
     const signOff = def.steps.find((s) => s.kind === 'sign-off');
     if (signOff && (signOff.actor ?? 'witness') !== 'witness') add('steps', 'The policy requires a witness: the witness does the sign-off.');
+  }
+
+  // Destruction is irreversible: dual control means custodians approve and a witness watches, whatever
+  // an older policy (written before this type existed) says about witnesses (issue #10 part 5).
+  if (def.type === 'destruction') {
+    if (!def.roles.witness || def.roles.witness.min < 1) add('roles.witness', 'A destruction needs a witness.');
+    def.steps.forEach((s, i) => {
+      if (s.kind === 'destroy' && s.witness === false) add(`steps[${i}].witness`, 'The witness ticks the destruction: it cannot be turned off.');
+    });
   }
 
   // Rules may only tighten the policy.

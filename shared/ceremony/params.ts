@@ -150,6 +150,22 @@ export const shareAuditParamsSchema = z.strictObject({
 });
 export type ShareAuditParams = z.infer<typeof shareAuditParamsSchema>;
 
+/**
+ * Destruction under dual control: what goes, and why. Token keys are named as the Keys screen shows
+ * them (a label, or "id:HEX" for a CKA_ID); a key pair goes together. Archived versions are named by
+ * id or "LABEL@N". The check step resolves each to its label, id, algorithm and check value, and
+ * those go into the fingerprint with the reason.
+ */
+export const destructionParamsSchema = z.strictObject({
+  keys: z.array(z.string().trim().min(1).max(200)).max(16),
+  versions: z.array(z.string().trim().min(1).max(200)).max(16),
+  /** Why the keys are destroyed; read aloud, approved with the fingerprint, on the certificate. */
+  reason: z.string().trim().min(10, 'Say why the keys are destroyed, in a sentence (for example “end of the cryptoperiod; data re-keyed under DEK 2027”).').max(500),
+  /** An active (or suspended) version is deactivated first, as a recorded part of the destroy step. Without it, such a version is refused. */
+  deactivateActive: z.boolean().optional(),
+});
+export type DestructionParams = z.infer<typeof destructionParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -160,6 +176,7 @@ export const PARAM_SCHEMAS = {
   retrieval: retrievalParamsSchema,
   reshare: reshareParamsSchema,
   'share-audit': shareAuditParamsSchema,
+  destruction: destructionParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -172,6 +189,7 @@ export type CeremonyParams = {
   retrieval: RetrievalParams;
   reshare: ReshareParams;
   'share-audit': ShareAuditParams;
+  destruction: DestructionParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -211,6 +229,12 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
   if (type === 'restore' || type === 'restore-drill') {
     const p = params as RestoreParams;
     if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each share counts once.');
+  }
+  if (type === 'destruction') {
+    const p = params as DestructionParams;
+    if (p.keys.length + p.versions.length === 0) problems.push('Name at least one key on the token or one archived version to destroy.');
+    if (new Set(p.keys).size !== p.keys.length) problems.push('A key is named twice.');
+    if (new Set(p.versions).size !== p.versions.length) problems.push('A version is named twice.');
   }
   if (type === 'workstation-setup') {
     const p = params as SetupParams;

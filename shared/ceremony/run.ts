@@ -380,7 +380,9 @@ export function prerequisites(s: RunState, now: Date = new Date()): string[] {
     const n = q.quorum!.threshold - have;
     if (n > 0) needs.push(`${n} more ${q.quorum!.role} approval${n === 1 ? '' : 's'} for “${q.title}” (${have} of ${q.quorum!.threshold}).`);
   }
-  if (step.kind === 'sign-off') {
+  // Destruction: the last copy of a key, or one of the workstation's own keys, goes only once the
+  // exception the check step raised is decided and acknowledged (issue #10 part 5).
+  if (step.kind === 'sign-off' || step.kind === 'destroy') {
     const open = openExceptions(s);
     if (open.length) needs.push(`${open.length} exception${open.length === 1 ? '' : 's'} must be decided by the administrator and acknowledged by the witness.`);
   }

@@ -18,6 +18,7 @@ import * as restore from './steps-restore';
 import * as audit from './steps-audit';
 import * as reshare from './steps-reshare';
 import * as retrieval from './steps-retrieval';
+import * as destruction from './steps-destruction';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -189,7 +190,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
               ? reshare.runCheckReshare(ctx)
               : type === 'share-audit'
                 ? audit.runCheckAudit(ctx)
-                : keygen.runCheckKeygen(ctx));
+                : type === 'destruction'
+                  ? destruction.runCheckDestruction(ctx)
+                  : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
       await reshare.runCommitReshare(ctx);
@@ -202,6 +205,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);
+      break;
+    case 'destroy':
+      await destruction.runDestroy(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);
@@ -275,6 +281,7 @@ export async function resume(ctx: StepContext): Promise<void> {
     if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
     else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
     else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
+    else if (flight.kind === 'destroy') adopted = await destruction.adoptDestroyed(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
     else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
     if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);

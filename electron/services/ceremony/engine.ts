@@ -338,7 +338,7 @@ export function requireRunnable(r: LoadedRun, stepId?: string): ResolvedStep {
   const needs = prerequisites(r.state);
   if (needs.length) {
     const quorum = needs.find((n) => /approval/.test(n));
-    fail(quorum ? 'QUORUM_NOT_MET' : step.kind === 'sign-off' && openExceptions(r.state).length ? 'EXCEPTION_OPEN' : 'CEREMONY_STEP_BLOCKED', `Step “${step.title}” cannot run yet: ${needs.join(' ')}`, 'Do what is listed first.');
+    fail(quorum ? 'QUORUM_NOT_MET' : (step.kind === 'sign-off' || step.kind === 'destroy') && openExceptions(r.state).length ? 'EXCEPTION_OPEN' : 'CEREMONY_STEP_BLOCKED', `Step “${step.title}” cannot run yet: ${needs.join(' ')}`, 'Do what is listed first.');
   }
   return step;
 }

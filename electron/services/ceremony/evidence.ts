@@ -18,6 +18,7 @@ import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } fro
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { canonicalJsonPretty } from '../../../shared/ceremony/canonical';
+import { destructionCertificate, destructionCertificateText, DESTRUCTION_CERTIFICATE_FILE } from '../../../shared/ceremony/destruction-certificate';
 import { JOURNAL_GENESIS, journalEntryText, verifyJournalLines } from './journal-chain';
 import type { JournalEntry } from '../../../shared/ceremony/run';
 import { transcriptText, TRANSCRIPT_FORMAT, type Transcript } from '../../../shared/ceremony/transcript';
@@ -266,6 +267,13 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
     }
   }
   check(`${transcript.approvals.length} approval signature${transcript.approvals.length === 1 ? '' : 's'} verify against the enrolled credentials`, approvalsOk);
+  if (transcript.definition.type === 'destruction') {
+    // The certificate must be exactly what the signed transcript says was destroyed, and say it.
+    const cert = destructionCertificate(transcript);
+    const file = read(DESTRUCTION_CERTIFICATE_FILE);
+    const ok = !!cert && cert.items.length > 0 && !!file && listed.has(DESTRUCTION_CERTIFICATE_FILE) && file.toString('utf8') === destructionCertificateText(cert);
+    check(`the destruction certificate lists what the journal destroyed (${cert?.items.length ?? 0} item${cert?.items.length === 1 ? '' : 's'}), with its proof, approvers and witness`, ok, ok ? undefined : file ? 'the certificate differs from the transcript' : 'destruction-certificate.json is missing');
+  }
   v.ok = v.checks.every((c) => c.ok);
   return v;
 }

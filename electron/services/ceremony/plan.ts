@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -16,6 +16,7 @@ import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityView } from '../../../shared/ceremony/run';
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
+import { destructionSubject, resolveDestruction } from './plan-destruction';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
 
@@ -145,7 +146,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
             ? resolveReshare(params as ReshareParams, register, participants, record!)
             : def.type === 'share-audit'
               ? resolveShareAudit(params as ShareAuditParams, register, participants, record!)
-              : resolveTypeParams(def.type, params, register, participants);
+              : def.type === 'destruction'
+                ? resolveDestruction(params as DestructionParams, ctx)
+                : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
       fail('QUORUM_NOT_MET', `The policy asks for at least ${policy.minimumShareThreshold} shares to restore; this plan sets ${String(resolved.threshold)}.`, `Set the threshold to ${policy.minimumShareThreshold} or more (with at least as many holders).`);
@@ -195,6 +198,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
+  if (type === 'destruction') return destructionSubject(params);
   if (type === 'restore' || type === 'restore-drill' || type === 'reshare' || type === 'share-audit') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;

@@ -4,6 +4,7 @@
 // nothing depends on the machine). It is the paper the participants sign: a checkbox per step, the
 // fingerprint words, the approvals, an exception sheet per exception, and a signature line per
 // participant. A practice ceremony carries a PRACTICE watermark on every page.
+import { destructionCertificate } from '../../../shared/ceremony/destruction-certificate';
 import { createRequire } from 'node:module';
 import type PDFKit from 'pdfkit';
 import { STEP_KIND_INFO, type StepKind } from '../../../shared/ceremony/definition';
@@ -163,6 +164,26 @@ export async function renderRecordPdf(t: Transcript): Promise<Buffer> {
     fact('Decision', e.decision ? `${e.decision.text} (${e.decision.by}, ${e.decision.at})` : 'NOT DECIDED');
     fact('Acknowledged', e.acknowledged ? `by ${e.acknowledged.by}, ${e.acknowledged.at}` : 'NOT ACKNOWLEDGED');
     doc.y += 6;
+  }
+
+  // A destruction's certificate (destruction-certificate.json, the same data) printed for signature:
+  // each item, how it went and the proof it is gone (NIST SP 800-88 Rev. 1 §4.7).
+  const cert = destructionCertificate(t);
+  if (cert) {
+    heading('Destruction certificate');
+    fact('Reason', cert.reason);
+    for (const it of cert.items) {
+      if (doc.y > PAGE_H - 160) doc.addPage();
+      doc.font('Helvetica-Bold').fontSize(10).fillColor(INK).text(pdfText(`${it.item} — ${it.where === 'archive' ? 'archived material' : 'workstation token'}`), MARGIN, doc.y, { width: CONTENT_W });
+      fact('Identity', `${it.algorithm}${it.idHex ? ` · CKA_ID ${it.idHex}` : ''}${it.versionId ? ` · version id ${it.versionId}` : ''} · check value ${it.checkValue ?? 'none'}${it.checkMethod ? ` (${it.checkMethod})` : ''}`);
+      fact('How, when', `${it.how}${it.deactivatedFirst ? '; deactivated first' : ''} · ${it.destroyedAt}`);
+      fact('Proof', it.proof);
+      fact('Other copies', it.copiesRemaining.length ? it.copiesRemaining.join('; ') : 'none: it was the last copy');
+      if (it.consequence) fact('What stopped working', it.consequence);
+      doc.y += 4;
+    }
+    fact('Approved by', cert.approvals.map((a) => a.name).join(', ') || '—');
+    fact('Witness', cert.witness?.name ?? '—');
   }
 
   heading('Sign-off');

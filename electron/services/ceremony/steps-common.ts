@@ -1,6 +1,7 @@
 // Steps every ceremony has: the roll call, the fingerprint, the operator's login, the sign-off with
 // its evidence bundle. Each checks the step table's prerequisites first (engine.requireRunnable):
 // the witness's tick of the previous step, the approvals, no open exception at sign-off.
+import { destructionCertificate, destructionCertificateText, DESTRUCTION_CERTIFICATE_FILE } from '../../../shared/ceremony/destruction-certificate';
 import { canonicalJson } from '../../../shared/ceremony/canonical';
 import { SYSTEM, type Actor, type JournalEvent } from '../../../shared/ceremony/run';
 import { buildTranscript, type TranscriptCredential } from '../../../shared/ceremony/transcript';
@@ -146,6 +147,9 @@ export async function runSignOff(ctx: StepContext): Promise<{ bundle: string; ha
     if (o && typeof o.csrPem === 'string') extras['csr.pem'] = o.csrPem;
     if (o && Array.isArray(o.blobs)) extras['backup-blobs.json'] = canonicalJson({ format: 'custos.backup-blobs', version: 1, run: s.plan.run, blobs: o.blobs }) + '\n';
   }
+  // Destruction: the certificate, drawn from the transcript alone (the verifier rebuilds it).
+  const certificate = destructionCertificate(transcript);
+  if (certificate) extras[DESTRUCTION_CERTIFICATE_FILE] = destructionCertificateText(certificate);
   const written = await writeBundle(ctx.services.bundleDir, { transcript, journal: done.stored.entries, subjects: [subject], extras }, ctx.record.signer());
   ctx.run = await append(ctx, ctx.run, [{ actor, event: { type: 'run.completed', bundle: { hash: written.hash, name: written.name } } }], {
     status: 'completed',

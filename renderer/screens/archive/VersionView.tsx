@@ -7,6 +7,7 @@ import { groupHex } from '../../keyWords';
 import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice, StateBadge } from './HsmNotice';
 import { RetrieveLead } from './RetrieveLead';
+import { DestroyLead } from './DestroyLead';
 import { ACTION_BUTTON, ACTION_CONFIRM, actionWords, algorithmName, confirmSentence, detailText, IRREVERSIBLE, PURPOSE_WORDS, STATE_WORDS, when } from './words';
 
 const CHECK_METHOD_WORDS: Record<string, string> = {
@@ -75,6 +76,7 @@ export function VersionView({ hsm }: { hsm: HsmReadiness }) {
         ) : null}
         <Identity detail={detail} />
         <RetrieveLead v={s} />
+        <DestroyLead v={s} />
         <Facts detail={detail} />
         <Steps detail={detail} hsm={hsm} />
       </section>

@@ -5,6 +5,8 @@ import { Field } from '../../components/Field';
 import { TextBlock } from '../../components/TextBlock';
 import { useAction } from '../../hooks/useAction';
 import { keySelector, useKeys } from '../../stores/keys';
+import { isWorkstationKey } from '../../../shared/workstation-keys';
+import { planDestruction } from '../archive/DestroyLead';
 
 type Action = 'export' | 'csr' | 'destroy';
 
@@ -22,8 +24,15 @@ export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetai
   const actions: Array<{ id: Action; text: string; shown: boolean }> = [
     { id: 'export', text: 'Export public key', shown: hasPublic },
     { id: 'csr', text: 'Create CSR', shown: hasPrivate },
-    { id: 'destroy', text: 'Destroy…', shown: canChange },
+    // The workstation's own keys go only through the destruction ceremony (main refuses the plain
+    // destroy with KEY_PROTECTED); every other key may go either way — see docs/ARCHITECTURE.md "Destruction".
+    { id: 'destroy', text: 'Destroy…', shown: canChange && !isWorkstationKey(detail.label) },
   ];
+  const ceremonyLead = (
+    <button type="button" className="danger-outline" data-testid="destroy-ceremony" onClick={() => planDestruction({ destroyKey: detail.label })}>
+      Destroy in a ceremony…
+    </button>
+  );
 
   return (
     <div className="key-actions">
@@ -42,7 +51,13 @@ export function KeyActions({ detail, tokenLabel, canChange }: { detail: KeyDetai
               {a.text}
             </button>
           ))}
+        {canChange ? ceremonyLead : null}
       </div>
+      {canChange && isWorkstationKey(detail.label) ? (
+        <p className="hint" data-testid="protected-hint">
+          This is one of the workstation’s own keys: it can be destroyed only in the destruction ceremony, under the custodians’ approvals and a witness.
+        </p>
+      ) : null}
       <div id={panelId}>
         {open === 'export' ? <ExportPublic key={detail.uri} target={target} /> : null}
         {open === 'csr' ? <CreateCsr key={detail.uri} label={detail.label} target={target} /> : null}

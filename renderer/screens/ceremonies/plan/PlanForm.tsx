@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import type { DefinitionView } from '../../../../shared/ceremony/contract';
 import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
+import { DestructionForm } from './DestructionForm';
 import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
 import { ReshareForm } from './ReshareForm';
@@ -43,6 +44,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <ShareAuditForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'destruction' ? (
+      <DestructionForm key={`${prefill?.destroyKey ?? ''}:${prefill?.destroyVersion ?? ''}`} def={def} prefill={prefill} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

@@ -15,6 +15,7 @@ import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPa
 import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
 import { PurposeBox, RetrievePanel, Retrieved } from './Subject';
+import { DestroyPanel, Destroyed } from './Destruction';
 import { VerifySharePanel } from './VerifyShare';
 
 // The current step, large: its number and title, who acts now (the banner), what is read aloud,
@@ -100,6 +101,7 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
       {/* The unwrap's and the retrieval's results, for the witness's tick and the sign-off. */}
       <UnwrapResults view={view} />
       <Retrieved view={view} />
+      <Destroyed view={view} />
       {progress && progress.step === cur.id ? (
         <div className="progress" role="status">
           <label htmlFor={`${ids}-progress`}>{progress.message}</label>
@@ -148,7 +150,7 @@ function InputPanel(props: PanelProps) {
     case 'verify-share':
       return <VerifySharePanel {...props} />;
     case 'run':
-      return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : cur.kind === 'retrieve' ? <RetrievePanel {...props} /> : <RunPanel {...props} />;
+      return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : cur.kind === 'retrieve' ? <RetrievePanel {...props} /> : cur.kind === 'destroy' ? <DestroyPanel {...props} /> : <RunPanel {...props} />;
     case 'enter-share':
       return <EnterSharePanel {...props} />;
     case 'unwrap':
@@ -169,7 +171,7 @@ function relevantFacts(view: RunView) {
     const id = cur.input.step;
     const ticked = view.steps.find((s) => s.id === id);
     // Their own panels show these (UnwrapResults, Retrieved).
-    if (ticked?.kind === 'unwrap-targets' || ticked?.kind === 'retrieve') return [];
+    if (ticked?.kind === 'unwrap-targets' || ticked?.kind === 'retrieve' || ticked?.kind === 'destroy' || (view.type === 'destruction' && ticked?.kind === 'check')) return [];
     return outcomeFacts(ticked?.outcome ?? null);
   }
   if (cur.kind === 'show-check-value') return outcomeFacts(view.steps.find((s) => s.kind === 'generate')?.outcome ?? null);

@@ -1,3 +1,4 @@
+import { Destroyed } from './Destruction';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import type { TokenRef } from '../../../../shared/keys';
@@ -29,7 +30,7 @@ export function Finished({ view }: { view: RunView }) {
   // What the ceremony made, each under the step that made it (a check value means nothing without its key).
   // (The checks say nothing made; the unwrap and the retrieval have their own panels below.)
   const made = view.steps
-    .filter((s) => s.kind !== 'check' && s.kind !== 'unwrap-targets' && s.kind !== 'retrieve')
+    .filter((s) => s.kind !== 'check' && s.kind !== 'unwrap-targets' && s.kind !== 'retrieve' && s.kind !== 'destroy')
     .flatMap((s) =>
     outcomeFacts(s.outcome)
       .filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares' || f.label === 'Key label')
@@ -53,6 +54,7 @@ export function Finished({ view }: { view: RunView }) {
       </h2>
       <UnwrapResults view={view} />
       <Retrieved view={view} />
+      <Destroyed view={view} />
       {made.length ? (
         <dl className="props facts">
           {made.map((f, i) => (

@@ -4,6 +4,7 @@ import { useCeremony } from '../../../stores/ceremony';
 import { algorithmName, day } from '../../archive/words';
 import { useWorkstation } from '../plan/Participants';
 import { hexGroups, namesList, schemeWords, targetTitle } from '../words';
+import { DestructionSubject } from './Destruction';
 import { OneButton, type PanelProps } from './Panels';
 import { outcomeOf, restoreView, retrievalView } from './params';
 
@@ -62,6 +63,7 @@ export function RunSubject({ view }: { view: RunView }) {
       </dl>
     );
   }
+  if (view.type === 'destruction') return <DestructionSubject view={view} />;
   const q = retrievalView(view);
   if (!q) return null;
   return (
