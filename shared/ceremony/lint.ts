@@ -152,10 +152,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares'] as StepKind[]) {
-    beforeFingerprint: [],
-  },
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'destroy'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares', 'destroy'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }
