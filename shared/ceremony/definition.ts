@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -25,6 +25,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   restore: 'Restore from a backup',
   'restore-drill': 'Restore drill',
   retrieval: 'Archive retrieval',
+  rotation: 'Rotation of a managed key',
 });
 
 /**
@@ -54,6 +55,7 @@ export const STEP_KINDS = [
   'rebuild-backup-key',
   'unwrap-targets',
   'retrieve',
+  'restrict-old',
   'print',
   'sign-off',
 ] as const;
@@ -241,6 +243,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM, and its check value compared with the one recorded when it was archived.',
+  },
+  'restrict-old': {
+    title: 'Stop the old version protecting',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'The old version stays on the token to decrypt and verify old data, but may no longer encrypt, sign or wrap: Custos turns those uses off on the token, where the token allows it.',
   },
   print: {
     title: 'Print',

@@ -16,6 +16,7 @@ import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
 import * as retrieval from './steps-retrieval';
+import * as rotation from './steps-rotation';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -168,6 +169,10 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await common.runLogin(ctx, null);
       break;
     case 'check':
+      if (type === 'rotation') {
+        await rotation.runCheckRotation(ctx);
+        break;
+      }
       await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
       break;
     case 'retrieve':
@@ -198,7 +203,10 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await keygen.runTestOperation(ctx);
       break;
     case 'archive':
-      await keygen.runArchive(ctx);
+      await (type === 'rotation' ? rotation.runArchiveRotation(ctx) : keygen.runArchive(ctx));
+      break;
+    case 'restrict-old':
+      await rotation.runRestrictOld(ctx);
       break;
     case 'csr':
       await keygen.runCsr(ctx);
@@ -243,7 +251,7 @@ export async function resume(ctx: StepContext): Promise<void> {
   if (flight) {
     let adopted = false;
     if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
-    else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
+    else if (flight.kind === 'archive') adopted = await (s.plan.definition.type === 'rotation' ? rotation.adoptArchivedRotation(ctx) : keygen.adoptArchived(ctx));
     else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
     else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);

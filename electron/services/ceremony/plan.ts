@@ -7,7 +7,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -62,6 +63,8 @@ export interface PlanContext {
   destination?: { module: string; token: TokenIdentityView } | null;
   /** Retrieval: an archived version by id or LABEL@N, as the archive describes it. */
   lookupVersion?: (selector: string) => VersionDetail;
+  /** Rotation: the token object a version was archived from, if the archive recorded it. */
+  lookupHsmObject?: RotationLookups['lookupHsmObject'];
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -141,7 +144,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
           ? resolveRetrieval(params as RetrievalParams, ctx)
-          : resolveTypeParams(def.type, params, register, participants);
+          : def.type === 'rotation'
+            ? (resolveRotation(params as RotationParams, ctx, record!) as unknown as Record<string, unknown>)
+            : resolveTypeParams(def.type, params, register, participants);
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -186,6 +191,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
