@@ -193,3 +193,101 @@ describe('rotations that must be refused', () => {
     for (const run of [a.run, b.run]) await f.act(run, { kind: 'abort', reason: 'test over' }, 'Ada Admin');
   }, 240_000);
 });
+
+describe('kill and resume through the CLI', () => {
+  it('survives a kill before and after every step of a rotation: one new version, active; the old one deactivated; never two active', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const { DIST } = await import('../helpers/softhsm');
+    const { PEOPLE, WS } = await import('./ceremony-helpers');
+    const pin = (name: string, value: string) => {
+      const p = join(f.fx.dir, `pin-${name.replace(/ /g, '-')}`);
+      writeFileSync(p, `${value}\n`);
+      return p;
+    };
+    const ws = ['--token', WS.label, '--pin-file', pin('ws', WS.user)];
+    const card = (name: string) => ['--card-token', f.person(name).card, '--card-pin-file', pin(name, f.person(name).pin)];
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(DIST, 'cli.cjs'), '--data-dir', f.dataDir, '--module', SOFTHSM_MODULE, ...ws, '--json', ...args], { env: { ...f.fx.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+          for (const p of PEOPLE) expect(stdout + stderr, 'a PIN was printed').not.toContain(p.pin);
+          resolve({ code, signal, stdout: stdout || stderr });
+        });
+      });
+    const ok = async (args: string[]) => {
+      const r = await cli(args);
+      if (r.code !== 0) throw new Error(`custos ${args.join(' ')} failed (${r.code}): ${r.stdout}`);
+      return JSON.parse(r.stdout) as Awaited<ReturnType<typeof f.service.view>>;
+    };
+    const activeVersions = async () => (await archive((a) => a.version('Settlement DEK'))).versions.filter((x) => x.state === 'active');
+
+    // Due keys: a key in use since 30 months ago (archived with its real activation date) is overdue;
+    // within 800 days every active key of this archive is due (24-month cryptoperiods), soonest first.
+    const idHex = randomBytes(8).toString('hex');
+    await f.hsm.call('generate', { ...tok(), spec: { type: 'aes-256', label: 'Old DEK', idHex, usages: ['encrypt'], extractable: true } });
+    await archive((a) => a.add([{ hsm: { idHex, kind: 'secret' }, key: { label: 'Old DEK', purpose: 'data-encryption' }, activate: true, activationDate: addMonths(new Date().toISOString(), -30) }], 'test'));
+    const r0 = await cli(['archive', 'search', '--archive', join(f.dataDir, 'archive.sqlite'), '--due']);
+    const due0 = JSON.parse(r0.stdout) as { items: Array<{ label: string }> };
+    expect(due0.items.map((x) => x.label), r0.stdout).toEqual(['Old DEK']);
+    const due = JSON.parse((await cli(['archive', 'search', '--archive', join(f.dataDir, 'archive.sqlite'), '--due', '800'])).stdout) as { items: Array<{ label: string; state: string; rotationDue: string }> };
+    expect(due.items[0]!.label).toBe('Old DEK');
+    expect(due.items.map((x) => x.label)).toEqual(expect.arrayContaining(['Payments DEK', 'Settlement DEK']));
+    expect(due.items.every((x) => x.state === 'active')).toBe(true);
+    expect([...due.items].sort((a, b) => a.rotationDue.localeCompare(b.rotationDue))).toEqual(due.items);
+    expect((await cli(['archive', 'search', '--archive', join(f.dataDir, 'archive.sqlite'), '--due', '-1'])).code).not.toBe(0);
+
+    writeFileSync(join(f.fx.dir, 'rotation.yaml'), 'key: Settlement DEK\n');
+    const castArgs = ['Ada Admin=administrator', 'Otto Operator=operator', 'Ann Archer=custodian', 'Ben Baker=custodian', 'Cat Cole=custodian', 'Wes Witness=witness'].flatMap((p) => ['--participant', p]);
+    let v = await ok(['ceremony', 'plan', 'custos/rotation', '--params', join(f.fx.dir, 'rotation.yaml'), ...castArgs]);
+    const run = v.run;
+    for (const n of everyone) await ok(['ceremony', 'present', '--run', run, '--person', n, ...card(n)]);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    let kills = 0;
+    for (let guard = 0; guard < 40 && v.status !== 'completed'; guard++) {
+      const c = v.current!;
+      if (c.input.kind === 'tick') v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+      else if (c.input.kind === 'confirm-fingerprint') v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+      else if (c.input.kind === 'approve') for (const n of ['Ann Archer', 'Ben Baker']) v = await ok(['ceremony', 'approve', '--run', run, '--person', n, ...card(n)]);
+      else if (c.input.kind === 'sign-off') v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+      else {
+        const as = c.actors[0]!.name;
+        for (const points of [['before', 'after', 'done'], ['after', 'done'], ['done']]) {
+          const r = await cli(['ceremony', 'step', '--run', run, '--as', as], { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: points.map((p) => `${c.id}:${p}`).join(',') });
+          // At every boundary: at most one active version of the key.
+          expect((await activeVersions()).length, `after a kill ${points[0]} ${c.id}`).toBe(1);
+          if (r.signal === 'SIGKILL') {
+            kills++;
+            const st = await ok(['ceremony', 'status', '--run', run]);
+            v = st.status === 'interrupted' ? await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']) : st;
+          } else {
+            expect(r.code, r.stdout).toBe(0);
+            v = JSON.parse(r.stdout) as typeof v;
+          }
+          if (v.current?.id !== c.id) break;
+        }
+        if (v.current?.id === c.id && v.status === 'running') v = await ok(['ceremony', 'step', '--run', run, '--as', as]);
+      }
+    }
+    expect(v.status).toBe('completed');
+    // generate, archive and restrict-old each killed before, after and once done; the other steps once done.
+    expect(kills).toBeGreaterThanOrEqual(12);
+    // Exactly one new object and one new version: work killed after it was done was adopted, not repeated.
+    expect(await f.hsm.call('objects', { ...tok(), ref: { label: 'Settlement DEK v2' } })).toHaveLength(1);
+    const after = await archive((a) => a.version('Settlement DEK'));
+    expect(after.versions.map((x) => [x.version, x.state])).toEqual([
+      [2, 'active'],
+      [1, 'deactivated'],
+    ]);
+    expect(v.steps.find((s) => s.id === 'archive')!.outcome!.versionId).toBe(after.versions[0]!.versionId);
+    const old = (await f.hsm.call('objects', { ...tok(), ref: { label: 'Settlement DEK' } }))[0]!;
+    expect(old.usage).toMatchObject({ encrypt: false, decrypt: true });
+    const b = JSON.parse((await cli(['ceremony', 'bundle', '--run', run])).stdout) as { path: string };
+    expect((await cli(['ceremony', 'verify-bundle', b.path])).code).toBe(0);
+  }, 600_000);
+});
