@@ -22,12 +22,14 @@ import { api, call } from '../api';
 export interface PlanPrefill {
   backup?: string;
   version?: string;
+  /** Rotation: the archived key's label (from the version view or the rotation dashboard). */
+  key?: string;
 }
 
 export type CeremonyPane = { kind: 'list' } | { kind: 'plan'; definition: string; prefill?: PlanPrefill } | { kind: 'run'; run: string };
 
 /** The built-in definitions another screen leads to. */
-export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval' } as const;
+export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval', rotation: 'custos/rotation' } as const;
 
 export type PlanInput = MethodInput<'ceremony.plan'>;
 /** An action without the token: the store adds the workstation token the run belongs to. */

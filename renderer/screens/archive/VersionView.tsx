@@ -7,6 +7,7 @@ import { groupHex } from '../../keyWords';
 import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice, StateBadge } from './HsmNotice';
 import { RetrieveLead } from './RetrieveLead';
+import { RotateLead } from './RotateLead';
 import { ACTION_BUTTON, ACTION_CONFIRM, actionWords, algorithmName, confirmSentence, detailText, IRREVERSIBLE, PURPOSE_WORDS, STATE_WORDS, when } from './words';
 
 const CHECK_METHOD_WORDS: Record<string, string> = {
@@ -74,6 +75,7 @@ export function VersionView({ hsm }: { hsm: HsmReadiness }) {
           </p>
         ) : null}
         <Identity detail={detail} />
+        <RotateLead v={s} />
         <RetrieveLead v={s} />
         <Facts detail={detail} />
         <Steps detail={detail} hsm={hsm} />

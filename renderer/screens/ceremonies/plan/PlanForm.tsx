@@ -6,6 +6,7 @@ import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
 import { RestoreForm } from './RestoreForm';
 import { RetrievalForm } from './RetrievalForm';
+import { RotationForm } from './RotationForm';
 import { SetupForm } from './SetupForm';
 
 // Planning: the definition's steps, then the form for its type. Every value goes to main as it is
@@ -37,6 +38,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'rotation' ? (
+      <RotationForm key={prefill?.key ?? ''} def={def} prefill={prefill} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

@@ -6,6 +6,7 @@ import { useWorkstation } from '../plan/Participants';
 import { hexGroups, namesList, schemeWords, targetTitle } from '../words';
 import { OneButton, type PanelProps } from './Panels';
 import { outcomeOf, restoreView, retrievalView } from './params';
+import { RotationSubject } from './RotationSubject';
 
 // What a restore, a drill or a retrieval is about, at every step: the backup and its keys, who
 // enters shares and into which token; or the archived version and — large — the purpose the
@@ -42,6 +43,7 @@ export function RunSubject({ view }: { view: RunView }) {
       </dl>
     );
   }
+  if (view.type === 'rotation') return <RotationSubject view={view} />;
   const q = retrievalView(view);
   if (!q) return null;
   return (
