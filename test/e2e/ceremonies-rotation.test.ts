@@ -119,10 +119,10 @@ describe('rotation of a managed key, in the preview shell', () => {
       }),
     );
     // A key in use since before it was archived: 30 months ago, so past its 24-month cryptoperiod.
-    const g = await app.services.keys.generate(session, { type: 'aes-256', label: OLD, usages: ['encrypt'], extractable: true });
+    await app.services.hsm.call('generate', { path: SOFTHSM_MODULE, token: WORKSTATION, spec: { type: 'aes-256', label: OLD, idHex: 'c0ffee01', usages: ['encrypt'], extractable: true } });
     const door = app.services.archive;
     await door.write(door.existing(), session, (a) =>
-      a.add([{ hsm: { label: g.label ?? OLD, kind: 'secret' }, key: { label: OLD, purpose: 'data-encryption' }, activate: true, activationDate: addMonths(new Date().toISOString(), -30) }], 'Otto Operator (Operator)'),
+      a.add([{ hsm: { idHex: 'c0ffee01', kind: 'secret' }, key: { label: OLD, purpose: 'data-encryption' }, activate: true, activationDate: addMonths(new Date().toISOString(), -30) }], 'Otto Operator (Operator)'),
     );
   }, 300_000);
 
@@ -231,7 +231,7 @@ describe('rotation of a managed key, in the preview shell', () => {
     await c.verifyEvidence();
     await c.verdict.waitFor();
     expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
-    expect(await c.finished.textContent()).toContain('Replaced version');
+    expect(await c.finished.textContent()).toContain('replaced version');
     await shot('09-finished');
 
     const d = await app.services.archive.read(app.services.archive.existing(), (a) => a.version(KEY));
@@ -239,8 +239,8 @@ describe('rotation of a managed key, in the preview shell', () => {
       [2, 'active'],
       [1, 'deactivated'],
     ]);
-    const keys = await app.services.keys.list(session);
-    expect(keys.find((k) => k.label === KEY)).toMatchObject({ usage: { encrypt: false, decrypt: true } });
+    const [old] = await app.services.hsm.call('objects', { path: SOFTHSM_MODULE, token: WORKSTATION, ref: { label: KEY, kind: 'secret' } });
+    expect(old!.usage).toMatchObject({ encrypt: false, decrypt: true });
     await expectNoSecrets(app.page, dataDir, SECRETS, {});
   }, 300_000);
 });
