@@ -219,6 +219,7 @@ describe('rotation of a managed key, in the preview shell', () => {
     await view('07-archived');
     await c.tick();
     await c.atStep('Stop the old version protecting');
+    await c.turnOf('Otto Operator');
     await view('08-restrict');
     await c.doStep();
     await c.turnOf('Wes Witness');

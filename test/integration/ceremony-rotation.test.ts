@@ -11,17 +11,20 @@ import { addMonths } from '../../shared/archive/policy';
 import { ArchiveDoor } from '../../electron/services/archive/door';
 import type { ArchiveService } from '../../electron/services/archive/service';
 import { failure } from '../helpers/hsm-ops';
+import { NSS_DB_TOKEN, NSS_MODULE, nssAvailable, nssDb, type NssFixture } from '../helpers/nss';
 import { SOFTHSM_MODULE } from '../helpers/softhsm';
 import { cast, ceremonyFixture, rollCall, runSetup, type CeremonyFixture } from './ceremony-helpers';
 
 let f: CeremonyFixture;
 let door: ArchiveDoor;
+let nss: NssFixture | null = null;
 const everyone = ['Ada Admin', 'Otto Operator', 'Ann Archer', 'Ben Baker', 'Cat Cole', 'Wes Witness'];
 const tok = () => ({ path: SOFTHSM_MODULE, token: 'Workstation' });
 const archive = <T>(fn: (a: ArchiveService) => Promise<T> | T) => door.write(door.existing(), f.session, fn);
 
 beforeAll(async () => {
-  f = await ceremonyFixture('custos-rotation-');
+  nss = nssAvailable() ? nssDb('custos-rotation-nss-') : null;
+  f = await ceremonyFixture('custos-rotation-', undefined, { env: nss ? { CUSTOS_NSS_CONFIGDIR: nss.dir } : {} });
   door = new ArchiveDoor(f.hsm, f.dataDir);
   await runSetup(f);
   await generateKey('Payments DEK', 'aes-256', ['encrypt']);
@@ -29,6 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await f?.close();
+  nss?.cleanup();
 });
 
 /** The key-generation ceremony, start to end: the key every rotation below starts from. */
@@ -120,6 +124,21 @@ describe('rotation of a managed key', () => {
     expect(Buffer.from(back.plaintext).toString()).toBe('ledger 2026-Q3');
     expect((await failure(f.hsm.call('encrypt', { ...tok(), ref: { idHex: oldId, kind: 'secret' }, mechanism: 'aes-gcm', data: [Buffer.from('new data')] }))).code).toBe('KEY_USAGE_NOT_PERMITTED');
   }, 240_000);
+});
+
+describe('restricting the old version on a second PKCS#11 implementation', () => {
+  it.skipIf(!nssAvailable())('the NSS softoken: encrypt, sign and wrap turned off on the old object, which still decrypts', async () => {
+    const t = { path: NSS_MODULE, token: NSS_DB_TOKEN };
+    const idHex = randomBytes(8).toString('hex');
+    await f.hsm.call('generate', { ...t, spec: { type: 'aes-256', label: 'NSS old version', idHex, usages: ['encrypt', 'wrap'], extractable: true } });
+    const [ct] = await f.hsm.call('encrypt', { ...t, ref: { idHex, kind: 'secret' }, mechanism: 'aes-gcm', data: [Buffer.from('old data')] });
+    const r = await f.hsm.call('restrictUsage', { ...t, ref: { idHex } });
+    expect(r.refused).toEqual([]);
+    expect(r.objects[0]!.usage).toMatchObject({ encrypt: false, wrap: false, decrypt: true, unwrap: true });
+    const back = await f.hsm.call('decrypt', { ...t, ref: { idHex, kind: 'secret' }, mechanism: 'aes-gcm', ciphertext: ct!.ciphertext, iv: ct!.iv ?? undefined });
+    expect(Buffer.from(back.plaintext).toString()).toBe('old data');
+    expect((await failure(f.hsm.call('encrypt', { ...t, ref: { idHex, kind: 'secret' }, mechanism: 'aes-gcm', data: [Buffer.from('new')] }))).code).toBe('KEY_USAGE_NOT_PERMITTED');
+  }, 60_000);
 });
 
 describe('rotations that must be refused', () => {
