@@ -171,6 +171,7 @@ describe('rotations that must be refused', () => {
     expect((await plan('No such key')).code).toBe('ARCHIVE_RECORD_NOT_FOUND');
     // A deactivated version named directly is not the version to replace.
     expect((await plan('Payments DEK@1')).code).toBe('INVALID_INPUT');
+    expect((await plan((await archive((a) => a.version('Payments DEK@1'))).summary.versionId)).code).toBe('INVALID_INPUT');
     expect((await f.service.list()).length).toBe(runs);
   }, 120_000);
 

@@ -58,7 +58,9 @@ export function resolveRotation(p: RotationParams, lookups: RotationLookups, rec
     const compromised = named.versions.some((v) => v.state === 'compromised' || v.state === 'destroyed-compromised');
     fail('LIFECYCLE_TRANSITION_INVALID', `“${k.label}” has no active version (its versions are ${states}): there is nothing to rotate.`, compromised ? 'A compromised key is replaced by generating a new key (key generation ceremony) and revoking the old one, not by rotation.' : 'Activate a version first (custos archive activate), or generate a new key.');
   }
-  if (named.summary.versionId !== active.versionId && named.summary.state !== 'active' && /@\d+$|^[0-9a-f-]{36}$/.test(p.key)) {
+  // A version named (LABEL@N or its id) must be the active one: approving "rotate version 1" while
+  // version 3 is active would replace a version nobody named.
+  if (p.key !== k.label && named.summary.versionId !== active.versionId) {
     fail('INVALID_INPUT', `Version ${named.summary.version} of “${k.label}” is ${named.summary.state}, not the active version (${active.version}).`, `Name the key by its label, or its active version (${k.label}@${active.version}).`);
   }
   if (!active.hasMaterial) fail('KEY_NOT_EXTRACTABLE', `The active version of “${k.label}” has no archived material.`, 'Run `custos archive verify`.');
