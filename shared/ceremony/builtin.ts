@@ -157,7 +157,7 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'login', kind: 'login' },
       { id: 'check', kind: 'check', say: 'Custos checks that the version being replaced is still the active one, that its object on the token has the archived check value, and that the token can generate this algorithm.' },
       { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the key, the version being replaced and its check value, and the new version’s algorithm, usages and number.' },
-      { id: 'generate', kind: 'generate', title: 'Generate the new version inside the HSM', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'generate', kind: 'generate', title: 'Generate the new version inside the HSM', say: 'With the quorum’s approval, the new version is generated inside the HSM, with the algorithm and usages of the version it replaces. Both versions, and the old one’s check value, are in the fingerprint the custodians sign.', quorum: { role: 'custodian', threshold: 'policy' } },
       { id: 'show-check-value', kind: 'show-check-value', witness: true },
       { id: 'test-operation', kind: 'test-operation', witness: true },
       { id: 'archive', kind: 'archive', title: 'Archive the new version and make it active', say: 'The new version is wrapped under the Archive KEK and stored as the next version of the key; in the same transaction it becomes active and the old version is deactivated.' },
