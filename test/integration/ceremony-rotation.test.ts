@@ -187,6 +187,24 @@ describe('rotations that must be refused', () => {
     expect((await plan('Loose key')).message).toMatch(/does not record what/);
   }, 120_000);
 
+  it('an old object on the token that is not the archived version: refused at the check step, nothing generated', async () => {
+    const idHex = randomBytes(8).toString('hex');
+    await f.hsm.call('generate', { ...tok(), spec: { type: 'aes-256', label: 'Swapped key', idHex, usages: ['encrypt'], extractable: true } });
+    await archive((a) => a.add([{ hsm: { idHex, kind: 'secret' }, key: { label: 'Swapped key', purpose: 'data-encryption' }, activate: true }], 'test'));
+    // Someone replaced the object on the token with another key under the same id and label.
+    await f.hsm.call('destroy', { ...tok(), ref: { idHex } });
+    await f.hsm.call('generate', { ...tok(), spec: { type: 'aes-256', label: 'Swapped key', idHex, usages: ['encrypt'], extractable: true } });
+    const v = await f.service.plan(f.session, { definition: 'custos/rotation', params: { key: 'Swapped key', usages: ['encrypt'] }, participants: cast() });
+    expect(v.params).toMatchObject({ next: { version: 2, usagesFrom: expect.stringMatching(/given when planning/) } });
+    await rollCall(f, v.run, everyone);
+    await f.act(v.run, { kind: 'login', pin: null }, 'Otto Operator');
+    const e = await failure(f.service.act(f.session, v.run, { kind: 'run' }, 'Ada Admin'));
+    expect(e.code).toBe('CHECK_VALUE_MISMATCH');
+    expect(await f.hsm.call('objects', { ...tok(), ref: { label: 'Swapped key v2' } })).toEqual([]);
+    expect((await archive((a) => a.version('Swapped key'))).versions).toHaveLength(1);
+    await f.act(v.run, { kind: 'abort', reason: 'test over' }, 'Ada Admin');
+  }, 120_000);
+
   it('an approval signed for the rotation of another key does not count', async () => {
     await generateKey('Settlement DEK', 'aes-256', ['encrypt']);
     const a = await f.service.plan(f.session, { definition: 'custos/rotation', params: { key: 'Payments DEK' }, participants: cast() });
