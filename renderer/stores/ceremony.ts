@@ -25,12 +25,14 @@ export interface PlanPrefill {
   /** Destruction: a token key (its label) or an archived version (LABEL@N) to destroy. */
   destroyKey?: string;
   destroyVersion?: string;
+  /** Rotation: the archived key's label (from the version view or the rotation dashboard). */
+  key?: string;
 }
 
 export type CeremonyPane = { kind: 'list' } | { kind: 'plan'; definition: string; prefill?: PlanPrefill } | { kind: 'run'; run: string };
 
 /** The built-in definitions another screen leads to. */
-export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval', reshare: 'custos/reshare', audit: 'custos/share-audit', destruction: 'custos/destruction' } as const;
+export const DEFINITION = { drill: 'custos/restore-drill', restore: 'custos/restore', retrieval: 'custos/retrieval', reshare: 'custos/reshare', audit: 'custos/share-audit', destruction: 'custos/destruction', rotation: 'custos/rotation' } as const;
 
 export type PlanInput = MethodInput<'ceremony.plan'>;
 /** An action without the token: the store adds the workstation token the run belongs to. */

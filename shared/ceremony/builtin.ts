@@ -203,6 +203,28 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/rotation',
+    revision: 1,
+    type: 'rotation',
+    title: 'Rotation of a managed key',
+    summary:
+      'Replaces the active version of an archived key: a new version with the same algorithm and usages is generated inside the HSM with the quorum’s approval, its check value read aloud and tested, archived as the next version and made active; the old version is deactivated (it still decrypts and verifies old data) and stops encrypting, signing and wrapping on the token.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos checks that the version being replaced is still the active one, that its object on the token has the archived check value, and that the token can generate this algorithm.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the key, the version being replaced and its check value, and the new version’s algorithm, usages and number.' },
+      { id: 'generate', kind: 'generate', title: 'Generate the new version inside the HSM', say: 'With the quorum’s approval, the new version is generated inside the HSM, with the algorithm and usages of the version it replaces. Both versions, and the old one’s check value, are in the fingerprint the custodians sign.', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'show-check-value', kind: 'show-check-value', witness: true },
+      { id: 'test-operation', kind: 'test-operation', witness: true },
+      { id: 'archive', kind: 'archive', title: 'Archive the new version and make it active', say: 'The new version is wrapped under the Archive KEK and stored as the next version of the key; in the same transaction it becomes active and the old version is deactivated.' },
+      { id: 'restrict-old', kind: 'restrict-old' },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

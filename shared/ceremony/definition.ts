@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -28,6 +28,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   reshare: 'Re-share and custodian change',
   'share-audit': 'Share audit',
   destruction: 'Destruction under dual control',
+  rotation: 'Rotation of a managed key',
 });
 
 /**
@@ -61,6 +62,7 @@ export const STEP_KINDS = [
   'attest-destroyed',
   'audit-shares',
   'destroy',
+  'restrict-old',
   'print',
   'sign-off',
 ] as const;
@@ -280,6 +282,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval, each key named on the screen is destroyed: token objects with C_DestroyObject, archived material shredded (its metadata stays, marked destroyed). Then Custos looks for each again and records that nothing is found.',
+  },
+  'restrict-old': {
+    title: 'Stop the old version protecting',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'The old version stays on the token to decrypt and verify old data, but may no longer encrypt, sign or wrap: Custos turns those uses off on the token, where the token allows it.',
   },
   print: {
     title: 'Print',

@@ -98,6 +98,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['destroy'],
     beforeFingerprint: [],
   },
+  rotation: {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'generate', 'show-check-value', 'test-operation', 'archive', 'restrict-old'],
+    // The new version is archived (and so active) before the old one stops protecting: there is
+    // never a moment with no version able to protect (SP 800-57 Pt 1 §5.3.4).
+    order: ['login', 'check', 'read-fingerprint', 'generate', 'show-check-value', 'archive', 'restrict-old', 'sign-off'],
+    quorum: ['generate'],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */
@@ -107,6 +115,7 @@ const AFTER: Partial<Record<StepKind, StepKind>> = {
   csr: 'generate',
   'show-check-value': 'generate',
   'attest-destroyed': 'commit-reshare',
+  'restrict-old': 'archive',
 };
 
 /** Schema problems as lint problems (paths joined with dots and brackets). */

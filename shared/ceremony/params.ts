@@ -165,6 +165,20 @@ export const destructionParamsSchema = z.strictObject({
   deactivateActive: z.boolean().optional(),
 });
 export type DestructionParams = z.infer<typeof destructionParamsSchema>;
+/**
+ * Rotation of a managed key: which archived key. The new version's algorithm and usages are not
+ * typed again: they are planned from the archived key (its algorithm, and the usages of the
+ * ceremony that made its active version), so a rotation cannot quietly change what the key is.
+ */
+export const rotationParamsSchema = z.strictObject({
+  /** The archived key: its label, or LABEL@N / the version id of its active version. */
+  key: z.string().trim().min(1, 'Name the key to rotate (its label in the archive).').max(200),
+  /** The new object's label on the token (default: "LABEL vN", N the new version's number). */
+  label: keyLabelParam.optional(),
+  /** Only for a key archived outside a ceremony (the archive does not know its usages); must match when it does. */
+  usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length).optional(),
+});
+export type RotationParams = z.infer<typeof rotationParamsSchema>;
 
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
@@ -177,6 +191,7 @@ export const PARAM_SCHEMAS = {
   reshare: reshareParamsSchema,
   'share-audit': shareAuditParamsSchema,
   destruction: destructionParamsSchema,
+  rotation: rotationParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -190,6 +205,7 @@ export type CeremonyParams = {
   reshare: ReshareParams;
   'share-audit': ShareAuditParams;
   destruction: DestructionParams;
+  rotation: RotationParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */

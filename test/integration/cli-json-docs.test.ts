@@ -150,6 +150,8 @@ describe('docs/CLI.md --json shapes', () => {
     await check(null, ['key', 'generate', ...hsm, '--type', 'aes-256', '--label', 'archived', '--extractable']);
     await check('archive add', ['archive', 'add', ...hsm, ...a, '--key', 'archived', '--purpose', 'data-encryption', '--activate', '--tag', 'docs']);
     await check('archive search', ['archive', 'search', ...a, '--count']);
+    // Keys due for rotation: the same page, active versions only, soonest first.
+    expect(((await check('archive search', ['archive', 'search', ...a, '--due', '3650', '--count'])).items as unknown[]).length).toBe(1);
     await check('archive show', ['archive', 'show', ...a, 'archived']);
     await check('archive version summary', ['archive', 'state', ...hsm, ...a, 'archived@1', '--action', 'suspend']);
     await check('archive verify', ['archive', 'verify', ...hsm, ...a]);

@@ -76,6 +76,14 @@ function line(v: VersionSummary): string {
   return `${v.label}@${v.version}  ${v.state.padEnd(12)} ${v.algorithm.padEnd(9)} ${v.purpose.padEnd(15)} ${v.checkValue ?? v.fingerprint?.slice(0, 16) ?? '—'}  ${dates}${v.tags.length ? `  [${v.tags.join(', ')}]` : ''}\n    ${v.versionId}`;
 }
 
+/** " — OVERDUE since …" / " — rotation due in N days" for an active version, as a custodian reads it. */
+function dueNote(v: VersionSummary, now: number): string {
+  if (v.state !== 'active' || !v.rotationDue) return '';
+  const days = Math.ceil((Date.parse(v.rotationDue) - now) / 86_400_000);
+  if (days <= 0) return `\n    OVERDUE: rotation was due ${v.rotationDue.slice(0, 10)} ; rotate it: custos ceremony plan custos/rotation --params FILE (key: ${v.label})`;
+  return days <= 90 ? `\n    rotation due in ${days} day${days === 1 ? '' : 's'} (${v.rotationDue.slice(0, 10)})` : '';
+}
+
 function detailText(d: VersionDetail): string {
   const s = d.summary;
   const rows: Array<[string, string | null | number]> = [
@@ -244,6 +252,7 @@ export function registerArchiveCommands(program: Command): void {
     .addOption(new Option('--activated-from <date>').argParser(dateOption('--activated-from')))
     .addOption(new Option('--activated-to <date>').argParser(dateOption('--activated-to')))
     .addOption(new Option('--rotation-due-before <date>').argParser(dateOption('--rotation-due-before')))
+    .addOption(new Option('--due [days]', 'active versions whose rotation is due within DAYS days (default 0: due now or overdue), soonest first').argParser(intOption('--due', 0, 3650)))
     .addOption(new Option('--active-for <purpose>', 'with --on: the version that was active for this purpose on that date'))
     .addOption(new Option('--on <date>', 'the date for --active-for (when the old data was written)').argParser(dateOption('--on')))
     .addOption(new Option('--sort <field>').choices(['label', 'created', 'activation', 'rotation-due']))
@@ -265,6 +274,7 @@ export function registerArchiveCommands(program: Command): void {
           activatedFrom?: string;
           activatedTo?: string;
           rotationDueBefore?: string;
+          due?: number | true;
           activeFor?: string;
           on?: string;
           sort?: string;
@@ -285,6 +295,16 @@ export function registerArchiveCommands(program: Command): void {
           if (o.createdFrom || o.createdTo) q.created = { ...(o.createdFrom ? { from: o.createdFrom } : {}), ...(o.createdTo ? { to: o.createdTo } : {}) };
           if (o.activatedFrom || o.activatedTo) q.activated = { ...(o.activatedFrom ? { from: o.activatedFrom } : {}), ...(o.activatedTo ? { to: o.activatedTo } : {}) };
           if (o.rotationDueBefore) q.rotationDue = { to: o.rotationDueBefore };
+          const now = Date.now();
+          if (o.due !== undefined) {
+            // What custodians rotate next: active versions past (or within DAYS of) the end of their
+            // originator-usage period (SP 800-57 Pt 1 §5.3), soonest first.
+            if (o.state || o.rotationDueBefore) throw usage('--due chooses the state and the rotation date itself.', 'Leave out --state and --rotation-due-before, or leave out --due.');
+            q.state = ['active'];
+            q.rotationDue = { to: new Date(now + (o.due === true ? 0 : o.due) * 86_400_000).toISOString() };
+            q.sort ??= 'rotation-due';
+            q.order ??= 'asc';
+          }
           if (o.activeFor !== undefined || o.on !== undefined) {
             if (!o.activeFor || !o.on) throw usage('--active-for and --on go together.', 'Give the purpose and the date the data was written.');
             q.activeFor = { purpose: o.activeFor, on: o.on };
@@ -299,7 +319,7 @@ export function registerArchiveCommands(program: Command): void {
             page.items.length === 0
               ? 'No archived key version matches.'
               : [
-                  ...page.items.map(line),
+                  ...page.items.map((v) => line(v) + dueNote(v, now)),
                   `${page.items.length} shown${page.total !== undefined ? ` of ${page.total}` : ''}${page.hasMore ? ` — more with --offset ${page.offset + page.items.length}` : ''}`,
                 ].join('\n'),
           );

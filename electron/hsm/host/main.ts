@@ -10,7 +10,7 @@ import { fail, p11Failure } from './failure';
 import { checkValue, generate, importPublic } from './generate';
 import { holdLifeline } from './lifeline';
 import { finalizeAll, load, unload } from './library';
-import { destroy, forgetHandles, objects, publicKey, setLabel } from './objects';
+import { destroy, forgetHandles, objects, publicKey, restrictUsage, setLabel } from './objects';
 import { mechanisms, probeWrap } from './probe';
 import { changePin, initToken, initUserPin, login, logout, slots, tokenContext } from './session';
 import { probeSealing, unsealShare } from './sealing';
@@ -55,6 +55,7 @@ const handlers: Handlers = {
   generate: (p) => generate(ctx(p), p.spec),
   objects: (p) => objects(ctx(p), p.ref),
   setLabel: (p) => setLabel(ctx(p), p.ref, p.newLabel),
+  restrictUsage: (p) => restrictUsage(ctx(p), p.ref),
   destroy: (p) => destroy(ctx(p), p.ref),
   publicKey: (p) => publicKey(ctx(p), p.ref),
   importPublic: (p) => importPublic(ctx(p), p.label, p.idHex, p.attrs, p.usages, p.onToken),

@@ -1,9 +1,9 @@
 // Finding and reading objects on a token, inside the HSM host process. Objects are named by CKA_ID
 // and/or label and kind (ObjectRef), never by handle: handles are per session. findOne keeps a
 // small cache of handles per session (below); every other key operation finds its keys here.
-import type { ObjectRef, PublicKeyAttrs, RawObject } from '../protocol';
+import type { ObjectRef, PublicKeyAttrs, RawObject, RestrictResult } from '../protocol';
 import { CKA, CKK, CKO, CURVE_OIDS } from '../protocol/constants';
-import { fail, p11 } from './failure';
+import { fail, p11, p11Failure } from './failure';
 import type { TokenContext } from './session';
 import type { Handle, Template } from './templates';
 
@@ -199,6 +199,37 @@ export function setLabel(ctx: TokenContext, ref: ObjectRef, newLabel: string): R
   if (handles.length === 0) findOne(ctx, ref);
   for (const h of handles) p11('C_SetAttributeValue', () => ctx.m.p11.C_SetAttributeValue(ctx.session, h, [{ type: CKA.LABEL, value: newLabel }]));
   return handles.map((h) => describe(ctx, h));
+}
+
+/**
+ * A rotated-out version keeps processing (decrypt, verify, unwrap) but stops protecting: SP 800-57
+ * Pt 1 §5.3.4 ends the originator-usage period at deactivation. PKCS#11 v2.40 §4.4 lets CKA_ENCRYPT,
+ * CKA_SIGN and CKA_WRAP be changed to CK_FALSE on a modifiable object; a token may still refuse
+ * (CKA_MODIFIABLE false, CKR_ATTRIBUTE_READ_ONLY, CKR_ACTION_PROHIBITED), so each attribute is set
+ * on its own and a refusal is reported to the caller, who records it, instead of failing halfway.
+ * CKA_DERIVE is left alone: a static key-agreement key derives to read old messages too.
+ */
+export function restrictUsage(ctx: TokenContext, ref: ObjectRef): RestrictResult {
+  const handles = findHandles(ctx, ref);
+  if (handles.length === 0) findOne(ctx, ref);
+  const refused: RestrictResult['refused'] = [];
+  const ATTRS = [
+    ['encrypt', CKA.ENCRYPT],
+    ['sign', CKA.SIGN],
+    ['wrap', CKA.WRAP],
+  ] as const;
+  for (const h of handles) {
+    const before = describe(ctx, h);
+    for (const [name, type] of ATTRS) {
+      if (!before.usage[name]) continue;
+      try {
+        ctx.m.p11.C_SetAttributeValue(ctx.session, h, [{ type, value: false }]);
+      } catch (e) {
+        refused.push({ kind: before.kind, attribute: name, ckr: String(p11Failure(e, 'C_SetAttributeValue').details?.ckr ?? 'unknown') });
+      }
+    }
+  }
+  return { objects: handles.map((h) => describe(ctx, h)), refused };
 }
 
 export function destroy(ctx: TokenContext, ref: ObjectRef): { destroyed: number } {

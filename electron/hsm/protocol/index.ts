@@ -43,6 +43,12 @@ export type KeyUsage = KeyUsageName;
 
 export type ObjectKind = 'secret' | 'private' | 'public';
 
+/** What restrictUsage did: each object after the change, and each attribute the token would not change (with its CKR name). */
+export interface RestrictResult {
+  objects: RawObject[];
+  refused: Array<{ kind: RawObject['kind']; attribute: 'encrypt' | 'sign' | 'wrap'; ckr: string }>;
+}
+
 /** Objects are found by CKA_ID and/or label (and kind), never by handle: handles are per session. */
 export interface ObjectRef {
   idHex?: string;
@@ -157,6 +163,8 @@ export interface HostMethods {
   generate: { params: Tok & { spec: GenerateSpec }; result: RawObject[] };
   objects: { params: Tok & { ref: ObjectRef }; result: RawObject[] };
   setLabel: { params: Tok & { ref: ObjectRef; newLabel: string }; result: RawObject[] };
+  /** Turns the protecting uses off (CKA_ENCRYPT, CKA_SIGN, CKA_WRAP) on every object of ref; what the token refused is reported, not thrown. */
+  restrictUsage: { params: Tok & { ref: ObjectRef }; result: RestrictResult };
   destroy: { params: Tok & { ref: ObjectRef }; result: { destroyed: number } };
   publicKey: { params: Tok & { ref: ObjectRef }; result: PublicKeyAttrs };
   importPublic: { params: Tok & { label: string; idHex: string; attrs: PublicKeyAttrs; usages: KeyUsage[]; onToken: boolean }; result: RawObject };

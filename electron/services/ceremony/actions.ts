@@ -19,6 +19,7 @@ import * as audit from './steps-audit';
 import * as reshare from './steps-reshare';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
+import * as rotation from './steps-rotation';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
 
@@ -180,6 +181,10 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await common.runLogin(ctx, null);
       break;
     case 'check':
+      if (type === 'rotation') {
+        await rotation.runCheckRotation(ctx);
+        break;
+      }
       await (type === 'backup'
         ? backup.runCheckBackup(ctx)
         : type === 'restore' || type === 'restore-drill'
@@ -234,7 +239,10 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await keygen.runTestOperation(ctx);
       break;
     case 'archive':
-      await keygen.runArchive(ctx);
+      await (type === 'rotation' ? rotation.runArchiveRotation(ctx) : keygen.runArchive(ctx));
+      break;
+    case 'restrict-old':
+      await rotation.runRestrictOld(ctx);
       break;
     case 'csr':
       await keygen.runCsr(ctx);
@@ -279,7 +287,7 @@ export async function resume(ctx: StepContext): Promise<void> {
   if (flight) {
     let adopted = false;
     if (flight.kind === 'generate') adopted = await keygen.adoptGenerated(ctx);
-    else if (flight.kind === 'archive') adopted = await keygen.adoptArchived(ctx);
+    else if (flight.kind === 'archive') adopted = await (s.plan.definition.type === 'rotation' ? rotation.adoptArchivedRotation(ctx) : keygen.adoptArchived(ctx));
     else if (flight.kind === 'retrieve') adopted = await retrieval.adoptRetrieved(ctx);
     else if (flight.kind === 'destroy') adopted = await destruction.adoptDestroyed(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);

@@ -7,7 +7,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -63,6 +64,8 @@ export interface PlanContext {
   destination?: { module: string; token: TokenIdentityView } | null;
   /** Retrieval: an archived version by id or LABEL@N, as the archive describes it. */
   lookupVersion?: (selector: string) => VersionDetail;
+  /** Rotation: the token object a version was archived from, if the archive recorded it. */
+  lookupHsmObject?: RotationLookups['lookupHsmObject'];
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -148,7 +151,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
               ? resolveShareAudit(params as ShareAuditParams, register, participants, record!)
               : def.type === 'destruction'
                 ? resolveDestruction(params as DestructionParams, ctx)
-                : resolveTypeParams(def.type, params, register, participants);
+                : def.type === 'rotation'
+                  ? (resolveRotation(params as RotationParams, ctx, record!) as unknown as Record<string, unknown>)
+                  : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
       fail('QUORUM_NOT_MET', `The policy asks for at least ${policy.minimumShareThreshold} shares to restore; this plan sets ${String(resolved.threshold)}.`, `Set the threshold to ${policy.minimumShareThreshold} or more (with at least as many holders).`);
@@ -197,6 +202,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'destruction') return destructionSubject(params);
   if (type === 'restore' || type === 'restore-drill' || type === 'reshare' || type === 'share-audit') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;

@@ -21,7 +21,7 @@ const tok = (ctx: StepContext) => ({ path: ctx.session.module, token: ctx.sessio
 const family = (p: GenParams) => KEY_TYPES.find((k) => k.type === p.keyType)!.family;
 const mainRef = (p: GenParams): ObjectRef => ({ idHex: p.keyIdHex, kind: family(p) === 'symmetric' ? 'secret' : 'private' });
 
-const GEN_MECHANISM: Record<string, number> = {
+export const GEN_MECHANISM: Record<string, number> = {
   'aes-128': CKM.AES_KEY_GEN,
   'aes-192': CKM.AES_KEY_GEN,
   'aes-256': CKM.AES_KEY_GEN,

@@ -5,6 +5,7 @@ import { ErrorNotice } from '../../components/ErrorNotice';
 import { PAGE_SIZE, useArchive, type ArchiveQuery } from '../../stores/archive';
 import { StateBadge } from './HsmNotice';
 import { RetrieveButton } from './RetrieveLead';
+import { rotationOverdue } from './RotateLead';
 import { ALGORITHMS, algorithmName, day, identityOf, PURPOSE_WORDS, STATE_WORDS, when } from './words';
 
 type DateField = 'created' | 'activated' | 'deactivated' | 'rotationDue';
@@ -305,7 +306,7 @@ function Results() {
             </thead>
             <tbody>
               {page.items.map((v) => (
-                <tr key={v.versionId}>
+                <tr key={v.versionId} className={rotationOverdue(v) ? 'row-overdue' : ''}>
                   <td>
                     <button type="button" className="link" onClick={() => void open(v.versionId)}>
                       {v.label} <span className="nowrap">— version {v.version}</span>
@@ -319,7 +320,15 @@ function Results() {
                   <td>{algorithmName(v.algorithm)}</td>
                   <td className="nowrap">{day(v.activationDate)}</td>
                   <td className="nowrap">{day(v.deactivationDate)}</td>
-                  <td className="nowrap">{day(v.rotationDue)}</td>
+                  <td className="nowrap">
+                    {day(v.rotationDue)}
+                    {rotationOverdue(v) ? (
+                      <>
+                        {' '}
+                        <StateBadge name="Overdue" tone="warn" />
+                      </>
+                    ) : null}
+                  </td>
                   <td className="mono nowrap">{identityOf(v)}</td>
                 </tr>
               ))}

@@ -8,6 +8,7 @@ import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice, StateBadge } from './HsmNotice';
 import { RetrieveLead } from './RetrieveLead';
 import { DestroyLead } from './DestroyLead';
+import { RotateLead } from './RotateLead';
 import { ACTION_BUTTON, ACTION_CONFIRM, actionWords, algorithmName, confirmSentence, detailText, IRREVERSIBLE, PURPOSE_WORDS, STATE_WORDS, when } from './words';
 
 const CHECK_METHOD_WORDS: Record<string, string> = {
@@ -75,6 +76,7 @@ export function VersionView({ hsm }: { hsm: HsmReadiness }) {
           </p>
         ) : null}
         <Identity detail={detail} />
+        <RotateLead v={s} />
         <RetrieveLead v={s} />
         <DestroyLead v={s} />
         <Facts detail={detail} />

@@ -3,10 +3,11 @@ import { StateBadge } from '../archive/HsmNotice';
 import { when } from '../archive/words';
 import { useCeremony } from '../../stores/ceremony';
 import { DrillDashboard } from './DrillDashboard';
+import { RotationDashboard } from './RotationDashboard';
 import { RUN_STATUS } from './words';
 
 /** Definitions this screen has a plan form for; the others are planned with the CLI for now. */
-export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval', 'reshare', 'share-audit'];
+export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval', 'reshare', 'share-audit', 'rotation'];
 
 /** The record's ceremonies (planned, running, interrupted, finished), and starting a new one. */
 export function RunList() {
@@ -78,6 +79,7 @@ export function RunList() {
           </button>
         </div>
       ) : null}
+      <RotationDashboard />
       <DrillDashboard />
       <div className="split split-runs">
         <section className="panel" aria-labelledby="runs-h">

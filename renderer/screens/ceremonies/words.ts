@@ -60,6 +60,15 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   // A number: the version a key generation archived; a string: the version a retrieval found (LABEL@N).
   if (typeof outcome.version === 'number') facts.push({ label: 'Archived as', value: `version ${outcome.version}` });
   else if (str('version')) facts.push({ label: 'Version', value: str('version')! });
+  // A rotation's archive step: what happened to the version it replaced (dates per the key's policy).
+  const old = outcome.old as { version?: number; state?: string; deactivationDate?: string; processStopDate?: string | null } | undefined;
+  if (old && typeof old.version === 'number') facts.push({ label: 'Replaced version', value: `version ${old.version} ${old.state ?? ''}${old.deactivationDate ? ` on ${old.deactivationDate.slice(0, 10)}` : ''}; decrypts old data until ${old.processStopDate ? old.processStopDate.slice(0, 10) : 'its policy ends'}` });
+  if (str('rotationDue')) facts.push({ label: 'Next rotation due', value: str('rotationDue')!.slice(0, 10) });
+  if (Array.isArray(outcome.stillProtecting)) {
+    const still = outcome.stillProtecting as string[];
+    facts.push({ label: 'Old version on the token', value: still.length === 0 ? 'decrypts and verifies only: encrypt, sign and wrap are off' : `the token refused to turn off: ${still.join(', ')}` });
+  }
+  if (str('note')) facts.push({ label: 'Note', value: str('note')! });
   if (str('material')) facts.push({ label: 'Wrapped material', value: str('material')! });
   if (str('token') && str('serial')) facts.push({ label: 'Token', value: `${str('token')} (serial ${str('serial')})` });
   if (str('record')) facts.push({ label: 'Record', value: str('record')! });

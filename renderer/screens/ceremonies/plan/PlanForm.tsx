@@ -9,6 +9,7 @@ import { ReshareForm } from './ReshareForm';
 import { RestoreForm } from './RestoreForm';
 import { RetrievalForm } from './RetrievalForm';
 import { ShareAuditForm } from './ShareAuditForm';
+import { RotationForm } from './RotationForm';
 import { SetupForm } from './SetupForm';
 
 // Planning: the definition's steps, then the form for its type. Every value goes to main as it is
@@ -46,6 +47,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'destruction' ? (
       <DestructionForm key={`${prefill?.destroyKey ?? ''}:${prefill?.destroyVersion ?? ''}`} def={def} prefill={prefill} />
+    ) : def.type === 'rotation' ? (
+      <RotationForm key={prefill?.key ?? ''} def={def} prefill={prefill} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

@@ -7,6 +7,7 @@ import { hexGroups, namesList, schemeWords, targetTitle } from '../words';
 import { DestructionSubject } from './Destruction';
 import { OneButton, type PanelProps } from './Panels';
 import { outcomeOf, restoreView, retrievalView } from './params';
+import { RotationSubject } from './RotationSubject';
 
 // What a restore, a drill or a retrieval is about, at every step: the backup and its keys, who
 // enters shares and into which token; or the archived version and — large — the purpose the
@@ -64,6 +65,7 @@ export function RunSubject({ view }: { view: RunView }) {
     );
   }
   if (view.type === 'destruction') return <DestructionSubject view={view} />;
+  if (view.type === 'rotation') return <RotationSubject view={view} />;
   const q = retrievalView(view);
   if (!q) return null;
   return (
