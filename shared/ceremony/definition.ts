@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'component-form'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -27,6 +27,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   retrieval: 'Archive retrieval',
   reshare: 'Re-share and custodian change',
   'share-audit': 'Share audit',
+  'component-form': 'Form a key from XOR components',
 });
 
 /**
@@ -59,6 +60,8 @@ export const STEP_KINDS = [
   'commit-reshare',
   'attest-destroyed',
   'audit-shares',
+  'enter-components',
+  'form-key',
   'print',
   'sign-off',
 ] as const;
@@ -270,6 +273,22 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: true,
     say: 'One holder at a time, alone at the keyboard, types their share. Custos checks it against the backup’s record — that it is of this set and is this holder’s own — without combining it with any other share. Nothing typed is kept; the record keeps only that the share was checked, and the result.',
+  },
+  'enter-components': {
+    title: 'Enter the components',
+    actor: 'custodian',
+    changes: false,
+    secret: true,
+    perHolder: true,
+    say: 'One component holder at a time, alone at the keyboard, opens their sealed envelope and types their component. Each is checked at once against the check value printed for it; the components stay in this computer’s memory only.',
+  },
+  'form-key': {
+    title: 'Form the key inside the HSM',
+    actor: 'operator',
+    changes: true,
+    secret: true,
+    perHolder: false,
+    say: 'With the quorum’s approval the components are combined, the key enters the HSM wrapped under a transport key made inside it, and the HSM computes the key’s check value, which must be the expected one. Then the components are wiped from memory.',
   },
   print: {
     title: 'Print',
