@@ -283,3 +283,44 @@ export async function runAuditSitting(s: Services, t: { module: string; token: s
     ask.close();
   }
 }
+
+/**
+ * `custos ceremony enter-components`: forming a key from XOR components in one sitting — each holder
+ * in turn types their component (no echo on a terminal), checked at once against the check value
+ * printed with it; then the key is formed inside the HSM and its check value compared.
+ */
+export async function runComponentSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run);
+  const { say, emit, ask, act } = sit;
+  try {
+    let v = await s.ceremonies.view(o.run);
+    if (v.current?.kind !== 'enter-components') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the entering of components.`, v.status === 'interrupted' ? 'Run `custos ceremony resume --run ID` first: components entered in the process that stopped are gone.' : 'Finish the steps before it first (custos ceremony status).');
+    if (v.current.input.kind === 'approve') invalidInput(`Forming the key needs ${v.current.input.threshold} custodian approvals before any envelope is opened: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step form-key`.');
+    while (v.current?.input.kind === 'enter-component') {
+      const next = v.current.input.holders.find((h) => !h.done)!;
+      say(`\n=== COMPONENT ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away. Its printed check value: ${next.checkValue}.`);
+      for (let attempt = 1; ; attempt++) {
+        const typed = await ask.ask(`${next.name}, type component ${next.index}: `, true);
+        try {
+          v = (await act({ kind: 'enter-component', holder: next.person, component: typed })).view;
+          say(`Component ${next.index} matches its check value.`);
+          emit({ event: 'accepted', holder: next.name });
+          break;
+        } catch (e) {
+          if (!(e instanceof CustosError)) throw e;
+          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
+          emit({ event: 'refused', holder: next.name, code: e.appError.code });
+          if (attempt >= 3) throw e;
+        }
+      }
+    }
+    v = (await act({ kind: 'run' })).view;
+    const out = v.steps.find((x) => x.kind === 'form-key')?.outcome ?? {};
+    say(`Key “${String(out.label)}” formed inside the HSM; its check value is ${String(out.checkValue)}${out.expected ? ' — the expected one' : ''}. Read it aloud. The components are wiped from memory.`);
+    emit({ event: 'formed', checkValue: out.checkValue });
+    if (!opts.json) say(runText(v));
+    return v;
+  } finally {
+    ask.close();
+  }
+}

@@ -36,6 +36,8 @@ function nextCommand(v: RunView): string[] {
         : [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
     case 'unwrap':
       return [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
+    case 'enter-component':
+      return [`custos ceremony enter-components ${run}   (each holder types their component alone; then the key is formed in the HSM)`];
     case 'audit-share':
       return [`custos ceremony audit-shares ${run}   (each holder in turn types their share, alone at the keyboard; nothing is rebuilt or kept)`];
     case 'attest':

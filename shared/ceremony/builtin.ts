@@ -225,6 +225,25 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/component-form',
+    revision: 1,
+    type: 'component-form',
+    title: 'Form a key from XOR components',
+    summary:
+      'Forms a key received as XOR components (PCI PIN, ANSI X9.24 style) inside the HSM: each component holder enters their component alone and it is checked against the check value printed for it; with the quorum’s approval the key is formed inside the HSM and its check value compared with the expected one.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos checks that the label is free on the token before any component is opened.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the key to form, who holds which component, and every check value printed with them.' },
+      { id: 'enter-components', kind: 'enter-components' },
+      { id: 'form-key', kind: 'form-key', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

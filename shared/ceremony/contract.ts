@@ -59,6 +59,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('attest'), person: ref, proof: proofSchema }),
   /** Share audit: one holder's share, checked in main against the record, never kept. */
   z.strictObject({ kind: z.literal('audit-share'), holder: ref, share: secretText(2000, 'share') }),
+  /** Forming a key: one holder's XOR component (hex), checked in main against its printed check value. */
+  z.strictObject({ kind: z.literal('enter-component'), holder: ref, component: secretText(200, 'component') }),
   z.strictObject({ kind: z.literal('tick'), step: ref.optional() }),
   z.strictObject({ kind: z.literal('exception'), role: z.enum(ROLES), step: ref.nullable(), expected: words(1000), happened: words(1000) }),
   z.strictObject({ kind: z.literal('decide'), id: ref, decision: words(1000) }),

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -29,6 +29,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   'share-audit': 'Share audit',
   destruction: 'Destruction under dual control',
   rotation: 'Rotation of a managed key',
+  'component-form': 'Form a key from XOR components',
 });
 
 /**
@@ -63,6 +64,8 @@ export const STEP_KINDS = [
   'audit-shares',
   'destroy',
   'restrict-old',
+  'enter-components',
+  'form-key',
   'print',
   'sign-off',
 ] as const;
@@ -290,6 +293,22 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'The old version stays on the token to decrypt and verify old data, but may no longer encrypt, sign or wrap: Custos turns those uses off on the token, where the token allows it.',
+  },
+  'enter-components': {
+    title: 'Enter the components',
+    actor: 'custodian',
+    changes: false,
+    secret: true,
+    perHolder: true,
+    say: 'One component holder at a time, alone at the keyboard, opens their sealed envelope and types their component. Each is checked at once against the check value printed for it; the components stay in this computer’s memory only.',
+  },
+  'form-key': {
+    title: 'Form the key inside the HSM',
+    actor: 'operator',
+    changes: true,
+    secret: true,
+    perHolder: false,
+    say: 'With the quorum’s approval the components are combined, the key enters the HSM wrapped under a transport key made inside it, and the HSM computes the key’s check value, which must be the expected one. Then the components are wiped from memory.',
   },
   print: {
     title: 'Print',

@@ -74,6 +74,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['retrieve'],
     beforeFingerprint: [],
   },
+  // Forming a key from XOR components (PCI PIN / X9.24 style): every component checked on entry,
+  // the key formed under the quorum's approval.
+  'component-form': {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'enter-components', 'form-key'],
+    order: ['login', 'check', 'read-fingerprint', 'enter-components', 'form-key', 'sign-off'],
+    quorum: ['form-key'],
+    beforeFingerprint: [],
+  },
   // A share audit checks each share alone against the record: nothing is rebuilt, nothing changes
   // in the HSM, so no quorum; each holder proves presence at the roll call and the witness signs off.
   'share-audit': {
@@ -161,7 +169,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares', 'destroy'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares', 'destroy', 'enter-components', 'form-key'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }

@@ -179,6 +179,27 @@ export const rotationParamsSchema = z.strictObject({
   usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length).optional(),
 });
 export type RotationParams = z.infer<typeof rotationParamsSchema>;
+const checkValueParam = z
+  .string()
+  .trim()
+  .regex(/^([0-9A-Fa-f]{2}\s?){2,8}$/, 'A check value is 4 to 16 hexadecimal digits, as printed (e.g. 08D7B4).');
+
+/** Forming a key from XOR components: the key to form, and one holder per component with the check value printed for it. */
+export const componentFormParamsSchema = z.strictObject({
+  label: keyLabelParam,
+  algorithm: z.enum(['AES', 'TDES']),
+  /** What the formed key may do (AES: encrypt, wrap, sign as CMAC; TDES: encrypt, wrap). */
+  usages: z.array(z.enum(['encrypt', 'wrap', 'sign'])).min(1).max(3),
+  /** Extractable under wrap (so it can be archived or backed up); never in plaintext. Default false. */
+  extractable: z.boolean().optional(),
+  /** One holder per component, in component order (2 to 9). */
+  holders: z.array(personRef).min(2).max(9),
+  /** The check value printed with each component, in the same order. */
+  componentCheckValues: z.array(checkValueParam).min(2).max(9),
+  /** The check value of the whole key, when the sending party gave one. */
+  keyCheckValue: checkValueParam.optional(),
+});
+export type ComponentFormParams = z.infer<typeof componentFormParamsSchema>;
 
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
@@ -192,6 +213,7 @@ export const PARAM_SCHEMAS = {
   'share-audit': shareAuditParamsSchema,
   destruction: destructionParamsSchema,
   rotation: rotationParamsSchema,
+  'component-form': componentFormParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -206,6 +228,7 @@ export type CeremonyParams = {
   'share-audit': ShareAuditParams;
   destruction: DestructionParams;
   rotation: RotationParams;
+  'component-form': ComponentFormParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -237,6 +260,12 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (p.threshold > p.holders.length) problems.push(`The threshold (${p.threshold}) is larger than the number of new holders (${p.holders.length}).`);
     if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of new holders.');
     if (p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
+  }
+  if (type === 'component-form') {
+    const p = params as ComponentFormParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each component has its own holder (split knowledge).');
+    if (p.componentCheckValues.length !== p.holders.length) problems.push(`${p.componentCheckValues.length} check values are given for ${p.holders.length} components: one check value per component, in order.`);
+    if (p.algorithm === 'TDES' && p.usages.includes('sign')) problems.push('A TDES key formed here encrypts or wraps; it is not used for signing.');
   }
   if (type === 'share-audit') {
     const p = params as ShareAuditParams;

@@ -19,6 +19,8 @@ export type StepInput =
   | { kind: 'unwrap'; destination: string | null }
   /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
   /** Share audit: each holder checks their share alone; `failed` holders tried and did not pass (they may try again, or the audit is closed with an exception). */
+  /** Forming a key: each holder types their component alone; `done` ones matched their printed check value. */
+  | { kind: 'enter-component'; holders: Array<{ person: string; name: string; index: number; checkValue: string; done: boolean }> }
   | { kind: 'audit-share'; holders: Array<{ person: string; name: string; index: number; done: boolean; failed: boolean }> }
   | { kind: 'attest'; holders: Array<{ person: string; name: string; index: number; done: boolean }>; absent: Array<{ name: string; index: number }> }
   | { kind: 'tick'; step: string }
@@ -116,6 +118,15 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
       const d = s.plan.params.destination as { token: { label: string } } | null | undefined;
       return secretsHere ? { kind: 'unwrap', destination: d?.token.label ?? null } : { kind: 'none' };
     }
+    case 'enter-components': {
+      const due = quorumStepsDue(s, step).find((q) => approvalsFor(s, q.id).length < q.quorum!.threshold);
+      if (due) break;
+      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number; checkValue: string }> | undefined) ?? [];
+      const doneBy = s.step[step.id]!.holders;
+      return secretsHere || doneBy.length === 0
+        ? { kind: 'enter-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, checkValue: h.checkValue, done: doneBy.includes(h.person) })) }
+        : { kind: 'none' };
+    }
     case 'audit-shares': {
       const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
       const st = s.step[step.id]!;
@@ -189,7 +200,7 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
             ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
             : input.kind === 'hand-over' || input.kind === 'verify-share'
               ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
-              : input.kind === 'enter-share' || input.kind === 'attest' || input.kind === 'audit-share'
+              : input.kind === 'enter-share' || input.kind === 'attest' || input.kind === 'audit-share' || input.kind === 'enter-component'
                 ? input.holders.filter((h) => !h.done).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
                 : actorsFor(step.actor);
   return {

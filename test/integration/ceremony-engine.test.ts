@@ -517,3 +517,46 @@ describe('share audit (issue #10 part 2)', () => {
     expect((await f.service.status()).backups.find((b) => b.run === backupRun)!.lastAudit).not.toBeNull();
   }, 180_000);
 });
+
+describe('forming a key from XOR components (issue #10 part 6)', () => {
+  it('checks each holder’s component against its printed check value as it is entered, forms the key inside the HSM under the quorum, and compares its check value', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { splitKey } = await import('../../shared/components/xor');
+    const key = randomBytes(32);
+    const parts = splitKey(key, 2, 'AES', (n) => randomBytes(n));
+    const hex = parts.map((c) => Buffer.from(c).toString('hex').toUpperCase().match(/.{4}/g)!.join(' '));
+    const kcvs = parts.map((c) => keyCheckValues('AES', c).cmac.toUpperCase());
+    const params = { label: 'Partner ZMK 2026', algorithm: 'AES', usages: ['wrap'], holders: ['Ann Archer', 'Ben Baker'], componentCheckValues: kcvs, keyCheckValue: keyCheckValues('AES', key).cmac };
+    // One check value short: refused at planning, before any PKCS#11 call.
+    expect((await failure(f.service.plan(f.session, { definition: 'custos/component-form', params: { ...params, componentCheckValues: [kcvs[0]!] }, participants: cast() }))).code).toBe('INVALID_INPUT');
+    let v = await f.service.plan(f.session, { definition: 'custos/component-form', params, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // check: the label is free
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    // The quorum approves the forming before any envelope is opened.
+    expect(v.current!.input).toMatchObject({ kind: 'approve', step: 'form-key' });
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-component', holder: 'Ann Archer', component: hex[0]! }, null))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'form-key', person: c, proof: f.card(c) });
+    // Ben's component typed by Ann: named. A digit changed: the check value says so.
+    const wrong = await failure(f.service.act(f.session, run, { kind: 'enter-component', holder: 'Ann Archer', component: hex[1]! }, null));
+    expect(wrong.code).toBe('SHARE_WRONG_HOLDER');
+    expect(wrong.message).toMatch(/component 2 \(Ben Baker’s\)/);
+    const typo = (hex[0]![0] === 'A' ? 'B' : 'A') + hex[0]!.slice(1);
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-component', holder: 'Ann Archer', component: typo }, null))).code).toBe('CHECK_VALUE_MISMATCH');
+    expect((await failure(f.service.act(f.session, run, { kind: 'enter-component', holder: 'Ann Archer', component: 'ABCD' }, null))).code).toBe('COMPONENT_INVALID');
+    v = await f.act(run, { kind: 'enter-component', holder: 'Ann Archer', component: hex[0]! });
+    v = await f.act(run, { kind: 'enter-component', holder: 'Ben Baker', component: hex[1]! });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator'); // form the key
+    const out = v.steps.find((s) => s.kind === 'form-key')!.outcome!;
+    expect(String(out.checkValue).toLowerCase()).toBe(keyCheckValues('AES', key).cmac.toLowerCase());
+    expect(out.transport).toBe('rsa-oaep-sha1');
+    const there = await f.hsm.call('objects', { path: SOFTHSM_MODULE, token: 'Workstation', ref: { label: 'Partner ZMK 2026' } });
+    expect(there[0]).toMatchObject({ kind: 'secret', extractable: false, sensitive: true });
+    const bundle = await signOff(run);
+    const transcript = readFileSync(join(bundle, 'transcript.json'), 'utf8');
+    for (const h of hex) expect(transcript.replace(/\s/g, '')).not.toContain(h.replace(/\s/g, '').slice(0, 16));
+  }, 180_000);
+});

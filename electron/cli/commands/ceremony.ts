@@ -23,7 +23,7 @@ import { openSession } from '../session';
 import { writeFileAtomic, writeFolderAtomic, writeNew } from '../../services/files/atomic';
 import { LIMITS, readBounded } from '../files';
 import { readSecret } from '../secrets';
-import { runAuditSitting, runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
+import { runAuditSitting, runComponentSitting, runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -285,6 +285,11 @@ export function registerCeremonyCommands(program: Command): void {
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .addOption(new Option('--no-clear', 'do not clear the screen between holders (for a printed log: then nobody else may watch the terminal)'))
     .action((o: { run: string; clear: boolean }) => withSession(program, async (s, t, opts) => runReshareSitting(s, t, opts, o)));
+
+  c.command('enter-components')
+    .description('forming a key from XOR components in one sitting: each holder types their component alone, checked against its printed check value; the key is formed in the HSM')
+    .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
+    .action((o: { run: string }) => withSession(program, async (s, t, opts) => runComponentSitting(s, t, opts, o)));
 
   c.command('audit-shares')
     .description('a share audit in one sitting: each holder types their share alone; it is checked on its own against the backup’s record, never combined or kept')

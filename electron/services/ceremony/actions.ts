@@ -16,6 +16,7 @@ import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
 import * as audit from './steps-audit';
+import * as components from './steps-components';
 import * as reshare from './steps-reshare';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
@@ -30,6 +31,8 @@ export type CeremonyAction =
   | { kind: 'attest'; person: string; proof: Proof }
   /** Share audit: one holder's share, checked on its own against the record and not kept. */
   | { kind: 'audit-share'; holder: string; share: string }
+  /** Forming a key: one holder's component, checked against its printed check value as it is entered. */
+  | { kind: 'enter-component'; holder: string; component: string }
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
@@ -144,6 +147,9 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'audit-share':
       await audit.auditShare(ctx, action.holder, action.share);
       return {};
+    case 'enter-component':
+      await components.enterComponent(ctx, action.holder, action.component);
+      return {};
     case 'unwrap': {
       engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
       const d = restore.destinationOf(ctx);
@@ -197,6 +203,8 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
                 ? audit.runCheckAudit(ctx)
                 : type === 'destruction'
                   ? destruction.runCheckDestruction(ctx)
+                : type === 'component-form'
+                  ? components.runCheckComponents(ctx)
                   : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
@@ -207,6 +215,12 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'audit-shares':
       await audit.runAuditDone(ctx);
+      break;
+    case 'enter-components':
+      fail('CEREMONY_STEP_BLOCKED', 'Each holder enters their component, one at a time.', 'Enter the components (custos ceremony enter-components, or the screen).');
+      break;
+    case 'form-key':
+      await components.runFormKey(ctx);
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);
@@ -292,6 +306,7 @@ export async function resume(ctx: StepContext): Promise<void> {
     else if (flight.kind === 'destroy') adopted = await destruction.adoptDestroyed(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
     else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
+    else if (flight.kind === 'form-key') await components.cleanUpForm(ctx);
     if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
     else if (flight.kind !== 'commit-backup' && flight.kind !== 'unwrap-targets') {
       ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'step.failed', step: flight.id, error: { code: 'CEREMONY_INTERRUPTED', message: 'Interrupted before it finished; nothing was made. Run the step again.' } } }]);

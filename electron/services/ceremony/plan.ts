@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ComponentFormParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
 import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
@@ -153,6 +153,8 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
                 ? resolveDestruction(params as DestructionParams, ctx)
                 : def.type === 'rotation'
                   ? (resolveRotation(params as RotationParams, ctx, record!) as unknown as Record<string, unknown>)
+                : def.type === 'component-form'
+                  ? resolveComponentForm(params as ComponentFormParams, register, participants)
                   : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
@@ -201,7 +203,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
-  if (type === 'key-generation') return `key:${String(params.label)}`;
+  if (type === 'key-generation' || type === 'component-form') return `key:${String(params.label)}`;
   if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'destruction') return destructionSubject(params);
@@ -290,6 +292,24 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
     backupKeyCheck: String((stored.definition.type === 'reshare' ? out('rebuild-backup-key') : out('make-backup-key')).checkValue ?? ''),
     shares,
     blobs: ((stored.definition.type === 'reshare' ? out('commit-reshare') : out('commit-backup')).blobs ?? []) as BackupFacts['blobs'],
+  };
+}
+
+/** Forming a key from components: each holder with their component's number and the check value printed for it. */
+function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
+  const holders = p.holders.map((ref, i) => {
+    const person = findPerson(register, ref);
+    const part = participants.find((x) => x.person === person.id);
+    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} holds a component, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+    return { person: person.id, name: person.name, index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase() };
+  });
+  return {
+    label: p.label,
+    algorithm: p.algorithm,
+    usages: p.usages,
+    extractable: p.extractable ?? false,
+    holders,
+    keyCheckValue: p.keyCheckValue ? p.keyCheckValue.replace(/\s+/g, '').toUpperCase() : null,
   };
 }
 

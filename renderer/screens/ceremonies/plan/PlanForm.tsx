@@ -3,6 +3,7 @@ import type { DefinitionView } from '../../../../shared/ceremony/contract';
 import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
 import { DestructionForm } from './DestructionForm';
+import { ComponentForm } from './ComponentForm';
 import { EnrolmentForm } from './EnrolmentForm';
 import { KeygenForm } from './KeygenForm';
 import { ReshareForm } from './ReshareForm';
@@ -41,6 +42,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
     ) : def.type === 'reshare' ? (
       <ReshareForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'component-form' ? (
+      <ComponentForm def={def} />
     ) : def.type === 'share-audit' ? (
       <ShareAuditForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (

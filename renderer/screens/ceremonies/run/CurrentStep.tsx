@@ -11,6 +11,7 @@ import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
 import { AttestPanel } from './Attest';
 import { AuditSharePanel } from './AuditShare';
+import { EnterComponentPanel } from './Components';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
 import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
@@ -159,6 +160,8 @@ function InputPanel(props: PanelProps) {
       return <AttestPanel {...props} />;
     case 'audit-share':
       return <AuditSharePanel {...props} />;
+    case 'enter-component':
+      return <EnterComponentPanel {...props} />;
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }

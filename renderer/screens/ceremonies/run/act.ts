@@ -99,6 +99,8 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
         : destinationPin
           ? { who, what: `enter the user PIN of “${input.destination}” and restore the keys into it`, note: 'Everyone else: look away from the keyboard. Then read the check values aloud as they appear.' }
           : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
+    case 'enter-component':
+      return { who, what: 'open your sealed envelope and type your component, alone at the keyboard', note: `It is checked at once against the check value printed with it. Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'audit-share':
       return { who, what: 'type your share from your share sheet, alone at the keyboard: it is checked on its own and not kept', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'attest':
@@ -126,6 +128,7 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     split: { what: 'split the Backup Key into one share per holder (nothing is shown yet)', button: 'Split the Backup Key now' },
     print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
     'rebuild-backup-key': { what: 'rebuild the Backup Key from the shares entered and compare its check value with the backup’s', button: 'Rebuild the Backup Key now' },
+    'form-key': { what: 'form the key inside the HSM from the components and compare its check value', button: 'Form the key now' },
     'commit-reshare': { what: 'record the new share set for the same Backup Key (the wrapped keys do not change)', button: 'Record the new share set now' },
     retrieve: { what: 'retrieve the archived key into the HSM and compare its check value', button: 'Retrieve the key now' },
     'restrict-old': { what: 'turn off encrypt, sign and wrap on the old version’s object (it keeps decrypting and verifying)', button: 'Stop the old version protecting now' },
