@@ -41,11 +41,13 @@ export interface ArchiveInfo {
   createdAt: string;
   tokenUri: string | null;
   keys: {
-    kek: { label: string; idHex: string; check: string; checkLegacy: string | null };
+    /** `incoming`: the new KEK's check value while a KEK rotation is under way, else null. */
+    kek: { label: string; idHex: string; check: string; checkLegacy: string | null; incoming: string | null };
     mac: { label: string; idHex: string; check: string };
     audit: { label: string; idHex: string; fingerprint: string; publicKeyPem: string };
   };
-  counts: { keys: number; versions: number; auditEntries: number; checkpoints: number; trusted: number };
+  /** `withMaterial`: versions whose wrapped key is still held (what a KEK rotation re-wraps). */
+  counts: { keys: number; versions: number; withMaterial: number; auditEntries: number; checkpoints: number; trusted: number };
   lastCheckpoint: { seq: number; at: string; headHash: string } | null;
   auditKey: AuditKeyStatus;
 }

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'kek-rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -25,6 +25,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   restore: 'Restore from a backup',
   'restore-drill': 'Restore drill',
   retrieval: 'Archive retrieval',
+  'kek-rotation': 'Archive KEK rotation',
 });
 
 /**
@@ -54,6 +55,7 @@ export const STEP_KINDS = [
   'rebuild-backup-key',
   'unwrap-targets',
   'retrieve',
+  'rotate-kek',
   'print',
   'sign-off',
 ] as const;
@@ -241,6 +243,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM, and its check value compared with the one recorded when it was archived.',
+  },
+  'rotate-kek': {
+    title: 'Rotate the Archive KEK',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval, a new Archive KEK is made inside the HSM and every archived key is re-wrapped under it there, in batches, each checked by unwrapping it again. Only when every version is re-wrapped and checked is the old KEK retired (kept, not destroyed). It can be cancelled and resumed.',
   },
   print: {
     title: 'Print',

@@ -124,6 +124,17 @@ export const retrievalParamsSchema = z.strictObject({
 });
 export type RetrievalParams = z.infer<typeof retrievalParamsSchema>;
 
+/**
+ * Archive KEK rotation: no choices, only the confirmation of what the rotation will touch — the
+ * current KEK's check value and the number of archived versions — as the planner read them on the
+ * screen. Both must match the archive when the plan is made and again at the check step.
+ */
+export const kekRotationParamsSchema = z.strictObject({
+  kekCheck: z.string().regex(/^[0-9a-f]{6,64}$/, 'Give the Archive KEK’s check value as the archive shows it (hex).'),
+  versions: z.number().int().min(0).max(100_000_000),
+});
+export type KekRotationParams = z.infer<typeof kekRotationParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -132,6 +143,7 @@ export const PARAM_SCHEMAS = {
   restore: restoreParamsSchema,
   'restore-drill': restoreParamsSchema.omit({ destination: true }),
   retrieval: retrievalParamsSchema,
+  'kek-rotation': kekRotationParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -142,6 +154,7 @@ export type CeremonyParams = {
   restore: RestoreParams;
   'restore-drill': Omit<RestoreParams, 'destination'>;
   retrieval: RetrievalParams;
+  'kek-rotation': KekRotationParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */

@@ -64,7 +64,11 @@ export const KEK_BATCH = 512;
 const kekLabel = (archiveId: string, n: number) => `custos-archive-kek/${archiveId}/${n}`;
 
 export function kekRows(ctx: ArchiveContext): KekRow[] {
-  return guarded(ctx, () => ctx.db.prepare('SELECT * FROM archive_keks ORDER BY created_at').all() as KekRow[]);
+  return guarded(ctx, () => {
+    // A schema-2 file opened read-only is not migrated: no table, so no KEK was ever rotated.
+    if (!ctx.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'archive_keks'").get()) return [];
+    return ctx.db.prepare('SELECT * FROM archive_keks ORDER BY created_at').all() as KekRow[];
+  });
 }
 
 function incomingRow(ctx: ArchiveContext): KekRow | null {

@@ -15,6 +15,7 @@ import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
 import * as restore from './steps-restore';
+import * as kek from './steps-kek';
 import * as retrieval from './steps-retrieval';
 
 export type Proof = { card: CardAccess } | { passphrase: string };
@@ -168,10 +169,13 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       await common.runLogin(ctx, null);
       break;
     case 'check':
-      await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : keygen.runCheckKeygen(ctx));
+      await (type === 'backup' ? backup.runCheckBackup(ctx) : type === 'restore' || type === 'restore-drill' ? restore.runCheckRestore(ctx) : type === 'retrieval' ? retrieval.runCheckRetrieval(ctx) : type === 'kek-rotation' ? kek.runCheckKek(ctx) : keygen.runCheckKeygen(ctx));
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);
+      break;
+    case 'rotate-kek':
+      await kek.runRotateKek(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type EnrolmentParams, type KekRotationParams, type KeyGenerationParams, type RestoreParams, type RetrievalParams, type SetupParams } from '../../../shared/ceremony/params';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { foldJournal } from '../../../shared/ceremony/run';
@@ -16,6 +16,7 @@ import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityView } from '../../../shared/ceremony/run';
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
+import type { KekRotationState } from '../archive/kek-rotation';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
 
@@ -62,6 +63,8 @@ export interface PlanContext {
   destination?: { module: string; token: TokenIdentityView } | null;
   /** Retrieval: an archived version by id or LABEL@N, as the archive describes it. */
   lookupVersion?: (selector: string) => VersionDetail;
+  /** KEK rotation: the archive's KEK and versions, as they are now. */
+  lookupKek?: () => KekRotationState;
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -141,7 +144,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
           ? resolveRetrieval(params as RetrievalParams, ctx)
-          : resolveTypeParams(def.type, params, register, participants);
+          : def.type === 'kek-rotation'
+            ? resolveKekRotation(params as KekRotationParams, ctx)
+            : resolveTypeParams(def.type, params, register, participants);
   }
 
   // Roles: counts within the definition's limits; separation of duties; credential kinds.
@@ -187,6 +192,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
   if (type === 'key-generation') return `key:${String(params.label)}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
+  if (type === 'kek-rotation') return `archive-kek:${record?.info.archiveId ?? 'new'}`;
   if (type === 'restore' || type === 'restore-drill') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
   return `record:${record?.info.archiveId ?? 'new'}`;
@@ -298,6 +304,22 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
     holders,
     ...(type === 'restore' ? { destination: ctx.destination ? { module: ctx.destination.module, token: ctx.destination.token } : null } : {}),
   };
+}
+
+/**
+ * KEK rotation: the planner's confirmation must be what the archive says now, so that the
+ * fingerprint the custodians approve names the KEK being replaced and the work to be done. A
+ * rotation already under way is resumed through its own run, never planned twice.
+ */
+function resolveKekRotation(p: KekRotationParams, ctx: PlanContext): Record<string, unknown> {
+  if (!ctx.lookupKek) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
+  const k = ctx.lookupKek();
+  if (k.incoming) {
+    fail('INVALID_INPUT', `A KEK rotation is already under way (new KEK ${k.incoming.check}${k.incoming.ceremonyId ? `, ceremony ${k.incoming.ceremonyId}` : ''}).`, 'Resume that ceremony (custos ceremony resume RUN) instead of planning another.');
+  }
+  if (p.kekCheck !== k.current.check) fail('CHECK_VALUE_MISMATCH', `The Archive KEK’s check value is ${k.current.check}, not ${p.kekCheck}.`, 'Read the check value again from the archive (custos archive info) and plan with it.');
+  if (p.versions !== k.versions) fail('INVALID_INPUT', `The archive holds ${k.versions} version(s) with material, not ${p.versions}.`, 'Read the number again (custos archive info) and plan with it.');
+  return { kek: { check: k.current.check, label: k.current.label, id: k.current.id }, versions: k.versions };
 }
 
 function resolveRetrieval(p: RetrievalParams, ctx: PlanContext): Record<string, unknown> {
