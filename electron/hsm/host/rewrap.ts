@@ -37,13 +37,21 @@ export function rewrap(ctx: TokenContext, from: ObjectRef, to: ObjectRef, items:
   const copies = new WorkingCopies(ctx);
   const scratch = Buffer.alloc(8192);
   const out: Uint8Array[] = [];
+  // One template and one wrap mechanism per kind of key in the batch, not per item.
+  const templates = new Map<string, ReturnType<typeof keyTemplate>>();
+  const wrapMechs = new Map<string, { mechanism: number }>();
   try {
     const useOld = copies.of(oldKek, items.length * 2);
     const useNew = copies.of(newKek, items.length * 2);
     items.forEach((it, index) => {
       // A secret key's wrapped form is its value plus one block; a private key's (PKCS#8) any length.
-      const wrapMech = { mechanism: kwpMechanism(ctx, 'wrap', it.kind === 'secret' ? it.wrapped.length - 8 : null) };
-      const tmpl = keyTemplate(sessionTemplate(it));
+      const bytes = it.kind === 'secret' ? it.wrapped.length - 8 : null;
+      const mk = String(bytes);
+      let wrapMech = wrapMechs.get(mk);
+      if (!wrapMech) wrapMechs.set(mk, (wrapMech = { mechanism: kwpMechanism(ctx, 'wrap', bytes) }));
+      const tk = `${it.kind}/${it.keyType}`;
+      let tmpl = templates.get(tk);
+      if (!tmpl) templates.set(tk, (tmpl = keyTemplate(sessionTemplate(it))));
       let first: Handle | null = null;
       let second: Handle | null = null;
       let step = 'C_UnwrapKey';

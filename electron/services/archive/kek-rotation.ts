@@ -160,7 +160,10 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   const from = { label: ws.kek_label, idHex: ws.kek_id };
   const to = { label: inc.kek_label, idHex: inc.kek_id };
   const size = Math.max(1, Math.min(opts.batchSize ?? KEK_BATCH, 4096));
-  const next = ctx.db.prepare('SELECT * FROM key_versions WHERE wrapped IS NOT NULL AND kek_check = ? ORDER BY kek_check, id LIMIT ?');
+  // Keyset pagination by id, so that the next batch can be read (and re-wrapped in the HSM host)
+  // while this one is committed; a version archived meanwhile below the cursor is found by the
+  // final sweep from the start.
+  const next = ctx.db.prepare('SELECT * FROM key_versions WHERE wrapped IS NOT NULL AND kek_check = ? AND id > ? ORDER BY kek_check, id LIMIT ?');
   const state = kekRotationState(ctx);
   const total = state.versions;
   const startDone = total - state.remaining;
@@ -169,12 +172,34 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   // Test hook: the first multiple of N past this run's first batch (so that a resumed run moves on).
   const every = killEvery();
   const killAt = every ? (Math.floor((startDone + size) / every) + 1) * every : Infinity;
-  for (;;) {
-    if (opts.signal?.aborted) return { rewrapped: thisRun, cancelled: true };
-    const batch = guarded(ctx, () => next.all(ws.kek_check, size) as VersionRow[]);
-    if (batch.length === 0) return { rewrapped: thisRun, cancelled: false };
+  let cursor = '';
+  /** The next batch after `cursor`, sent to the HSM host at once: it re-wraps while main commits. */
+  type Ahead = { batch: VersionRow[]; blobs: Promise<Uint8Array[]> } | 'sweep' | null;
+  const fetch = (): Ahead => {
+    const batch = guarded(ctx, () => next.all(ws.kek_check, cursor, size) as VersionRow[]);
+    // The sweep from the start waits until the batch in hand is committed (it would find it again).
+    if (batch.length === 0) return cursor === '' ? null : 'sweep';
+    cursor = batch[batch.length - 1]!.id;
     const items = batch.map((v) => ({ wrapped: v.wrapped!, kind: v.kind, keyType: keyTypeOf(v.algorithm) }));
-    const blobs = await b.hsm.call('rewrap', { path: b.module, token: b.token, from, to, items }, { timeoutMs: 120_000 });
+    const blobs = b.hsm.call('rewrap', { path: b.module, token: b.token, from, to, items }, { timeoutMs: 120_000 });
+    // Awaited below; a failure of a batch fetched ahead is reported when its turn comes.
+    blobs.catch(() => undefined);
+    return { batch, blobs };
+  };
+  let ahead = fetch();
+  for (;;) {
+    if (ahead === 'sweep') {
+      cursor = '';
+      ahead = fetch();
+    }
+    if (!ahead || ahead === 'sweep') return { rewrapped: thisRun, cancelled: false };
+    if (opts.signal?.aborted) {
+      await ahead.blobs.catch(() => undefined);
+      return { rewrapped: thisRun, cancelled: true };
+    }
+    const { batch } = ahead;
+    const blobs = await ahead.blobs;
+    ahead = fetch();
     const done = startDone + thisRun + batch.length;
     if (done >= killAt) killHook('rewrap', true);
     const now = nowIso();
