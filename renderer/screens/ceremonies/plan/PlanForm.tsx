@@ -3,6 +3,7 @@ import type { DefinitionView } from '../../../../shared/ceremony/contract';
 import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
 import { EnrolmentForm } from './EnrolmentForm';
+import { KekRotationForm } from './KekRotationForm';
 import { KeygenForm } from './KeygenForm';
 import { RestoreForm } from './RestoreForm';
 import { RetrievalForm } from './RetrievalForm';
@@ -37,6 +38,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RestoreForm key={`${def.id}:${prefill?.backup ?? ''}`} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (
       <RetrievalForm key={prefill?.version ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'kek-rotation' ? (
+      <KekRotationForm def={def} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">
