@@ -428,6 +428,7 @@ export const contract = {
   'ceremony.plan': method<RunView>()(planSchema, 'Plan a ceremony: the definition is checked before the HSM is touched, then the parameters and the people; the fingerprint is computed over every resolved value.'),
   'ceremony.act': method<ActView>()(actSchema, 'One action in a ceremony by a named person; roles, quorum and freshness are checked in main against the journal.'),
   'ceremony.bundle': method<BundleVerdictView>()(runRefSchema, 'Verify the evidence bundle of a finished ceremony against the pinned audit key.'),
+  'ceremony.cancel': method<{ cancelled: boolean }>()(runRefSchema, 'Ask the long step in flight (a KEK rotation) to stop after its current batch; the run can be resumed. False when nothing of that run can be cancelled.'),
 } as const;
 
 export type Contract = typeof contract;
