@@ -6,7 +6,7 @@ import { DrillDashboard } from './DrillDashboard';
 import { RUN_STATUS } from './words';
 
 /** Definitions this screen has a plan form for; the others are planned with the CLI for now. */
-export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval'];
+export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval', 'kek-rotation'];
 
 /** The record's ceremonies (planned, running, interrupted, finished), and starting a new one. */
 export function RunList() {
