@@ -473,6 +473,9 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await app.page.getByRole('button', { name: 'Stop after this batch' }).waitFor();
     await view('42-kek-rotation-progress');
     await c.turnOf('Wes Witness');
+    const facts = app.page.getByTestId('step-facts');
+    await facts.getByText('Versions re-wrapped and verified').waitFor();
+    expect(await facts.textContent()).toContain('12,001 (the archive now holds 12,001, all under the new KEK)');
     await view('43-kek-rotation-tick');
     await c.tick();
     await c.atStep('Sign-off');
