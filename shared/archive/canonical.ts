@@ -220,6 +220,8 @@ export const RECORD_TYPES = [
   'policy',
   'evidence',
   'profile',
+  // Schema 3: the Archive KEKs other than the workstation row's (KEK rotation, issue #10 part 4).
+  'kek',
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -283,6 +285,9 @@ export const RECORDS: Readonly<Record<RecordType, RecordSpec>> = Object.freeze({
   ]),
   profile: spec('profile', 'record_profile', ['archive_id'], [
     t('archive_id'), i('practice'), tn('ceremony_id'), t('created_at'),
+  ]),
+  kek: spec('kek', 'archive_keks', ['kek_check'], [
+    t('kek_check'), t('kek_label'), t('kek_id'), tn('kek_check_legacy'), t('state'), t('created_at'), tn('ceremony_id'), t('updated_at'),
   ]),
 });
 

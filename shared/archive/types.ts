@@ -5,7 +5,7 @@ import type { Purpose } from './policy';
 
 export const ARCHIVE_FORMAT_ID = 'custos.archive';
 /** Schema version this code writes (PRAGMA user_version and meta.schema_version). */
-export const ARCHIVE_SCHEMA_VERSION = 2;
+export const ARCHIVE_SCHEMA_VERSION = 3;
 export const BUNDLE_FORMAT_ID = 'custos.archive-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const AUDIT_EXPORT_FORMAT_ID = 'custos.audit-export';
@@ -41,11 +41,13 @@ export interface ArchiveInfo {
   createdAt: string;
   tokenUri: string | null;
   keys: {
-    kek: { label: string; idHex: string; check: string; checkLegacy: string | null };
+    /** `incoming`: the new KEK's check value while a KEK rotation is under way, else null. */
+    kek: { label: string; idHex: string; check: string; checkLegacy: string | null; incoming: string | null };
     mac: { label: string; idHex: string; check: string };
     audit: { label: string; idHex: string; fingerprint: string; publicKeyPem: string };
   };
-  counts: { keys: number; versions: number; auditEntries: number; checkpoints: number; trusted: number };
+  /** `withMaterial`: versions whose wrapped key is still held (what a KEK rotation re-wraps). */
+  counts: { keys: number; versions: number; withMaterial: number; auditEntries: number; checkpoints: number; trusted: number };
   lastCheckpoint: { seq: number; at: string; headHash: string } | null;
   auditKey: AuditKeyStatus;
 }

@@ -244,6 +244,24 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/kek-rotation',
+    revision: 1,
+    type: 'kek-rotation',
+    title: 'Archive KEK rotation',
+    summary:
+      'Replaces the Archive KEK: a new KEK is made inside the HSM, every archived version is re-wrapped under it there and checked, and only then is the old KEK retired (kept in the HSM, not destroyed). The fingerprint covers the old KEK’s check value and the number of versions; the quorum approves; the witness signs off.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the Archive KEK’s check value in the HSM and counts the archived versions: both must be the numbers confirmed when the ceremony was planned.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the old KEK’s check value and the number of versions to re-wrap.' },
+      { id: 'rotate-kek', kind: 'rotate-kek', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -30,6 +30,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   destruction: 'Destruction under dual control',
   rotation: 'Rotation of a managed key',
   'component-form': 'Form a key from XOR components',
+  'kek-rotation': 'Archive KEK rotation',
 });
 
 /**
@@ -66,6 +67,7 @@ export const STEP_KINDS = [
   'restrict-old',
   'enter-components',
   'form-key',
+  'rotate-kek',
   'print',
   'sign-off',
 ] as const;
@@ -309,6 +311,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: true,
     perHolder: false,
     say: 'With the quorum’s approval the components are combined, the key enters the HSM wrapped under a transport key made inside it, and the HSM computes the key’s check value, which must be the expected one. Then the components are wiped from memory.',
+  },
+  'rotate-kek': {
+    title: 'Rotate the Archive KEK',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval, a new Archive KEK is made inside the HSM and every archived key is re-wrapped under it there, in batches, each checked by unwrapping it again. Only when every version is re-wrapped and checked is the old KEK retired (kept, not destroyed). It can be cancelled and resumed.',
   },
   print: {
     title: 'Print',

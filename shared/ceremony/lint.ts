@@ -114,6 +114,12 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['generate'],
     beforeFingerprint: [],
   },
+  'kek-rotation': {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'rotate-kek'],
+    order: ['login', 'check', 'read-fingerprint', 'rotate-kek', 'sign-off'],
+    quorum: ['rotate-kek'],
+    beforeFingerprint: [],
+  },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */

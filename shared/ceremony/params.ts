@@ -200,6 +200,16 @@ export const componentFormParamsSchema = z.strictObject({
   keyCheckValue: checkValueParam.optional(),
 });
 export type ComponentFormParams = z.infer<typeof componentFormParamsSchema>;
+/**
+ * Archive KEK rotation: no choices, only the confirmation of what the rotation will touch — the
+ * current KEK's check value and the number of archived versions — as the planner read them on the
+ * screen. Both must match the archive when the plan is made and again at the check step.
+ */
+export const kekRotationParamsSchema = z.strictObject({
+  kekCheck: z.string().regex(/^[0-9a-f]{6,64}$/, 'Give the Archive KEK’s check value as the archive shows it (hex).'),
+  versions: z.number().int().min(0).max(100_000_000),
+});
+export type KekRotationParams = z.infer<typeof kekRotationParamsSchema>;
 
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
@@ -214,6 +224,7 @@ export const PARAM_SCHEMAS = {
   destruction: destructionParamsSchema,
   rotation: rotationParamsSchema,
   'component-form': componentFormParamsSchema,
+  'kek-rotation': kekRotationParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -229,6 +240,7 @@ export type CeremonyParams = {
   destruction: DestructionParams;
   rotation: RotationParams;
   'component-form': ComponentFormParams;
+  'kek-rotation': KekRotationParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */

@@ -552,6 +552,57 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     expect(await c.drillRows.count()).toBe(2);
   }, 300_000);
 
+  it('rotates the Archive KEK from the Ceremonies screen: the numbers confirmed, two approvals, a progress bar while every version is re-wrapped, signed off', async () => {
+    // Enough versions for the rotation to take a few seconds (batches of 512, a progress event each).
+    const door = app.services.archive;
+    await door.write(door.existing(), session, async (a) => {
+      const b = a.internals.binding!;
+      const pool: Array<{ label: string; idHex: string }> = [];
+      for (let i = 0; i < 8; i++) {
+        const idHex = `e2e0${i}`.padEnd(16, '0');
+        await b.hsm.call('generate', { path: b.module, token: b.token, spec: { type: 'aes-256', label: `bulk-${i}`, idHex, usages: ['encrypt'], extractable: true } });
+        pool.push({ label: `bulk-${i}`, idHex });
+      }
+      for (let i = 0; i < 12_000; i += 4000) await a.add(Array.from({ length: 4000 }, (_, j) => ({ hsm: pool[(i + j) % 8]!, key: { label: `bulk ${i + j}`, purpose: 'data-encryption' as const } })), 'e2e');
+    });
+    await c.nav.click();
+    await c.start('Archive KEK rotation').click();
+    const form = app.page.getByRole('form', { name: 'Plan the Archive KEK rotation' });
+    await form.waitFor();
+    const numbers = app.page.getByTestId('kek-rotation-numbers');
+    await numbers.getByText('12,001').waitFor();
+    await form.getByRole('checkbox', { name: /read the check value and the number of versions aloud/ }).check();
+    await shot('40-kek-rotation-form');
+    await form.getByRole('button', { name: 'Plan the rotation' }).click();
+    await rollCall();
+    await c.atStep('Rotate the Archive KEK');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      if (name === 'Ann Archer') await view('41-kek-rotation-approve');
+      await c.withCard(name, null, person(name).pin, `Approve “Rotate the Archive KEK” as ${name}`);
+    }
+    await c.turnOf('Otto Operator');
+    await c.doStep();
+    const bar = app.page.locator('.progress progress');
+    await bar.waitFor({ timeout: 60_000 });
+    await app.page.getByRole('button', { name: 'Stop after this batch' }).waitFor();
+    await view('42-kek-rotation-progress');
+    await c.turnOf('Wes Witness');
+    const facts = app.page.getByTestId('step-facts');
+    await facts.getByText('Versions re-wrapped and verified').waitFor();
+    expect(await facts.textContent()).toContain('12,001 (the archive now holds 12,001, all under the new KEK)');
+    await view('43-kek-rotation-tick');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await shot('44-kek-rotation-finished');
+    const info = await door.read(door.existing(), (a) => a.info());
+    expect(info.keys.kek.incoming).toBeNull();
+    expect(info.counts.withMaterial).toBe(12_001);
+  }, 300_000);
+
   it('keeps no PIN and no share word in the page, its storage or the data folder’s files', async () => {
     await expectNoSecrets(app.page, dataDir, SECRETS, shares);
   });

@@ -1,5 +1,6 @@
 // A schema-1 archive (as Custos wrote it before ceremonies) still opens: read-only without change,
-// and for writing it is migrated to schema 2 in place, keeps every row and verifies completely.
+// and for writing it is migrated to the newest schema (2: ceremonies, 3: KEK rotation) in place,
+// keeps every row and verifies completely.
 import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,9 @@ beforeAll(async () => {
   const db = new Database(v1);
   for (const t of SCHEMA_2_TABLES) db.exec(`DROP TABLE ${t}`);
   db.exec('DROP INDEX ceremonies_status');
-  db.prepare("DELETE FROM meta WHERE key = 'migration_2'").run();
+  db.exec('DROP TABLE archive_keks');
+  db.exec('DROP INDEX key_versions_kek');
+  db.prepare("DELETE FROM meta WHERE key IN ('migration_2', 'migration_3')").run();
   db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
   db.pragma('user_version = 1');
   const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_entries', 'checkpoints')").all() as Array<{ name: string; sql: string }>;
@@ -57,22 +60,23 @@ describe('a schema-1 archive', () => {
     }
   });
 
-  it('is migrated to schema 2 when opened for writing, keeps every row, and verifies with the HSM', async () => {
+  it('is migrated to schema 3 when opened for writing, keeps every row, and verifies with the HSM', async () => {
     const a = ArchiveService.open(v1, { hsm: f.binding });
     try {
-      expect(a.info().schemaVersion).toBe(2);
+      expect(a.info().schemaVersion).toBe(3);
       expect(a.search({ tags: ['legacy'] }).items).toHaveLength(1);
       const v = await a.verify({ withHsm: true });
       expect(v.problems).toEqual([]);
       expect(v.ok).toBe(true);
       const { db } = a.internals;
-      for (const t of SCHEMA_2_TABLES) expect(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeTruthy();
+      for (const t of [...SCHEMA_2_TABLES, 'archive_keks']) expect(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeTruthy();
+      expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_3'").pluck().get())).toMatch(/KEK rotation/);
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_2'").pluck().get())).toMatch(/ceremonies/);
-      // The next commit records the meta table in the log (schema 2, both migration notes)…
+      // The next commit records the meta table in the log (schema 3, every migration note)…
       await a.saveCustodian({ name: 'Ann', roles: ['custodian'] }, 'test');
       const snap = a.auditTrail({ action: 'archive.meta' }).entries;
       expect(snap).toHaveLength(1);
-      expect(snap[0]!.details).toMatchObject({ schemaVersion: 2, meta: { schema_version: '2', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/) } });
+      expect(snap[0]!.details).toMatchObject({ schemaVersion: 3, meta: { schema_version: '3', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/), migration_3: expect.stringMatching(/KEK rotation/) } });
       expect((await a.verify({ withHsm: true })).problems).toEqual([]);
       // …and an edit of a migration note is found from then on.
       db.prepare("UPDATE meta SET value = replace(value, '20', '19') WHERE key = 'migration_1'").run();

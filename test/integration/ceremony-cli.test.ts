@@ -414,4 +414,43 @@ describe('custos ceremony', () => {
     v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
     expect(v.status).toBe('completed');
   }, 300_000);
+  it('rotates the Archive KEK from the command line: the numbers from `archive info` (the record is the archive) confirmed, the quorum, a progress line per batch, every version under the new KEK', async () => {
+    // Two archived AES keys for the rotation to move (the key generation above made a non-extractable EC key).
+    const archiveFile = join(dataDir, 'archive.sqlite');
+    for (const label of ['Old DEK 1', 'Old DEK 2']) {
+      const g = await cli([...ws(), '--json', '--operator', 'Otto Operator', 'key', 'generate', '--type', 'aes-256', '--label', label, '--usage', 'encrypt', '--extractable']);
+      expect(g.code, g.stdout + g.stderr).toBe(0);
+      const r = await cli([...ws(), '--json', '--operator', 'Otto Operator', 'archive', 'add', '--archive', archiveFile, '--key', label, '--purpose', 'data-encryption']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    const info = JSON.parse((await cli([...ws(), '--json', 'archive', 'info', '--archive', archiveFile])).stdout) as { keys: { kek: { check: string; incoming: string | null } }; counts: { withMaterial: number } };
+    expect(info.keys.kek.incoming).toBeNull();
+    expect(info.counts.withMaterial).toBe(2);
+    // Numbers that are not the archive's are refused at planning (exit code, typed error, words).
+    writeFileSync(join(fx.dir, 'kek-wrong.yaml'), `kekCheck: ${info.keys.kek.check}\nversions: ${info.counts.withMaterial + 5}\n`);
+    const wrong = await refused(['ceremony', 'plan', 'custos/kek-rotation', '--params', join(fx.dir, 'kek-wrong.yaml'), ...castArgs]);
+    expect(wrong.error).toMatchObject({ code: 'INVALID_INPUT' });
+    expect(wrong.error.message).toContain(`holds ${info.counts.withMaterial} version`);
+    writeFileSync(join(fx.dir, 'kek.yaml'), `kekCheck: ${info.keys.kek.check}\nversions: ${info.counts.withMaterial}\n`);
+    let v = await ok(['ceremony', 'plan', 'custos/kek-rotation', '--params', join(fx.dir, 'kek.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    expect((await refused(['ceremony', 'step', '--run', run, '--as', 'Otto Operator'])).error.code).toBe('QUORUM_NOT_MET');
+    for (const n of ['Ann Archer', 'Ben Baker']) v = await ok(['ceremony', 'approve', '--run', run, '--person', n, ...card(n)]);
+    const r = await cli([...ws(), '--json', 'ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain(`rotate-kek: ${info.counts.withMaterial.toLocaleString('en')} of ${info.counts.withMaterial.toLocaleString('en')} versions re-wrapped and verified`);
+    v = JSON.parse(r.stdout) as RunView;
+    const out = v.steps.find((s) => s.kind === 'rotate-kek')!.outcome!;
+    expect(out).toMatchObject({ from: info.keys.kek.check, rewrapped: info.counts.withMaterial });
+    const after = JSON.parse((await cli([...ws(), '--json', 'archive', 'info', '--archive', archiveFile])).stdout) as typeof info;
+    expect(after.keys.kek).toMatchObject({ check: out.to, incoming: null });
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+  }, 300_000);
 });

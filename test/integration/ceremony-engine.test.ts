@@ -560,3 +560,50 @@ describe('forming a key from XOR components (issue #10 part 6)', () => {
     for (const h of hex) expect(transcript.replace(/\s/g, '')).not.toContain(h.replace(/\s/g, '').slice(0, 16));
   }, 180_000);
 });
+
+
+describe('Archive KEK rotation under quorum (issue #10 part 4)', () => {
+  it('re-wraps every archived version under a new KEK after the quorum approved a fingerprint naming the old KEK and the count, with progress, and ends with a bundle', async () => {
+    const { ArchiveService } = await import('../../electron/services/archive/service');
+    const before = ArchiveService.open(join(f.dataDir, 'archive.sqlite'), { readonly: true });
+    const info = before.info();
+    const labels = before.search({}).items.filter((x) => x.hasMaterial).map((x) => `${x.label}@${x.version}`);
+    before.close();
+    const params = { kekCheck: info.keys.kek.check, versions: info.counts.withMaterial };
+    expect(params.versions).toBeGreaterThan(0);
+    // Numbers that are not the archive's are refused at planning, naming the right ones.
+    const wrong = await failure(f.service.plan(f.session, { definition: 'custos/kek-rotation', params: { ...params, versions: params.versions + 1 }, participants: cast() }));
+    expect(wrong.code).toBe('INVALID_INPUT');
+    expect(wrong.message).toMatch(new RegExp(`holds ${params.versions} version`));
+    expect((await failure(f.service.plan(f.session, { definition: 'custos/kek-rotation', params: { ...params, kekCheck: '0000000000' }, participants: cast() }))).code).toBe('CHECK_VALUE_MISMATCH');
+    let v = await f.service.plan(f.session, { definition: 'custos/kek-rotation', params, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    expect(v.steps.find((s) => s.kind === 'check')!.outcome).toMatchObject({ kekCheck: params.kekCheck, versions: params.versions });
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    expect((await failure(f.service.act(f.session, run, { kind: 'run' }, 'Otto Operator'))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'rotate-kek', person: c, proof: f.card(c) });
+    const seen = f.events.length;
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    const out = v.steps.find((s) => s.kind === 'rotate-kek')!.outcome!;
+    // The progress event of the custos:event channel, once per batch, ending at the total.
+    const progress = f.events.slice(seen).filter((e) => e.type === 'progress');
+    expect(progress.at(-1)).toMatchObject({ type: 'progress', run, step: 'rotate-kek', done: params.versions, total: params.versions });
+    expect((progress.at(-1) as { message: string }).message).toMatch(/re-wrapped and verified/);
+    expect(out).toMatchObject({ from: params.kekCheck, rewrapped: params.versions, versions: params.versions, oldKek: 'retired (kept in the HSM)' });
+    const after = ArchiveService.open(join(f.dataDir, 'archive.sqlite'), { readonly: true });
+    try {
+      expect(after.info().keys.kek).toMatchObject({ check: out.to, incoming: null });
+      for (const l of labels) expect(after.version(l).kekCheck).toBe(out.to);
+      expect(after.auditTrail({ action: 'archive.kek.rotated' }).entries[0]!.actor).toMatch(/Otto Operator/);
+    } finally {
+      after.close();
+    }
+    // The KEK's check value now differs, so a second plan with the old numbers is refused.
+    expect((await failure(f.service.plan(f.session, { definition: 'custos/kek-rotation', params, participants: cast() }))).code).toBe('CHECK_VALUE_MISMATCH');
+    await signOff(run);
+  }, 180_000);
+});

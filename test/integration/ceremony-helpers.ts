@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HsmClient } from '../../electron/hsm/client';
 import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
 import { Activity } from '../../electron/services/activity/activity';
+import type { CeremonyEvent } from '../../shared/ceremony/contract';
 import { ArchiveDoor } from '../../electron/services/archive/door';
 import { CeremonyService, type CeremonyAction, type Proof } from '../../electron/services/ceremony/service';
 import { KeyService } from '../../electron/services/key-service';
@@ -38,6 +39,8 @@ export interface CeremonyFixture {
   dataDir: string;
   /** Counts host calls, to prove that a refused definition made none. */
   calls: { n: number };
+  /** Every event the service emitted (ceremony.changed, progress), in order. */
+  events: CeremonyEvent[];
   /** Moves the service's clock (challenges expire after 15 minutes). */
   advance(ms: number): void;
   person(name: string): Person;
@@ -71,7 +74,9 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
   const dataDir = join(fx.dir, 'data');
   const keys = new KeyService(hsm);
   let offset = 0;
+  const events: CeremonyEvent[] = [];
   const service = new CeremonyService({
+    emit: (e) => events.push(e),
     now: () => new Date(Date.now() + offset),
     hsm: counted,
     door: new ArchiveDoor(hsm, dataDir),
@@ -91,6 +96,7 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
     session,
     dataDir,
     calls,
+    events,
     advance: (ms) => (offset += ms),
     person,
     card: (name) => ({ card: { module: SOFTHSM_MODULE, token: person(name).card, pin: person(name).pin } }),

@@ -170,9 +170,21 @@ export function registerCeremonyCommands(program: Command): void {
     ).action((o: Record<string, string | undefined>) =>
       withSession(program, async (s, t, opts) => {
         const a = await action(s, o, opts);
+        // Long steps (KEK rotation): a progress line on stderr for each batch, and Ctrl-C asks the
+        // step to stop after the batch in flight (it can be resumed) instead of killing it mid-batch.
+        const unsubscribe = s.events.subscribe((e) => {
+          if (e.type === 'progress' && e.run === o.run) process.stderr.write(`${e.step}: ${e.message}\n`);
+        });
+        const onInt = () => {
+          if (s.ceremonies.cancel(o.run!)) process.stderr.write('Stopping after the current batch; resume the ceremony to finish.\n');
+          else process.exit(130);
+        };
+        process.on('SIGINT', onInt);
         try {
           return (await s.ceremonies.act(t, o.run!, a.action, a.by)).view;
         } finally {
+          process.off('SIGINT', onInt);
+          unsubscribe();
           a.wipe?.();
         }
       }),

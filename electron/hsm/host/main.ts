@@ -17,6 +17,7 @@ import { probeSealing, unsealShare } from './sealing';
 import { importSecretAbort, importSecretBegin, importSecretPlain, importSecretWrapped } from './secret-import';
 import { createTrustedKey } from './trusted';
 import { sign, verify } from './sign';
+import { rewrap } from './rewrap';
 import { unwrap, wrap } from './wrap';
 
 type Handlers = { [M in HostMethod]: (p: HostMethods[M]['params']) => HostMethods[M]['result'] | Promise<HostMethods[M]['result']> };
@@ -67,6 +68,7 @@ const handlers: Handlers = {
   random: (p) => random(ctx(p), p.length),
   wrap: (p) => wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
   unwrap: (p) => unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
+  rewrap: (p) => rewrap(ctx(p), p.from, p.to, p.items),
   'test.hang': (p) => {
     if (!testHooks) return noHooks();
     // Blocks the event loop like a vendor library stuck in a C call would.

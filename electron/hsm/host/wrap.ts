@@ -20,7 +20,7 @@ import { WorkingCopies } from './working-copies';
  * key data when it is known (secret keys): a token whose output is RFC 5649 only for aligned data
  * may still wrap an AES key, never a private key (its PKCS#8 encoding has any length).
  */
-function kwpMechanism(ctx: TokenContext, direction: 'wrap' | 'unwrap', keyBytes?: number | null): number {
+export function kwpMechanism(ctx: TokenContext, direction: 'wrap' | 'unwrap', keyBytes?: number | null): number {
   const probe = probeWrap(ctx);
   const kwp = probe.aesKwp;
   const usable =

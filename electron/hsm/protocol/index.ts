@@ -176,6 +176,12 @@ export interface HostMethods {
   random: { params: Tok & { length: number }; result: Uint8Array };
   wrap: { params: Tok & { wrapping: ObjectRef; targets: ObjectRef[]; mechanism: WrapMechanism }; result: Uint8Array[] };
   unwrap: { params: Tok & { unwrapping: ObjectRef; wrapped: Uint8Array; mechanism: WrapMechanism; template: UnwrapTemplate }; result: RawObject };
+  /**
+   * Archive KEK rotation (host/rewrap.ts): each RFC 5649 blob unwrapped under `from` into a session
+   * object, wrapped under `to`, and verified (the new blob unwrapped and wrapped back under `from`
+   * must give the original bytes). Returns the new blobs; the plaintext never leaves the token.
+   */
+  rewrap: { params: Tok & { from: ObjectRef; to: ObjectRef; items: Array<{ wrapped: Uint8Array; kind: UnwrapTemplate['kind']; keyType: UnwrapTemplate['keyType'] }> }; result: Uint8Array[] };
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };

@@ -12,6 +12,7 @@ import { search, SUMMARY_COLUMNS, summaryOf, validateQuery, type SummaryRow } fr
 export function info(ctx: ArchiveContext): ArchiveInfo {
   return guarded(ctx, () => {
     const n = (sql: string) => (ctx.db.prepare(sql).get() as { n: number }).n;
+    const hasKekTable = !!ctx.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'archive_keks'").get();
     return {
       archiveId: ctx.archiveId,
       name: ctx.ws.name,
@@ -21,13 +22,21 @@ export function info(ctx: ArchiveContext): ArchiveInfo {
       createdAt: ctx.ws.created_at,
       tokenUri: ctx.ws.token_uri,
       keys: {
-        kek: { label: ctx.ws.kek_label, idHex: ctx.ws.kek_id, check: ctx.ws.kek_check, checkLegacy: ctx.ws.kek_check_legacy },
+        kek: {
+          label: ctx.ws.kek_label,
+          idHex: ctx.ws.kek_id,
+          check: ctx.ws.kek_check,
+          checkLegacy: ctx.ws.kek_check_legacy,
+          // A schema-2 file opened read-only has no archive_keks table (nothing was ever rotated).
+          incoming: hasKekTable ? ((ctx.db.prepare("SELECT kek_check FROM archive_keks WHERE state = 'incoming'").pluck().get() as string | undefined) ?? null) : null,
+        },
         mac: { label: ctx.ws.mac_label, idHex: ctx.ws.mac_id, check: ctx.ws.mac_check },
         audit: { label: ctx.ws.audit_label, idHex: ctx.ws.audit_id, fingerprint: ctx.ws.audit_fingerprint, publicKeyPem: spkiToPem(ctx.ws.audit_spki) },
       },
       counts: {
         keys: n('SELECT count(*) AS n FROM keys'),
         versions: n('SELECT count(*) AS n FROM key_versions'),
+        withMaterial: n('SELECT count(*) AS n FROM key_versions WHERE wrapped IS NOT NULL'),
         auditEntries: (ctx.db.prepare('SELECT max(seq) FROM audit_entries').pluck().get() as number | null) ?? 0,
         checkpoints: n('SELECT count(*) AS n FROM checkpoints'),
         trusted: n('SELECT count(*) AS n FROM trusted_workstations'),

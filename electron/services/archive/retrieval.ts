@@ -16,7 +16,8 @@ import { needsHsm, requireHsm, requireStore, scopeOf, type ArchiveContext } from
 import type { HsmBinding } from './crypto';
 import { archiveError, FIX_INPUT } from './errors';
 import { resolveVersion } from './queries';
-import { refsOf, type VersionRow } from './rows';
+import { kekFor } from './kek-rotation';
+import type { VersionRow } from './rows';
 import type { ArchiveStore } from './store';
 
 export interface RestoreTemplate {
@@ -52,7 +53,9 @@ export async function restoreVersion(ctx: ArchiveContext, selector: string, temp
     extractable: template.extractable ?? false,
     onToken: template.onToken ?? true,
   };
-  const object = await b.hsm.call('unwrap', { path: b.module, token: b.token, unwrapping: { ...refsOf(ctx.ws).kek, kind: 'secret' }, wrapped, mechanism: 'aes-kwp', template: tmpl });
+  // The KEK the row names: during a KEK rotation a version may be under the old or the new one.
+  const kek = kekFor(ctx, v.kek_check)!;
+  const object = await b.hsm.call('unwrap', { path: b.module, token: b.token, unwrapping: { ...kek, kind: 'secret' }, wrapped, mechanism: 'aes-kwp', template: tmpl });
   const ref: ObjectRef = { label: object.label, idHex: object.idHex, kind: v.kind };
   let proof: { checked: boolean; note?: string };
   try {
@@ -86,7 +89,7 @@ export async function restoreVersion(ctx: ArchiveContext, selector: string, temp
 /** Step 1: the wrapped material, if it may be given to the HSM. */
 async function checkRestorable(ctx: ArchiveContext, store: ArchiveStore, v: VersionRow): Promise<Buffer> {
   if (!v.wrapped) throw archiveError('ARCHIVE_RECORD_NOT_FOUND', `Version ${v.version} was destroyed; its material was shredded and cannot be restored.`, 'Only the metadata of a destroyed version remains.');
-  if (v.kek_check !== ctx.ws.kek_check) {
+  if (!kekFor(ctx, v.kek_check)) {
     throw archiveError(
       'WRAPPED_KEY_INVALID',
       `This version was wrapped under another archive's KEK (check value ${v.kek_check}), not this archive's (${ctx.ws.kek_check}).`,

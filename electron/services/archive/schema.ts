@@ -258,6 +258,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'Archive KEK rotation: the KEKs other than the identity row\'s (incoming during a rotation, retired after one)',
+    up(db) {
+      db.exec(`
+        -- The identity row names the KEK that wraps new versions. A rotation adds the new KEK here
+        -- as 'incoming' before any version is re-wrapped under it, so that every version's
+        -- kek_check names a KEK this archive can find; at the end the identity row moves to the
+        -- new KEK and the old one stays here as 'retired' (deactivated, not destroyed).
+        CREATE TABLE archive_keks (
+          kek_check TEXT PRIMARY KEY, kek_label TEXT NOT NULL, kek_id TEXT NOT NULL, kek_check_legacy TEXT,
+          state TEXT NOT NULL CHECK (state IN ('incoming', 'current', 'retired')),
+          created_at TEXT NOT NULL, ceremony_id TEXT, updated_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${noDelete('archive_keks')}
+        CREATE INDEX key_versions_kek ON key_versions (kek_check, id) WHERE wrapped IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 /** Highest schema version this code knows; equal to ARCHIVE_SCHEMA_VERSION. */

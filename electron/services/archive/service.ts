@@ -39,6 +39,7 @@ import { refsOf, type VersionRow, type WorkstationRow } from './rows';
 import type { Db } from './schema';
 import { ArchiveStore, type Mutation } from './store';
 import { transition } from './transitions';
+import { beginKekRotation, finishKekRotation, kekRotationState, rewrapVersions, type KekRotationState, type RewrapOptions } from './kek-rotation';
 import { verifyArchive, type VerifyOptions } from './verify';
 import { addVersions, type AddItem, type AddResult } from './versions';
 
@@ -53,7 +54,8 @@ export interface ArchiveOpenOptions extends OpenOptions {
 }
 
 export class ArchiveService {
-  private readonly ctx: ArchiveContext;
+  // Not readonly: a finished KEK rotation moves the identity row, and with it the crypto's KEK.
+  private ctx: ArchiveContext;
 
   private constructor(db: Db, opened: { path: string; archiveId: string; readonly: boolean }, binding: HsmBinding | null, crypto: ArchiveCrypto | null, anchors: AnchorStore | null) {
     const audit = new AuditLog(db, opened.archiveId);
@@ -173,6 +175,35 @@ export class ArchiveService {
   /** Unwraps an archived version into the HSM (audited) and compares it with what was archived. */
   restore(selector: string, template: RestoreTemplate, actor: string): Promise<Restored> {
     return restoreVersion(this.ctx, selector, template, actor);
+  }
+
+  // Archive KEK rotation (kek-rotation.ts) ------------------------------------------------------
+
+  kekRotationState(): KekRotationState {
+    return kekRotationState(this.ctx);
+  }
+
+  /**
+   * Begins (or resumes) a KEK rotation and runs it to the end: new KEK, every version re-wrapped
+   * and verified in batches, then the old KEK retired. A cancelled run returns with
+   * `finished: false` and the rotation resumable; the archive stays readable throughout.
+   */
+  async rotateKek(opts: RewrapOptions & { ceremonyId?: string | null }): Promise<{ finished: boolean; rewrapped: number; from: string; to: string }> {
+    const from = kekRotationState(this.ctx).current.check;
+    const inc = await beginKekRotation(this.ctx, opts);
+    const { rewrapped, cancelled } = await rewrapVersions(this.ctx, opts);
+    if (cancelled) return { finished: false, rewrapped, from, to: inc.kek_check };
+    const ws = await finishKekRotation(this.ctx, opts);
+    this.reloadIdentity(ws);
+    return { finished: true, rewrapped, from, to: inc.kek_check };
+  }
+
+  /** After the identity row changed: new versions are wrapped under the KEK it now names. */
+  private reloadIdentity(ws: WorkstationRow): void {
+    const c = this.ctx;
+    const crypto = c.crypto instanceof HsmArchiveCrypto && c.binding ? new HsmArchiveCrypto(c.binding, refsOf(ws)) : c.crypto;
+    const store = crypto && !c.readonly ? new ArchiveStore(c.db, c.path, c.archiveId, c.audit, crypto, ws.audit_fingerprint, c.anchors, ws.audit_spki) : null;
+    this.ctx = { ...c, ws, crypto, store };
   }
 
   /** Everything that can be checked (verify.ts); names the first bad audit entry. */

@@ -18,6 +18,7 @@ import * as restore from './steps-restore';
 import * as audit from './steps-audit';
 import * as components from './steps-components';
 import * as reshare from './steps-reshare';
+import * as kek from './steps-kek';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
 import * as rotation from './steps-rotation';
@@ -205,7 +206,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
                   ? destruction.runCheckDestruction(ctx)
                 : type === 'component-form'
                   ? components.runCheckComponents(ctx)
-                  : keygen.runCheckKeygen(ctx));
+                  : type === 'kek-rotation'
+                    ? kek.runCheckKek(ctx)
+                    : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
       await reshare.runCommitReshare(ctx);
@@ -227,6 +230,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'destroy':
       await destruction.runDestroy(ctx);
+      break;
+    case 'rotate-kek':
+      await kek.runRotateKek(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);

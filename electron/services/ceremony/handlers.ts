@@ -5,7 +5,7 @@ import { resolveSteps } from '../../../shared/ceremony/definition';
 import type { Handlers } from '../../ipc/handle';
 import type { CeremonyAction, CeremonyService } from './service';
 
-type CeremonyHandlers = Pick<Handlers, 'ceremony.record' | 'ceremony.definitions' | 'ceremony.list' | 'ceremony.view' | 'ceremony.plan' | 'ceremony.act' | 'ceremony.bundle'>;
+type CeremonyHandlers = Pick<Handlers, 'ceremony.record' | 'ceremony.definitions' | 'ceremony.list' | 'ceremony.view' | 'ceremony.plan' | 'ceremony.act' | 'ceremony.bundle' | 'ceremony.cancel'>;
 
 export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigured<T>(module: string, work: () => Promise<T>): Promise<T> }): CeremonyHandlers {
   const c = x.ceremonies;
@@ -38,6 +38,7 @@ export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigure
       const card = 'proof' in action && 'card' in action.proof ? [action.proof.card.module] : [];
       return guarded([module, ...card], () => c.act({ module, token }, run, action as CeremonyAction, by));
     },
+    'ceremony.cancel': async ({ run }) => ({ cancelled: c.cancel(run) }),
     'ceremony.bundle': async ({ run }): Promise<BundleVerdictView> => {
       const v = await c.view(run);
       if (!v.bundle) return { ok: false, path: '', hash: null, pinned: false, checks: [{ check: 'the ceremony has an evidence bundle', ok: false }] };

@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KeyGenerationParams, type ComponentFormParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KekRotationParams, type KeyGenerationParams, type ComponentFormParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
 import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
@@ -18,6 +18,7 @@ import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityV
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
 import { destructionSubject, resolveDestruction } from './plan-destruction';
+import type { KekRotationState } from '../archive/kek-rotation';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
 
@@ -66,6 +67,8 @@ export interface PlanContext {
   lookupVersion?: (selector: string) => VersionDetail;
   /** Rotation: the token object a version was archived from, if the archive recorded it. */
   lookupHsmObject?: RotationLookups['lookupHsmObject'];
+  /** KEK rotation: the archive's KEK and versions, as they are now. */
+  lookupKek?: () => KekRotationState;
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -155,7 +158,9 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
                   ? (resolveRotation(params as RotationParams, ctx, record!) as unknown as Record<string, unknown>)
                 : def.type === 'component-form'
                   ? resolveComponentForm(params as ComponentFormParams, register, participants)
-                  : resolveTypeParams(def.type, params, register, participants);
+                  : def.type === 'kek-rotation'
+                    ? resolveKekRotation(params as KekRotationParams, ctx)
+                    : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
       fail('QUORUM_NOT_MET', `The policy asks for at least ${policy.minimumShareThreshold} shares to restore; this plan sets ${String(resolved.threshold)}.`, `Set the threshold to ${policy.minimumShareThreshold} or more (with at least as many holders).`);
@@ -206,6 +211,7 @@ export function subjectOf(type: CeremonyType, params: Record<string, unknown>, r
   if (type === 'key-generation' || type === 'component-form') return `key:${String(params.label)}`;
   if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
+  if (type === 'kek-rotation') return `archive-kek:${record?.info.archiveId ?? 'new'}`;
   if (type === 'destruction') return destructionSubject(params);
   if (type === 'restore' || type === 'restore-drill' || type === 'reshare' || type === 'share-audit') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
@@ -384,6 +390,22 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
     holders,
     ...(type === 'restore' ? { destination: ctx.destination ? { module: ctx.destination.module, token: ctx.destination.token } : null } : {}),
   };
+}
+
+/**
+ * KEK rotation: the planner's confirmation must be what the archive says now, so that the
+ * fingerprint the custodians approve names the KEK being replaced and the work to be done. A
+ * rotation already under way is resumed through its own run, never planned twice.
+ */
+function resolveKekRotation(p: KekRotationParams, ctx: PlanContext): Record<string, unknown> {
+  if (!ctx.lookupKek) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
+  const k = ctx.lookupKek();
+  if (k.incoming) {
+    fail('INVALID_INPUT', `A KEK rotation is already under way (new KEK ${k.incoming.check}${k.incoming.ceremonyId ? `, ceremony ${k.incoming.ceremonyId}` : ''}).`, 'Resume that ceremony (custos ceremony resume RUN) instead of planning another.');
+  }
+  if (p.kekCheck !== k.current.check) fail('CHECK_VALUE_MISMATCH', `The Archive KEK’s check value is ${k.current.check}, not ${p.kekCheck}.`, 'Read the check value again from the archive (custos archive info) and plan with it.');
+  if (p.versions !== k.versions) fail('INVALID_INPUT', `The archive holds ${k.versions} version(s) with material, not ${p.versions}.`, 'Read the number again (custos archive info) and plan with it.');
+  return { kek: { check: k.current.check, label: k.current.label, id: k.current.id }, versions: k.versions };
 }
 
 function resolveRetrieval(p: RetrievalParams, ctx: PlanContext): Record<string, unknown> {

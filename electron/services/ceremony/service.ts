@@ -80,7 +80,21 @@ export class CeremonyService {
   /** Runs with a step executing in this process right now (not interrupted, just busy). */
   private readonly busy = new Set<string>();
 
+  /** Long steps in flight that can be cancelled between batches (KEK rotation), by run. */
+  private readonly cancels = new Map<string, AbortController>();
+
   constructor(private readonly deps: CeremonyServiceDeps) {}
+
+  /**
+   * Asks the long step of `run` now in flight to stop after its current batch (the step then fails
+   * with CEREMONY_INTERRUPTED and is resumed later). False when nothing of that run can be cancelled.
+   */
+  cancel(run: string): boolean {
+    const c = this.cancels.get(run);
+    if (!c || c.signal.aborted) return false;
+    c.abort();
+    return true;
+  }
 
   private get draftFile(): string {
     return join(this.deps.dataDir, 'ceremony-setup-draft.json');
@@ -237,7 +251,7 @@ export class CeremonyService {
     const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
     return this.write(session, async (record, archive) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id) });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState() });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -311,6 +325,12 @@ export class CeremonyService {
       csr: this.deps.csr,
       bundleDir: this.bundleDir,
       version: this.deps.version,
+      progress: (e) => this.deps.emit?.(e),
+      cancel: (r) => {
+        const c = new AbortController();
+        this.cancels.set(r, c);
+        return c.signal;
+      },
     };
     return { record, secrets: this.secrets, now: this.deps.now ?? (() => new Date()), run: engine.loadRun(record, run), session, services, by };
   }

@@ -5,6 +5,7 @@ import type { TokenRef } from '../../../shared/keys';
 import type { Role } from '../../../shared/ceremony/roles';
 import type { Actor, RunState } from '../../../shared/ceremony/run';
 import type { HsmClient } from '../../hsm/client';
+import type { CeremonyEvent } from '../../../shared/ceremony/contract';
 import type { ArchiveService } from '../archive/service';
 import type { CeremonyRecord } from './record';
 import { actorOf, type EngineContext, type LoadedRun } from './engine';
@@ -22,6 +23,10 @@ export interface StepServices {
   /** Where evidence bundles are written. */
   bundleDir: string;
   version: string;
+  /** Long steps (KEK rotation) report progress here: the app forwards it as the `progress` event. */
+  progress?(event: Extract<CeremonyEvent, { type: 'progress' }>): void;
+  /** Long steps stop between batches when this run's signal is aborted (the app's Cancel). */
+  cancel?(run: string): AbortSignal;
 }
 
 export interface StepContext extends EngineContext {

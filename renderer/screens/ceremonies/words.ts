@@ -74,6 +74,12 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (str('record')) facts.push({ label: 'Record', value: str('record')! });
   if (outcome.matches === true) facts.push({ label: 'Compared with the backup', value: '✓ the same check value as recorded at the backup' });
   if (str('kekCheck')) facts.push({ label: 'Archive KEK check value', value: hexGroups(str('kekCheck')!, 5), readout: true });
+  // A KEK rotation: the witness compares the old check value with the one read at the check step.
+  if (str('from') && str('to') && typeof outcome.rewrapped === 'number') {
+    facts.push({ label: 'Old Archive KEK (retired, kept in the HSM)', value: hexGroups(str('from')!, 5), readout: true });
+    facts.push({ label: 'New Archive KEK', value: hexGroups(str('to')!, 5), readout: true });
+    facts.push({ label: 'Versions re-wrapped and verified', value: `${outcome.rewrapped.toLocaleString('en')}${typeof outcome.versions === 'number' ? ` (the archive now holds ${outcome.versions.toLocaleString('en')}, all under the new KEK)` : ''}` });
+  }
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });

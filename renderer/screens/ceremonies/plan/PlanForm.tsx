@@ -5,6 +5,7 @@ import { BackupForm } from './BackupForm';
 import { DestructionForm } from './DestructionForm';
 import { ComponentForm } from './ComponentForm';
 import { EnrolmentForm } from './EnrolmentForm';
+import { KekRotationForm } from './KekRotationForm';
 import { KeygenForm } from './KeygenForm';
 import { ReshareForm } from './ReshareForm';
 import { RestoreForm } from './RestoreForm';
@@ -52,6 +53,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <DestructionForm key={`${prefill?.destroyKey ?? ''}:${prefill?.destroyVersion ?? ''}`} def={def} prefill={prefill} />
     ) : def.type === 'rotation' ? (
       <RotationForm key={prefill?.key ?? ''} def={def} prefill={prefill} />
+    ) : def.type === 'kek-rotation' ? (
+      <KekRotationForm def={def} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

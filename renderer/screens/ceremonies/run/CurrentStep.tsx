@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState, type RefObject } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import type { TokenRef } from '../../../../shared/keys';
+import { api, call } from '../../../api';
 import { ActorBanner } from '../../../components/ActorBanner';
 import { StepHeading } from '../../../components/Steps';
 import { useCeremony } from '../../../stores/ceremony';
@@ -107,6 +108,14 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
         <div className="progress" role="status">
           <label htmlFor={`${ids}-progress`}>{progress.message}</label>
           <progress id={`${ids}-progress`} value={progress.done} max={Math.max(1, progress.total)} />
+          {cur.kind === 'rotate-kek' && progress.done < progress.total ? (
+            <p>
+              <button type="button" className="secondary" onClick={() => void call(api['ceremony.cancel']({ run: view.run }))}>
+                Stop after this batch
+              </button>{' '}
+              <span className="hint">Every version stays readable; run the step again to continue where it stopped.</span>
+            </p>
+          ) : null}
         </div>
       ) : null}
       {view.steps[cur.index]?.lastError ? (
