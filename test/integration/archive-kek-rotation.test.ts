@@ -115,6 +115,31 @@ describe('rotating the Archive KEK', () => {
     expect((await allRetrieve(a, [...labels, 'k-after'])).every(Boolean)).toBe(true);
     expect(a.internals.db.prepare("SELECT count(*) FROM archive_keks WHERE state = 'retired'").pluck().get()).toBe(2);
   });
+
+  it('an archive opened before another process rotated the KEK refuses to archive under the retired KEK, and archives after reopening', async () => {
+    const stale = ArchiveService.open(f.file('archive.custos'), { hsm: f.binding, anchors: f.anchors });
+    try {
+      const before = a.kekRotationState().versions;
+      const r = await a.rotateKek({ actor: 'bob' });
+      expect(r.finished).toBe(true);
+      const k = await f.generate('aes-256', 'h-stale');
+      const err = await stale.add([{ hsm: k, key: { label: 'k-stale', purpose: 'data-encryption' }, activate: true }], 'carol').then(
+        () => null,
+        (e: { appError?: { code: string } }) => e.appError?.code ?? String(e),
+      );
+      expect(err).toBe('ARCHIVE_CONFLICT');
+      expect(a.kekRotationState().versions).toBe(before);
+    } finally {
+      stale.close();
+    }
+    const fresh = ArchiveService.open(f.file('archive.custos'), { hsm: f.binding, anchors: f.anchors });
+    try {
+      await fresh.add([{ hsm: await f.generate('aes-256', 'h-fresh'), key: { label: 'k-fresh', purpose: 'data-encryption' }, activate: true }], 'carol');
+      expect(fresh.version('k-fresh').kekCheck).toBe(fresh.workstation.kek_check);
+    } finally {
+      fresh.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

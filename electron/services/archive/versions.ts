@@ -25,7 +25,7 @@ import { CustosError, invalidInput } from '../../../shared/result';
 import type { ObjectRef } from '../../hsm/protocol';
 import { needsHsm, requireHsm, requireStore, type ArchiveContext } from './context';
 import type { HsmBinding } from './crypto';
-import { FIX_INPUT } from './errors';
+import { archiveError, FIX_INPUT } from './errors';
 import { inspectKey, type InspectedKey } from './hsmkeys';
 import { datesRow, type KeyRow, type VersionRow } from './rows';
 import { newId, nowIso, type AuditDraft, type Mutation, type RowWrite } from './store';
@@ -68,6 +68,12 @@ export async function addVersions(ctx: ArchiveContext, items: AddItem[], actor: 
   const wrapped = await wrapAll(ctx, inspected.map((k) => k.ref));
   let results: AddResult[] = [];
   await store.commit(() => {
+    // The blobs were wrapped under the KEK this process knows; inside the write lock, that must
+    // still be the archive's KEK — another process (a KEK rotation) may have replaced it since.
+    const now = ctx.db.prepare('SELECT kek_check FROM workstation').get() as { kek_check: string } | undefined;
+    if (now && now.kek_check !== ctx.ws.kek_check) {
+      throw archiveError('ARCHIVE_CONFLICT', 'The Archive KEK was rotated by another process since this archive was opened; nothing was archived.', 'Open the archive again (restart the app or run the command again) and archive the key again.');
+    }
     const plan = planAdd(ctx, items, inspected, wrapped, actor);
     results = plan.results;
     return plan.mutation;
