@@ -7,6 +7,8 @@
 //   - a process killed at every 10,000th version (SIGKILL, env-gated hook) resumes in a new process,
 //     loses at most one batch, and every version opens under one of the two KEKs at every kill.
 import { spawnSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +140,18 @@ describe('rotating the Archive KEK', () => {
       expect(fresh.version('k-fresh').kekCheck).toBe(fresh.workstation.kek_check);
     } finally {
       fresh.close();
+    }
+    // A version naming a KEK the archive never recorded: verify says nothing here can open it.
+    const copy = f.file('unknown-kek.custos');
+    copyFileSync(f.file('archive.custos'), copy);
+    const db = new Database(copy);
+    db.prepare("UPDATE key_versions SET kek_check = 'deadbeef00' WHERE id = (SELECT id FROM key_versions WHERE wrapped IS NOT NULL LIMIT 1)").run();
+    db.close();
+    const ro = ArchiveService.open(copy, { readonly: true });
+    try {
+      expect((await ro.verify({ withHsm: false })).problems.map((p) => p.message).join('\n')).toMatch(/wrapped under a KEK the archive does not know \(check value deadbeef00\)/);
+    } finally {
+      ro.close();
     }
   });
 });
