@@ -174,7 +174,9 @@ describe('archive and audit log, in the preview shell', () => {
     expect(history).toContain('Active → Deactivated');
     expect(history).toContain('replaced by the 2026 key');
     const steps = app.page.getByRole('group', { name: 'Lifecycle' }).getByRole('button');
-    expect(await steps.allTextContents()).toEqual(['Mark compromised…', 'Destroy…']);
+    // The demo's practice record is a workstation record: shredding is the destruction ceremony's job.
+    expect(await steps.allTextContents()).toEqual(['Mark compromised…']);
+    expect(await app.page.getByText('Destroying this version (shredding its material) needs the custodians’ quorum').count()).toBe(1);
     await shot('07-deactivated');
     // The old-data question still finds it: deactivated versions protected that data.
     await archive.button('← Back to the results').click();
@@ -219,7 +221,7 @@ describe('archive and audit log, in the preview shell', () => {
     await archive.resultLink(DEK, 1).click();
     await archive.stepsLoginNeeded.waitFor();
     expect(await archive.stepsLoginNeeded.textContent()).toContain('log in to token “Custos demo” as user');
-    expect(await archive.button('Destroy…').isDisabled()).toBe(true);
+    expect(await archive.button('Mark compromised…').isDisabled()).toBe(true);
     await shot('09-read-only');
   });
 });

@@ -146,6 +146,10 @@ describe('custos ceremony: destruction', () => {
     }
     const add = await cli([...ws(), '--json', '--operator', 'Otto Operator', 'archive', 'add', '--archive', join(dataDir, 'archive.sqlite'), '--key', 'CLI DEK', '--purpose', 'data-encryption', '--activate']);
     expect(add.code, add.stdout + add.stderr).toBe(0);
+    // Shredding it with a plain lifecycle step is refused on a workstation record: the ceremony does it.
+    const plain = await refused(['--operator', 'Otto Operator', 'archive', 'state', '--archive', join(dataDir, 'archive.sqlite'), 'CLI DEK@1', '--action', 'destroy']);
+    expect(plain.error.code).toBe('KEY_PROTECTED');
+    expect(plain.error.action).toMatch(/custos ceremony plan custos\/destruction/);
     const before = await keyList();
     const ids = ['CLI DEK', 'CLI signer'].map((l) => before.find((k) => k.label === l)!.idHex);
     writeFileSync(join(fx.dir, 'destroy.yaml'), 'keys: [CLI signer, CLI DEK]\nversions: ["CLI DEK@1"]\nreason: "Retired with the old payment switch (change 9001); data re-keyed."\ndeactivateActive: true\n');

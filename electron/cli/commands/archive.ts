@@ -10,7 +10,7 @@ import { isPurpose, MAX_POLICY_MONTHS, PURPOSES } from '../../../shared/archive/
 import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-key';
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
-import { exportBundle, importBundle, refFromSelector, trustWorkstation, type ArchiveService } from '../../services/archive/index';
+import { exportBundle, importBundle, refFromSelector, refuseDestroyOutsideCeremony, trustWorkstation, type ArchiveService } from '../../services/archive/index';
 import type { Services } from '../../services/index';
 import { out, withServices, type GlobalOptions } from '../context';
 import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
@@ -349,6 +349,7 @@ export function registerArchiveCommands(program: Command): void {
     .action((version: string, o: ArchiveOpts & { action: string; reason?: string }) =>
       withArchive(program, o, 'hsm', async (a, s, opts) => {
         if (!isLifecycleAction(o.action)) throw usage(`"${o.action}" is not a lifecycle action.`, 'Use activate, suspend, resume, deactivate, compromise or destroy.');
+        refuseDestroyOutsideCeremony(a.ceremonyRows.profile() !== null, o.action, version);
         const v = await a.transition(version, o.action, { actor: (o.actor ?? (await s.activity.actorText())), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
         out(opts, v, () => `${v.label}@${v.version} is now ${v.state}.`);
       }),

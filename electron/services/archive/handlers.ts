@@ -11,6 +11,7 @@ import { objectUri } from '../../../shared/pkcs11-uri';
 import { CustosError } from '../../../shared/result';
 import type { Handlers } from '../../ipc/handle';
 import { actorName, tokenLabelOf, type ArchiveDoor } from './door';
+import { refuseDestroyOutsideCeremony } from './transitions';
 
 type ArchiveMethods = 'archive.status' | 'archive.init' | 'archive.search' | 'archive.version' | 'archive.add' | 'archive.transition' | 'audit.trail' | 'audit.verify' | 'audit.export';
 
@@ -81,9 +82,10 @@ export function archiveHandlers({ door, withConfigured, actor: actorOf }: Archiv
       const path = door.existing();
       const by = await actor({ module: input.module, token: input.token });
       return withConfigured(input.module, () =>
-        door.write(path, { module: input.module, token: input.token }, (a) =>
-          a.transition(input.versionId, input.action, { actor: by, ...(input.reason ? { reason: input.reason } : {}) }),
-        ),
+        door.write(path, { module: input.module, token: input.token }, (a) => {
+          refuseDestroyOutsideCeremony(a.ceremonyRows.profile() !== null, input.action, input.versionId);
+          return a.transition(input.versionId, input.action, { actor: by, ...(input.reason ? { reason: input.reason } : {}) });
+        }),
       );
     },
 

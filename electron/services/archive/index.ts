@@ -6,3 +6,4 @@ export { archiveHandlers, type ArchiveHandlerDeps } from './handlers';
 export { ArchiveService, type AddItem, type AddResult, type ArchiveOpenOptions, type RestoreTemplate } from './service';
 export { exportBundle, importBundle, readBundle, trustWorkstation } from './bundle/index';
 export { refFromSelector } from './hsmkeys';
+export { refuseDestroyOutsideCeremony } from './transitions';

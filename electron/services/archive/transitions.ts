@@ -6,7 +6,7 @@ import { RECORDS } from '../../../shared/archive/canonical';
 import { plannedDates } from '../../../shared/archive/policy';
 import type { VersionSummary } from '../../../shared/archive/types';
 import { textProblem } from '../../../shared/archive/validate';
-import { invalidInput } from '../../../shared/result';
+import { fail, invalidInput } from '../../../shared/result';
 import { requireStore, type ArchiveContext } from './context';
 import { archiveError, FIX_INPUT } from './errors';
 import { keyRow, resolveVersion, summary } from './queries';
@@ -93,4 +93,20 @@ export async function transition(ctx: ArchiveContext, selector: string, action: 
 
 function pastTense(a: LifecycleAction): string {
   return { activate: 'activated', suspend: 'suspended', resume: 'resumed', deactivate: 'deactivated', compromise: 'marked compromised', destroy: 'destroyed' }[a];
+}
+
+/**
+ * Shredding archived material on a workstation record needs the custodians' quorum (issue #10
+ * part 5): the lifecycle step "destroy" is refused at the front doors (the app's archive screen,
+ * `custos archive state`) once the archive holds a workstation record, and is done by the
+ * destruction ceremony, which calls `transition` itself under its approvals. A plain archive with no
+ * record (one made with `archive init` alone) keeps the direct step, audited as before.
+ */
+export function refuseDestroyOutsideCeremony(hasRecord: boolean, action: string, version: string): void {
+  if (action !== 'destroy' || !hasRecord) return;
+  fail(
+    'KEY_PROTECTED',
+    `Shredding archived key material needs the custodians' quorum on this workstation: “${version}” is destroyed by a destruction ceremony, not by a lifecycle step.`,
+    `Nothing was changed. Plan a destruction: custos ceremony plan custos/destruction --params destroy.yaml (with versions: ["${version}"] and the reason), or “Destroy in a ceremony…” on the version view.`,
+  );
 }

@@ -240,13 +240,14 @@ function invariants(db: Db): VerifyProblem[] {
   for (const r of db.prepare("SELECT id FROM key_versions WHERE state IN ('active', 'suspended', 'deactivated') AND activation_date IS NULL LIMIT 20").all() as Array<{ id: string }>) {
     out.push({ check: 'invariant', table: 'key_versions', id: r.id, message: `Version ${r.id} is in use but has no activation date.` });
   }
-  // Every version with material names a KEK the archive knows: the current one, or one it recorded
+  // Every version of this archive with material names a KEK it knows: the current one, or one it recorded
   // (schema 3, archive_keks: a rotation's incoming or retired KEK). Otherwise nothing can open it.
   const hasKeks = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'archive_keks'").get() !== undefined;
   const known = hasKeks
     ? 'SELECT kek_check FROM workstation UNION SELECT kek_check FROM archive_keks'
     : 'SELECT kek_check FROM workstation';
-  for (const r of db.prepare(`SELECT id, kek_check FROM key_versions WHERE wrapped IS NOT NULL AND (kek_check IS NULL OR kek_check NOT IN (${known})) LIMIT 20`).all() as Array<{ id: string; kek_check: string | null }>) {
+  // Versions imported from another workstation's bundle keep that archive's KEK (retrieval refuses them here).
+  for (const r of db.prepare(`SELECT id, kek_check FROM key_versions WHERE wrapped IS NOT NULL AND origin_archive = (SELECT archive_id FROM workstation) AND (kek_check IS NULL OR kek_check NOT IN (${known})) LIMIT 20`).all() as Array<{ id: string; kek_check: string | null }>) {
     out.push({ check: 'invariant', table: 'key_versions', id: r.id, message: `Version ${r.id} is wrapped under a KEK the archive does not know (check value ${r.kek_check ?? 'none'}): nothing here can open it.` });
   }
   return out;

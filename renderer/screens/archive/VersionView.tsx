@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useCeremony } from '../../stores/ceremony';
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
 import type { AuditEntryView, VersionDetail } from '../../../shared/archive/types';
 import { ErrorNotice } from '../../components/ErrorNotice';
@@ -189,6 +190,7 @@ function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
   const sentenceRef = useRef<HTMLParagraphElement>(null);
   const ids = useId();
   const s = detail.summary;
+  const recordExists = useCeremony((x) => x.record?.exists === true);
   useEffect(() => {
     setOpen(null);
     setReason('');
@@ -197,7 +199,10 @@ function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
     if (open) sentenceRef.current?.focus();
   }, [open]);
 
-  const actions = detail.allowedActions;
+  // On a workstation record, shredding needs the custodians' quorum: the destruction ceremony does it
+  // (main refuses the plain step too, should the record not be known here yet).
+  const actions = recordExists ? detail.allowedActions.filter((a) => a !== 'destroy') : detail.allowedActions;
+  const ceremonyOnly = recordExists && detail.allowedActions.includes('destroy');
   if (actions.length === 0) {
     return <p className="muted steps-none">This is a final state: no lifecycle step is possible.</p>;
   }
@@ -232,6 +237,7 @@ function Steps({ detail, hsm }: { detail: VersionDetail; hsm: HsmReadiness }) {
           </button>
         ))}
       </div>
+      {ceremonyOnly ? <p className="hint">Destroying this version (shredding its material) needs the custodians’ quorum: use “Destroy in a ceremony…”.</p> : null}
       {open ? (
         <form className={`subpanel ${IRREVERSIBLE.includes(open) ? 'subpanel-danger' : ''}`} aria-label="Confirm the lifecycle step" onSubmit={submit}>
           <p className="confirm-sentence" tabIndex={-1} ref={sentenceRef} data-testid="step-sentence">
