@@ -453,4 +453,15 @@ describe('custos ceremony', () => {
     v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
     expect(v.status).toBe('completed');
   }, 300_000);
+  it('plans a retrieval with `custos archive retrieve`: the purpose bound into the fingerprint, the quorum still to come', async () => {
+    const purpose = 'Decrypt the 2025 settlement files for the auditors (ticket 5150).';
+    const v = await ok(['archive', 'retrieve', 'Old DEK 1@1', '--purpose', purpose, '--usages', 'encrypt', '--into', 'session', ...castArgs]);
+    expect(v).toMatchObject({ type: 'retrieval', status: 'running' });
+    expect(v.params).toMatchObject({ purpose, into: 'session', usages: ['encrypt'] });
+    expect((v.params.version as { label: string; version: number })).toMatchObject({ label: 'Old DEK 1', version: 1 });
+    expect(v.steps.find((x) => x.kind === 'retrieve')!.quorum).toMatchObject({ threshold: 2 });
+    // A purpose too short to say anything is refused before the HSM is touched.
+    expect((await refused(['archive', 'retrieve', 'Old DEK 1@1', '--purpose', 'audit', '--usages', 'encrypt', ...castArgs])).error.code).toBe('INVALID_INPUT');
+    await ok(['ceremony', 'abort', '--run', v.run, '--reason', 'planned for the test only', '--as', 'Ada Admin']);
+  }, 120_000);
 });

@@ -11,6 +11,7 @@ import { auditKeyLine, auditKeyMismatch } from '../../../shared/archive/audit-ke
 import type { SearchQuery, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import { CustosError } from '../../../shared/result';
 import { exportBundle, importBundle, refFromSelector, refuseDestroyOutsideCeremony, trustWorkstation, type ArchiveService } from '../../services/archive/index';
+import { loadCliModule } from '../load';
 import type { Services } from '../../services/index';
 import { out, withServices, type GlobalOptions } from '../context';
 import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
@@ -354,6 +355,31 @@ export function registerArchiveCommands(program: Command): void {
         out(opts, v, () => `${v.label}@${v.version} is now ${v.state}.`);
       }),
     );
+
+  archive
+    .command('retrieve')
+    .description('plan the retrieval of an archived version under quorum (the custos/retrieval ceremony): the purpose is stated now and bound into the fingerprint; the custodians approve it and the operator runs it with `custos ceremony …`')
+    .argument('<version>', 'version id, or LABEL@N (archive search finds it, also by "active for purpose P on date D")')
+    .addOption(new Option('--purpose <text>', 'why it is retrieved: what old data it opens, for whom (a sentence)').makeOptionMandatory())
+    .addOption(new Option('--usages <list>', 'what the retrieved key may do, comma-separated (encrypt covers decrypt; sign covers verify; wrap covers unwrap)').makeOptionMandatory())
+    .addOption(new Option('--into <where>', 'a session object (gone when the session ends) or a token object').choices(['session', 'token']).default('session'))
+    .addOption(new Option('--label <label>', 'the retrieved object\'s label (default "LABEL vN (retrieved)")'))
+    .addOption(new Option('--valid-days <n>', 'a token object\'s end of use, in days from now (recorded, and set where the token keeps it)'))
+    .addOption(new Option('--participant <name=roles>', 'a participant and the roles they take in the ceremony (repeat)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .action(async (version: string, o: { purpose: string; usages: string; into: string; label?: string; validDays?: string; participant?: string[] }) => {
+      const days = o.validDays === undefined ? undefined : Number(o.validDays);
+      if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw usage(`--valid-days "${o.validDays}" is not a whole number of days.`, 'For example --valid-days 30.');
+      const params = {
+        version,
+        purpose: o.purpose,
+        into: o.into,
+        usages: o.usages.split(',').map((u) => u.trim()).filter(Boolean),
+        ...(o.label ? { label: o.label } : {}),
+        ...(days !== undefined ? { validDays: days } : {}),
+      };
+      const ceremony = await loadCliModule<typeof import('./ceremony')>('commands/ceremony.mjs');
+      await ceremony.planBuiltin(program, 'custos/retrieval', params, o.participant ?? []);
+    });
 
   archive
     .command('verify')

@@ -95,6 +95,11 @@ function readParams(file: string | undefined): Record<string, unknown> {
   }
 }
 
+/** Plans a built-in ceremony from other commands (`custos archive retrieve`): the same checks and output as `ceremony plan`. */
+export function planBuiltin(program: Command, definition: string, params: Record<string, unknown>, participantArgs: string[]): Promise<void> {
+  return withSession(program, async (s, t) => s.ceremonies.plan(t, { definition, params, participants: participants(participantArgs) }));
+}
+
 export function registerCeremonyCommands(program: Command): void {
   const c = program.command('ceremony').description('key ceremonies: plan, run step by step with named people, approve with cards, evidence bundles');
 
