@@ -24,6 +24,10 @@ import { TokensPage } from './pages/tokens-page';
 // token (the quorum first, its PIN at the unwrap, the keys kept there); and a retrieval of the archived
 // key from the Archive screen's "Retrieve…", its purpose in view at every step, two approvals, the
 // key retrieved into the token, signed off.
+// Then a share audit from the dashboard (each holder checks their own share alone), a re-share for
+// new holders (old shares entered, new ones handed over and verified, an old holder's attestation
+// with her card), and an Archive KEK rotation with its progress bar. The file is long because every
+// ceremony here builds on the same set-up, key and backup, made once.
 
 const SHOTS = join(ROOT, 'test-results/e2e');
 const WORKSTATION = 'Workstation HSM';
