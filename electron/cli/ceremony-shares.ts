@@ -68,6 +68,36 @@ function sitting(s: Services, t: { module: string; token: string }, opts: Global
   };
 }
 
+/**
+ * One person types a secret (no echo on a terminal) until main accepts it, three tries at most.
+ * Each refusal is said and emitted with its code, never with what was typed. When the tries run out
+ * the refusal is thrown, or, with `giveUp: 'skip'`, null comes back and the sitting goes on.
+ */
+async function typeUntilAccepted(
+  sit: Sitting,
+  x: { name: string; prompt: string; send: (typed: string) => Promise<RunView>; accepted: string; event: string; refused?: { word: string; event: string }; onRefused?: () => Promise<void>; giveUp?: 'throw' | 'skip' },
+): Promise<RunView | null> {
+  const refused = x.refused ?? { word: 'Not accepted', event: 'refused' };
+  for (let attempt = 1; ; attempt++) {
+    const typed = await sit.ask.ask(x.prompt, true);
+    try {
+      const v = await x.send(typed);
+      sit.say(x.accepted);
+      sit.emit({ event: x.event, holder: x.name });
+      return v;
+    } catch (e) {
+      if (!(e instanceof CustosError)) throw e;
+      await x.onRefused?.();
+      sit.say(`${refused.word}: ${e.appError.message}\n  ${e.appError.action}`);
+      sit.emit({ event: refused.event, holder: x.name, code: e.appError.code });
+      if (attempt >= 3) {
+        if (x.giveUp === 'skip') return null;
+        throw e;
+      }
+    }
+  }
+}
+
 export async function runSharesSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; soPinFile?: string; clear: boolean }): Promise<RunView> {
   const sit = sitting(s, t, opts, o.run);
   const { say, ask, act } = sit;
@@ -128,20 +158,13 @@ async function handOutAndVerify(v: RunView, sit: Sitting, clear: boolean): Promi
     while (v.current?.input.kind === 'verify-share') {
       const next = v.current.input.holders.find((h) => !h.done)!;
       say(`\n=== VERIFICATION: ${next.name} ===`);
-      for (let attempt = 1; ; attempt++) {
-        const typed = await ask.ask(`${next.name}, type your share from what you wrote down: `, true);
-        try {
-          v = (await act({ kind: 'verify-share', holder: next.person, share: typed })).view;
-          say(`${next.name}'s share is correct.`);
-          emit({ event: 'verified', holder: next.name });
-          break;
-        } catch (e) {
-          if (!(e instanceof CustosError)) throw e;
-          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
-          emit({ event: 'refused', holder: next.name, code: e.appError.code });
-          if (attempt >= 3) throw e;
-        }
-      }
+      v = (await typeUntilAccepted(sit, {
+        name: next.name,
+        prompt: `${next.name}, type your share from what you wrote down: `,
+        send: async (typed) => (await act({ kind: 'verify-share', holder: next.person, share: typed })).view,
+        accepted: `${next.name}'s share is correct.`,
+        event: 'verified',
+      }))!;
     }
 
   return v;
@@ -182,25 +205,18 @@ export async function runRestoreSitting(s: Services, t: { module: string; token:
 
 /** Each holder in turn types their share, alone at the keyboard; each is checked at once, on its own. */
 async function enterShares(v: RunView, sit: Sitting): Promise<RunView> {
-  const { say, emit, ask, act } = sit;
+  const { say, act } = sit;
   while (v.current?.input.kind === 'enter-share') {
     const input = v.current.input;
     const next = input.holders.find((h) => !h.done)!;
     say(`\n=== SHARE ${input.holders.filter((h) => h.done).length + 1} of ${input.needed}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
-    for (let attempt = 1; ; attempt++) {
-      const typed = await ask.ask(`${next.name}, type your share: `, true);
-      try {
-        v = (await act({ kind: 'enter-share', holder: next.person, share: typed })).view;
-        say(`${next.name}'s share is accepted.`);
-        emit({ event: 'accepted', holder: next.name });
-        break;
-      } catch (e) {
-        if (!(e instanceof CustosError)) throw e;
-        say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
-        emit({ event: 'refused', holder: next.name, code: e.appError.code });
-        if (attempt >= 3) throw e;
-      }
-    }
+    v = (await typeUntilAccepted(sit, {
+      name: next.name,
+      prompt: `${next.name}, type your share: `,
+      send: async (typed) => (await act({ kind: 'enter-share', holder: next.person, share: typed })).view,
+      accepted: `${next.name}'s share is accepted.`,
+      event: 'accepted',
+    }))!;
   }
   return v;
 }
@@ -243,7 +259,7 @@ export async function runReshareSitting(s: Services, t: { module: string; token:
  */
 export async function runAuditSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string }): Promise<RunView> {
   const sit = sitting(s, t, opts, o.run);
-  const { say, emit, ask, act } = sit;
+  const { say, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
     if (v.current?.kind !== 'audit-shares' || v.current.input.kind !== 'audit-share') invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the checking of shares.`, 'Finish the steps before it first (custos ceremony status).');
@@ -254,24 +270,21 @@ export async function runAuditSitting(s: Services, t: { module: string; token: s
       const next = input.input.holders.find((h) => !h.done && !skipped.has(h.person));
       if (!next) break;
       say(`\n=== SHARE ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
-      for (let attempt = 1; ; attempt++) {
-        const typed = await ask.ask(`${next.name}, type your share: `, true);
-        try {
-          v = (await act({ kind: 'audit-share', holder: next.person, share: typed })).view;
-          say(`${next.name}'s share is good: it is of this backup's set and is the one recorded for ${next.name}.`);
-          emit({ event: 'checked', holder: next.name });
-          break;
-        } catch (e) {
-          if (!(e instanceof CustosError)) throw e;
+      const checked = await typeUntilAccepted(sit, {
+        name: next.name,
+        prompt: `${next.name}, type your share: `,
+        send: async (typed) => (await act({ kind: 'audit-share', holder: next.person, share: typed })).view,
+        accepted: `${next.name}'s share is good: it is of this backup's set and is the one recorded for ${next.name}.`,
+        event: 'checked',
+        refused: { word: 'Did not pass', event: 'failed' },
+        // A failed check is recorded (it does not count): the view moves on with it.
+        onRefused: async () => {
           v = await s.ceremonies.view(o.run);
-          say(`Did not pass: ${e.appError.message}\n  ${e.appError.action}`);
-          emit({ event: 'failed', holder: next.name, code: e.appError.code });
-          if (attempt >= 3) {
-            skipped.add(next.person);
-            break;
-          }
-        }
-      }
+        },
+        giveUp: 'skip',
+      });
+      if (checked) v = checked;
+      else skipped.add(next.person);
     }
     if (v.current?.kind === 'audit-shares') {
       v = (await act({ kind: 'run' })).view;
@@ -299,20 +312,13 @@ export async function runComponentSitting(s: Services, t: { module: string; toke
     while (v.current?.input.kind === 'enter-component') {
       const next = v.current.input.holders.find((h) => !h.done)!;
       say(`\n=== COMPONENT ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away. Its printed check value: ${next.checkValue}.`);
-      for (let attempt = 1; ; attempt++) {
-        const typed = await ask.ask(`${next.name}, type component ${next.index}: `, true);
-        try {
-          v = (await act({ kind: 'enter-component', holder: next.person, component: typed })).view;
-          say(`Component ${next.index} matches its check value.`);
-          emit({ event: 'accepted', holder: next.name });
-          break;
-        } catch (e) {
-          if (!(e instanceof CustosError)) throw e;
-          say(`Not accepted: ${e.appError.message}\n  ${e.appError.action}`);
-          emit({ event: 'refused', holder: next.name, code: e.appError.code });
-          if (attempt >= 3) throw e;
-        }
-      }
+      v = (await typeUntilAccepted(sit, {
+        name: next.name,
+        prompt: `${next.name}, type component ${next.index}: `,
+        send: async (typed) => (await act({ kind: 'enter-component', holder: next.person, component: typed })).view,
+        accepted: `Component ${next.index} matches its check value.`,
+        event: 'accepted',
+      }))!;
     }
     v = (await act({ kind: 'run' })).view;
     const out = v.steps.find((x) => x.kind === 'form-key')?.outcome ?? {};

@@ -301,14 +301,26 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
   };
 }
 
+/** A person named to hold or handle a share: in the register, and taking part as a custodian. */
+function custodianTakingPart(register: PersonRecord[], participants: Participant[], ref: string, doing: string): { person: string; name: string } {
+  const person = findPerson(register, ref);
+  const part = participants.find((x) => x.person === person.id);
+  if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} ${doing}, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
+  return { person: person.id, name: person.name };
+}
+
+/** A holder of one of the backup's shares, with how that share is recognised (its fingerprint, or an XOR component's check value). */
+function shareHolder(b: BackupFacts, register: PersonRecord[], participants: Participant[], ref: string, doing: string) {
+  const person = findPerson(register, ref);
+  const share = b.shares.find((x) => x.holder === person.id);
+  if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
+  custodianTakingPart(register, participants, ref, doing);
+  return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
+}
+
 /** Forming a key from components: each holder with their component's number and the check value printed for it. */
 function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
-  const holders = p.holders.map((ref, i) => {
-    const person = findPerson(register, ref);
-    const part = participants.find((x) => x.person === person.id);
-    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} holds a component, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
-    return { person: person.id, name: person.name, index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase() };
-  });
+  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase() }));
   return {
     label: p.label,
     algorithm: p.algorithm,
@@ -322,14 +334,7 @@ function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], 
 /** A share audit: the holders who check their share, each with how their share is recognised; any number of them. */
 function resolveShareAudit(p: ShareAuditParams, register: PersonRecord[], participants: Participant[], record: CeremonyRecord): Record<string, unknown> {
   const b = backupFacts(record, p.backup);
-  const holders = p.holders.map((ref) => {
-    const person = findPerson(register, ref);
-    const share = b.shares.find((x) => x.holder === person.id);
-    if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
-    const part = participants.find((x) => x.person === person.id);
-    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} checks a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
-    return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
-  });
+  const holders = p.holders.map((ref) => shareHolder(b, register, participants, ref, 'checks a share'));
   return {
     backup: { run: b.run, scheme: b.scheme, threshold: b.threshold, identifier: b.identifier, backupKeyCheck: b.backupKeyCheck, targets: b.blobs.map((x) => x.target) },
     holders,
@@ -344,12 +349,7 @@ function resolveShareAudit(p: ShareAuditParams, register: PersonRecord[], partic
  */
 function resolveReshare(p: ReshareParams, register: PersonRecord[], participants: Participant[], record: CeremonyRecord): Record<string, unknown> {
   const old = resolveRestore('restore-drill', { backup: p.backup, holders: p.from }, register, participants, record, {} as PlanContext);
-  const holders = p.holders.map((ref) => {
-    const person = findPerson(register, ref);
-    const part = participants.find((x) => x.person === person.id);
-    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} receives a new share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
-    return { person: person.id, name: person.name };
-  });
+  const holders = p.holders.map((ref) => custodianTakingPart(register, participants, ref, 'receives a new share'));
   const b = old.backup as { scheme: string; threshold: number; identifier: number | null };
   const oldHolders = backupFacts(record, p.backup).shares.map((x) => ({ person: x.holder, name: x.name, index: x.index }));
   return {
@@ -374,14 +374,7 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
     if (!blob) fail('INVALID_INPUT', `The backup ${p.backup} has no key “${n}”.`, `It holds: ${b.blobs.map((x) => x.target).join(', ')}.`);
     return blob;
   });
-  const holders = p.holders.map((ref) => {
-    const person = findPerson(register, ref);
-    const share = b.shares.find((x) => x.holder === person.id);
-    if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
-    const part = participants.find((x) => x.person === person.id);
-    if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${person.name} enters a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
-    return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
-  });
+  const holders = p.holders.map((ref) => shareHolder(b, register, participants, ref, 'enters a share'));
   const needed = b.scheme === 'xor' ? b.shares.length : b.threshold;
   if (holders.length < needed) fail('QUORUM_NOT_MET', `This backup needs ${needed} share${needed === 1 ? '' : 's'} (${b.scheme === 'xor' ? 'every component' : `any ${b.threshold} of ${b.shares.length}`}); ${holders.length} holder${holders.length === 1 ? ' is' : 's are'} named.`, 'Name enough holders.');
   return {

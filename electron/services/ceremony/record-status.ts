@@ -35,30 +35,34 @@ export interface RecordStatus {
   people: Array<{ id: string; name: string; roles: Role[]; status: string; credential: { kind: string; fingerprint: string; card: { serial: string; model: string } | null } | null }>;
 }
 
+/** The backup (its run) that a run's plan names: a drill's, a restore's, an audit's or a re-share's. */
+function backupNamedBy(r: CeremonyRecord, run: string): string | undefined {
+  const planned = r.loadRun(run)?.entries[0]?.event;
+  return planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+}
+
+/** For each backup, when the latest completed run of these types that names it ended. */
+function latestByBackup(r: CeremonyRecord, runs: ReturnType<CeremonyRecord['runs']>, types: string[]): Map<string, string> {
+  const latest = new Map<string, string>();
+  for (const x of runs) {
+    if (!types.includes(x.type) || x.status !== 'completed' || !x.endedAt) continue;
+    const of = backupNamedBy(r, x.run);
+    if (of && (!latest.has(of) || latest.get(of)! < x.endedAt)) latest.set(of, x.endedAt);
+  }
+  return latest;
+}
+
 /** Completed backups, each with the date of its last successful drill or restore and when the next drill is due. */
 export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
   const runs = r.runs();
   const interval = r.policy().drillIntervalMonths;
   const out: BackupStatus[] = [];
-  const audited = new Map<string, string>();
-  for (const a of runs.filter((x) => x.type === 'share-audit' && x.status === 'completed')) {
-    const planned = r.loadRun(a.run)?.entries[0]?.event;
-    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
-    if (of && a.endedAt && (!audited.has(of) || audited.get(of)! < a.endedAt)) audited.set(of, a.endedAt);
-  }
-  const drills = runs.filter((x) => (x.type === 'restore-drill' || x.type === 'restore') && x.status === 'completed');
-  const drilled = new Map<string, string>();
-  for (const d of drills) {
-    const stored = r.loadRun(d.run);
-    const planned = stored?.entries[0]?.event;
-    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
-    if (of && d.endedAt && (!drilled.has(of) || drilled.get(of)! < d.endedAt)) drilled.set(of, d.endedAt);
-  }
+  const audited = latestByBackup(r, runs, ['share-audit']);
+  const drilled = latestByBackup(r, runs, ['restore-drill', 'restore']);
   const sets = runs.filter((x) => (x.type === 'backup' || x.type === 'reshare') && x.status === 'completed');
   const reshareOf = new Map<string, string>();
   for (const b of sets.filter((x) => x.type === 'reshare')) {
-    const planned = r.loadRun(b.run)?.entries[0]?.event;
-    const of = planned?.type === 'run.planned' ? (planned.plan.params.backup as { run?: string } | undefined)?.run : undefined;
+    const of = backupNamedBy(r, b.run);
     if (of) reshareOf.set(b.run, of);
   }
   for (const b of sets) {

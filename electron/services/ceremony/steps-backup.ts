@@ -335,19 +335,22 @@ export async function runCommitBackup(ctx: StepContext, soPin: string | null): P
     ctx.secrets.wipe(s.plan.run);
     return {
       outcome: { blobs, backupKeyCheck: outcomeOf(s, 'make-backup-key').checkValue, trusted: !!soPin, shareSet: shareSetFingerprint },
-      effects: {
-        shareSet: {
-          id: s.plan.run,
-          scheme: p.scheme,
-          threshold: p.scheme === 'xor' ? p.holders.length : p.threshold,
-          shareCount: p.holders.length,
-          holders: p.holders,
-          fingerprint: shareSetFingerprint,
-          groups: record ? JSON.stringify((JSON.parse(record) as { groups: unknown }).groups) : null,
-        },
-      },
+      effects: { shareSet: shareSetEffect(s.plan.run, p, shareSetFingerprint, record) },
     };
   });
+}
+
+/** The share set a commit records (a backup's, or a re-share's for the same Backup Key): no share in it. */
+export function shareSetEffect(run: string, p: { scheme: string; threshold: number; holders: Array<{ person: string; name: string }> }, fingerprint: string, record: string | null | undefined) {
+  return {
+    id: run,
+    scheme: p.scheme,
+    threshold: p.scheme === 'xor' ? p.holders.length : p.threshold,
+    shareCount: p.holders.length,
+    holders: p.holders,
+    fingerprint,
+    groups: record ? JSON.stringify((JSON.parse(record) as { groups: unknown }).groups) : null,
+  };
 }
 
 /** Resume after a crash in the commit: the half-made Backup Key object is destroyed; the secrets are gone, so the share set is voided. */

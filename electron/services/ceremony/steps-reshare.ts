@@ -17,6 +17,7 @@ import { fail } from '../../../shared/result';
 import { requireRunnable } from './engine';
 import type { BackupFacts } from './plan';
 import { backupFacts } from './plan';
+import { shareSetEffect } from './steps-backup';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
@@ -81,17 +82,7 @@ export async function runCommitReshare(ctx: StepContext): Promise<void> {
         oldSharesValid: true,
         note: OLD_SHARES_NOTE,
       },
-      effects: {
-        shareSet: {
-          id: s.plan.run,
-          scheme: p.scheme,
-          threshold: p.scheme === 'xor' ? p.holders.length : p.threshold,
-          shareCount: p.holders.length,
-          holders: p.holders,
-          fingerprint: shareSetFingerprint,
-          groups: record ? JSON.stringify((JSON.parse(record) as { groups: unknown }).groups) : null,
-        },
-      },
+      effects: { shareSet: shareSetEffect(s.plan.run, p, shareSetFingerprint, record) },
     };
   });
 }
