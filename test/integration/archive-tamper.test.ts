@@ -184,7 +184,13 @@ describe('row tampering is found by the MACs and by the audit binding', () => {
 
   it('wrapped blobs swapped between two versions (the identity binding)', async () => {
     const p = tampered((db) => {
-      const rows = db.prepare("SELECT id, wrapped FROM key_versions WHERE wrapped IS NOT NULL AND length(wrapped) = 40 LIMIT 2").all() as Array<{ id: string; wrapped: Buffer }>;
+      // alpha@1 first (its restore is tried below), then another blob of the same length. Without the
+      // ORDER BY the two rows came in id order — random ids — so alpha@1 was not always one of them.
+      const rows = db
+        .prepare(
+          "SELECT v.id, v.wrapped FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE v.wrapped IS NOT NULL AND length(v.wrapped) = 40 ORDER BY (k.label = 'alpha' AND v.version = 1) DESC, v.id LIMIT 2",
+        )
+        .all() as Array<{ id: string; wrapped: Buffer }>;
       expect(rows).toHaveLength(2);
       db.prepare('UPDATE key_versions SET wrapped = ? WHERE id = ?').run(rows[1]!.wrapped, rows[0]!.id);
       db.prepare('UPDATE key_versions SET wrapped = ? WHERE id = ?').run(rows[0]!.wrapped, rows[1]!.id);
