@@ -1,7 +1,7 @@
 // Shares sealed to the holders' cards in the ceremonies (issue #10 part 1): a backup's SLIP-39
 // shares are sealed (custos.sealedshare v1) to a key on each holder's own card — a SoftHSM2 token,
 // the same one they enrolled with — and a drill, a restore into a fresh SoftHSM2 token (and into
-// the NSS softoken where it is installed), a share audit and the CLI's restore sitting take the
+// the NSS softoken where it is installed), a share audit, a re-share and the CLI's restore sitting take the
 // envelope and the card's PIN instead of typed words. Every wrong envelope, card or PIN is refused
 // with its own code, before the card is touched where the header already says what is wrong, and
 // the holder may try again; the words never appear in a result, an error, the journal or the record.
@@ -316,5 +316,27 @@ describe('the CLI’s restore sitting with envelopes', () => {
     expect(ev2.filter((e) => e.event !== 'unwrapped').map((e) => e.code ?? e.event)).toEqual(['accepted', 'SHARE_DUPLICATE', 'accepted']);
     expect(ev2.find((e) => e.event === 'unwrapped')!.results!.every((x) => x.matches)).toBe(true);
     await signOff(run);
+  }, 300_000);
+});
+
+describe('a re-share from sealed old shares', () => {
+  it('rebuilds the Backup Key from two old shares opened in their holders’ cards; an old holder not named to enter one is refused by name', async () => {
+    const params = { backup: backupRun, from: ['Ann Archer', 'Cat Cole'], scheme: 'slip39', threshold: 2, holders: ['Ben Baker', 'Ann Archer', 'Cat Cole'] };
+    let v = await f.service.plan(f.session, { definition: 'custos/reshare', params, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    // Before the quorum: no envelope is opened.
+    expect((await refusal(unseal(run, 'Ann Archer', envelope['Ann Archer']!))).code).toBe('QUORUM_NOT_MET');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'commit-reshare', person: c, proof: f.card(c) });
+    expect((await refusal(unseal(run, 'Ann Archer', envelope['Ben Baker']!))).message).toMatch(/Ben Baker’s, who is not named to enter one in this re-share/);
+    await unseal(run, 'Ann Archer', envelope['Ann Archer']!);
+    await unseal(run, 'Cat Cole', envelope['Cat Cole']!);
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    expect(v.steps.find((s) => s.kind === 'rebuild-backup-key')!.outcome!.matches).toBe(true);
+    await f.act(run, { kind: 'abort', reason: 'test over: the rebuild from sealed shares is what was to be shown' }, 'Ada Admin');
   }, 300_000);
 });
