@@ -317,6 +317,26 @@ describe('the CLI’s restore sitting with envelopes', () => {
     expect(ev2.find((e) => e.event === 'unwrapped')!.results!.every((x) => x.matches)).toBe(true);
     await signOff(run);
   }, 300_000);
+
+  it('audits in one sitting: Ben opens his envelope in his card, Cat types hers; the record says which came from a card', async () => {
+    let v = await f.service.plan(f.session, { definition: 'custos/share-audit', params: { backup: backupRun, holders: ['Ben Baker', 'Cat Cole'] }, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    await f.act(run, { kind: 'run' }, 'Ada Admin');
+    const pinFile = join(f.fx.dir, 'ws.pin');
+    writeFileSync(pinFile, `${WS.user}\n`, { mode: 0o600 });
+    const file = join(f.fx.dir, 'ben-audit.sealed.json');
+    writeFileSync(file, envelope['Ben Baker']!);
+    const r = await cli(['--token', WS.label, '--pin-file', pinFile, '--json', 'ceremony', 'audit-shares', '--run', run], `envelope\n${file}\n${f.person('Ben Baker').pin}\n${shares['Cat Cole']}\n`);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const ev = r.stdout.split('\n').filter((l) => l.startsWith('{"event"')).map((l) => JSON.parse(l) as { event: string; holder: string });
+    expect(ev.map((e) => `${e.holder}:${e.event}`)).toEqual(['Ben Baker:checked', 'Cat Cole:checked']);
+    const t = await signOff(run);
+    expect(t.steps.find((s) => s.kind === 'audit-shares')!.progress.map((p) => [p.name, p.from ?? 'typed'])).toEqual([['Ben Baker', 'sealed'], ['Cat Cole', 'typed']]);
+  }, 300_000);
 });
 
 describe('a re-share from sealed old shares', () => {
