@@ -436,7 +436,7 @@ export const contract = {
   ),
   'files.open': method<OpenOutcome>()(
     z.strictObject({ kind: z.enum(LOADABLE_KINDS), name: fileNameSchema.optional() }),
-    'Load a public record (a share-set record) from a file the person chooses: read bounded and checked by its schema.',
+    'Load a share-set record or a sealed share (its envelope; only its card opens it, in main) from a file the person chooses: read bounded and checked by its schema.',
   ),
   'ceremony.cancel': method<{ cancelled: boolean }>()(runRefSchema, 'Ask the long step in flight (a KEK rotation) to stop after its current batch; the run can be resumed. False when nothing of that run can be cancelled.'),
 } as const;

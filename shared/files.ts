@@ -30,8 +30,11 @@ export type Artefact = z.infer<typeof artefactSchema>;
 export type ArtefactKind = Artefact['kind'];
 export const ARTEFACT_KINDS = artefactSchema.options.map((o) => o.shape.kind.value) as ArtefactKind[];
 
-/** What may be loaded from a file: public records only, each read bounded and checked by its schema. */
-export const LOADABLE_KINDS = ['share-set-record'] as const;
+/**
+ * What may be loaded from a file, each read bounded and checked by its schema: public records, and a
+ * share sealed to a card (custos.sealedshare: only that card opens it, and it opens only in main).
+ */
+export const LOADABLE_KINDS = ['share-set-record', 'sealed-share'] as const;
 export type LoadableKind = (typeof LOADABLE_KINDS)[number];
 
 /** A plain file name inside the preview shell's save folder. */

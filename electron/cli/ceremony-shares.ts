@@ -14,7 +14,8 @@ import { CustosError, invalidInput } from '../../shared/result';
 import { crashHook } from '../services/ceremony/steps-common';
 import type { Services } from '../services/index';
 import { runText } from './ceremony-text';
-import { promptHidden } from './input';
+import { promptHidden, readInputFile } from './input';
+import { describeRecipient, envelopeTokenSelector, parseSealedShareJson } from '../services/shares/sealed';
 import type { GlobalOptions } from './output';
 import { readSecret } from './secrets';
 
@@ -56,15 +57,42 @@ interface Sitting {
   ask: Prompter;
   act: (action: Parameters<Services['ceremonies']['act']>[2], by?: string | null) => ReturnType<Services['ceremonies']['act']>;
   opts: GlobalOptions;
+  /** The PKCS#11 module of the holders' cards (sealed shares): --card-module, else the workstation's. */
+  cardModule: string;
 }
 
-function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string): Sitting {
+function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string, cardModule?: string): Sitting {
   return {
     say: (text: string) => process.stderr.write(text + '\n'),
     emit: (obj: Record<string, unknown>) => void (opts.json && process.stdout.write(JSON.stringify(obj) + '\n')),
     ask: new Prompter(),
     act: (action, by = null) => s.ceremonies.act(t, run, action, by),
     opts,
+    cardModule: cardModule ?? t.module,
+  };
+}
+
+/** What a holder types instead of their share to open the share sealed to their card. */
+const ENVELOPE = 'envelope';
+
+/**
+ * A share typed, or — when the holder types `envelope` — the share sealed to their card: the
+ * envelope file's path, the card (the one the envelope names, else asked), and its PIN (hidden on a
+ * terminal); the card opens it in main and the words never reach this process's output.
+ */
+function typedOrSealed(sit: Sitting, holder: { person: string; name: string }, kind: 'enter-share' | 'audit-share'): (typed: string) => Promise<RunView> {
+  return async (typed) => {
+    if (typed.trim().toLowerCase() !== ENVELOPE) {
+      return (await sit.act({ kind, holder: holder.person, share: typed })).view;
+    }
+    const path = (await sit.ask.ask(`${holder.name}, the path of your sealed share (the envelope file): `)).trim();
+    const envelope = readInputFile(path, 'sealed share').toString('utf8');
+    const env = parseSealedShareJson(envelope);
+    const named = envelopeTokenSelector(env);
+    if (named) sit.say(`It is sealed to ${describeRecipient(env)}. Insert that card.`);
+    const token = named ?? (await sit.ask.ask(`${holder.name}, your card (its label or PKCS#11 URI): `)).trim();
+    const pin = await sit.ask.ask(`PIN of ${holder.name}'s card: `, true);
+    return (await sit.act({ kind: 'unseal-share', holder: holder.person, envelope, card: { module: sit.cardModule, token, pin } })).view;
   };
 }
 
@@ -176,8 +204,8 @@ async function handOutAndVerify(v: RunView, sit: Sitting, clear: boolean): Promi
  * its check value compared, the keys are unwrapped and theirs compared. The shares and the Backup
  * Key exist only in this process's memory.
  */
-export async function runRestoreSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; destPinFile?: string }): Promise<RunView> {
-  const sit = sitting(s, t, opts, o.run);
+export async function runRestoreSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; destPinFile?: string; cardModule?: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run, o.cardModule);
   const { say, emit, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
@@ -203,20 +231,21 @@ export async function runRestoreSitting(s: Services, t: { module: string; token:
   }
 }
 
-/** Each holder in turn types their share, alone at the keyboard; each is checked at once, on its own. */
+/** Each holder in turn types their share or opens the one sealed to their card, alone at the keyboard; each is checked at once, on its own. */
 async function enterShares(v: RunView, sit: Sitting): Promise<RunView> {
-  const { say, act } = sit;
+  const { say } = sit;
   while (v.current?.input.kind === 'enter-share') {
     const input = v.current.input;
     const next = input.holders.find((h) => !h.done)!;
     say(`\n=== SHARE ${input.holders.filter((h) => h.done).length + 1} of ${input.needed}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
     v = (await typeUntilAccepted(sit, {
       name: next.name,
-      prompt: `${next.name}, type your share: `,
-      send: async (typed) => (await act({ kind: 'enter-share', holder: next.person, share: typed })).view,
+      prompt: `${next.name}, type your share (or \`${ENVELOPE}\` to open the one sealed to your card): `,
+      send: typedOrSealed(sit, next, 'enter-share'),
       accepted: `${next.name}'s share is accepted.`,
       event: 'accepted',
     }))!;
+    crashHook(`enter-share:${input.holders.filter((h) => h.done).length + 1}`);
   }
   return v;
 }
@@ -226,8 +255,8 @@ async function enterShares(v: RunView, sit: Sitting): Promise<RunView> {
  * their shares, the Backup Key is rebuilt and checked, split for the new holders, handed out one
  * holder at a time and verified, and the new share set committed. Nothing touches the HSM.
  */
-export async function runReshareSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; clear: boolean }): Promise<RunView> {
-  const sit = sitting(s, t, opts, o.run);
+export async function runReshareSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; clear: boolean; cardModule?: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run, o.cardModule);
   const { say, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
@@ -257,8 +286,8 @@ export async function runReshareSitting(s: Services, t: { module: string; token:
  * share does not pass gets three tries; then the next holder comes. At the end the audit is closed:
  * a share that did not pass becomes an exception to decide before the sign-off.
  */
-export async function runAuditSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string }): Promise<RunView> {
-  const sit = sitting(s, t, opts, o.run);
+export async function runAuditSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; cardModule?: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run, o.cardModule);
   const { say, ask, act } = sit;
   try {
     let v = await s.ceremonies.view(o.run);
@@ -272,8 +301,8 @@ export async function runAuditSitting(s: Services, t: { module: string; token: s
       say(`\n=== SHARE ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away.`);
       const checked = await typeUntilAccepted(sit, {
         name: next.name,
-        prompt: `${next.name}, type your share: `,
-        send: async (typed) => (await act({ kind: 'audit-share', holder: next.person, share: typed })).view,
+        prompt: `${next.name}, type your share (or \`${ENVELOPE}\` to open the one sealed to your card): `,
+        send: typedOrSealed(sit, next, 'audit-share'),
         accepted: `${next.name}'s share is good: it is of this backup's set and is the one recorded for ${next.name}.`,
         event: 'checked',
         refused: { word: 'Did not pass', event: 'failed' },

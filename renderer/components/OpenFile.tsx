@@ -8,7 +8,8 @@ import { ErrorNotice } from './ErrorNotice';
 // shell, one of the files in its save folder, listed here), reads it bounded, checks it with the
 // record's schema and hands back its text. Only public records can be loaded this way.
 
-export function OpenFile({ kind, what, onLoaded }: { kind: LoadableKind; what: string; onLoaded(text: string, name: string): void }) {
+/** `only`: loading a file is the only way here (no field to type into above), so the label does not begin with "Or". */
+export function OpenFile({ kind, what, only = false, onLoaded }: { kind: LoadableKind; what: string; only?: boolean; onLoaded(text: string, name: string): void }) {
   const [where, setWhere] = useState<SavePlace | null>(null);
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
@@ -32,7 +33,9 @@ export function OpenFile({ kind, what, onLoaded }: { kind: LoadableKind; what: s
     <div className="file-pick" data-testid={`open-${kind}`}>
       {folder ? (
         <div className="field">
-          <label htmlFor={`${id}-f`}>Or load the {what} from {where.folder ?? 'the save folder'}</label>
+          <label htmlFor={`${id}-f`}>
+            {only ? 'Load' : 'Or load'} the {what} from {where.folder ?? 'the save folder'}
+          </label>
           <select id={`${id}-f`} value={name} onChange={(e) => setName(e.target.value)} onFocus={look} disabled={!where.folder}>
             <option value="">{where.folder ? (where.names.length ? 'Choose a file…' : 'No files in the folder') : 'No save folder was chosen'}</option>
             {where.names.filter((n) => n.endsWith('.json')).map((n) => (

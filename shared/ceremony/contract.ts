@@ -25,8 +25,9 @@ const ref = z.string().trim().min(1).max(128);
 const runId = z.string().regex(/^[0-9a-f-]{36}$/, 'This is not a ceremony id.');
 const words = (max: number) => z.string().trim().min(1).max(max);
 
+const cardSchema = z.strictObject({ module: modulePath, token: tokenSelector, pin: secretText(255, 'card PIN') });
 export const proofSchema = z.union([
-  z.strictObject({ card: z.strictObject({ module: modulePath, token: tokenSelector, pin: secretText(255, 'card PIN') }) }),
+  z.strictObject({ card: cardSchema }),
   z.strictObject({ passphrase: secretText(1024, 'passphrase') }),
 ]);
 
@@ -53,6 +54,8 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('commit'), soPin: secretText(255, 'SO PIN').nullable() }),
   /** Restore and drill: one holder's share (SLIP-39 words or an XOR component), checked in main as it is entered. */
   z.strictObject({ kind: z.literal('enter-share'), holder: ref, share: secretText(2000, 'share') }),
+  /** Restore, drill, re-share, share audit: a share sealed to the holder's card (the envelope file's text), opened in that card in main. */
+  z.strictObject({ kind: z.literal('unseal-share'), holder: ref, envelope: z.string().min(2).max(16_384), card: cardSchema }),
   /** Restore and drill: unwrap the keys; the destination token's user PIN when it is not logged in already. */
   z.strictObject({ kind: z.literal('unwrap'), destPin: secretText(255, 'destination token PIN').nullable() }),
   /** Re-share: an old holder attests, signing with their card, that their old share is destroyed. */

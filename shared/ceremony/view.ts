@@ -174,7 +174,8 @@ export function secretSectionOpen(s: RunState): boolean {
   const secret = s.steps.filter((st) => st.secret);
   const last = secret[secret.length - 1];
   if (!last || s.step[last.id]!.status === 'done') return false;
-  return secret.some((st) => s.step[st.id]!.status === 'done' || s.step[st.id]!.status === 'in-flight');
+  // A share already entered (its holder in the step's progress) lives only in the process that took it.
+  return secret.some((st) => s.step[st.id]!.status === 'done' || s.step[st.id]!.status === 'in-flight' || s.step[st.id]!.holders.length > 0);
 }
 
 export function runView(s: RunState, x: { record: string; secretsHere: boolean }): RunView {

@@ -199,6 +199,8 @@ describe('a share-set record', () => {
     expect(readFileSync(path, 'utf8')).toBe(readFileSync(made, 'utf8'));
     const back = await svc(view.steps).open('share-set-record', `set${record.set.identifier}-record.json`);
     expect(back.opened && back.text).toBe(readFileSync(made, 'utf8'));
+    // Loaded as a sealed share, the record is refused by the envelope's own check (the app's envelope path).
+    expect(await code(svc(view.steps).open('sealed-share', `set${record.set.identifier}-record.json`))).toBe('SEALED_SHARE_INVALID');
     // XOR components (or a run before its split) have no record to save.
     expect(await code(svc([{ kind: 'split', outcome: { scheme: 'xor' } }]).save({ kind: 'share-set-record', run }))).toBe('CEREMONY_STEP_BLOCKED');
   });

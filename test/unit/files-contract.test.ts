@@ -30,10 +30,11 @@ describe('the save contract', () => {
     expect(artefactSchema.safeParse({ kind: 'audit-export', dir: '/tmp' }).success).toBe(false);
   });
 
-  it('loads only public records, by a plain name', () => {
+  it('loads only public records and sealed shares (ciphertext that only its card opens), by a plain name', () => {
     const open = contract['files.open'].input;
     expect(open.safeParse({ kind: 'share-set-record', name: 'set1-record.json' }).success).toBe(true);
-    for (const x of [{ kind: 'sealed-share' }, { kind: 'share-set-record', name: '../x.json' }, { kind: 'share-set-record', name: '/etc/passwd' }, { kind: 'share-set-record', name: '.hidden' }]) {
+    expect(open.safeParse({ kind: 'sealed-share', name: 'ann.sealed.json' }).success).toBe(true);
+    for (const x of [{ kind: 'share' }, { kind: 'component' }, { kind: 'mnemonic' }, { kind: 'sealed-share', name: '../x.json' }, { kind: 'share-set-record', name: '../x.json' }, { kind: 'share-set-record', name: '/etc/passwd' }, { kind: 'share-set-record', name: '.hidden' }]) {
       expect(open.safeParse(x).success, JSON.stringify(x)).toBe(false);
     }
   });

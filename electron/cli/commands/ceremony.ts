@@ -41,6 +41,9 @@ const cardOptions = (c: Command): Command =>
     .addOption(new Option('--card-pin-file <file>', "a file holding the card's PIN (else a hidden prompt)"))
     .addOption(new Option('--passphrase-file <file>', 'a file holding the passphrase, for a person with a passphrase credential'));
 
+/** For the sittings where a holder may open a share sealed to their card instead of typing it. */
+const CARD_MODULE = () => new Option('--card-module <path>', "the PKCS#11 module of the holders' cards, for shares sealed to them (default: the workstation token's)");
+
 /** The person's proof: their card and its PIN, or their passphrase. */
 async function proofOf(s: Services, opts: GlobalOptions, o: CardOpts, who: string): Promise<{ proof: Proof; wipe(): void }> {
   if (o.passphraseFile) {
@@ -292,16 +295,18 @@ export function registerCeremonyCommands(program: Command): void {
     );
 
   c.command('restore-shares')
-    .description('a restore’s or a drill’s secret part in one sitting: each holder types their share (checked at once), the Backup Key is rebuilt and checked, the keys are unwrapped and their check values compared')
+    .description('a restore’s or a drill’s secret part in one sitting: each holder types their share or opens the one sealed to their card (checked at once), the Backup Key is rebuilt and checked, the keys are unwrapped and their check values compared')
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .addOption(new Option('--dest-pin-file <file>', 'the PIN of the destination token, when it is not the workstation token'))
-    .action((o: { run: string; destPinFile?: string }) => withSession(program, async (s, t, opts) => runRestoreSitting(s, t, opts, o)));
+    .addOption(CARD_MODULE())
+    .action((o: { run: string; destPinFile?: string; cardModule?: string }) => withSession(program, async (s, t, opts) => runRestoreSitting(s, t, opts, o)));
 
   c.command('reshare-shares')
     .description('a re-share’s secret part in one sitting: the old holders type their shares, the Backup Key is rebuilt and checked, split for the new holders, each new share shown to its holder alone and verified, the new set committed')
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .addOption(new Option('--no-clear', 'do not clear the screen between holders (for a printed log: then nobody else may watch the terminal)'))
-    .action((o: { run: string; clear: boolean }) => withSession(program, async (s, t, opts) => runReshareSitting(s, t, opts, o)));
+    .addOption(CARD_MODULE())
+    .action((o: { run: string; clear: boolean; cardModule?: string }) => withSession(program, async (s, t, opts) => runReshareSitting(s, t, opts, o)));
 
   c.command('enter-components')
     .description('forming a key from XOR components in one sitting: each holder types their component alone, checked against its printed check value; the key is formed in the HSM')
@@ -309,9 +314,10 @@ export function registerCeremonyCommands(program: Command): void {
     .action((o: { run: string }) => withSession(program, async (s, t, opts) => runComponentSitting(s, t, opts, o)));
 
   c.command('audit-shares')
-    .description('a share audit in one sitting: each holder types their share alone; it is checked on its own against the backup’s record, never combined or kept')
+    .description('a share audit in one sitting: each holder types their share alone, or opens the one sealed to their card; it is checked on its own against the backup’s record, never combined or kept')
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
-    .action((o: { run: string }) => withSession(program, async (s, t, opts) => runAuditSitting(s, t, opts, o)));
+    .addOption(CARD_MODULE())
+    .action((o: { run: string; cardModule?: string }) => withSession(program, async (s, t, opts) => runAuditSitting(s, t, opts, o)));
 
   c.command('bundle')
     .description('where a finished ceremony’s evidence bundle is; --out copies it (to removable media)')

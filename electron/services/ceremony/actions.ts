@@ -18,6 +18,7 @@ import * as restore from './steps-restore';
 import * as audit from './steps-audit';
 import * as components from './steps-components';
 import * as reshare from './steps-reshare';
+import * as sealed from './steps-sealed';
 import * as kek from './steps-kek';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
@@ -47,6 +48,8 @@ export type CeremonyAction =
   | { kind: 'commit'; soPin: string | null }
   /** Restore and drill: one holder's share, checked as it is entered. */
   | { kind: 'enter-share'; holder: string; share: string }
+  /** Restore, drill, re-share, share audit: one holder's share sealed to their card, opened in it (steps-sealed.ts). */
+  | { kind: 'unseal-share'; holder: string; envelope: string; card: CardAccess }
   /** Restore and drill: unwrap the keys; `destPin` logs in to a destination that is not the workstation token. */
   | { kind: 'unwrap'; destPin: string | null }
   | { kind: 'tick'; step?: string }
@@ -142,6 +145,14 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'enter-share':
       await restore.enterShare(ctx, action.holder, action.share);
       return {};
+    case 'unseal-share': {
+      const kind = currentStep(ctx.run.state)?.kind;
+      if (kind !== 'enter-shares' && kind !== 'audit-shares') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the entering or checking of shares.', 'Present the envelope when the ceremony reaches that step.');
+      const p = ctx.run.state.plan.params as unknown as restore.RestorePlan;
+      const input = { sealed: (h: restore.Holder, done: readonly string[]) => sealed.openSealedShare(ctx, p, h, done, { envelope: action.envelope, card: action.card }) };
+      await (kind === 'enter-shares' ? restore.enterShare(ctx, action.holder, input) : audit.auditShare(ctx, action.holder, input));
+      return {};
+    }
     case 'attest':
       ctx.run = await engine.attest(deps, r, { person: person(action.person), proof: action.proof });
       return {};

@@ -141,11 +141,14 @@ async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 
   return { serial: t.serial, model: t.model, manufacturer: t.manufacturer, label: t.label, minPin: t.minPinLength, maxPin: t.maxPinLength };
 }
 
-/** Runs `fn` logged in to the card as its user, and always logs out. One C_Login: a wrong PIN is never retried. */
-async function withCard<T>(hsm: HsmClient, access: CardAccess, expectSerial: string | null, fn: (card: CardIdentity) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` logged in to the card as its user, and always logs out. One C_Login: a wrong PIN is never
+ * retried. `expected` names the card wanted, for the refusal of another one (before the PIN is tried).
+ */
+export async function withCard<T>(hsm: HsmClient, access: CardAccess, expectSerial: string | null, fn: (card: CardIdentity) => Promise<T>, expected = 'the card this person enrolled'): Promise<T> {
   const card = await cardIdentity(hsm, access);
   if (expectSerial !== null && card.serial !== expectSerial) {
-    fail('CARD_WRONG', `This is card ${card.serial}, not the card this person enrolled (${expectSerial}).`, 'Insert the person’s own card. No PIN attempt was used.', { serial: card.serial });
+    fail('CARD_WRONG', `This is card ${card.serial}, not ${expected} (${expectSerial}).`, `Insert ${expected}. No PIN attempt was used.`, { serial: card.serial });
   }
   // On a real card a PIN of the wrong length still costs a try: checked first (shared/pin-length.ts).
   checkPinLength(access.pin, { minPinLength: card.minPin, maxPinLength: card.maxPin }, 'This card');

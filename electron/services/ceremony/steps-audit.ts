@@ -9,7 +9,8 @@ import { currentStep, type RunState } from '../../../shared/ceremony/run';
 import { CustosError, fail } from '../../../shared/result';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
 import { backupFacts } from './plan';
-import { checkShare, type RestorePlan } from './steps-restore';
+import { checkShare, wordsOf, type RestorePlan, type ShareInput } from './steps-restore';
+import { CARD_ACCESS_CODES } from './steps-sealed';
 import { complete } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
@@ -33,7 +34,7 @@ export async function runCheckAudit(ctx: StepContext): Promise<void> {
 }
 
 /** One holder's share, checked on its own; the result (good or not) is recorded, the share is not. */
-export async function auditShare(ctx: StepContext, holderRef: string, text: string): Promise<{ index: number; ok: true }> {
+export async function auditShare(ctx: StepContext, holderRef: string, input: ShareInput): Promise<{ index: number; ok: true }> {
   requireRunning(ctx.run);
   requireNotInterrupted(ctx, ctx.run);
   const s = ctx.run.state;
@@ -48,9 +49,10 @@ export async function auditShare(ctx: StepContext, holderRef: string, text: stri
   const actor = { person: h.person, name: h.name, role: 'custodian' as const };
   let bytes: Buffer;
   try {
-    bytes = await checkShare(ctx, p, h, done, text);
+    bytes = await checkShare(ctx, p, h, done, await wordsOf(input, h, done));
   } catch (e) {
-    if (e instanceof CustosError) {
+    // A card that is absent, another card, or a mistyped PIN says nothing about the share: not recorded.
+    if (e instanceof CustosError && !CARD_ACCESS_CODES.includes(e.appError.code)) {
       // No `holder` on the event: a failed check does not count as checked; the holder may try again.
       ctx.run = await append(ctx, ctx.run, [{ actor, event: { type: 'step.progress', step: step.id, outcome: { holder: h.person, name: h.name, index: h.index, checked: false, error: e.appError.code } } }]).catch(() => ctx.run);
     }
@@ -59,7 +61,7 @@ export async function auditShare(ctx: StepContext, holderRef: string, text: stri
   bytes.fill(0);
   const all = done.length + 1 === p.holders.length;
   ctx.run = await append(ctx, ctx.run, [
-    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, checked: true, recognisedBy: h.fingerprint ? 'fingerprint' : 'check value' } } },
+    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, checked: true, recognisedBy: h.fingerprint ? 'fingerprint' : 'check value', ...(typeof input === 'string' ? {} : { from: 'sealed' }) } } },
     ...(all ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { checked: p.holders.map((x) => x.name), of: p.count } } }] : []),
   ]);
   return { index: h.index, ok: true };

@@ -77,7 +77,11 @@ export async function runCheckRestore(ctx: StepContext): Promise<void> {
 }
 
 /** One holder's share, checked alone: decoded, of this set, this holder's own, not entered before. */
-export async function enterShare(ctx: StepContext, holderRef: string, text: string): Promise<{ index: number; entered: number; needed: number }> {
+/** What a holder gives: typed words, or a way to get them (an envelope opened in their card: steps-sealed.ts). */
+export type ShareInput = string | { sealed: (h: Holder, done: readonly string[]) => Promise<string> };
+export const wordsOf = (input: ShareInput, h: Holder, done: readonly string[]): Promise<string> => (typeof input === 'string' ? Promise.resolve(input) : input.sealed(h, done));
+
+export async function enterShare(ctx: StepContext, holderRef: string, input: ShareInput): Promise<{ index: number; entered: number; needed: number }> {
   requireRunning(ctx.run);
   requireNotInterrupted(ctx, ctx.run);
   const s = ctx.run.state;
@@ -91,20 +95,20 @@ export async function enterShare(ctx: StepContext, holderRef: string, text: stri
   const done = s.step[step.id]!.holders;
   if (done.includes(h.person)) fail('SHARE_DUPLICATE', `${h.name}’s share was entered already; the same share counts once.`, 'The next holder enters their share.');
   const sec = ctx.secrets.get(s.plan.run) ?? { bk: Buffer.alloc(0), shares: new Map(), shareBytes: new Map(), facts: {} };
-  const record = await checkShare(ctx, p, h, done, text);
+  const record = await checkShare(ctx, p, h, done, await wordsOf(input, h, done));
   sec.shareBytes.set(h.person, record);
   ctx.secrets.set(s.plan.run, sec);
   const entered = done.length + 1;
   // The share that completes the set closes the step in the same write.
   const actor = { person: h.person, name: h.name, role: 'custodian' as const };
   ctx.run = await append(ctx, ctx.run, [
-    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true } } },
+    { actor, event: { type: 'step.progress', step: step.id, holder: h.person, outcome: { holder: h.person, name: h.name, index: h.index, entered: true, ...(typeof input === 'string' ? {} : { from: 'sealed' }) } } },
     ...(entered >= needed(p) ? [{ actor, event: { type: 'step.completed' as const, step: step.id, outcome: { entered, needed: needed(p) } } }] : []),
   ]);
   return { index: h.index, entered, needed: needed(p) };
 }
 
-type Holder = RestorePlan['holders'][number];
+export type Holder = RestorePlan['holders'][number];
 
 /**
  * One share, checked alone against the backup's record: it decodes, belongs to the backup's set, is
@@ -112,7 +116,6 @@ type Holder = RestorePlan['holders'][number];
  * (whose it is, if it is another holder's). Returns the share's bytes for the caller to keep or wipe.
  */
 export async function checkShare(ctx: StepContext, p: RestorePlan, h: Holder, done: readonly string[], text: string): Promise<Buffer> {
-  const s = ctx.run.state;
   let record: Buffer;
   if (p.backup.scheme === 'xor') {
     const hex = text.replace(/\s+/g, '');
@@ -139,17 +142,24 @@ export async function checkShare(ctx: StepContext, p: RestorePlan, h: Holder, do
       fail('SHARE_SET_MISMATCH', `This share is from another set (set ${share.identifier}), not from this backup’s (set ${p.backup.identifier}).`, `${h.name} enters the share they received at the backup ceremony of ${p.backup.run.slice(0, 8)}.`);
     }
     const fp = await shareFingerprint(share);
-    const owner = entering(p).find((x) => x.fingerprint === fp);
-    if (fp !== h.fingerprint) {
-      if (owner && done.includes(owner.person)) fail('SHARE_DUPLICATE', `This is share ${owner.index}, which ${owner.name} has entered already.`, `${h.name} enters their own share.`);
-      if (owner) fail('SHARE_WRONG_HOLDER', `This is share ${owner.index} (${owner.name}’s), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
-      const other = unnamedOwner(ctx, p, (x) => x.fingerprint === fp);
-      if (other) fail('SHARE_WRONG_HOLDER', `This is share ${other.index} (${other.name}’s, who is not named to enter one in this ${what(s)}), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
-      fail('SHARE_NOT_IN_RECORD', `This share of the set is not the one recorded for ${h.name} (share ${h.index}).`, `${h.name} checks the share against their sheet.`);
-    }
+    if (fp !== h.fingerprint) refuseOtherShare(ctx, p, h, done, fp, 'This is');
     record = Buffer.from(text.trim().toLowerCase().split(/\s+/).join(' '), 'utf8');
   }
   return record;
+}
+
+/**
+ * A share (typed, or named by a sealed envelope's header) whose fingerprint is not `h`'s: says whose
+ * it is — entered already, another named holder's, a holder's not named here — or that the record
+ * does not list it for `h`. `lead` begins the sentence ("This is", "This envelope holds").
+ */
+export function refuseOtherShare(ctx: StepContext, p: RestorePlan, h: Holder, done: readonly string[], fp: string, lead: string): never {
+  const owner = entering(p).find((x) => x.fingerprint === fp);
+  if (owner && done.includes(owner.person)) fail('SHARE_DUPLICATE', `${lead} share ${owner.index}, which ${owner.name} has entered already.`, `${h.name} enters their own share.`);
+  if (owner) fail('SHARE_WRONG_HOLDER', `${lead} share ${owner.index} (${owner.name}’s), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
+  const other = unnamedOwner(ctx, p, (x) => x.fingerprint === fp);
+  if (other) fail('SHARE_WRONG_HOLDER', `${lead} share ${other.index} (${other.name}’s, who is not named to enter one in this ${what(ctx.run.state)}), not ${h.name}’s share ${h.index}.`, `${h.name} enters their own share.`);
+  return fail('SHARE_NOT_IN_RECORD', `${lead === 'This is' ? 'This share of the set is' : `${lead} a share that is`} not the one recorded for ${h.name} (share ${h.index}).`, `${h.name} checks the share against their sheet.`);
 }
 
 export async function runRebuild(ctx: StepContext): Promise<void> {

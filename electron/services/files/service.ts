@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Artefact, OpenOutcome, SavedFile, SaveOutcome, SavePlace } from '../../../shared/files';
+import type { Artefact, LoadableKind, OpenOutcome, SavedFile, SaveOutcome, SavePlace } from '../../../shared/files';
 import type { TokenRef } from '../../../shared/keys';
 import { CustosError, fail } from '../../../shared/result';
 import { parseShareSetRecordJson, serializeShareSetRecord } from '../../../shared/shares/record';
@@ -16,6 +16,7 @@ import type { ArchiveDoor } from '../archive/door';
 import type { CeremonyService } from '../ceremony/service';
 import type { KeyService } from '../key-service';
 import { readRecord } from '../shares/records';
+import { parseSealedShareJson } from '../shares/sealed';
 import { checkFileName, writeError, writeFileAtomic, writeFolderAtomic, writeNew } from './atomic';
 import type { FileFilter, SavePlaces } from './places';
 
@@ -106,13 +107,18 @@ export class FileService {
     );
   }
 
-  /** Loads a public record from a file the person chooses: at most RECORD_FILE_MAX bytes, checked by its schema. */
-  async open(kind: 'share-set-record', name?: string): Promise<OpenOutcome> {
-    const path = await this.deps.places.openFile({ title: 'Open a share-set record', filters: [{ name: 'Share-set record', extensions: ['json'] }], ...(name ? { name } : {}) });
+  /**
+   * Loads a file the person chooses: at most RECORD_FILE_MAX bytes, checked by its schema. A share-set
+   * record, or a sealed share (its envelope: the share inside is opened only by its card, in main).
+   */
+  async open(kind: LoadableKind, name?: string): Promise<OpenOutcome> {
+    const what = kind === 'sealed-share' ? 'sealed share' : 'share-set record';
+    const path = await this.deps.places.openFile({ title: `Open a ${what}`, filters: [{ name: kind === 'sealed-share' ? 'Sealed share' : 'Share-set record', extensions: ['json'] }], ...(name ? { name } : {}) });
     if (!path) return { opened: false };
-    const text = readBoundedText(path, RECORD_FILE_MAX, 'share-set record');
-    // The record's own checks (format, version, set, groups, fingerprints) with their typed errors.
-    readRecord(text);
+    const text = readBoundedText(path, RECORD_FILE_MAX, what);
+    // The format's own checks (format, version, fields; for a record its set, groups, fingerprints) with their typed errors.
+    if (kind === 'sealed-share') parseSealedShareJson(text);
+    else readRecord(text);
     await this.deps.activity.note({ action: 'file.open', objectType: 'file', objectId: basename(path), details: { kind, path, bytes: Buffer.byteLength(text), sha256: sha256(Buffer.from(text, 'utf8')) } });
     return { opened: true, name: basename(path), text };
   }

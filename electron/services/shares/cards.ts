@@ -132,19 +132,26 @@ export class CardShareService {
   }
 
   /**
+   * Opens a sealed share on the logged-in card: its words, unchecked. The caller checks them (against
+   * a share-set record here, against a backup's record in a ceremony) before anything uses them.
+   */
+  async open(t: TokenRef, env: SealedShare): Promise<string> {
+    const ref = await this.findRecipientKey(t, env);
+    const { plaintext } = await this.hsm.call('unsealShare', { ...this.tok(t), ref, payload: sealedPayload(env) });
+    try {
+      return Buffer.from(plaintext).toString('utf8');
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /**
    * Opens a sealed share on the logged-in card and checks it against the record. The share never
    * appears in an error: failures name positions, sets, holders and fingerprints only.
    */
   async unseal(t: TokenRef, env: SealedShare, record: ShareSetRecord): Promise<UnsealResult> {
     const entry = envelopeRecordEntry(env, record);
-    const ref = await this.findRecipientKey(t, env);
-    const { plaintext } = await this.hsm.call('unsealShare', { ...this.tok(t), ref, payload: sealedPayload(env) });
-    let mnemonic: string;
-    try {
-      mnemonic = Buffer.from(plaintext).toString('utf8');
-    } finally {
-      plaintext.fill(0);
-    }
+    const mnemonic = await this.open(t, env);
     const check = await verifyShareAgainstRecord(mnemonic, record, entry.holder === null ? {} : { holder: entry.holder });
     if (!check.ok) {
       const e = shareCheckError(check);

@@ -171,6 +171,16 @@ export class CeremoniesPage {
   async enterShare(name: string): Promise<void> {
     await this.current.getByRole('button', { name: `Enter ${name}’s share` }).click();
   }
+  /** The holder chooses to open the share sealed to their card, and loads its envelope from the save folder. */
+  async loadSealedShare(name: string, file: string): Promise<void> {
+    await this.current.getByRole('radio', { name: new RegExp(`^Open the share sealed to ${escape(name)}’s card`) }).check();
+    const opener = this.current.getByTestId('open-sealed-share');
+    await opener.getByRole('combobox').selectOption(file);
+    await opener.getByRole('button', { name: 'Load this file' }).click();
+  }
+  get sealedLoaded(): Locator {
+    return this.current.getByTestId('sealed-loaded');
+  }
   get rebuilt(): Locator {
     return this.page.getByTestId('rebuilt');
   }

@@ -3,6 +3,7 @@ import type { RunView } from '../../../../shared/ceremony/view';
 import { presentSlots, useTokens } from '../../../stores/tokens';
 import { hexGroups, namesList, targetInSentence, targetTitle } from '../words';
 import { Failure, OneButton, PinForm, type PanelProps } from './Panels';
+import { SealedShareInput, ShareWay } from './SealedShareInput';
 import { ShareInput } from './ShareInput';
 import { destinationNeedsPin, outcomeOf, restoreView } from './params';
 
@@ -15,10 +16,11 @@ import { destinationNeedsPin, outcomeOf, restoreView } from './params';
 /** The Backup Key is 256 bits, so each of its SLIP-39 shares is 33 words (SLIP-39 §"Format of the share mnemonic"). */
 const BACKUP_KEY_SHARE_WORDS = 33;
 
-export function EnterSharePanel({ view, actor, step }: PanelProps) {
+export function EnterSharePanel({ view, actor, step, workstationUri }: PanelProps) {
   const input = view.current!.input;
   const r = restoreView(view);
   const [round, setRound] = useState(0);
+  const [ways, setWays] = useState<Record<string, 'typed' | 'sealed'>>({});
   if (input.kind !== 'enter-share' || !actor || !r) return <Failure step={step} title="The shares could not be entered" />;
   const entered = input.holders.filter((h) => h.done);
   const indexOf = (person: string) => r.holders.find((h) => h.person === person)?.index;
@@ -28,6 +30,12 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
     await step.act({ kind: 'enter-share', holder: actor.person, share }, actor.person);
     // Whatever main answered, the words typed are gone from the page.
     setRound((n) => n + 1);
+  };
+  const way = ways[actor.person] ?? 'typed';
+  const sendSealed = async (envelope: string, card: { module: string; token: string; pin: string }) => {
+    if (step.busy) return false;
+    const res = await step.act({ kind: 'unseal-share', holder: actor.person, envelope, card }, actor.person);
+    return !!res?.ok;
   };
 
   return (
@@ -46,8 +54,21 @@ export function EnterSharePanel({ view, actor, step }: PanelProps) {
         ))}
       </ol>
       {/* Above the words, so that it is in view when the words have been cleared for typing again. */}
-      <Failure step={step} title={`${actor.name}’s share was not accepted: nothing was counted`} />
-      <ShareInput holder={actor} scheme={r.scheme} words={BACKUP_KEY_SHARE_WORDS} verb="Enter" busyText="Checking the share against the backup’s record…" busy={step.busy} round={round} onSend={send} />
+      {way === 'typed' ? <Failure step={step} title={`${actor.name}’s share was not accepted: nothing was counted`} /> : null}
+      {r.scheme !== 'xor' ? <ShareWay way={way} onWay={(w) => setWays({ ...ways, [actor.person]: w })} name={actor.name} /> : null}
+      {way === 'sealed' ? (
+        <SealedShareInput
+          key={`${actor.person}:${round}`}
+          holder={actor}
+          workstationUri={workstationUri}
+          busy={step.busy}
+          verb="Enter"
+          failure={<Failure step={step} title={`${actor.name}’s share was not accepted: nothing was counted`} />}
+          onSend={sendSealed}
+        />
+      ) : (
+        <ShareInput holder={actor} scheme={r.scheme} words={BACKUP_KEY_SHARE_WORDS} verb="Enter" busyText="Checking the share against the backup’s record…" busy={step.busy} round={round} onSend={send} />
+      )}
       <p className="hint">
         Each share is checked on its own as soon as it is entered: it must be of this backup, be {actor.name}’s own, and not have been entered already. The shares stay in
         this computer’s memory only, until the Backup Key is rebuilt.

@@ -92,7 +92,7 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
       return { who, what: runWords(cur.kind, n).what };
     case 'enter-share':
-      return { who, what: 'type your share from your share sheet, alone at the keyboard', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
+      return { who, what: 'type your share from your share sheet, alone at the keyboard (or open the one sealed to your card, with its PIN)', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'unwrap':
       return view.type === 'restore-drill'
         ? { who, what: 'unwrap the keys into a session and compare their check values', note: 'Everyone: read the check values aloud as they appear. Nothing is kept.' }
@@ -102,7 +102,7 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'enter-component':
       return { who, what: 'open your sealed envelope and type your component, alone at the keyboard', note: `It is checked at once against the check value printed with it. Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'audit-share':
-      return { who, what: 'type your share from your share sheet, alone at the keyboard: it is checked on its own and not kept', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
+      return { who, what: 'type your share from your share sheet, alone at the keyboard (or open the one sealed to your card, with its PIN): it is checked on its own and not kept', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'attest':
       return { who, what: 'destroy your old share sheet in front of the witness, then sign with your card that it is destroyed', note: `Sign only if it is destroyed: the record keeps your signature.${then ? ` ${then}` : ''}` };
     case 'none':
