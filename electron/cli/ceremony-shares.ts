@@ -50,7 +50,7 @@ class Prompter {
 const CLEAR = '\x1b[2J\x1b[3J\x1b[H';
 
 /** What one sitting at the terminal uses: where words go, the prompts, and the run's actions. */
-interface Sitting {
+export interface Sitting {
   say: (text: string) => void;
   emit: (obj: Record<string, unknown>) => void;
   ask: Prompter;
@@ -58,7 +58,7 @@ interface Sitting {
   opts: GlobalOptions;
 }
 
-function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string): Sitting {
+export function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string): Sitting {
   return {
     say: (text: string) => process.stderr.write(text + '\n'),
     emit: (obj: Record<string, unknown>) => void (opts.json && process.stdout.write(JSON.stringify(obj) + '\n')),
