@@ -38,6 +38,12 @@ export async function runComponentSheetsSitting(s: Services, t: { module: string
     const out = v.steps.find((x) => x.kind === 'make-components')!.outcome!;
     say(`${String(out.algorithm)} key “${String(out.label)}” formed inside the HSM from ${(out.components as unknown[]).length} components made by the token's random number generator. Its check value: ${String(out.checkValue)} (${String(out.checkMethod)}). Read it aloud.`);
     emit({ event: 'made', checkValue: out.checkValue, components: out.components });
+    // The witness ticks the making (the check value read aloud) here: the components live in this process.
+    if (v.current?.input.kind === 'tick') {
+      const witness = v.current.actors[0]?.name ?? 'the witness';
+      await ask.ask(`${witness} (witness): the key's check value was read aloud as shown; press Enter to tick the step.`);
+      v = (await act({ kind: 'tick' }, witness)).view;
+    }
 
     while (v.current?.input.kind === 'component-sheet') {
       const next = v.current.input.holders.find((h) => !h.done)!;
