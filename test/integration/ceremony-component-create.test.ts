@@ -6,9 +6,14 @@
 // serials and no component; then the round trip: the components read off the sheets, formed again
 // by the component-form ceremony, give the same check value.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Activity } from '../../electron/services/activity/activity';
+import { ArchiveDoor } from '../../electron/services/archive/door';
+import { FileService } from '../../electron/services/files/service';
+import { folderPlaces } from '../../electron/services/files/places';
+import { KeyService } from '../../electron/services/key-service';
 import { componentKeyGaps } from '../../electron/services/ceremony/steps-component-create';
 import { keyCheckValues } from '../../electron/services/kcv';
 import { combineComponents } from '../../shared/components';
@@ -105,6 +110,18 @@ describe('creating a key as XOR components', () => {
     expect(v.current!.input.kind).toBe('component-sheet');
     expect((await failure(f.service.act(f.session, run, { kind: 'component-sheet', holder: 'Ben Baker' }, null))).code).toBe('CEREMONY_STEP_BLOCKED');
     expect((await failure(f.service.act(f.session, run, { kind: 'component-sheet', holder: 'Wes Witness' }, null))).code).toBe('PERSON_NOT_FOUND');
+    // The app's save: main makes the sheet of the holder whose turn it is, and only that one.
+    const media = join(f.fx.dir, 'media');
+    mkdirSync(media);
+    const activity = new Activity({ hsm: f.hsm, dataDir: f.dataDir, via: 'app', modules: () => [SOFTHSM_MODULE] });
+    activity.signIn(f.session, 'Otto Operator');
+    const files = new FileService({ keys: new KeyService(f.hsm), withConfigured: (_m, work) => work(), archive: () => new ArchiveDoor(f.hsm, f.dataDir), ceremonies: () => f.service, activity, places: folderPlaces(media) });
+    const artefact = (holder: string) => ({ kind: 'component-sheet' as const, module: f.session.module, token: f.session.token, run, holder });
+    expect((await failure(files.save(artefact('Ben Baker')))).code).toBe('CEREMONY_STEP_BLOCKED');
+    const saved = await files.save(artefact('Ann Archer'));
+    expect(saved).toMatchObject({ saved: true, mode: '600', path: join(media, 'component-1-of-3-ann-archer.pdf') });
+    expect(statSync(join(media, 'component-1-of-3-ann-archer.pdf')).mode & 0o777).toBe(0o600);
+    expect(pdfText(readFileSync(join(media, 'component-1-of-3-ann-archer.pdf')), 'saved.pdf')).toContain('Ann Archer');
     sheets = [];
     for (const [i, name] of ['Ann Archer', 'Ben Baker', 'Cat Cole'].entries()) {
       const r = await f.service.act(f.session, run, { kind: 'component-sheet', holder: name }, null);
