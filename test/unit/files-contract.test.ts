@@ -16,6 +16,11 @@ describe('the save contract', () => {
     expect(artefactSchema.safeParse(sheet).success).toBe(true);
     expect(artefactSchema.safeParse({ ...sheet, component: 'AAAA' }).success).toBe(false);
     expect(artefactSchema.safeParse({ ...sheet, pdf: 'AAAA' }).success).toBe(false);
+    // The window cannot ask the ceremony for a sheet's bytes: that action is main's own (the save and the CLI).
+    const act = contract['ceremony.act'].input;
+    const at = { module: sheet.module, token: 'pkcs11:token=A', run: sheet.run, by: null };
+    expect(act.safeParse({ ...at, action: { kind: 'component-printed', holder: 'Ann Archer' } }).success).toBe(true);
+    expect(act.safeParse({ ...at, action: { kind: 'component-sheet', holder: 'Ann Archer' } }).success).toBe(false);
   });
 
   it('refuses an unknown kind, extra fields (bytes, a path) and a secret by any name', () => {
