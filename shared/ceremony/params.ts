@@ -198,6 +198,8 @@ export const componentFormParamsSchema = z.strictObject({
   componentCheckValues: z.array(checkValueParam).min(2).max(9),
   /** The check value of the whole key, when the sending party gave one. */
   keyCheckValue: checkValueParam.optional(),
+  /** The serial number of each component's sealed envelope, as recorded when it was sealed (a component-creation record), same order. */
+  envelopes: z.array(z.string().trim().min(1).max(64)).min(2).max(9).optional(),
 });
 export type ComponentFormParams = z.infer<typeof componentFormParamsSchema>;
 /** The keys a component-creation ceremony makes: AES, or TDES as PCI key components often are (2-key K1‖K2 or 3-key). */
@@ -297,6 +299,7 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each component has its own holder (split knowledge).');
     if (p.componentCheckValues.length !== p.holders.length) problems.push(`${p.componentCheckValues.length} check values are given for ${p.holders.length} components: one check value per component, in order.`);
     if (p.algorithm === 'TDES' && p.usages.includes('sign')) problems.push('A TDES key formed here encrypts or wraps; it is not used for signing.');
+    if (p.envelopes && p.envelopes.length !== p.holders.length) problems.push(`${p.envelopes.length} envelope serial numbers are given for ${p.holders.length} components: one per component, in order.`);
   }
   if (type === 'component-creation') {
     const p = params as ComponentCreationParams;

@@ -20,7 +20,7 @@ export type StepInput =
   /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
   /** Share audit: each holder checks their share alone; `failed` holders tried and did not pass (they may try again, or the audit is closed with an exception). */
   /** Forming a key: each holder types their component alone; `done` ones matched their printed check value. */
-  | { kind: 'enter-component'; holders: Array<{ person: string; name: string; index: number; checkValue: string; done: boolean }> }
+  | { kind: 'enter-component'; holders: Array<{ person: string; name: string; index: number; checkValue: string; done: boolean; envelope?: string }> }
   /** Creating components: one holder at a time takes their printed sheet; then each checks it and gives the envelope's serial. */
   | { kind: 'component-sheet'; holders: Array<{ person: string; name: string; index: number; done: boolean }> }
   | { kind: 'seal-component'; holders: Array<{ person: string; name: string; index: number; done: boolean; failed: boolean }> }
@@ -124,10 +124,10 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
     case 'enter-components': {
       const due = quorumStepsDue(s, step).find((q) => approvalsFor(s, q.id).length < q.quorum!.threshold);
       if (due) break;
-      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number; checkValue: string }> | undefined) ?? [];
+      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number; checkValue: string; envelope?: string }> | undefined) ?? [];
       const doneBy = s.step[step.id]!.holders;
       return secretsHere || doneBy.length === 0
-        ? { kind: 'enter-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, checkValue: h.checkValue, done: doneBy.includes(h.person) })) }
+        ? { kind: 'enter-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, checkValue: h.checkValue, done: doneBy.includes(h.person), ...(h.envelope ? { envelope: h.envelope } : {}) })) }
         : { kind: 'none' };
     }
     case 'print-components':

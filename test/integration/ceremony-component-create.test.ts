@@ -196,7 +196,7 @@ describe('creating a key as XOR components', () => {
     const kcvs = parts.map((p) => keyCheckValues('AES', p).cmac.toUpperCase());
     let v = await f.service.plan(f.session, {
       definition: 'custos/component-form',
-      params: { label: 'Terminal ZMK 2026 (re-formed)', algorithm: 'AES', usages: ['wrap'], holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'], componentCheckValues: kcvs, keyCheckValue: keyKcv },
+      params: { label: 'Terminal ZMK 2026 (re-formed)', algorithm: 'AES', usages: ['wrap'], holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'], componentCheckValues: kcvs, keyCheckValue: keyKcv, envelopes: ['TE-1001', 'TE-1002', 'TE-1003'] },
       participants: cast(),
     });
     const run = v.run;
@@ -206,6 +206,8 @@ describe('creating a key as XOR components', () => {
     v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
     v = await f.act(run, { kind: 'run' }, 'Ada Admin');
     for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'form-key', person: c, proof: f.card(c) });
+    // The envelopes recorded when the components were sealed are shown before each is opened.
+    expect(v.current!.input).toMatchObject({ kind: 'enter-component', holders: [{ envelope: 'TE-1001' }, { envelope: 'TE-1002' }, { envelope: 'TE-1003' }] });
     for (const [i, name] of ['Ann Archer', 'Ben Baker', 'Cat Cole'].entries()) v = await f.act(run, { kind: 'enter-component', holder: name, component: parts[i]!.toString('hex') });
     v = await f.act(run, { kind: 'run' }, 'Otto Operator');
     expect(v.steps.find((s) => s.kind === 'form-key')!.outcome!.checkValue).toBe(keyKcv);

@@ -322,7 +322,7 @@ function shareHolder(b: BackupFacts, register: PersonRecord[], participants: Par
 
 /** Forming a key from components: each holder with their component's number and the check value printed for it. */
 function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
-  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase() }));
+  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase(), ...(p.envelopes ? { envelope: p.envelopes[i]! } : {}) }));
   return {
     label: p.label,
     algorithm: p.algorithm,
