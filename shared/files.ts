@@ -3,8 +3,8 @@ import { z } from 'zod';
 // What the window may ask main to save to a file or folder the person chooses (removable media,
 // across the air gap), and to load from one. The window names an artefact; main makes its bytes
 // itself and writes them: a window that a script got into can still only save what this list
-// names, where the person pointed the dialog. Nothing secret is an artefact kind — no share, PIN,
-// component or plaintext key — so no request can carry one out (NIST SP 800-57 Part 2 §6.7:
+// names, where the person pointed the dialog. Nothing secret is an artefact kind — no share, PIN or
+// plaintext key — so no request can carry one out, except a component sheet at its holder's turn (below) (NIST SP 800-57 Part 2 §6.7:
 // secret keying material leaves a cryptographic boundary only wrapped).
 
 const modulePath = z.string().min(1).max(4096).refine((s) => s.startsWith('/') && !s.includes('\0'), 'Give the absolute path of the PKCS#11 module.');
@@ -23,6 +23,12 @@ export const artefactSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('bundle'), run: runId }),
   /** The printable record (PDF) from a finished ceremony's evidence bundle. */
   z.strictObject({ kind: z.literal('bundle-pdf'), run: runId }),
+  /**
+   * The one secret artefact: a component-creation ceremony's sheet for the holder whose turn it is
+   * (a PDF holding their component, saved 0600 for them to print). Main makes it only at that turn,
+   * from the component in its own memory; the window names the run and the holder, never the bytes.
+   */
+  z.strictObject({ kind: z.literal('component-sheet'), module: modulePath, token: tokenUri, run: runId, holder: z.string().trim().min(1).max(128) }),
   /** The share-set record a backup ceremony made (custos.shareset v1: holders and fingerprints, no share). Public. */
   z.strictObject({ kind: z.literal('share-set-record'), run: runId }),
 ]);

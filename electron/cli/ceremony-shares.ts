@@ -51,7 +51,7 @@ class Prompter {
 const CLEAR = '\x1b[2J\x1b[3J\x1b[H';
 
 /** What one sitting at the terminal uses: where words go, the prompts, and the run's actions. */
-interface Sitting {
+export interface Sitting {
   say: (text: string) => void;
   emit: (obj: Record<string, unknown>) => void;
   ask: Prompter;
@@ -61,7 +61,7 @@ interface Sitting {
   cardModule: string;
 }
 
-function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string, cardModule?: string): Sitting {
+export function sitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, run: string, cardModule?: string): Sitting {
   return {
     say: (text: string) => process.stderr.write(text + '\n'),
     emit: (obj: Record<string, unknown>) => void (opts.json && process.stdout.write(JSON.stringify(obj) + '\n')),
@@ -340,7 +340,7 @@ export async function runComponentSitting(s: Services, t: { module: string; toke
     if (v.current.input.kind === 'approve') invalidInput(`Forming the key needs ${v.current.input.threshold} custodian approvals before any envelope is opened: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step form-key`.');
     while (v.current?.input.kind === 'enter-component') {
       const next = v.current.input.holders.find((h) => !h.done)!;
-      say(`\n=== COMPONENT ${next.index}: ${next.name} ===\n${next.name} alone at the keyboard; everyone else looks away. Its printed check value: ${next.checkValue}.`);
+      say(`\n=== COMPONENT ${next.index}: ${next.name} ===\n${next.envelope ? `Before it is opened, everyone compares the envelope's serial number with the record's: ${next.envelope}, and checks that the envelope is intact.\n` : ''}${next.name} alone at the keyboard; everyone else looks away. Its printed check value: ${next.checkValue}.`);
       v = (await typeUntilAccepted(sit, {
         name: next.name,
         prompt: `${next.name}, type component ${next.index}: `,

@@ -38,6 +38,9 @@ function nextCommand(v: RunView): string[] {
       return [`custos ceremony restore-shares ${run}   (the shares are entered, the Backup Key rebuilt and the keys unwrapped in one sitting)`];
     case 'enter-component':
       return [`custos ceremony enter-components ${run}   (each holder types their component alone; then the key is formed in the HSM)`];
+    case 'component-sheet':
+    case 'seal-component':
+      return [`custos ceremony component-sheets ${run}   (each holder's sheet printed to a file the operator names; then each holder types its check value and the envelope's serial)`];
     case 'audit-share':
       return [`custos ceremony audit-shares ${run}   (each holder in turn types their share, alone at the keyboard; nothing is rebuilt or kept)`];
     case 'attest':
@@ -48,6 +51,7 @@ function nextCommand(v: RunView): string[] {
     case 'hand-over':
     case 'verify-share':
     case 'none':
+      if (v.type === 'component-creation' && (c.kind === 'print-components' || c.kind === 'seal-components')) return [`custos ceremony resume ${run}   (the components were lost with the process that made them: new ones are made)`];
       if (v.type === 'reshare') return [`custos ceremony resume ${run}   (the re-share's secret part runs in one sitting: custos ceremony reshare-shares)`];
       return c.kind === 'make-backup-key' || c.kind === 'split' || c.kind === 'hand-over' || c.kind === 'verify-shares' || c.kind === 'commit-backup'
         ? [`custos ceremony shares ${run} --so-pin-file FILE   (the Backup Key is made, handed over, verified and committed in one sitting)`]

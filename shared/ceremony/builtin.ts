@@ -246,6 +246,27 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
   },
   {
     ...base,
+    id: 'custos/component-creation',
+    revision: 1,
+    type: 'component-creation',
+    title: 'Create a key as XOR components',
+    summary:
+      'Creates a symmetric key as XOR components (PCI PIN, ANSI X9.24 style): with the quorum’s approval the HSM’s random number generator makes one component per holder, the key is formed inside the HSM and its check value recorded; each holder alone receives their component printed on its own sheet, types back its check value from the sheet, seals it in a tamper-evident envelope and gives the envelope’s serial number.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos checks that the label is free and that the token can hold and check a key of this type, before anything is made.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the key to make and who holds which component.' },
+      { id: 'make-components', kind: 'make-components', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'print-components', kind: 'print-components' },
+      { id: 'seal-components', kind: 'seal-components', witness: true },
+      { id: 'archive', kind: 'archive' },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
+  {
+    ...base,
     id: 'custos/kek-rotation',
     revision: 1,
     type: 'kek-rotation',

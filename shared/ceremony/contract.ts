@@ -64,6 +64,9 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('audit-share'), holder: ref, share: secretText(2000, 'share') }),
   /** Forming a key: one holder's XOR component (hex), checked in main against its printed check value. */
   z.strictObject({ kind: z.literal('enter-component'), holder: ref, component: secretText(200, 'component') }),
+  /** Creating components: the holder has their printed sheet; then the check value read from it and the envelope's serial. */
+  z.strictObject({ kind: z.literal('component-printed'), holder: ref }),
+  z.strictObject({ kind: z.literal('seal-component'), holder: ref, checkValue: secretText(200, 'check value'), envelope: z.string().max(200) }),
   z.strictObject({ kind: z.literal('tick'), step: ref.optional() }),
   z.strictObject({ kind: z.literal('exception'), role: z.enum(ROLES), step: ref.nullable(), expected: words(1000), happened: words(1000) }),
   z.strictObject({ kind: z.literal('decide'), id: ref, decision: words(1000) }),

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation', 'component-creation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -31,6 +31,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   rotation: 'Rotation of a managed key',
   'component-form': 'Form a key from XOR components',
   'kek-rotation': 'Archive KEK rotation',
+  'component-creation': 'Create a key as XOR components',
 });
 
 /**
@@ -68,6 +69,9 @@ export const STEP_KINDS = [
   'enter-components',
   'form-key',
   'rotate-kek',
+  'make-components',
+  'print-components',
+  'seal-components',
   'print',
   'sign-off',
 ] as const;
@@ -319,6 +323,30 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval, a new Archive KEK is made inside the HSM and every archived key is re-wrapped under it there, in batches, each checked by unwrapping it again. Only when every version is re-wrapped and checked is the old KEK retired (kept, not destroyed). It can be cancelled and resumed.',
+  },
+  'make-components': {
+    title: 'Make the components and form the key',
+    actor: 'operator',
+    changes: true,
+    secret: true,
+    perHolder: false,
+    say: 'With the quorum’s approval the HSM’s random number generator gives one component per holder; the key they form enters the HSM wrapped under a transport key made inside it, and the HSM computes its check value. The components stay in this computer’s memory only, until each is printed for its holder.',
+  },
+  'print-components': {
+    title: 'Print each holder’s component sheet',
+    actor: 'custodian',
+    changes: false,
+    secret: true,
+    perHolder: true,
+    say: 'One holder at a time: their component is printed on its own sheet, which only they take from the printer. Nobody else looks at it.',
+  },
+  'seal-components': {
+    title: 'Check each sheet and seal it',
+    actor: 'custodian',
+    changes: false,
+    secret: true,
+    perHolder: true,
+    say: 'Each holder in turn types the check value printed on their sheet, so a misprint is caught now; then seals the sheet in a tamper-evident envelope and gives the envelope’s serial number, which goes into the record.',
   },
   print: {
     title: 'Print',

@@ -114,6 +114,14 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['generate'],
     beforeFingerprint: [],
   },
+  // Creating a key as XOR components: made under the quorum, each sheet printed for its holder
+  // alone, checked and sealed before the ceremony ends (PCI PIN Req. 20, X9.24-1 components).
+  'component-creation': {
+    allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'make-components', 'print-components', 'seal-components', 'archive'],
+    order: ['login', 'check', 'read-fingerprint', 'make-components', 'print-components', 'seal-components', 'sign-off'],
+    quorum: ['make-components'],
+    beforeFingerprint: [],
+  },
   'kek-rotation': {
     allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'rotate-kek'],
     order: ['login', 'check', 'read-fingerprint', 'rotate-kek', 'sign-off'],
@@ -175,7 +183,7 @@ export function lintDefinition(def: CeremonyDefinition, policy: Policy): LintPro
       from = at + 1;
     }
   }
-  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares', 'destroy', 'enter-components', 'form-key'] as StepKind[]) {
+  for (const kind of ['sign-off', 'read-fingerprint', 'create-record', 'commit-backup', 'generate', 'make-backup-key', 'split', 'enter-shares', 'rebuild-backup-key', 'unwrap-targets', 'commit-reshare', 'attest-destroyed', 'audit-shares', 'destroy', 'enter-components', 'form-key', 'make-components', 'print-components', 'seal-components'] as StepKind[]) {
     const n = kinds.filter((k) => k === kind).length;
     if (n > 1) add('steps', `A ceremony has at most one "${kind}" step (${n} found).`);
   }

@@ -198,8 +198,27 @@ export const componentFormParamsSchema = z.strictObject({
   componentCheckValues: z.array(checkValueParam).min(2).max(9),
   /** The check value of the whole key, when the sending party gave one. */
   keyCheckValue: checkValueParam.optional(),
+  /** The serial number of each component's sealed envelope, as recorded when it was sealed (a component-creation record), same order. */
+  envelopes: z.array(z.string().trim().min(1).max(64)).min(2).max(9).optional(),
 });
 export type ComponentFormParams = z.infer<typeof componentFormParamsSchema>;
+/** The keys a component-creation ceremony makes: AES, or TDES as PCI key components often are (2-key K1‖K2 or 3-key). */
+export const COMPONENT_KEY_TYPES = ['aes-128', 'aes-192', 'aes-256', 'tdes-2key', 'tdes-3key'] as const;
+
+/** Creating a key as XOR components: the key, one holder per component (2 to 9), and what the key is for. */
+export const componentCreationParamsSchema = z.strictObject({
+  label: keyLabelParam,
+  algorithm: z.enum(COMPONENT_KEY_TYPES),
+  /** What the key may do (AES: encrypt, wrap, sign as CMAC; TDES: encrypt, wrap). */
+  usages: z.array(z.enum(['encrypt', 'wrap', 'sign'])).min(1).max(3),
+  /** Extractable under wrap (so it is archived, and can be backed up); never in plaintext. Default false. */
+  extractable: z.boolean().optional(),
+  /** One holder per component, in component order. */
+  holders: z.array(personRef).min(2).max(9),
+  purpose: z.enum(PURPOSES),
+  description: z.string().trim().max(500).optional(),
+});
+export type ComponentCreationParams = z.infer<typeof componentCreationParamsSchema>;
 /**
  * Archive KEK rotation: no choices, only the confirmation of what the rotation will touch — the
  * current KEK's check value and the number of archived versions — as the planner read them on the
@@ -225,6 +244,7 @@ export const PARAM_SCHEMAS = {
   rotation: rotationParamsSchema,
   'component-form': componentFormParamsSchema,
   'kek-rotation': kekRotationParamsSchema,
+  'component-creation': componentCreationParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -241,6 +261,7 @@ export type CeremonyParams = {
   rotation: RotationParams;
   'component-form': ComponentFormParams;
   'kek-rotation': KekRotationParams;
+  'component-creation': ComponentCreationParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */
@@ -278,6 +299,12 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each component has its own holder (split knowledge).');
     if (p.componentCheckValues.length !== p.holders.length) problems.push(`${p.componentCheckValues.length} check values are given for ${p.holders.length} components: one check value per component, in order.`);
     if (p.algorithm === 'TDES' && p.usages.includes('sign')) problems.push('A TDES key formed here encrypts or wraps; it is not used for signing.');
+    if (p.envelopes && p.envelopes.length !== p.holders.length) problems.push(`${p.envelopes.length} envelope serial numbers are given for ${p.holders.length} components: one per component, in order.`);
+  }
+  if (type === 'component-creation') {
+    const p = params as ComponentCreationParams;
+    if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each component has its own holder (split knowledge).');
+    if (p.algorithm.startsWith('tdes') && p.usages.includes('sign')) problems.push('A TDES key made here encrypts or wraps; it is not used for signing.');
   }
   if (type === 'share-audit') {
     const p = params as ShareAuditParams;

@@ -20,7 +20,10 @@ export type StepInput =
   /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
   /** Share audit: each holder checks their share alone; `failed` holders tried and did not pass (they may try again, or the audit is closed with an exception). */
   /** Forming a key: each holder types their component alone; `done` ones matched their printed check value. */
-  | { kind: 'enter-component'; holders: Array<{ person: string; name: string; index: number; checkValue: string; done: boolean }> }
+  | { kind: 'enter-component'; holders: Array<{ person: string; name: string; index: number; checkValue: string; done: boolean; envelope?: string }> }
+  /** Creating components: one holder at a time takes their printed sheet; then each checks it and gives the envelope's serial. */
+  | { kind: 'component-sheet'; holders: Array<{ person: string; name: string; index: number; done: boolean }> }
+  | { kind: 'seal-component'; holders: Array<{ person: string; name: string; index: number; done: boolean; failed: boolean }> }
   | { kind: 'audit-share'; holders: Array<{ person: string; name: string; index: number; done: boolean; failed: boolean }> }
   | { kind: 'attest'; holders: Array<{ person: string; name: string; index: number; done: boolean }>; absent: Array<{ name: string; index: number }> }
   | { kind: 'tick'; step: string }
@@ -121,11 +124,21 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
     case 'enter-components': {
       const due = quorumStepsDue(s, step).find((q) => approvalsFor(s, q.id).length < q.quorum!.threshold);
       if (due) break;
-      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number; checkValue: string }> | undefined) ?? [];
+      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number; checkValue: string; envelope?: string }> | undefined) ?? [];
       const doneBy = s.step[step.id]!.holders;
       return secretsHere || doneBy.length === 0
-        ? { kind: 'enter-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, checkValue: h.checkValue, done: doneBy.includes(h.person) })) }
+        ? { kind: 'enter-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, checkValue: h.checkValue, done: doneBy.includes(h.person), ...(h.envelope ? { envelope: h.envelope } : {}) })) }
         : { kind: 'none' };
+    }
+    case 'print-components':
+    case 'seal-components': {
+      if (!secretsHere) return { kind: 'none' };
+      const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
+      const st = s.step[step.id]!;
+      const done = (h: { person: string }) => st.holders.includes(h.person);
+      return step.kind === 'print-components'
+        ? { kind: 'component-sheet', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, done: done(h) })) }
+        : { kind: 'seal-component', holders: hs.map((h) => ({ person: h.person, name: h.name, index: h.index, done: done(h), failed: !done(h) && st.progress.some((x) => x.holder === h.person && x.checked === false) })) };
     }
     case 'audit-shares': {
       const hs = (s.plan.params.holders as Array<{ person: string; name: string; index: number }> | undefined) ?? [];
@@ -199,9 +212,9 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
           ? input.persons.map((person) => ({ person, name: nameOf(person), role: plan.participants.find((p) => p.person === person)?.roles[0] ?? step.actor }))
           : input.kind === 'sign-off'
             ? input.persons.map((person) => ({ person, name: nameOf(person), role: 'witness' as Role }))
-            : input.kind === 'hand-over' || input.kind === 'verify-share'
+            : input.kind === 'hand-over' || input.kind === 'verify-share' || input.kind === 'component-sheet'
               ? input.holders.filter((h) => !h.done).slice(0, 1).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
-              : input.kind === 'enter-share' || input.kind === 'attest' || input.kind === 'audit-share' || input.kind === 'enter-component'
+              : input.kind === 'enter-share' || input.kind === 'attest' || input.kind === 'audit-share' || input.kind === 'enter-component' || input.kind === 'seal-component'
                 ? input.holders.filter((h) => !h.done).map((h) => ({ person: h.person, name: h.name, role: 'custodian' as Role }))
                 : actorsFor(step.actor);
   return {

@@ -5,9 +5,9 @@
 // run is resumed, and it finishes with exactly one key, one archived version, and a bundle that
 // verifies; and a backup killed half-way through the hand-over voids its share set and makes a new
 // one whose shares rebuild the Archive KEK.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createDecipheriv } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../shared/ceremony/view';
@@ -414,6 +414,74 @@ describe('custos ceremony', () => {
     v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
     expect(v.status).toBe('completed');
   }, 300_000);
+  it('creates a key as three XOR components in one sitting, surviving a kill at each boundary: each kill voids the components and the key they formed, the sheets written at the end form the recorded check value', async () => {
+    writeFileSync(join(fx.dir, 'create.yaml'), 'label: Terminal ZMK CLI\nalgorithm: aes-128\nusages: [wrap]\nholders: [Ann Archer, Ben Baker, Cat Cole]\npurpose: key-wrapping\n');
+    let v = await ok(['ceremony', 'plan', 'custos/component-creation', '--params', join(fx.dir, 'create.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    expect((await refused(['ceremony', 'component-sheets', '--run', run])).error.code).toBe('INVALID_INPUT');
+    for (const n of ['Ann Archer', 'Ben Baker']) v = await ok(['ceremony', 'approve', '--run', run, '--step', 'make-components', '--person', n, ...card(n)]);
+    const holders = ['Ann Archer', 'Ben Baker', 'Cat Cole'];
+    /** One sitting: sheets to attempt-numbered files; each holder answers from the `made` line (its check values). */
+    const sitting = (attempt: number, killAt: string | null) => {
+      const files = holders.map((h, i) => join(fx.dir, `zmk-${attempt}-${i + 1}.pdf`));
+      return {
+        files,
+        r: cli([...ws(), '--json', 'ceremony', 'component-sheets', '--run', run, ...holders.flatMap((h, i) => ['--sheet', `${h}=${files[i]}`])], {
+          ...(killAt ? { env: { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: killAt } } : {}),
+          onStdout: (line, write) => {
+            if (!line.startsWith('{"event":"made"')) return;
+            const made = JSON.parse(line) as { components: Array<{ checkValue: string }> };
+            // The witness's tick, each holder's Enter at the printer, then each check value and envelope serial.
+            write('\n\n\n\n' + made.components.map((c, i) => `${c.checkValue}\nZMK-${attempt}-${i + 1}\n`).join(''));
+          },
+        }),
+      };
+    };
+    const killAts = ['make-components:before', 'make-components:after', 'make-components:done', 'component-sheet:1', 'seal:2'];
+    for (const [i, killAt] of killAts.entries()) {
+      const { r } = sitting(i, killAt);
+      const done = await r;
+      expect(done.signal, `${killAt}: ${done.stdout}${done.stderr}`).toBe('SIGKILL');
+      const st = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+      expect(st.status, killAt).toBe('interrupted');
+      expect((await refused(['ceremony', 'component-sheets', '--run', run])).error.code).toBe(killAt === 'make-components:before' || killAt === 'make-components:after' ? 'CEREMONY_INTERRUPTED' : 'INVALID_INPUT');
+      v = await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']);
+      expect(v.current!.kind, killAt).toBe('make-components');
+      // Nothing of a component on the terminal or in the JSON lines.
+      expect(done.stdout + done.stderr).not.toMatch(/[0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4}/i);
+    }
+    const last = sitting(9, null);
+    const r = await last.r;
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+    expect(v.current!.kind).toBe('archive');
+    const made = v.steps.find((s) => s.kind === 'make-components')!.outcome! as { checkValue: string };
+    // The sheets of the last sitting form the key the HSM holds: one key only, with the recorded check value.
+    const parts = last.files.map((file) => {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+      const hex = text.split('\n').filter((l) => /^\s*\d\s+([0-9A-F]{4}\s+)+[0-9A-F]{4}\s*$/.test(l)).map((l) => l.trim().replace(/^\d\s+/, '').replace(/\s+/g, '')).join('');
+      return Buffer.from(hex, 'hex');
+    });
+    const key = Buffer.alloc(16);
+    for (const p of parts) for (let i = 0; i < 16; i++) key[i]! ^= p[i]!;
+    expect(keyCheckValues('AES', key).cmac.toUpperCase()).toBe(made.checkValue);
+    const listed = await cli([...ws(), '--json', '--operator', 'Otto Operator', 'key', 'list']);
+    expect(listed.code, listed.stdout + listed.stderr).toBe(0);
+    const keys = JSON.parse(listed.stdout) as Array<{ label: string }>;
+    expect(keys.filter((k) => k.label === 'Terminal ZMK CLI')).toHaveLength(1);
+    const sealed = (JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView).steps.find((s) => s.kind === 'seal-components')!.outcome! as { envelopes: Array<{ envelope: string }> };
+    expect(sealed.envelopes.map((e) => e.envelope)).toEqual(['ZMK-9-1', 'ZMK-9-2', 'ZMK-9-3']);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']); // archive: skipped
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+  }, 400_000);
   it('rotates the Archive KEK from the command line: the numbers from `archive info` (the record is the archive) confirmed, the quorum, a progress line per batch, every version under the new KEK', async () => {
     // Two archived AES keys for the rotation to move (the key generation above made a non-extractable EC key).
     const archiveFile = join(dataDir, 'archive.sqlite');

@@ -36,6 +36,19 @@ describe('the linter refuses definitions that break the state model', () => {
     expect(messages(d).join('\n')).toMatch(/verify-shares.*verification round/);
   });
 
+  it('creating components without the check-and-seal round, with the seal before the print, or with no quorum on making them', () => {
+    const noSeal = def('component-creation');
+    noSeal.steps = noSeal.steps.filter((s) => s.kind !== 'seal-components');
+    expect(messages(noSeal).join('\n')).toMatch(/seal-components/);
+    const swapped = def('component-creation');
+    const i = swapped.steps.findIndex((s) => s.kind === 'print-components');
+    [swapped.steps[i], swapped.steps[i + 1]] = [swapped.steps[i + 1]!, swapped.steps[i]!];
+    expect(messages(swapped)).not.toEqual([]);
+    const noQuorum = def('component-creation');
+    delete noQuorum.steps.find((s) => s.kind === 'make-components')!.quorum;
+    expect(messages(noQuorum).join('\n')).toMatch(/make-components/);
+  });
+
   it('a verification round after the commit', () => {
     const d = def('backup');
     const v = d.steps.findIndex((s) => s.kind === 'verify-shares');

@@ -23,6 +23,7 @@ import { openSession } from '../session';
 import { writeFileAtomic, writeFolderAtomic, writeNew } from '../../services/files/atomic';
 import { LIMITS, readBounded } from '../files';
 import { readSecret } from '../secrets';
+import { runComponentSheetsSitting } from '../ceremony-components';
 import { runAuditSitting, runComponentSitting, runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -312,6 +313,12 @@ export function registerCeremonyCommands(program: Command): void {
     .description('forming a key from XOR components in one sitting: each holder types their component alone, checked against its printed check value; the key is formed in the HSM')
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .action((o: { run: string }) => withSession(program, async (s, t, opts) => runComponentSitting(s, t, opts, o)));
+
+  c.command('component-sheets')
+    .description('creating a key as XOR components in one sitting: the components made and the key formed in the HSM, each holder’s sheet written to the file named for them, then each holder checks their sheet and gives the envelope’s serial')
+    .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
+    .addOption(new Option('--sheet <NAME=FILE>', 'where a holder’s sheet is written (repeatable; otherwise the operator is asked per holder)').argParser(collect))
+    .action((o: { run: string; sheet?: string[] }) => withSession(program, async (s, t, opts) => runComponentSheetsSitting(s, t, opts, o)));
 
   c.command('audit-shares')
     .description('a share audit in one sitting: each holder types their share alone, or opens the one sealed to their card; it is checked on its own against the backup’s record, never combined or kept')

@@ -17,6 +17,7 @@ import * as people from './steps-people';
 import * as restore from './steps-restore';
 import * as audit from './steps-audit';
 import * as components from './steps-components';
+import * as creation from './steps-component-create';
 import * as reshare from './steps-reshare';
 import * as sealed from './steps-sealed';
 import * as kek from './steps-kek';
@@ -35,6 +36,11 @@ export type CeremonyAction =
   | { kind: 'audit-share'; holder: string; share: string }
   /** Forming a key: one holder's component, checked against its printed check value as it is entered. */
   | { kind: 'enter-component'; holder: string; component: string }
+  /** Creating components: the sheet of the holder whose turn it is (main only: the CLI writes it, the app's save writes it). */
+  | { kind: 'component-sheet'; holder: string }
+  | { kind: 'component-printed'; holder: string }
+  /** Creating components: the check value read from the sheet, and the envelope it is sealed in. */
+  | { kind: 'seal-component'; holder: string; checkValue: string; envelope: string }
   | { kind: 'confirm-fingerprint'; fingerprint: string }
   | { kind: 'enrol'; person: string; proof: Proof }
   | { kind: 'approve'; step: string; person: string; proof: Proof }
@@ -63,6 +69,8 @@ export interface ActResult {
   view: RunView;
   /** hand-over only: the share of the holder whose turn it is (never journaled, never stored). */
   reveal?: ReturnType<typeof backup.reveal>;
+  /** component-sheet only: the holder's sheet (a PDF holding the component; never sent to the window). */
+  sheet?: creation.ComponentSheet;
   /** sign-off only: where the evidence bundle was written. */
   bundle?: { path: string; hash: string };
   /** challenge only: what an approval made elsewhere must sign (with the person and their credential). */
@@ -162,6 +170,14 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'enter-component':
       await components.enterComponent(ctx, action.holder, action.component);
       return {};
+    case 'component-sheet':
+      return { sheet: await creation.componentSheet(ctx, action.holder) };
+    case 'component-printed':
+      await creation.componentPrinted(ctx, action.holder);
+      return {};
+    case 'seal-component':
+      await creation.sealComponent(ctx, action.holder, action.checkValue, action.envelope);
+      return {};
     case 'unwrap': {
       engine.requireRunnable(ctx.run, stepIdOf(ctx, 'unwrap-targets'));
       const d = restore.destinationOf(ctx);
@@ -219,6 +235,8 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
                   ? components.runCheckComponents(ctx)
                   : type === 'kek-rotation'
                     ? kek.runCheckKek(ctx)
+                  : type === 'component-creation'
+                    ? creation.runCheckCreation(ctx)
                     : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
@@ -235,6 +253,13 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'form-key':
       await components.runFormKey(ctx);
+      break;
+    case 'make-components':
+      await creation.runMakeComponents(ctx);
+      break;
+    case 'print-components':
+    case 'seal-components':
+      fail('CEREMONY_STEP_BLOCKED', `“${step.title}” is done one holder at a time.`, step.kind === 'print-components' ? 'Print the next holder’s sheet (custos ceremony component-sheets, or the screen).' : 'Each holder types the check value from their sheet and the envelope’s serial number.');
       break;
     case 'retrieve':
       await retrieval.runRetrieve(ctx);
@@ -333,7 +358,7 @@ export async function resume(ctx: StepContext): Promise<void> {
   const lost = !ctx.secrets.has(s.plan.run) && secretSectionOpen(ctx.run.state);
   if (lost) {
     const first = ctx.run.state.steps.find((x) => x.secret)!;
-    ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'shares.voided', step: first.id, reason: 'The Backup Key and its shares lived only in the memory of the process that stopped. Any share already handed over is void: a new Backup Key and new shares are made.' } }]);
+    ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'shares.voided', step: first.id, reason: s.plan.definition.type === 'component-creation' ? 'The components lived only in the memory of the process that stopped. Any sheet already printed is void and is to be destroyed: the key they formed is destroyed, and new components are made.' : 'The Backup Key and its shares lived only in the memory of the process that stopped. Any share already handed over is void: a new Backup Key and new shares are made.' } }]);
     how.push('the half-made share set is void; a new one is made');
   }
   ctx.run = await engine.append(ctx, ctx.run, [{ actor: SYSTEM, event: { type: 'run.resumed', step: currentStep(ctx.run.state)?.id ?? null, how: how.join('; ') || 'nothing was in progress' } }]);

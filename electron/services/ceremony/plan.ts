@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KekRotationParams, type KeyGenerationParams, type ComponentFormParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KekRotationParams, type KeyGenerationParams, type ComponentFormParams, type ComponentCreationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
 import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
@@ -160,6 +160,8 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
                   ? resolveComponentForm(params as ComponentFormParams, register, participants)
                   : def.type === 'kek-rotation'
                     ? resolveKekRotation(params as KekRotationParams, ctx)
+                  : def.type === 'component-creation'
+                    ? resolveComponentCreation(params as ComponentCreationParams, register, participants)
                     : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
@@ -208,7 +210,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
 
 /** The subject a run's evidence chains on: the key it makes or backs up, or the record itself. */
 export function subjectOf(type: CeremonyType, params: Record<string, unknown>, record: CeremonyRecord | null): string {
-  if (type === 'key-generation' || type === 'component-form') return `key:${String(params.label)}`;
+  if (type === 'key-generation' || type === 'component-form' || type === 'component-creation') return `key:${String(params.label)}`;
   if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'kek-rotation') return `archive-kek:${record?.info.archiveId ?? 'new'}`;
@@ -320,7 +322,7 @@ function shareHolder(b: BackupFacts, register: PersonRecord[], participants: Par
 
 /** Forming a key from components: each holder with their component's number and the check value printed for it. */
 function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
-  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase() }));
+  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1, checkValue: p.componentCheckValues[i]!.replace(/\s+/g, '').toUpperCase(), ...(p.envelopes ? { envelope: p.envelopes[i]! } : {}) }));
   return {
     label: p.label,
     algorithm: p.algorithm,
@@ -328,6 +330,30 @@ function resolveComponentForm(p: ComponentFormParams, register: PersonRecord[], 
     extractable: p.extractable ?? false,
     holders,
     keyCheckValue: p.keyCheckValue ? p.keyCheckValue.replace(/\s+/g, '').toUpperCase() : null,
+  };
+}
+
+/**
+ * Creating a key as components: the holders in component order, and the key's CKA_ID fixed now (a
+ * key made by an interrupted run is found by it and destroyed before new components are made). The
+ * fields the archive step reads (keyType, purpose, tags, custodians) are those of key generation.
+ */
+function resolveComponentCreation(p: ComponentCreationParams, register: PersonRecord[], participants: Participant[]): Record<string, unknown> {
+  const holders = p.holders.map((ref, i) => ({ ...custodianTakingPart(register, participants, ref, 'holds a component'), index: i + 1 }));
+  const tdes = p.algorithm.startsWith('tdes');
+  return {
+    label: p.label,
+    algorithm: p.algorithm,
+    keyType: tdes ? 'tdes' : p.algorithm,
+    bytes: p.algorithm === 'tdes-2key' || p.algorithm === 'aes-128' ? 16 : p.algorithm === 'tdes-3key' || p.algorithm === 'aes-192' ? 24 : 32,
+    usages: p.usages,
+    extractable: p.extractable ?? false,
+    purpose: p.purpose,
+    ...(p.description ? { description: p.description } : {}),
+    tags: [],
+    holders,
+    custodians: holders.map(({ person, name }) => ({ person, name })),
+    keyIdHex: randomBytes(16).toString('hex'),
   };
 }
 

@@ -51,6 +51,8 @@ interface FileArtefact {
   mode: number;
   bytes: Uint8Array;
   token?: TokenRef;
+  /** The bytes are a secret (a component sheet): zeroised once written or cancelled, and no hash of them is audited. */
+  secret?: boolean;
 }
 interface FolderArtefact {
   folder: true;
@@ -90,7 +92,10 @@ export class FileService {
       const f = await this.deps.places.saveFile({ title: made.title, name: made.name, filters: made.filters });
       target = f ? { path: f.path, replace: f.replaceConfirmed || opts.replace === true } : null;
     }
-    if (!target) return { saved: false };
+    if (!target) {
+      if (!made.folder && made.secret) made.bytes.fill(0);
+      return { saved: false };
+    }
     const { path, replace } = target;
     const details = { kind: a.kind, path, mode: made.mode.toString(8), ...(replace ? { replaced: true } : {}) };
     return this.deps.activity.run(
@@ -100,10 +105,14 @@ export class FileService {
           const final = await writeFolderAtomic(dirname(path), basename(path), made.fill, { mode: made.mode });
           return { saved: true as const, kind: a.kind, path: final, folder: true, mode: made.mode.toString(8), files: listFolder(final) };
         }
-        const final = writeFileAtomic(dirname(path), basename(path), made.bytes, { mode: made.mode, replace });
-        return { saved: true as const, kind: a.kind, path: final, folder: false, mode: made.mode.toString(8), files: [{ name: basename(final), bytes: made.bytes.length, sha256: sha256(made.bytes) }] };
+        try {
+          const final = writeFileAtomic(dirname(path), basename(path), made.bytes, { mode: made.mode, replace });
+          return { saved: true as const, kind: a.kind, path: final, folder: false, mode: made.mode.toString(8), files: [{ name: basename(final), bytes: made.bytes.length, sha256: made.secret ? '' : sha256(made.bytes) }] };
+        } finally {
+          if (made.secret) made.bytes.fill(0);
+        }
       },
-      (r) => ({ details: { files: r.files.length, bytes: r.files.reduce((n, f) => n + f.bytes, 0), ...(r.folder ? {} : { sha256: r.files[0]!.sha256 }) } }),
+      (r) => ({ details: { files: r.files.length, bytes: r.files.reduce((n, f) => n + f.bytes, 0), ...(r.folder || !r.files[0]!.sha256 ? {} : { sha256: r.files[0]!.sha256 }) } }),
     );
   }
 
@@ -141,6 +150,12 @@ export class FileService {
         const path = door.existing();
         const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
         return { folder: true, name: `audit-${stamp}`, title: 'Choose the folder to save the audit export in', mode: PRIVATE, fill: async (tmp) => void (await door.read(path, (x) => x.exportAudit(tmp))) };
+      }
+      case 'component-sheet': {
+        const t = { module: a.module, token: a.token };
+        // The ceremony decides: only the sheet of the holder whose turn it is, while the components are in memory.
+        const { sheet } = await this.deps.withConfigured(a.module, () => this.deps.ceremonies().act(t, a.run, { kind: 'component-sheet', holder: a.holder }, null));
+        return { folder: false, name: sheet!.fileName, title: `Save ${sheet!.name}’s component sheet (for ${sheet!.name} only)`, filters: [{ name: 'PDF', extensions: ['pdf'] }], mode: PRIVATE, bytes: sheet!.pdf, token: t, secret: true };
       }
       case 'share-set-record': {
         const v = await this.deps.ceremonies().view(a.run);

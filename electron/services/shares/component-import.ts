@@ -33,6 +33,8 @@ export interface ComponentImportInput {
   extractable?: boolean;
   /** Allow the plaintext C_CreateObject fallback on a token without RSA-OAEP unwrap. Default false. */
   allowPlaintext?: boolean;
+  /** The new key's CKA_ID (hex), when the caller fixed it in advance (a ceremony's plan); random otherwise. */
+  idHex?: string;
 }
 
 export interface ComponentImportResult {
@@ -139,7 +141,7 @@ export class ComponentImportService {
         kind: 'secret',
         keyType: alg === 'AES' ? 'aes' : 'tdes',
         label: input.label,
-        idHex: randomBytes(16).toString('hex'),
+        idHex: input.idHex ?? randomBytes(16).toString('hex'),
         usages: input.usages,
         extractable: input.extractable ?? false,
         onToken: true,

@@ -31,7 +31,7 @@ import { CustosError, invalidInput } from '../../../shared/result';
 // node_modules (like the other native/external packages) keeps those paths intact.
 const loadModule = createRequire(__filename);
 let pdfkit: typeof PDFKit | undefined;
-function PDFDocument(): typeof PDFKit {
+export function PDFDocument(): typeof PDFKit {
   pdfkit ??= loadModule('pdfkit') as typeof PDFKit;
   return pdfkit;
 }
@@ -63,7 +63,7 @@ function printable(text: string): boolean {
   return true;
 }
 
-function checkPrintable(what: string, text: string | null): void {
+export function checkPrintable(what: string, text: string | null): void {
   if (text !== null && !printable(text)) {
     invalidInput(`The ${what} contains characters that the sheet's built-in fonts cannot print.`, 'Use Latin letters (accents are fine) for names, labels and ceremony ids that go on sheets.');
   }

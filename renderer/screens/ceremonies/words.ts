@@ -50,7 +50,7 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (typeof outcome.skipped === 'string') facts.push({ label: 'Skipped', value: outcome.skipped });
   if (str('label')) facts.push({ label: 'Key label', value: str('label')! });
   if (str('checkValue')) {
-    const how = outcome.checkMethod === 'hmac-sha256-zeros' ? 'HMAC of zeros' : 'X9.24-1 CMAC';
+    const how = outcome.checkMethod === 'hmac-sha256-zeros' ? 'HMAC of zeros' : typeof outcome.checkMethod === 'string' && outcome.checkMethod.includes('legacy') ? 'X9.24-1 legacy, TDES-ECB' : 'X9.24-1 CMAC';
     facts.push({ label: `Check value (${how})`, value: hexGroups(str('checkValue')!, 5), readout: true });
   }
   if (str('legacyCheckValue')) facts.push({ label: 'Legacy check value (ECB)', value: hexGroups(str('legacyCheckValue')!, 6) });
@@ -80,6 +80,9 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
     facts.push({ label: 'New Archive KEK', value: hexGroups(str('to')!, 5), readout: true });
     facts.push({ label: 'Versions re-wrapped and verified', value: `${outcome.rewrapped.toLocaleString('en')}${typeof outcome.versions === 'number' ? ` (the archive now holds ${outcome.versions.toLocaleString('en')}, all under the new KEK)` : ''}` });
   }
+  // Creating a key as components: each component's check value, and the envelope each is sealed in.
+  if (Array.isArray(outcome.components)) facts.push({ label: 'Component check values', value: (outcome.components as Array<{ index: number; name: string; checkValue: string }>).map((c) => `${c.index}. ${c.name}: ${c.checkValue}`).join(' · ') });
+  if (Array.isArray(outcome.envelopes)) facts.push({ label: 'Sealed envelopes', value: (outcome.envelopes as Array<{ index: number; name: string; envelope: string }>).map((e) => `${e.index}. ${e.name}: ${e.envelope}`).join(' · ') });
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });

@@ -20,7 +20,7 @@ export function ComponentForm({ def }: { def: DefinitionView }) {
   const [algorithm, setAlgorithm] = useState<'AES' | 'TDES'>('AES');
   const [usages, setUsages] = useState<string[]>(['wrap']);
   const [extractable, setExtractable] = useState(false);
-  const [rows, setRows] = useState<Array<{ person: string; kcv: string }>>([]);
+  const [rows, setRows] = useState<Array<{ person: string; kcv: string; envelope: string }>>([]);
   const [keyKcv, setKeyKcv] = useState('');
   const [cast, setCast] = useCast();
   const { busy, error, run } = useAction();
@@ -59,6 +59,8 @@ export function ComponentForm({ def }: { def: DefinitionView }) {
           holders: rows.map((r) => r.person),
           componentCheckValues: rows.map((r) => r.kcv.trim()),
           ...(keyKcv.trim() ? { keyCheckValue: keyKcv.trim() } : {}),
+          // The envelopes' serials, when every one is given (from the record of the ceremony that sealed them).
+          ...(rows.every((r) => r.envelope.trim()) ? { envelopes: rows.map((r) => r.envelope.trim()) } : {}),
         },
         participants: participantsOf(withHolders),
       }),
@@ -120,6 +122,10 @@ export function ComponentForm({ def }: { def: DefinitionView }) {
                 Check value of component {i + 1}
               </label>
               <input id={`${ids}-kcv-${i}`} className="mono" placeholder="e.g. 08D7B4" value={r.kcv} onChange={(e) => setRows(rows.map((x, k) => (k === i ? { ...x, kcv: e.target.value } : x)))} />
+              <label className="sr-only" htmlFor={`${ids}-env-${i}`}>
+                Envelope serial of component {i + 1} (optional)
+              </label>
+              <input id={`${ids}-env-${i}`} placeholder="envelope serial (optional)" value={r.envelope} onChange={(e) => setRows(rows.map((x, k) => (k === i ? { ...x, envelope: e.target.value } : x)))} />
               <button type="button" className="danger-outline" onClick={() => setRows(rows.filter((_, k) => k !== i))} aria-label={`Remove ${nameOf(r.person)}`}>
                 Remove
               </button>
@@ -130,7 +136,7 @@ export function ComponentForm({ def }: { def: DefinitionView }) {
           {custodians
             .filter((c) => !rows.some((r) => r.person === c.id))
             .map((c) => (
-              <button key={c.id} type="button" onClick={() => setRows([...rows, { person: c.id, kcv: '' }])}>
+              <button key={c.id} type="button" onClick={() => setRows([...rows, { person: c.id, kcv: '', envelope: '' }])}>
                 Add {c.name} as component holder
               </button>
             ))}

@@ -4,6 +4,7 @@ import { useCeremony, type PlanPrefill } from '../../../stores/ceremony';
 import { BackupForm } from './BackupForm';
 import { DestructionForm } from './DestructionForm';
 import { ComponentForm } from './ComponentForm';
+import { ComponentCreateForm } from './ComponentCreateForm';
 import { EnrolmentForm } from './EnrolmentForm';
 import { KekRotationForm } from './KekRotationForm';
 import { KeygenForm } from './KeygenForm';
@@ -45,6 +46,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <ReshareForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'component-form' ? (
       <ComponentForm def={def} />
+    ) : def.type === 'component-creation' ? (
+      <ComponentCreateForm def={def} />
     ) : def.type === 'share-audit' ? (
       <ShareAuditForm key={prefill?.backup ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'retrieval' ? (

@@ -33,7 +33,7 @@ export function EnterComponentPanel({ actor, step, view }: PanelProps) {
         {input.holders.map((h) => (
           <li key={h.person} className={h.done ? 'turn-done' : h.person === actor.person ? 'turn-now' : ''}>
             Component {h.index}: {h.name} — {h.done ? '✓ matches its check value' : h.person === actor.person ? 'typing now' : 'waiting'} (printed check value{' '}
-            <span className="mono">{h.checkValue}</span>)
+            <span className="mono">{h.checkValue}</span>){h.envelope ? <> — envelope <span className="mono">{h.envelope}</span>: compare it with the envelope and check the seal before it is opened</> : null}
           </li>
         ))}
       </ol>

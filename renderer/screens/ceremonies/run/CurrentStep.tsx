@@ -13,6 +13,7 @@ import { HandOverPanel } from './HandOver';
 import { AttestPanel } from './Attest';
 import { AuditSharePanel } from './AuditShare';
 import { EnterComponentPanel } from './Components';
+import { ComponentSheetPanel, SealComponentPanel } from './ComponentSheets';
 import { ApprovePanel, CommitPanel, ConfirmFingerprintPanel, EnrolPanel, LoginPanel, PresencePanel, RunPanel, TickPanel, type PanelProps } from './Panels';
 import { destinationNeedsPin } from './params';
 import { EnterSharePanel, UnwrapPanel, UnwrapResults } from './Restore';
@@ -53,7 +54,7 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
   const planned = useCeremony((s) => (actor ? s.setupCredentials[actor.name] : undefined));
   const listing = useTokens((s) => s.listing);
   const words = actingWords(view, actor, wsLoggedIn, planned ?? 'card', destinationNeedsPin(cur.input, listing));
-  const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn };
+  const props: PanelProps = { view, actor, step, workstationUri, wsLoggedIn, session };
   const input = cur.input;
   const facts = relevantFacts(view);
 
@@ -171,6 +172,10 @@ function InputPanel(props: PanelProps) {
       return <AuditSharePanel {...props} />;
     case 'enter-component':
       return <EnterComponentPanel {...props} />;
+    case 'component-sheet':
+      return <ComponentSheetPanel {...props} />;
+    case 'seal-component':
+      return <SealComponentPanel {...props} />;
     case 'none':
       return <p className="notice notice-warn">This step cannot go on in this window. Look at the ceremony’s status above.</p>;
   }

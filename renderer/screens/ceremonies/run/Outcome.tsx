@@ -33,7 +33,7 @@ export function Finished({ view }: { view: RunView }) {
     .filter((s) => s.kind !== 'check' && s.kind !== 'unwrap-targets' && s.kind !== 'retrieve' && s.kind !== 'destroy')
     .flatMap((s) =>
     outcomeFacts(s.outcome)
-      .filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares' || f.label === 'Key label' || f.label === 'Replaced version' || f.label === 'Old version on the token')
+      .filter((f) => f.readout || f.block || f.label === 'Archived as' || f.label === 'Shares' || f.label === 'Key label' || f.label === 'Replaced version' || f.label === 'Old version on the token' || f.label === 'Sealed envelopes')
       .map((f) => ({ ...f, label: `${s.title} — ${f.label.charAt(0).toLowerCase()}${f.label.slice(1)}` })),
   );
   if (view.status === 'aborted') {

@@ -1,3 +1,4 @@
+import type { TokenRef } from '../../../../shared/keys';
 import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { RunView } from '../../../../shared/ceremony/view';
 import { ErrorNotice } from '../../../components/ErrorNotice';
@@ -15,6 +16,7 @@ export interface PanelProps {
   step: StepAct;
   workstationUri: string | null;
   wsLoggedIn: boolean;
+  session?: TokenRef | null;
 }
 
 const kindOf = (view: RunView, person: string) => view.participants.find((p) => p.person === person)?.credential?.kind ?? 'card';

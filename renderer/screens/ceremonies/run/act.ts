@@ -101,6 +101,10 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
           : { who, what: `restore the keys into ${input.destination ? `“${input.destination}”` : 'the workstation token'}`, note: 'Everyone: read the check values aloud as they appear.' };
     case 'enter-component':
       return { who, what: 'open your sealed envelope and type your component, alone at the keyboard', note: `It is checked at once against the check value printed with it. Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
+    case 'component-sheet':
+      return { who, what: 'save your component sheet and print it: only you take it from the printer', note: `Everyone else: stay away from the screen and the printer.${then ? ` ${then}` : ''}` };
+    case 'seal-component':
+      return { who, what: 'type the component check value from your sheet, seal the sheet in its tamper-evident envelope and type the envelope’s serial number', note: `A misprint is caught now, before anyone leaves.${then ? ` ${then}` : ''}` };
     case 'audit-share':
       return { who, what: 'type your share from your share sheet, alone at the keyboard (or open the one sealed to your card, with its PIN): it is checked on its own and not kept', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'attest':
