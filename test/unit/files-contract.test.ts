@@ -7,7 +7,8 @@ import { ARTEFACT_KINDS, artefactSchema } from '../../shared/files';
 // workstation, and checks that it is not secret.
 describe('the save contract', () => {
   it('names exactly these artefacts, none of them secret', () => {
-    expect([...ARTEFACT_KINDS].sort()).toEqual(['audit-export', 'bundle', 'bundle-pdf', 'csr', 'public-key', 'share-set-record']);
+    expect([...ARTEFACT_KINDS].sort()).toEqual(['audit-export', 'bundle', 'bundle-pdf', 'csr', 'public-key', 'share-set-record', 'wrapped-export']);
+    // wrapped-export is a key wrapped for its receiver (AES-KWP / RSA-OAEP + AES-KWP), never plaintext (SP 800-57 Part 2 §6.7).
     for (const k of ARTEFACT_KINDS) expect(k).not.toMatch(/share$|shares|pin|secret|private|component|plain|mnemonic/);
   });
 
