@@ -31,6 +31,8 @@ export const artefactSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('component-sheet'), module: modulePath, token: tokenUri, run: runId, holder: z.string().trim().min(1).max(128) }),
   /** The share-set record a backup ceremony made (custos.shareset v1: holders and fingerprints, no share). Public. */
   z.strictObject({ kind: z.literal('share-set-record'), run: runId }),
+  /** What a retrieval exported: the key wrapped for the receiving system (AES-KWP or RSA-OAEP + AES-KWP), never plaintext. Saved 0600. */
+  z.strictObject({ kind: z.literal('wrapped-export'), run: runId }),
 ]);
 export type Artefact = z.infer<typeof artefactSchema>;
 export type ArtefactKind = Artefact['kind'];

@@ -99,6 +99,12 @@ export interface KeyUsageFlags {
   derive: boolean;
 }
 
+/**
+ * The first bytes of the CKA_ID of every key an archive retrieval brings back (ASCII "RETR"): Custos's
+ * operations look for the key's limits record only for such keys (docs/FORMAT.md, "Retrieved keys").
+ */
+export const RETRIEVED_ID_PREFIX = '52455452';
+
 export interface KeyEntry {
   label: string;
   idHex: string;

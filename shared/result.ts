@@ -108,6 +108,9 @@ export const ERROR_CODES = [
   'OPERATOR_REQUIRED',
   // A workstation key (the archive's, a Backup Key) asked to be destroyed or relabelled from the key tools
   'KEY_PROTECTED',
+  // A retrieved key past its CKA_END_DATE, or whose Custos use count is spent (key-service.ts)
+  'KEY_EXPIRED',
+  'KEY_USES_EXHAUSTED',
   // Files saved to and loaded from removable media (electron/services/files)
   'FILE_EXISTS',
   'FILE_NOT_FOUND',

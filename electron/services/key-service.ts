@@ -3,11 +3,11 @@
 // references, adds URIs, check values and fingerprints, and builds public-key exports and CSRs.
 import { randomBytes } from 'node:crypto';
 import type { GeneratedKey, KeyDetail, KeyEntry, TokenCapabilities, TokenRef } from '../../shared/keys';
-import { KEY_TYPES, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
+import { KEY_TYPES, RETRIEVED_ID_PREFIX, SIGN_MECHANISMS, WRAP_MECHANISMS, type KeyTypeName, type SignMechanismName, type WrapMechanismName } from '../../shared/keys';
 import { CustosError, fail } from '../../shared/result';
 import type { HsmClient } from '../hsm/client';
 import { CKM, MECHANISM_NAMES } from '../hsm/protocol/constants';
-import type { KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
+import type { KeyLimits, KeyUsage, ObjectRef, PublicKeyAttrs, RawObject, WrapProbe } from '../hsm/protocol';
 import type { CsrExtensions, CsrSignatureAlgorithm } from './formats/csr';
 import { ecdsaRawToDer } from './formats/ecdsa';
 import { checkLabelText, refuseWorkstationKey, requireKeyFor, requireWrappingKeyFor, WORKSTATION_KEY } from './key-checks';
@@ -58,8 +58,68 @@ function signNeeds(m: SignMechanismName): number[] {
   }
 }
 
+/** A retrieved key that Custos no longer uses, and why. */
+export interface ExpiredKey {
+  key: KeyEntry;
+  why: 'end-date' | 'uses';
+  limits: KeyLimits;
+}
+
 export class KeyService {
-  constructor(private readonly hsm: HsmClient) {}
+  constructor(
+    private readonly hsm: HsmClient,
+    /** The clock the validity dates are compared with (tests move it). */
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * A retrieved key's limits, held here because no token holds them: PKCS#11 v3.0 §4.7 stores
+   * CKA_START_DATE / CKA_END_DATE "for reference only" and has no use count. For a key whose CKA_ID
+   * marks it as retrieved, the limits record beside it (host/limits.ts) is checked and one use
+   * counted on `today`; outside its dates KEY_EXPIRED, with no uses left KEY_USES_EXHAUSTED.
+   * Another PKCS#11 tool with the user PIN is held by neither: docs/FORMAT.md says so.
+   */
+  private async withinLimits(t: TokenRef, k: KeyEntry): Promise<void> {
+    if (!k.idHex.startsWith(RETRIEVED_ID_PREFIX)) return;
+    const r = await this.hsm.call('keyLimits', { ...this.tok(t), keyIdHex: k.idHex, use: { today: this.today() } });
+    if (!r?.refused) return;
+    const l = r.limits;
+    const remove = 'Remove it with `custos key expired --destroy` (audited), or retrieve the version again under quorum.';
+    if (r.refused === 'after') fail('KEY_EXPIRED', `The retrieved key "${k.label}" was valid until ${l.validUntil}; Custos no longer uses it.`, remove, { validUntil: l.validUntil ?? '' });
+    if (r.refused === 'before') fail('KEY_EXPIRED', `The retrieved key "${k.label}" is valid only from ${l.validFrom}.`, 'Wait until that day, or check the workstation clock.', { validFrom: l.validFrom ?? '' });
+    fail('KEY_USES_EXHAUSTED', `The retrieved key "${k.label}" has been used the ${l.maxUses} time${l.maxUses === 1 ? '' : 's'} its retrieval allowed.`, remove, { maxUses: l.maxUses ?? 0 });
+  }
+
+  private today(): string {
+    return this.now().toISOString().slice(0, 10);
+  }
+
+  /** Retrieved keys past their end date or with no uses left: what `custos key expired` lists (and may destroy). */
+  async expired(t: TokenRef): Promise<ExpiredKey[]> {
+    const today = this.today();
+    const out: ExpiredKey[] = [];
+    for (const k of await this.list(t)) {
+      if (!k.idHex.startsWith(RETRIEVED_ID_PREFIX)) continue;
+      const r = await this.hsm.call('keyLimits', { ...this.tok(t), keyIdHex: k.idHex });
+      if (!r) continue;
+      const l = r.limits;
+      if (l.validUntil && today > l.validUntil) out.push({ key: k, why: 'end-date', limits: l });
+      else if (l.maxUses !== null && l.used >= l.maxUses) out.push({ key: k, why: 'uses', limits: l });
+    }
+    return out;
+  }
+
+  /** Destroys every key `expired` lists, with its limits record; a key still valid is never touched. */
+  async destroyExpired(t: TokenRef): Promise<Array<ExpiredKey & { destroyed: number }>> {
+    const done: Array<ExpiredKey & { destroyed: number }> = [];
+    for (const x of await this.expired(t)) {
+      refuseWorkstationKey(x.key, 'destroy');
+      const r = await this.hsm.call('destroy', { ...this.tok(t), ref: this.refOf(x.key) });
+      await this.hsm.call('keyLimits', { ...this.tok(t), keyIdHex: x.key.idHex, remove: true });
+      done.push({ ...x, destroyed: r.destroyed });
+    }
+    return done;
+  }
 
   private tok(t: TokenRef) {
     return { path: t.module, token: t.token };
@@ -215,6 +275,7 @@ export class KeyService {
   async sign(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array): Promise<Buffer> {
     const k = await this.one(t, selector);
     requireKeyFor(mechanism, k);
+    await this.withinLimits(t, k);
     const [sig] = await this.hsm.call('sign', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'private'), mechanism, data: [data] });
     return Buffer.from(sig!);
   }
@@ -222,6 +283,7 @@ export class KeyService {
   async verify(t: TokenRef, selector: string, mechanism: SignMechanismName, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
     const k = await this.one(t, selector);
     requireKeyFor(mechanism, k);
+    await this.withinLimits(t, k);
     const r = await this.hsm.call('verify', { ...this.tok(t), ref: this.refOf(k, k.kind === 'secret' ? 'secret' : 'public'), mechanism, data, signature });
     return r.valid;
   }
@@ -229,6 +291,7 @@ export class KeyService {
   async encrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', data: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
     requireKeyFor(mechanism, k);
+    await this.withinLimits(t, k);
     const [r] = await this.hsm.call('encrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, data: [data], ...(aad ? { aad } : {}) });
     return r!;
   }
@@ -236,6 +299,7 @@ export class KeyService {
   async decrypt(t: TokenRef, selector: string, mechanism: 'aes-gcm' | 'rsa-oaep-sha1' | 'rsa-oaep-sha256', ciphertext: Uint8Array, iv?: Uint8Array, aad?: Uint8Array) {
     const k = await this.one(t, selector);
     requireKeyFor(mechanism, k);
+    await this.withinLimits(t, k);
     return (await this.hsm.call('decrypt', { ...this.tok(t), ref: this.refOf(k), mechanism, ciphertext, ...(iv ? { iv } : {}), ...(aad ? { aad } : {}) })).plaintext;
   }
 
@@ -257,6 +321,8 @@ export class KeyService {
     }
     requireWrappingKeyFor(mechanism, wk);
     const strength = checkWrapStrength(wk, target, mechanism, opts.allowWeaker === true);
+    await this.withinLimits(t, wk);
+    await this.withinLimits(t, target);
     const wrappingKind = mechanism.startsWith('aes') ? 'secret' : 'public';
     const [w] = await this.hsm.call('wrap', {
       ...this.tok(t),
@@ -276,6 +342,7 @@ export class KeyService {
     opts: { type: KeyTypeName; label: string; usages: KeyUsage[]; extractable: boolean },
   ): Promise<KeyDetail> {
     const uk = await this.one(t, unwrappingSelector);
+    await this.withinLimits(t, uk);
     const info = KEY_TYPES.find((k) => k.type === opts.type)!;
     const bad = opts.usages.filter((u) => !info.usages.includes(u));
     if (bad.length) fail('INVALID_INPUT', `A ${opts.type} key cannot be used for ${bad.join(', ')}.`, `Choose from: ${info.usages.join(', ')}.`);

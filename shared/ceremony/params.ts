@@ -113,14 +113,19 @@ export const retrievalParamsSchema = z.strictObject({
   version: z.string().trim().min(1).max(200),
   /** Why it is retrieved — what old data it is to open; part of what the quorum approves. */
   purpose: z.string().trim().min(10, 'Say why the key is retrieved (what data, for whom), in a sentence.').max(500),
-  /** A session object (gone when the session ends) or a token object. */
-  into: z.enum(['session', 'token']),
+  /** A session object (gone when the session ends), a token object, or exported wrapped for another system. */
+  into: z.enum(['session', 'token', 'export']),
   /** The label of the retrieved object (default: "LABEL (retrieved)"). */
   label: keyLabelParam.optional(),
-  /** What the retrieved key may do; decrypt/verify/unwrap only is usual for old data. */
-  usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length),
-  /** A token object's end date (CKA_END_DATE) in days from now; recorded and set where the token keeps it. */
+  /** What the retrieved key may do (session, token); decrypt/verify/unwrap only is usual for old data. */
+  usages: z.array(z.enum(USAGES)).min(1).max(USAGES.length).optional(),
+  /** A token object's end date (CKA_START_DATE today, CKA_END_DATE) in days from now; Custos's own operations refuse it after. */
   validDays: z.number().int().min(1).max(3650).optional(),
+  /** How many operations Custos's own key commands may do with the retrieved key (counted by Custos, not the token). */
+  maxUses: z.number().int().min(1).max(1_000_000).optional(),
+  /** Export only: AES-KWP under a KEK on the token, or RSA-OAEP + AES-KWP to a public key (PEM). */
+  // allowWeaker: the receiver accepts no wrapping key as strong as the key (cloud KMS import keys are RSA-2048 to 4096).
+  wrap: z.union([z.strictObject({ kek: z.string().trim().min(1).max(2048), allowWeaker: z.boolean().optional() }), z.strictObject({ publicKey: z.string().min(60).max(16_384), profile: z.string().trim().min(1).max(100).optional(), allowWeaker: z.boolean().optional() })]).optional(),
 });
 export type RetrievalParams = z.infer<typeof retrievalParamsSchema>;
 
@@ -225,7 +230,7 @@ export type ComponentCreationParams = z.infer<typeof componentCreationParamsSche
  * screen. Both must match the archive when the plan is made and again at the check step.
  */
 export const kekRotationParamsSchema = z.strictObject({
-  kekCheck: z.string().regex(/^[0-9a-f]{6,64}$/, 'Give the Archive KEK’s check value as the archive shows it (hex).'),
+  kekCheck: z.string({ error: 'Give the Archive KEK’s check value in quotes, as the archive shows it ("60e86def94"): unquoted, YAML may read a hex value as a number.' }).regex(/^[0-9a-f]{6,64}$/, 'Give the Archive KEK’s check value as the archive shows it (hex).'),
   versions: z.number().int().min(0).max(100_000_000),
 });
 export type KekRotationParams = z.infer<typeof kekRotationParamsSchema>;
@@ -313,6 +318,13 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
   if (type === 'restore' || type === 'restore-drill') {
     const p = params as RestoreParams;
     if (new Set(p.holders).size !== p.holders.length) problems.push('A holder is named twice: each share counts once.');
+  }
+  if (type === 'retrieval') {
+    const p = params as RetrievalParams;
+    if (p.into === 'export' && !p.wrap) problems.push('An export needs its target: a KEK on the token (wrap.kek) or the receiver’s RSA public key (wrap.publicKey).');
+    if (p.into !== 'export' && p.wrap) problems.push('A wrap target is only for into: export.');
+    if (p.into !== 'export' && !p.usages) problems.push('Say what the retrieved key may do (usages).');
+    if (p.into === 'export' && (p.usages || p.validDays || p.maxUses || p.label)) problems.push('An export leaves nothing on the token: usages, validDays, maxUses and label are for session or token retrievals.');
   }
   if (type === 'destruction') {
     const p = params as DestructionParams;

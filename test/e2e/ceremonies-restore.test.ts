@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,10 @@ import type { CeremonyAction } from '../../electron/services/ceremony/service';
 import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo';
 import type { RunView } from '../../shared/ceremony/view';
 import { DIST, requireBuild, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { rsaAesKeyUnwrap } from '../../electron/services/formats/keywrap';
+import { keyCheckValues } from '../../electron/services/kcv';
 import { ArchivePage } from './pages/archive-page';
+import { FilesPage } from './pages/files-page';
 import { expectNoSecrets } from './secret-scan';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { TokensPage } from './pages/tokens-page';
@@ -53,6 +57,8 @@ const cast = () => PEOPLE.map((p) => ({ person: p.name, roles: [p.role] }));
 describe('restore drill and archive retrieval, in the preview shell', () => {
   let app: Preview;
   let dataDir: string;
+  /** The preview shell's save folder (the removable media). */
+  let stick = '';
   let c: CeremoniesPage;
   let archive: ArchivePage;
   let backupName = '';
@@ -140,7 +146,9 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     initToken(WORKSTATION, SO_PIN, USER_PIN);
     for (const p of PEOPLE) initToken(p.card, '12345678', p.pin);
     initToken(REPLACEMENT.label, REPLACEMENT.so, REPLACEMENT.user);
-    app = await startPreview({ distDir: DIST, dataDir, headless: true, log: () => undefined });
+    stick = `${dataDir}-stick`;
+    mkdirSync(stick);
+    app = await startPreview({ distDir: DIST, dataDir, saveDir: stick, headless: true, log: () => undefined });
     await app.page.setViewportSize({ width: 1280, height: 800 });
     const tokens = new TokensPage(app.page);
     c = new CeremoniesPage(app.page);
@@ -187,6 +195,7 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await app?.close();
     if (savedConf !== undefined) process.env.SOFTHSM2_CONF = savedConf;
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (stick) rmSync(stick, { recursive: true, force: true });
   });
 
   /** The Ceremonies screen opened afresh (it reads the record, with the backups' drill status, as it opens). */
@@ -427,6 +436,64 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
 
     const keys = await app.services.keys.list(session);
     expect(keys.find((k) => k.label === `${KEY} v1 (retrieved)`)).toMatchObject({ extractable: false });
+  }, 300_000);
+
+  it('exports the archived key wrapped to a receiver’s RSA key from “Retrieve…”: the receiver in the fingerprint, two approvals, nothing kept, the wrapped key saved to the stick', async () => {
+    const receiver = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const pem = receiver.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const why = 'Hand the 2026 payment DEK to the partner bank’s KMS (change 7311).';
+    await archive.open();
+    await archive.task('Search the archive').click();
+    await archive.searchLabel(KEY);
+    await archive.resultLink(KEY, 1).click();
+    await archive.retrieveLead.waitFor();
+    await archive.retrieveLead.getByRole('button', { name: 'Retrieve…', exact: true }).click();
+    await c.retrievalForm.waitFor();
+    const form = c.retrievalForm;
+    await form.getByLabel('Purpose: what data it opens, and for whom').fill(why);
+    await form.getByRole('radio', { name: /^Export it wrapped/ }).check();
+    await form.getByRole('radio', { name: /^The receiver’s RSA public key/ }).check();
+    await form.getByLabel('Receiver’s public key (PEM)').fill(pem);
+    await form.getByLabel('Import method (optional)').fill('AWS KMS RSA_AES_KEY_WRAP_SHA_256');
+    await form.getByRole('checkbox', { name: /accepts no stronger key/ }).check();
+    await shot('36-retrieval-export-form');
+    await form.getByRole('button', { name: 'Plan the retrieval' }).click();
+
+    await c.atStep('Roll call');
+    expect(await c.runSubject.textContent()).toContain('RSA-OAEP + AES-KWP to the RSA-3072 public key');
+    expect(await c.runSubject.textContent()).toContain('AWS KMS RSA_AES_KEY_WRAP_SHA_256');
+    await rollCall();
+    await c.atStep('Retrieve the archived key into the HSM');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key into the HSM” as ${name}`);
+    }
+    await c.turnOf('Otto Operator');
+    expect(await c.retrieveSentence.textContent()).toContain('into a session object that can only be wrapped');
+    await c.doStep();
+    await c.turnOf('Wes Witness');
+    await c.retrieved.waitFor();
+    expect(await c.retrieved.textContent()).toContain(`Exported: version 1 of “${KEY}”`);
+    expect(await c.retrieved.textContent()).toContain('nothing stays on');
+    const files = new FilesPage(app.page);
+    // A save on a workstation record needs a named person; this app's login came before the record
+    // existed and named nobody, so the operator names himself as the login form's "who" would.
+    app.services.activity.signIn(session, 'Otto Operator');
+    await files.save('wrapped-export', 'Save the wrapped key…');
+    await files.saved('wrapped-export').waitFor();
+    await view('37-retrieval-exported');
+    // The receiver's side, with Node's crypto alone: the key whose check value the archive recorded.
+    const saved = readdirSync(stick).find((n) => n.endsWith('.rsa-aes-kwp.bin'))!;
+    const key = rsaAesKeyUnwrap(receiver.privateKey, readFileSync(join(stick, saved)), 'sha256');
+    const archived = await app.services.archive.read(app.services.archive.existing(), async (a) => a.version(`${KEY}@1`));
+    expect(keyCheckValues('AES', key).cmac.toLowerCase()).toBe(archived.summary.checkValue!.toLowerCase());
+    key.fill(0);
+    expect((await app.services.keys.list(session)).filter((k) => k.label.includes('export'))).toEqual([]);
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
   }, 300_000);
 
   it('leads from the old-data answer to a retrieval of that version, and only for a version that still has its material', async () => {

@@ -6,7 +6,7 @@
 // verifies; and a backup killed half-way through the hand-over voids its share set and makes a new
 // one whose shares rebuild the Archive KEK.
 import { execFileSync, spawn } from 'node:child_process';
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { RunView } from '../../shared/ceremony/view';
 import type { AppError } from '../../shared/result';
 import { combineMnemonics, webCryptoSlip39 } from '../../shared/slip39';
 import { keyCheckValues } from '../../electron/services/kcv';
+import { rsaAesKeyUnwrap } from '../../electron/services/formats/keywrap';
 import { DIST, requireBuild, SOFTHSM_MODULE, softhsm, type SoftHsmFixture } from '../helpers/softhsm';
 import { PEOPLE, WS } from './ceremony-helpers';
 
@@ -495,11 +496,11 @@ describe('custos ceremony', () => {
     expect(info.keys.kek.incoming).toBeNull();
     expect(info.counts.withMaterial).toBe(2);
     // Numbers that are not the archive's are refused at planning (exit code, typed error, words).
-    writeFileSync(join(fx.dir, 'kek-wrong.yaml'), `kekCheck: ${info.keys.kek.check}\nversions: ${info.counts.withMaterial + 5}\n`);
+    writeFileSync(join(fx.dir, 'kek-wrong.yaml'), `kekCheck: "${info.keys.kek.check}"\nversions: ${info.counts.withMaterial + 5}\n`);
     const wrong = await refused(['ceremony', 'plan', 'custos/kek-rotation', '--params', join(fx.dir, 'kek-wrong.yaml'), ...castArgs]);
     expect(wrong.error).toMatchObject({ code: 'INVALID_INPUT' });
     expect(wrong.error.message).toContain(`holds ${info.counts.withMaterial} version`);
-    writeFileSync(join(fx.dir, 'kek.yaml'), `kekCheck: ${info.keys.kek.check}\nversions: ${info.counts.withMaterial}\n`);
+    writeFileSync(join(fx.dir, 'kek.yaml'), `kekCheck: "${info.keys.kek.check}"\nversions: ${info.counts.withMaterial}\n`);
     let v = await ok(['ceremony', 'plan', 'custos/kek-rotation', '--params', join(fx.dir, 'kek.yaml'), ...castArgs]);
     const run = v.run;
     v = await presentAll(run);
@@ -532,4 +533,47 @@ describe('custos ceremony', () => {
     expect((await refused(['archive', 'retrieve', 'Old DEK 1@1', '--purpose', 'audit', '--usages', 'encrypt', ...castArgs])).error.code).toBe('INVALID_INPUT');
     await ok(['ceremony', 'abort', '--run', v.run, '--reason', 'planned for the test only', '--as', 'Ada Admin']);
   }, 120_000);
+
+  it('exports a version wrapped to a receiver’s RSA key with `custos archive retrieve --export-public-key`, saved by `custos ceremony export --out`', async () => {
+    const receiver = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const pem = join(fx.dir, 'receiver.pub.pem');
+    writeFileSync(pem, receiver.publicKey.export({ type: 'spki', format: 'pem' }));
+    const small = join(fx.dir, 'small.pub.pem');
+    writeFileSync(small, generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }));
+    const purpose = 'Hand the 2025 settlement DEK to the partner’s KMS (change 7311).';
+    const base = ['archive', 'retrieve', 'Old DEK 2@1', '--purpose', purpose, ...castArgs];
+    // Bad input: each refused with a typed error before anything is planned.
+    expect((await refused([...base, '--export-public-key', small])).error.code).toBe('WRAPPING_KEY_TOO_WEAK');
+    expect((await refused([...base, '--export-public-key', pem])).error.code).toBe('WRAPPING_KEY_TOO_WEAK'); // RSA-3072 (128 bits) < AES-256
+    expect((await refused([...base, '--export-public-key', pem, '--profile', 'AWS KMS RSA_AES_KEY_WRAP_SHA_1', '--usages', 'encrypt', '--allow-weaker-wrapping-key'])).error.code).toBe('INVALID_INPUT');
+    expect((await refused([...base, '--export-kek', 'No such KEK'])).error.code).toBe('OBJECT_NOT_FOUND');
+    expect((await refused([...base, '--profile', 'AWS KMS RSA_AES_KEY_WRAP_SHA_1', '--usages', 'encrypt'])).code).toBe(2);
+    let v = await ok([...base, '--export-public-key', pem, '--profile', 'AWS KMS RSA_AES_KEY_WRAP_SHA_1', '--allow-weaker-wrapping-key']);
+    const run = v.run;
+    expect(v.params).toMatchObject({ into: 'export', export: { mechanism: 'rsa-aes-kwp-sha1', publicKey: { bits: 3072, profile: 'AWS KMS RSA_AES_KEY_WRAP_SHA_1' }, strength: { wrappingKey: 128, target: 256, weaker: true } } });
+    const out = join(fx.dir, 'dek2.rsa-aes-kwp.bin');
+    // Nothing to save before the step has run.
+    expect((await refused(['ceremony', 'export', '--run', run, '--out', out])).error.code).toBe('CEREMONY_STEP_BLOCKED');
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    for (const n of ['Ann Archer', 'Cat Cole']) v = await ok(['ceremony', 'approve', '--run', run, '--person', n, ...card(n)]);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    expect(v.steps.find((x) => x.kind === 'retrieve')!.outcome).toMatchObject({ into: 'export', mechanism: 'rsa-aes-kwp-sha1', checked: true });
+    const saved = await cli([...ws(), '--json', 'ceremony', 'export', '--run', run, '--out', out]);
+    expect(saved.code, saved.stdout + saved.stderr).toBe(0);
+    // --force semantics: an existing file is never replaced without it.
+    const again = (await refused(['ceremony', 'export', '--run', run, '--out', out])).error;
+    expect(again).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('already exists') });
+    expect((await cli([...ws(), '--json', '--force', 'ceremony', 'export', '--run', run, '--out', out])).code).toBe(0);
+    const key = rsaAesKeyUnwrap(receiver.privateKey, readFileSync(out), 'sha1');
+    const archived = JSON.parse((await cli([...ws(), '--json', 'archive', 'show', 'Old DEK 2@1', '--archive', join(dataDir, 'archive.sqlite')])).stdout) as { summary: { checkValue: string } };
+    expect(keyCheckValues('AES', key).cmac.toLowerCase()).toBe(archived.summary.checkValue.toLowerCase());
+    key.fill(0);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+  }, 300_000);
 });

@@ -45,3 +45,12 @@ describe('the rotation definition', () => {
     expect(schema.safeParse({ key: 'Payments DEK', usages: ['teleport'] }).success).toBe(false);
   });
 });
+
+describe('the KEK rotation parameters', () => {
+  it('a check value YAML read as a number (unquoted 12e45678) is refused with the hint to quote it', () => {
+    const r = PARAM_SCHEMAS['kek-rotation'].safeParse({ kekCheck: 1.2e46, versions: 3 });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('in quotes');
+    expect(PARAM_SCHEMAS['kek-rotation'].safeParse({ kekCheck: '12e45678', versions: 3 }).success).toBe(true);
+  });
+});

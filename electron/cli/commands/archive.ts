@@ -358,24 +358,46 @@ export function registerArchiveCommands(program: Command): void {
 
   archive
     .command('retrieve')
-    .description('plan the retrieval of an archived version under quorum (the custos/retrieval ceremony): the purpose is stated now and bound into the fingerprint; the custodians approve it and the operator runs it with `custos ceremony …`')
+    .description('plan the retrieval of an archived version under quorum (the custos/retrieval ceremony): into the HSM, or exported wrapped for another system; the purpose and the destination are bound into the fingerprint; the custodians approve it and the operator runs it with `custos ceremony …`')
     .argument('<version>', 'version id, or LABEL@N (archive search finds it, also by "active for purpose P on date D")')
     .addOption(new Option('--purpose <text>', 'why it is retrieved: what old data it opens, for whom (a sentence)').makeOptionMandatory())
-    .addOption(new Option('--usages <list>', 'what the retrieved key may do, comma-separated (encrypt covers decrypt; sign covers verify; wrap covers unwrap)').makeOptionMandatory())
-    .addOption(new Option('--into <where>', 'a session object (gone when the session ends) or a token object').choices(['session', 'token']).default('session'))
+    .addOption(new Option('--usages <list>', 'what the retrieved key may do, comma-separated (encrypt covers decrypt; sign covers verify; wrap covers unwrap); not with an export'))
+    .addOption(new Option('--into <where>', 'a session object (gone when the session ends) or a token object').choices(['session', 'token']))
     .addOption(new Option('--label <label>', 'the retrieved object\'s label (default "LABEL vN (retrieved)")'))
-    .addOption(new Option('--valid-days <n>', 'a token object\'s end of use, in days from now (recorded, and set where the token keeps it)'))
+    .addOption(new Option('--valid-days <n>', 'CKA_END_DATE this many days from now; Custos\'s own key commands refuse the key after it (the token keeps the date but does not enforce it)'))
+    .addOption(new Option('--max-uses <n>', 'how many operations Custos\'s own key commands may do with the key (counted by Custos on the token, not enforced by the token)'))
+    .addOption(new Option('--export-kek <key>', 'export instead: wrapped with AES-KWP (RFC 5649) under this KEK on the token (label or PKCS#11 URI)').conflicts(['exportPublicKey', 'into']))
+    .addOption(new Option('--export-public-key <file>', 'export instead: RSA-OAEP + AES-KWP to this RSA public key (PEM or JWK file), as a cloud KMS import expects').conflicts(['exportKek', 'into']))
+    .addOption(new Option('--profile <name>', 'with --export-public-key: the receiving service\'s import method (e.g. "AWS KMS RSA_AES_KEY_WRAP_SHA_256"); default OAEP-SHA256'))
+    .addOption(new Option('--allow-weaker-wrapping-key', 'export although the target gives less security than the key (cloud KMS import keys are RSA-2048 to 4096)'))
     .addOption(new Option('--participant <name=roles>', 'a participant and the roles they take in the ceremony (repeat)').argParser((v: string, prev: string[] = []) => [...prev, v]))
-    .action(async (version: string, o: { purpose: string; usages: string; into: string; label?: string; validDays?: string; participant?: string[] }) => {
-      const days = o.validDays === undefined ? undefined : Number(o.validDays);
-      if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw usage(`--valid-days "${o.validDays}" is not a whole number of days.`, 'For example --valid-days 30.');
+    .action(async (version: string, o: { purpose: string; usages?: string; into?: string; label?: string; validDays?: string; maxUses?: string; exportKek?: string; exportPublicKey?: string; profile?: string; allowWeakerWrappingKey?: boolean; participant?: string[] }) => {
+      const whole = (v: string | undefined, flag: string, example: string) => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!(Number.isInteger(n) && n > 0)) throw usage(`${flag} "${v}" is not a whole number greater than 0.`, `For example ${flag} ${example}.`);
+        return n;
+      };
+      const days = whole(o.validDays, '--valid-days', '30');
+      const uses = whole(o.maxUses, '--max-uses', '100');
+      if (o.profile && !o.exportPublicKey) throw usage('--profile is for --export-public-key.', 'Give the receiver\'s public key with --export-public-key FILE.');
+      const exporting = o.exportKek !== undefined || o.exportPublicKey !== undefined;
+      if (!exporting && !o.usages) throw usage('Say what the retrieved key may do with --usages, or export it with --export-kek or --export-public-key.', 'For example --usages encrypt.');
+      const weaker = o.allowWeakerWrappingKey ? { allowWeaker: true } : {};
+      const wrap = o.exportKek !== undefined
+        ? { kek: o.exportKek, ...weaker }
+        : o.exportPublicKey !== undefined
+          ? { publicKey: readBounded(o.exportPublicKey, LIMITS.small, 'public key').toString('utf8'), ...(o.profile ? { profile: o.profile } : {}), ...weaker }
+          : undefined;
       const params = {
         version,
         purpose: o.purpose,
-        into: o.into,
-        usages: o.usages.split(',').map((u) => u.trim()).filter(Boolean),
+        into: exporting ? 'export' : (o.into ?? 'session'),
+        ...(o.usages ? { usages: o.usages.split(',').map((u) => u.trim()).filter(Boolean) } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(days !== undefined ? { validDays: days } : {}),
+        ...(uses !== undefined ? { maxUses: uses } : {}),
+        ...(wrap ? { wrap } : {}),
       };
       const ceremony = await loadCliModule<typeof import('./ceremony')>('commands/ceremony.mjs');
       await ceremony.planBuiltin(program, 'custos/retrieval', params, o.participant ?? []);

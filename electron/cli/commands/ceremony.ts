@@ -21,7 +21,7 @@ import { runText } from '../ceremony-text';
 import { out, withServices, type GlobalOptions } from '../context';
 import { openSession } from '../session';
 import { writeFileAtomic, writeFolderAtomic, writeNew } from '../../services/files/atomic';
-import { LIMITS, readBounded } from '../files';
+import { checkOutputFile, LIMITS, readBounded, writeOutputFile } from '../files';
 import { readSecret } from '../secrets';
 import { runComponentSheetsSitting } from '../ceremony-components';
 import { runAuditSitting, runComponentSitting, runReshareSitting, runRestoreSitting, runSharesSitting } from '../ceremony-shares';
@@ -347,6 +347,19 @@ export function registerCeremonyCommands(program: Command): void {
           }, { mode: 0o600 });
         }
         out(opts, { path, hash: v.bundle.hash, name: v.bundle.name }, () => `${path}\nsha256 ${v.bundle!.hash}`);
+      }),
+    );
+
+  c.command('export')
+    .description('save what a retrieval exported (the wrapped key, for the receiving system) to FILE; checked against the SHA-256 the ceremony recorded')
+    .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
+    .addOption(new Option('--out <file>', 'where to write it (never over an existing file without --force)').makeOptionMandatory())
+    .action((o: { run: string; out: string }) =>
+      withServices(program, async (s, opts) => {
+        checkOutputFile(o.out, 'wrapped export', { force: !!opts.force });
+        const x = await s.ceremonies.wrappedExport(o.run);
+        writeOutputFile(o.out, x.bytes, 'wrapped export', { mode: 0o600, force: !!opts.force });
+        out(opts, { path: o.out, bytes: x.bytes.length, sha256: x.sha256 }, () => `${o.out}\n${x.bytes.length} bytes, sha256 ${x.sha256}`);
       }),
     );
 

@@ -154,6 +154,22 @@ export function registerKeyCommands(program: Command): void {
       }),
     );
   key
+    .command('expired')
+    .description('keys past their end date (CKA_END_DATE) or with no uses left, as a retrieval limited them; --destroy removes them (audited)')
+    .addOption(new Option('--destroy', 'destroy every key listed, with its use counter (irreversible; keys still valid are never touched)'))
+    .action((cmd: { destroy?: boolean }) =>
+      withCore(program, async (s, opts) => {
+        const { t } = await openSession(s, opts);
+        if (cmd.destroy) {
+          const r = await s.keys.destroyExpired(t);
+          out(opts, { destroyed: r }, () => (r.length ? r.map((x) => `destroyed "${x.key.label}" (${x.why === 'uses' ? 'no uses left' : `valid until ${x.limits.validUntil}`})`).join('\n') : 'no expired keys'));
+          return;
+        }
+        const r = await s.keys.expired(t);
+        out(opts, { expired: r }, () => (r.length ? r.map((x) => `"${x.key.label}": ${x.why === 'uses' ? `used ${x.limits.used} of ${x.limits.maxUses} times` : `valid until ${x.limits.validUntil}`}`).join('\n') + '\nRemove them with `custos key expired --destroy`.' : 'no expired keys'));
+      }),
+    );
+  key
     .command('destroy')
     .description('destroy a key (both halves of a pair); irreversible')
     .requiredOption('--key <label|uri>', 'the key')

@@ -8,6 +8,7 @@ import { nativeBatchAvailable } from './batch';
 import { decrypt, encrypt, random } from './cipher';
 import { fail, p11Failure } from './failure';
 import { checkValue, generate, importPublic } from './generate';
+import { keyLimits } from './limits';
 import { holdLifeline } from './lifeline';
 import { finalizeAll, load, unload } from './library';
 import { destroy, forgetHandles, objects, publicKey, restrictUsage, setLabel } from './objects';
@@ -69,6 +70,7 @@ const handlers: Handlers = {
   wrap: (p) => wrap(ctx(p), p.wrapping, p.targets, p.mechanism),
   unwrap: (p) => unwrap(ctx(p), p.unwrapping, p.wrapped, p.mechanism, p.template),
   rewrap: (p) => rewrap(ctx(p), p.from, p.to, p.items),
+  keyLimits: (p) => keyLimits(ctx(p), p),
   'test.hang': (p) => {
     if (!testHooks) return noHooks();
     // Blocks the event loop like a vendor library stuck in a C call would.

@@ -152,8 +152,20 @@ export function keyTemplate(t: UnwrapTemplate): Template {
   const p: Placement = { onToken: t.onToken, label: t.label, idHex: t.idHex };
   const q: Protection = { privateObject: true, sensitive: true, extractable: t.extractable, wrapWithTrusted: t.wrapWithTrusted === true };
   const keyType = PKCS11_KEY_TYPES[t.keyType];
-  return t.kind === 'secret' ? secretKeyTemplate(keyType, p, q, usageAttrs(t.usages, 'secret')) : privateKeyTemplate(keyType, p, q, t.usages);
+  const base = t.kind === 'secret' ? secretKeyTemplate(keyType, p, q, usageAttrs(t.usages, 'secret')) : privateKeyTemplate(keyType, p, q, t.usages);
+  return [...base, ...dates(t)];
 }
+
+/**
+ * CKA_START_DATE / CKA_END_DATE as CK_DATE (PKCS#11 v3.0 §3.3: four ASCII digits of the year, two of
+ * the month, two of the day). The standard stores them "for reference only" (§4.7): no token
+ * refuses a key past its end date; Custos's own operations do (key-service.ts).
+ */
+function dates(t: UnwrapTemplate): Template {
+  const ck = (d: string) => Buffer.from(d.replace(/-/g, ''), 'ascii');
+  return [...(t.startDate ? [{ type: CKA.START_DATE, value: ck(t.startDate) }] : []), ...(t.endDate ? [{ type: CKA.END_DATE, value: ck(t.endDate) }] : [])];
+}
+
 
 /** A session secret key with the given value (C_CreateObject). */
 export function createSecret(ctx: TokenContext, value: Buffer, keyType: number, q: Protection, usage: Template): Handle {

@@ -19,6 +19,7 @@ export const CKA = {
   TOKEN: 0x1,
   PRIVATE: 0x2,
   LABEL: 0x3,
+  APPLICATION: 0x10,
   VALUE: 0x11,
   KEY_TYPE: 0x100,
   ID: 0x102,

@@ -131,6 +131,17 @@ export interface UnwrapTemplate {
   onToken: boolean;
   /** CKA_WRAP_WITH_TRUSTED on the new key (see GenerateSpec.wrapWithTrusted). */
   wrapWithTrusted?: boolean;
+  /** CKA_START_DATE / CKA_END_DATE (YYYY-MM-DD): stored by the token, which enforces neither (PKCS#11 v3.0 §4.7). */
+  startDate?: string;
+  endDate?: string;
+}
+
+/** What a retrieval allowed a key: its dates (YYYY-MM-DD) and uses, and the uses so far. */
+export interface KeyLimits {
+  validFrom: string | null;
+  validUntil: string | null;
+  maxUses: number | null;
+  used: number;
 }
 
 export interface PublicKeyAttrs {
@@ -182,6 +193,11 @@ export interface HostMethods {
    * must give the original bytes). Returns the new blobs; the plaintext never leaves the token.
    */
   rewrap: { params: Tok & { from: ObjectRef; to: ObjectRef; items: Array<{ wrapped: Uint8Array; kind: UnwrapTemplate['kind']; keyType: UnwrapTemplate['keyType'] }> }; result: Uint8Array[] };
+  /**
+   * The limits record beside a retrieved key (host/limits.ts): create it, read it, remove it, or
+   * `use` it on `today` (counted only inside the dates and while uses are left). null: none.
+   */
+  keyLimits: { params: Tok & { keyIdHex: string; create?: KeyLimits & { onToken: boolean }; use?: { today: string }; remove?: boolean }; result: { limits: KeyLimits; counted: boolean; refused?: 'before' | 'after' | 'uses' } | null };
   /** Test hooks, only answered when CUSTOS_HSM_TEST_HOOKS=1 is in the host's environment. */
   'test.hang': { params: { ms: number }; result: { done: boolean } };
   'test.crash': { params: Record<string, never>; result: never };

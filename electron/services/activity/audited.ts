@@ -14,7 +14,7 @@ import type { KeyUsage } from '../../hsm/protocol';
 import type { ConfigStore } from '../config';
 import type { DemoEnvironment } from '../demo';
 import type { CsrExtensions, CsrSignatureAlgorithm } from '../formats/csr';
-import { KeyService } from '../key-service';
+import { KeyService, type ExpiredKey } from '../key-service';
 import { TokenService } from '../tokens';
 import type { PinLimits } from '../../../shared/pin-length';
 import type { WrapVerdict } from '../key-strength';
@@ -57,6 +57,14 @@ export class AuditedKeyService extends KeyService {
       { action: 'key.destroy', token: t, details: { key: selector } },
       () => super.destroy(t, selector, confirmLabel),
       (r) => ({ keyId: r.key.idHex ?? null, details: { ...keyDetails(r.key), objects: r.destroyed } }),
+    );
+  }
+
+  override destroyExpired(t: TokenRef): Promise<Array<ExpiredKey & { destroyed: number }>> {
+    return this.activity.run(
+      { action: 'key.destroy-expired', token: t, details: {} },
+      () => super.destroyExpired(t),
+      (r) => ({ details: { keys: r.map((x) => ({ ...keyDetails(x.key), why: x.why, ...(x.limits.validUntil ? { valid_until: x.limits.validUntil } : {}), ...(x.limits.maxUses !== null ? { uses: `${x.limits.used}/${x.limits.maxUses}` } : {}), objects: x.destroyed })) } }),
     );
   }
 

@@ -6,7 +6,7 @@
 //                       refuses a blob that was not wrapped under this KEK)
 //   3. proveRestored    the new object's check value, or for a private key a signature checked
 //                       with the archived public key; on a mismatch the new object is destroyed
-import { createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { RECORDS } from '../../../shared/archive/canonical';
 import { labelProblem } from '../../../shared/archive/validate';
 import { invalidInput } from '../../../shared/result';
@@ -26,6 +26,11 @@ export interface RestoreTemplate {
   usages: KeyUsage[];
   extractable?: boolean;
   onToken?: boolean;
+  /** CKA_START_DATE / CKA_END_DATE (YYYY-MM-DD); the token stores them, Custos's operations enforce them. */
+  startDate?: string;
+  endDate?: string;
+  /** Recorded in the audit entry; the counter itself is made beside the key by the caller. */
+  maxUses?: number;
 }
 
 export interface Restored {
@@ -43,7 +48,7 @@ export async function restoreVersion(ctx: ArchiveContext, selector: string, temp
   const wrapped = await checkRestorable(ctx, store, v);
   const p = labelProblem(template.label);
   if (p) invalidInput(p, FIX_INPUT);
-  const keyType = v.algorithm.startsWith('aes-') ? 'aes' : v.algorithm.startsWith('hmac-') ? 'generic-secret' : v.algorithm === 'tdes' ? 'tdes' : v.algorithm.startsWith('rsa-') ? 'rsa' : v.algorithm.startsWith('ec-') ? 'ec' : 'ed25519';
+  const keyType = keyTypeOf(v.algorithm);
   const tmpl: UnwrapTemplate = {
     kind: v.kind,
     keyType,
@@ -52,6 +57,8 @@ export async function restoreVersion(ctx: ArchiveContext, selector: string, temp
     usages: template.usages,
     extractable: template.extractable ?? false,
     onToken: template.onToken ?? true,
+    ...(template.startDate ? { startDate: template.startDate } : {}),
+    ...(template.endDate ? { endDate: template.endDate } : {}),
   };
   // The KEK the row names: during a KEK rotation a version may be under the old or the new one.
   const kek = kekFor(ctx, v.kek_check)!;
@@ -79,11 +86,75 @@ export async function restoreVersion(ctx: ArchiveContext, selector: string, temp
         objectId: v.id,
         objectMac: v.mac,
         keyId: v.key_id,
-        details: { version: v.version, into: { label: object.label, id: object.idHex, onToken: tmpl.onToken, extractable: tmpl.extractable }, checked },
+        details: {
+          version: v.version,
+          into: { label: object.label, id: object.idHex, onToken: tmpl.onToken, extractable: tmpl.extractable },
+          checked,
+          ...(template.endDate || template.maxUses ? { limits: { ...(template.endDate ? { endDate: template.endDate } : {}), ...(template.maxUses ? { maxUses: template.maxUses } : {}) } } : {}),
+        },
       },
     ],
   }));
   return note ? { object, checked, note } : { object, checked };
+}
+
+export interface ExportRequest {
+  /** The object on the token to wrap with: an AES KEK (aes-kwp) or an RSA public key (rsa-aes-kwp-*). */
+  wrapping: ObjectRef;
+  mechanism: 'aes-kwp' | 'rsa-aes-kwp-sha1' | 'rsa-aes-kwp-sha256';
+  /** What the evidence names as the receiver: the KEK's check value or the public key's fingerprint. */
+  to: { kekCheckValue?: string; publicKeyFingerprint?: string; profile?: string | null };
+}
+
+export interface Exported extends Restored {
+  wrapped: Buffer;
+}
+
+/**
+ * Export for another system: the version is unwrapped under the Archive KEK into a session object
+ * that may do nothing but be wrapped (no encrypt, sign, wrap or derive; extractable only under
+ * wrap, sensitive), proved like a restore, wrapped to the target, and destroyed whatever happens.
+ * The audit entry names the receiver by check value or fingerprint and the output by its SHA-256.
+ */
+export async function exportVersion(ctx: ArchiveContext, selector: string, req: ExportRequest, actor: string): Promise<Exported> {
+  const store = requireStore(ctx);
+  const b = requireHsm(ctx);
+  const v = resolveVersion(ctx, selector);
+  const wrapped = await checkRestorable(ctx, store, v);
+  const tmpl: UnwrapTemplate = { kind: v.kind, keyType: keyTypeOf(v.algorithm), label: `custos export ${randomBytes(4).toString('hex')}`, idHex: randomBytes(16).toString('hex'), usages: [], extractable: true, onToken: false };
+  const kek = kekFor(ctx, v.kek_check)!;
+  const object = await b.hsm.call('unwrap', { path: b.module, token: b.token, unwrapping: { ...kek, kind: 'secret' }, wrapped, mechanism: 'aes-kwp', template: tmpl });
+  const ref: ObjectRef = { label: object.label, idHex: object.idHex, kind: v.kind };
+  let out: Buffer;
+  let proof: { checked: boolean; note?: string };
+  try {
+    proof = await proveRestored(b, v, ref, []);
+    const [w] = await b.hsm.call('wrap', { path: b.module, token: b.token, wrapping: req.wrapping, targets: [ref], mechanism: req.mechanism });
+    out = Buffer.from(w!);
+  } finally {
+    // The plaintext exists only inside the token and only for these calls (SP 800-57 Part 2 §6.7).
+    await b.hsm.call('destroy', { path: b.module, token: b.token, ref }).catch(() => undefined);
+  }
+  const { checked, note } = proof;
+  await store.commit(() => ({
+    rows: [],
+    audit: [
+      {
+        actor,
+        action: 'version.export',
+        objectType: 'version',
+        objectId: v.id,
+        objectMac: v.mac,
+        keyId: v.key_id,
+        details: { version: v.version, mechanism: req.mechanism, to: req.to, sha256: createHash('sha256').update(out).digest('hex'), bytes: out.length, checked },
+      },
+    ],
+  }));
+  return { object, checked, ...(note ? { note } : {}), wrapped: out };
+}
+
+function keyTypeOf(algorithm: string): UnwrapTemplate['keyType'] {
+  return algorithm.startsWith('aes-') ? 'aes' : algorithm.startsWith('hmac-') ? 'generic-secret' : algorithm === 'tdes' ? 'tdes' : algorithm.startsWith('rsa-') ? 'rsa' : algorithm.startsWith('ec-') ? 'ec' : 'ed25519';
 }
 
 /** Step 1: the wrapped material, if it may be given to the HSM. */

@@ -34,7 +34,7 @@ import * as ceremonyRows from './ceremonies';
 import * as notes from './notes';
 import * as queries from './queries';
 import * as records from './records';
-import { restoreVersion, type Restored, type RestoreTemplate } from './retrieval';
+import { exportVersion, restoreVersion, type Exported, type ExportRequest, type Restored, type RestoreTemplate } from './retrieval';
 import { refsOf, type VersionRow, type WorkstationRow } from './rows';
 import type { Db } from './schema';
 import { ArchiveStore, type Mutation } from './store';
@@ -175,6 +175,11 @@ export class ArchiveService {
   /** Unwraps an archived version into the HSM (audited) and compares it with what was archived. */
   restore(selector: string, template: RestoreTemplate, actor: string): Promise<Restored> {
     return restoreVersion(this.ctx, selector, template, actor);
+  }
+
+  /** Export for another system: unwrapped into a wrap-only session object, wrapped to the target, destroyed; audited. */
+  exportWrapped(selector: string, req: ExportRequest, actor: string): Promise<Exported> {
+    return exportVersion(this.ctx, selector, req, actor);
   }
 
   // Archive KEK rotation (kek-rotation.ts) ------------------------------------------------------

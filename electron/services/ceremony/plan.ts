@@ -18,6 +18,7 @@ import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityV
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
 import { destructionSubject, resolveDestruction } from './plan-destruction';
+import { resolveRetrieval, type ExportFacts } from './plan-retrieval';
 import type { KekRotationState } from '../archive/kek-rotation';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
@@ -65,6 +66,8 @@ export interface PlanContext {
   destination?: { module: string; token: TokenIdentityView } | null;
   /** Retrieval: an archived version by id or LABEL@N, as the archive describes it. */
   lookupVersion?: (selector: string) => VersionDetail;
+  /** Retrieval with into: export: the target and the wrap mechanisms, as the token reported them. */
+  exportFacts?: ExportFacts;
   /** Rotation: the token object a version was archived from, if the archive recorded it. */
   lookupHsmObject?: RotationLookups['lookupHsmObject'];
   /** KEK rotation: the archive's KEK and versions, as they are now. */
@@ -147,7 +150,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
       def.type === 'restore' || def.type === 'restore-drill'
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
-          ? resolveRetrieval(params as RetrievalParams, ctx)
+          ? (resolveRetrieval(params as RetrievalParams, ctx.lookupVersion, ctx.exportFacts) as unknown as Record<string, unknown>)
           : def.type === 'reshare'
             ? resolveReshare(params as ReshareParams, register, participants, record!)
             : def.type === 'share-audit'
@@ -427,19 +430,3 @@ function resolveKekRotation(p: KekRotationParams, ctx: PlanContext): Record<stri
   return { kek: { check: k.current.check, label: k.current.label, id: k.current.id }, versions: k.versions };
 }
 
-function resolveRetrieval(p: RetrievalParams, ctx: PlanContext): Record<string, unknown> {
-  if (!ctx.lookupVersion) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
-  const d = ctx.lookupVersion(p.version);
-  const v = d.summary;
-  if (!v.hasMaterial) fail('KEY_NOT_EXTRACTABLE', `Version ${v.version} of “${v.label}” was destroyed: its material is shredded, only its metadata remains.`, 'Choose another version (the archive search lists them with their states).');
-  return {
-    version: { id: v.versionId, keyId: v.keyId, label: v.label, version: v.version, algorithm: v.algorithm, kind: d.kind, state: v.state, checkValue: v.checkValue, checkMethod: d.checkMethod, fingerprint: v.fingerprint, activationDate: v.activationDate, deactivationDate: v.deactivationDate },
-    purpose: p.purpose,
-    into: p.into,
-    label: p.label ?? `${v.label} v${v.version} (retrieved)`,
-    usages: p.usages,
-    validDays: p.validDays ?? null,
-    // Fixed now: a retrieval interrupted by a crash is found by it and adopted on resume.
-    keyIdHex: randomBytes(16).toString('hex'),
-  };
-}

@@ -8,6 +8,7 @@
 //
 // Over 400 lines because it is the service's one door: planning, acting, the set-up draft, the
 // practice record and bundle checks each take a few lines here and delegate (actions.ts, engine.ts).
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { BUILTIN_DEFINITIONS, builtinDefinition } from '../../../shared/ceremony
 import { canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyEvent } from '../../../shared/ceremony/contract';
 import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
-import type { SetupParams } from '../../../shared/ceremony/params';
+import { retrievalParamsSchema, type SetupParams } from '../../../shared/ceremony/params';
 import { defaultPolicy, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
 import { currentStep, SYSTEM, type TokenIdentityView } from '../../../shared/ceremony/run';
 import { runView, type RunView } from '../../../shared/ceremony/view';
@@ -31,6 +32,8 @@ import * as engine from './engine';
 import { verifyBundle, type BundleVerdict } from './evidence';
 import { checkedDefinition, resolvePlan, type ParticipantInput } from './plan';
 import { hsmObjectOf } from './plan-rotation';
+import type { ExportFacts } from './plan-retrieval';
+import { exportFacts, wrappedExportPath } from './retrieval-export';
 import type { CeremonyRecord, PersonRecord, RunSummary } from './record';
 import { SecretStore } from './secrets';
 import { ArchiveCeremonyRecord } from './store';
@@ -250,13 +253,37 @@ export class CeremonyService {
     const token = await this.tokenIdentity(session);
     const dest = definition.type === 'restore' ? (req.params as { destination?: { module?: string; token: string } }).destination : undefined;
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
+    const exportFacts = await this.exportFactsFor(session, definition.type, req.params);
     return this.write(session, async (record, archive) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState() });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, exportFacts, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState() });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
       return this.viewOf(record, plan.run);
     });
+  }
+
+  /** A retrieval's export target as the token reports it, read before planning (planning itself does not call the HSM). */
+  private async exportFactsFor(session: TokenRef, type: string, raw: unknown): Promise<ExportFacts | undefined> {
+    const p = raw as { into?: unknown; wrap?: unknown } | null;
+    if (type !== 'retrieval' || !p || p.into !== 'export') return undefined;
+    const wrap = retrievalParamsSchema.shape.wrap.safeParse(p.wrap);
+    if (!wrap.success || !wrap.data) return undefined; // the parameter check names the problem
+    return exportFacts(this.deps.hsm, { path: session.module, token: session.token }, wrap.data);
+  }
+
+  /** The wrapped key a retrieval exported, as its retrieve step wrote it (checked against the SHA-256 in the journal). */
+  async wrappedExport(run: string): Promise<{ name: string; bytes: Buffer; sha256: string }> {
+    const v = await this.view(run);
+    const out = v.steps.find((s) => s.kind === 'retrieve')?.outcome as { into?: string; file?: { sha256: string }; mechanism?: string } | null | undefined;
+    if (!out || out.into !== 'export' || !out.file) fail('CEREMONY_STEP_BLOCKED', 'This ceremony has exported nothing (yet).', 'Save the export once the retrieve step has run; only a retrieval planned with into: export makes one.');
+    const path = wrappedExportPath(this.bundleDir, run);
+    if (!existsSync(path)) fail('FILE_NOT_FOUND', 'The wrapped export of this ceremony is no longer on the workstation.', 'Plan a new retrieval if the export is still needed.');
+    const bytes = readFileSync(path);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== out.file.sha256) fail('RECORD_INVALID', 'The wrapped export on the workstation is not the one the ceremony recorded (its SHA-256 differs).', 'Do not use it; plan a new retrieval.');
+    const name = `retrieval-${run.slice(0, 8)}.${out.mechanism === 'aes-kwp' ? 'kwp' : 'rsa-aes-kwp'}.bin`;
+    return { name, bytes, sha256 };
   }
 
   private viewOf(record: CeremonyRecord, run: string): RunView {

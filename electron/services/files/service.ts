@@ -166,6 +166,10 @@ export class FileService {
         const text = serializeShareSetRecord(record);
         return { folder: false, name: `set${record.set.identifier}-record.json`, title: 'Save the share-set record', filters: [{ name: 'Share-set record', extensions: ['json'] }], mode: PUBLIC, bytes: Buffer.from(text.endsWith('\n') ? text : text + '\n', 'utf8') };
       }
+      case 'wrapped-export': {
+        const x = await this.deps.ceremonies().wrappedExport(a.run);
+        return { folder: false, name: x.name, title: 'Save the wrapped key for the receiving system', filters: [{ name: 'Wrapped key', extensions: ['bin'] }], mode: PRIVATE, bytes: x.bytes };
+      }
       case 'bundle':
       case 'bundle-pdf': {
         const c = this.deps.ceremonies();

@@ -43,7 +43,13 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
   const ids = useId();
   const [version, setVersion] = useState(prefill?.version ?? '');
   const [purpose, setPurpose] = useState('');
-  const [into, setInto] = useState<'session' | 'token'>('session');
+  const [into, setInto] = useState<'session' | 'token' | 'export'>('session');
+  const [target, setTarget] = useState<'kek' | 'publicKey'>('kek');
+  const [kek, setKek] = useState('');
+  const [publicKey, setPublicKey] = useState('');
+  const [profile, setProfile] = useState('');
+  const [allowWeaker, setAllowWeaker] = useState(false);
+  const [maxUses, setMaxUses] = useState('');
   const [label, setLabel] = useState('');
   const [usages, setUsages] = useState<KeyUsageName[]>(['encrypt']);
   const [validDays, setValidDays] = useState('');
@@ -77,7 +83,21 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
   const defaultLabel = v ? `${v.label} v${v.version} (retrieved)` : 'LABEL vN (retrieved)';
   const toggle = (u: KeyUsageName) => setUsages(usages.includes(u) ? usages.filter((x) => x !== u) : [...usages, u]);
   const chosen = usages.filter((u) => offered.includes(u));
-  const why = !wanted ? 'Name the version first.' : purpose.trim().length < 10 ? 'State the purpose in a sentence.' : chosen.length === 0 ? 'Choose at least one usage.' : ws.state === 'absent' ? `Connect token “${ws.label}” first.` : null;
+  const exporting = into === 'export';
+  const noTarget = exporting && (target === 'kek' ? !kek.trim() : !publicKey.includes('PUBLIC KEY') && !publicKey.trim().startsWith('{'));
+  const why = !wanted
+    ? 'Name the version first.'
+    : purpose.trim().length < 10
+      ? 'State the purpose in a sentence.'
+      : noTarget
+        ? target === 'kek'
+          ? 'Name the KEK on the token to wrap under.'
+          : 'Paste the receiver’s RSA public key (PEM).'
+        : !exporting && chosen.length === 0
+          ? 'Choose at least one usage.'
+          : ws.state === 'absent'
+            ? `Connect token “${ws.label}” first.`
+            : null;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -93,9 +113,19 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
           version: wanted,
           purpose: purpose.trim(),
           into,
-          usages: chosen,
-          ...(label.trim() ? { label: label.trim() } : {}),
-          ...(into === 'token' && validDays.trim() && Number.isFinite(days) ? { validDays: days } : {}),
+          ...(exporting
+            ? {
+                wrap:
+                  target === 'kek'
+                    ? { kek: kek.trim(), ...(allowWeaker ? { allowWeaker: true } : {}) }
+                    : { publicKey: publicKey.trim(), ...(profile.trim() ? { profile: profile.trim() } : {}), ...(allowWeaker ? { allowWeaker: true } : {}) },
+              }
+            : {
+                usages: chosen,
+                ...(label.trim() ? { label: label.trim() } : {}),
+                ...(validDays.trim() && Number.isFinite(days) ? { validDays: days } : {}),
+                ...(maxUses.trim() && Number.isFinite(Number(maxUses)) ? { maxUses: Number(maxUses) } : {}),
+              }),
         },
         participants: participantsOf(cast),
       }),
@@ -161,7 +191,56 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
             <span className="choice-note">Stays on the token, never extractable, until someone destroys it.</span>
           </span>
         </label>
+        <label className={`choice ${into === 'export' ? 'choice-on' : ''}`}>
+          <input type="radio" name={`${ids}-into`} checked={into === 'export'} onChange={() => setInto('export')} />
+          <span>
+            <span className="choice-title">Export it wrapped for another system</span>
+            <span className="choice-note">Unwrapped only to be wrapped to the receiver, then destroyed: nothing stays on the token. You save the wrapped key to a file.</span>
+          </span>
+        </label>
       </fieldset>
+      {exporting ? (
+        <fieldset className="choices" data-testid="export-target">
+          <legend>Who receives it (part of the fingerprint: the approvals are for this receiver only)</legend>
+          <label className={`choice ${target === 'kek' ? 'choice-on' : ''}`}>
+            <input type="radio" name={`${ids}-target`} checked={target === 'kek'} onChange={() => setTarget('kek')} />
+            <span>
+              <span className="choice-title">A KEK on the workstation token (AES-KWP, RFC 5649)</span>
+              <span className="choice-note">A key-encryption key the receiving HSM shares, for example one formed from components. Its check value is shown at the fingerprint.</span>
+            </span>
+          </label>
+          <label className={`choice ${target === 'publicKey' ? 'choice-on' : ''}`}>
+            <input type="radio" name={`${ids}-target`} checked={target === 'publicKey'} onChange={() => setTarget('publicKey')} />
+            <span>
+              <span className="choice-title">The receiver’s RSA public key (RSA-OAEP + AES-KWP)</span>
+              <span className="choice-note">As a cloud KMS gives it for importing a key (bring your own key). Its fingerprint is shown at the fingerprint.</span>
+            </span>
+          </label>
+          {target === 'kek' ? (
+            <Field label="KEK label (or PKCS#11 URI)" value={kek} maxLength={256} autoComplete="off" spellCheck={false} onChange={(e) => setKek(e.target.value)} />
+          ) : (
+            <>
+              <div className="field">
+                <label htmlFor={`${ids}-pem`}>Receiver’s public key (PEM)</label>
+                <textarea id={`${ids}-pem`} className="mono" rows={4} maxLength={16_384} spellCheck={false} value={publicKey} onChange={(e) => setPublicKey(e.target.value)} />
+              </div>
+              <Field
+                label="Import method (optional)"
+                hint="The service’s name for it, for example “AWS KMS RSA_AES_KEY_WRAP_SHA_256” or “Google Cloud KMS RSA_OAEP_3072_SHA256_AES_256”. Default: OAEP with SHA-256."
+                value={profile}
+                maxLength={100}
+                autoComplete="off"
+                onChange={(e) => setProfile(e.target.value)}
+              />
+            </>
+          )}
+          <label>
+            <input type="checkbox" checked={allowWeaker} onChange={() => setAllowWeaker(!allowWeaker)} /> The receiver accepts no stronger key: export even if its key gives less security than this one (recorded)
+          </label>
+        </fieldset>
+      ) : null}
+      {exporting ? null : (
+      <>
       <fieldset className="roles">
         <legend>What the retrieved key may do</legend>
         {USAGES.filter((u) => offered.includes(u)).map((u) => (
@@ -172,18 +251,27 @@ export function RetrievalForm({ def, prefill }: { def: DefinitionView; prefill?:
       </fieldset>
       <div className="add-fields">
         <Field label="Label on the token (optional)" hint={`Default: “${defaultLabel}”.`} value={label} maxLength={128} autoComplete="off" onChange={(e) => setLabel(e.target.value)} />
-        {into === 'token' ? (
-          <Field
-            label="Valid for (days, optional)"
-            hint="Recorded in the evidence as the end of its use, and set on the token where it keeps end dates."
-            type="number"
-            min={1}
-            max={3650}
-            value={validDays}
-            onChange={(e) => setValidDays(e.target.value)}
-          />
-        ) : null}
+        <Field
+          label="Valid for (days, optional)"
+          hint="Set on the object as its end date. The token keeps the date but does not enforce it; Custos refuses the key after it."
+          type="number"
+          min={1}
+          max={3650}
+          value={validDays}
+          onChange={(e) => setValidDays(e.target.value)}
+        />
+        <Field
+          label="At most this many uses (optional)"
+          hint="Counted by Custos’s own operations, beside the key on the token; no token enforces a use count."
+          type="number"
+          min={1}
+          max={1000000}
+          value={maxUses}
+          onChange={(e) => setMaxUses(e.target.value)}
+        />
       </div>
+      </>
+      )}
       <Participants cast={cast} onChange={setCast} />
       <PlanSubmit busy={busy} error={error} disabled={!!why || ws.state === 'unknown'} why={why} text="Plan the retrieval" />
     </form>

@@ -6,7 +6,8 @@ import { useWorkstation } from '../plan/Participants';
 import { hexGroups, namesList, schemeWords, targetTitle } from '../words';
 import { DestructionSubject } from './Destruction';
 import { OneButton, type PanelProps } from './Panels';
-import { outcomeOf, restoreView, retrievalView } from './params';
+import { SaveButton } from '../../../components/SaveButton';
+import { exportTargetWords, outcomeOf, restoreView, retrievalView } from './params';
 import { RotationSubject } from './RotationSubject';
 
 // What a restore, a drill or a retrieval is about, at every step: the backup and its keys, who
@@ -80,10 +81,17 @@ export function RunSubject({ view }: { view: RunView }) {
           </dd>
         </div>
         <div className="tech-row">
-          <dt>Into</dt>
-          <dd>
-            {q.into === 'token' ? 'a token object' : 'a session object'} “{q.label}”, for: {q.usages.map(usageWords).join('; ')}
-            {q.validDays ? ` · for ${q.validDays} days` : ''}
+          <dt>{q.export ? 'Exported' : 'Into'}</dt>
+          <dd data-testid="retrieval-into">
+            {q.export ? (
+              <>{exportTargetWords(q.export)}; nothing stays on the token</>
+            ) : (
+              <>
+                {q.into === 'token' ? 'a token object' : 'a session object'} “{q.label}”, for: {q.usages.map(usageWords).join('; ')}
+                {q.validDays ? ` · for ${q.validDays} days` : ''}
+                {q.maxUses ? ` · at most ${q.maxUses} uses` : ''}
+              </>
+            )}
           </dd>
         </div>
       </dl>
@@ -120,11 +128,18 @@ export function RetrievePanel({ view, actor, step }: PanelProps) {
           ✓ Approved for this purpose by {namesList(approved.map((a) => a.name))}
         </p>
       ) : null}
+      {q.export ? (
+        <p className="confirm-sentence" data-testid="retrieve-sentence">
+          Check the archived row’s MAC in the HSM, unwrap version {q.version.version} of “{q.version.label}” under the Archive KEK on {token} into a session object that can only be wrapped,
+          compare its check value with the archived one, export it {exportTargetWords(q.export)}, and destroy the session object.
+        </p>
+      ) : (
       <p className="confirm-sentence" data-testid="retrieve-sentence">
         Check the archived row’s MAC in the HSM, unwrap version {q.version.version} of “{q.version.label}” under the Archive KEK into{' '}
         {q.into === 'token' ? 'a token object' : 'a session object'} “{q.label}” on {token} (never extractable; for: {q.usages.map(usageWords).join('; ')}), and compare its
         check value with the archived one.
       </p>
+      )}
     </OneButton>
   );
 }
@@ -138,6 +153,27 @@ export function Retrieved({ view }: { view: RunView }) {
   const label = typeof out.label === 'string' ? out.label : '—';
   const check = typeof out.checkValue === 'string' ? out.checkValue : null;
   const until = typeof out.validUntil === 'string' ? out.validUntil : null;
+  const q = retrievalView(view);
+  if (out.into === 'export' && q?.export) {
+    const file = (out.file ?? {}) as { bytes?: number; sha256?: string };
+    return (
+      <div className={`verdict ${out.checked === true ? 'verdict-ok' : 'verdict-neutral'}`} data-testid="retrieved">
+        <p className="verdict-head">{out.checked === true ? '✓' : '!'} Exported: version {q.version.version} of “{q.version.label}”</p>
+        <p data-testid="retrieved-where">
+          It left the HSM only {exportTargetWords(q.export)}. It was unwrapped just for the wrap, in a session object that is now destroyed: nothing stays on “{tokenLabel}”.
+        </p>
+        {out.checked === true && check ? (
+          <p>
+            Its check value <span className="mono">{hexGroups(check, 5)}</span> was compared with the archived one before it was wrapped.
+          </p>
+        ) : null}
+        <p>
+          The wrapped key: {file.bytes ?? '—'} bytes, SHA-256 <span className="mono">{(file.sha256 ?? '').slice(0, 16)}…</span> (the evidence records this, never the key).
+        </p>
+        <SaveButton artefact={{ kind: 'wrapped-export', run: view.run }} label="Save the wrapped key…" what="wrapped key" />
+      </div>
+    );
+  }
   return (
     <div className={`verdict ${out.checked === true ? 'verdict-ok' : 'verdict-neutral'}`} data-testid="retrieved">
       <p className="verdict-head">
@@ -146,7 +182,8 @@ export function Retrieved({ view }: { view: RunView }) {
       <p data-testid="retrieved-where">
         {out.into === 'token' ? (
           <>
-            A <strong>token object on “{tokenLabel}”</strong>: it stays there, never extractable, until someone destroys it{until ? `; its use ends on ${until}` : ''}.
+            A <strong>token object on “{tokenLabel}”</strong>: it stays there, never extractable, until someone destroys it{until ? `; Custos stops using it after ${until}` : ''}
+            {typeof out.maxUses === 'number' ? ` and after ${out.maxUses} uses` : ''} (the token keeps the date but does not enforce it).
           </>
         ) : (
           <>

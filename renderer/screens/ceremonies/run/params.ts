@@ -24,10 +24,13 @@ export interface RestoreView {
 export interface RetrievalView {
   version: { id: string; label: string; version: number; algorithm: string; state: string; checkValue: string | null; fingerprint: string | null };
   purpose: string;
-  into: 'session' | 'token';
+  into: 'session' | 'token' | 'export';
   label: string;
   usages: string[];
   validDays: number | null;
+  maxUses: number | null;
+  /** An export: the receiver as the plan fixed it (a KEK's check value, or a public key's fingerprint). */
+  export: { mechanism: string; kek: { label: string; checkValue: string } | null; publicKey: { fingerprint: string; short: string; bits: number; profile: string | null } | null } | null;
 }
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
@@ -68,10 +71,12 @@ export function retrievalView(view: RunView): RetrievalView | null {
       fingerprint: typeof v.fingerprint === 'string' ? v.fingerprint : null,
     },
     purpose: text(p.purpose),
-    into: p.into === 'token' ? 'token' : 'session',
+    into: p.into === 'token' ? 'token' : p.into === 'export' ? 'export' : 'session',
     label: text(p.label),
     usages: list(p.usages).map((u) => text(u)),
     validDays: typeof p.validDays === 'number' ? p.validDays : null,
+    maxUses: typeof p.maxUses === 'number' ? p.maxUses : null,
+    export: exportOf(p.export),
   };
 }
 
@@ -87,3 +92,22 @@ export function destinationNeedsPin(input: StepInput, listing: TokenListing | nu
 
 /** The outcome of a done step of this kind, if any. */
 export const outcomeOf = (view: RunView, kind: string): Record<string, unknown> | null => view.steps.find((s) => s.kind === kind && s.status === 'done')?.outcome ?? null;
+
+function exportOf(v: unknown): RetrievalView['export'] {
+  if (!v || typeof v !== 'object') return null;
+  const e = obj(v);
+  const k = e.kek ? obj(e.kek) : null;
+  const pk = e.publicKey ? obj(e.publicKey) : null;
+  return {
+    mechanism: text(e.mechanism),
+    kek: k ? { label: text(k.label), checkValue: text(k.checkValue) } : null,
+    publicKey: pk ? { fingerprint: text(pk.fingerprint), short: text(pk.short), bits: num(pk.bits), profile: typeof pk.profile === 'string' ? pk.profile : null } : null,
+  };
+}
+
+/** Where an export goes, in words: the receiver as the custodians approve it. */
+export function exportTargetWords(e: NonNullable<RetrievalView['export']>): string {
+  if (e.kek) return `wrapped with AES-KWP (RFC 5649) under the KEK “${e.kek.label}” (check value ${e.kek.checkValue.toUpperCase()})`;
+  const pk = e.publicKey;
+  return pk ? `wrapped with RSA-OAEP + AES-KWP to the RSA-${pk.bits} public key ${pk.short}${pk.profile ? ` (${pk.profile})` : ''}` : 'wrapped';
+}
