@@ -178,18 +178,19 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   const killAt = every ? (Math.floor((startDone + size) / every) + 1) * every : Infinity;
   let cursor = 0;
   /** The next batch after `cursor`, sent to the HSM host at once: it re-wraps while main commits. */
-  type Ahead = { batch: VersionRow[]; blobs: Promise<Uint8Array[]> } | 'sweep' | null;
+  type Ahead = { batch: VersionRow[]; rowids: number[]; blobs: Promise<Uint8Array[]> } | 'sweep' | null;
   const fetch = (): Ahead => {
     const read = guarded(ctx, () => next.all(cursor, ws.kek_check, size) as Array<VersionRow & { rid: number }>);
     // The sweep from the start waits until the batch in hand is committed (it would find it again).
     if (read.length === 0) return cursor === 0 ? null : 'sweep';
     cursor = read[read.length - 1]!.rid;
+    const rowids = read.map((v) => v.rid);
     const batch = read.map(({ rid: _rid, ...v }) => v as VersionRow);
     const items = batch.map((v) => ({ wrapped: v.wrapped!, kind: v.kind, keyType: keyTypeOf(v.algorithm) }));
     const blobs = b.hsm.call('rewrap', { path: b.module, token: b.token, from, to, items }, { timeoutMs: 120_000 });
     // Awaited below; a failure of a batch fetched ahead is reported when its turn comes.
     blobs.catch(() => undefined);
-    return { batch, blobs };
+    return { batch, rowids, blobs };
   };
   let ahead = fetch();
   for (;;) {
@@ -202,7 +203,7 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
       await ahead.blobs.catch(() => undefined);
       return { rewrapped: thisRun, cancelled: true };
     }
-    const { batch } = ahead;
+    const { batch, rowids } = ahead;
     const blobs = await ahead.blobs;
     // The next batch goes to the host once this one's MACs and checkpoint signature are back.
     let fetched = false;
@@ -216,7 +217,7 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
     await store.commit(() => ({
       rows: batch.map((v, i) => {
         const { mac, ...row } = v;
-        return { spec: RECORDS.version, op: 'update' as const, expectMac: mac, columns: REWRAP_COLUMNS, row: { ...row, wrapped: Buffer.from(blobs[i]!), kek_check: inc.kek_check, revision: v.revision + 1, updated_at: now } };
+        return { spec: RECORDS.version, op: 'update' as const, expectMac: mac, columns: REWRAP_COLUMNS, rowid: rowids[i], row: { ...row, wrapped: Buffer.from(blobs[i]!), kek_check: inc.kek_check, revision: v.revision + 1, updated_at: now } };
       }),
       // One entry per version, naming the row and its new MAC: verify's audit binding (every row is
       // the one its newest entry recorded) holds through a rotation as through any other change.
