@@ -6,6 +6,8 @@ export interface P11Batch extends P11BatchArena {
   gcmEncrypt(list: FunctionList, session: Buffer, key: Buffer, ivs: Uint8Array, aad: Uint8Array, tagBits: number, input: Uint8Array, inEnds: Uint32Array, output: Uint8Array): Uint32Array;
   sign(list: FunctionList, session: Buffer, key: Buffer, mechanism: number, input: Uint8Array, inEnds: Uint32Array, output: Uint8Array): Uint32Array;
   wrap(list: FunctionList, session: Buffer, mechanism: number, wrappingKey: Buffer, targets: Uint8Array, output: Uint8Array): Uint32Array;
+  /** Unwrap under oldKek, wrap under newKek, verify by unwrap + wrap back + compare; session objects from the template. */
+  rewrap(list: FunctionList, session: Buffer, unwrapMechanism: number, wrapMechanism: number, oldKek: Buffer, newKek: Buffer, attrTypes: Uint8Array, attrValues: Uint8Array, attrEnds: Uint32Array, input: Uint8Array, inEnds: Uint32Array, output: Uint8Array): Uint32Array;
 }
 
 /** A shared-memory region mapped in this process (an opaque external; unmapped when collected). */

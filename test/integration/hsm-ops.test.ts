@@ -877,6 +877,38 @@ describe.each(IMPLEMENTATIONS)('$name: key operations', (impl) => {
     expect(await visibleObjects()).toEqual(before);
   });
 
+  it('KEK re-wrap batch (one native call): each new blob is the archived key under the new KEK; a blob under another KEK names its item; nothing is left behind', async (ctx) => {
+    needsImport(ctx); // the probe decides
+    ctx.skip(probe.aesKwp === null, `probeWrap: no AES-KWP mechanism reproduces RFC 5649 (${probe.notes.join('; ')})`);
+    const oldKek = randomBytes(32);
+    const newKek = randomBytes(32);
+    const from = await importSecret(oldKek, { keyType: 'aes', usages: ['wrap'], extractable: false, label: 'old kek' });
+    const to = await importSecret(newKek, { keyType: 'aes', usages: ['wrap'], extractable: false, label: 'new kek' });
+    // Kinds and lengths mixed (the host groups them by template and mechanism), in an order that
+    // interleaves the groups, so that results must come back in item order.
+    const kinds = [
+      { keyType: 'aes' as const, bytes: 16 },
+      { keyType: 'aes' as const, bytes: 32 },
+      { keyType: 'generic-secret' as const, bytes: 48 },
+    ];
+    const values = Array.from({ length: BATCH }, (_, i) => randomBytes(kinds[i % 3]!.bytes));
+    const items = values.map((v, i) => ({ wrapped: aesKeyWrapPad(oldKek, v), kind: 'secret' as const, keyType: kinds[i % 3]!.keyType }));
+    const before = await visibleObjects();
+    const out = await op('rewrap', { from: { idHex: from.idHex }, to: { idHex: to.idHex }, items });
+    expect(out).toHaveLength(BATCH);
+    for (const [i, w] of out.entries()) {
+      // RFC 5649 is deterministic: the new blob is exactly the key wrapped under the new KEK.
+      expect(Buffer.from(w).equals(aesKeyWrapPad(newKek, values[i]!)), `item ${i}`).toBe(true);
+    }
+    expect(await visibleObjects()).toEqual(before);
+    // Item 13 was wrapped under a third key: the batch fails there, naming it, and leaves nothing behind.
+    const bad = items.map((it, i) => (i === 13 ? { ...it, wrapped: aesKeyWrapPad(randomBytes(32), values[i]!) } : it));
+    const e = await failure(op('rewrap', { from: { idHex: from.idHex }, to: { idHex: to.idHex }, items: bad }));
+    expect(e.code).toBe('WRAPPED_KEY_INVALID');
+    expect(e.details).toMatchObject({ index: 13 });
+    expect(await visibleObjects()).toEqual(before);
+  });
+
   it('large batches cross through the shared arena (and without it, with the same results)', async (ctx) => {
     needsImport(ctx); // the probe decides
     needs(ctx, CKM.AES_GCM);

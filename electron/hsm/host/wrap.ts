@@ -1,6 +1,7 @@
 // Key wrap and unwrap inside the HSM host process: AES-KW (RFC 3394), AES-KWP (RFC 5649), RSA-OAEP,
 // and RSA-OAEP + AES-KWP, the CKM_RSA_AES_KEY_WRAP layout composed from the two steps. Only
 // mechanisms that passed the probe's known-answer tests (probe.ts) are used.
+import type { AppError } from '../../../shared/result';
 import { constants as cryptoConstants, createPublicKey, publicEncrypt } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import type { ObjectRef, RawObject, UnwrapTemplate, WrapMechanism } from '../protocol';
@@ -194,20 +195,25 @@ export function unwrap(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uin
   try {
     return unwrapWith(ctx, unwrappingRef, wrapped, mech, template);
   } catch (e) {
-    const f = p11Failure(e, 'C_UnwrapKey');
-    // SoftHSM answers a failed AES-KW/KWP integrity check and a bad RSA-OAEP block with
-    // CKR_GENERAL_ERROR (NSS: CKR_WRAPPED_KEY_INVALID). In C_UnwrapKey it means the wrapped data.
-    // Random garbage sometimes yields CKR_FUNCTION_FAILED or a data-length error instead.
-    if (['DEVICE_ERROR', 'FUNCTION_FAILED', 'DATA_INVALID', 'DATA_TOO_LARGE'].includes(f.code) && f.details?.function === 'C_UnwrapKey') {
-      return fail({
-        code: 'WRAPPED_KEY_INVALID',
-        message: 'The wrapped key could not be unwrapped: the unwrapping key is not the one it was wrapped with, the mechanism differs, or the data was altered.',
-        action: 'Check the unwrapping key and mechanism, and that the wrapped key was copied completely.',
-        details: f.details,
-      });
-    }
-    return fail(f);
+    return fail(unwrapFailure(p11Failure(e, 'C_UnwrapKey')));
   }
+}
+
+/**
+ * SoftHSM answers a failed AES-KW/KWP integrity check and a bad RSA-OAEP block with
+ * CKR_GENERAL_ERROR (NSS: CKR_WRAPPED_KEY_INVALID). In C_UnwrapKey it means the wrapped data.
+ * Random garbage sometimes yields CKR_FUNCTION_FAILED or a data-length error instead.
+ */
+export function unwrapFailure(f: AppError): AppError {
+  if (['DEVICE_ERROR', 'FUNCTION_FAILED', 'DATA_INVALID', 'DATA_TOO_LARGE'].includes(f.code) && f.details?.function === 'C_UnwrapKey') {
+    return {
+      code: 'WRAPPED_KEY_INVALID',
+      message: 'The wrapped key could not be unwrapped: the unwrapping key is not the one it was wrapped with, the mechanism differs, or the data was altered.',
+      action: 'Check the unwrapping key and mechanism, and that the wrapped key was copied completely.',
+      details: f.details,
+    };
+  }
+  return f;
 }
 
 function unwrapWith(ctx: TokenContext, unwrappingRef: ObjectRef, wrapped: Uint8Array, mech: WrapMechanism, template: UnwrapTemplate): RawObject {

@@ -61,6 +61,9 @@ export interface KekRotationState {
 /** Versions per host request and per transaction: 512 keeps a batch well under 1 s on SoftHSM2. */
 export const KEK_BATCH = 512;
 
+/** What a re-wrap changes in a version's row (the MAC covers the rest, unchanged). */
+const REWRAP_COLUMNS = ['wrapped', 'kek_check', 'revision', 'updated_at'] as const;
+
 const kekLabel = (archiveId: string, n: number) => `custos-archive-kek/${archiveId}/${n}`;
 
 export function kekRows(ctx: ArchiveContext): KekRow[] {
@@ -160,10 +163,11 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   const from = { label: ws.kek_label, idHex: ws.kek_id };
   const to = { label: inc.kek_label, idHex: inc.kek_id };
   const size = Math.max(1, Math.min(opts.batchSize ?? KEK_BATCH, 4096));
-  // Keyset pagination by id, so that the next batch can be read (and re-wrapped in the HSM host)
-  // while this one is committed; a version archived meanwhile below the cursor is found by the
-  // final sweep from the start.
-  const next = ctx.db.prepare('SELECT * FROM key_versions WHERE wrapped IS NOT NULL AND kek_check = ? AND id > ? ORDER BY kek_check, id LIMIT ?');
+  // Keyset pagination in rowid order — the table's own order, so that a batch's updates touch
+  // neighbouring pages rather than one page per row — and the next batch read (and re-wrapped in
+  // the HSM host) while this one is committed. A version archived meanwhile gets a higher rowid;
+  // the final sweep from the start finds any other.
+  const next = ctx.db.prepare('SELECT rowid AS rid, * FROM key_versions WHERE rowid > ? AND wrapped IS NOT NULL AND kek_check = ? ORDER BY rowid LIMIT ?');
   const state = kekRotationState(ctx);
   const total = state.versions;
   const startDone = total - state.remaining;
@@ -172,24 +176,26 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   // Test hook: the first multiple of N past this run's first batch (so that a resumed run moves on).
   const every = killEvery();
   const killAt = every ? (Math.floor((startDone + size) / every) + 1) * every : Infinity;
-  let cursor = '';
+  let cursor = 0;
   /** The next batch after `cursor`, sent to the HSM host at once: it re-wraps while main commits. */
-  type Ahead = { batch: VersionRow[]; blobs: Promise<Uint8Array[]> } | 'sweep' | null;
+  type Ahead = { batch: VersionRow[]; rowids: number[]; blobs: Promise<Uint8Array[]> } | 'sweep' | null;
   const fetch = (): Ahead => {
-    const batch = guarded(ctx, () => next.all(ws.kek_check, cursor, size) as VersionRow[]);
+    const read = guarded(ctx, () => next.all(cursor, ws.kek_check, size) as Array<VersionRow & { rid: number }>);
     // The sweep from the start waits until the batch in hand is committed (it would find it again).
-    if (batch.length === 0) return cursor === '' ? null : 'sweep';
-    cursor = batch[batch.length - 1]!.id;
+    if (read.length === 0) return cursor === 0 ? null : 'sweep';
+    cursor = read[read.length - 1]!.rid;
+    const rowids = read.map((v) => v.rid);
+    const batch = read.map(({ rid: _rid, ...v }) => v as VersionRow);
     const items = batch.map((v) => ({ wrapped: v.wrapped!, kind: v.kind, keyType: keyTypeOf(v.algorithm) }));
     const blobs = b.hsm.call('rewrap', { path: b.module, token: b.token, from, to, items }, { timeoutMs: 120_000 });
     // Awaited below; a failure of a batch fetched ahead is reported when its turn comes.
     blobs.catch(() => undefined);
-    return { batch, blobs };
+    return { batch, rowids, blobs };
   };
   let ahead = fetch();
   for (;;) {
     if (ahead === 'sweep') {
-      cursor = '';
+      cursor = 0;
       ahead = fetch();
     }
     if (!ahead || ahead === 'sweep') return { rewrapped: thisRun, cancelled: false };
@@ -197,21 +203,27 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
       await ahead.blobs.catch(() => undefined);
       return { rewrapped: thisRun, cancelled: true };
     }
-    const { batch } = ahead;
+    const { batch, rowids } = ahead;
     const blobs = await ahead.blobs;
-    ahead = fetch();
+    // The next batch goes to the host once this one's MACs and checkpoint signature are back.
+    let fetched = false;
+    const fetchNext = () => {
+      if (!fetched) ahead = fetch();
+      fetched = true;
+    };
     const done = startDone + thisRun + batch.length;
     if (done >= killAt) killHook('rewrap', true);
     const now = nowIso();
     await store.commit(() => ({
       rows: batch.map((v, i) => {
         const { mac, ...row } = v;
-        return { spec: RECORDS.version, op: 'update' as const, expectMac: mac, row: { ...row, wrapped: Buffer.from(blobs[i]!), kek_check: inc.kek_check, revision: v.revision + 1, updated_at: now } };
+        return { spec: RECORDS.version, op: 'update' as const, expectMac: mac, columns: REWRAP_COLUMNS, rowid: rowids[i], row: { ...row, wrapped: Buffer.from(blobs[i]!), kek_check: inc.kek_check, revision: v.revision + 1, updated_at: now } };
       }),
       // One entry per version, naming the row and its new MAC: verify's audit binding (every row is
       // the one its newest entry recorded) holds through a rotation as through any other change.
       audit: batch.map((v, i) => ({ actor: opts.actor, action: 'archive.kek.rewrap', row: i, keyId: v.key_id, details: { version: v.version, from: ws.kek_check, to: inc.kek_check, verified: 'wrap-back' } })),
-    }));
+    }), { signed: fetchNext });
+    fetchNext();
     thisRun += batch.length;
     const secs = (Date.now() - started) / 1000;
     opts.onProgress?.({ done, total, thisRun, perSecond: secs > 0 ? Math.round(thisRun / secs) : 0 });

@@ -285,6 +285,91 @@ static napi_value wrap(napi_env env, napi_callback_info info) {
   return run_batch(env, &b, wrap_item, targets.length / sizeof(CK_ULONG), NULL, NULL, output);
 }
 
+// A template: attribute types (one CK_ULONG each, host byte order) and their values packed back to
+// back with end offsets (CK_BBOOL as 1 byte, CK_ULONG as its native bytes, strings as UTF-8).
+#define MAX_TEMPLATE 32
+static int get_template(napi_env env, napi_value types_v, napi_value values_v, napi_value ends_v, CK_ATTRIBUTE *attrs, CK_ULONG *count) {
+  bytes_t types, values;
+  const uint32_t *ends;
+  size_t n;
+  if (!get_bytes(env, types_v, &types) || !get_bytes(env, values_v, &values) || !get_ends(env, ends_v, values.length, &ends, &n)) return 0;
+  if (types.length % sizeof(CK_ULONG) != 0 || types.length / sizeof(CK_ULONG) != n || n > MAX_TEMPLATE) return 0;
+  size_t start = 0;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(&attrs[i].type, types.data + i * sizeof(CK_ULONG), sizeof(CK_ULONG));
+    attrs[i].pValue = ends[i] > start ? values.data + start : NULL;
+    attrs[i].ulValueLen = ends[i] - start;
+    start = ends[i];
+  }
+  *count = (CK_ULONG)n;
+  return 1;
+}
+
+// rewrap(list, session, unwrapMechanism, wrapMechanism, oldKek, newKek, attrTypes, attrValues,
+//        attrEnds, input, inEnds, output) -> outEnds
+// The Archive KEK rotation's inner loop (electron/hsm/host/rewrap.ts): for each blob wrapped under
+// the old KEK, C_UnwrapKey into a session object made from the template, C_WrapKey under the new
+// KEK (the output), then the verification — C_UnwrapKey of the new blob under the new KEK, C_WrapKey
+// of that under the old KEK, and a byte comparison with the input (RFC 5649 is deterministic).
+// Both objects are destroyed whatever happens. A mismatch throws with method "custos:verify".
+static napi_value rewrap(napi_env env, napi_callback_info info) {
+  size_t argc = 12, n;
+  napi_value argv[12];
+  CK_FUNCTION_LIST_PTR f;
+  CK_SESSION_HANDLE session;
+  CK_ULONG unwrap_type, wrap_type, count;
+  CK_OBJECT_HANDLE old_kek, new_kek;
+  CK_ATTRIBUTE attrs[MAX_TEMPLATE];
+  bytes_t input, output;
+  const uint32_t *in_ends;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 12 || !get_list(env, argv[0], &f) || !get_handle(env, argv[1], &session) || !get_ulong(env, argv[2], &unwrap_type) ||
+      !get_ulong(env, argv[3], &wrap_type) || !get_handle(env, argv[4], &old_kek) || !get_handle(env, argv[5], &new_kek) ||
+      !get_template(env, argv[6], argv[7], argv[8], attrs, &count) || !get_bytes(env, argv[9], &input) ||
+      !get_ends(env, argv[10], input.length, &in_ends, &n) || !get_bytes(env, argv[11], &output)) {
+    return throw_type(env, "rewrap(list, session, unwrapMechanism, wrapMechanism, oldKek, newKek, attrTypes, attrValues, attrEnds, input, inEnds, output): bad arguments");
+  }
+  CK_MECHANISM um = {unwrap_type, NULL, 0}, wm = {wrap_type, NULL, 0};
+  uint32_t *out_ends;
+  napi_value result = make_ends(env, n, &out_ends);
+  if (!result) return throw_type(env, "rewrap: out of memory");
+  CK_BYTE back[8192];
+  size_t in_off = 0, out_off = 0;
+  for (size_t i = 0; i < n; i++) {
+    CK_BYTE_PTR in = input.data + in_off;
+    CK_ULONG in_len = in_ends[i] - in_off;
+    CK_OBJECT_HANDLE first = CK_INVALID_HANDLE, second = CK_INVALID_HANDLE;
+    CK_ULONG out_len = output.length - out_off, back_len = sizeof back;
+    const char *method = "C_UnwrapKey";
+    CK_RV rv = f->C_UnwrapKey(session, &um, old_kek, in, in_len, attrs, count, &first);
+    if (rv == CKR_OK) {
+      method = "C_WrapKey";
+      rv = f->C_WrapKey(session, &wm, new_kek, first, output.data + out_off, &out_len);
+    }
+    if (rv == CKR_OK && out_len > output.length - out_off) rv = CKR_BUFFER_TOO_SMALL;
+    if (rv == CKR_OK) {
+      method = "C_UnwrapKey";
+      rv = f->C_UnwrapKey(session, &um, new_kek, output.data + out_off, out_len, attrs, count, &second);
+    }
+    if (rv == CKR_OK) {
+      method = "C_WrapKey";
+      rv = f->C_WrapKey(session, &wm, old_kek, second, back, &back_len);
+    }
+    if (first != CK_INVALID_HANDLE) f->C_DestroyObject(session, first);
+    if (second != CK_INVALID_HANDLE) f->C_DestroyObject(session, second);
+    if (rv != CKR_OK) return throw_rv(env, rv, method, i);
+    if (back_len != in_len || memcmp(back, in, in_len) != 0) {
+      memset(back, 0, sizeof back);
+      return throw_rv(env, CKR_GENERAL_ERROR, "custos:verify", i);
+    }
+    out_off += out_len;
+    out_ends[i] = (uint32_t)out_off;
+    in_off = in_ends[i];
+  }
+  memset(back, 0, sizeof back);
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Arena: an anonymous shared-memory region (memfd) mapped by the app's main process and the HSM
 // host, so that a batch's bytes cross between them with one memcpy on each side instead of a trip
@@ -549,6 +634,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gcmEncrypt", NULL, gcm_encrypt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sign", NULL, sign, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wrap", NULL, wrap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rewrap", NULL, rewrap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaCreate", NULL, arena_create, NULL, NULL, NULL, napi_enumerable, NULL},
       {"arenaOpen", NULL, arena_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
