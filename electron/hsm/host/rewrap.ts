@@ -59,7 +59,8 @@ function packTemplate(t: ReturnType<typeof keyTemplate>): { types: Buffer; value
 function rewrapNative(ctx: TokenContext, useOld: Handle, useNew: Handle, unwrapMech: number, items: RewrapItem[]): Uint8Array[] | null {
   if (process.arch !== 'x64' && process.arch !== 'arm64') return null; // CK_ULONG packed as 8 bytes
   const native = nativeBatch(ctx.m, items.length);
-  if (!native) return null;
+  // An addon built before `rewrap` existed (a stale build): the item-by-item loop.
+  if (!native || typeof native.addon.rewrap !== 'function') return null;
   const out: Uint8Array[] = new Array(items.length);
   const groups = new Map<string, number[]>();
   const wrapMechs = new Map<string, number>();
