@@ -41,6 +41,7 @@ import { ArchiveStore, type Mutation } from './store';
 import { transition } from './transitions';
 import { beginKekRotation, finishKekRotation, kekRotationState, rewrapVersions, type KekRotationState, type RewrapOptions } from './kek-rotation';
 import { verifyArchive, type VerifyOptions } from './verify';
+import { auditKeyRows, rotateAuditKey, type AuditKeyRotated, type AuditKeyRow } from './audit-key-rotation';
 import { addVersions, type AddItem, type AddResult } from './versions';
 
 export type { AddItem, AddResult } from './versions';
@@ -54,7 +55,7 @@ export interface ArchiveOpenOptions extends OpenOptions {
 }
 
 export class ArchiveService {
-  // Not readonly: a finished KEK rotation moves the identity row, and with it the crypto's KEK.
+  // Not readonly: a finished KEK or audit key rotation moves the identity row, and with it the crypto's keys.
   private ctx: ArchiveContext;
 
   private constructor(db: Db, opened: { path: string; archiveId: string; readonly: boolean }, binding: HsmBinding | null, crypto: ArchiveCrypto | null, anchors: AnchorStore | null) {
@@ -196,6 +197,23 @@ export class ArchiveService {
     const ws = await finishKekRotation(this.ctx, opts);
     this.reloadIdentity(ws);
     return { finished: true, rewrapped, from, to: inc.kek_check };
+  }
+
+  // Audit key rotation (audit-key-rotation.ts) --------------------------------------------------
+
+  /** Every audit key the archive has had (empty until the first rotation), oldest first. */
+  auditKeys(): AuditKeyRow[] {
+    return auditKeyRows(this.ctx);
+  }
+
+  /**
+   * Hands the audit key over to a new one in one transaction; from then on checkpoints are signed
+   * by the new key, and the old one's checkpoints still verify through the handover.
+   */
+  async rotateAuditKey(opts: { actor: string; ceremonyId?: string | null; expectFrom?: string }): Promise<AuditKeyRotated> {
+    const { rotated, ws } = await rotateAuditKey(this.ctx, opts);
+    this.reloadIdentity(ws);
+    return rotated;
   }
 
   /** After the identity row changed: new versions are wrapped under the KEK it now names. */

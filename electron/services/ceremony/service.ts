@@ -417,7 +417,8 @@ export class CeremonyService {
    * practice bundle (a practice run proves nothing about real keys), however well it verifies.
    */
   async verifyBundle(path: string, publicKeyPem?: string): Promise<BundleVerdict> {
-    const record = this.recordPath().exists ? await this.read((r) => ({ pin: r.info.auditKey.fingerprint, practice: r.info.practice })) : null;
+    // The record's audit key, and the keys audit key rotations retired: their bundles stay valid.
+    const record = this.recordPath().exists ? await this.read((r) => ({ pin: [r.info.auditKey.fingerprint, ...(r.info.auditKey.retired ?? [])], practice: r.info.practice })) : null;
     const v = verifyBundle(path, { pin: publicKeyPem ? null : (record?.pin ?? null), ...(publicKeyPem ? { publicKeyPem } : {}) });
     if (record && !record.practice && v.manifest?.practice) {
       v.checks.push({ check: 'a production record accepts no practice bundle', ok: false, detail: 'this bundle is from a practice ceremony' });
