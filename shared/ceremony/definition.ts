@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation', 'workstation-key-rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -31,6 +31,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   rotation: 'Rotation of a managed key',
   'component-form': 'Form a key from XOR components',
   'kek-rotation': 'Archive KEK rotation',
+  'workstation-key-rotation': 'Workstation key rotation',
 });
 
 /**
@@ -68,6 +69,7 @@ export const STEP_KINDS = [
   'enter-components',
   'form-key',
   'rotate-kek',
+  'rotate-workstation-key',
   'print',
   'sign-off',
 ] as const;
@@ -319,6 +321,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: false,
     perHolder: false,
     say: 'With the quorum’s approval, a new Archive KEK is made inside the HSM and every archived key is re-wrapped under it there, in batches, each checked by unwrapping it again. Only when every version is re-wrapped and checked is the old KEK retired (kept, not destroyed). It can be cancelled and resumed.',
+  },
+  'rotate-workstation-key': {
+    title: 'Rotate the audit key',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval, a new audit key pair is made inside the HSM. The old key signs the handover, which names the new key and carries the new key’s own signature; from then on the new key signs. The old public key stays in the record, so everything it signed still verifies; the old private key is kept but may no longer sign.',
   },
   print: {
     title: 'Print',

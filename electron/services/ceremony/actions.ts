@@ -19,6 +19,7 @@ import * as audit from './steps-audit';
 import * as components from './steps-components';
 import * as reshare from './steps-reshare';
 import * as kek from './steps-kek';
+import * as wskey from './steps-workstation-key';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
 import * as rotation from './steps-rotation';
@@ -208,6 +209,8 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
                   ? components.runCheckComponents(ctx)
                   : type === 'kek-rotation'
                     ? kek.runCheckKek(ctx)
+                  : type === 'workstation-key-rotation'
+                    ? wskey.runCheckWorkstationKey(ctx)
                     : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
@@ -233,6 +236,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'rotate-kek':
       await kek.runRotateKek(ctx);
+      break;
+    case 'rotate-workstation-key':
+      await wskey.runRotateWorkstationKey(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);
