@@ -9,8 +9,8 @@
 //   - a process killed after the new key pair was made, and after the handover commit: the archive
 //     verifies after each, and the rotation completes when run again.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
-import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -107,6 +107,19 @@ describe('rotating the audit key', () => {
     const path = f.file('new-bundle.jsonl');
     await exportBundle(a, path, { all: true }, 'alice');
     expect((await readBundle(a, path)).signer.fingerprint).toBe(newFp);
+  });
+
+  it('the audit export carries the retired key, named by its fingerprint, and every checkpoint verifies with OpenSSL-equivalent checks against the key it names', async () => {
+    const dir = f.file('audit-export');
+    a.exportAudit(dir);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { publicKeyFingerprint: string; retiredKeyFingerprints: string[]; files: Record<string, string> };
+    expect(manifest.publicKeyFingerprint).toBe(newFp);
+    expect(manifest.retiredKeyFingerprints).toEqual([oldFp]);
+    const keys = new Map([[newFp, readFileSync(join(dir, 'audit-public-key.pem'), 'utf8')], [oldFp, readFileSync(join(dir, `audit-public-key-${oldFp}.pem`), 'utf8')]]);
+    expect(manifest.files[`audit-public-key-${oldFp}.pem`]).toBe(createHash('sha256').update(keys.get(oldFp)!).digest('hex'));
+    const lines = readFileSync(join(dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; message: string; signature_der: string });
+    expect(new Set(lines.map((l) => l.key))).toEqual(new Set([oldFp, newFp]));
+    for (const l of lines) expect(nodeVerify('sha256', Buffer.from(l.message), keys.get(l.key)!, Buffer.from(l.signature_der, 'base64'))).toBe(true);
   });
 
   it('a workstation that pinned the old key follows the handover when it opens the archive, and verifies it', async () => {

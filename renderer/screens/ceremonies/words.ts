@@ -80,6 +80,13 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
     facts.push({ label: 'New Archive KEK', value: hexGroups(str('to')!, 5), readout: true });
     facts.push({ label: 'Versions re-wrapped and verified', value: `${outcome.rewrapped.toLocaleString('en')}${typeof outcome.versions === 'number' ? ` (the archive now holds ${outcome.versions.toLocaleString('en')}, all under the new KEK)` : ''}` });
   }
+  // An audit key rotation: the key the check step read in the HSM, then the handover's two keys.
+  if (str('key') === 'audit' && str('fingerprint') && !str('to')) facts.push({ label: 'Audit key in the HSM (fingerprint)', value: hexGroups(str('fingerprint')!), readout: true });
+  if (str('key') === 'audit' && str('from') && str('to')) {
+    facts.push({ label: 'Old audit key (retired: kept, may no longer sign)', value: hexGroups(str('from')!), readout: true });
+    facts.push({ label: 'New audit key', value: hexGroups(str('to')!), readout: true });
+    if (typeof outcome.handoverEntry === 'number') facts.push({ label: 'Handover', value: `audit entry ${outcome.handoverEntry}, signed by the old key and the new` });
+  }
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });
