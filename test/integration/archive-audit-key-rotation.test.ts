@@ -9,7 +9,7 @@
 //   - a process killed after the new key pair was made, and after the handover commit: the archive
 //     verifies after each, and the rotation completes when run again.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -20,7 +20,8 @@ import { exportBundle, readBundle } from '../../electron/services/archive/bundle
 import { ArchiveService } from '../../electron/services/archive/service';
 import { auditEntryText, checkpointText, handoverStatement } from '../../shared/archive/canonical';
 import { ecdsaRawToDer } from '../../electron/services/formats/ecdsa';
-import { HOST_SCRIPT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { spkiToPem } from '../../electron/services/formats/publicKey';
+import { DIST, HOST_SCRIPT, SOFTHSM_MODULE } from '../helpers/softhsm';
 import { archiveFixture, failure, TOKEN, USER_PIN, type ArchiveFixture } from './archive-helpers';
 
 let f: ArchiveFixture;
@@ -133,6 +134,28 @@ describe('rotating the audit key', () => {
     } finally {
       s.close();
     }
+  });
+
+  it('custos audit verify --public-key accepts the key written down at creation (the log hands over from it), and refuses it for a copy whose key was swapped after the rotation', async () => {
+    a.internals.db.pragma('wal_checkpoint(TRUNCATE)');
+    const pem = f.file('created.pem');
+    writeFileSync(pem, spkiToPem(a.auditKeys().find((k) => k.fingerprint === oldFp)!.spki));
+    const elsewhere = { ...f.fx.env, CUSTOS_DATA_DIR: mkdtempSync(join(f.fx.dir, 'elsewhere-')) };
+    const run = (file: string) => spawnSync(process.execPath, [join(DIST, 'cli.cjs'), 'audit', 'verify', '--archive', file, '--public-key', pem, '--json'], { env: elsewhere, encoding: 'utf8' });
+    const good = run(file);
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    expect((JSON.parse(good.stdout) as { ok: boolean }).ok).toBe(true);
+    // A copy whose stored key was swapped (no handover to it): the given key no longer reaches it.
+    const copy = f.file('swapped-cli.custos');
+    copyFileSync(file, copy);
+    const db = new Database(copy);
+    for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) db.exec(`DROP TRIGGER "${t}"`);
+    const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+    db.prepare('UPDATE workstation SET audit_spki = ?, audit_fingerprint = ?').run(spki, createHash('sha256').update(spki).digest('hex'));
+    db.close();
+    const bad = run(copy);
+    expect(bad.status).not.toBe(0);
+    expect((JSON.parse(bad.stdout) as { error: { code: string } }).error.code).toBe('AUDIT_CHAIN_BROKEN');
   });
 
   it('a swapped audit key is still detected after a rotation: the stored key replaced and the log re-signed', async () => {

@@ -22,6 +22,7 @@
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
 import type { ArchiveInfo, AuditKeyStatus, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import type { EntryDraft } from '../audit/chain';
+import { readHandovers } from '../audit/handover';
 import { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import { guarded, requireStore, type ArchiveContext } from './context';
@@ -204,6 +205,16 @@ export class ArchiveService {
   /** Every audit key the archive has had (empty until the first rotation), oldest first. */
   auditKeys(): AuditKeyRow[] {
     return auditKeyRows(this.ctx);
+  }
+
+  /**
+   * The audit keys the log hands over between, oldest first, when every handover checks out
+   * (audit/handover.ts, covering checkpoints included); otherwise only the stored key. What a key
+   * given by hand (`audit verify --public-key`) may be: the one written down at creation is the first.
+   */
+  auditKeyChain(): string[] {
+    const chain = guarded(this.ctx, () => readHandovers(this.ctx.db, this.ctx.archiveId, this.ctx.ws.audit_spki, { covering: true }));
+    return chain.problems.length === 0 ? chain.keys.map((k) => k.fingerprint) : [this.ctx.ws.audit_fingerprint];
   }
 
   /**
