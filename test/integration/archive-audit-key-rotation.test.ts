@@ -352,5 +352,11 @@ describe('an audit key rotation killed at each point', () => {
       const [o] = await g.hsm.call('objects', { path: SOFTHSM_MODULE, token: TOKEN, ref: { label: k.label, idHex: k.key_id, kind: 'private' } });
       expect(o!.usage.sign).toBe(false);
     }
+    // A retired key destroyed on the token (as the destruction ceremony would) does not block the
+    // next rotation, and what it signed still verifies from the public key in the record.
+    await g.hsm.call('destroy', { path: SOFTHSM_MODULE, token: TOKEN, ref: { label: retired[0]!.label, idHex: retired[0]!.key_id } });
+    const next = run(null);
+    expect(next.status, next.stderr).toBe(0);
+    expect(await state()).toMatchObject({ problems: [], keys: 5 });
   }, 120_000);
 });

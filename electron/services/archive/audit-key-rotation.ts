@@ -19,6 +19,7 @@
 // 800-57 Pt 1 §5.3.6) must stop signing without breaking the evidence it signed before.
 import { randomBytes } from 'node:crypto';
 import { RECORDS, handoverStatement } from '../../../shared/archive/canonical';
+import { CustosError } from '../../../shared/result';
 import { HANDOVER_ACTION } from '../audit/handover';
 import { hsmPublicKey } from '../hsm-kcv';
 import { guarded, requireHsm, requireStore, scopeOf, type ArchiveContext } from './context';
@@ -82,8 +83,9 @@ export async function rotateAuditKey(ctx: ArchiveContext, opts: { actor: string;
     throw archiveError('CHECK_VALUE_MISMATCH', `The archive's audit key is no longer the one planned (fingerprint ${ws.audit_fingerprint.slice(0, 16)}…, planned ${opts.expectFrom.slice(0, 16)}…).`, 'Abort this ceremony and plan it again with the fingerprint `custos archive info` shows.');
   }
   const rows = auditKeyRows(ctx);
-  // A run killed after its commit left its old key able to sign: every retired key is made so again.
-  for (const r of rows) if (r.state === 'retired') await retireOld(ctx, r);
+  // A run killed after its commit left its old key able to sign: every retired key still on the
+  // token is made unable to sign again (one the destruction ceremony destroyed is not there).
+  for (const r of rows) if (r.state === 'retired') await retireOld(ctx, r).catch(gone);
   const label = auditLabel(ctx.archiveId, Math.max(2, rows.length + 1));
   const scope = scopeOf(b);
   // Leftover of a run killed before its commit: it never signed anything recorded.
@@ -137,6 +139,12 @@ export async function rotateAuditKey(ctx: ArchiveContext, opts: { actor: string;
   ctx.anchors?.movePin(ctx.archiveId, ws.audit_fingerprint, to);
   const restricted = await retireOld(ctx, { label: ws.audit_label, key_id: ws.audit_id });
   return { rotated: { from: { fingerprint: ws.audit_fingerprint, label: ws.audit_label }, to: { fingerprint: to, label }, handoverSeq, oldKeyRestricted: restricted, alreadyDone: false }, ws: storedWs(ctx) };
+}
+
+/** A retired key no longer on the token (destroyed by the destruction ceremony): nothing to turn off. */
+function gone(e: unknown): boolean {
+  if (e instanceof CustosError && e.appError.code === 'OBJECT_NOT_FOUND') return false;
+  throw e;
 }
 
 /** Turns the old private key's signing off in the HSM (idempotent); the key itself is kept. */
