@@ -8,6 +8,7 @@ import type { CeremonyAction } from '../../electron/services/ceremony/service';
 import { demoEnvironment, prepareDemoFiles } from '../../electron/services/demo';
 import type { RunView } from '../../shared/ceremony/view';
 import { DIST, requireBuild, ROOT, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { ArchivePage } from './pages/archive-page';
 import { expectNoSecrets } from './secret-scan';
 import { CeremoniesPage } from './pages/ceremonies-page';
 import { TokensPage } from './pages/tokens-page';
@@ -181,6 +182,16 @@ describe('audit key rotation, in the preview shell', () => {
     expect(v.checks.filter((x) => !x.ok)).toEqual([]);
     expect(v.auditKey).toBe(old);
     expect((await door.read(door.existing(), (a) => a.verify())).problems).toEqual([]);
+    // The Archive screen names the retired key beside the current one.
+    const archive = new ArchivePage(app.page);
+    await archive.navArchive.click();
+    await archive.heading.waitFor();
+    await app.page.getByText('About this archive: its file and its keys').click();
+    const retired = app.page.getByTestId('retired-audit-keys');
+    await retired.waitFor();
+    expect((await retired.textContent())!.replace(/\s/g, '')).toContain(old.toUpperCase());
+    await retired.scrollIntoViewIfNeeded();
+    await view('54-audit-key-archive');
   }, 300_000);
 
   it('keeps no PIN in the page, its storage or the data folder’s files', async () => {
