@@ -222,6 +222,8 @@ export const RECORD_TYPES = [
   'profile',
   // Schema 3: the Archive KEKs other than the workstation row's (KEK rotation, issue #10 part 4).
   'kek',
+  // Schema 4: every audit key the archive has had (audit key rotation, issue #10 part 4).
+  'audit-key',
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -288,6 +290,9 @@ export const RECORDS: Readonly<Record<RecordType, RecordSpec>> = Object.freeze({
   ]),
   kek: spec('kek', 'archive_keks', ['kek_check'], [
     t('kek_check'), t('kek_label'), t('kek_id'), tn('kek_check_legacy'), t('state'), t('created_at'), tn('ceremony_id'), t('updated_at'),
+  ]),
+  'audit-key': spec('audit-key', 'audit_keys', ['fingerprint'], [
+    t('fingerprint'), t('label'), t('key_id'), b('spki'), t('state'), i('handover_seq'), t('created_at'), tn('ceremony_id'), t('updated_at'),
   ]),
 });
 
@@ -387,6 +392,17 @@ export interface CheckpointFields {
 export function checkpointText(c: CheckpointFields): string {
   if (!HEX64.test(c.head) || !HEX64.test(c.key)) throw new CanonicalError('head and key must be 64 lower-case hex digits');
   return `{"v":${AUDIT_ENTRY_VERSION},"type":"custos.audit.checkpoint","archive":${JSON.stringify(c.archive)},"seq":${c.seq},"head":"${c.head}","at":${JSON.stringify(c.at)},"key":"${c.key}"}`;
+}
+
+/**
+ * What the new audit key signs at an audit key handover (docs/FORMAT.md "Audit key handover"): the
+ * archive and both keys' fingerprints. The old key's checkpoint covers the handover entry; this
+ * signature proves the holder of the new key took part, so a log that "hands over" to a key from
+ * a key the forger holds cannot name a key the forger does not hold.
+ */
+export function handoverStatement(archive: string, from: string, to: string): string {
+  if (!HEX64.test(from) || !HEX64.test(to)) throw new CanonicalError('from and to must be 64 lower-case hex digits');
+  return `{"v":1,"type":"custos.audit.handover","archive":${JSON.stringify(archive)},"from":"${from}","to":"${to}"}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import type { Purpose } from './policy';
 
 export const ARCHIVE_FORMAT_ID = 'custos.archive';
 /** Schema version this code writes (PRAGMA user_version and meta.schema_version). */
-export const ARCHIVE_SCHEMA_VERSION = 3;
+export const ARCHIVE_SCHEMA_VERSION = 4;
 export const BUNDLE_FORMAT_ID = 'custos.archive-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const AUDIT_EXPORT_FORMAT_ID = 'custos.audit-export';
@@ -44,7 +44,8 @@ export interface ArchiveInfo {
     /** `incoming`: the new KEK's check value while a KEK rotation is under way, else null. */
     kek: { label: string; idHex: string; check: string; checkLegacy: string | null; incoming: string | null };
     mac: { label: string; idHex: string; check: string };
-    audit: { label: string; idHex: string; fingerprint: string; publicKeyPem: string };
+    /** `retired`: keys an audit key rotation replaced, oldest first (handoverSeq: the handover entry). */
+    audit: { label: string; idHex: string; fingerprint: string; publicKeyPem: string; retired: Array<{ label: string; idHex: string; fingerprint: string; publicKeyPem: string; handoverSeq: number }> };
   };
   /** `withMaterial`: versions whose wrapped key is still held (what a KEK rotation re-wraps). */
   counts: { keys: number; versions: number; withMaterial: number; auditEntries: number; checkpoints: number; trusted: number };

@@ -283,6 +283,24 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
       { id: 'sign-off', kind: 'sign-off' },
     ],
   },
+  {
+    ...base,
+    id: 'custos/workstation-key-rotation',
+    revision: 1,
+    type: 'workstation-key-rotation',
+    title: 'Audit key rotation',
+    summary:
+      'Replaces the archive’s audit key: a new key pair is made inside the HSM, the old key signs the handover naming the new one (which signs it too), and from then on the new key signs. The old public key stays in the record so that everything it signed still verifies; the old private key is kept but may no longer sign. The fingerprint covers the old key’s fingerprint; the quorum approves; the witness signs off.',
+    roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
+    steps: [
+      { id: 'roll-call', kind: 'roll-call' },
+      { id: 'login', kind: 'login' },
+      { id: 'check', kind: 'check', say: 'Custos reads the audit key in the HSM: it must be the key the archive names, with the fingerprint confirmed when the ceremony was planned.' },
+      { id: 'read-fingerprint', kind: 'read-fingerprint', say: 'The administrator reads the fingerprint aloud; it covers the audit key being replaced.' },
+      { id: 'rotate-audit-key', kind: 'rotate-workstation-key', quorum: { role: 'custodian', threshold: 'policy' } },
+      { id: 'sign-off', kind: 'sign-off' },
+    ],
+  },
 ] satisfies CeremonyDefinition[]);
 
 export function builtinDefinition(idOrType: string): CeremonyDefinition | undefined {

@@ -14,7 +14,7 @@ export const DEFINITION_FORMAT = 'custos.ceremony-definition';
 export const DEFINITION_FORMAT_VERSION = 1;
 
 /** Ceremony types this version runs. */
-export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation', 'component-creation'] as const;
+export const CEREMONY_TYPES = ['workstation-setup', 'enrolment', 'key-generation', 'backup', 'restore', 'restore-drill', 'retrieval', 'reshare', 'share-audit', 'destruction', 'rotation', 'component-form', 'kek-rotation', 'component-creation', 'workstation-key-rotation'] as const;
 export type CeremonyType = (typeof CEREMONY_TYPES)[number];
 
 export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.freeze({
@@ -32,6 +32,7 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
   'component-form': 'Form a key from XOR components',
   'kek-rotation': 'Archive KEK rotation',
   'component-creation': 'Create a key as XOR components',
+  'workstation-key-rotation': 'Workstation key rotation',
 });
 
 /**
@@ -72,6 +73,7 @@ export const STEP_KINDS = [
   'make-components',
   'print-components',
   'seal-components',
+  'rotate-workstation-key',
   'print',
   'sign-off',
 ] as const;
@@ -347,6 +349,14 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     secret: true,
     perHolder: true,
     say: 'Each holder in turn types the check value printed on their sheet, so a misprint is caught now; then seals the sheet in a tamper-evident envelope and gives the envelope’s serial number, which goes into the record.',
+  },
+  'rotate-workstation-key': {
+    title: 'Rotate the audit key',
+    actor: 'operator',
+    changes: true,
+    secret: false,
+    perHolder: false,
+    say: 'With the quorum’s approval, a new audit key pair is made inside the HSM. The old key signs the handover, which names the new key and carries the new key’s own signature; from then on the new key signs. The old public key stays in the record, so everything it signed still verifies; the old private key is kept but may no longer sign.',
   },
   print: {
     title: 'Print',

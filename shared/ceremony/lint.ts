@@ -128,6 +128,7 @@ export const TYPE_RULES: Readonly<Record<CeremonyType, TypeRules>> = Object.free
     quorum: ['rotate-kek'],
     beforeFingerprint: [],
   },
+  'workstation-key-rotation': { allowed: [...COMMON, 'login', 'check', 'read-fingerprint', 'rotate-workstation-key'], order: ['login', 'check', 'read-fingerprint', 'rotate-workstation-key', 'sign-off'], quorum: ['rotate-workstation-key'], beforeFingerprint: [] },
 });
 
 /** Steps that must come after one of another kind (besides the order above). */

@@ -235,6 +235,17 @@ export const kekRotationParamsSchema = z.strictObject({
 });
 export type KekRotationParams = z.infer<typeof kekRotationParamsSchema>;
 
+/**
+ * Rotation of one of the workstation's own keys: which one, and the confirmation of the key being
+ * replaced as the planner read it from `custos archive info` (the audit key's fingerprint). It must
+ * match the archive when the plan is made and again at the check step.
+ */
+export const workstationKeyRotationParamsSchema = z.strictObject({
+  key: z.enum(['audit']),
+  current: z.string().regex(/^[0-9a-f]{64}$/, 'Give the audit key’s fingerprint as `custos archive info` shows it (64 hex digits).'),
+});
+export type WorkstationKeyRotationParams = z.infer<typeof workstationKeyRotationParamsSchema>;
+
 export const PARAM_SCHEMAS = {
   'workstation-setup': setupParamsSchema,
   enrolment: enrolmentParamsSchema,
@@ -250,6 +261,7 @@ export const PARAM_SCHEMAS = {
   'component-form': componentFormParamsSchema,
   'kek-rotation': kekRotationParamsSchema,
   'component-creation': componentCreationParamsSchema,
+  'workstation-key-rotation': workstationKeyRotationParamsSchema,
 } as const satisfies Record<CeremonyType, z.ZodType>;
 
 export type CeremonyParams = {
@@ -267,6 +279,7 @@ export type CeremonyParams = {
   'component-form': ComponentFormParams;
   'kek-rotation': KekRotationParams;
   'component-creation': ComponentCreationParams;
+  'workstation-key-rotation': WorkstationKeyRotationParams;
 };
 
 /** Type-specific rules a schema cannot say. Each problem is a sentence. */

@@ -35,7 +35,7 @@ export function defaultPolicy(): Policy {
   return {
     format: POLICY_FORMAT,
     version: POLICY_VERSION,
-    approvals: { 'workstation-setup': 2, enrolment: 2, 'key-generation': 2, backup: 2, restore: 2, 'restore-drill': 2, retrieval: 2, reshare: 2, 'share-audit': 2, destruction: 2, rotation: 2, 'component-form': 2, 'kek-rotation': 2, 'component-creation': 2 },
+    approvals: { 'workstation-setup': 2, enrolment: 2, 'key-generation': 2, backup: 2, restore: 2, 'restore-drill': 2, retrieval: 2, reshare: 2, 'share-audit': 2, destruction: 2, rotation: 2, 'component-form': 2, 'kek-rotation': 2, 'component-creation': 2, 'workstation-key-rotation': 2 },
     witnessRequired: [...CEREMONY_TYPES],
     witnessMayBeCustodian: false,
     passphraseCredentials: 'allowed',
@@ -46,7 +46,7 @@ export function defaultPolicy(): Policy {
 
 /** A practice record (demo token): the same shape, but one approval is enough, to learn the steps alone. */
 export function practicePolicy(): Policy {
-  return { ...defaultPolicy(), approvals: { 'workstation-setup': 1, enrolment: 1, 'key-generation': 1, backup: 1, restore: 1, 'restore-drill': 1, retrieval: 1, reshare: 1, 'share-audit': 1, destruction: 1, rotation: 1, 'component-form': 1, 'kek-rotation': 1, 'component-creation': 1 }, witnessMayBeCustodian: true };
+  return { ...defaultPolicy(), approvals: { 'workstation-setup': 1, enrolment: 1, 'key-generation': 1, backup: 1, restore: 1, 'restore-drill': 1, retrieval: 1, reshare: 1, 'share-audit': 1, destruction: 1, rotation: 1, 'component-form': 1, 'kek-rotation': 1, 'component-creation': 1, 'workstation-key-rotation': 1 }, witnessMayBeCustodian: true };
 }
 
 /** Plain-language lines for the printed record and the policy step ("read aloud"). */

@@ -1,14 +1,17 @@
 // A schema-1 archive (as Custos wrote it before ceremonies) still opens: read-only without change,
-// and for writing it is migrated to the newest schema (2: ceremonies, 3: KEK rotation) in place,
-// keeps every row and verifies completely.
+// and for writing it is migrated to the newest schema (2: ceremonies, 3: KEK rotation, 4: audit key
+// rotation) in place, keeps every row and verifies completely. So does a schema-3 archive (as
+// Custos wrote it before audit key rotation), whose audit key can then be rotated.
 import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnchorStore } from '../../electron/services/archive/anchors';
 import { ArchiveService } from '../../electron/services/archive/service';
 import { archiveFixture, hsmAuditSigner, rewriteLog, type ArchiveFixture } from './archive-helpers';
 
 let f: ArchiveFixture;
 let v1: string;
+let v3: string;
 
 const SCHEMA_2_TABLES = ['credentials', 'ceremony_definitions', 'policies', 'evidence_bundles', 'record_profile'];
 
@@ -20,6 +23,19 @@ beforeAll(async () => {
   const sign = hsmAuditSigner(f, a);
   const spki = a.workstation.audit_spki;
   a.close();
+  // Exactly what migrations 1–3 made: schema 3, without audit_keys and the handover index.
+  v3 = f.file('v3.custos');
+  copyFileSync(f.file('archive.custos'), v3);
+  const d3 = new Database(v3);
+  dropSchema4(d3);
+  d3.pragma('user_version = 3');
+  d3.prepare("UPDATE meta SET value = '3' WHERE key = 'schema_version'").run();
+  const t3 = d3.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_entries', 'checkpoints')").all() as Array<{ name: string; sql: string }>;
+  for (const t of t3) d3.exec(`DROP TRIGGER ${t.name}`);
+  await rewriteLog(d3, a.archiveId, { spki, sign, keep: (e) => e.action !== 'archive.meta' });
+  for (const t of t3) d3.exec(t.sql);
+  d3.pragma('wal_checkpoint(TRUNCATE)');
+  d3.close();
   // Exactly what migration 1 made: schema 1, without the tables and index migration 2 adds, and an
   // audit log as Custos then wrote it (no archive.meta entry; checkpoints signed by the archive's
   // own audit key in the HSM).
@@ -30,6 +46,7 @@ beforeAll(async () => {
   db.exec('DROP INDEX ceremonies_status');
   db.exec('DROP TABLE archive_keks');
   db.exec('DROP INDEX key_versions_kek');
+  dropSchema4(db);
   db.prepare("DELETE FROM meta WHERE key IN ('migration_2', 'migration_3')").run();
   db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
   db.pragma('user_version = 1');
@@ -40,6 +57,13 @@ beforeAll(async () => {
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
 });
+
+function dropSchema4(db: Database.Database): void {
+  db.exec('DROP TRIGGER audit_keys_no_delete');
+  db.exec('DROP TABLE audit_keys');
+  db.exec('DROP INDEX audit_handovers');
+  db.prepare("DELETE FROM meta WHERE key = 'migration_4'").run();
+}
 
 afterAll(async () => {
   await f?.close();
@@ -60,29 +84,69 @@ describe('a schema-1 archive', () => {
     }
   });
 
-  it('is migrated to schema 3 when opened for writing, keeps every row, and verifies with the HSM', async () => {
+  it('is migrated to schema 4 when opened for writing, keeps every row, and verifies with the HSM', async () => {
     const a = ArchiveService.open(v1, { hsm: f.binding });
     try {
-      expect(a.info().schemaVersion).toBe(3);
+      expect(a.info().schemaVersion).toBe(4);
       expect(a.search({ tags: ['legacy'] }).items).toHaveLength(1);
       const v = await a.verify({ withHsm: true });
       expect(v.problems).toEqual([]);
       expect(v.ok).toBe(true);
       const { db } = a.internals;
-      for (const t of [...SCHEMA_2_TABLES, 'archive_keks']) expect(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeTruthy();
+      for (const t of [...SCHEMA_2_TABLES, 'archive_keks', 'audit_keys']) expect(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeTruthy();
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_3'").pluck().get())).toMatch(/KEK rotation/);
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_2'").pluck().get())).toMatch(/ceremonies/);
-      // The next commit records the meta table in the log (schema 3, every migration note)…
+      expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_4'").pluck().get())).toMatch(/Audit key rotation/);
+      // The next commit records the meta table in the log (schema 4, every migration note)…
       await a.saveCustodian({ name: 'Ann', roles: ['custodian'] }, 'test');
       const snap = a.auditTrail({ action: 'archive.meta' }).entries;
       expect(snap).toHaveLength(1);
-      expect(snap[0]!.details).toMatchObject({ schemaVersion: 3, meta: { schema_version: '3', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/), migration_3: expect.stringMatching(/KEK rotation/) } });
+      expect(snap[0]!.details).toMatchObject({ schemaVersion: 4, meta: { schema_version: '4', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/), migration_3: expect.stringMatching(/KEK rotation/), migration_4: expect.stringMatching(/Audit key rotation/) } });
       expect((await a.verify({ withHsm: true })).problems).toEqual([]);
       // …and an edit of a migration note is found from then on.
       db.prepare("UPDATE meta SET value = replace(value, '20', '19') WHERE key = 'migration_1'").run();
       const v2 = await a.verify({ withHsm: true });
       expect(v2.problems.map((p) => p.check)).toEqual(['meta']);
       expect(v2.problems[0]!.message).toMatch(/"migration_1" is not what audit entry \d+ recorded/);
+    } finally {
+      a.close();
+    }
+  });
+});
+
+describe('a schema-3 archive (before audit key rotation)', () => {
+  // Its own workstation state: the rewritten log has fewer checkpoints than the original's anchor.
+  let anchors: AnchorStore;
+  beforeAll(() => {
+    anchors = new AnchorStore(f.file('v3-data'));
+  });
+  it('opens read-only as it is (no audit keys, no handover), and verifies without the HSM', async () => {
+    const a = ArchiveService.open(v3, { readonly: true, anchors });
+    try {
+      expect(a.info().schemaVersion).toBe(3);
+      expect(a.info().keys.audit.retired).toEqual([]);
+      expect(a.auditKeys()).toEqual([]);
+      expect((await a.verify()).problems).toEqual([]);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('is migrated to schema 4 when opened for writing, verifies, and its audit key can then be rotated', async () => {
+    const a = ArchiveService.open(v3, { hsm: f.binding, anchors });
+    try {
+      expect(a.info().schemaVersion).toBe(4);
+      expect(a.search({ tags: ['legacy'] }).items).toHaveLength(1);
+      expect((await a.verify({ withHsm: true })).problems).toEqual([]);
+      const old = a.workstation.audit_fingerprint;
+      const r = await a.rotateAuditKey({ actor: 'test', expectFrom: old });
+      expect(r.from.fingerprint).toBe(old);
+      expect(a.info().keys.audit.retired.map((k) => k.fingerprint)).toEqual([old]);
+      expect(anchors.pinnedAuditKey(a.archiveId)).toBe(r.to.fingerprint);
+      // Every checkpoint from before the upgrade verifies under the retired key.
+      const v = await a.verify({ withHsm: true });
+      expect(v.problems).toEqual([]);
+      expect(v.checkpoints).toBeGreaterThan(2);
     } finally {
       a.close();
     }

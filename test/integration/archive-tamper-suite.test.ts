@@ -82,6 +82,9 @@ async function buildArchive(): Promise<string> {
   await a.transition('delta', 'destroy', { actor: 'carol' }); // shredded: wrapped is NULL
   // A finished Archive KEK rotation (schema 3): the old KEK is a retired archive_keks row.
   await a.rotateKek({ actor: 'alice' });
+  // A finished audit key rotation (schema 4): audit_keys holds the retired and the current key, and
+  // the log has checkpoints under both.
+  await a.rotateAuditKey({ actor: 'alice' });
   const spki = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
   const ann = await a.saveCustodian({ name: 'Ann Archer', roles: ['custodian'], publicSpki: spki() }, 'alice');
   await a.saveCustodian({ name: 'Ben Baker', roles: ['custodian', 'witness'] }, 'alice');
@@ -338,7 +341,7 @@ describe(`the tamper suite (seed ${SEED})`, () => {
     const db = new Database(base, { readonly: true });
     const empty = tables.filter((t) => (db.prepare(`SELECT count(*) FROM "${t.name}"`).pluck().get() as number) === 0).map((t) => t.name);
     db.close();
-    expect(tables.length).toBe(21);
+    expect(tables.length).toBe(22);
     expect(empty).toEqual([]);
   });
 

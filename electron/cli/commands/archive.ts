@@ -520,6 +520,8 @@ export function registerArchiveCommands(program: Command): void {
             `  ${i.counts.keys} keys, ${i.counts.versions} versions, ${i.counts.auditEntries} audit entries, ${i.counts.checkpoints} checkpoints, ${i.counts.trusted} trusted workstations`,
             `  Archive KEK ${i.keys.kek.label} check ${i.keys.kek.check}; MAC key ${i.keys.mac.label} check ${i.keys.mac.check}`,
             `  audit key ${i.keys.audit.label} fingerprint ${i.keys.audit.fingerprint}`,
+            // Keys audit key rotations retired: kept so that what they signed still verifies.
+            ...i.keys.audit.retired.map((k) => `  retired audit key ${k.label} fingerprint ${k.fingerprint} (handed over at entry ${k.handoverSeq})`),
             `  ${auditKeyLine(i.auditKey)}`,
             i.lastCheckpoint ? `  last checkpoint ${i.lastCheckpoint.seq} at ${i.lastCheckpoint.at}` : '  no checkpoint yet',
           ].join('\n'),

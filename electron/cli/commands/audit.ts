@@ -31,7 +31,9 @@ export function registerAuditCommands(program: Command): void {
         if (o.report) checkOutputFile(o.report, 'verification report', { force: !!opts.force });
         await s.archive.read(o.archive, async (a) => {
           if (expected !== undefined) {
-            if (expected !== a.workstation.audit_fingerprint) {
+            // After audit key rotations, a key the log hands over from (each handover checked) is
+            // accepted too: the fingerprint written down when the archive was created stays useful.
+            if (!a.auditKeyChain().includes(expected)) {
               throw new CustosError({
                 code: 'AUDIT_CHAIN_BROKEN',
                 message: `The archive's audit key (${a.workstation.audit_fingerprint.slice(0, 16)}…) is not the key you gave (${expected.slice(0, 16)}…): its log may have been re-signed by someone else.`,

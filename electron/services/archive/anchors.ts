@@ -9,8 +9,9 @@
 // public key itself, and a file can be edited: whoever swaps that key and re-signs the log with
 // their own key makes a log that verifies against the file alone. The pin is set once — at init,
 // from the key read out of the HSM, or at the first commit after an upgrade, once the HSM's fresh
-// signature verified under the stored key — and never changes afterwards (an archive's audit key
-// is fixed for its life), not even by --accept-rollback.
+// signature verified under the stored key — and changes afterwards only by an audit key handover
+// (audit/handover.ts): to the key a handover in the log names, vouched for by the pinned key's
+// checkpoint and the new key's signature. --accept-rollback never changes it.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -85,6 +86,21 @@ export class AnchorStore {
       file.anchors[archiveId] = pin ? { ...rest, auditKey: pin } : rest;
     }
     this.write(file);
+  }
+
+  /**
+   * Moves the pin from `from` to `to` after an audit key handover that the log proves (the caller
+   * checked it). Nothing changes when the pin is not `from`: a pin never moves to a key its
+   * workstation did not see handed over to.
+   */
+  movePin(archiveId: string, from: string, to: string): boolean {
+    if (!HEX64.test(to)) return false;
+    const file = this.read();
+    const current = file.anchors[archiveId];
+    if (!current || current.auditKey !== from) return false;
+    file.anchors[archiveId] = { ...current, auditKey: to };
+    this.write(file);
+    return true;
   }
 
   /**

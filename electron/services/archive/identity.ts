@@ -4,13 +4,14 @@
 // a file that anyone can edit; the pin and the HSM are what say whose key it is.
 import { createHash } from 'node:crypto';
 import type { AuditKeyStatus, VerifyProblem } from '../../../shared/archive/types';
+import { readHandovers } from '../audit/handover';
 import { hsmPublicKey } from '../hsm-kcv';
 import { scopeOf, type ArchiveContext } from './context';
 import { refsOf } from './rows';
 
 export const spkiSha256 = (spki: Uint8Array): string => createHash('sha256').update(spki).digest('hex');
 
-export function auditKeyStatus(ctx: Pick<ArchiveContext, 'ws' | 'anchors' | 'archiveId'>, hsmSpki: Uint8Array | null = null): AuditKeyStatus {
+export function auditKeyStatus(ctx: Pick<ArchiveContext, 'ws' | 'anchors' | 'archiveId' | 'db'>, hsmSpki: Uint8Array | null = null): AuditKeyStatus {
   const stored = spkiSha256(ctx.ws.audit_spki);
   const recorded = ctx.ws.audit_fingerprint;
   const pinned = ctx.anchors?.pinnedAuditKey(ctx.archiveId) ?? null;
@@ -19,10 +20,23 @@ export function auditKeyStatus(ctx: Pick<ArchiveContext, 'ws' | 'anchors' | 'arc
     stored,
     recorded,
     pinned,
-    matchesPin: pinned === null ? null : pinned === stored && pinned === recorded,
+    matchesPin: pinned === null ? null : stored === recorded && (pinned === stored || handedOverTo(ctx, pinned, stored)),
     hsm,
     matchesHsm: hsm === null ? null : hsm === stored && hsm === recorded,
   };
+}
+
+/**
+ * True when the log hands the audit key over from `pinned` to `stored`, each handover vouched for
+ * by the key before it (audit/handover.ts): a workstation that pinned the key before a rotation.
+ */
+function handedOverTo(ctx: Pick<ArchiveContext, 'ws' | 'archiveId' | 'db'>, pinned: string, stored: string): boolean {
+  try {
+    const chain = readHandovers(ctx.db, ctx.archiveId, ctx.ws.audit_spki, { covering: true });
+    return chain.problems.length === 0 && chain.keys.some((k) => k.fingerprint === pinned) && chain.keys[chain.keys.length - 1]!.fingerprint === stored;
+  } catch {
+    return false;
+  }
 }
 
 /** The public half of the HSM's audit key for this archive (needs the archive's token). */

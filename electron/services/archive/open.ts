@@ -12,6 +12,7 @@ import { closeSync, existsSync, linkSync, openSync, readSync, statSync, unlinkSy
 import { dirname, resolve } from 'node:path';
 import { ARCHIVE_FORMAT_ID } from '../../../shared/archive/types';
 import type { CustosError } from '../../../shared/result';
+import { readHandovers } from '../audit/handover';
 import type { AnchorStore } from './anchors';
 import { archiveError, corrupt, fromSqlite, notAnArchive } from './errors';
 import { APPLICATION_ID, applyPragmas, LATEST_SCHEMA, migrate, type Db } from './schema';
@@ -44,6 +45,8 @@ interface StoredAuditKey {
   spkiFingerprint: string;
   /** The fingerprint stored beside it (workstation.audit_fingerprint). */
   recorded: string;
+  /** The stored SPKI itself (to follow audit key handovers from the pinned key). */
+  spki?: Buffer;
 }
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -94,7 +97,7 @@ function inspect(db: Db, path: string): { archiveId: string; schemaVersion: numb
     if (ws.length !== 1 || ws[0]!.archive_id !== meta.archive_id) throw corrupt(path, 'the identity row is missing or does not match meta.archive_id');
     const w = ws[0]!;
     const spki = Buffer.isBuffer(w.audit_spki) ? w.audit_spki : Buffer.from(String(w.audit_spki ?? ''), 'utf8');
-    const auditKey = { spkiFingerprint: createHash('sha256').update(spki).digest('hex'), recorded: String(w.audit_fingerprint ?? '') };
+    const auditKey = { spkiFingerprint: createHash('sha256').update(spki).digest('hex'), recorded: String(w.audit_fingerprint ?? ''), spki };
     return { archiveId: w.archive_id, schemaVersion: version, auditKey };
   });
 }
@@ -103,9 +106,19 @@ function inspect(db: Db, path: string): { archiveId: string; schemaVersion: numb
  * The stored audit key must be the one this workstation pinned: both the key itself (its SPKI's
  * SHA-256, what signatures are checked with) and the fingerprint recorded beside it.
  */
-function checkPin(path: string, archiveId: string, stored: StoredAuditKey, anchors: AnchorStore): void {
+function checkPin(db: Db, path: string, archiveId: string, stored: StoredAuditKey, anchors: AnchorStore): void {
   const pinned = anchors.pinnedAuditKey(archiveId);
   if (!pinned || (stored.spkiFingerprint === pinned && stored.recorded === pinned)) return;
+  // An audit key rotation since this workstation pinned the key: follow the handovers from the
+  // pinned key to the stored one, each checked against the key before it, and move the pin.
+  if (stored.spkiFingerprint === stored.recorded && stored.spki) {
+    const chain = guarded(path, () => readHandovers(db, archiveId, stored.spki!, { covering: true }));
+    const from = chain.keys.findIndex((k) => k.fingerprint === pinned);
+    if (from >= 0 && chain.problems.length === 0 && chain.keys[chain.keys.length - 1]!.fingerprint === stored.spkiFingerprint) {
+      anchors.movePin(archiveId, pinned, stored.spkiFingerprint);
+      return;
+    }
+  }
   throw archiveError(
     'ARCHIVE_TAMPERED',
     `The audit key stored in ${path} (fingerprint ${stored.spkiFingerprint.slice(0, 16)}…) is not the one this workstation pinned for the archive (${pinned.slice(0, 16)}…): the key was swapped, and the log may have been re-signed by someone else.`,
@@ -171,7 +184,7 @@ export function openArchiveFile(pathIn: string, opts: OpenOptions = {}): OpenedF
     const inspected = inspect(ro, path);
     info = inspected;
     if (opts.anchors) {
-      if (!(opts.reportAuditKey && opts.readonly)) checkPin(path, info.archiveId, inspected.auditKey, opts.anchors);
+      if (!(opts.reportAuditKey && opts.readonly)) checkPin(ro, path, info.archiveId, inspected.auditKey, opts.anchors);
       checkAnchor(ro, path, info.archiveId, opts.anchors, opts.acceptRollback === true);
     }
   } catch (e) {

@@ -5,6 +5,7 @@ import { ARCHIVE_FORMAT_ID, type ArchiveInfo, type AuditPage, type SearchPage, t
 import { spkiToPem } from '../formats/publicKey';
 import { guarded, type ArchiveContext } from './context';
 import { archiveError } from './errors';
+import { auditKeyRows } from './audit-key-rotation';
 import { auditKeyStatus } from './identity';
 import { keyDetail, type KeyRow, type VersionRow } from './rows';
 import { search, SUMMARY_COLUMNS, summaryOf, validateQuery, type SummaryRow } from './search';
@@ -31,7 +32,16 @@ export function info(ctx: ArchiveContext): ArchiveInfo {
           incoming: hasKekTable ? ((ctx.db.prepare("SELECT kek_check FROM archive_keks WHERE state = 'incoming'").pluck().get() as string | undefined) ?? null) : null,
         },
         mac: { label: ctx.ws.mac_label, idHex: ctx.ws.mac_id, check: ctx.ws.mac_check },
-        audit: { label: ctx.ws.audit_label, idHex: ctx.ws.audit_id, fingerprint: ctx.ws.audit_fingerprint, publicKeyPem: spkiToPem(ctx.ws.audit_spki) },
+        audit: {
+          label: ctx.ws.audit_label,
+          idHex: ctx.ws.audit_id,
+          fingerprint: ctx.ws.audit_fingerprint,
+          publicKeyPem: spkiToPem(ctx.ws.audit_spki),
+          // Keys retired by audit key rotations: their public keys still verify the checkpoints they signed.
+          retired: auditKeyRows(ctx)
+            .filter((r) => r.state === 'retired')
+            .map((r) => ({ label: r.label, idHex: r.key_id, fingerprint: r.fingerprint, publicKeyPem: spkiToPem(r.spki), handoverSeq: r.handover_seq })),
+        },
       },
       counts: {
         keys: n('SELECT count(*) AS n FROM keys'),

@@ -277,6 +277,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'Audit key rotation: every audit key the archive has had, and an index of the handover entries',
+    up(db) {
+      db.exec(`
+        -- The identity row names the audit key that signs new checkpoints. A rotation records the
+        -- old key here as 'retired' (its public key kept, so that the checkpoints it signed still
+        -- verify) and the new one as 'current'; handover_seq is the audit entry of the handover.
+        CREATE TABLE audit_keys (
+          fingerprint TEXT PRIMARY KEY CHECK (length(fingerprint) = 64), label TEXT NOT NULL, key_id TEXT NOT NULL,
+          spki BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('current', 'retired')), handover_seq INTEGER NOT NULL,
+          created_at TEXT NOT NULL, ceremony_id TEXT, updated_at TEXT NOT NULL, mac BLOB NOT NULL
+        ) STRICT;
+        ${noDelete('audit_keys')}
+        -- Verification finds the handovers without reading the whole log.
+        CREATE INDEX audit_handovers ON audit_entries (seq) WHERE action = 'archive.audit.handover';
+      `);
+    },
+  },
 ];
 
 /** Highest schema version this code knows; equal to ARCHIVE_SCHEMA_VERSION. */

@@ -22,6 +22,7 @@
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
 import type { ArchiveInfo, AuditKeyStatus, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import type { EntryDraft } from '../audit/chain';
+import { readHandovers } from '../audit/handover';
 import { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import { guarded, requireStore, type ArchiveContext } from './context';
@@ -41,6 +42,7 @@ import { ArchiveStore, type Mutation } from './store';
 import { transition } from './transitions';
 import { beginKekRotation, finishKekRotation, kekRotationState, rewrapVersions, type KekRotationState, type RewrapOptions } from './kek-rotation';
 import { verifyArchive, type VerifyOptions } from './verify';
+import { auditKeyRows, rotateAuditKey, type AuditKeyRotated, type AuditKeyRow } from './audit-key-rotation';
 import { addVersions, type AddItem, type AddResult } from './versions';
 
 export type { AddItem, AddResult } from './versions';
@@ -54,7 +56,7 @@ export interface ArchiveOpenOptions extends OpenOptions {
 }
 
 export class ArchiveService {
-  // Not readonly: a finished KEK rotation moves the identity row, and with it the crypto's KEK.
+  // Not readonly: a finished KEK or audit key rotation moves the identity row, and with it the crypto's keys.
   private ctx: ArchiveContext;
 
   private constructor(db: Db, opened: { path: string; archiveId: string; readonly: boolean }, binding: HsmBinding | null, crypto: ArchiveCrypto | null, anchors: AnchorStore | null) {
@@ -201,6 +203,33 @@ export class ArchiveService {
     const ws = await finishKekRotation(this.ctx, opts);
     this.reloadIdentity(ws);
     return { finished: true, rewrapped, from, to: inc.kek_check };
+  }
+
+  // Audit key rotation (audit-key-rotation.ts) --------------------------------------------------
+
+  /** Every audit key the archive has had (empty until the first rotation), oldest first. */
+  auditKeys(): AuditKeyRow[] {
+    return auditKeyRows(this.ctx);
+  }
+
+  /**
+   * The audit keys the log hands over between, oldest first, when every handover checks out
+   * (audit/handover.ts, covering checkpoints included); otherwise only the stored key. What a key
+   * given by hand (`audit verify --public-key`) may be: the one written down at creation is the first.
+   */
+  auditKeyChain(): string[] {
+    const chain = guarded(this.ctx, () => readHandovers(this.ctx.db, this.ctx.archiveId, this.ctx.ws.audit_spki, { covering: true }));
+    return chain.problems.length === 0 ? chain.keys.map((k) => k.fingerprint) : [this.ctx.ws.audit_fingerprint];
+  }
+
+  /**
+   * Hands the audit key over to a new one in one transaction; from then on checkpoints are signed
+   * by the new key, and the old one's checkpoints still verify through the handover.
+   */
+  async rotateAuditKey(opts: { actor: string; ceremonyId?: string | null; expectFrom?: string }): Promise<AuditKeyRotated> {
+    const { rotated, ws } = await rotateAuditKey(this.ctx, opts);
+    this.reloadIdentity(ws);
+    return rotated;
   }
 
   /** After the identity row changed: new versions are wrapped under the KEK it now names. */

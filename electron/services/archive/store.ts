@@ -180,6 +180,13 @@ export class ArchiveStore {
     let signed = opts.signed;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const m = plan();
+      // The checkpoint is signed with the audit key this process knows; that must still be the
+      // archive's — another process may have rotated it since (a handover changes the head, so a
+      // rotation committed after this read makes the transaction below plan again).
+      const current = this.db.prepare('SELECT audit_fingerprint FROM workstation').pluck().get() as string | undefined;
+      if (current !== undefined && current !== this.auditFingerprint) {
+        throw archiveError('ARCHIVE_CONFLICT', `The audit key of ${this.path} was rotated by another process since it was opened here; nothing was written.`, 'Open the archive again (restart the app or run the command again) and repeat the step.', { path: this.path });
+      }
       const macs = m.rows.length ? await this.crypto.mac(m.rows.map((r) => this.macInput(r.spec, r.row))) : [];
       const head = this.audit.head();
       const drafts: EntryDraft[] = m.audit.map((d) => {

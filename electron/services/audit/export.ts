@@ -8,6 +8,7 @@ import { checkpointText } from '../../../shared/archive/canonical';
 import { AUDIT_EXPORT_FORMAT_ID } from '../../../shared/archive/types';
 import { spkiToPem } from '../formats/publicKey';
 import type { CheckpointRow, Db } from './chain';
+import { readHandovers } from './handover';
 
 /** Entries read per query while writing audit.jsonl. */
 const PAGE = 20_000;
@@ -66,13 +67,24 @@ export function exportLog(db: Db, archiveId: string, dir: string, auditSpki: Uin
   const pem = spkiToPem(auditSpki);
   writeFileSync(join(dir, 'audit-public-key.pem'), pem);
   files['audit-public-key.pem'] = createHash('sha256').update(pem).digest('hex');
+  // After audit key rotations, the keys that signed the older checkpoints (each checkpoint names
+  // its key's fingerprint): one PEM per retired key, named by its fingerprint.
+  const current = createHash('sha256').update(auditSpki).digest('hex');
+  const retired = readHandovers(db, archiveId, Buffer.from(auditSpki)).keys.filter((k) => k.fingerprint !== current);
+  for (const k of retired) {
+    const name = `audit-public-key-${k.fingerprint}.pem`;
+    const text = spkiToPem(k.spki);
+    writeFileSync(join(dir, name), text);
+    files[name] = createHash('sha256').update(text).digest('hex');
+  }
   const manifest = {
     format: AUDIT_EXPORT_FORMAT_ID,
     version: 1,
     archive: archiveId,
     entries,
     checkpoints,
-    publicKeyFingerprint: createHash('sha256').update(auditSpki).digest('hex'),
+    publicKeyFingerprint: current,
+    ...(retired.length ? { retiredKeyFingerprints: retired.map((k) => k.fingerprint) } : {}),
     files,
   };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');

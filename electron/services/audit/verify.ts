@@ -11,11 +11,12 @@
 //     between them lost the checkpoint that separated them;
 //   - the public key against the fingerprint this workstation pinned (`expectKey`): a log
 //     re-signed with someone else's key verifies against the key stored beside it.
-import { createHash, createPublicKey, hash as nodeHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createHash, hash as nodeHash, verify as nodeVerify } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { auditEntryPrefix, checkpointText } from '../../../shared/archive/canonical';
 import type { VerifyProblem } from '../../../shared/archive/types';
 import { sha256Hex, type CheckpointRow, type Db } from './chain';
+import { checkpointSigners, publicKeyOf, readHandovers } from './handover';
 import { PARALLEL_FROM, runWorker, walkChain, type WalkResult } from './walk';
 
 export interface ChainVerdict {
@@ -48,15 +49,21 @@ export async function verifyChain(
   const bad = (seq: number) => {
     if (firstBad === null || seq < firstBad) firstBad = seq;
   };
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(auditSpki), format: 'der', type: 'spki' });
-  } catch {
+  const storedSpki = Buffer.from(auditSpki);
+  if (!publicKeyOf(storedSpki)) {
     problems.push({ check: 'identity', message: 'The audit public key stored in the archive is not a valid public key.' });
     return { entries: 0, checkpoints: 0, lastCheckpoint: null, firstBadEntry: 1, problems, bytesHashed: 0 };
   }
-  const fingerprint = createHash('sha256').update(auditSpki).digest('hex');
-  if (opts.expectKey && opts.expectKey !== fingerprint) {
+  const fingerprint = createHash('sha256').update(storedSpki).digest('hex');
+  // The audit keys the log hands over between (handover.ts); one key when it was never rotated.
+  const chainKeys = readHandovers(db, archiveId, storedSpki);
+  for (const p of chainKeys.problems) {
+    problems.push(p);
+    bad(p.seq ?? 1);
+  }
+  // The pin may name an earlier key of this archive: the handovers from it to the stored key,
+  // each vouched for by the key before it (checkpoints below), carry the trust forward.
+  if (opts.expectKey && !chainKeys.keys.some((k) => k.fingerprint === opts.expectKey)) {
     // Every signature below may verify, with the wrong key: none of them vouches for anything.
     problems.push({
       check: 'identity',
@@ -66,16 +73,21 @@ export async function verifyChain(
     bad(1);
   }
 
-  // Checkpoints are few (one per transaction): load and check their signatures first.
+  // Checkpoints are few (one per transaction): load and check their signatures first, each with
+  // the key that signed at its place in the log.
   const cps = db.prepare('SELECT seq, head, at, key_fingerprint, signature_raw, signature_der FROM checkpoints ORDER BY seq').all() as CheckpointRow[];
+  const signers = checkpointSigners(chainKeys, cps.map((c) => c.seq));
   const bySeq = new Map<number, CheckpointRow>();
   for (const c of cps) {
     bySeq.set(c.seq, c);
     let valid = false;
+    const signer = signers.get(c.seq)!;
+    const key = publicKeyOf(signer.spki);
     try {
       const message = Buffer.from(checkpointText({ archive: archiveId, seq: c.seq, head: c.head, at: c.at, key: c.key_fingerprint }), 'utf8');
       valid =
-        c.key_fingerprint === fingerprint &&
+        !!key &&
+        c.key_fingerprint === signer.fingerprint &&
         nodeVerify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, c.signature_raw) &&
         nodeVerify('sha256', message, { key, dsaEncoding: 'der' }, c.signature_der);
     } catch {

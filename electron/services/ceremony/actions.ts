@@ -21,6 +21,7 @@ import * as creation from './steps-component-create';
 import * as reshare from './steps-reshare';
 import * as sealed from './steps-sealed';
 import * as kek from './steps-kek';
+import * as wskey from './steps-workstation-key';
 import * as retrieval from './steps-retrieval';
 import * as destruction from './steps-destruction';
 import * as rotation from './steps-rotation';
@@ -237,6 +238,8 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
                     ? kek.runCheckKek(ctx)
                   : type === 'component-creation'
                     ? creation.runCheckCreation(ctx)
+                  : type === 'workstation-key-rotation'
+                    ? wskey.runCheckWorkstationKey(ctx)
                     : keygen.runCheckKeygen(ctx));
       break;
     case 'commit-reshare':
@@ -269,6 +272,9 @@ async function runStep(ctx: StepContext, hsm: HsmClient): Promise<Omit<ActResult
       break;
     case 'rotate-kek':
       await kek.runRotateKek(ctx);
+      break;
+    case 'rotate-workstation-key':
+      await wskey.runRotateWorkstationKey(ctx);
       break;
     case 'rebuild-backup-key':
       await restore.runRebuild(ctx);

@@ -140,7 +140,7 @@ export interface BundleVerdict {
  * chain, and every approval signature against the credential recorded for it. Never throws for a
  * bad bundle: the verdict lists what failed.
  */
-export function verifyBundle(path: string, opts: { pin?: string | null; publicKeyPem?: string } = {}): BundleVerdict {
+export function verifyBundle(path: string, opts: { pin?: string | readonly string[] | null; publicKeyPem?: string } = {}): BundleVerdict {
   const v: BundleVerdict = { ok: false, path, hash: null, manifest: null, auditKey: null, pinned: false, checks: [] };
   const check = (name: string, ok: boolean, detail?: string) => {
     v.checks.push(detail ? { check: name, ok, detail } : { check: name, ok });
@@ -182,7 +182,12 @@ export function verifyBundle(path: string, opts: { pin?: string | null; publicKe
     return v;
   }
   v.auditKey = sha256Hex(spki);
-  if (opts.pin) v.pinned = check('audit key is the pinned workstation key', v.auditKey === opts.pin, `key ${v.auditKey.slice(0, 16)}…, pinned ${opts.pin.slice(0, 16)}…`);
+  // A list: the workstation's current audit key and the keys its audit key rotations retired.
+  const pins = typeof opts.pin === 'string' ? [opts.pin] : (opts.pin ?? []);
+  if (pins.length) {
+    const retired = pins.indexOf(v.auditKey) > 0;
+    v.pinned = check(retired ? 'audit key is a retired key of the pinned workstation' : 'audit key is the pinned workstation key', pins.includes(v.auditKey), `key ${v.auditKey.slice(0, 16)}…, pinned ${pins[0]!.slice(0, 16)}…`);
+  }
   let sigOk = false;
   try {
     sigOk = nodeVerify('sha256', sums!, key, sig!);

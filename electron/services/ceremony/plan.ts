@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
 import { checkDefinition, type LintProblem } from '../../../shared/ceremony/lint';
-import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KekRotationParams, type KeyGenerationParams, type ComponentFormParams, type ComponentCreationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
+import { PARAM_SCHEMAS, paramProblems, ARCHIVE_TARGETS, type BackupParams, type DestructionParams, type EnrolmentParams, type KekRotationParams, type WorkstationKeyRotationParams, type KeyGenerationParams, type ComponentFormParams, type ComponentCreationParams, type ReshareParams, type RestoreParams, type ShareAuditParams, type RetrievalParams, type RotationParams, type SetupParams } from '../../../shared/ceremony/params';
 import { resolveRotation, type RotationLookups } from './plan-rotation';
 import type { VersionDetail } from '../../../shared/archive/types';
 import { resolveSteps } from '../../../shared/ceremony/definition';
@@ -72,6 +72,8 @@ export interface PlanContext {
   lookupHsmObject?: RotationLookups['lookupHsmObject'];
   /** KEK rotation: the archive's KEK and versions, as they are now. */
   lookupKek?: () => KekRotationState;
+  /** Workstation key rotation: the archive's audit key as it is now. */
+  lookupAuditKey?: () => { fingerprint: string; label: string; id: string };
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -165,6 +167,8 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
                     ? resolveKekRotation(params as KekRotationParams, ctx)
                   : def.type === 'component-creation'
                     ? resolveComponentCreation(params as ComponentCreationParams, register, participants)
+                  : def.type === 'workstation-key-rotation'
+                    ? resolveWorkstationKeyRotation(params as WorkstationKeyRotationParams, ctx)
                     : resolveTypeParams(def.type, params, register, participants);
     // The policy's floor for a backup's threshold (a re-share makes a backup's share set too).
     if ((def.type === 'backup' || def.type === 'reshare') && (resolved.scheme as string) !== 'xor' && Number(resolved.threshold) < policy.minimumShareThreshold) {
@@ -217,6 +221,7 @@ export function subjectOf(type: CeremonyType, params: Record<string, unknown>, r
   if (type === 'rotation') return `key:${(params.key as { label: string }).label}`;
   if (type === 'retrieval') return `version:${(params.version as { id: string }).id}`;
   if (type === 'kek-rotation') return `archive-kek:${record?.info.archiveId ?? 'new'}`;
+  if (type === 'workstation-key-rotation') return `archive-${String(params.key)}-key:${record?.info.archiveId ?? 'new'}`;
   if (type === 'destruction') return destructionSubject(params);
   if (type === 'restore' || type === 'restore-drill' || type === 'reshare' || type === 'share-audit') return `backup:${(params.backup as { targets: string[] }).targets.slice().sort().join(',')}`;
   if (type === 'backup') return `backup:${(params.targets as Array<{ name: string }>).map((t) => t.name).sort().join(',')}`;
@@ -412,6 +417,17 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
     holders,
     ...(type === 'restore' ? { destination: ctx.destination ? { module: ctx.destination.module, token: ctx.destination.token } : null } : {}),
   };
+}
+
+/**
+ * Workstation key rotation: the fingerprint the custodians approve names the key being replaced,
+ * which must be the archive's now (a key that changed since the planner read it is refused).
+ */
+function resolveWorkstationKeyRotation(p: WorkstationKeyRotationParams, ctx: PlanContext): Record<string, unknown> {
+  if (!ctx.lookupAuditKey) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
+  const k = ctx.lookupAuditKey();
+  if (p.current !== k.fingerprint) fail('CHECK_VALUE_MISMATCH', `The archive’s audit key has the fingerprint ${k.fingerprint}, not ${p.current}.`, 'Read the fingerprint again from the archive (custos archive info) and plan with it.');
+  return { key: p.key, audit: { fingerprint: k.fingerprint, label: k.label, id: k.id } };
 }
 
 /**

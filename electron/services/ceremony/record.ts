@@ -57,7 +57,7 @@ export interface RecordInfo {
   /** The workstation token as recorded (URI), and the module path it was opened with. */
   token: string;
   module: string;
-  auditKey: { fingerprint: string };
+  auditKey: { fingerprint: string; retired?: string[] };
   kek: { label: string; idHex: string };
   mac: { label: string; idHex: string };
 }

@@ -255,7 +255,7 @@ export class CeremonyService {
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
     const exportFacts = await this.exportFactsFor(session, definition.type, req.params);
     return this.write(session, async (record, archive) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, exportFacts, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState() });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, exportFacts, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState(), lookupAuditKey: () => ({ fingerprint: archive.workstation.audit_fingerprint, label: archive.workstation.audit_label, id: archive.workstation.audit_id }) });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);
@@ -444,7 +444,8 @@ export class CeremonyService {
    * practice bundle (a practice run proves nothing about real keys), however well it verifies.
    */
   async verifyBundle(path: string, publicKeyPem?: string): Promise<BundleVerdict> {
-    const record = this.recordPath().exists ? await this.read((r) => ({ pin: r.info.auditKey.fingerprint, practice: r.info.practice })) : null;
+    // The record's audit key, and the keys audit key rotations retired: their bundles stay valid.
+    const record = this.recordPath().exists ? await this.read((r) => ({ pin: [r.info.auditKey.fingerprint, ...(r.info.auditKey.retired ?? [])], practice: r.info.practice })) : null;
     const v = verifyBundle(path, { pin: publicKeyPem ? null : (record?.pin ?? null), ...(publicKeyPem ? { publicKeyPem } : {}) });
     if (record && !record.practice && v.manifest?.practice) {
       v.checks.push({ check: 'a production record accepts no practice bundle', ok: false, detail: 'this bundle is from a practice ceremony' });

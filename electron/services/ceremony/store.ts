@@ -105,7 +105,7 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
       practice: profile?.practice ?? false,
       token: ws.token_uri ?? '',
       module,
-      auditKey: { fingerprint: ws.audit_fingerprint },
+      auditKey: { fingerprint: ws.audit_fingerprint, retired: a.auditKeys().filter((k) => k.state === 'retired').map((k) => k.fingerprint) },
       kek: { label: ws.kek_label, idHex: ws.kek_id },
       mac: { label: ws.mac_label, idHex: ws.mac_id },
     };

@@ -95,6 +95,19 @@ export function ArchiveScreen() {
             <span className="mono">{info.keys.audit.label}</span>
             <span className="cka">Fingerprint (SHA-256 of the public key): {groupHex(info.keys.audit.fingerprint, 4)}</span>
           </dd>
+          {info.keys.audit.retired.length ? (
+            <>
+              <dt>Retired audit keys</dt>
+              <dd data-testid="retired-audit-keys">
+                {/* Kept so that the checkpoints and bundles they signed still verify. */}
+                {info.keys.audit.retired.map((k) => (
+                  <span key={k.fingerprint} className="cka">
+                    <span className="mono">{k.label}</span> · {groupHex(k.fingerprint, 4)} · handed over at audit entry {k.handoverSeq}
+                  </span>
+                ))}
+              </dd>
+            </>
+          ) : null}
           <dt>Audit log</dt>
           <dd>
             {info.counts.auditEntries} entries, {info.counts.checkpoints} signed checkpoints

@@ -7,7 +7,7 @@ import { RotationDashboard } from './RotationDashboard';
 import { RUN_STATUS } from './words';
 
 /** Definitions this screen has a plan form for; the others are planned with the CLI for now. */
-export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval', 'reshare', 'share-audit', 'rotation', 'component-form', 'kek-rotation', 'component-creation'];
+export const PLANNABLE = ['enrolment', 'key-generation', 'backup', 'restore-drill', 'restore', 'retrieval', 'reshare', 'share-audit', 'rotation', 'component-form', 'kek-rotation', 'component-creation', 'workstation-key-rotation'];
 
 /** The record's ceremonies (planned, running, interrupted, finished), and starting a new one. */
 export function RunList() {

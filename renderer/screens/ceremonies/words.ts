@@ -83,6 +83,13 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   // Creating a key as components: each component's check value, and the envelope each is sealed in.
   if (Array.isArray(outcome.components)) facts.push({ label: 'Component check values', value: (outcome.components as Array<{ index: number; name: string; checkValue: string }>).map((c) => `${c.index}. ${c.name}: ${c.checkValue}`).join(' · ') });
   if (Array.isArray(outcome.envelopes)) facts.push({ label: 'Sealed envelopes', value: (outcome.envelopes as Array<{ index: number; name: string; envelope: string }>).map((e) => `${e.index}. ${e.name}: ${e.envelope}`).join(' · ') });
+  // An audit key rotation: the key the check step read in the HSM, then the handover's two keys.
+  if (str('key') === 'audit' && str('fingerprint') && !str('to')) facts.push({ label: 'Audit key in the HSM (fingerprint)', value: hexGroups(str('fingerprint')!), readout: true });
+  if (str('key') === 'audit' && str('from') && str('to')) {
+    facts.push({ label: 'Old audit key (retired: kept, may no longer sign)', value: hexGroups(str('from')!), readout: true });
+    facts.push({ label: 'New audit key', value: hexGroups(str('to')!), readout: true });
+    if (typeof outcome.handoverEntry === 'number') facts.push({ label: 'Handover', value: `audit entry ${outcome.handoverEntry}, signed by the old key and the new` });
+  }
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });

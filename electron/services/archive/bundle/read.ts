@@ -5,6 +5,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { auditKeyRows } from '../audit-key-rotation';
 import { RECORDS } from '../../../../shared/archive/canonical';
 import { BUNDLE_FORMAT_ID, BUNDLE_FORMAT_VERSION } from '../../../../shared/archive/types';
 import { sha256 } from '../../audit/chain';
@@ -54,9 +55,18 @@ export async function readBundle(svc: ArchiveService, file: string): Promise<Che
   const ws = svc.workstation;
   let spki: Buffer;
   let name: string;
+  // A key this archive's audit key rotations retired (audit_keys, MACed): its bundles stay valid.
+  const retired = manifest.signer.fingerprint === ws.audit_fingerprint ? undefined : auditKeyRows({ db, path: svc.path }).find((r) => r.fingerprint === manifest.signer.fingerprint && r.state === 'retired');
   if (manifest.signer.fingerprint === ws.audit_fingerprint) {
     spki = ws.audit_spki;
     name = `${ws.name} (this archive)`;
+  } else if (retired) {
+    if (store && crypto) {
+      const [m] = await crypto.mac([store.macInput(RECORDS['audit-key'], retired as unknown as Record<string, unknown>)]);
+      if (!Buffer.from(m!).equals(retired.mac)) throw archiveError('ARCHIVE_TAMPERED', 'The record of the retired audit key that signed the bundle does not match its MAC: it was not written by Custos.', 'Nothing was imported. Run `custos archive verify`.');
+    }
+    spki = retired.spki;
+    name = `${ws.name} (this archive, audit key retired at entry ${retired.handover_seq})`;
   } else {
     const t = db.prepare('SELECT * FROM trusted_workstations WHERE fingerprint = ?').get(manifest.signer.fingerprint) as (Record<string, unknown> & { public_spki: Buffer; name: string; mac: Buffer }) | undefined;
     if (!t) {

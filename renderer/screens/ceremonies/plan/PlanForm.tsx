@@ -14,6 +14,7 @@ import { RetrievalForm } from './RetrievalForm';
 import { ShareAuditForm } from './ShareAuditForm';
 import { RotationForm } from './RotationForm';
 import { SetupForm } from './SetupForm';
+import { WorkstationKeyForm } from './WorkstationKeyForm';
 
 // Planning: the definition's steps, then the form for its type. Every value goes to main as it is
 // typed; main checks the definition, the parameters and the people (roles, policy, credentials)
@@ -58,6 +59,8 @@ export function PlanForm({ definitionId, prefill }: { definitionId: string; pref
       <RotationForm key={prefill?.key ?? ''} def={def} prefill={prefill} />
     ) : def.type === 'kek-rotation' ? (
       <KekRotationForm def={def} />
+    ) : def.type === 'workstation-key-rotation' ? (
+      <WorkstationKeyForm def={def} />
     ) : null;
   return (
     <section className="panel plan" aria-labelledby="plan-h">

@@ -136,6 +136,7 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     'commit-reshare': { what: 'record the new share set for the same Backup Key (the wrapped keys do not change)', button: 'Record the new share set now' },
     retrieve: { what: 'retrieve the archived key into the HSM and compare its check value', button: 'Retrieve the key now' },
     'restrict-old': { what: 'turn off encrypt, sign and wrap on the old version’s object (it keeps decrypting and verifying)', button: 'Stop the old version protecting now' },
+    'rotate-workstation-key': { what: 'make the new audit key in the HSM and hand over to it: the old key signs the handover, the new key signs it too', button: 'Rotate the audit key now' },
   };
   return words[kind] ?? { what: `do step ${n} now`, button: `Do step ${n} now` };
 }

@@ -1,0 +1,50 @@
+// Rotation of a workstation key as a ceremony (issue #10 part 4): the audit key. The quorum
+// approves a fingerprint that names the key being replaced; the work is the archive's
+// (archive/audit-key-rotation.ts): a new key pair in the HSM, the handover signed by both keys in
+// one commit, the pin moved, the old key's signing turned off. The step is journaled; a run cut
+// off mid-step is marked failed on resume and runs again, which finds its own finished handover
+// (by the ceremony id recorded with the new key) and reports it instead of rotating twice.
+import type { RunState } from '../../../shared/ceremony/run';
+import { fail } from '../../../shared/result';
+import { hsmPublicKey } from '../hsm-kcv';
+import { requireRunnable } from './engine';
+import { complete, journaled } from './steps-common';
+import { stepActor, type StepContext } from './step-context';
+
+interface WorkstationKeyPlan {
+  key: 'audit';
+  audit: { fingerprint: string; label: string; id: string };
+}
+
+const params = (s: RunState) => s.plan.params as unknown as WorkstationKeyPlan;
+
+export async function runCheckWorkstationKey(ctx: StepContext): Promise<void> {
+  requireRunnable(ctx.run);
+  const p = params(ctx.run.state);
+  const now = await ctx.services.withArchive(async (a) => ({ fingerprint: a.workstation.audit_fingerprint, retired: a.auditKeys().filter((k) => k.state === 'retired').length }));
+  if (now.fingerprint !== p.audit.fingerprint) fail('CHECK_VALUE_MISMATCH', `The archive’s audit key is no longer the one planned (fingerprint ${now.fingerprint.slice(0, 16)}…, planned ${p.audit.fingerprint.slice(0, 16)}…).`, 'Abort this ceremony and plan it again.');
+  const hsm = await hsmPublicKey({ hsm: ctx.services.hsm, path: ctx.session.module, token: ctx.session.token }, { label: p.audit.label, idHex: p.audit.id });
+  if (hsm.fingerprint.hex !== p.audit.fingerprint) fail('CHECK_VALUE_MISMATCH', 'The HSM’s audit key is not the one the archive names (its public key differs).', 'Abort, and run `custos archive info --check-hsm` and `custos archive verify`.');
+  await complete(ctx, stepActor(ctx, 'administrator'), { key: 'audit', fingerprint: hsm.fingerprint.hex, label: p.audit.label, retiredBefore: now.retired });
+}
+
+export async function runRotateWorkstationKey(ctx: StepContext): Promise<void> {
+  const p = params(ctx.run.state);
+  const actor = stepActor(ctx, 'operator');
+  const run = ctx.run.state.plan.run;
+  await journaled(ctx, actor, { key: p.key, from: p.audit.fingerprint }, async () => {
+    const r = await ctx.services.withArchive((a) => a.rotateAuditKey({ actor: `${actor.name} (Operator), ceremony ${run}`, ceremonyId: run, expectFrom: p.audit.fingerprint }));
+    return {
+      outcome: {
+        key: 'audit',
+        from: r.from.fingerprint,
+        to: r.to.fingerprint,
+        newLabel: r.to.label,
+        handoverEntry: r.handoverSeq,
+        signedBy: 'the old key (the checkpoint covering the handover) and the new key (the handover statement)',
+        oldKey: r.oldKeyRestricted ? 'retired: kept in the HSM, may no longer sign; its public key stays in the record' : 'retired in the record and kept in the HSM (the token refused to turn its signing off)',
+        ...(r.alreadyDone ? { resumed: 'the handover had been committed before the interruption' } : {}),
+      },
+    };
+  });
+}
