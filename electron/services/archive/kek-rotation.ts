@@ -162,7 +162,12 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   const ws = storedWs(ctx);
   const from = { label: ws.kek_label, idHex: ws.kek_id };
   const to = { label: inc.kek_label, idHex: inc.kek_id };
-  const size = Math.max(1, Math.min(opts.batchSize ?? KEK_BATCH, 4096));
+  const maxSize = Math.max(1, Math.min(opts.batchSize ?? KEK_BATCH, 4096));
+  // Batches shrink (down to 32 versions) when one took longer than PROGRESS_SLOW_MS between
+  // progress events — a busy or slow machine — and grow back when quick, so that progress still
+  // comes well within a second and a kill loses less.
+  let size = maxSize;
+  let lastEvent = Date.now();
   // Keyset pagination in rowid order — the table's own order, so that a batch's updates touch
   // neighbouring pages rather than one page per row — and the next batch read (and re-wrapped in
   // the HSM host) while this one is committed. A version archived meanwhile gets a higher rowid;
@@ -225,10 +230,18 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
     }), { signed: fetchNext });
     fetchNext();
     thisRun += batch.length;
-    const secs = (Date.now() - started) / 1000;
+    const at = Date.now();
+    const secs = (at - started) / 1000;
     opts.onProgress?.({ done, total, thisRun, perSecond: secs > 0 ? Math.round(thisRun / secs) : 0 });
+    const took = at - lastEvent;
+    lastEvent = at;
+    if (took > PROGRESS_SLOW_MS) size = Math.max(Math.min(32, maxSize), Math.floor(size / 2));
+    else if (took < PROGRESS_SLOW_MS / 3) size = Math.min(maxSize, size * 2);
   }
 }
+
+/** A batch that took longer than this between progress events halves the next one's size. */
+const PROGRESS_SLOW_MS = 400;
 
 /** Phase 3: the identity row moves to the new KEK; the old one is retired (not destroyed). */
 export async function finishKekRotation(ctx: ArchiveContext, opts: { actor: string }): Promise<WorkstationRow> {
