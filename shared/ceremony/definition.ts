@@ -255,12 +255,12 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     say: 'The Backup Key goes into the HSM for the moment it takes to unwrap each key; each key’s check value is compared with the one recorded at the backup. Then the Backup Key is destroyed.',
   },
   retrieve: {
-    title: 'Retrieve the archived key into the HSM',
+    title: 'Retrieve the archived key',
     actor: 'operator',
     changes: true,
     secret: false,
     perHolder: false,
-    say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM, and its check value compared with the one recorded when it was archived.',
+    say: 'With the quorum’s approval for this version and this purpose, the archived key is unwrapped under the Archive KEK inside the HSM and its check value compared with the one recorded when it was archived. Then, as planned, it stays in the HSM, or it is wrapped for its receiver and the unwrapped copy destroyed.',
   },
   'commit-reshare': {
     title: 'Commit the new share set',

@@ -402,12 +402,12 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     expect(await c.purposeLine.textContent()).toContain(PURPOSE);
     await rollCall();
 
-    await c.atStep('Retrieve the archived key into the HSM');
+    await c.atStep('Retrieve the archived key');
     for (const name of ['Ann Archer', 'Ben Baker']) {
       await c.turnOf(name);
       expect(await c.purposeLine.textContent()).toContain(PURPOSE);
       if (name === 'Ann Archer') await view('32-retrieval-approve');
-      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key into the HSM” as ${name}`);
+      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key” as ${name}`);
     }
     await c.turnOf('Otto Operator');
     expect(await c.retrieveSentence.textContent()).toContain(`unwrap version 1 of “${KEY}” under the Archive KEK into a token object “${KEY} v1 (retrieved)”`);
@@ -463,10 +463,10 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     expect(await c.runSubject.textContent()).toContain('RSA-OAEP + AES-KWP to the RSA-3072 public key');
     expect(await c.runSubject.textContent()).toContain('AWS KMS RSA_AES_KEY_WRAP_SHA_256');
     await rollCall();
-    await c.atStep('Retrieve the archived key into the HSM');
+    await c.atStep('Retrieve the archived key');
     for (const name of ['Ann Archer', 'Ben Baker']) {
       await c.turnOf(name);
-      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key into the HSM” as ${name}`);
+      await c.withCard(name, null, person(name).pin, `Approve “Retrieve the archived key” as ${name}`);
     }
     await c.turnOf('Otto Operator');
     expect(await c.retrieveSentence.textContent()).toContain('into a session object that can only be wrapped');
