@@ -163,6 +163,11 @@ describe('creating a key as XOR components', () => {
     expect(twice.message).toMatch(/Envelope te-1001 already holds Ann Archer’s component 1/);
     expect((await failure(f.service.act(f.session, run, { kind: 'seal-component', holder: 'Ann Archer', checkValue: kcv[0]!, envelope: 'TE-1009' }, null))).code).toBe('SHARE_DUPLICATE');
     v = await f.act(run, { kind: 'seal-component', holder: 'Ben Baker', checkValue: kcv[1]!, envelope: 'TE-1002' });
+    // A component typed into the serial field is refused, not recorded and not echoed back.
+    const leaked = await failure(f.service.act(f.session, run, { kind: 'seal-component', holder: 'Cat Cole', checkValue: kcv[2]!, envelope: parts[2]!.toString('hex').toUpperCase() }, null));
+    expect(leaked.code).toBe('INVALID_INPUT');
+    expect(leaked.message).toMatch(/is a component, not a serial number/);
+    expect(JSON.stringify(leaked)).not.toContain(parts[2]!.toString('hex').toUpperCase());
     // The whole component, typed from the sheet, is accepted too.
     v = await f.act(run, { kind: 'seal-component', holder: 'Cat Cole', checkValue: parts[2]!.toString('hex'), envelope: 'TE-1003' });
     const sealed = v.steps.find((s) => s.kind === 'seal-components')!.outcome!;

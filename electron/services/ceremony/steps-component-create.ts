@@ -232,6 +232,12 @@ export async function sealComponent(ctx: StepContext, holder: string, typed: str
     fail('CHECK_VALUE_MISMATCH', `The check value typed for component ${h.index} is not the one made for it.`, `${h.name} reads the component check value from the sheet again, digit by digit. If the sheet shows something else, it is misprinted: do not seal it — raise an exception and abort, so new components are made.`);
   }
   const serial = envelope.trim();
+  // The serial goes into the record and the bundle: a component typed into its field by mistake
+  // (the two fields sit side by side) must not, and is not echoed back either.
+  const serialHex = hexOf(serial);
+  if (/^[0-9A-F]+$/.test(serialHex) && [...ctx.secrets.get(s.plan.run)!.shareBytes.values()].some((c) => serialHex.length === c.length * 2 && timingSafeEqual(Buffer.from(serialHex, 'hex'), c))) {
+    fail('INVALID_INPUT', `What was typed as ${h.name}’s envelope serial is a component, not a serial number; it was not recorded.`, `${h.name} types the serial number printed on the envelope.`);
+  }
   if (!serial) fail('INVALID_INPUT', `No envelope serial number was given for ${h.name}’s component ${h.index}.`, 'Seal the sheet in a tamper-evident envelope and type the serial number printed on it.');
   if (!ENVELOPE.test(serial)) fail('INVALID_INPUT', `“${serial.slice(0, 64)}” does not look like an envelope serial number.`, 'Type the serial as printed on the envelope: letters, digits, spaces and . / _ - only, up to 64 characters.');
   const sealedBy = s.step[step.id]!.progress.filter((x) => x.envelope !== undefined);
