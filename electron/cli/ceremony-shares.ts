@@ -14,6 +14,8 @@ import { CustosError, invalidInput } from '../../shared/result';
 import { crashHook } from '../services/ceremony/steps-common';
 import type { Services } from '../services/index';
 import { runText } from './ceremony-text';
+import { pctEncode } from '../../shared/pkcs11-uri';
+import { checkOutputFile, writeOutputFile } from './files';
 import { promptHidden, readInputFile } from './input';
 import { describeRecipient, envelopeTokenSelector, parseSealedShareJson } from '../services/shares/sealed';
 import type { GlobalOptions } from './output';
@@ -126,9 +128,20 @@ async function typeUntilAccepted(
   }
 }
 
-export async function runSharesSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; soPinFile?: string; clear: boolean }): Promise<RunView> {
-  const sit = sitting(s, t, opts, o.run);
+export async function runSharesSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; soPinFile?: string; clear: boolean; envelope?: string[]; cardModule?: string }): Promise<RunView> {
+  const sit = sitting(s, t, opts, o.run, o.cardModule);
   const { say, ask, act } = sit;
+  // Sealed shares: "NAME=FILE" per holder, each a new file in a folder that exists, checked before
+  // the Backup Key is made (otherwise the operator is asked at each holder's turn).
+  const envelopes = new Map<string, string>();
+  for (const x of o.envelope ?? []) {
+    const at = x.indexOf('=');
+    if (at < 1 || at === x.length - 1) invalidInput(`--envelope "${x}" is not NAME=FILE.`, 'Give each holder’s envelope file as --envelope "Ann Archer=/media/usb/ann.sealed.json".');
+    const file = x.slice(at + 1).trim();
+    checkOutputFile(file, 'sealed share', { fresh: true });
+    if ([...envelopes.values()].includes(file)) invalidInput(`${file} is named for two holders.`, 'Give each holder their own envelope file.', { path: file });
+    envelopes.set(x.slice(0, at).trim().toLowerCase(), file);
+  }
   try {
     let v = await s.ceremonies.view(o.run);
     const secretKinds = ['make-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-backup'];
@@ -141,7 +154,7 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
     const split = v.steps.find((x) => x.kind === 'split')!.outcome!;
     say(`Split into ${String(split.count)} ${split.scheme === 'xor' ? 'XOR components (all needed)' : `SLIP-39 shares (any ${String(split.threshold)} rebuild the key)`}.`);
 
-    v = await handOutAndVerify(v, sit, o.clear);
+    v = v.current?.input.kind === 'hand-over' && v.current.input.sealed ? await sealAndVerify(v, sit, envelopes) : await handOutAndVerify(v, sit, o.clear);
 
     // Commit under the SO.
     if (v.current?.kind !== 'commit-backup') return v;
@@ -160,6 +173,69 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
   }
 }
 
+
+/** A card selector that names exactly the holder's enrolled card (RFC 7512: serial and token label). */
+const cardSelector = (c: { serial: string; label: string }) => `pkcs11:serial=${pctEncode(c.serial)};token=${pctEncode(c.label)}`;
+
+/**
+ * The hand-over of a sealed backup: each holder in turn inserts their enrolled card and types its
+ * PIN; main seals their share to it and proves it opens there; the envelope is written to the
+ * holder's file (new, never overwritten). Then the verification round: each file, read back, is
+ * opened in its holder's card. No word of a share ever reaches this process's output.
+ */
+async function sealAndVerify(v: RunView, sit: Sitting, named: Map<string, string>): Promise<RunView> {
+  const { say, emit, ask, act } = sit;
+  const written = new Map<string, string>();
+  const card = async (h: { name: string; card?: { serial: string; label: string } }, pin: string) => ({ module: sit.cardModule, token: h.card ? cardSelector(h.card) : (await ask.ask(`${h.name}, your card (its label or PKCS#11 URI): `)).trim(), pin });
+  while (v.current?.input.kind === 'hand-over') {
+    const next = v.current.input.holders.find((h) => !h.done)!;
+    say(`\n=== SEAL: ${next.name} ===\n${next.name} inserts the card they enrolled with${next.card ? ` ("${next.card.label}", serial ${next.card.serial})` : ''}. The share is sealed to it and never shown.`);
+    let file = named.get(next.name.toLowerCase()) ?? null;
+    for (let attempt = 1; file === null; attempt++) {
+      const f = (await ask.ask(`File for ${next.name}'s sealed share (a new file, e.g. on their USB stick): `)).trim();
+      try {
+        checkOutputFile(f, 'sealed share', { fresh: true });
+        file = f;
+      } catch (e) {
+        if (!(e instanceof CustosError) || attempt >= 3) throw e;
+        say(`Not usable: ${e.appError.message}\n  ${e.appError.action}`);
+      }
+    }
+    let sealed: NonNullable<Awaited<ReturnType<Sitting['act']>>['sealed']> | null = null;
+    for (let attempt = 1; !sealed; attempt++) {
+      const pin = await ask.ask(`PIN of ${next.name}'s card: `, true);
+      try {
+        sealed = (await act({ kind: 'seal-share', holder: next.person, card: await card(next, pin) })).sealed!;
+      } catch (e) {
+        if (!(e instanceof CustosError)) throw e;
+        say(`Not sealed: ${e.appError.message}\n  ${e.appError.action}`);
+        emit({ event: 'refused', holder: next.name, code: e.appError.code });
+        if (attempt >= 3) throw e;
+      }
+    }
+    const k = sealed.sealedTo;
+    writeOutputFile(file, sealed.envelope, 'sealed share', { mode: 0o600, fresh: true });
+    written.set(next.person, file);
+    say(`${next.name}'s share is sealed to ${k.generated ? 'a sealing key made now on' : 'the sealing key on'} card "${k.tokenLabel}" (serial ${k.tokenSerial}; ${k.keyType === 'rsa' ? 'RSA' : 'EC P-256'} key fingerprint ${k.spkiSha256.slice(0, 16)}…), opened once in the card to prove it, and written to ${file} (SHA-256 ${k.envelopeSha256.slice(0, 16)}…).`);
+    emit({ event: 'sealed', holder: next.name, index: sealed.index, file, envelopeSha256: k.envelopeSha256, spkiSha256: k.spkiSha256, tokenSerial: k.tokenSerial, generated: k.generated });
+    v = (await act({ kind: 'envelope-saved', holder: next.person })).view;
+    crashHook(`seal:${sealed.index}`);
+  }
+  while (v.current?.input.kind === 'verify-share') {
+    const next = v.current.input.holders.find((h) => !h.done)!;
+    const file = written.get(next.person)!;
+    say(`\n=== VERIFICATION: ${next.name} ===\nThe envelope in ${file} is opened in ${next.name}'s card.`);
+    const envelope = readInputFile(file, 'sealed share').toString('utf8');
+    v = (await typeUntilAccepted(sit, {
+      name: next.name,
+      prompt: `PIN of ${next.name}'s card: `,
+      send: async (pin) => (await act({ kind: 'unseal-share', holder: next.person, envelope, card: await card(next, pin) })).view,
+      accepted: `${next.name}'s envelope opens in their card to their share.`,
+      event: 'verified',
+    }))!;
+  }
+  return v;
+}
 
 /** The hand-over (each holder alone sees their share) and the verification round (each re-enters it). */
 async function handOutAndVerify(v: RunView, sit: Sitting, clear: boolean): Promise<RunView> {

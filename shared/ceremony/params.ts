@@ -300,9 +300,6 @@ export function paramProblems(type: CeremonyType, params: unknown): string[] {
     if (p.scheme === 'xor' && p.threshold !== p.holders.length) problems.push('XOR components need every component to restore: the threshold must equal the number of holders.');
     if (p.scheme !== 'xor' && p.holders.length < 2) problems.push('A split-knowledge backup needs at least two holders.');
     if (p.scheme === 'xor' && p.holders.length < 2) problems.push('XOR components need at least two holders.');
-    // Kept in the schema so that a definition naming it stays readable, but refused at planning
-    // (before any PKCS#11 call) rather than at the split, half-way through a ceremony.
-    if (p.scheme === 'sealed') problems.push('Shares sealed to cards cannot be made in a ceremony yet: plan the backup with SLIP-39 shares (slip39), and seal each written share to its holder’s card afterwards with `custos shares seal`; restores, drills, re-shares and share audits then open them in the cards.');
   }
   if (type === 'reshare') {
     const p = params as ReshareParams;

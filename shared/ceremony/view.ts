@@ -13,8 +13,9 @@ export type StepInput =
   | { kind: 'run' }
   | { kind: 'enrol'; persons: string[] }
   | { kind: 'approve'; step: string; role: Role; threshold: number; persons: string[] }
-  | { kind: 'hand-over'; holders: Array<{ person: string; name: string; done: boolean }> }
-  | { kind: 'verify-share'; holders: Array<{ person: string; name: string; done: boolean }> }
+  /** `sealed`: each share is sealed to its holder's card (`card`: the enrolled card's serial and label), never shown. */
+  | { kind: 'hand-over'; holders: Array<{ person: string; name: string; done: boolean; card?: { serial: string; label: string } }>; sealed?: boolean }
+  | { kind: 'verify-share'; holders: Array<{ person: string; name: string; done: boolean; card?: { serial: string; label: string } }>; sealed?: boolean }
   | { kind: 'enter-share'; holders: Array<{ person: string; name: string; done: boolean }>; needed: number }
   | { kind: 'unwrap'; destination: string | null }
   /** Re-share: the old holders here attest, each with their card, that their old share is destroyed; then the step runs. */
@@ -89,6 +90,11 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
     const done = s.step[step.id]!.holders;
     return ids.map((h) => ({ person: h.person, name: h.name, done: done.includes(h.person) }));
   };
+  const sealedHolders = () => {
+    if (s.plan.params.scheme !== 'sealed') return { holders: holders() };
+    const cards = new Map(((s.plan.params.holders as Array<{ person: string; card?: { serial: string; label: string } }> | undefined) ?? []).map((h) => [h.person, h.card]));
+    return { holders: holders().map((h) => ({ ...h, ...(cards.get(h.person) ? { card: cards.get(h.person)! } : {}) })), sealed: true };
+  };
   switch (step.kind) {
     case 'roll-call': {
       const missing = s.plan.participants.filter((p) => p.credential && !s.present[p.person]).map((p) => p.person);
@@ -106,9 +112,9 @@ export function stepInput(s: RunState, secretsHere: boolean): StepInput {
       return pending.length ? { kind: 'enrol', persons: pending } : { kind: 'run' };
     }
     case 'hand-over':
-      return secretsHere ? { kind: 'hand-over', holders: holders() } : { kind: 'none' };
+      return secretsHere ? { kind: 'hand-over', ...sealedHolders() } : { kind: 'none' };
     case 'verify-shares':
-      return secretsHere ? { kind: 'verify-share', holders: holders() } : { kind: 'none' };
+      return secretsHere ? { kind: 'verify-share', ...sealedHolders() } : { kind: 'none' };
     case 'enter-shares': {
       const b = s.plan.params.backup as { scheme: string; threshold: number } | undefined;
       const hs = holders();

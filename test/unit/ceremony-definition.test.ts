@@ -133,7 +133,9 @@ describe('parameter rules', () => {
     expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'xor', threshold: 2, holders: ['a', 'b', 'c'] }).join()).toMatch(/every component/);
     expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'slip39', threshold: 2, holders: ['a', 'a', 'c'] }).join()).toMatch(/named twice/);
     expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'slip39', threshold: 2, holders: ['a', 'b', 'c'] })).toEqual([]);
-    expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'sealed', threshold: 2, holders: ['a', 'b', 'c'] }).join()).toMatch(/cannot be made in a ceremony yet.*custos shares seal/);
+    // Sealed to the holders' cards: planned like SLIP-39 (each holder's enrolled card is checked at resolve, plan.ts).
+    expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'sealed', threshold: 2, holders: ['a', 'b', 'c'] })).toEqual([]);
+    expect(paramProblems('backup', { targets: ['archive-kek'], scheme: 'sealed', threshold: 4, holders: ['a', 'b', 'c'] }).join()).toMatch(/larger than the number of holders/);
   });
 });
 

@@ -291,7 +291,9 @@ export function registerCeremonyCommands(program: Command): void {
     .addOption(new Option('--run <id>', 'the ceremony').makeOptionMandatory())
     .addOption(new Option('--so-pin-file <file>', 'a file holding the SO PIN for the commit (else a hidden prompt)'))
     .addOption(new Option('--no-clear', 'do not clear the screen between holders (for a printed log: then nobody else may watch the terminal)'))
-    .action((o: { run: string; soPinFile?: string; clear: boolean }) =>
+    .addOption(new Option('--envelope <NAME=FILE>', 'a sealed backup: where a holder’s sealed share is written (a new file; repeatable; otherwise the operator is asked per holder)').argParser(collect))
+    .addOption(CARD_MODULE())
+    .action((o: { run: string; soPinFile?: string; clear: boolean; envelope?: string[]; cardModule?: string }) =>
       withSession(program, async (s, t, opts) => runSharesSitting(s, t, opts, o)),
     );
 

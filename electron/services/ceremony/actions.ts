@@ -11,6 +11,8 @@ import type { CardAccess } from './credentials';
 import * as engine from './engine';
 import type { StepContext } from './step-context';
 import * as backup from './steps-backup';
+import * as backupSealed from './steps-backup-sealed';
+import type { SealedHandOver } from './steps-backup-sealed';
 import * as common from './steps-common';
 import * as keygen from './steps-keygen';
 import * as people from './steps-people';
@@ -52,6 +54,10 @@ export type CeremonyAction =
   | { kind: 'reveal'; holder: string }
   | { kind: 'handed-over'; holder: string }
   | { kind: 'verify-share'; holder: string; share: string }
+  /** A sealed backup's hand-over: the holder's share sealed to their own card; then the envelope written to its file. */
+  | { kind: 'seal-share'; holder: string; card: CardAccess }
+  | { kind: 'sealed-envelope'; holder: string }
+  | { kind: 'envelope-saved'; holder: string }
   | { kind: 'commit'; soPin: string | null }
   /** Restore and drill: one holder's share, checked as it is entered. */
   | { kind: 'enter-share'; holder: string; share: string }
@@ -70,6 +76,8 @@ export interface ActResult {
   view: RunView;
   /** hand-over only: the share of the holder whose turn it is (never journaled, never stored). */
   reveal?: ReturnType<typeof backup.reveal>;
+  /** seal-share and sealed-envelope only: the holder's envelope (no secret in it) and the card key it is sealed to. */
+  sealed?: SealedHandOver;
   /** component-sheet only: the holder's sheet (a PDF holding the component; never sent to the window). */
   sheet?: creation.ComponentSheet;
   /** sign-off only: where the evidence bundle was written. */
@@ -147,6 +155,13 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
     case 'verify-share':
       await backup.verifyShare(ctx, action.holder, action.share);
       return {};
+    case 'seal-share':
+      return { sealed: await backupSealed.sealToCard(ctx, action.holder, action.card) };
+    case 'sealed-envelope':
+      return { sealed: backupSealed.sealedEnvelope(ctx, action.holder) };
+    case 'envelope-saved':
+      await backupSealed.envelopeSaved(ctx, action.holder);
+      return {};
     case 'commit':
       engine.requireRunnable(ctx.run, stepIdOf(ctx, 'commit-backup'));
       await backup.runCommitBackup(ctx, action.soPin);
@@ -156,6 +171,11 @@ export async function dispatch(ctx: StepContext, action: CeremonyAction, hsm: Hs
       return {};
     case 'unseal-share': {
       const kind = currentStep(ctx.run.state)?.kind;
+      // A sealed backup's verification round: the envelope just written, opened in the holder's card.
+      if (kind === 'verify-shares') {
+        await backupSealed.verifySealedShare(ctx, action.holder, action.envelope, action.card);
+        return {};
+      }
       if (kind !== 'enter-shares' && kind !== 'audit-shares') fail('CEREMONY_STEP_BLOCKED', 'The ceremony is not at the entering or checking of shares.', 'Present the envelope when the ceremony reaches that step.');
       const p = ctx.run.state.plan.params as unknown as restore.RestorePlan;
       const input = { sealed: (h: restore.Holder, done: readonly string[]) => sealed.openSealedShare(ctx, p, h, done, { envelope: action.envelope, card: action.card }) };

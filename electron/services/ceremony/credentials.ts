@@ -191,7 +191,8 @@ export async function enrolCard(hsm: HsmClient, access: CardAccess, personId: st
   });
 }
 
-async function cardSign(hsm: HsmClient, access: CardAccess, keyIdHex: string, message: string): Promise<string> {
+/** Signs `message` with the credential key `keyIdHex` on a card already logged in (ECDSA P-256, raw r‖s hex). */
+export async function cardSign(hsm: HsmClient, access: Pick<CardAccess, 'module' | 'token'>, keyIdHex: string, message: string): Promise<string> {
   const [sig] = await hsm.call('sign', {
     path: access.module,
     token: access.token,

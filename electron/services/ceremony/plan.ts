@@ -250,6 +250,15 @@ function resolveTypeParams(type: CeremonyType, params: unknown, register: Person
       const part = participants.find((x) => x.person === h.person);
       if (!part || !part.roles.includes('custodian')) fail('ROLE_MISSING', `${h.name} holds a share, so must take part as a custodian.`, 'Add the holder to the participants with the custodian role.');
     }
+    // Sealed shares: each holder's share is sealed to a key on the card they enrolled with, so that
+    // card (its serial, read aloud in the fingerprint) is fixed now; a holder without one is refused.
+    if (p.scheme === 'sealed') {
+      for (const h of holders as Array<{ person: string; name: string; card?: { serial: string; label: string } }>) {
+        const c = register.find((r) => r.id === h.person)?.credential?.card;
+        if (!c) fail('CARD_WRONG', `${h.name} has no enrolled card, so no share can be sealed to one.`, `Plan the backup with SLIP-39 shares (slip39), or enrol ${h.name} with a card first.`);
+        h.card = { serial: c.serial, label: c.label };
+      }
+    }
     return {
       targets: p.targets.map((t) => ({ name: t, archiveKey: (ARCHIVE_TARGETS as readonly string[]).includes(t) })),
       scheme: p.scheme,
@@ -270,6 +279,15 @@ function resolveTypeParams(type: CeremonyType, params: unknown, register: Person
   return params as Record<string, unknown>;
 }
 
+/** The card key a backup sealed a holder's share to, and the SHA-256 of the envelope file written. */
+export interface SealedTo {
+  spkiSha256: string;
+  tokenSerial: string;
+  tokenLabel: string;
+  keyLabel: string;
+  envelopeSha256: string;
+}
+
 /** What a restore or a drill needs of the backup it uses, read from that backup's journal. */
 export interface BackupFacts {
   run: string;
@@ -277,7 +295,7 @@ export interface BackupFacts {
   threshold: number;
   identifier: number | null;
   backupKeyCheck: string;
-  shares: Array<{ holder: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
+  shares: Array<{ holder: string; name: string; index: number; fingerprint: string | null; checkValue: string | null; sealedTo?: SealedTo | null }>;
   blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string }>;
 }
 
@@ -293,13 +311,19 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
   };
   const split = out('split');
   const scheme = split.scheme === 'xor' ? 'xor' : 'slip39';
-  const shares = ((split.shares ?? split.components ?? []) as Array<{ holder: string; name: string; index: number; fingerprint?: string; checkValue?: string }>).map((x) => ({
-    holder: x.holder,
-    name: x.name,
-    index: x.index,
-    fingerprint: x.fingerprint ?? null,
-    checkValue: x.checkValue ?? null,
-  }));
+  // A sealed backup's commit names the card key each share was sealed to (steps-backup.ts).
+  const envelopes = ((stored.definition.type === 'backup' ? out('commit-backup').envelopes : null) ?? []) as Array<SealedTo & { holder: string }>;
+  const shares = ((split.shares ?? split.components ?? []) as Array<{ holder: string; name: string; index: number; fingerprint?: string; checkValue?: string }>).map((x) => {
+    const e = envelopes.find((y) => y.holder === x.holder);
+    return {
+      holder: x.holder,
+      name: x.name,
+      index: x.index,
+      fingerprint: x.fingerprint ?? null,
+      checkValue: x.checkValue ?? null,
+      ...(e ? { sealedTo: { spkiSha256: e.spkiSha256, tokenSerial: e.tokenSerial, tokenLabel: e.tokenLabel, keyLabel: e.keyLabel, envelopeSha256: e.envelopeSha256 } } : {}),
+    };
+  });
   return {
     run,
     scheme,
@@ -325,7 +349,7 @@ function shareHolder(b: BackupFacts, register: PersonRecord[], participants: Par
   const share = b.shares.find((x) => x.holder === person.id);
   if (!share) fail('SHARE_NOT_IN_RECORD', `${person.name} holds no share of this backup.`, `The holders are: ${b.shares.map((x) => x.name).join(', ')}.`);
   custodianTakingPart(register, participants, ref, doing);
-  return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue };
+  return { person: person.id, name: person.name, index: share.index, fingerprint: share.fingerprint, checkValue: share.checkValue, ...(share.sealedTo ? { sealedTo: share.sealedTo } : {}) };
 }
 
 /** Forming a key from components: each holder with their component's number and the check value printed for it. */

@@ -27,6 +27,8 @@ import { hsmKeyCheck } from '../hsm-kcv';
 import { keyCheckValues, secretCheckValue } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
 import { withFingerprint } from './plan';
+import type { SealKdf } from '../../hsm/protocol';
+import type { SealedShare } from '../shares/sealed';
 import type { BackupSecret } from './secrets';
 import { checkTokenPin, complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
@@ -59,7 +61,7 @@ function outcomeOf(s: RunState, kind: string): Record<string, unknown> {
   return o;
 }
 
-function secretOf(ctx: StepContext): BackupSecret {
+export function secretOf(ctx: StepContext): BackupSecret {
   const sec = ctx.secrets.get(ctx.run.state.plan.run);
   if (!sec) fail('CEREMONY_INTERRUPTED', 'The Backup Key and its shares are not in this process: they were lost when the process that made them stopped.', 'Resume the ceremony: the share set is voided and a new one is made.');
   return sec;
@@ -145,7 +147,7 @@ export async function runSplit(ctx: StepContext): Promise<void> {
     await complete(ctx, actor, { scheme: 'xor', components, threshold: n, count: n });
     return;
   }
-  if (p.scheme !== 'slip39') fail('INVALID_INPUT', 'Shares sealed to cards are not available in the ceremony yet.', 'Plan the backup with SLIP-39 shares or XOR components.');
+  // "sealed": the same SLIP-39 shares, each then sealed to its holder's card at the hand-over (steps-backup-sealed.ts).
   const [mnemonics] = await splitSecret({ secret: sec.bk, groupThreshold: 1, groups: [{ threshold: p.threshold, count: n }], iterationExponent: p.iterationExponent }, webCryptoSlip39(globalThis.crypto));
   const record = await createShareSetRecord({
     mnemonics: [mnemonics!],
@@ -163,7 +165,7 @@ export async function runSplit(ctx: StepContext): Promise<void> {
   const text = serializeShareSetRecord(record);
   sec.facts.record = text;
   await complete(ctx, actor, {
-    scheme: 'slip39',
+    scheme: p.scheme,
     threshold: p.threshold,
     count: n,
     identifier: record.set.identifier,
@@ -174,7 +176,7 @@ export async function runSplit(ctx: StepContext): Promise<void> {
 
 // ---- hand-over and the verification round -----------------------------------------------------
 
-function holderSteps(ctx: StepContext, kind: 'hand-over' | 'verify-shares') {
+export function holderSteps(ctx: StepContext, kind: 'hand-over' | 'verify-shares') {
   requireRunning(ctx.run);
   requireNotInterrupted(ctx, ctx.run);
   const s = ctx.run.state;
@@ -188,6 +190,7 @@ function holderSteps(ctx: StepContext, kind: 'hand-over' | 'verify-shares') {
 /** The share of the holder whose turn it is — and nobody else's. Not journaled: the share is the secret. */
 export function reveal(ctx: StepContext, holder: string): { holder: string; name: string; index: number; of: number; scheme: string; share: string; checkValue: string | null; fingerprint: string | null } {
   const { holders, next } = holderSteps(ctx, 'hand-over');
+  refuseSealed(ctx);
   if (!next) fail('CEREMONY_STEP_BLOCKED', 'Every share has been handed over.', 'Go on to the verification round.');
   const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
   if (!h) fail('PERSON_NOT_FOUND', `“${holder}” holds no share in this backup.`, 'Choose one of the holders.');
@@ -202,6 +205,7 @@ export function reveal(ctx: StepContext, holder: string): { holder: string; name
 
 export async function handedOver(ctx: StepContext, holder: string): Promise<void> {
   const { step, holders, next } = holderSteps(ctx, 'hand-over');
+  refuseSealed(ctx);
   const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
   if (!h || !next || h.person !== next.person) fail('CEREMONY_STEP_BLOCKED', `It is ${next?.name ?? 'nobody'}’s turn.`, 'Hand the shares over one holder at a time, in order.');
   const index = holders.indexOf(h) + 1;
@@ -213,11 +217,42 @@ export async function handedOver(ctx: StepContext, holder: string): Promise<void
   ]);
 }
 
+/** What the record keeps of the card key a share was sealed to (hand-over progress, commit outcome). */
+export interface SealedToFacts {
+  keyType: 'rsa' | 'ec-p256';
+  alg: SealedShare['alg'];
+  kdf: SealKdf | null;
+  spkiSha256: string;
+  keyId: string;
+  keyLabel: string;
+  tokenLabel: string;
+  tokenSerial: string;
+  /** True when the ceremony made the sealing key on the card; false when it was there already. */
+  generated: boolean;
+  /** The holder's credential key signed `message` (sealingKeyBinding) inside the same card. */
+  binding: { credential: string; message: string; signature: string };
+  envelopeSha256: string;
+}
+
+/** The card key and file each holder's share went to, from the hand-over's journal (for the commit's outcome). */
+export function sealedFacts(ctx: StepContext): Array<SealedToFacts & { holder: string; name: string; index: number }> {
+  const s = ctx.run.state;
+  const st = s.steps.find((x) => x.kind === 'hand-over');
+  if (!st) return [];
+  return s.step[st.id]!.progress.filter((x) => x.sealed === true && x.sealedTo).map((x) => ({ holder: String(x.holder), name: String(x.name), index: Number(x.index), ...(x.sealedTo as SealedToFacts) }));
+}
+
+/** A sealed share's words are never shown, typed or written down: its holder's card takes them. */
+function refuseSealed(ctx: StepContext): void {
+  if (params(ctx.run.state).scheme === 'sealed') fail('CEREMONY_STEP_BLOCKED', 'This backup seals each share to its holder’s card: the words are never shown or typed.', 'The holder whose turn it is inserts their card and types its PIN (seal the share; in the verification round, open the saved envelope).');
+}
+
 const canonicalWords = (m: string) => m.trim().toLowerCase().split(/\s+/).join(' ');
 
 /** One holder re-enters their share; it must be exactly the share handed to them. */
 export async function verifyShare(ctx: StepContext, holder: string, text: string): Promise<{ ok: true; index: number }> {
   const { step, holders, done } = holderSteps(ctx, 'verify-shares');
+  refuseSealed(ctx);
   const h = holders.find((x) => x.person === holder || x.name.toLowerCase() === holder.toLowerCase());
   if (!h) fail('PERSON_NOT_FOUND', `“${holder}” holds no share in this backup.`, 'Choose one of the holders.');
   if (done.includes(h.person)) fail('INVALID_INPUT', `${h.name}’s share was already verified.`, 'Go on with the next holder.');
@@ -334,7 +369,7 @@ export async function runCommitBackup(ctx: StepContext, soPin: string | null): P
     const shareSetFingerprint = createHash('sha256').update(record ?? JSON.stringify(split)).digest('hex');
     ctx.secrets.wipe(s.plan.run);
     return {
-      outcome: { blobs, backupKeyCheck: outcomeOf(s, 'make-backup-key').checkValue, trusted: !!soPin, shareSet: shareSetFingerprint },
+      outcome: { blobs, backupKeyCheck: outcomeOf(s, 'make-backup-key').checkValue, trusted: !!soPin, shareSet: shareSetFingerprint, ...(p.scheme === 'sealed' ? { envelopes: sealedFacts(ctx) } : {}) },
       effects: { shareSet: shareSetEffect(s.plan.run, p, shareSetFingerprint, record) },
     };
   });

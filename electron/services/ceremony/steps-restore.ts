@@ -18,14 +18,14 @@ import type { UnwrapTemplate } from '../../hsm/protocol';
 import { hsmKeyCheck } from '../hsm-kcv';
 import { keyCheckValues } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
-import { backupFacts, type BackupFacts } from './plan';
+import { backupFacts, type BackupFacts, type SealedTo } from './plan';
 import { complete, journaled } from './steps-common';
 import { stepActor, type StepContext } from './step-context';
 
 export interface RestorePlan {
   backup: { run: string; scheme: 'slip39' | 'xor'; threshold: number; identifier: number | null; backupKeyCheck: string; targets: string[] };
   targets: BackupFacts['blobs'];
-  holders: Array<{ person: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
+  holders: Array<{ person: string; name: string; index: number; fingerprint: string | null; checkValue: string | null; sealedTo?: SealedTo }>;
   destination?: { module: string; token: { uri: string; label: string; serial: string } } | null;
   /** A re-share: the old holders who enter shares (`holders` are then the new holders). */
   from?: RestorePlan['holders'];

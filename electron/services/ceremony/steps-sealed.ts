@@ -40,7 +40,11 @@ export async function openSealedShare(ctx: StepContext, p: RestorePlan, h: Holde
   if (enrolled && sealedTo && sealedTo !== enrolled.serial) {
     fail('SEALED_SHARE_WRONG_RECIPIENT', `This envelope was sealed to ${describeRecipient(env)}, not to ${h.name}’s enrolled card (serial ${enrolled.serial}).`, `${h.name} presents the envelope sealed to their own card; report this one to the key owner.`, { expectedSerial: enrolled.serial });
   }
-  const want = sealedTo ?? enrolled?.serial ?? null;
+  // A backup that sealed the shares itself recorded the card key of each: the envelope must name it.
+  if (h.sealedTo && env.recipient.spkiSha256 !== h.sealedTo.spkiSha256) {
+    fail('SEALED_SHARE_WRONG_RECIPIENT', `This envelope was sealed to ${describeRecipient(env)}, not to the key the backup sealed ${h.name}’s share to (on card ${h.sealedTo.tokenSerial}).`, `${h.name} presents the envelope written for them at the backup ceremony.`, { expectedSpkiSha256: h.sealedTo.spkiSha256, expectedSerial: h.sealedTo.tokenSerial });
+  }
+  const want = sealedTo ?? h.sealedTo?.tokenSerial ?? enrolled?.serial ?? null;
   // The card named in the envelope (or the holder's own): another card is refused before its PIN is tried.
   return withCard(ctx.services.hsm, source.card, want, () => new CardShareService(ctx.services.hsm).open({ module: source.card.module, token: source.card.token }, env), `the card this share was sealed to`);
 }

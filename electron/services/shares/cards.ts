@@ -3,12 +3,14 @@
 // (electron/hsm/sealing.ts): the card's private key recovers the content key into a session key
 // and the token decrypts; only the share comes back, checked against the share-set record before
 // anyone uses it. The envelope format itself is in sealed.ts.
+import { randomBytes } from 'node:crypto';
 import type { TokenRef } from '../../../shared/keys';
 import { parsePkcs11Uri } from '../../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../../shared/result';
 import { shareCheckError, sharePosition, verifyShareAgainstRecord, type ShareRecordEntry, type ShareSetRecord } from '../../../shared/shares';
 import type { HsmClient } from '../../hsm/client';
 import type { ObjectRef, RawObject, SealKdf } from '../../hsm/protocol';
+import { CKM } from '../../hsm/protocol/constants';
 import { parseKeyRef } from '../key-refs';
 import { describeRecipient, envelopeRecordEntry, publicKeys, recipientKind, sealedPayload, sealShare, sealToPublicKey, type Recipient, type SealedShare, type SealInput } from './sealed';
 
@@ -23,6 +25,28 @@ export interface UnsealResult {
 }
 
 type Hsm = Pick<HsmClient, 'call'>;
+
+/** The CKA_LABEL of the sealing key a backup ceremony finds or makes on a holder's card (docs/FORMAT.md). */
+export const sealingKeyLabel = (person: string): string => `Custos sealing key ${person}`;
+
+/**
+ * The kind of sealing key a card can make and later use to open a share, from its mechanism list:
+ * EC P-256 with ECDH where it can (a small key, fast on a card), else RSA-3072 with OAEP; both also
+ * need AES-GCM, which decrypts the share inside the card. Null: this card can do neither.
+ */
+export function sealingKeyType(mechanisms: ReadonlySet<number>): 'ec-p256' | 'rsa-3072' | null {
+  if (!mechanisms.has(CKM.AES_GCM)) return null;
+  if (mechanisms.has(CKM.EC_KEY_PAIR_GEN) && mechanisms.has(CKM.ECDH1_DERIVE)) return 'ec-p256';
+  if (mechanisms.has(CKM.RSA_PKCS_KEY_PAIR_GEN) && mechanisms.has(CKM.RSA_PKCS_OAEP)) return 'rsa-3072';
+  return null;
+}
+
+/** A sealing key on a card: its public half as a recipient, and whether it was made just now. */
+export interface SealingKey {
+  recipient: Recipient & { keyId: string; keyLabel: string };
+  keyType: 'rsa' | 'ec-p256';
+  generated: boolean;
+}
 
 export class CardShareService {
   constructor(private readonly hsm: Hsm) {}
@@ -88,6 +112,34 @@ export class CardShareService {
       kdf = input.kdf;
     }
     return sealShare({ ...input, recipient, kdf });
+  }
+
+  /**
+   * The sealing key labelled `label` on the logged-in card, or — if there is none — one made there
+   * now: a token key pair whose private half is sensitive, never extractable, and can only derive
+   * (EC P-256, ECDH) or unwrap (RSA, OAEP). A key under that label that could be read out of the card,
+   * or cannot open a share, is refused rather than used. `card` names the card in the recipient.
+   */
+  async sealingKey(t: TokenRef, label: string, card: { label: string; serial: string }): Promise<SealingKey> {
+    const found = await this.hsm.call('objects', { ...this.tok(t), ref: { label, kind: 'private' } });
+    if (found.length > 1) fail('OBJECT_AMBIGUOUS', `This card holds ${found.length} keys labelled "${label}".`, 'Delete all but one of them on the card (its owner, with its PIN), then try again.');
+    let generated = false;
+    let key = found[0];
+    if (key) {
+      const opens = key.keyType === 'ec' ? key.usage.derive && key.curve === 'P-256' : key.keyType === 'rsa' ? key.usage.unwrap || key.usage.decrypt : false;
+      if (!opens) fail('KEY_USAGE_NOT_PERMITTED', `The key "${label}" on this card can neither derive (EC P-256) nor decrypt or unwrap (RSA), so no share can be sealed to it.`, 'Delete that key on the card, then try again: a new sealing key is made.');
+      if (key.extractable === true || key.sensitive === false) fail('KEY_USAGE_NOT_PERMITTED', `The key "${label}" on this card can be read out of it (extractable or not sensitive), so it may not hold a share.`, 'Delete that key on the card, then try again: a new sealing key is made.');
+    } else {
+      const type = sealingKeyType(new Set((await this.hsm.call('mechanisms', this.tok(t))).map((m) => m.type)));
+      if (!type) fail('MECHANISM_UNSUPPORTED', `Card "${card.label}" (serial ${card.serial}) can make neither an EC P-256 key with ECDH nor an RSA key with OAEP, with AES-GCM to open a share.`, 'Use a card that supports ECDH on P-256 or RSA-OAEP, and AES-GCM; or plan the backup with SLIP-39 shares written down.');
+      const idHex = randomBytes(16).toString('hex');
+      const made = await this.hsm.call('generate', { ...this.tok(t), spec: { type, label, idHex, usages: [type === 'ec-p256' ? 'derive' : 'wrap'], extractable: false } });
+      key = made.find((o) => o.kind === 'private');
+      if (!key) fail('INTERNAL', 'The card did not report the new sealing key.', 'Try again; if it repeats, use another card.');
+      generated = true;
+    }
+    const spki = await this.spkiOf(t, key.idHex);
+    return { recipient: { spki, keyId: key.idHex, keyLabel: label, tokenLabel: card.label, tokenSerial: card.serial }, keyType: key.keyType === 'rsa' ? 'rsa' : 'ec-p256', generated };
   }
 
   /** Seals a share to a public key given as PEM or JWK (offline: no card attached). */
