@@ -12,7 +12,7 @@ let place: Promise<SavePlace | null> | null = null;
 /** Where saves go, asked once per window (the folder list is read again by the loader when needed). */
 export const savePlace = (): Promise<SavePlace | null> => (place ??= call(api['files.where']({})).then((r) => (r.ok ? r.value : null)));
 
-export function SaveButton({ artefact, label = 'Save to file…', what }: { artefact: Artefact; label?: string; what: string }) {
+export function SaveButton({ artefact, label = 'Save to file…', what, onSaved }: { artefact: Artefact; label?: string; what: string; onSaved?: () => void }) {
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<Extract<SaveOutcome, { saved: true }> | null>(null);
   const [error, setError] = useState<AppError | null>(null);
@@ -31,7 +31,10 @@ export function SaveButton({ artefact, label = 'Save to file…', what }: { arte
     const r = await call(api['files.save']({ artefact, ...(replace ? { replace } : {}) }));
     setBusy(false);
     if (!r.ok) setError(r.error);
-    else if (r.value.saved) setSaved(r.value);
+    else if (r.value.saved) {
+      setSaved(r.value);
+      onSaved?.();
+    }
   };
 
   const folder = where?.mode === 'folder' ? where.folder : null;

@@ -51,6 +51,9 @@ export const actionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('reveal'), holder: ref }),
   z.strictObject({ kind: z.literal('handed-over'), holder: ref }),
   z.strictObject({ kind: z.literal('verify-share'), holder: ref, share: secretText(2000, 'share') }),
+  /** A sealed backup's hand-over: the holder's share sealed to their own card (main only sees the words); then its file is saved. */
+  z.strictObject({ kind: z.literal('seal-share'), holder: ref, card: cardSchema }),
+  z.strictObject({ kind: z.literal('envelope-saved'), holder: ref }),
   z.strictObject({ kind: z.literal('commit'), soPin: secretText(255, 'SO PIN').nullable() }),
   /** Restore and drill: one holder's share (SLIP-39 words or an XOR component), checked in main as it is entered. */
   z.strictObject({ kind: z.literal('enter-share'), holder: ref, share: secretText(2000, 'share') }),
@@ -140,9 +143,20 @@ export interface RevealView {
   fingerprint: string | null;
 }
 
+/** A sealed backup's hand-over: where the holder's share was sealed (no secret; the envelope itself is saved by main). */
+export interface SealedView {
+  holder: string;
+  name: string;
+  index: number;
+  of: number;
+  fileName: string;
+  sealedTo: { keyType: string; spkiSha256: string; keyLabel: string; tokenLabel: string; tokenSerial: string; generated: boolean; envelopeSha256: string };
+}
+
 export interface ActView {
   view: RunView;
   reveal?: RevealView;
+  sealed?: SealedView;
   bundle?: { path: string; hash: string };
   challenge?: { run: string; fingerprint: string; step: string; counter: number; nonce: string };
 }

@@ -35,7 +35,7 @@ export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigure
       // A restore may name another token's module: the window may load no library that is not configured.
       guarded([module, ...destinationModule(params)], async () => c.plan({ module, token }, { definition: typeof definition === 'string' ? definition : await c.parseDefinition(definition.text), params, participants })),
     'ceremony.act': ({ module, token, run, by, action }) => {
-      const card = 'proof' in action && 'card' in action.proof ? [action.proof.card.module] : [];
+      const card = 'proof' in action && 'card' in action.proof ? [action.proof.card.module] : 'card' in action ? [action.card.module] : [];
       return guarded([module, ...card], () => c.act({ module, token }, run, action as CeremonyAction, by));
     },
     'ceremony.cancel': async ({ run }) => ({ cancelled: c.cancel(run) }),

@@ -157,6 +157,12 @@ export class FileService {
         const { sheet } = await this.deps.withConfigured(a.module, () => this.deps.ceremonies().act(t, a.run, { kind: 'component-sheet', holder: a.holder }, null));
         return { folder: false, name: sheet!.fileName, title: `Save ${sheet!.name}’s component sheet (for ${sheet!.name} only)`, filters: [{ name: 'PDF', extensions: ['pdf'] }], mode: PRIVATE, bytes: sheet!.pdf, token: t, secret: true };
       }
+      case 'sealed-share': {
+        const t = { module: a.module, token: a.token };
+        // Only the envelope sealed at this holder's turn, still waiting in main's memory to be saved.
+        const { sealed } = await this.deps.withConfigured(a.module, () => this.deps.ceremonies().act(t, a.run, { kind: 'sealed-envelope', holder: a.holder }, null));
+        return { folder: false, name: sealed!.fileName, title: `Save ${sealed!.name}’s sealed share (for ${sealed!.name}’s own media)`, filters: [{ name: 'Sealed share', extensions: ['json'] }], mode: PRIVATE, bytes: Buffer.from(sealed!.envelope, 'utf8'), token: t };
+      }
       case 'share-set-record': {
         const v = await this.deps.ceremonies().view(a.run);
         const split = v.steps.find((x) => x.kind === 'split')?.outcome as { shareSetRecord?: unknown } | null | undefined;

@@ -86,7 +86,7 @@ export class CeremoniesPage {
   }
 
   /** Fills the backup form; `before` runs just before it is sent (a screenshot of the filled form). */
-  async planBackup(x: { targets: string[]; scheme: 'SLIP-39' | 'XOR'; threshold: number; holders: string[]; before?: () => Promise<unknown> }): Promise<void> {
+  async planBackup(x: { targets: string[]; scheme: 'SLIP-39' | 'XOR' | 'Sealed'; threshold: number; holders: string[]; before?: () => Promise<unknown> }): Promise<void> {
     const f = this.backupForm;
     for (const box of await f.getByRole('group', { name: /^What is backed up/ }).getByRole('checkbox').all()) {
       const label = ((await box.evaluate((el) => el.parentElement?.querySelector('.choice-title')?.textContent ?? '')) || '').trim();
@@ -177,6 +177,15 @@ export class CeremoniesPage {
     const opener = this.current.getByTestId('open-sealed-share');
     await opener.getByRole('combobox').selectOption(file);
     await opener.getByRole('button', { name: 'Load this file' }).click();
+  }
+  /** A sealed backup's verification round: the holder loads the file they saved (no typed/sealed choice there). */
+  async loadSavedEnvelope(file: string): Promise<void> {
+    const opener = this.current.getByTestId('open-sealed-share');
+    await opener.getByRole('combobox').selectOption(file);
+    await opener.getByRole('button', { name: 'Load this file' }).click();
+  }
+  get sealedDone(): Locator {
+    return this.current.getByTestId('sealed-done');
   }
   get sealedLoaded(): Locator {
     return this.current.getByTestId('sealed-loaded');

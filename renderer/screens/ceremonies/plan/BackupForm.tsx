@@ -18,7 +18,7 @@ export function BackupForm({ def }: { def: DefinitionView }) {
   const ws = useWorkstation();
   const ids = useId();
   const [targets, setTargets] = useState<string[]>(['archive-kek', 'archive-mac']);
-  const [scheme, setScheme] = useState<'slip39' | 'xor'>('slip39');
+  const [scheme, setScheme] = useState<'slip39' | 'sealed' | 'xor'>('slip39');
   const [threshold, setThreshold] = useState('2');
   const [holders, setHolders] = useState<string[]>([]);
   const [cast, setCast] = useCast();
@@ -99,6 +99,10 @@ export function BackupForm({ def }: { def: DefinitionView }) {
         <label>
           <input type="radio" name={`${ids}-scheme`} checked={scheme === 'slip39'} onChange={() => setScheme('slip39')} /> SLIP-39 shares (words; any threshold of them
           restores)
+        </label>
+        <label>
+          <input type="radio" name={`${ids}-scheme`} checked={scheme === 'sealed'} onChange={() => setScheme('sealed')} /> Sealed to each holder’s card (SLIP-39 shares never
+          shown or written down: each is sealed to a key on the card its holder enrolled with, and saved as a file only that card opens)
         </label>
         <label>
           <input type="radio" name={`${ids}-scheme`} checked={scheme === 'xor'} onChange={() => setScheme('xor')} /> XOR components (hex; every component is

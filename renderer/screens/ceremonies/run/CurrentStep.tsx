@@ -10,6 +10,7 @@ import { outcomeFacts, personWithRole } from '../words';
 import { actingWords, candidatesOf, useStepAct } from './act';
 import { Fingerprint } from './Fingerprint';
 import { HandOverPanel } from './HandOver';
+import { SealedHandOverPanel, SealedVerifyPanel } from './SealedHandOver';
 import { AttestPanel } from './Attest';
 import { AuditSharePanel } from './AuditShare';
 import { EnterComponentPanel } from './Components';
@@ -157,9 +158,9 @@ function InputPanel(props: PanelProps) {
     case 'login':
       return <LoginPanel {...props} />;
     case 'hand-over':
-      return <HandOverPanel {...props} />;
+      return cur.input.sealed ? <SealedHandOverPanel {...props} /> : <HandOverPanel {...props} />;
     case 'verify-share':
-      return <VerifySharePanel {...props} />;
+      return cur.input.sealed ? <SealedVerifyPanel {...props} /> : <VerifySharePanel {...props} />;
     case 'run':
       return cur.kind === 'commit-backup' ? <CommitPanel {...props} /> : cur.kind === 'retrieve' ? <RetrievePanel {...props} /> : cur.kind === 'destroy' ? <DestroyPanel {...props} /> : <RunPanel {...props} />;
     case 'enter-share':

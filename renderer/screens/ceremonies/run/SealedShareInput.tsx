@@ -34,7 +34,7 @@ export function SealedShareInput({
   holder: { person: string; name: string };
   workstationUri: string | null;
   busy: boolean;
-  verb: 'Enter' | 'Check';
+  verb: 'Enter' | 'Check' | 'Open';
   /** Main's refusal, shown under the button the holder just pressed. */
   failure: ReactNode;
   /** Sends the envelope and the card; true when main accepted the share. */

@@ -84,8 +84,10 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'login':
       return wsLoggedIn ? { who, what: 'confirm that the workstation HSM is logged in' } : { who, what: 'enter the workstation HSM’s user PIN', note: 'Everyone else: look away from the keyboard.' };
     case 'hand-over':
+      if (input.sealed) return { who, what: 'insert your card and enter its PIN: your share is sealed to it, never shown; then save the envelope to your own media', note: 'Everyone else: look away from the keyboard while the PIN is typed.' };
       return { who, what: 'only you look at the screen now: show your share and write it down', note: 'Everyone else: look away from the screen until the share is hidden again.' };
     case 'verify-share':
+      if (input.sealed) return { who, what: 'load the envelope you saved and open it in your card, with its PIN', note: `Everyone else: look away from the keyboard.${then ? ` ${then}` : ''}` };
       return { who, what: 'type your share from what you wrote down', note: `Everyone else: look away from the screen.${then ? ` ${then}` : ''}` };
     case 'run':
       if (cur.kind === 'commit-backup') return { who, what: 'commit the backup: the SO enters the SO PIN', note: 'Everyone else: look away from the keyboard.' };
