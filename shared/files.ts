@@ -30,7 +30,7 @@ export const artefactSchema = z.discriminatedUnion('kind', [
    */
   z.strictObject({ kind: z.literal('component-sheet'), module: modulePath, token: tokenUri, run: runId, holder: z.string().trim().min(1).max(128) }),
   /** A sealed backup's envelope for the holder whose turn it is (custos.sealedshare v1: no secret in it), sealed in main just before. Saved 0600. */
-  z.strictObject({ kind: z.literal('sealed-share'), module: modulePath, token: tokenUri, run: runId, holder: z.string().trim().min(1).max(128) }),
+  z.strictObject({ kind: z.literal('sealed-envelope'), module: modulePath, token: tokenUri, run: runId, holder: z.string().trim().min(1).max(128) }),
   /** The share-set record a backup ceremony made (custos.shareset v1: holders and fingerprints, no share). Public. */
   z.strictObject({ kind: z.literal('share-set-record'), run: runId }),
   /** What a retrieval exported: the key wrapped for the receiving system (AES-KWP or RSA-OAEP + AES-KWP), never plaintext. Saved 0600. */

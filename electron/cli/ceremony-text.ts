@@ -54,7 +54,11 @@ function nextCommand(v: RunView): string[] {
       if (v.type === 'component-creation' && (c.kind === 'print-components' || c.kind === 'seal-components')) return [`custos ceremony resume ${run}   (the components were lost with the process that made them: new ones are made)`];
       if (v.type === 'reshare') return [`custos ceremony resume ${run}   (the re-share's secret part runs in one sitting: custos ceremony reshare-shares)`];
       return c.kind === 'make-backup-key' || c.kind === 'split' || c.kind === 'hand-over' || c.kind === 'verify-shares' || c.kind === 'commit-backup'
-        ? [`custos ceremony shares ${run} --so-pin-file FILE   (the Backup Key is made, handed over, verified and committed in one sitting)`]
+        ? [
+            v.params.scheme === 'sealed'
+              ? `custos ceremony shares ${run} --so-pin-file FILE --envelope "NAME=FILE"…   (the Backup Key is made, each share sealed to its holder's card and written to their file, opened again, and committed in one sitting)`
+              : `custos ceremony shares ${run} --so-pin-file FILE   (the Backup Key is made, handed over, verified and committed in one sitting)`,
+          ]
         : [];
   }
 }

@@ -1,7 +1,7 @@
 // What the screens and the CLI show of a run: derived from the run's state by pure functions, so the
 // app and `custos ceremony status` say the same thing. Main sends this view; it never holds a secret.
 import { fingerprintGroups, fingerprintWords } from './canonical';
-import type { CeremonyType, StepKind } from './definition';
+import { STEP_KIND_INFO, type CeremonyType, type StepKind } from './definition';
 import { approvalsFor, currentStep, inFlightStep, openExceptions, participantsWith, prerequisites, quorumStepsDue, type ExceptionView, type RunState } from './run';
 import { ROLE_TITLES, type CredentialKind, type Role } from './roles';
 
@@ -254,7 +254,7 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
     }),
     current:
       step && s.status === 'running'
-        ? { index: step.index, id: step.id, kind: step.kind, title: step.title, say: step.say, actors, needs: prerequisites(s), input }
+        ? { index: step.index, id: step.id, kind: step.kind, title: step.title, say: sealedSay(s, step) ?? step.say, actors, needs: prerequisites(s), input }
         : null,
     exceptions: s.exceptions,
     openExceptions: openExceptions(s).length,
@@ -263,4 +263,12 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
     bundle: s.bundle,
     abortReason: s.abortReason,
   };
+}
+
+/** A sealed backup's hand-over and verification round say what happens there (a definition's own words are kept). */
+function sealedSay(s: RunState, step: { kind: StepKind; say: string }): string | null {
+  if (s.plan.params.scheme !== 'sealed' || step.say !== STEP_KIND_INFO[step.kind]?.say) return null;
+  if (step.kind === 'hand-over') return 'One holder at a time: the named holder inserts their own card and types its PIN; their share is sealed to it without being shown, and they save the envelope to their own media.';
+  if (step.kind === 'verify-shares') return 'Each holder loads the envelope they saved and opens it in their card: it must open to the share made for them.';
+  return null;
 }

@@ -173,6 +173,7 @@ describe('a backup sealed to the holders’ cards, in the preview shell', () => 
     await c.turnOf('Ann Archer');
     expect(await c.banner.textContent()).toContain('insert your card and enter its PIN: your share is sealed to it, never shown');
     expect(await c.current.getByRole('button', { name: /^Show / }).count()).toBe(0);
+    expect(await c.say.textContent()).toContain('inserts their own card and types its PIN');
     // Ben's card chosen for Ann: refused by its serial, before its PIN is tried.
     await c.withCard('Ann Archer', 'Card Ben', person('Ben Baker').pin, 'Seal Ann Archer’s share to the card');
     await c.alert.filter({ hasText: 'not Ann Archer’s enrolled card' }).waitFor();

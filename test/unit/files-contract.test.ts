@@ -7,7 +7,8 @@ import { ARTEFACT_KINDS, artefactSchema } from '../../shared/files';
 // workstation, and checks that it is not secret.
 describe('the save contract', () => {
   it('names exactly these artefacts, none of them secret but the component sheet', () => {
-    expect([...ARTEFACT_KINDS].sort()).toEqual(['audit-export', 'bundle', 'bundle-pdf', 'component-sheet', 'csr', 'public-key', 'share-set-record', 'wrapped-export']);
+    expect([...ARTEFACT_KINDS].sort()).toEqual(['audit-export', 'bundle', 'bundle-pdf', 'component-sheet', 'csr', 'public-key', 'sealed-envelope', 'share-set-record', 'wrapped-export']);
+    // sealed-envelope is a share sealed to its holder's card (custos.sealedshare v1): ciphertext only that card opens.
     // wrapped-export is a key wrapped for its receiver (AES-KWP / RSA-OAEP + AES-KWP), never plaintext (SP 800-57 Part 2 §6.7).
     // The one secret kind, reviewed: a component-creation ceremony's sheet, which the ceremony makes
     // only for the holder whose turn it is, while the components are in main's memory (tested in

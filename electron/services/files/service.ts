@@ -157,7 +157,7 @@ export class FileService {
         const { sheet } = await this.deps.withConfigured(a.module, () => this.deps.ceremonies().act(t, a.run, { kind: 'component-sheet', holder: a.holder }, null));
         return { folder: false, name: sheet!.fileName, title: `Save ${sheet!.name}’s component sheet (for ${sheet!.name} only)`, filters: [{ name: 'PDF', extensions: ['pdf'] }], mode: PRIVATE, bytes: sheet!.pdf, token: t, secret: true };
       }
-      case 'sealed-share': {
+      case 'sealed-envelope': {
         const t = { module: a.module, token: a.token };
         // Only the envelope sealed at this holder's turn, still waiting in main's memory to be saved.
         const { sealed } = await this.deps.withConfigured(a.module, () => this.deps.ceremonies().act(t, a.run, { kind: 'sealed-envelope', holder: a.holder }, null));

@@ -59,7 +59,7 @@ export function SealedHandOverPanel({ view, step, workstationUri, session }: Pan
           </p>
           <p>{mine.name}: save the envelope to your own media (a USB stick you keep). It can be opened only in your card, with its PIN.</p>
           <SaveButton
-            artefact={{ kind: 'sealed-share', module: session.module, token: session.token, run: view.run, holder: next.person }}
+            artefact={{ kind: 'sealed-envelope', module: session.module, token: session.token, run: view.run, holder: next.person }}
             label={`Save ${mine.name}’s sealed share…`}
             what={`sealed share of ${mine.name}`}
             onSaved={() => void step.act({ kind: 'envelope-saved', holder: next.person }, null).then((r) => r?.ok && setSealed(null))}
