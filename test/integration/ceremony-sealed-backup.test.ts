@@ -10,7 +10,7 @@
 // The CLI test runs the whole sitting with --envelope files, is killed mid-distribution, resumes.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CKM } from '../../electron/hsm/protocol/constants';
@@ -24,7 +24,9 @@ import type { RunView } from '../../shared/ceremony/view';
 import { parseShareSetRecordJson, type ShareSetRecord } from '../../shared/shares';
 import { failure } from '../helpers/hsm-ops';
 import { NSS_DB_TOKEN, NSS_MODULE, nssAvailable, nssDb, type NssFixture } from '../helpers/nss';
-import { DIST, SOFTHSM_MODULE } from '../helpers/softhsm';
+import { HsmClient } from '../../electron/hsm/client';
+import { nodeHostSpawner } from '../../electron/hsm/client/spawn-node';
+import { DIST, HOST_SCRIPT, SOFTHSM_MODULE, softhsm } from '../helpers/softhsm';
 import { cast, ceremonyFixture, PEOPLE, rollCall, runSetup, WS, type CeremonyFixture } from './ceremony-helpers';
 
 let f: CeremonyFixture;
@@ -194,6 +196,28 @@ describe('a backup sealed to the holders’ cards', () => {
     expect(sealingKeyType(without(CKM.ECDH1_DERIVE))).toBe('rsa-3072');
     expect(sealingKeyType(without(CKM.ECDH1_DERIVE, CKM.RSA_PKCS_OAEP))).toBeNull();
     expect(sealingKeyType(without(CKM.AES_GCM))).toBeNull();
+  });
+
+  it('a card that can do neither ECDH nor RSA-OAEP (SoftHSM2 with those mechanisms disabled) is refused with MECHANISM_UNSUPPORTED, and nothing is made on it', async () => {
+    const fx = softhsm('custos-nomech-');
+    // SoftHSM 2.6 reads a negative list after "-" but drops its first entry: hence ECDH named twice.
+    appendFileSync(fx.conf, 'slots.mechanisms = -CKM_ECDH1_DERIVE,CKM_ECDH1_DERIVE,CKM_RSA_PKCS_OAEP\n');
+    fx.initToken('Card Nomech', { user: '246810' });
+    const hsm = new HsmClient(nodeHostSpawner(HOST_SCRIPT, fx.env));
+    const t = { module: SOFTHSM_MODULE, token: 'Card Nomech' };
+    try {
+      await hsm.call('load', { path: SOFTHSM_MODULE });
+      const mechs = new Set((await hsm.call('mechanisms', { path: t.module, token: t.token })).map((m) => m.type));
+      expect(mechs.has(CKM.ECDH1_DERIVE) || mechs.has(CKM.RSA_PKCS_OAEP)).toBe(false);
+      await hsm.call('login', { path: t.module, token: t.token, role: 'user', pin: '246810' });
+      const e = await refusal(new CardShareService(hsm).sealingKey(t, sealingKeyLabel('p-1'), { label: 'Card Nomech', serial: 'x' }));
+      expect(e.code).toBe('MECHANISM_UNSUPPORTED');
+      expect(e.message).toMatch(/can make neither an EC P-256 key with ECDH nor an RSA key with OAEP/);
+      expect(await hsm.call('objects', { path: t.module, token: t.token, ref: {} })).toHaveLength(0);
+    } finally {
+      await hsm.close();
+      fx.cleanup();
+    }
   });
 
   it('the plan names each holder’s enrolled card, so the fingerprint read aloud covers where each share will be sealed', async () => {
