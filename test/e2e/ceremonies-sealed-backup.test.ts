@@ -206,6 +206,9 @@ describe('a backup sealed to the holders’ cards, in the preview shell', () => 
     await c.atStep('Commit the backup');
     await c.commit(SO_PIN);
     await c.turnOf('Wes Witness');
+    // The witness sees, per holder, the card and key each share went to and the saved file's hash.
+    expect(await c.facts.textContent()).toContain('Shares sealed to cards');
+    expect(await c.facts.textContent()).toContain('1. Ann Archer: card “Card Ann”');
     await c.tick();
     await c.atStep('Sign-off');
     await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');

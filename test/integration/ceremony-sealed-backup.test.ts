@@ -289,6 +289,25 @@ describe('restoring from the envelopes of a sealed backup', () => {
   }, 300_000);
 });
 
+describe('a re-share from the envelopes of a sealed backup', () => {
+  it('rebuilds the Backup Key from two envelopes opened in their holders’ cards', async () => {
+    const params = { backup: backupRun, from: ['Ben Baker', 'Cat Cole'], scheme: 'slip39', threshold: 2, holders: ['Ann Archer', 'Ben Baker', 'Cat Cole'] };
+    let v = await f.service.plan(f.session, { definition: 'custos/reshare', params, participants: cast() });
+    const run = v.run;
+    v = await rollCall(f, run, everyone);
+    v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, 'Ada Admin');
+    v = await f.act(run, { kind: 'run' }, 'Ada Admin');
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'commit-reshare', person: c, proof: f.card(c) });
+    await unseal(run, 'Ben Baker', envelope['Ben Baker']!);
+    await unseal(run, 'Cat Cole', envelope['Cat Cole']!);
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    expect(v.steps.find((s) => s.kind === 'rebuild-backup-key')!.outcome!.matches).toBe(true);
+    await f.act(run, { kind: 'abort', reason: 'test over: the rebuild from sealed envelopes is what was to be shown' }, 'Ada Admin');
+  }, 300_000);
+});
+
 describe('the CLI’s sealed backup sitting', () => {
   const CLI = join(DIST, 'cli.cjs');
   function cli(args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {

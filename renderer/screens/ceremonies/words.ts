@@ -82,7 +82,12 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   }
   // Creating a key as components: each component's check value, and the envelope each is sealed in.
   if (Array.isArray(outcome.components)) facts.push({ label: 'Component check values', value: (outcome.components as Array<{ index: number; name: string; checkValue: string }>).map((c) => `${c.index}. ${c.name}: ${c.checkValue}`).join(' · ') });
-  if (Array.isArray(outcome.envelopes)) facts.push({ label: 'Sealed envelopes', value: (outcome.envelopes as Array<{ index: number; name: string; envelope: string }>).map((e) => `${e.index}. ${e.name}: ${e.envelope}`).join(' · ') });
+  // A sealed backup's commit: the card key each share was sealed to, and the hash of the file saved.
+  type Sealed = { index: number; name: string; envelope?: string; tokenLabel?: string; tokenSerial?: string; spkiSha256?: string; envelopeSha256?: string };
+  const envelopes = Array.isArray(outcome.envelopes) ? (outcome.envelopes as Sealed[]) : [];
+  if (envelopes.length && envelopes[0]!.spkiSha256)
+    facts.push({ label: 'Shares sealed to cards', value: envelopes.map((e) => `${e.index}. ${e.name}: card “${e.tokenLabel}” (serial ${e.tokenSerial}), key ${hexGroups(e.spkiSha256!.slice(0, 16))}…, file SHA-256 ${hexGroups(e.envelopeSha256!.slice(0, 16))}…`).join(' · ') });
+  else if (envelopes.length) facts.push({ label: 'Sealed envelopes', value: envelopes.map((e) => `${e.index}. ${e.name}: ${e.envelope}`).join(' · ') });
   // An audit key rotation: the key the check step read in the HSM, then the handover's two keys.
   if (str('key') === 'audit' && str('fingerprint') && !str('to')) facts.push({ label: 'Audit key in the HSM (fingerprint)', value: hexGroups(str('fingerprint')!), readout: true });
   if (str('key') === 'audit' && str('from') && str('to')) {
@@ -94,7 +99,7 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });
   if (typeof outcome.trustedWrap === 'boolean') facts.push({ label: 'Trusted wrapping', value: outcome.trustedWrap ? 'enforced by the token (only a key the SO trusts can wrap the archive’s keys)' : 'NOT enforced by the token — an exception was recorded' });
-  if (str('scheme') && str('threshold') && str('count')) facts.push({ label: 'Shares', value: `${str('scheme') === 'xor' ? 'XOR components' : 'SLIP-39'}, ${str('threshold')} of ${str('count')} to restore` });
+  if (str('scheme') && str('threshold') && str('count')) facts.push({ label: 'Shares', value: `${str('scheme') === 'xor' ? 'XOR components' : str('scheme') === 'sealed' ? 'SLIP-39, each sealed to its holder’s card' : 'SLIP-39'}, ${str('threshold')} of ${str('count')} to restore` });
   if (Array.isArray(outcome.blobs)) facts.push({ label: 'Wrapped under the Backup Key', value: (outcome.blobs as Array<{ label?: string }>).map((b) => b.label ?? '').join(', ') });
   if (str('subject')) facts.push({ label: 'CSR subject', value: str('subject')! });
   if (str('csrPem')) facts.push({ label: 'Certificate signing request', value: str('csrPem')!, block: true });
