@@ -144,6 +144,7 @@ export async function runSharesSitting(s: Services, t: { module: string; token: 
   }
   try {
     let v = await s.ceremonies.view(o.run);
+    if (envelopes.size && v.params.scheme !== 'sealed') invalidInput('--envelope names where a sealed share is written, and this backup’s shares are not sealed to cards.', 'Leave out --envelope; the shares are shown to their holders one at a time.');
     const secretKinds = ['make-backup-key', 'split', 'hand-over', 'verify-shares', 'commit-backup'];
     if (!v.current || !secretKinds.includes(v.current.kind)) invalidInput(`The ceremony is at “${v.current?.title ?? v.status}”, not at the Backup Key.`, 'Finish the steps before it (custos ceremony status shows them).');
     if (v.current.kind !== 'make-backup-key') invalidInput('This backup’s shares were made by a process that has stopped, so they are lost.', 'Run `custos ceremony resume --run ID`: the half-made share set is voided; then run this command again.');

@@ -36,7 +36,14 @@ export function ceremonyHandlers(x: { ceremonies: CeremonyService; withConfigure
       guarded([module, ...destinationModule(params)], async () => c.plan({ module, token }, { definition: typeof definition === 'string' ? definition : await c.parseDefinition(definition.text), params, participants })),
     'ceremony.act': ({ module, token, run, by, action }) => {
       const card = 'proof' in action && 'card' in action.proof ? [action.proof.card.module] : 'card' in action ? [action.card.module] : [];
-      return guarded([module, ...card], () => c.act({ module, token }, run, action as CeremonyAction, by));
+      return guarded([module, ...card], async () => {
+        const r = await c.act({ module, token }, run, action as CeremonyAction, by);
+        // A sealed hand-over: the window is told where the share went; the envelope is saved by main (files.save).
+        if (!r.sealed) return r;
+        const { envelope: _e, ...sealed } = r.sealed;
+        void _e;
+        return { ...r, sealed };
+      });
     },
     'ceremony.cancel': async ({ run }) => ({ cancelled: c.cancel(run) }),
     'ceremony.bundle': async ({ run }): Promise<BundleVerdictView> => {
