@@ -220,6 +220,34 @@ describe('a backup sealed to the holders’ cards', () => {
     }
   });
 
+  it('a holder with a passphrase credential (no card) cannot be planned to receive a sealed share', async () => {
+    // Pat is enrolled with a passphrase: the enrolment is driven to its end input by input.
+    let v = await f.service.plan(f.session, { definition: 'custos/enrolment', params: { add: [{ name: 'Pat Phrase', roles: ['custodian'], credential: 'passphrase' }], retire: [] }, participants: cast() });
+    const run = v.run;
+    const nameOf = (id: string) => v.participants.find((p) => p.person === id)?.name ?? id;
+    for (let guard = 0; v.status === 'running' && guard < 100; guard++) {
+      const cur = v.current!;
+      const input = cur.input;
+      const by = cur.actors[0]?.person ?? null;
+      if (input.kind === 'presence') v = await f.act(run, { kind: 'present', person: input.persons[0]!, proof: f.card(nameOf(input.persons[0]!)) });
+      else if (input.kind === 'enrol') v = await f.act(run, { kind: 'enrol', person: input.persons[0]!, proof: { passphrase: 'pat: seven blue herons at dawn' } });
+      else if (input.kind === 'approve') v = await f.act(run, { kind: 'approve', step: input.step, person: input.persons[0]!, proof: f.card(nameOf(input.persons[0]!)) });
+      else if (input.kind === 'sign-off') v = await f.act(run, { kind: 'approve', step: cur.id, person: input.persons[0]!, proof: f.card(nameOf(input.persons[0]!)) });
+      else if (input.kind === 'login') v = await f.act(run, { kind: 'login', pin: null }, by);
+      else if (input.kind === 'confirm-fingerprint') v = await f.act(run, { kind: 'confirm-fingerprint', fingerprint: v.fingerprint.hex }, by);
+      else if (input.kind === 'tick') v = await f.act(run, { kind: 'tick', step: input.step }, by);
+      else v = await f.act(run, { kind: 'run' }, by);
+    }
+    expect(v.status).toBe('completed');
+    const participants = [...cast(), { person: 'Pat Phrase', roles: ['custodian' as const] }];
+    const e = await refusal(f.service.plan(f.session, { definition: 'custos/backup', params: { targets: ['archive-kek'], scheme: 'sealed', threshold: 2, holders: ['Ann Archer', 'Pat Phrase'] }, participants }));
+    expect(e.code).toBe('CARD_WRONG');
+    expect(e.message).toMatch(/Pat Phrase has no enrolled card/);
+    // The same holders with written shares: planned.
+    const ok = await f.service.plan(f.session, { definition: 'custos/backup', params: { targets: ['archive-kek'], scheme: 'slip39', threshold: 2, holders: ['Ann Archer', 'Pat Phrase'] }, participants });
+    await f.act(ok.run, { kind: 'abort', reason: 'planning only' }, 'Ada Admin');
+  }, 300_000);
+
   it('the plan names each holder’s enrolled card, so the fingerprint read aloud covers where each share will be sealed', async () => {
     const v = await f.service.plan(f.session, { definition: 'custos/backup', params: { targets: ['archive-kek'], scheme: 'sealed', threshold: 2, holders: HOLDERS }, participants: cast() });
     expect((v.params.holders as Array<{ name: string; card?: { label: string } }>).map((h) => [h.name, h.card?.label])).toEqual(HOLDERS.map((h) => [h, f.person(h).card]));
