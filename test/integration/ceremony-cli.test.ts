@@ -7,7 +7,7 @@
 // one whose shares rebuild the Archive KEK.
 import { execFileSync, spawn } from 'node:child_process';
 import { createDecipheriv, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../shared/ceremony/view';
@@ -585,7 +585,7 @@ describe('custos ceremony', () => {
     v = await presentAll(run);
     v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
     v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
-    expect(String(v.steps.find((x) => x.kind === 'check')!.outcome!.note)).toMatch(/not shredded yet/);
+    expect(String(v.steps.find((x) => x.kind === 'check')!.outcome!.note)).toMatch(/old wrapped blobs are shredded/);
     v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
     v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
     for (const n of ['Ben Baker', 'Cat Cole']) v = await ok(['ceremony', 'approve', '--run', run, '--step', 'commit-reshare', '--person', n, ...card(n)]);
@@ -609,12 +609,20 @@ describe('custos ceremony', () => {
       });
       return { r, fresh };
     };
-    // Killed after the intent was journaled (before the HSM), then after the re-wrap (before its outcome is recorded).
-    for (const killAt of ['commit-reshare:before', 'commit-reshare:after']) {
+    const oldBlobs = ((JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', backupRun])).stdout) as RunView).steps.find((x) => x.kind === 'commit-backup')!.outcome!.blobs as Array<{ wrapped: string }>).map((b) => b.wrapped);
+    const archiveHolds = (hex: string) => {
+      const file = join(dataDir, 'archive.sqlite');
+      return [file, `${file}-wal`].some((x) => existsSync(x) && readFileSync(x).includes(Buffer.from(hex, 'ascii')));
+    };
+    expect(oldBlobs.every(archiveHolds)).toBe(true);
+    // Killed after the old Backup Key was rebuilt, after the intent of the commit was journaled (before
+    // the HSM), then after the re-wrap (before its outcome is recorded): nothing recorded, nothing shredded.
+    for (const killAt of ['rebuild-backup-key:done', 'commit-reshare:before', 'commit-reshare:after']) {
       const { r, fresh } = sitting(killAt);
       const done = await r;
       expect(done.signal, `${killAt}: ${done.stdout}${done.stderr}`).toBe('SIGKILL');
-      expect(fresh).toHaveLength(3);
+      expect(fresh).toHaveLength(killAt.startsWith('commit') ? 3 : 0);
+      expect(oldBlobs.every(archiveHolds), killAt).toBe(true);
       expect((JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView).status, killAt).toBe('interrupted');
       // Nothing was recorded: the old backup is still the one to restore from.
       const drill = await ok(['ceremony', 'plan', 'custos/restore-drill', '--params', join(fx.dir, 'drill-old.yaml'), ...castArgs]);
@@ -624,13 +632,14 @@ describe('custos ceremony', () => {
       expect(v.current!.kind, killAt).toBe('enter-shares');
       expect(v.steps.find((x) => x.kind === 'commit-reshare')!.outcome ?? null).toBeNull();
     }
-    const { r, fresh } = sitting(null);
+    // Killed right after the commit was recorded: the rotation stands, the old blobs are gone from the archive file.
+    const { r, fresh } = sitting('commit-reshare:done');
     const done = await r;
-    expect(done.code, done.stdout + done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/re-wrapped under the new Backup Key/);
+    expect(done.signal, done.stdout + done.stderr).toBe('SIGKILL');
+    expect(oldBlobs.some(archiveHolds)).toBe(false);
     v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
     const commit = v.steps.find((x) => x.kind === 'commit-reshare')!.outcome!;
-    expect(commit).toMatchObject({ rotatedFrom: { run: backupRun }, oldSharesValid: false, oldBlobsShredded: false });
+    expect(commit).toMatchObject({ rotatedFrom: { run: backupRun }, oldSharesValid: false, oldBlobsShredded: true, notShredded: [] });
     // The old backup is refused now, naming the rotation.
     const refusedDrill = await refused(['ceremony', 'plan', 'custos/restore-drill', '--params', join(fx.dir, 'drill-old.yaml'), ...castArgs]);
     expect(refusedDrill.error.code).toBe('BACKUP_ROTATED');

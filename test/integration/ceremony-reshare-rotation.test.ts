@@ -6,7 +6,11 @@
 // restores nothing (BACKUP_ROTATED, naming the rotation), and the new share set restores both keys
 // into a fresh token (and into the NSS softoken). Bad input: a share of another set, too few old
 // shares, a blob whose check value does not match.
-import { createDecipheriv, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArchiveDoor } from '../../electron/services/archive/door';
+import type { ArchiveService } from '../../electron/services/archive/service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combineMnemonics, splitSecret, webCryptoSlip39 } from '../../shared/slip39';
 import type { RunView } from '../../shared/ceremony/view';
@@ -109,7 +113,7 @@ describe('re-share with Backup Key rotation', () => {
     v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // check
     const check = v.steps.find((s) => s.id === 'check')!.outcome!;
     expect(String(check.note)).toMatch(/Backup Key is rotated/);
-    expect(String(check.note)).toMatch(/not shredded yet/);
+    expect(String(check.note)).toMatch(/old wrapped blobs are shredded from this workstation’s archive file/);
     // The backup's bundle holds the old blobs (backup-blobs.json): listed, to be destroyed.
     expect((check.oldBlobBundles as Array<{ run: string; name: string }>).map((b) => b.run)).toEqual([backupRun]);
     expect(backupBundle).toContain((check.oldBlobBundles as Array<{ name: string }>)[0]!.name);
@@ -135,9 +139,33 @@ describe('re-share with Backup Key rotation', () => {
     }
     for (const h of ['Cat Cole', 'Ben Baker', 'Ann Archer']) v = await f.act(run, { kind: 'verify-share', holder: h, share: newShares[h]! });
     expect(v.current!.kind).toBe('commit-reshare');
+    // Before the commit the archive file holds the old blobs (the backup's record and the plans that copied them).
+    const archiveBytes = () => {
+      const file = join(f.dataDir, 'archive.sqlite');
+      return Buffer.concat([readFileSync(file), existsSync(`${file}-wal`) ? readFileSync(`${file}-wal`) : Buffer.alloc(0)]);
+    };
+    expect(archiveBytes().includes(Buffer.from(oldBlobs[0]!.wrapped, 'ascii'))).toBe(true);
     v = await f.act(run, { kind: 'run' }, 'Otto Operator');
     const commit = v.steps.find((s) => s.kind === 'commit-reshare')!.outcome!;
-    expect(commit).toMatchObject({ reshareOf: backupRun, rotatedFrom: { run: backupRun, backupKeyCheck: oldCheck }, backupKeyCheck: newCheck, oldSharesValid: false, oldBlobsShredded: false });
+    expect(commit).toMatchObject({ reshareOf: backupRun, rotatedFrom: { run: backupRun, backupKeyCheck: oldCheck }, backupKeyCheck: newCheck, oldSharesValid: false, oldBlobsShredded: true, notShredded: [] });
+    // Shredded: the backup's commit, and the plans that copied its blobs (this run's, the aborted plain re-share's, the early drill's).
+    expect([...new Set((commit.shredded as Array<{ run: string }>).map((x) => x.run))].sort()).toEqual([backupRun, run, plain.run, early.run].sort());
+    // The archive file (and its WAL) holds no copy of an old blob, as text or as bytes.
+    const bytes = archiveBytes();
+    for (const b of oldBlobs) {
+      expect(bytes.includes(Buffer.from(b.wrapped, 'ascii')), `${b.target} as hex`).toBe(false);
+      expect(bytes.includes(Buffer.from(b.wrapped, 'hex')), `${b.target} as bytes`).toBe(false);
+    }
+    // The old backup's journal still verifies (loading a run checks its chain), its blobs named by their SHA-256 only.
+    const oldView = await f.service.view(backupRun);
+    const kept = oldView.steps.find((x) => x.id === 'commit-backup')!.outcome!.blobs as Array<{ wrapped?: string; wrappedSha256: string }>;
+    expect(kept.map((b) => b.wrapped)).toEqual([undefined, undefined]);
+    expect(kept.map((b) => b.wrappedSha256)).toEqual(oldBlobs.map((b) => createHash('sha256').update(Buffer.from(b.wrapped, 'hex')).digest('hex')));
+    // The old bundle, exported before, still verifies; so does the archive, row MACs and audit log included.
+    expect((await f.service.verifyBundle(backupBundle)).ok).toBe(true);
+    const door = new ArchiveDoor(f.hsm, f.dataDir);
+    const verdict = await door.write(door.existing(), f.session, (a: ArchiveService) => a.verify({ withHsm: true }));
+    expect(verdict.ok, JSON.stringify(verdict).slice(0, 2000)).toBe(true);
     const blobs = commit.blobs as typeof oldBlobs;
     expect((commit.results as Array<{ matches: boolean }>).map((r) => r.matches)).toEqual([true, true]);
     expect(blobs.map((b) => b.target)).toEqual(['archive-kek', 'archive-mac']);

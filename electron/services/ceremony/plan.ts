@@ -278,7 +278,7 @@ export interface BackupFacts {
   identifier: number | null;
   backupKeyCheck: string;
   shares: Array<{ holder: string; name: string; index: number; fingerprint: string | null; checkValue: string | null }>;
-  blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string }>;
+  blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string; wrappedSha256?: string }>;
 }
 
 /**

@@ -19,11 +19,12 @@
 // holds the same key (rewrap.ts); both Backup Keys are destroyed, and the new blobs go into the
 // commit's outcome. From then on Custos refuses every
 // restore, drill, share audit or re-share of a backup with the old Backup Key (BACKUP_ROTATED).
-// The old wrapped blobs are NOT shredded yet: they stay in the journal of the archive file and in
-// the bundles listed at the check step (docs/FORMAT.md "Backup Key rotation").
+// In the same commit the old wrapped blobs are shredded from the archive file: every journal entry
+// holding one keeps its SHA-256 only (planRedaction; docs/FORMAT.md "Shredded blobs"). Copies in
+// evidence bundles cannot be recalled: the check step lists them, to be destroyed.
 import { createHash, randomBytes } from 'node:crypto';
 import type { RunState } from '../../../shared/ceremony/run';
-import { foldJournal } from '../../../shared/ceremony/run';
+import { foldJournal, type JournalEvent } from '../../../shared/ceremony/run';
 import { resolveSteps } from '../../../shared/ceremony/definition';
 import { fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
@@ -33,6 +34,8 @@ import { keyCheckValues } from '../kcv';
 import { requireRunnable } from './engine';
 import type { BackupFacts } from './plan';
 import { backupFacts } from './plan';
+import { blobSha256, journalEntryHash } from './journal-chain';
+import { canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyRecord } from './record';
 import { shareSetEffect } from './steps-backup';
 import { complete, journaled } from './steps-common';
@@ -52,9 +55,13 @@ interface ResharePlan {
 
 const params = (s: RunState) => s.plan.params as unknown as ResharePlan;
 
-/** What a rotating re-share says about the old shares and the old wrapped blobs, plainly. */
+/** What a rotating re-share says after its commit, plainly. */
+export const ROTATION_NOTE_SHREDDED =
+  'The Backup Key is rotated: the keys are wrapped again under a new Backup Key, which only the new shares rebuild, and Custos refuses any restore, drill or share audit of the old backup. The old wrapped blobs are shredded from this workstation’s archive file (their SHA-256 stays, so old journals still verify). Copies outside it cannot be recalled: the evidence bundles listed at the check step hold them, and with a threshold of old shares they still open the keys — destroy those bundles, and every old holder destroys their sheet.';
+
+/** What a rotating re-share says before its commit about the old shares and the old wrapped blobs, plainly. */
 export const ROTATION_NOTE =
-  'The Backup Key is rotated: the keys are wrapped again under a new Backup Key, which only the new shares rebuild, and Custos refuses any restore, drill or share audit of the old backup. The old wrapped blobs are not shredded yet: they stay in this workstation’s archive file and in the evidence bundles that hold them, so a threshold of old shares and a copy of an old blob still open the keys outside Custos. Every old holder destroys their sheet, and the bundles listed are destroyed (or kept only where the old shares can never reach them).';
+  'The Backup Key is rotated: the keys are wrapped again under a new Backup Key, which only the new shares rebuild, and Custos refuses any restore, drill or share audit of the old backup. When the new set is recorded, the old wrapped blobs are shredded from this workstation’s archive file (journal entries written before blobs carried their SHA-256 excepted: the commit names them). Copies outside it cannot be recalled: the evidence bundles listed here hold them, and with a threshold of old shares they still open the keys — destroy those bundles, and every old holder destroys their sheet.';
 
 export const OLD_SHARES_NOTE =
   'The old shares stay valid: any threshold of them still rebuilds the same Backup Key, which still unwraps the backed-up keys. To make them useless, rotate the Backup Key — run a new backup of the same keys — and have every old holder destroy their sheet.';
@@ -167,7 +174,51 @@ export async function rewrapTargets(hsm: Pick<HsmClient, 'call'>, t: { path: str
   }
   const wrapped = await hsm.call('rewrap', { ...t, from: { idHex: oldBkId, kind: 'secret' }, to: { idHex: newBkId, kind: 'secret' }, items: targets.map((b) => ({ wrapped: Buffer.from(b.wrapped, 'hex'), kind: b.kind, keyType: (b.keyType ?? 'aes') as UnwrapTemplate['keyType'] })) });
   if (wrapped.length !== targets.length) fail('CHECK_VALUE_MISMATCH', `The HSM re-wrapped ${wrapped.length} of ${targets.length} keys.`, 'Nothing was recorded. Abort and report the token model and firmware.');
-  return { blobs: targets.map((b, i) => ({ ...b, wrapped: Buffer.from(wrapped[i]!).toString('hex') })), results };
+  return {
+    blobs: targets.map((b, i) => {
+      const hex = Buffer.from(wrapped[i]!).toString('hex');
+      return { ...b, wrapped: hex, wrappedSha256: blobSha256(hex) };
+    }),
+    results,
+  };
+}
+
+/**
+ * The journal entries of this record that hold the old blobs' bytes, each with its redacted details:
+ * every blob object whose `wrapped` is an old blob loses its bytes and keeps `wrappedSha256`, so the
+ * entry hashes as before (journal-chain.ts) and its run's chain still verifies. An entry whose old
+ * bytes are not committed to by a digest (written before blobs carried one) would hash differently
+ * without them: it is left as it is, and listed (docs/FORMAT.md "Shredded blobs").
+ */
+export function planRedaction(record: CeremonyRecord, oldHex: ReadonlySet<string>, by: string): { redact: Array<{ run: string; seq: number; details: string }>; kept: Array<{ run: string; seq: number }> } {
+  const redact: Array<{ run: string; seq: number; details: string }> = [];
+  const kept: Array<{ run: string; seq: number }> = [];
+  const hexes = [...oldHex];
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    const shred = typeof o.wrapped === 'string' && oldHex.has(o.wrapped) && typeof o.wrappedSha256 === 'string' && o.wrappedSha256 === blobSha256(o.wrapped);
+    for (const [k, x] of Object.entries(o)) if (!(shred && k === 'wrapped')) out[k] = strip(x);
+    return out;
+  };
+  for (const r of record.runs()) {
+    const stored = record.loadRun(r.run);
+    if (!stored) continue;
+    for (const e of stored.entries) {
+      const text = canonicalJson(e.event);
+      if (!hexes.some((h) => text.includes(h))) continue;
+      const event = strip(e.event) as JournalEvent;
+      const after = canonicalJson(event);
+      if (hexes.some((h) => after.includes(h)) || journalEntryHash({ ...e, event }) !== e.hash) {
+        kept.push({ run: r.run, seq: e.seq });
+        continue;
+      }
+      redact.push({ run: r.run, seq: e.seq, details: canonicalJson({ event, prev: e.prev, redacted: { version: 1, by } }) });
+    }
+  }
+  return { redact, kept };
 }
 
 const newBkIdOf = (run: string) => createHash('sha256').update(`custos-bk/${run}`).digest('hex').slice(0, 32);
@@ -227,7 +278,7 @@ export async function runAttestDone(ctx: StepContext): Promise<void> {
       ? {
           note:
             p.rotateBackupKey === true
-              ? `${missing.map((h) => `${h.name} (share ${h.index})`).join(', ')} did not attest: ${missing.length === 1 ? 'that share still rebuilds' : 'those shares still rebuild'}, with others of the old set, the old Backup Key — which Custos no longer uses, but which opens a copy of an old wrapped blob (not shredded yet) outside Custos.`
+              ? `${missing.map((h) => `${h.name} (share ${h.index})`).join(', ')} did not attest: ${missing.length === 1 ? 'that share still rebuilds' : 'those shares still rebuild'}, with others of the old set, the old Backup Key — which Custos no longer uses, but which opens a copy of an old wrapped blob outside Custos (the bundles listed at the check step hold them).`
               : `${missing.map((h) => `${h.name} (share ${h.index})`).join(', ')} did not attest: ${missing.length === 1 ? 'that share stays' : 'those shares stay'} able to rebuild the Backup Key with others of the old set until it is rotated.`,
         }
       : { note: 'Every old holder attested that their share is destroyed.' }),
@@ -275,6 +326,8 @@ async function commitRotation(ctx: StepContext): Promise<void> {
       for (const id of [newId, oldId]) await hsm.call('destroy', { ...t, ref: { idHex: id } }).catch(() => undefined);
     }
     ctx.secrets.wipe(run);
+    // Shredded in the same commit that records the new set and blobs: never before, never apart.
+    const { redact, kept } = planRedaction(ctx.record, new Set(p.targets.map((b) => b.wrapped).filter((w): w is string => typeof w === 'string')), run);
     return {
       outcome: {
         blobs: rewrapped.blobs,
@@ -284,10 +337,12 @@ async function commitRotation(ctx: StepContext): Promise<void> {
         rotatedFrom: { run: p.backup.run, backupKeyCheck: p.backup.backupKeyCheck },
         shareSet: shareSetFingerprint,
         oldSharesValid: false,
-        oldBlobsShredded: false,
-        note: ROTATION_NOTE,
+        oldBlobsShredded: kept.length === 0,
+        shredded: redact.map((x) => ({ run: x.run, seq: x.seq })),
+        notShredded: kept,
+        note: kept.length ? `${ROTATION_NOTE_SHREDDED} ${kept.length} journal entr${kept.length === 1 ? 'y' : 'ies'} written before blobs carried their SHA-256 (${[...new Set(kept.map((k) => k.run.slice(0, 8)))].join(', ')}) still hold old blobs: they cannot be redacted without breaking their run's hash chain, and stay.` : ROTATION_NOTE_SHREDDED,
       },
-      effects: { shareSet: shareSetEffect(run, p, shareSetFingerprint, record) },
+      effects: { shareSet: shareSetEffect(run, p, shareSetFingerprint, record), redact },
     };
   });
 }
