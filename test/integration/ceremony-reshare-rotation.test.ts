@@ -202,6 +202,10 @@ describe('re-share with Backup Key rotation', () => {
       expect(e.code, definition).toBe('BACKUP_ROTATED');
       expect(e.message).toContain(run);
     }
+    // The dashboard lists the rotation as the backup, and no longer the old one (no drill is due for it).
+    const backups = (await f.service.status()).backups;
+    expect(backups.map((b) => b.run)).toContain(run);
+    expect(backups.map((b) => b.run)).not.toContain(backupRun);
     // The drill planned before the rotation: refused at its check, nothing unwrapped.
     let ev = await rollCall(f, early.run, everyone);
     ev = await f.act(early.run, { kind: 'login', pin: null }, 'Otto Operator');
