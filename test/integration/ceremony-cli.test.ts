@@ -577,7 +577,7 @@ describe('custos ceremony', () => {
     expect(v.status).toBe('completed');
   }, 300_000);
 
-  it('rotates the Backup Key in a re-share, surviving a kill before and after the re-wrap: nothing is recorded and the old backup stays usable until the new set is committed', async () => {
+  it('rotates the Backup Key in a re-share, surviving kills after the rebuild and before and after the re-wrap (nothing recorded or shredded, the old backup still usable) and after the commit (the old blobs gone from the archive file)', async () => {
     writeFileSync(join(fx.dir, 'rotate.yaml'), `backup: ${backupRun}\nfrom: [Ann Archer, Cat Cole]\nscheme: slip39\nthreshold: 2\nholders: [Ben Baker, Cat Cole, Ann Archer]\nrotateBackupKey: true\n`);
     writeFileSync(join(fx.dir, 'drill-old.yaml'), `backup: ${backupRun}\nholders: [Ann Archer, Cat Cole]\n`);
     let v = await ok(['ceremony', 'plan', 'custos/reshare', '--params', join(fx.dir, 'rotate.yaml'), ...castArgs]);
