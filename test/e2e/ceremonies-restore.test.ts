@@ -675,8 +675,9 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     await c.turnOf('Wes Witness');
     await c.tick();
     await c.atStep('Old holders attest that their shares are destroyed');
-    await c.turnOf('Ben Baker');
-    await c.withCard('Ben Baker', null, person('Ben Baker').pin, 'Ben Baker: my old share is destroyed — sign');
+    await c.turnOf('Cat Cole');
+    await c.withCard('Cat Cole', null, person('Cat Cole').pin, 'Cat Cole: my old share is destroyed — sign');
+    expect(await c.current.textContent()).toContain('which Custos no longer uses');
     await c.current.getByRole('button', { name: /^Go on without: / }).click();
     await c.turnOf('Wes Witness');
     await c.tick();
