@@ -102,6 +102,8 @@ export const ERROR_CODES = [
   'CEREMONY_NOT_FOUND',
   'CEREMONY_STEP_BLOCKED',
   'CEREMONY_INTERRUPTED',
+  // A backup whose Backup Key a re-share rotated: its blobs and shares restore nothing in Custos any more.
+  'BACKUP_ROTATED',
   'CEREMONY_FINISHED',
   'EXCEPTION_OPEN',
   'PRACTICE_REFUSED',

@@ -342,14 +342,23 @@ export async function runReshareSitting(s: Services, t: { module: string; token:
     if (v.current.input.kind === 'approve') invalidInput(`The new share set needs ${v.current.input.threshold} custodian approvals before any share is entered: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step commit-reshare`.');
     v = await enterShares(v, sit);
     v = (await act({ kind: 'run' })).view;
-    say(`Backup Key rebuilt; its check value ${String(v.steps.find((x) => x.kind === 'rebuild-backup-key')?.outcome?.checkValue ?? '')} is the one recorded at the backup.`);
+    const rebuilt = v.steps.find((x) => x.kind === 'rebuild-backup-key')?.outcome;
+    const rotation = rebuilt?.newBackupKey as { checkValue: string } | undefined;
+    say(`Backup Key rebuilt; its check value ${String(rebuilt?.checkValue ?? '')} is the one recorded at the backup.`);
+    if (rotation) say(`The Backup Key is rotated: a new one (check value ${rotation.checkValue}) is split for the new holders.`);
     v = (await act({ kind: 'run' })).view;
     const split = v.steps.find((x) => x.kind === 'split')!.outcome!;
     say(`Split again into ${String(split.count)} ${split.scheme === 'xor' ? 'XOR components (all needed)' : `SLIP-39 shares (any ${String(split.threshold)} rebuild the key)`}.`);
     v = await handOutAndVerify(v, sit, o.clear);
     if (v.current?.kind !== 'commit-reshare') return v;
     v = (await act({ kind: 'run' })).view;
-    say(`\nThe new share set is recorded for the same Backup Key; the wrapped keys are unchanged, and the Backup Key is wiped from memory.\n${String(v.steps.find((x) => x.kind === 'commit-reshare')?.outcome?.note ?? '')}`);
+    if (rotation) {
+      const out = v.steps.find((x) => x.kind === 'commit-reshare')?.outcome;
+      for (const r of (out?.results ?? []) as Array<{ label: string; got: string }>) say(`${r.label}: check value ${r.got} = recorded; re-wrapped under the new Backup Key`);
+      say(`\nThe new share set and the re-wrapped keys are recorded; both Backup Keys are destroyed in the HSM and wiped from memory.\n${String(out?.note ?? '')}`);
+    } else {
+      say(`\nThe new share set is recorded for the same Backup Key; the wrapped keys are unchanged, and the Backup Key is wiped from memory.\n${String(v.steps.find((x) => x.kind === 'commit-reshare')?.outcome?.note ?? '')}`);
+    }
     if (!opts.json) say(runText(v));
     return v;
   } finally {

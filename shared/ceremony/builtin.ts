@@ -150,7 +150,7 @@ export const BUILTIN_DEFINITIONS: readonly CeremonyDefinition[] = Object.freeze(
     type: 'reshare',
     title: 'Re-share and custodian change',
     summary:
-      'Gives a backup new holders or a new threshold without touching the wrapped keys: a quorum of the old holders enters their shares, the Backup Key is rebuilt in memory and checked, split again for the new holders with the verification round, and the new share set is recorded. The old shares stay valid until the Backup Key is rotated (a new backup); each old holder present attests that theirs is destroyed.',
+      'Gives a backup new holders or a new threshold without touching the wrapped keys: a quorum of the old holders enters their shares, the Backup Key is rebuilt in memory and checked, split again for the new holders with the verification round, and the new share set is recorded. The old shares stay valid unless the Backup Key is rotated (rotateBackupKey: a new Backup Key for the new set, the keys re-wrapped under it in the HSM); each old holder present attests that theirs is destroyed.',
     roles: { administrator: { min: 1, max: 1 }, operator: { min: 1, max: 1 }, custodian: { min: 2 }, witness: { min: 1 } },
     steps: [
       { id: 'roll-call', kind: 'roll-call' },

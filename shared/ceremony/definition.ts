@@ -268,7 +268,7 @@ export const STEP_KIND_INFO: Readonly<Record<StepKind, StepKindInfo>> = Object.f
     changes: true,
     secret: true,
     perHolder: false,
-    say: 'Every new share passed the verification round. With the quorum’s approval the new share set is recorded for the same Backup Key; the wrapped keys do not change. Then the Backup Key is wiped from memory.',
+    say: 'Every new share passed the verification round. With the quorum’s approval the new share set is recorded for the same Backup Key; the wrapped keys do not change. When the re-share rotates the Backup Key, each key is first unwrapped from its old blob in the HSM, its check value compared, and re-wrapped under the new Backup Key. Then the Backup Keys are wiped from memory.',
   },
   'attest-destroyed': {
     title: 'Old holders attest that their shares are destroyed',

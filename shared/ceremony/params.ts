@@ -143,6 +143,8 @@ export const reshareParamsSchema = z.strictObject({
   holders: z.array(personRef).min(1).max(16),
   /** SLIP-39 iteration exponent for the new shares; default 1. */
   iterationExponent: z.number().int().min(0).max(15).optional(),
+  /** Rotate the Backup Key: a new one is split, the keys are re-wrapped under it in the HSM, and the old set (and the old backup) stops being restorable. */
+  rotateBackupKey: z.boolean().optional(),
 });
 export type ReshareParams = z.infer<typeof reshareParamsSchema>;
 

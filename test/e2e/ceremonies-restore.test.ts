@@ -623,6 +623,80 @@ describe('restore drill and archive retrieval, in the preview shell', () => {
     expect(await c.drillRows.count()).toBe(2);
   }, 300_000);
 
+  it('re-shares with Backup Key rotation: a new Backup Key for the new holders, the keys re-wrapped in the HSM at the commit, the old sets no longer listed', async () => {
+    await c.start('Re-share and custodian change').click();
+    const f = c.reshareForm;
+    await f.waitFor();
+    // The re-share made above, not the original backup.
+    const radios = f.getByRole('radio', { name: /^Backup of / });
+    for (let i = 0; i < (await radios.count()); i++) {
+      const label = await radios.nth(i).evaluate((el) => el.closest('label')?.textContent ?? '');
+      if (!label.startsWith(backupName)) await radios.nth(i).check();
+    }
+    await f.getByTestId('reshare-rotate').check();
+    expect(await f.textContent()).toContain('The Backup Key is rotated');
+    for (const h of ['Cat Cole', 'Ben Baker']) await f.getByRole('button', { name: new RegExp(`^Add ${h} \\(old share \\d+\\)$`) }).click();
+    for (const h of ['Ann Archer', 'Cat Cole']) await f.getByRole('button', { name: `Add ${h} as new holder` }).click();
+    await f.getByRole('button', { name: 'Plan the re-share' }).click();
+    await rollCall();
+    expect((await c.runSubject.textContent()) ?? '').toContain('the Backup Key is rotated');
+    await c.atStep('Enter the old shares');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Commit the new share set” as ${name}`);
+    }
+    for (const name of ['Cat Cole', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.fillShare(shares[`new ${name}`]!);
+      await c.enterShare(name);
+    }
+    await c.atStep('Rebuild the Backup Key');
+    await c.doStep();
+    await c.atStep('Split the Backup Key into shares');
+    await c.doStep();
+    await c.atStep('Hand each share to its holder');
+    const fresh: Record<string, string> = {};
+    for (const name of ['Ann Archer', 'Cat Cole']) {
+      await c.turnOf(name);
+      await c.showShare(name);
+      await c.shareShown.waitFor();
+      fresh[name] = (await c.shareWords()).join(' ');
+      await c.writtenDown();
+      await c.shareShown.waitFor({ state: 'detached' });
+    }
+    await c.atStep('Verification round');
+    for (const name of ['Ann Archer', 'Cat Cole']) {
+      await c.turnOf(name);
+      await c.fillShare(fresh[name]!);
+      await c.checkShare(name);
+    }
+    await c.atStep('Commit the new share set');
+    await c.doStep();
+    await c.turnOf('Wes Witness');
+    await c.tick();
+    await c.atStep('Old holders attest that their shares are destroyed');
+    await c.turnOf('Cat Cole');
+    await c.withCard('Cat Cole', null, person('Cat Cole').pin, 'Cat Cole: my old share is destroyed — sign');
+    expect(await c.current.textContent()).toContain('which Custos no longer uses');
+    await c.current.getByRole('button', { name: /^Go on without: / }).click();
+    await c.turnOf('Wes Witness');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.verifyEvidence();
+    await c.verdict.waitFor();
+    expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
+    await shot('38b-reshare-rotation-finished');
+    for (const [k, v] of Object.entries(fresh)) shares[`rotated ${k}`] = v;
+    // The original backup and the re-share had the old Backup Key: neither is listed any more; the rotation is.
+    await c.backToList();
+    await reopen();
+    expect(await c.drillRows.count()).toBe(1);
+    expect((await c.drillRows.first().textContent()) ?? '').not.toContain(backupName);
+  }, 300_000);
+
   it('rotates the Archive KEK from the Ceremonies screen: the numbers confirmed, two approvals, a progress bar while every version is re-wrapped, signed off', async () => {
     // Enough versions for the rotation to take a few seconds (batches of 512, a progress event each).
     const door = app.services.archive;

@@ -59,6 +59,10 @@ beforeAll(async () => {
 });
 
 function dropSchema4(db: Database.Database): void {
+  // Schema 5's journal trigger back to schema 1's.
+  db.exec('DROP TRIGGER ceremony_journal_append_only_update');
+  db.exec("CREATE TRIGGER ceremony_journal_append_only_update BEFORE UPDATE ON ceremony_journal BEGIN SELECT RAISE(ABORT, 'custos: ceremony_journal is append-only'); END;");
+  db.prepare("DELETE FROM meta WHERE key = 'migration_5'").run();
   db.exec('DROP TRIGGER audit_keys_no_delete');
   db.exec('DROP TABLE audit_keys');
   db.exec('DROP INDEX audit_handovers');
@@ -84,10 +88,10 @@ describe('a schema-1 archive', () => {
     }
   });
 
-  it('is migrated to schema 4 when opened for writing, keeps every row, and verifies with the HSM', async () => {
+  it('is migrated to schema 5 when opened for writing, keeps every row, and verifies with the HSM', async () => {
     const a = ArchiveService.open(v1, { hsm: f.binding });
     try {
-      expect(a.info().schemaVersion).toBe(4);
+      expect(a.info().schemaVersion).toBe(5);
       expect(a.search({ tags: ['legacy'] }).items).toHaveLength(1);
       const v = await a.verify({ withHsm: true });
       expect(v.problems).toEqual([]);
@@ -97,11 +101,12 @@ describe('a schema-1 archive', () => {
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_3'").pluck().get())).toMatch(/KEK rotation/);
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_2'").pluck().get())).toMatch(/ceremonies/);
       expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_4'").pluck().get())).toMatch(/Audit key rotation/);
-      // The next commit records the meta table in the log (schema 4, every migration note)…
+      expect(String(db.prepare("SELECT value FROM meta WHERE key = 'migration_5'").pluck().get())).toMatch(/Backup Key rotation/);
+      // The next commit records the meta table in the log (schema 5, every migration note)…
       await a.saveCustodian({ name: 'Ann', roles: ['custodian'] }, 'test');
       const snap = a.auditTrail({ action: 'archive.meta' }).entries;
       expect(snap).toHaveLength(1);
-      expect(snap[0]!.details).toMatchObject({ schemaVersion: 4, meta: { schema_version: '4', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/), migration_3: expect.stringMatching(/KEK rotation/), migration_4: expect.stringMatching(/Audit key rotation/) } });
+      expect(snap[0]!.details).toMatchObject({ schemaVersion: 5, meta: { schema_version: '5', migration_1: expect.stringMatching(/initial schema/), migration_2: expect.stringMatching(/ceremonies/), migration_3: expect.stringMatching(/KEK rotation/), migration_4: expect.stringMatching(/Audit key rotation/), migration_5: expect.stringMatching(/Backup Key rotation/) } });
       expect((await a.verify({ withHsm: true })).problems).toEqual([]);
       // …and an edit of a migration note is found from then on.
       db.prepare("UPDATE meta SET value = replace(value, '20', '19') WHERE key = 'migration_1'").run();
@@ -132,10 +137,10 @@ describe('a schema-3 archive (before audit key rotation)', () => {
     }
   });
 
-  it('is migrated to schema 4 when opened for writing, verifies, and its audit key can then be rotated', async () => {
+  it('is migrated to schema 5 when opened for writing, verifies, and its audit key can then be rotated', async () => {
     const a = ArchiveService.open(v3, { hsm: f.binding, anchors });
     try {
-      expect(a.info().schemaVersion).toBe(4);
+      expect(a.info().schemaVersion).toBe(5);
       expect(a.search({ tags: ['legacy'] }).items).toHaveLength(1);
       expect((await a.verify({ withHsm: true })).problems).toEqual([]);
       const old = a.workstation.audit_fingerprint;

@@ -7,7 +7,7 @@
 // one whose shares rebuild the Archive KEK.
 import { execFileSync, spawn } from 'node:child_process';
 import { createDecipheriv, generateKeyPairSync } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunView } from '../../shared/ceremony/view';
@@ -576,4 +576,85 @@ describe('custos ceremony', () => {
     v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
     expect(v.status).toBe('completed');
   }, 300_000);
+
+  it('rotates the Backup Key in a re-share, surviving kills after the rebuild and before and after the re-wrap (nothing recorded or shredded, the old backup still usable) and after the commit (the old blobs gone from the archive file)', async () => {
+    writeFileSync(join(fx.dir, 'rotate.yaml'), `backup: ${backupRun}\nfrom: [Ann Archer, Cat Cole]\nscheme: slip39\nthreshold: 2\nholders: [Ben Baker, Cat Cole, Ann Archer]\nrotateBackupKey: true\n`);
+    writeFileSync(join(fx.dir, 'drill-old.yaml'), `backup: ${backupRun}\nholders: [Ann Archer, Cat Cole]\n`);
+    let v = await ok(['ceremony', 'plan', 'custos/reshare', '--params', join(fx.dir, 'rotate.yaml'), ...castArgs]);
+    const run = v.run;
+    v = await presentAll(run);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Otto Operator']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    expect(String(v.steps.find((x) => x.kind === 'check')!.outcome!.note)).toMatch(/old wrapped blobs are shredded/);
+    v = await ok(['ceremony', 'confirm-fingerprint', '--run', run, '--words', v.fingerprint.words.join(' '), '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    for (const n of ['Ben Baker', 'Cat Cole']) v = await ok(['ceremony', 'approve', '--run', run, '--step', 'commit-reshare', '--person', n, ...card(n)]);
+    const old = `${backupShares[0]}\n${backupShares[2]}\n`;
+    /** One sitting: old shares, the hand-over, the verification round (each new share typed back), the commit. */
+    const sitting = (killAt: string | null) => {
+      const fresh: string[] = [];
+      let wrote = false;
+      const r = cli([...ws(), '--json', 'ceremony', 'reshare-shares', '--run', run], {
+        input: `${old}\n\n\n\n\n\n`,
+        ...(killAt ? { env: { CUSTOS_CEREMONY_TEST_HOOKS: '1', CUSTOS_CEREMONY_KILL_AT: killAt } } : {}),
+        onStdout: (line, write) => {
+          if (!line.startsWith('{"event"')) return;
+          const e = JSON.parse(line) as { event: string; share?: string };
+          if (e.event === 'share') fresh.push(e.share!);
+          if (fresh.length === 3 && !wrote) {
+            wrote = true;
+            write(`${fresh[0]}\n${fresh[1]}\n${fresh[2]}\n`);
+          }
+        },
+      });
+      return { r, fresh };
+    };
+    const oldBlobs = ((JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', backupRun])).stdout) as RunView).steps.find((x) => x.kind === 'commit-backup')!.outcome!.blobs as Array<{ wrapped: string }>).map((b) => b.wrapped);
+    const archiveHolds = (hex: string) => {
+      const file = join(dataDir, 'archive.sqlite');
+      return [file, `${file}-wal`].some((x) => existsSync(x) && readFileSync(x).includes(Buffer.from(hex, 'ascii')));
+    };
+    expect(oldBlobs.every(archiveHolds)).toBe(true);
+    // Killed after the old Backup Key was rebuilt, after the intent of the commit was journaled (before
+    // the HSM), then after the re-wrap (before its outcome is recorded): nothing recorded, nothing shredded.
+    for (const killAt of ['rebuild-backup-key:done', 'commit-reshare:before', 'commit-reshare:after']) {
+      const { r, fresh } = sitting(killAt);
+      const done = await r;
+      expect(done.signal, `${killAt}: ${done.stdout}${done.stderr}`).toBe('SIGKILL');
+      expect(fresh).toHaveLength(killAt.startsWith('commit') ? 3 : 0);
+      expect(oldBlobs.every(archiveHolds), killAt).toBe(true);
+      expect((JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView).status, killAt).toBe('interrupted');
+      // Nothing was recorded: the old backup is still the one to restore from.
+      const drill = await ok(['ceremony', 'plan', 'custos/restore-drill', '--params', join(fx.dir, 'drill-old.yaml'), ...castArgs]);
+      await ok(['ceremony', 'abort', '--run', drill.run, '--reason', 'only checking the old backup is still usable', '--as', 'Ada Admin']);
+      v = await ok(['ceremony', 'resume', '--run', run, '--as', 'Ada Admin']);
+      // The new set of the killed sitting is void; the old holders enter their shares again.
+      expect(v.current!.kind, killAt).toBe('enter-shares');
+      expect(v.steps.find((x) => x.kind === 'commit-reshare')!.outcome ?? null).toBeNull();
+    }
+    // Killed right after the commit was recorded: the rotation stands, the old blobs are gone from the archive file.
+    const { r, fresh } = sitting('commit-reshare:done');
+    const done = await r;
+    expect(done.signal, done.stdout + done.stderr).toBe('SIGKILL');
+    expect(oldBlobs.some(archiveHolds)).toBe(false);
+    v = JSON.parse((await cli(['--json', 'ceremony', 'status', '--run', run])).stdout) as RunView;
+    const commit = v.steps.find((x) => x.kind === 'commit-reshare')!.outcome!;
+    expect(commit).toMatchObject({ rotatedFrom: { run: backupRun }, oldSharesValid: false, oldBlobsShredded: true, notShredded: [] });
+    // The old backup is refused now, naming the rotation.
+    const refusedDrill = await refused(['ceremony', 'plan', 'custos/restore-drill', '--params', join(fx.dir, 'drill-old.yaml'), ...castArgs]);
+    expect(refusedDrill.error.code).toBe('BACKUP_ROTATED');
+    expect(refusedDrill.error.message).toContain(run);
+    // The new shares rebuild the new Backup Key, which opens the new KEK blob to the KEK the backup recorded.
+    const blobs = commit.blobs as Array<{ target: string; wrapped: string; checkValue: string }>;
+    const bk = await combineMnemonics([fresh[0]!, fresh[2]!], new Uint8Array(0), webCryptoSlip39(globalThis.crypto));
+    const d = createDecipheriv('id-aes256-wrap-pad', bk, Buffer.from('A65959A6', 'hex'));
+    const kekBlob = blobs.find((x) => x.target === 'archive-kek')!;
+    const kek = Buffer.concat([d.update(Buffer.from(kekBlob.wrapped, 'hex')), d.final()]);
+    expect(keyCheckValues('AES', kek).cmac.toLowerCase()).toBe(kekBlob.checkValue.toLowerCase());
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'step', '--run', run, '--as', 'Ada Admin']);
+    v = await ok(['ceremony', 'tick', '--run', run, '--as', 'Wes Witness']);
+    v = await ok(['ceremony', 'sign-off', '--run', run, '--person', 'Wes Witness', ...card('Wes Witness')]);
+    expect(v.status).toBe('completed');
+  }, 400_000);
 });

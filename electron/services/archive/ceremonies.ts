@@ -75,6 +75,8 @@ export interface AppendRequest {
   profile?: { practice: boolean };
   /** A backup's share set: its public record (never a share). */
   shareSet?: { id: string; scheme: string; threshold: number; shareCount: number; holders: Array<{ person: string; name: string }>; fingerprint: string; groups: string | null };
+  /** Journal entries (of any run) whose shredded blob bytes are redacted, with their new details. */
+  redact?: Array<{ run: string; seq: number; details: string }>;
   /** The OS user and front end, kept as a detail of every audit entry. */
   osUser: string;
 }
@@ -270,6 +272,13 @@ export async function append(ctx: ArchiveContext, req: AppendRequest): Promise<v
         row: { id: x.id, key_id: null, scheme: x.scheme, threshold: x.threshold, share_count: x.shareCount, groups: x.groups, holders: JSON.stringify(x.holders), fingerprint: x.fingerprint, ceremony_id: req.run, status: 'active', created_at: now, origin_archive: ctx.archiveId, revision: 1, updated_at: now },
       });
       auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'share-set.save', { ceremony: req.run, scheme: x.scheme, threshold: x.threshold, shares: x.shareCount, fingerprint: x.fingerprint });
+    }
+    for (const x of req.redact ?? []) {
+      const j = stmt(ctx, 'SELECT ceremony_id, step, at, actor, action, details, mac FROM ceremony_journal WHERE ceremony_id = ? AND step = ?').get(x.run, x.seq) as (Row & { mac: Buffer }) | undefined;
+      if (!j) throw archiveError('ARCHIVE_RECORD_NOT_FOUND', `There is no journal entry ${x.seq} of ceremony ${x.run} to redact.`, 'Run `custos archive verify`.');
+      const { mac, ...old } = j;
+      rows.push({ spec: RECORDS.journal, op: 'update', row: { ...old, details: x.details }, expectMac: mac });
+      auditFor(rows.length - 1, req.entries[0]?.audit.actor ?? 'Custos', 'ceremony.journal-redact', { ceremony: x.run, seq: x.seq, by: req.run });
     }
     if (req.profile && !stmt(ctx, 'SELECT 1 FROM record_profile').get()) {
       rows.push({ spec: RECORDS.profile, op: 'insert', row: { archive_id: ctx.archiveId, practice: req.profile.practice ? 1 : 0, ceremony_id: req.run, created_at: now } });

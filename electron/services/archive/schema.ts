@@ -296,6 +296,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'Backup Key rotation: a journal entry may be redacted (a shredded blob\'s bytes left out, their SHA-256 kept), nothing else of it changed',
+    up(db) {
+      db.exec(`
+        -- Still append-only, but for one kind of update: the redaction of a shredded blob's bytes
+        -- (docs/FORMAT.md "Shredded blobs"). The entry's identity, time, actor and action stay; its
+        -- details only shrink, and carry the redaction record. The row's new MAC is named by a
+        -- ceremony.journal-redact audit entry, like any updated row.
+        DROP TRIGGER ceremony_journal_append_only_update;
+        CREATE TRIGGER ceremony_journal_append_only_update BEFORE UPDATE ON ceremony_journal
+          WHEN NOT (NEW.ceremony_id = OLD.ceremony_id AND NEW.step = OLD.step AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.action = OLD.action
+                    AND length(NEW.details) < length(OLD.details) AND json_extract(NEW.details, '$.redacted.version') = 1)
+          BEGIN SELECT RAISE(ABORT, 'custos: ceremony_journal is append-only (an entry may only be redacted)'); END;
+      `);
+    },
+  },
 ];
 
 /** Highest schema version this code knows; equal to ARCHIVE_SCHEMA_VERSION. */

@@ -374,6 +374,7 @@ export async function resume(ctx: StepContext): Promise<void> {
     else if (flight.kind === 'destroy') adopted = await destruction.adoptDestroyed(ctx);
     else if (flight.kind === 'commit-backup') await backup.cleanUpCommit(ctx);
     else if (flight.kind === 'unwrap-targets') await restore.cleanUpUnwrap(ctx);
+    else if (flight.kind === 'commit-reshare') await reshare.cleanUpCommitReshare(ctx);
     else if (flight.kind === 'form-key') await components.cleanUpForm(ctx);
     if (adopted) how.push(`step “${flight.title}” had finished in the HSM: its result was adopted`);
     else if (flight.kind !== 'commit-backup' && flight.kind !== 'unwrap-targets') {

@@ -8,9 +8,30 @@ import type { JournalEntry } from '../../../shared/ceremony/run';
 
 export const JOURNAL_GENESIS = '0'.repeat(64);
 
+/**
+ * The hashed text of an entry. A wrapped-key blob written with its SHA-256 (`wrappedSha256`, a
+ * backup's or a re-share's blobs, and the plans that copy them) is hashed by that digest alone: its
+ * `wrapped` bytes are left out, so the entry hashes the same once a Backup Key rotation has shredded
+ * them from the record (docs/FORMAT.md "Shredded blobs"). Entries without such blobs hash as ever.
+ */
 export function journalEntryText(e: JournalEntry): string {
-  return canonicalJson({ actor: e.actor, at: e.at, event: e.event, prev: e.prev, seq: e.seq });
+  const text = canonicalJson({ actor: e.actor, at: e.at, event: e.event, prev: e.prev, seq: e.seq });
+  return text.includes('"wrappedSha256":') ? canonicalJson({ actor: e.actor, at: e.at, event: withoutBlobBytes(e.event), prev: e.prev, seq: e.seq }) : text;
 }
+
+/** `v` with the `wrapped` field of every object that carries `wrappedSha256` left out. */
+export function withoutBlobBytes<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(withoutBlobBytes) as T;
+  if (!v || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const digest = typeof o.wrappedSha256 === 'string';
+  for (const [k, x] of Object.entries(o)) if (!(digest && k === 'wrapped')) out[k] = withoutBlobBytes(x);
+  return out as T;
+}
+
+/** SHA-256 of a blob's bytes (its hex decoded), as the journal commits to it. */
+export const blobSha256 = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 
 export const journalEntryHash = (e: JournalEntry): string => createHash('sha256').update(journalEntryText(e), 'utf8').digest('hex');
 

@@ -296,10 +296,29 @@ export interface BackupFacts {
   identifier: number | null;
   backupKeyCheck: string;
   shares: Array<{ holder: string; name: string; index: number; fingerprint: string | null; checkValue: string | null; sealedTo?: SealedTo | null }>;
-  blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string }>;
+  blobs: Array<{ target: string; label: string; idHex: string; kind: 'secret' | 'private'; keyType: string | null; checkValue: string | null; checkMethod: string | null; wrapWithTrusted: boolean; wrapped: string; wrappedSha256?: string }>;
 }
 
-export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
+/**
+ * A completed Backup Key rotation (a re-share with rotateBackupKey whose commit is recorded) of the
+ * Backup Key with this check value: every backup sharing that key (the backup, and re-shares that
+ * kept it) restores nothing in Custos any more.
+ */
+export function rotationOf(record: CeremonyRecord, backupKeyCheck: string, except: string): { run: string; at: string } | null {
+  for (const r of record.runs()) {
+    if (r.type !== 'reshare' || r.run === except || r.status === 'aborted') continue;
+    const stored = record.loadRun(r.run);
+    if (!stored) continue;
+    const state = foldJournal(stored.entries, resolveSteps(stored.definition, () => 1));
+    const st = state.steps.find((x) => x.kind === 'commit-reshare');
+    const o = st ? state.step[st.id]!.outcome : null;
+    const from = o?.rotatedFrom as { backupKeyCheck?: string } | undefined;
+    if (from?.backupKeyCheck && from.backupKeyCheck.toLowerCase() === backupKeyCheck.toLowerCase()) return { run: r.run, at: (r.endedAt ?? r.startedAt).slice(0, 10) };
+  }
+  return null;
+}
+
+export function backupFacts(record: CeremonyRecord, run: string, opts: { allowRotated?: boolean } = {}): BackupFacts {
   const stored = record.loadRun(run);
   // A re-share makes a new share set for the same Backup Key and blobs: it is a backup to restore from.
   if (!stored || (stored.definition.type !== 'backup' && stored.definition.type !== 'reshare')) fail('CEREMONY_NOT_FOUND', `There is no backup ceremony ${run} in this record.`, 'Name a finished backup or re-share ceremony (custos ceremony list).');
@@ -324,14 +343,28 @@ export function backupFacts(record: CeremonyRecord, run: string): BackupFacts {
       ...(e ? { sealedTo: { spkiSha256: e.spkiSha256, tokenSerial: e.tokenSerial, tokenLabel: e.tokenLabel, keyLabel: e.keyLabel, envelopeSha256: e.envelopeSha256 } } : {}),
     };
   });
+  // A re-share records the Backup Key its set rebuilds in its commit (a rotation's is a new one).
+  const commit = stored.definition.type === 'reshare' ? out('commit-reshare') : out('commit-backup');
+  const backupKeyCheck = String(commit.backupKeyCheck ?? (stored.definition.type === 'reshare' ? out('rebuild-backup-key') : out('make-backup-key')).checkValue ?? '');
+  if (!opts.allowRotated && backupKeyCheck) {
+    const rotated = rotationOf(record, backupKeyCheck, run);
+    if (rotated) {
+      fail(
+        'BACKUP_ROTATED',
+        `The Backup Key of backup ${run.slice(0, 8)} was rotated by the re-share ${rotated.run} (${rotated.at}): its shares and its wrapped keys restore nothing in Custos any more.`,
+        `Name the backup made by that re-share instead: ${rotated.run}.`,
+        { rotatedBy: rotated.run },
+      );
+    }
+  }
   return {
     run,
     scheme,
     threshold: Number(split.threshold),
     identifier: typeof split.identifier === 'number' ? split.identifier : null,
-    backupKeyCheck: String((stored.definition.type === 'reshare' ? out('rebuild-backup-key') : out('make-backup-key')).checkValue ?? ''),
+    backupKeyCheck,
     shares,
-    blobs: ((stored.definition.type === 'reshare' ? out('commit-reshare') : out('commit-backup')).blobs ?? []) as BackupFacts['blobs'],
+    blobs: (commit.blobs ?? []) as BackupFacts['blobs'],
   };
 }
 
@@ -421,6 +454,7 @@ function resolveReshare(p: ReshareParams, register: PersonRecord[], participants
     threshold: p.threshold,
     holders,
     iterationExponent: p.iterationExponent ?? 1,
+    rotateBackupKey: p.rotateBackupKey === true,
   };
 }
 

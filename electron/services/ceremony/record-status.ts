@@ -2,6 +2,8 @@
 // policy, and every completed backup with its last drill and when the next is due.
 import type { Policy } from '../../../shared/ceremony/policy';
 import type { Role } from '../../../shared/ceremony/roles';
+import { CustosError } from '../../../shared/result';
+import { backupFacts } from './plan';
 import type { CeremonyRecord } from './record';
 
 export interface BackupStatus {
@@ -69,6 +71,8 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
     const stored = r.loadRun(b.run);
     const planned = stored?.entries[0]?.event;
     if (!stored || planned?.type !== 'run.planned') continue;
+    // A backup whose Backup Key a re-share rotated restores nothing any more: no drill is due for it.
+    if (rotatedAway(r, b.run)) continue;
     const p = planned.plan.params as { targets: Array<string | { name: string }>; scheme: string; threshold: number; holders: Array<{ name: string }> };
     const last = drilled.get(b.run) ?? null;
     const from = new Date(last ?? b.endedAt ?? b.startedAt);
@@ -90,4 +94,13 @@ export function backupStatuses(r: CeremonyRecord, now: Date): BackupStatus[] {
     });
   }
   return out;
+}
+
+function rotatedAway(r: CeremonyRecord, run: string): boolean {
+  try {
+    backupFacts(r, run);
+    return false;
+  } catch (e) {
+    return e instanceof CustosError && e.appError.code === 'BACKUP_ROTATED';
+  }
 }

@@ -48,6 +48,8 @@ export interface RunEffects {
   profile?: { practice: boolean };
   /** A backup's share set (its public record; never a share). */
   shareSet?: { id: string; scheme: string; threshold: number; shareCount: number; holders: Array<{ person: string; name: string }>; fingerprint: string; groups: string | null };
+  /** A Backup Key rotation: journal entries (of any run) with the old blobs' bytes left out (docs/FORMAT.md "Shredded blobs"). */
+  redact?: Array<{ run: string; seq: number; details: string }>;
 }
 
 export interface RecordInfo {

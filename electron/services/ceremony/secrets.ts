@@ -5,6 +5,8 @@
 export interface BackupSecret {
   /** The Backup Key (32 bytes), zeroised when the run commits, aborts or is voided. */
   bk: Buffer;
+  /** A re-share rotating the Backup Key: the old one, rebuilt from the old shares (`bk` is then the new one). */
+  oldBk?: Buffer;
   /** One entry per holder (person id), in the plan's order. SLIP-39 mnemonics or XOR component hex. */
   shares: Map<string, string>;
   /** Per-holder share bytes (decoded share values / components), zeroised with the rest. */
@@ -28,7 +30,8 @@ export class SecretStore {
   set(run: string, secret: BackupSecret): void {
     const old = this.runs.get(run);
     if (old && old !== secret) {
-      if (old.bk !== secret.bk) old.bk.fill(0);
+      if (old.bk !== secret.bk && old.bk !== secret.oldBk) old.bk.fill(0);
+      if (old.oldBk && old.oldBk !== secret.oldBk && old.oldBk !== secret.bk) old.oldBk.fill(0);
       for (const [k, b] of old.shareBytes) if (secret.shareBytes.get(k) !== b) b.fill(0);
     }
     this.runs.set(run, secret);
@@ -39,6 +42,7 @@ export class SecretStore {
     const s = this.runs.get(run);
     if (!s) return;
     s.bk.fill(0);
+    s.oldBk?.fill(0);
     for (const b of s.shareBytes.values()) b.fill(0);
     s.shares.clear();
     s.shareBytes.clear();

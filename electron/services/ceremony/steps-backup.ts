@@ -26,6 +26,7 @@ import type { ObjectRef } from '../../hsm/protocol';
 import { hsmKeyCheck } from '../hsm-kcv';
 import { keyCheckValues, secretCheckValue } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
+import { blobSha256 } from './journal-chain';
 import { withFingerprint } from './plan';
 import type { SealKdf } from '../../hsm/protocol';
 import type { SealedShare } from '../shares/sealed';
@@ -364,7 +365,7 @@ export async function runCommitBackup(ctx: StepContext, soPin: string | null): P
     } finally {
       await ctx.services.hsm.call('destroy', { ...t, ref: { idHex: bkId } }).catch(() => undefined);
     }
-    const blobs = targets.map((x, i) => ({ target: x.name, label: x.label, idHex: x.idHex, kind: x.kind, keyType: x.keyType, checkValue: x.checkValue, checkMethod: x.checkMethod, wrapWithTrusted: x.wrapWithTrusted === true, mechanism: 'aes-256-kwp-rfc5649', wrapped: Buffer.from(wrapped[i]!).toString('hex') }));
+    const blobs = targets.map((x, i) => ({ target: x.name, label: x.label, idHex: x.idHex, kind: x.kind, keyType: x.keyType, checkValue: x.checkValue, checkMethod: x.checkMethod, wrapWithTrusted: x.wrapWithTrusted === true, mechanism: 'aes-256-kwp-rfc5649', wrapped: Buffer.from(wrapped[i]!).toString('hex'), wrappedSha256: blobSha256(Buffer.from(wrapped[i]!).toString('hex')) }));
     const record = sec.facts.record as string | undefined;
     const shareSetFingerprint = createHash('sha256').update(record ?? JSON.stringify(split)).digest('hex');
     ctx.secrets.wipe(s.plan.run);

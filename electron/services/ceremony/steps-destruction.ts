@@ -114,7 +114,7 @@ async function copiesOf(ctx: StepContext, x: { label: string; kind: 'secret' | '
   for (const r of ctx.record.runs()) {
     if (r.type !== 'backup' || r.status !== 'completed') continue;
     try {
-      for (const b of backupFacts(ctx.record, r.run).blobs) if (b.checkValue && x.values.includes(b.checkValue)) found.push(`backup ${r.run.slice(0, 8)} of ${r.startedAt.slice(0, 10)} (“${b.label}”, wrapped under its Backup Key; the shares rebuild it)`);
+      for (const b of backupFacts(ctx.record, r.run, { allowRotated: true }).blobs) if (b.checkValue && x.values.includes(b.checkValue)) found.push(`backup ${r.run.slice(0, 8)} of ${r.startedAt.slice(0, 10)} (“${b.label}”, wrapped under its Backup Key; the shares rebuild it)`);
     } catch {
       // A backup whose blobs cannot be read is no copy Custos can count on.
     }

@@ -20,6 +20,7 @@ import { keyCheckValues } from '../kcv';
 import { append, requireNotInterrupted, requireRunnable, requireRunning } from './engine';
 import { backupFacts, type BackupFacts, type SealedTo } from './plan';
 import { complete, journaled } from './steps-common';
+import { newBackupKey } from './steps-reshare';
 import { stepActor, type StepContext } from './step-context';
 
 export interface RestorePlan {
@@ -63,6 +64,8 @@ export async function runCheckRestore(ctx: StepContext): Promise<void> {
   const actor = stepActor(ctx, 'administrator');
   const p = params(ctx.run.state);
   const d = destination(ctx);
+  // A backup whose Backup Key was rotated since this was planned restores nothing (BACKUP_ROTATED).
+  backupFacts(ctx.record, p.backup.run);
   const checks: string[] = [`backup ${p.backup.run}: ${p.backup.scheme === 'xor' ? `${p.holders.length} XOR components` : `SLIP-39, any ${p.backup.threshold} shares`}`];
   for (const t of p.targets) {
     if (!/^[0-9a-f]+$/.test(t.wrapped) || t.wrapped.length < 48) fail('WRAPPED_KEY_INVALID', `The backup’s blob for “${t.label}” is not a wrapped key.`, 'Check the record (custos archive verify).');
@@ -188,8 +191,10 @@ export async function runRebuild(ctx: StepContext): Promise<void> {
     ctx.secrets.wipe(s.plan.run);
     fail('CHECK_VALUE_MISMATCH', `The rebuilt Backup Key has check value ${kcv}, not ${p.backup.backupKeyCheck} as recorded at the backup: the shares are not of this backup, or one was copied wrongly.`, 'Resume the ceremony and enter the shares again; check each sheet against its fingerprint.');
   }
-  ctx.secrets.set(s.plan.run, { ...sec, bk });
-  await complete(ctx, actor, { checkValue: kcv, matches: true });
+  // A re-share rotating the Backup Key: the new one is drawn now, and is what the split divides.
+  const rotation = s.plan.definition.type === 'reshare' && (s.plan.params as { rotateBackupKey?: boolean }).rotateBackupKey === true ? await newBackupKey(ctx) : null;
+  ctx.secrets.set(s.plan.run, rotation ? { ...sec, bk: rotation.bk, oldBk: bk } : { ...sec, bk });
+  await complete(ctx, actor, { checkValue: kcv, matches: true, ...(rotation ? { newBackupKey: { bytes: 32, source: 'the token’s random number generator', checkValue: rotation.checkValue } } : {}) });
 }
 
 /** The Backup Key into the HSM (a session object), each key unwrapped and its check value compared. */

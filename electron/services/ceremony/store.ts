@@ -191,6 +191,7 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
       ...(effects?.policy ? { policy: canonicalJson(effects.policy) } : {}),
       ...(effects?.bundle ? { bundle: effects.bundle } : {}),
       ...(effects?.shareSet ? { shareSet: effects.shareSet } : {}),
+      ...(effects?.redact?.length ? { redact: effects.redact } : {}),
     };
   }
 
@@ -238,6 +239,15 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
       ...(effects?.profile ? { profile: effects.profile } : {}),
       osUser: this.osUser,
     });
+    if (effects?.redact?.length) {
+      // secure_delete zeroed the freed bytes in the database pages; the old page images stay in
+      // the WAL until a checkpoint copies the new pages back and truncates it (as after a shred).
+      try {
+        this.a.internals.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        /* a reader holds an old snapshot; the next checkpoint does it */
+      }
+    }
     return entries;
   }
 

@@ -21,6 +21,7 @@ export function ReshareForm({ def, prefill }: { def: DefinitionView; prefill?: P
   const [scheme, setScheme] = useState<'slip39' | 'xor'>('slip39');
   const [threshold, setThreshold] = useState(String(record?.policy.minimumShareThreshold ?? 2));
   const [holders, setHolders] = useState<string[]>([]);
+  const [rotate, setRotate] = useState(false);
   const [cast, setCast] = useCast();
   const { busy, error, run } = useAction();
 
@@ -59,7 +60,7 @@ export function ReshareForm({ def, prefill }: { def: DefinitionView; prefill?: P
       useCeremony.getState().plan({
         ...session,
         definition: def.id,
-        params: { backup: backup.run, from, scheme, threshold: scheme === 'xor' ? holders.length : t, holders },
+        params: { backup: backup.run, from, scheme, threshold: scheme === 'xor' ? holders.length : t, holders, rotateBackupKey: rotate },
         participants: participantsOf(withHolders),
       }),
     );
@@ -69,10 +70,24 @@ export function ReshareForm({ def, prefill }: { def: DefinitionView; prefill?: P
     <form className="plan-form" onSubmit={submit} aria-label="Plan the re-share">
       <WorkstationNotice ws={ws} toDo="plan and run a ceremony" />
       <p className="plan-sentence">
-        A re-share gives a backup new holders or a new threshold. The keys wrapped under its Backup Key do not change, and nothing is written to the HSM.{' '}
-        <strong>The old shares stay valid</strong>: enough of them still rebuild the same Backup Key. Each old holder in the room destroys their sheet and attests it at the end;
-        to make old shares useless, rotate the Backup Key by running a new backup of the same keys.
+        A re-share gives a backup new holders or a new threshold.{' '}
+        {rotate ? (
+          <>
+            <strong>The Backup Key is rotated</strong>: the new holders receive shares of a new Backup Key, the keys are re-wrapped under it in the HSM (each check value compared first), and
+            Custos refuses the old backup from then on. The old wrapped blobs are not shredded yet: they stay in this workstation’s archive file and in the bundles the check step lists,
+            so every old holder destroys their sheet and attests it at the end.
+          </>
+        ) : (
+          <>
+            The keys wrapped under its Backup Key do not change, and nothing is written to the HSM. <strong>The old shares stay valid</strong>: enough of them still rebuild the same
+            Backup Key. Each old holder in the room destroys their sheet and attests it at the end; to make old shares useless, rotate the Backup Key (below).
+          </>
+        )}
       </p>
+      <label className="check-line">
+        <input type="checkbox" checked={rotate} onChange={(e) => setRotate(e.target.checked)} data-testid="reshare-rotate" /> Rotate the Backup Key (a new one for the new set; the
+        keys re-wrapped under it; the old shares and the old backup restore nothing in Custos any more)
+      </label>
       <fieldset className="choices" data-testid="backup-choices">
         <legend>Which backup’s shares</legend>
         {backups.length === 0 ? <p>This workstation has no completed backup yet: run a split-knowledge backup first.</p> : null}

@@ -57,7 +57,10 @@ export function AttestPanel({ view, actor, step, workstationUri }: PanelProps) {
         {unvouched.length ? (
           <p className="notice notice-warn">
             {attested.length ? `${namesList(attested.map((h) => h.name))} attested. ` : ''}
-            If you go on now, the record names {namesList(unvouched)} as not attested: {unvouched.length === 1 ? 'that old share' : 'those old shares'} can still rebuild the Backup Key with others of the old set, until the Backup Key is rotated by a new backup.
+            If you go on now, the record names {namesList(unvouched)} as not attested: {unvouched.length === 1 ? 'that old share' : 'those old shares'}{' '}
+            {view.params.rotateBackupKey === true
+              ? 'can still rebuild, with others of the old set, the old Backup Key — which Custos no longer uses, but which opens a copy of an old wrapped blob in a bundle exported earlier.'
+              : 'can still rebuild the Backup Key with others of the old set, until the Backup Key is rotated (a re-share that rotates it).'}
           </p>
         ) : null}
       </OneButton>

@@ -53,7 +53,11 @@ export function RunSubject({ view }: { view: RunView }) {
             </div>
             <div className="tech-row">
               <dt>Old shares</dt>
-              <dd>Stay valid until the Backup Key is rotated by a new backup of these keys: each old holder destroys their sheet and attests it at the end.</dd>
+              <dd>
+                {r.reshare.rotate
+                  ? 'Useless to Custos once the new set is recorded: the Backup Key is rotated, the keys re-wrapped under the new one, the old wrapped blobs shredded from the archive file. Bundles exported earlier still hold them: each old holder destroys their sheet and attests it at the end.'
+                  : 'Stay valid until the Backup Key is rotated (a re-share that rotates it): each old holder destroys their sheet and attests it at the end.'}
+              </dd>
             </div>
           </>
         ) : (

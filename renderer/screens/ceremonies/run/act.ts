@@ -135,7 +135,7 @@ export function runWords(kind: StepKind, n: number): { what: string; button: str
     print: { what: 'print the ceremony record for signatures', button: 'The record is printed' },
     'rebuild-backup-key': { what: 'rebuild the Backup Key from the shares entered and compare its check value with the backup’s', button: 'Rebuild the Backup Key now' },
     'form-key': { what: 'form the key inside the HSM from the components and compare its check value', button: 'Form the key now' },
-    'commit-reshare': { what: 'record the new share set for the same Backup Key (the wrapped keys do not change)', button: 'Record the new share set now' },
+    'commit-reshare': { what: 'record the new share set (when the Backup Key is rotated, the keys are first re-wrapped under the new one in the HSM, each check value compared)', button: 'Record the new share set now' },
     retrieve: { what: 'retrieve the archived key and compare its check value', button: 'Retrieve the key now' },
     'restrict-old': { what: 'turn off encrypt, sign and wrap on the old version’s object (it keeps decrypting and verifying)', button: 'Stop the old version protecting now' },
     'rotate-workstation-key': { what: 'make the new audit key in the HSM and hand over to it: the old key signs the handover, the new key signs it too', button: 'Rotate the audit key now' },

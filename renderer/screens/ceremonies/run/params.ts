@@ -16,7 +16,7 @@ export interface RestoreView {
   /** The token restored into, when it is not the workstation token (a restore only). */
   destination: string | null;
   /** A re-share: the new set, for the new holders (the keys wrapped under the Backup Key stay as they are). */
-  reshare: { scheme: string; threshold: number; holders: string[] } | null;
+  reshare: { scheme: string; threshold: number; holders: string[]; rotate: boolean } | null;
   /** A share audit: each holder checks their own share; nothing is rebuilt. */
   audit: boolean;
 }
@@ -52,7 +52,7 @@ export function restoreView(view: RunView): RestoreView | null {
     holders: list(view.type === 'reshare' ? p.from : p.holders).map((h) => ({ person: text(obj(h).person), name: text(obj(h).name), index: num(obj(h).index) })),
     destination: p.destination ? text(obj(obj(p.destination).token).label) || null : null,
     audit: view.type === 'share-audit',
-    reshare: view.type === 'reshare' ? { scheme: text(p.scheme, 'slip39'), threshold: num(p.threshold), holders: list(p.holders).map((h) => text(obj(h).name)) } : null,
+    reshare: view.type === 'reshare' ? { scheme: text(p.scheme, 'slip39'), threshold: num(p.threshold), holders: list(p.holders).map((h) => text(obj(h).name)), rotate: p.rotateBackupKey === true } : null,
   };
 }
 
