@@ -51,6 +51,10 @@ export interface Migration {
   up(db: Db): void;
 }
 
+/** The MACed tables of schema 4 (schema 5 adds mac_keys, MACed too). */
+const MACED_TABLES = ['workstation', 'keys', 'key_versions', 'custodians', 'share_sets', 'ceremonies', 'ceremony_journal', 'approvals', 'trusted_workstations', 'credentials', 'ceremony_definitions', 'policies', 'evidence_bundles', 'record_profile', 'archive_keks', 'audit_keys'];
+const APPEND_ONLY_MACED = ['ceremony_journal', 'approvals', 'credentials', 'ceremony_definitions', 'policies', 'evidence_bundles', 'record_profile'];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -293,6 +297,34 @@ export const MIGRATIONS: readonly Migration[] = [
         ${noDelete('audit_keys')}
         -- Verification finds the handovers without reading the whole log.
         CREATE INDEX audit_handovers ON audit_entries (seq) WHERE action = 'archive.audit.handover';
+      `);
+    },
+  },
+  {
+    version: 5,
+    description: 'MAC key rotation: the MAC key under which each row is MACed, and the MAC keys other than the identity row\'s',
+    up(db) {
+      // Every MACed table gets mac_key: NULL while the row is MACed under the identity row's MAC
+      // key, else the check value of the key that MACed it (mac_keys: the incoming one during a
+      // rotation). Not covered by the MAC: a wrong value only names a key the row fails under.
+      for (const t of MACED_TABLES) db.exec(`ALTER TABLE ${t} ADD COLUMN mac_key TEXT`);
+      // Append-only tables stay so for every column but the MAC and mac_key, which a rotation rewrites.
+      for (const t of APPEND_ONLY_MACED) {
+        const cols = (db.prepare(`SELECT name FROM pragma_table_info('${t}')`).pluck().all() as string[]).filter((c) => c !== 'mac' && c !== 'mac_key');
+        db.exec(`DROP TRIGGER ${t}_append_only_update;
+          CREATE TRIGGER ${t}_append_only_update BEFORE UPDATE OF ${cols.join(', ')} ON ${t}
+            BEGIN SELECT RAISE(ABORT, 'custos: ${t} is append-only'); END;`);
+      }
+      db.exec(`
+        -- The identity row names the MAC key that MACs new rows. A rotation adds the new key here
+        -- as 'incoming' before any row is MACed under it; at the end the identity row moves to it
+        -- and the old key stays here as 'retired' (kept in the HSM, no row left under it).
+        CREATE TABLE mac_keys (
+          mac_check TEXT PRIMARY KEY, mac_label TEXT NOT NULL, mac_id TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('incoming', 'current', 'retired')),
+          created_at TEXT NOT NULL, ceremony_id TEXT, updated_at TEXT NOT NULL, mac BLOB NOT NULL, mac_key TEXT
+        ) STRICT;
+        ${noDelete('mac_keys')}
       `);
     },
   },
