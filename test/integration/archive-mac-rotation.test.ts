@@ -70,7 +70,7 @@ describe('rotating the Archive MAC key', () => {
     const v = await a.verify({ withHsm: true });
     expect(v.problems).toEqual([]);
     expect(v.rows).toBeGreaterThan(st.rows);
-    // New rows are MACed under the new key (mac_key NULL: the identity row's), after a reopen too.
+    // New rows are MACed under the new key (and name it), after a reopen too.
     await a.saveCustodian({ name: 'Bob', roles: ['custodian'] }, 'alice');
     a.close();
     a = ArchiveService.open(f.file('archive.custos'), { hsm: f.binding, anchors: f.anchors });

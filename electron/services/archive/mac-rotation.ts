@@ -6,8 +6,8 @@
 //             trusted wrapping key: the backup ceremony's), its check value computed there, and it
 //             is committed to mac_keys as 'incoming' before any row is MACed under it. A key left
 //             by a begin killed before its commit never MACed anything recorded, and is destroyed.
-//   remac     batches of rows still under the old key (mac_key NULL, or the identity row's check),
-//             table by table in rowid order: each row's stored MAC is first recomputed under the
+//   remac     batches of rows not yet under the new key (mac_key, schema 5: the check value of
+//             the key a row's MAC is under), table by table in rowid order: each row's stored MAC is first recomputed under the
 //             OLD key in the HSM and compared — a row that fails stops the rotation with
 //             ARCHIVE_TAMPERED naming it, and nothing of its batch is written —; then one
 //             transaction sets each row's new MAC (under the new key) and mac_key (the new key's
@@ -103,8 +103,8 @@ function incomingRow(ctx: ArchiveContext): MacKeyRow | null {
   return macKeyRows(ctx).find((r) => r.state === 'incoming') ?? null;
 }
 
-/** Rows of `spec` under the identity row's key (`check`): mac_key NULL or naming it. */
-const UNDER = '(mac_key IS NULL OR mac_key = ?)';
+/** Rows not yet under the incoming key (`?`): the rotation's work, and what the finish requires to be none. */
+const NOT_MOVED = 'mac_key IS NOT ?';
 
 export function macRotationState(ctx: ArchiveContext): MacRotationState {
   const ws = storedWs(ctx);
@@ -114,7 +114,7 @@ export function macRotationState(ctx: ArchiveContext): MacRotationState {
   guarded(ctx, () => {
     for (const s of movable(ctx)) {
       rows += ctx.db.prepare(`SELECT count(*) FROM ${s.table}`).pluck().get() as number;
-      if (inc) remaining += ctx.db.prepare(`SELECT count(*) FROM ${s.table} WHERE ${UNDER}`).pluck().get(ws.mac_check) as number;
+      if (inc) remaining += ctx.db.prepare(`SELECT count(*) FROM ${s.table} WHERE ${NOT_MOVED}`).pluck().get(inc.mac_check) as number;
     }
   });
   return {
@@ -126,13 +126,15 @@ export function macRotationState(ctx: ArchiveContext): MacRotationState {
 }
 
 /**
- * HMAC-SHA256 under the MAC key a row names by its mac_key: the identity row's (NULL, or its check
- * value), or one recorded in mac_keys (the incoming key during a rotation, a retired one). Null
- * for a key this archive never recorded.
+ * HMAC-SHA256 under the MAC key a row names by its mac_key: the identity row's, or one recorded in
+ * mac_keys (the incoming key during a rotation, a retired one). Undefined (a schema-4 file read
+ * as it is, without the column) is the identity row's. Null for a key this archive never
+ * recorded, and for a row naming none (mac_key NULL: never written by Custos).
  */
 export function macWithKey(ctx: ArchiveContext, macKey: string | null | undefined): ((inputs: Uint8Array[]) => Promise<Uint8Array[]>) | null {
+  if (macKey === null) return null;
   const ws = storedWs(ctx);
-  if (macKey === null || macKey === undefined || macKey === ws.mac_check) {
+  if (macKey === undefined || macKey === ws.mac_check) {
     // The identity row as stored now (another program may have finished a rotation since this one opened).
     if (ws.mac_check === ctx.ws.mac_check && ctx.crypto) return (x) => ctx.crypto!.mac(x);
     const b = ctx.binding ?? needsHsm();
@@ -195,7 +197,7 @@ export async function remacRows(ctx: ArchiveContext, opts: RemacOptions): Promis
   const ws = storedWs(ctx);
   if (ws.mac_check !== ctx.ws.mac_check) throw archiveError('ARCHIVE_CONFLICT', 'The MAC key of this archive was rotated by another process since it was opened here.', 'Open the archive again and repeat the step.');
   const oldMac = (x: Uint8Array[]) => ctx.crypto!.mac(x);
-  const newMac = macWithKey(ctx, inc.mac_check)!;
+  const newMac = { check: inc.mac_check, mac: macWithKey(ctx, inc.mac_check)! };
   const maxSize = Math.max(1, Math.min(opts.batchSize ?? MAC_BATCH, 4096));
   let size = maxSize;
   const st = macRotationState(ctx);
@@ -206,14 +208,15 @@ export async function remacRows(ctx: ArchiveContext, opts: RemacOptions): Promis
   const every = killEvery();
   const killAt = every ? (Math.floor((startDone + size) / every.n + 1)) * every.n : Infinity;
   for (const spec of movable(ctx)) {
-    const next = ctx.db.prepare(`SELECT rowid AS _rid, * FROM ${spec.table} WHERE rowid > ? AND ${UNDER} ORDER BY rowid LIMIT ?`);
+    const next = ctx.db.prepare(`SELECT rowid AS _rid, * FROM ${spec.table} WHERE rowid > ? AND ${NOT_MOVED} ORDER BY rowid LIMIT ?`);
     let cursor = 0;
     for (;;) {
       if (opts.signal?.aborted) return { remaced: thisRun, cancelled: true };
-      const read = guarded(ctx, () => next.all(cursor, ws.mac_check, size) as Array<Record<string, unknown> & { _rid: number; mac: Buffer }>);
+      const read = guarded(ctx, () => next.all(cursor, inc.mac_check, size) as Array<Record<string, unknown> & { _rid: number; mac: Buffer; mac_key: string | null }>);
       if (read.length === 0) break;
       cursor = read[read.length - 1]!._rid;
       const inputs = read.map((r) => {
+        if (r.mac_key !== ws.mac_check) throw tampered(spec, r, `it names ${r.mac_key === null ? 'no MAC key' : `a MAC key that is neither the old nor the new one (${r.mac_key})`}`);
         try {
           return store.macInput(spec, r);
         } catch (e) {
@@ -231,7 +234,7 @@ export async function remacRows(ctx: ArchiveContext, opts: RemacOptions): Promis
       await store.commit(() => ({
         rows: read.map((r): RowWrite => {
           const { _rid, mac, mac_key: _k, ...row } = r;
-          return { spec, op: 'remac', row, rowid: _rid, expectMac: mac, macKey: inc.mac_check };
+          return { spec, op: 'remac', row, rowid: _rid, expectMac: mac };
         }),
         // One entry per row, recording its new MAC: verify's audit binding holds through the rotation.
         audit: read.map((r, i): AuditDraft => ({ actor: opts.actor, action: 'archive.mac.remac', row: i, ...(spec === RECORDS.version ? { keyId: r.key_id as string } : {}), details: { from: ws.mac_check, to: inc.mac_check, verified: 'old MAC recomputed under the old key' } })),
@@ -286,9 +289,9 @@ export async function finishMacRotation(ctx: ArchiveContext, opts: { actor: stri
           { actor: opts.actor, action: 'archive.mac-key.retired', row: 2, details: { check: ws.mac_check } },
         ],
         guard: () => {
-          for (const s of specs) if (ctx.db.prepare(`SELECT 1 FROM ${s.table} WHERE ${UNDER} LIMIT 1`).get(ws.mac_check)) throw new RowsLeft();
+          for (const s of specs) if (ctx.db.prepare(`SELECT 1 FROM ${s.table} WHERE ${NOT_MOVED} LIMIT 1`).get(inc.mac_check)) throw new RowsLeft();
         },
-        macWith: macWithKey(ctx, inc.mac_check)!,
+        macWith: { check: inc.mac_check, mac: macWithKey(ctx, inc.mac_check)! },
       };
     });
   } catch (e) {

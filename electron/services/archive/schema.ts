@@ -304,9 +304,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     description: 'MAC key rotation: the MAC key under which each row is MACed, and the MAC keys other than the identity row\'s',
     up(db) {
-      // Every MACed table gets mac_key: NULL while the row is MACed under the identity row's MAC
-      // key, else the check value of the key that MACed it (mac_keys: the incoming one during a
-      // rotation). Not covered by the MAC: a wrong value only names a key the row fails under.
+      // Every MACed table gets mac_key: the check value of the MAC key its MAC is under (the
+      // identity row's, or during a rotation the incoming one in mac_keys). Not covered by the MAC:
+      // a changed value names another key (or none), under which the row fails. Filled below.
       for (const t of MACED_TABLES) db.exec(`ALTER TABLE ${t} ADD COLUMN mac_key TEXT`);
       // Append-only tables stay so for every column but the MAC and mac_key, which a rotation rewrites.
       for (const t of APPEND_ONLY_MACED) {
@@ -326,6 +326,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ) STRICT;
         ${noDelete('mac_keys')}
       `);
+      // Every row of a schema-4 archive is under the identity row's MAC key (the only one it had).
+      for (const t of MACED_TABLES) db.exec(`UPDATE ${t} SET mac_key = (SELECT mac_check FROM workstation)`);
     },
   },
 ];

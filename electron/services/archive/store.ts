@@ -48,8 +48,6 @@ export interface RowWrite {
    * key is still compared.
    */
   rowid?: number;
-  /** For 'remac': the check value of the MAC key the new MAC is under (the row's mac_key). */
-  macKey?: string;
 }
 
 export interface AuditDraft extends EntryDraft {
@@ -62,8 +60,8 @@ export interface Mutation {
   audit: AuditDraft[];
   /** Runs inside the write transaction before anything is written; throw to abort. */
   guard?: () => void;
-  /** MACs the rows under another MAC key than the store's (MAC key rotation: the incoming key). */
-  macWith?: (inputs: Uint8Array[]) => Promise<Uint8Array[]>;
+  /** MACs the rows under another MAC key than the store's (MAC key rotation: the incoming key), whose check value goes into mac_key. */
+  macWith?: { check: string; mac: (inputs: Uint8Array[]) => Promise<Uint8Array[]> };
 }
 
 export interface Committed {
@@ -151,7 +149,7 @@ export class ArchiveStore {
       const set = cols.filter((c) => !spec.key.includes(c));
       const where = spec.key.map((k) => `${k} = @${k}`).join(' AND ');
       s = {
-        insert: this.db.prepare(`INSERT INTO ${spec.table} (${cols.join(', ')}, mac) VALUES (${cols.map((c) => `@${c}`).join(', ')}, @mac)`),
+        insert: this.db.prepare(`INSERT INTO ${spec.table} (${cols.join(', ')}, mac${this.hasMacKey(spec) ? ', mac_key' : ''}) VALUES (${cols.map((c) => `@${c}`).join(', ')}, @mac${this.hasMacKey(spec) ? ', @mac_key' : ''})`),
         update: this.db.prepare(`UPDATE ${spec.table} SET ${set.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac${this.macKeyCol(spec)} WHERE ${where} AND mac = @expect_mac`),
       };
       this.statements.set(spec.type, s);
@@ -181,11 +179,18 @@ export class ArchiveStore {
     return s;
   }
 
-  /** Schema 5: a row written here is MACed under the identity row's MAC key (mac_key NULL). */
-  private macKeyCol(spec: RecordSpec): string {
-    const has = this.db.prepare(`SELECT 1 FROM pragma_table_info('${spec.table}') WHERE name = 'mac_key'`).get();
-    return has ? ', mac_key = NULL' : '';
+  /** Schema 5: a row records the check value of the MAC key its MAC is under (mac_key). */
+  private hasMacKey(spec: RecordSpec): boolean {
+    let has = this.macKeyCols.get(spec.table);
+    if (has === undefined) this.macKeyCols.set(spec.table, (has = !!this.db.prepare(`SELECT 1 FROM pragma_table_info('${spec.table}') WHERE name = 'mac_key'`).get()));
+    return has;
   }
+
+  private macKeyCol(spec: RecordSpec): string {
+    return this.hasMacKey(spec) ? ', mac_key = @mac_key' : '';
+  }
+
+  private readonly macKeyCols = new Map<string, boolean>();
 
   /** The MAC key this store MACs under (the identity row's when it was opened); undefined before init. */
   private readonly macCheck: string | undefined;
@@ -213,7 +218,9 @@ export class ArchiveStore {
         throw archiveError('ARCHIVE_CONFLICT', `The ${which} key of ${this.path} was rotated by another process since it was opened here; nothing was written.`, 'Open the archive again (restart the app or run the command again) and repeat the step.', { path: this.path });
       }
       const inputs = m.rows.map((r) => this.macInput(r.spec, r.row));
-      const macs = m.rows.length ? await (m.macWith ?? ((x: Uint8Array[]) => this.crypto.mac(x)))(inputs) : [];
+      const macs = m.rows.length ? await (m.macWith ? m.macWith.mac(inputs) : this.crypto.mac(inputs)) : [];
+      // At init the store has no identity row yet: the one being inserted names the MAC key.
+      const mac_key = m.macWith?.check ?? this.macCheck ?? (m.rows.find((r) => r.spec === RECORDS.workstation)?.row.mac_check as string | undefined) ?? null;
       const head = this.audit.head();
       const drafts: EntryDraft[] = m.audit.map((d) => {
         if (d.row === undefined) return d;
@@ -236,17 +243,17 @@ export class ArchiveStore {
             m.rows.forEach((w, i) => {
               const s = this.stmts(w.spec);
               if (w.op === 'insert') {
-                s.insert.run(bindable({ ...w.row, mac: macs[i]! }));
+                s.insert.run(bindable({ ...w.row, mac: macs[i]!, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }));
               } else if (w.op === 'remac') {
-                const r = this.remac(w.spec).run({ rowid: w.rowid, mac: Buffer.from(macs[i]!), mac_key: w.macKey ?? null, expect_mac: Buffer.from(w.expectMac!) });
+                const r = this.remac(w.spec).run({ rowid: w.rowid, mac: Buffer.from(macs[i]!), mac_key, expect_mac: Buffer.from(w.expectMac!) });
                 if (r.changes !== 1) throw new Replan();
               } else {
                 if (!w.expectMac) throw new Error('an update needs the MAC it was planned from');
                 const expect_mac = Buffer.from(w.expectMac);
                 const mac = macs[i]!;
                 const r = w.columns
-                  ? this.narrowUpdate(w.spec, w.columns, w.rowid !== undefined).run(bindable({ ...Object.fromEntries([...w.spec.key, ...w.columns].map((c) => [c, w.row[c]])), ...(w.rowid !== undefined ? { rowid: w.rowid } : {}), mac, expect_mac }))
-                  : s.update.run(bindable({ ...w.row, mac, expect_mac }));
+                  ? this.narrowUpdate(w.spec, w.columns, w.rowid !== undefined).run(bindable({ ...Object.fromEntries([...w.spec.key, ...w.columns].map((c) => [c, w.row[c]])), ...(w.rowid !== undefined ? { rowid: w.rowid } : {}), mac, expect_mac, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }))
+                  : s.update.run(bindable({ ...w.row, mac, expect_mac, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }));
                 if (r.changes !== 1) throw new Replan();
               }
             });

@@ -162,6 +162,7 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
   const { db, archiveId } = ctx;
   const problems: VerifyProblem[] = [];
   const w = new CanonicalWriter();
+  const retired = new Set(macKeyRows(ctx).filter((k) => k.state === 'retired').map((k) => k.mac_check));
   let rows = 0;
   for (const spec of Object.values(RECORDS)) {
     // A schema-1 archive opened read-only has not been migrated: its schema-2 tables are not there yet.
@@ -178,7 +179,8 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
         for (const r of page) {
           try {
             const input = rowMacInput(w, spec, archiveId, r).slice();
-            const k = typeof r.mac_key === 'string' && r.mac_key !== ctx.ws.mac_check ? r.mac_key : null;
+            // undefined: a schema-4 file read as it is (no column), all under the identity row's key.
+            const k = r.mac_key === undefined || r.mac_key === ctx.ws.mac_check ? '' : typeof r.mac_key === 'string' ? r.mac_key : null;
             const g = groups.get(k) ?? { inputs: [], checked: [] };
             groups.set(k, g);
             g.inputs.push(input);
@@ -189,9 +191,14 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
           }
         }
         for (const [k, { inputs, checked }] of groups) {
-        const fn = k === null ? (x: Uint8Array[]) => crypto.mac(x) : macWithKey(ctx, k);
+        // A row under a retired key: every row moved before the key was retired, so it was put back.
+        if (k && retired.has(k)) {
+          for (const r of checked) problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} is under the retired MAC key ${k}: it was put back from before the rotation.` });
+          continue;
+        }
+        const fn = k === '' ? (x: Uint8Array[]) => crypto.mac(x) : macWithKey(ctx, k);
         if (!fn) {
-          for (const r of checked) problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} names a MAC key the archive does not know (check value ${k}): it was altered.` });
+          for (const r of checked) problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: k === null ? `Row ${rowId(spec, r)} of ${spec.table} names no MAC key: it was not written by Custos.` : `Row ${rowId(spec, r)} of ${spec.table} names a MAC key the archive does not know (check value ${k}): it was altered.` });
           continue;
         }
         const macs = await fn(inputs);
