@@ -153,6 +153,23 @@ describe('rotating the Archive MAC key', () => {
     } finally {
       t.close();
     }
+    // A row that names no MAC key (mac_key set to NULL) is found by verify and stops the rotation too.
+    const copy2 = f.file('no-mac-key.custos');
+    copyFileSync(f.file('archive.custos'), copy2);
+    const d2 = new Database(copy2);
+    const vid = d2.prepare('SELECT id FROM key_versions ORDER BY rowid LIMIT 1').pluck().get() as string;
+    d2.prepare('UPDATE key_versions SET mac_key = NULL WHERE id = ?').run(vid);
+    d2.close();
+    const t2 = ArchiveService.open(copy2, { hsm: f.binding });
+    try {
+      expect((await t2.verify({ withHsm: true })).problems.map((p) => p.message)).toContain(`Row ${vid} of key_versions names no MAC key: it was not written by Custos.`);
+      const e2 = await failure(t2.rotateMacKey({ actor: 'eve' }));
+      expect(e2.code).toBe('ARCHIVE_TAMPERED');
+      expect(e2.message).toContain(`Row ${vid} of key_versions`);
+      expect(e2.message).toMatch(/names no MAC key/);
+    } finally {
+      t2.close();
+    }
   });
 });
 
