@@ -18,6 +18,8 @@ import { TokensPage } from './pages/tokens-page';
 // the screens: the plan form showing the audit key's fingerprint to confirm, the roll call, two
 // card approvals, the handover, the witness's tick showing the old and the new key, the sign-off
 // and the evidence verdict. The set-up's bundle, signed by the old key, still verifies afterwards.
+// Then the MAC key, from the same form with the key chosen: its check value confirmed, progress
+// (with the stop button) while 16,000 rows are re-MACed, the old and new keys shown to the witness.
 
 const SHOTS = join(ROOT, 'test-results/e2e');
 const WORKSTATION = 'Workstation HSM';
@@ -201,6 +203,9 @@ describe('audit key rotation, in the preview shell', () => {
     await door.write(door.existing(), session, (a) => a.add(Array.from({ length: 8000 }, (_, i) => ({ hsm: { idHex: 'f111f111', kind: 'secret' as const }, key: { label: `fill-${i}`, purpose: 'data-encryption' as const } })), 'Otto Operator (Operator)'));
     const old = (await door.read(door.existing(), (a) => a.info())).keys.mac.check;
     await c.nav.click();
+    // The screen still shows the audit key rotation just finished: back to the list of ceremonies.
+    const back = app.page.getByRole('button', { name: '← All ceremonies' });
+    if (await back.isVisible()) await c.backToList();
     await c.start('Audit key rotation').click();
     await app.page.getByRole('radio', { name: /The MAC key/ }).check();
     const form = app.page.getByRole('form', { name: 'Plan the MAC key rotation' });
