@@ -233,10 +233,10 @@ describe('audit key rotation, in the preview shell', () => {
     await c.atStep('Read the ceremony fingerprint aloud');
     await c.confirmFingerprint();
     await c.current.getByRole('button', { name: 'Record the fingerprint as confirmed' }).click();
-    await c.atStep('Rotate the audit key');
+    await c.atStep('Rotate the MAC key');
     for (const name of ['Ann Archer', 'Ben Baker']) {
       await c.turnOf(name);
-      await c.withCard(name, null, person(name).pin, `Approve “Rotate the audit key” as ${name}`);
+      await c.withCard(name, null, person(name).pin, `Approve “Rotate the MAC key” as ${name}`);
     }
     await c.turnOf('Otto Operator');
     await c.current.getByRole('button', { name: 'Rotate the MAC key now' }).click();
