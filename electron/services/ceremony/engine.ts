@@ -65,7 +65,7 @@ export function loadRun(record: CeremonyRecord, run: string): LoadedRun {
 /** A workstation key rotation of the MAC key: its rotate step says so (the built-in definition's words are the audit key's). */
 function macWording(steps: ResolvedStep[], stored: StoredRun): ResolvedStep[] {
   const e = stored.entries[0]?.event;
-  if (e?.type !== 'run.planned' || (e.plan.params as { key?: unknown }).key !== 'mac') return steps;
+  if (e?.type !== 'run.planned' || (e.plan.params as { key?: unknown } | undefined)?.key !== 'mac') return steps;
   const say = 'With the quorum’s approval, a new MAC key is made inside the HSM. Every row of the archive is checked under the old key and MACed again under the new one, in batches, with progress shown; it can be stopped and resumed. Then the handover is recorded and the old key retired (kept in the HSM, no row under it any more).';
   return steps.map((s) => (s.kind === 'rotate-workstation-key' && s.title === 'Rotate the audit key' ? { ...s, title: 'Rotate the MAC key', say } : s));
 }
