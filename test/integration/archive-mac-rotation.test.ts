@@ -195,7 +195,7 @@ describe(`a MAC key rotation of ${VERSIONS.toLocaleString('en')} versions killed
     s.close();
     child = join(g.fx.dir, 'mac-child.cjs');
     await build({ entryPoints: [join(__dirname, 'mac-rotation-child.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: child, external: ['better-sqlite3', 'pkcs11js', 'custos-p11batch'], logLevel: 'silent' });
-  }, 240_000);
+  }, 240_000 + VERSIONS * 20);
 
   afterAll(async () => {
     await g?.close();
@@ -257,5 +257,5 @@ describe(`a MAC key rotation of ${VERSIONS.toLocaleString('en')} versions killed
     } finally {
       s.close();
     }
-  }, 300_000);
+  }, 300_000 + VERSIONS * 20);
 });

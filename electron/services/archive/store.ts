@@ -220,7 +220,7 @@ export class ArchiveStore {
       const inputs = m.rows.map((r) => this.macInput(r.spec, r.row));
       const macs = m.rows.length ? await (m.macWith ? m.macWith.mac(inputs) : this.crypto.mac(inputs)) : [];
       // At init the store has no identity row yet: the one being inserted names the MAC key.
-      const mac_key = m.macWith?.check ?? this.macCheck ?? (m.rows.find((r) => r.spec === RECORDS.workstation)?.row.mac_check as string | undefined) ?? null;
+      const mac_key = m.macWith?.check ?? this.macCheck ?? (m.rows.find((r) => r.spec === RECORDS.workstation)?.row.mac_check as string | undefined) ?? current?.mac_check ?? null;
       const head = this.audit.head();
       const drafts: EntryDraft[] = m.audit.map((d) => {
         if (d.row === undefined) return d;
