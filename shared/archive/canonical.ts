@@ -224,6 +224,8 @@ export const RECORD_TYPES = [
   'kek',
   // Schema 4: every audit key the archive has had (audit key rotation, issue #10 part 4).
   'audit-key',
+  // Schema 6: the MAC keys other than the workstation row's (MAC key rotation, issue #10 part 4).
+  'mac-key',
 ] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
@@ -293,6 +295,9 @@ export const RECORDS: Readonly<Record<RecordType, RecordSpec>> = Object.freeze({
   ]),
   'audit-key': spec('audit-key', 'audit_keys', ['fingerprint'], [
     t('fingerprint'), t('label'), t('key_id'), b('spki'), t('state'), i('handover_seq'), t('created_at'), tn('ceremony_id'), t('updated_at'),
+  ]),
+  'mac-key': spec('mac-key', 'mac_keys', ['mac_check'], [
+    t('mac_check'), t('mac_label'), t('mac_id'), t('state'), t('created_at'), tn('ceremony_id'), t('updated_at'),
   ]),
 });
 

@@ -5,7 +5,7 @@ import type { Purpose } from './policy';
 
 export const ARCHIVE_FORMAT_ID = 'custos.archive';
 /** Schema version this code writes (PRAGMA user_version and meta.schema_version). */
-export const ARCHIVE_SCHEMA_VERSION = 5;
+export const ARCHIVE_SCHEMA_VERSION = 6;
 export const BUNDLE_FORMAT_ID = 'custos.archive-bundle';
 export const BUNDLE_FORMAT_VERSION = 1;
 export const AUDIT_EXPORT_FORMAT_ID = 'custos.audit-export';

@@ -239,13 +239,16 @@ export type KekRotationParams = z.infer<typeof kekRotationParamsSchema>;
 
 /**
  * Rotation of one of the workstation's own keys: which one, and the confirmation of the key being
- * replaced as the planner read it from `custos archive info` (the audit key's fingerprint). It must
- * match the archive when the plan is made and again at the check step.
+ * replaced as the planner read it from `custos archive info` (the audit key's fingerprint, or the
+ * MAC key's check value). It must match the archive when the plan is made and again at the check step.
  */
-export const workstationKeyRotationParamsSchema = z.strictObject({
-  key: z.enum(['audit']),
-  current: z.string().regex(/^[0-9a-f]{64}$/, 'Give the audit key’s fingerprint as `custos archive info` shows it (64 hex digits).'),
-});
+export const workstationKeyRotationParamsSchema = z.discriminatedUnion('key', [
+  z.strictObject({
+    key: z.literal('audit'),
+    current: z.string().regex(/^[0-9a-f]{64}$/, 'Give the audit key’s fingerprint as `custos archive info` shows it (64 hex digits).'),
+  }),
+  z.strictObject({ key: z.literal('mac'), current: z.string().regex(/^[0-9a-f]{10}$/, 'Give the MAC key’s check value as `custos archive info` shows it (10 hex digits).') }),
+]);
 export type WorkstationKeyRotationParams = z.infer<typeof workstationKeyRotationParamsSchema>;
 
 export const PARAM_SCHEMAS = {

@@ -18,6 +18,8 @@ import { TokensPage } from './pages/tokens-page';
 // the screens: the plan form showing the audit key's fingerprint to confirm, the roll call, two
 // card approvals, the handover, the witness's tick showing the old and the new key, the sign-off
 // and the evidence verdict. The set-up's bundle, signed by the old key, still verifies afterwards.
+// Then the MAC key, from the same form with the key chosen: its check value confirmed, progress
+// (with the stop button) while 16,000 rows are re-MACed, the old and new keys shown to the witness.
 
 const SHOTS = join(ROOT, 'test-results/e2e');
 const WORKSTATION = 'Workstation HSM';
@@ -192,6 +194,75 @@ describe('audit key rotation, in the preview shell', () => {
     expect((await retired.textContent())!.replace(/\s/g, '')).toContain(old.toUpperCase());
     await retired.scrollIntoViewIfNeeded();
     await view('54-audit-key-archive');
+  }, 300_000);
+
+  it('rotates the MAC key from the Ceremonies screen: the key chosen, its check value confirmed, two approvals, progress while rows are re-MACed, the old and new keys shown to the witness, signed off', async () => {
+    const door = app.services.archive;
+    // Enough rows (a key and a version each) for the rotation to take a few batches, so that its progress shows.
+    await app.services.hsm.call('generate', { path: SOFTHSM_MODULE, token: WORKSTATION, spec: { type: 'aes-256', label: 'mac-fill', idHex: 'f111f111', usages: ['encrypt'], extractable: true } });
+    await door.write(door.existing(), session, (a) => a.add(Array.from({ length: 8000 }, (_, i) => ({ hsm: { idHex: 'f111f111', kind: 'secret' as const }, key: { label: `fill-${i}`, purpose: 'data-encryption' as const } })), 'Otto Operator (Operator)'));
+    const old = (await door.read(door.existing(), (a) => a.info())).keys.mac.check;
+    await c.nav.click();
+    // The screen still shows the audit key rotation just finished: back to the list of ceremonies.
+    const back = app.page.getByRole('button', { name: '← All ceremonies' });
+    if (await back.isVisible()) await c.backToList();
+    await c.start('Audit key rotation').click();
+    await app.page.getByRole('radio', { name: /The MAC key/ }).check();
+    const form = app.page.getByRole('form', { name: 'Plan the MAC key rotation' });
+    await form.waitFor();
+    const key = app.page.getByTestId('mac-key-rotation-key');
+    await key.waitFor();
+    expect((await key.textContent())!.replace(/\s/g, '').toLowerCase()).toContain(old);
+    await form.getByRole('checkbox', { name: /read the MAC key’s check value aloud/ }).check();
+    await shot('55-mac-key-form');
+    await form.getByRole('button', { name: 'Plan the rotation' }).click();
+
+    await c.atStep('Roll call');
+    for (let i = 0; i < PEOPLE.length; i++) {
+      await c.current.getByRole('form', { name: /is present$/ }).waitFor();
+      const name = await c.actingNow();
+      await c.withCard(name, null, person(name).pin, `Prove ${name} is present`);
+      if (i < PEOPLE.length - 1) await c.banner.locator('.actor-who', { hasText: name }).waitFor({ state: 'detached' });
+    }
+    await c.turnOf('Ada Admin');
+    await c.doStep();
+    await c.atStep('Operator logs in to the workstation HSM');
+    await c.continueLoggedIn();
+    await c.atStep('Checks before any change');
+    await c.doStep();
+    await c.atStep('Read the ceremony fingerprint aloud');
+    await c.confirmFingerprint();
+    await c.current.getByRole('button', { name: 'Record the fingerprint as confirmed' }).click();
+    await c.atStep('Rotate the MAC key');
+    for (const name of ['Ann Archer', 'Ben Baker']) {
+      await c.turnOf(name);
+      await c.withCard(name, null, person(name).pin, `Approve “Rotate the MAC key” as ${name}`);
+    }
+    await c.turnOf('Otto Operator');
+    await c.current.getByRole('button', { name: 'Rotate the MAC key now' }).click();
+    // Progress while the rows are re-MACed, with the button that stops after the batch in flight.
+    const progress = app.page.locator('.progress[role="status"]');
+    await progress.getByText(/rows verified and re-MACed/).waitFor({ timeout: 60_000 });
+    await progress.getByRole('button', { name: 'Stop after this batch' }).waitFor();
+    await view('56-mac-key-progress');
+    await c.turnOf('Wes Witness');
+    const facts = app.page.getByTestId('step-facts');
+    await facts.getByText('New MAC key').waitFor({ timeout: 60_000 });
+    const after = await door.read(door.existing(), (a) => a.info());
+    expect(after.keys.mac.check).not.toBe(old);
+    const text = (await facts.textContent())!.replace(/\s/g, '').toLowerCase();
+    expect(text).toContain(old);
+    expect(text).toContain(after.keys.mac.check);
+    await view('57-mac-key-tick');
+    await c.tick();
+    await c.atStep('Sign-off');
+    await c.withCard('Wes Witness', null, person('Wes Witness').pin, 'Sign off as Wes Witness');
+    await c.finish();
+    await c.finished.waitFor({ timeout: 60_000 });
+    await c.verifyEvidence();
+    await c.verdict.waitFor();
+    expect(await c.verdict.textContent()).toContain('The evidence bundle verifies');
+    expect((await door.read(door.existing(), (a) => a.verify())).problems).toEqual([]);
   }, 300_000);
 
   it('keeps no PIN in the page, its storage or the data folder’s files', async () => {

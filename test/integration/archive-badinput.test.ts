@@ -101,12 +101,12 @@ describe('files that are not (good) archives', () => {
   it('a schema newer than this version of Custos understands', async () => {
     const p = copy();
     const db = new Database(p);
-    db.pragma('user_version = 6');
-    db.prepare("UPDATE meta SET value = '6' WHERE key = 'schema_version'").run();
+    db.pragma('user_version = 7');
+    db.prepare("UPDATE meta SET value = '7' WHERE key = 'schema_version'").run();
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     const msg = await refusedUnchanged(p, 'ARCHIVE_VERSION_UNSUPPORTED', () => open(p));
-    expect(msg).toMatch(/schema version 6; this version of Custos understands up to 5/);
+    expect(msg).toMatch(/schema version 7; this version of Custos understands up to 6/);
     expect((await failure(() => ArchiveService.open(p, { readonly: true }))).code).toBe('ARCHIVE_VERSION_UNSUPPORTED');
   });
 });

@@ -25,7 +25,7 @@ const objects = (ref: { label?: string; idHex?: string }) => f.hsm.call('objects
 describe('archive init', () => {
   it('creates the file and three HSM keys with the label convention and the right attributes', async () => {
     const info = a.info();
-    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 5, counts: { keys: 0, versions: 0, auditEntries: 2, checkpoints: 1 } });
+    expect(info).toMatchObject({ name: 'Workstation A', formatId: 'custos.archive', schemaVersion: 6, counts: { keys: 0, versions: 0, auditEntries: 2, checkpoints: 1 } });
     expect(info.keys.kek.label).toBe(`custos-archive-kek/${info.archiveId}`);
     expect(info.keys.mac.label).toBe(`custos-archive-mac/${info.archiveId}`);
     expect(info.keys.audit.label).toBe(`custos-audit/${info.archiveId}`);
@@ -47,7 +47,7 @@ describe('archive init', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('application_id', { simple: true })).toBe(0x43555354);
-      expect(db.pragma('user_version', { simple: true })).toBe(5);
+      expect(db.pragma('user_version', { simple: true })).toBe(6);
       expect(db.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get()).toBe('custos.archive');
     } finally {
       db.close();

@@ -85,6 +85,8 @@ async function buildArchive(): Promise<string> {
   // A finished audit key rotation (schema 4): audit_keys holds the retired and the current key, and
   // the log has checkpoints under both.
   await a.rotateAuditKey({ actor: 'alice' });
+  // A finished MAC key rotation (schema 5): mac_keys holds the retired and the current key.
+  await a.rotateMacKey({ actor: 'alice' });
   const spki = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
   const ann = await a.saveCustodian({ name: 'Ann Archer', roles: ['custodian'], publicSpki: spki() }, 'alice');
   await a.saveCustodian({ name: 'Ben Baker', roles: ['custodian', 'witness'] }, 'alice');
@@ -133,6 +135,10 @@ async function buildArchive(): Promise<string> {
     bundle: { hash: '34'.repeat(32), name: '20261205-workstation-setup-x-practice.evidence', subjects: ['record:x'], previous: null, practice: true },
     osUser: 'tester@ws (test)',
   });
+  // A second MAC key rotation, cancelled after its first batch: rows under two keys (mac_key), an incoming key.
+  const ac = new AbortController();
+  const cut = await a.rotateMacKey({ actor: 'alice', batchSize: 8, signal: ac.signal, onProgress: () => ac.abort() });
+  if (cut.finished) throw new Error('the MAC key rotation was not cut off');
   const v = await a.verify({ withHsm: true, full: true });
   if (!v.ok) throw new Error(`the suite's archive does not verify: ${v.problems.map((p) => p.message).join('; ')}`);
   const path = a.path;
@@ -341,7 +347,7 @@ describe(`the tamper suite (seed ${SEED})`, () => {
     const db = new Database(base, { readonly: true });
     const empty = tables.filter((t) => (db.prepare(`SELECT count(*) FROM "${t.name}"`).pluck().get() as number) === 0).map((t) => t.name);
     db.close();
-    expect(tables.length).toBe(22);
+    expect(tables.length).toBe(23);
     expect(empty).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ import { needsHsm, requireHsm, requireStore, scopeOf, type ArchiveContext } from
 import type { HsmBinding } from './crypto';
 import { archiveError, FIX_INPUT } from './errors';
 import { resolveVersion } from './queries';
+import { rowMacValid } from './mac-rotation';
 import { kekFor } from './kek-rotation';
 import type { VersionRow } from './rows';
 import type { ArchiveStore } from './store';
@@ -169,8 +170,8 @@ async function checkRestorable(ctx: ArchiveContext, store: ArchiveStore, v: Vers
   }
   // The row must still carry its MAC: a swapped or edited blob is refused before it reaches the HSM.
   if (!ctx.crypto) needsHsm();
-  const [mac] = await ctx.crypto.mac([store.macInput(RECORDS.version, v as unknown as Record<string, unknown>)]);
-  if (!Buffer.from(mac!).equals(v.mac)) {
+  // Under the MAC key the row names (mac-rotation.ts: during a rotation, the old or the new one).
+  if (!(await rowMacValid(ctx, store.macInput(RECORDS.version, v as unknown as Record<string, unknown>), v as VersionRow & { mac_key?: string | null }))) {
     throw archiveError('ARCHIVE_TAMPERED', `The archive row of version ${v.version} does not match its MAC: it was altered or moved.`, 'Do not use it. Run `custos archive verify` and restore the archive from a trusted copy.', { versionId: v.id });
   }
   return v.wrapped;

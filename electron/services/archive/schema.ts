@@ -51,6 +51,13 @@ export interface Migration {
   up(db: Db): void;
 }
 
+/** The MACed tables of schema 4 (schema 6 adds mac_keys, MACed too). */
+const MACED_TABLES = ['workstation', 'keys', 'key_versions', 'custodians', 'share_sets', 'ceremonies', 'ceremony_journal', 'approvals', 'trusted_workstations', 'credentials', 'ceremony_definitions', 'policies', 'evidence_bundles', 'record_profile', 'archive_keks', 'audit_keys'];
+/** The one update schema 5 lets through the journal's append-only trigger: a redaction (FORMAT.md "Shredded blobs"). */
+const JOURNAL_REDACTION = `NEW.ceremony_id = OLD.ceremony_id AND NEW.step = OLD.step AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.action = OLD.action
+                    AND length(NEW.details) < length(OLD.details) AND json_extract(NEW.details, '$.redacted.version') = 1`;
+const APPEND_ONLY_MACED = ['ceremony_journal', 'approvals', 'credentials', 'ceremony_definitions', 'policies', 'evidence_bundles', 'record_profile'];
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -307,10 +314,42 @@ export const MIGRATIONS: readonly Migration[] = [
         -- ceremony.journal-redact audit entry, like any updated row.
         DROP TRIGGER ceremony_journal_append_only_update;
         CREATE TRIGGER ceremony_journal_append_only_update BEFORE UPDATE ON ceremony_journal
-          WHEN NOT (NEW.ceremony_id = OLD.ceremony_id AND NEW.step = OLD.step AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.action = OLD.action
-                    AND length(NEW.details) < length(OLD.details) AND json_extract(NEW.details, '$.redacted.version') = 1)
+          WHEN NOT (${JOURNAL_REDACTION})
           BEGIN SELECT RAISE(ABORT, 'custos: ceremony_journal is append-only (an entry may only be redacted)'); END;
       `);
+    },
+  },
+  {
+    version: 6,
+    description: 'MAC key rotation: the MAC key under which each row is MACed, and the MAC keys other than the identity row\'s',
+    up(db) {
+      // Every MACed table gets mac_key: the check value of the MAC key its MAC is under (the
+      // identity row's, or during a rotation the incoming one in mac_keys). Not covered by the MAC:
+      // a changed value names another key (or none), under which the row fails. Filled below.
+      for (const t of MACED_TABLES) db.exec(`ALTER TABLE ${t} ADD COLUMN mac_key TEXT`);
+      // Append-only tables stay so for every column but the MAC and mac_key, which a rotation rewrites.
+      for (const t of APPEND_ONLY_MACED) {
+        const cols = (db.prepare(`SELECT name FROM pragma_table_info('${t}')`).pluck().all() as string[]).filter((c) => c !== 'mac' && c !== 'mac_key');
+        // The journal keeps schema 5's one exception: the redaction of a shredded blob's bytes.
+        const when = t === 'ceremony_journal' ? ` WHEN NOT (${JOURNAL_REDACTION})` : '';
+        const what = t === 'ceremony_journal' ? 'append-only (an entry may only be redacted)' : 'append-only';
+        db.exec(`DROP TRIGGER ${t}_append_only_update;
+          CREATE TRIGGER ${t}_append_only_update BEFORE UPDATE OF ${cols.join(', ')} ON ${t}${when}
+            BEGIN SELECT RAISE(ABORT, 'custos: ${t} is ${what}'); END;`);
+      }
+      db.exec(`
+        -- The identity row names the MAC key that MACs new rows. A rotation adds the new key here
+        -- as 'incoming' before any row is MACed under it; at the end the identity row moves to it
+        -- and the old key stays here as 'retired' (kept in the HSM, no row left under it).
+        CREATE TABLE mac_keys (
+          mac_check TEXT PRIMARY KEY, mac_label TEXT NOT NULL, mac_id TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('incoming', 'current', 'retired')),
+          created_at TEXT NOT NULL, ceremony_id TEXT, updated_at TEXT NOT NULL, mac BLOB NOT NULL, mac_key TEXT
+        ) STRICT;
+        ${noDelete('mac_keys')}
+      `);
+      // Every row of a schema-4 archive is under the identity row's MAC key (the only one it had).
+      for (const t of MACED_TABLES) db.exec(`UPDATE ${t} SET mac_key = (SELECT mac_check FROM workstation)`);
     },
   },
 ];

@@ -20,6 +20,7 @@
 // archive no longer matches its MAC. KWP has no associated data, which is why the binding is the
 // MAC's job.
 import type { LifecycleAction } from '../../../shared/archive/lifecycle';
+import type { RecordSpec } from '../../../shared/archive/canonical';
 import type { ArchiveInfo, AuditKeyStatus, AuditPage, SearchPage, StateChange, VerifyVerdict, VersionDetail, VersionSummary } from '../../../shared/archive/types';
 import type { EntryDraft } from '../audit/chain';
 import { readHandovers } from '../audit/handover';
@@ -27,7 +28,7 @@ import { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import { guarded, requireStore, type ArchiveContext } from './context';
 import { HsmArchiveCrypto, type ArchiveCrypto, type ArchiveKeyRefs, type HsmBinding } from './crypto';
-import { fromSqlite } from './errors';
+import { archiveError, fromSqlite } from './errors';
 import { auditKeyStatus, hsmAuditSpki } from './identity';
 import { initArchive, type InitOptions } from './init';
 import { openArchiveFile, type OpenOptions } from './open';
@@ -42,6 +43,7 @@ import { ArchiveStore, type Mutation } from './store';
 import { transition } from './transitions';
 import { beginKekRotation, finishKekRotation, kekRotationState, rewrapVersions, type KekRotationState, type RewrapOptions } from './kek-rotation';
 import { verifyArchive, type VerifyOptions } from './verify';
+import { beginMacRotation, finishMacRotation, macKeyRows, macRotationState, remacRows, rowMacValid, type MacKeyRow, type MacRotationState, type RemacOptions } from './mac-rotation';
 import { auditKeyRows, rotateAuditKey, type AuditKeyRotated, type AuditKeyRow } from './audit-key-rotation';
 import { addVersions, type AddItem, type AddResult } from './versions';
 
@@ -230,6 +232,58 @@ export class ArchiveService {
     const { rotated, ws } = await rotateAuditKey(this.ctx, opts);
     this.reloadIdentity(ws);
     return rotated;
+  }
+
+  // MAC key rotation (mac-rotation.ts) -----------------------------------------------------------
+
+  macRotationState(): MacRotationState {
+    return macRotationState(this.ctx);
+  }
+
+  /** Every MAC key other than the identity row's (empty until the first rotation). */
+  macKeys(): MacKeyRow[] {
+    return macKeyRows(this.ctx);
+  }
+
+  /** True when a stored row's MAC verifies under the MAC key it names (mac_key). */
+  rowMacValid(spec: RecordSpec, row: Record<string, unknown> & { mac: Uint8Array; mac_key?: string | null }): Promise<boolean> {
+    const store = requireStore(this.ctx);
+    return rowMacValid(this.ctx, store.macInput(spec, row), row);
+  }
+
+  /**
+   * Begins (or resumes) a MAC key rotation and runs it to the end: new MAC key, every row verified
+   * under the old key and re-MACed under the new in batches, then the handover. `expectFrom` is
+   * the check value the quorum approved: another is refused, unless it is this ceremony's own
+   * finished rotation (a resumed step), reported as done. A cancelled run returns unfinished.
+   */
+  async rotateMacKey(opts: RemacOptions & { ceremonyId?: string | null; expectFrom?: string }): Promise<{ finished: boolean; remaced: number; from: string; to: string; newLabel: string; handoverSeq: number | null; alreadyDone: boolean }> {
+    const st = macRotationState(this.ctx);
+    const ceremony = opts.ceremonyId ?? null;
+    if (opts.expectFrom && st.current.check !== opts.expectFrom) {
+      const keys = macKeyRows(this.ctx);
+      const done = ceremony ? keys.find((k) => k.state === 'current' && k.ceremony_id === ceremony && k.mac_check === st.current.check) : undefined;
+      if (done && keys.some((k) => k.state === 'retired' && k.mac_check === opts.expectFrom)) {
+        const h = this.ctx.db.prepare("SELECT seq FROM audit_entries WHERE action = 'archive.mac.handover' AND json_extract(entry, '$.details.to.check') = ? ORDER BY seq DESC LIMIT 1").pluck().get(done.mac_check) as number | undefined;
+        return { finished: true, remaced: 0, from: opts.expectFrom, to: done.mac_check, newLabel: done.mac_label, handoverSeq: h ?? null, alreadyDone: true };
+      }
+      throw archiveError('CHECK_VALUE_MISMATCH', `The archive's MAC key is no longer the one planned (check value ${st.current.check}, planned ${opts.expectFrom}).`, 'Abort this ceremony and plan it again with the check value `custos archive info` shows.');
+    }
+    if (st.incoming && st.incoming.ceremonyId !== ceremony && opts.expectFrom) {
+      throw archiveError('INVALID_INPUT', 'Another MAC key rotation is under way in this archive.', 'Abort this ceremony and resume the other one.');
+    }
+    const inc = await beginMacRotation(this.ctx, opts);
+    let remaced = 0;
+    for (let sweep = 0; sweep < 5; sweep++) {
+      const r = await remacRows(this.ctx, opts);
+      remaced += r.remaced;
+      if (r.cancelled) return { finished: false, remaced, from: st.current.check, to: inc.mac_check, newLabel: inc.mac_label, handoverSeq: null, alreadyDone: false };
+      const done = await finishMacRotation(this.ctx, opts);
+      if (done === 'rows-left') continue;
+      this.reloadIdentity(done.ws);
+      return { finished: true, remaced, from: st.current.check, to: inc.mac_check, newLabel: inc.mac_label, handoverSeq: done.handoverSeq, alreadyDone: false };
+    }
+    throw archiveError('ARCHIVE_BUSY', `The archive ${this.ctx.path} kept getting rows under the old MAC key while the rotation finished (another program is writing to it).`, 'Let the other program finish, then resume the rotation.');
   }
 
   /** After the identity row changed: new versions are wrapped under the KEK it now names. */

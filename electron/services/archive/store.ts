@@ -29,7 +29,8 @@ import type { Db } from './schema';
 
 export interface RowWrite {
   spec: RecordSpec;
-  op: 'insert' | 'update';
+  /** 'remac' (MAC key rotation): only the MAC and mac_key change, found by `rowid`, MACed by Mutation.macWith. */
+  op: 'insert' | 'update' | 'remac';
   /** Every field of the spec except the implicit archive id. */
   row: Record<string, unknown>;
   /** For updates: the MAC the row had when the change was planned (optimistic concurrency). */
@@ -59,6 +60,8 @@ export interface Mutation {
   audit: AuditDraft[];
   /** Runs inside the write transaction before anything is written; throw to abort. */
   guard?: () => void;
+  /** MACs the rows under another MAC key than the store's (MAC key rotation: the incoming key), whose check value goes into mac_key. */
+  macWith?: { check: string; mac: (inputs: Uint8Array[]) => Promise<Uint8Array[]> };
 }
 
 export interface Committed {
@@ -96,7 +99,9 @@ export class ArchiveStore {
     private readonly anchors: AnchorStore | null,
     /** The audit public key stored in the archive; at init, the workstation row being inserted gives it. */
     private readonly auditSpki: Uint8Array | null = null,
-  ) {}
+  ) {
+    this.macCheck = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'workstation'").get() ? (db.prepare('SELECT mac_check FROM workstation').pluck().get() as string | undefined) : undefined;
+  }
 
   private signer: { spki: Uint8Array; key: KeyObject } | null = null;
 
@@ -144,11 +149,19 @@ export class ArchiveStore {
       const set = cols.filter((c) => !spec.key.includes(c));
       const where = spec.key.map((k) => `${k} = @${k}`).join(' AND ');
       s = {
-        insert: this.db.prepare(`INSERT INTO ${spec.table} (${cols.join(', ')}, mac) VALUES (${cols.map((c) => `@${c}`).join(', ')}, @mac)`),
-        update: this.db.prepare(`UPDATE ${spec.table} SET ${set.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac WHERE ${where} AND mac = @expect_mac`),
+        insert: this.db.prepare(`INSERT INTO ${spec.table} (${cols.join(', ')}, mac${this.hasMacKey(spec) ? ', mac_key' : ''}) VALUES (${cols.map((c) => `@${c}`).join(', ')}, @mac${this.hasMacKey(spec) ? ', @mac_key' : ''})`),
+        update: this.db.prepare(`UPDATE ${spec.table} SET ${set.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac${this.macKeyCol(spec)} WHERE ${where} AND mac = @expect_mac`),
       };
       this.statements.set(spec.type, s);
     }
+    return s;
+  }
+
+  /** A row's new MAC under another MAC key (op 'remac'): nothing else of the row changes. */
+  private remac(spec: RecordSpec) {
+    const k = `remac:${spec.type}`;
+    let s = this.narrow.get(k);
+    if (!s) this.narrow.set(k, (s = this.db.prepare(`UPDATE ${spec.table} SET mac = @mac, mac_key = @mac_key WHERE rowid = @rowid AND mac = @expect_mac`)));
     return s;
   }
 
@@ -160,11 +173,27 @@ export class ArchiveStore {
       const known = new Set(spec.fields.map((f) => f.name));
       if (columns.some((c) => !known.has(c) || spec.key.includes(c))) throw new Error(`not updatable columns of ${spec.table}: ${columns.join(', ')}`);
       const where = [...(byRowid ? ['rowid = @rowid'] : []), ...spec.key.map((c) => `${c} = @${c}`)].join(' AND ');
-      s = this.db.prepare(`UPDATE ${spec.table} SET ${columns.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac WHERE ${where} AND mac = @expect_mac`);
+      s = this.db.prepare(`UPDATE ${spec.table} SET ${columns.map((c) => `${c} = @${c}`).join(', ')}, mac = @mac${this.macKeyCol(spec)} WHERE ${where} AND mac = @expect_mac`);
       this.narrow.set(k, s);
     }
     return s;
   }
+
+  /** Schema 6: a row records the check value of the MAC key its MAC is under (mac_key). */
+  private hasMacKey(spec: RecordSpec): boolean {
+    let has = this.macKeyCols.get(spec.table);
+    if (has === undefined) this.macKeyCols.set(spec.table, (has = !!this.db.prepare(`SELECT 1 FROM pragma_table_info('${spec.table}') WHERE name = 'mac_key'`).get()));
+    return has;
+  }
+
+  private macKeyCol(spec: RecordSpec): string {
+    return this.hasMacKey(spec) ? ', mac_key = @mac_key' : '';
+  }
+
+  private readonly macKeyCols = new Map<string, boolean>();
+
+  /** The MAC key this store MACs under (the identity row's when it was opened); undefined before init. */
+  private readonly macCheck: string | undefined;
 
   /** MAC input of a row as stored in this archive (copied: the writer's buffer is reused). */
   macInput(spec: RecordSpec, row: Record<string, unknown>): Uint8Array {
@@ -183,11 +212,15 @@ export class ArchiveStore {
       // The checkpoint is signed with the audit key this process knows; that must still be the
       // archive's — another process may have rotated it since (a handover changes the head, so a
       // rotation committed after this read makes the transaction below plan again).
-      const current = this.db.prepare('SELECT audit_fingerprint FROM workstation').pluck().get() as string | undefined;
-      if (current !== undefined && current !== this.auditFingerprint) {
-        throw archiveError('ARCHIVE_CONFLICT', `The audit key of ${this.path} was rotated by another process since it was opened here; nothing was written.`, 'Open the archive again (restart the app or run the command again) and repeat the step.', { path: this.path });
+      const current = this.db.prepare('SELECT audit_fingerprint, mac_check FROM workstation').get() as { audit_fingerprint: string; mac_check: string } | undefined;
+      if (current !== undefined && (current.audit_fingerprint !== this.auditFingerprint || (this.macCheck !== undefined && current.mac_check !== this.macCheck))) {
+        const which = current.audit_fingerprint !== this.auditFingerprint ? 'audit' : 'MAC';
+        throw archiveError('ARCHIVE_CONFLICT', `The ${which} key of ${this.path} was rotated by another process since it was opened here; nothing was written.`, 'Open the archive again (restart the app or run the command again) and repeat the step.', { path: this.path });
       }
-      const macs = m.rows.length ? await this.crypto.mac(m.rows.map((r) => this.macInput(r.spec, r.row))) : [];
+      const inputs = m.rows.map((r) => this.macInput(r.spec, r.row));
+      const macs = m.rows.length ? await (m.macWith ? m.macWith.mac(inputs) : this.crypto.mac(inputs)) : [];
+      // At init the store has no identity row yet: the one being inserted names the MAC key.
+      const mac_key = m.macWith?.check ?? this.macCheck ?? (m.rows.find((r) => r.spec === RECORDS.workstation)?.row.mac_check as string | undefined) ?? current?.mac_check ?? null;
       const head = this.audit.head();
       const drafts: EntryDraft[] = m.audit.map((d) => {
         if (d.row === undefined) return d;
@@ -210,14 +243,17 @@ export class ArchiveStore {
             m.rows.forEach((w, i) => {
               const s = this.stmts(w.spec);
               if (w.op === 'insert') {
-                s.insert.run(bindable({ ...w.row, mac: macs[i]! }));
+                s.insert.run(bindable({ ...w.row, mac: macs[i]!, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }));
+              } else if (w.op === 'remac') {
+                const r = this.remac(w.spec).run({ rowid: w.rowid, mac: Buffer.from(macs[i]!), mac_key, expect_mac: Buffer.from(w.expectMac!) });
+                if (r.changes !== 1) throw new Replan();
               } else {
                 if (!w.expectMac) throw new Error('an update needs the MAC it was planned from');
                 const expect_mac = Buffer.from(w.expectMac);
                 const mac = macs[i]!;
                 const r = w.columns
-                  ? this.narrowUpdate(w.spec, w.columns, w.rowid !== undefined).run(bindable({ ...Object.fromEntries([...w.spec.key, ...w.columns].map((c) => [c, w.row[c]])), ...(w.rowid !== undefined ? { rowid: w.rowid } : {}), mac, expect_mac }))
-                  : s.update.run(bindable({ ...w.row, mac, expect_mac }));
+                  ? this.narrowUpdate(w.spec, w.columns, w.rowid !== undefined).run(bindable({ ...Object.fromEntries([...w.spec.key, ...w.columns].map((c) => [c, w.row[c]])), ...(w.rowid !== undefined ? { rowid: w.rowid } : {}), mac, expect_mac, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }))
+                  : s.update.run(bindable({ ...w.row, mac, expect_mac, ...(this.hasMacKey(w.spec) ? { mac_key } : {}) }));
                 if (r.changes !== 1) throw new Replan();
               }
             });

@@ -14,7 +14,9 @@
 //      table (consistency.ts), the meta table (meta.ts), and domain rules the schema cannot state.
 //   With the HSM, also:
 //   6. the HSM's keys are the archive's (same audit public key, KEK check value, MAC key check);
-//   7. every MACed row: HMAC-SHA256(Archive MAC key, canonical row) equals its mac column.
+//   7. every MACed row: HMAC-SHA256(Archive MAC key, canonical row) equals its mac column, under
+//      the key the row names (mac_key, schema 6: during a MAC key rotation some rows are under the
+//      incoming key), and the MAC key handovers chain from the key made at init to the current one.
 import { timingSafeEqual } from 'node:crypto';
 import { CanonicalError, CanonicalWriter, RECORDS, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
 import type { VerifyProblem, VerifyVerdict } from '../../../shared/archive/types';
@@ -25,6 +27,7 @@ import { needsHsm, scopeOf, type ArchiveContext } from './context';
 import type { ArchiveCrypto } from './crypto';
 import { fromSqlite } from './errors';
 import { auditKeyProblems, auditKeyStatus, hsmAuditSpki } from './identity';
+import { macKeyRows, macWithKey, MAC_HANDOVER_ACTION } from './mac-rotation';
 import { metaProblems } from './meta';
 import { refsOf } from './rows';
 import type { Db } from './schema';
@@ -119,11 +122,16 @@ export async function verifyArchive(ctx: ArchiveContext, opts: VerifyOptions = {
     }
     const [check] = await ctx.crypto!.mac([HMAC_CHECK_DATA]);
     if (hmacCheckOf(check!) !== ctx.ws.mac_check) problems.push({ check: 'identity', message: 'The Archive MAC key in the HSM is not the one recorded in the archive.' });
+    for (const k of macKeyRows(ctx).filter((x) => x.state === 'incoming' && ctx.binding)) {
+      const [c] = await macWithKey(ctx, k.mac_check)!([HMAC_CHECK_DATA]);
+      if (hmacCheckOf(c!) !== k.mac_check) problems.push({ check: 'identity', message: `The incoming MAC key ${k.mac_label} in the HSM does not have the check value recorded in the archive.` });
+    }
     const r = await macRows(ctx, ctx.crypto!);
     rows = r.rows;
     problems.push(...r.problems);
   }
   readCheck(problems, ctx, 'The rows against the audit log', () => auditBinding(ctx.db));
+  readCheck(problems, ctx, 'The MAC key handovers', () => macHandovers(ctx));
   const version = ctx.db.pragma('user_version', { simple: true }) as number;
   readCheck(problems, ctx, 'The schema', () => schemaProblems(ctx.db, version));
   readCheck(problems, ctx, 'The search indexes and the lifecycle table', () => derivedProblems(ctx.db));
@@ -154,6 +162,7 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
   const { db, archiveId } = ctx;
   const problems: VerifyProblem[] = [];
   const w = new CanonicalWriter();
+  const retired = new Set(macKeyRows(ctx).filter((k) => k.state === 'retired').map((k) => k.mac_check));
   let rows = 0;
   for (const spec of Object.values(RECORDS)) {
     // A schema-1 archive opened read-only has not been migrated: its schema-2 tables are not there yet.
@@ -165,18 +174,34 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
       for (;;) {
         page = stmt.all(after) as typeof page;
         if (page.length === 0) break;
-        const inputs: Uint8Array[] = [];
-        const checked: typeof page = [];
+        // Schema 6: grouped by the MAC key each row names (mac_key; NULL is the identity row's).
+        const groups = new Map<string | null, { inputs: Uint8Array[]; checked: typeof page }>();
         for (const r of page) {
           try {
-            inputs.push(rowMacInput(w, spec, archiveId, r).slice());
-            checked.push(r);
+            const input = rowMacInput(w, spec, archiveId, r).slice();
+            // undefined: a schema-4 file read as it is (no column), all under the identity row's key.
+            const k = r.mac_key === undefined || r.mac_key === ctx.ws.mac_check ? '' : typeof r.mac_key === 'string' ? r.mac_key : null;
+            const g = groups.get(k) ?? { inputs: [], checked: [] };
+            groups.set(k, g);
+            g.inputs.push(input);
+            g.checked.push(r);
           } catch (e) {
             if (!(e instanceof CanonicalError)) throw e;
             problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} cannot be authenticated: ${e.message} (a field's type was changed).` });
           }
         }
-        const macs = inputs.length ? await crypto.mac(inputs) : [];
+        for (const [k, { inputs, checked }] of groups) {
+        // A row under a retired key: every row moved before the key was retired, so it was put back.
+        if (k && retired.has(k)) {
+          for (const r of checked) problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} is under the retired MAC key ${k}: it was put back from before the rotation.` });
+          continue;
+        }
+        const fn = k === '' ? (x: Uint8Array[]) => crypto.mac(x) : macWithKey(ctx, k);
+        if (!fn) {
+          for (const r of checked) problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: k === null ? `Row ${rowId(spec, r)} of ${spec.table} names no MAC key: it was not written by Custos.` : `Row ${rowId(spec, r)} of ${spec.table} names a MAC key the archive does not know (check value ${k}): it was altered.` });
+          continue;
+        }
+        const macs = await fn(inputs);
         checked.forEach((r, i) => {
           const m = Buffer.from(macs[i]!);
           const stored = Buffer.isBuffer(r.mac) ? r.mac : Buffer.alloc(0);
@@ -184,6 +209,7 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
             problems.push({ check: 'row-mac', table: spec.table, id: rowId(spec, r), message: `Row ${rowId(spec, r)} of ${spec.table} does not match its MAC: it was altered, or copied from another row or archive.` });
           }
         });
+        }
         rows += page.length;
         after = page[page.length - 1]!._rowid;
       }
@@ -193,6 +219,29 @@ async function macRows(ctx: ArchiveContext, crypto: ArchiveCrypto): Promise<{ ro
     }
   }
   return { rows, problems };
+}
+
+/**
+ * Check 7 without the HSM: the MAC key handovers (archive.mac.handover) chain from the MAC key of
+ * archive.init to the identity row's, each retired key in mac_keys was handed over from, and at
+ * most one key is incoming.
+ */
+function macHandovers(ctx: ArchiveContext): VerifyProblem[] {
+  const out: VerifyProblem[] = [];
+  const init = ctx.db.prepare("SELECT json_extract(entry, '$.details.mac.check') FROM audit_entries WHERE action = 'archive.init' ORDER BY seq LIMIT 1").pluck().get() as string | undefined;
+  if (!init) return out;
+  let at = init;
+  const handed = new Set<string>();
+  for (const h of ctx.db.prepare(`SELECT seq, json_extract(entry, '$.details.from.check') AS f, json_extract(entry, '$.details.to.check') AS t FROM audit_entries WHERE action = '${MAC_HANDOVER_ACTION}' ORDER BY seq`).all() as Array<{ seq: number; f: string; t: string }>) {
+    if (h.f !== at) out.push({ check: 'identity', seq: h.seq, message: `MAC key handover ${h.seq} hands over from ${h.f}, but the MAC key then was ${at}.` });
+    handed.add(h.f);
+    at = h.t;
+  }
+  if (at !== ctx.ws.mac_check) out.push({ check: 'identity', message: `The archive's MAC key (check value ${ctx.ws.mac_check}) is not the one its handovers lead to (${at}): the identity row was altered.` });
+  const keys = macKeyRows(ctx);
+  for (const k of keys) if (k.state === 'retired' && !handed.has(k.mac_check)) out.push({ check: 'identity', message: `The retired MAC key ${k.mac_check} was never handed over from.` });
+  if (keys.filter((k) => k.state === 'incoming').length > 1) out.push({ check: 'identity', message: 'More than one MAC key is recorded as incoming.' });
+  return out;
 }
 
 /** Check 4: each MACed row is the one its newest audit entry recorded; no recorded row is missing. */

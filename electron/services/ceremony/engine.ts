@@ -58,8 +58,16 @@ export function policyThreshold(policy: Policy, def: CeremonyDefinition) {
 export function loadRun(record: CeremonyRecord, run: string): LoadedRun {
   const stored = record.loadRun(run);
   if (!stored) fail('CEREMONY_NOT_FOUND', `There is no ceremony ${run} in this record.`, 'List the ceremonies (custos ceremony list) and use one of their ids.', { run: run.slice(0, 64) });
-  const steps = resolveSteps(stored.definition, policyThreshold(record.policy(), stored.definition));
+  const steps = macWording(resolveSteps(stored.definition, policyThreshold(record.policy(), stored.definition)), stored);
   return { stored, state: foldJournal(stored.entries, steps), steps };
+}
+
+/** A workstation key rotation of the MAC key: its rotate step says so (the built-in definition's words are the audit key's). */
+function macWording(steps: ResolvedStep[], stored: StoredRun): ResolvedStep[] {
+  const e = stored.entries[0]?.event;
+  if (e?.type !== 'run.planned' || (e.plan.params as { key?: unknown } | undefined)?.key !== 'mac') return steps;
+  const say = 'With the quorum’s approval, a new MAC key is made inside the HSM. Every row of the archive is checked under the old key and MACed again under the new one, in batches, with progress shown; it can be stopped and resumed. Then the handover is recorded and the old key retired (kept in the HSM, no row under it any more).';
+  return steps.map((s) => (s.kind === 'rotate-workstation-key' && s.title === 'Rotate the audit key' ? { ...s, title: 'Rotate the MAC key', say } : s));
 }
 
 export function view(ctx: EngineContext, r: LoadedRun): RunView {

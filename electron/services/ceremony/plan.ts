@@ -3,6 +3,7 @@
 // must be in the register with the role they take, a witness may not be a custodian where the policy
 // says so, and credentials must be of a kind the policy accepts. Only then is the token asked who it
 // is (serial, model), and the fingerprint computed over every resolved value.
+import type { MacRotationState } from '../archive/mac-rotation';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { canonicalBytes, canonicalJson } from '../../../shared/ceremony/canonical';
 import type { CeremonyDefinition, CeremonyType } from '../../../shared/ceremony/definition';
@@ -74,6 +75,8 @@ export interface PlanContext {
   lookupKek?: () => KekRotationState;
   /** Workstation key rotation: the archive's audit key as it is now. */
   lookupAuditKey?: () => { fingerprint: string; label: string; id: string };
+  /** MAC key rotation: the archive's MAC key, a rotation under way and the MACed rows. */
+  lookupMacKey?: () => MacRotationState;
 }
 
 /** Applies the definition's fixed values and defaults, then checks the type's parameter schema. */
@@ -482,6 +485,13 @@ function resolveRestore(type: CeremonyType, p: RestoreParams, register: PersonRe
  * which must be the archive's now (a key that changed since the planner read it is refused).
  */
 function resolveWorkstationKeyRotation(p: WorkstationKeyRotationParams, ctx: PlanContext): Record<string, unknown> {
+  if (p.key === 'mac') {
+    if (!ctx.lookupMacKey) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
+    const m = ctx.lookupMacKey();
+    if (m.incoming) fail('INVALID_INPUT', `A MAC key rotation is already under way (new key ${m.incoming.check}${m.incoming.ceremonyId ? `, ceremony ${m.incoming.ceremonyId}` : ''}).`, 'Resume that ceremony (custos ceremony resume RUN) instead of planning another.');
+    if (p.current !== m.current.check) fail('CHECK_VALUE_MISMATCH', `The archive’s MAC key has the check value ${m.current.check}, not ${p.current}.`, 'Read the check value again from the archive (custos archive info) and plan with it.');
+    return { key: 'mac', mac: { check: m.current.check, label: m.current.label, id: m.current.id }, rows: m.rows };
+  }
   if (!ctx.lookupAuditKey) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
   const k = ctx.lookupAuditKey();
   if (p.current !== k.fingerprint) fail('CHECK_VALUE_MISMATCH', `The archive’s audit key has the fingerprint ${k.fingerprint}, not ${p.current}.`, 'Read the fingerprint again from the archive (custos archive info) and plan with it.');

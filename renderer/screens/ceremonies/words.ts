@@ -95,6 +95,14 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
     facts.push({ label: 'New audit key', value: hexGroups(str('to')!), readout: true });
     if (typeof outcome.handoverEntry === 'number') facts.push({ label: 'Handover', value: `audit entry ${outcome.handoverEntry}, signed by the old key and the new` });
   }
+  // A MAC key rotation: the key the check step read in the HSM, then the handover's two keys.
+  if (str('key') === 'mac' && str('check') && !str('to')) facts.push({ label: 'MAC key in the HSM (check value)', value: hexGroups(str('check')!, 5), readout: true });
+  if (str('key') === 'mac' && str('from') && str('to')) {
+    facts.push({ label: 'Old MAC key (retired, kept in the HSM)', value: hexGroups(str('from')!, 5), readout: true });
+    facts.push({ label: 'New MAC key', value: hexGroups(str('to')!, 5), readout: true });
+    if (typeof outcome.remaced === 'number') facts.push({ label: 'Rows verified and re-MACed', value: outcome.remaced.toLocaleString('en') });
+    if (typeof outcome.handoverEntry === 'number') facts.push({ label: 'Handover', value: `audit entry ${outcome.handoverEntry}` });
+  }
   if (Array.isArray(outcome.checks)) facts.push({ label: 'Checks', value: (outcome.checks as unknown[]).map(String).join(' · ') });
   if (Array.isArray(outcome.present)) facts.push({ label: 'Present', value: (outcome.present as unknown[]).map(String).join(', ') });
   if (Array.isArray(outcome.people)) facts.push({ label: 'Register', value: (outcome.people as unknown[]).map(String).join(' · ') });

@@ -62,8 +62,7 @@ export async function readBundle(svc: ArchiveService, file: string): Promise<Che
     name = `${ws.name} (this archive)`;
   } else if (retired) {
     if (store && crypto) {
-      const [m] = await crypto.mac([store.macInput(RECORDS['audit-key'], retired as unknown as Record<string, unknown>)]);
-      if (!Buffer.from(m!).equals(retired.mac)) throw archiveError('ARCHIVE_TAMPERED', 'The record of the retired audit key that signed the bundle does not match its MAC: it was not written by Custos.', 'Nothing was imported. Run `custos archive verify`.');
+      if (!(await svc.rowMacValid(RECORDS['audit-key'], retired as unknown as Record<string, unknown> & { mac: Buffer }))) throw archiveError('ARCHIVE_TAMPERED', 'The record of the retired audit key that signed the bundle does not match its MAC: it was not written by Custos.', 'Nothing was imported. Run `custos archive verify`.');
     }
     spki = retired.spki;
     name = `${ws.name} (this archive, audit key retired at entry ${retired.handover_seq})`;
@@ -78,8 +77,7 @@ export async function readBundle(svc: ArchiveService, file: string): Promise<Che
       );
     }
     if (store && crypto) {
-      const [m] = await crypto.mac([store.macInput(RECORDS.trusted, t)]);
-      if (!Buffer.from(m!).equals(t.mac)) {
+      if (!(await svc.rowMacValid(RECORDS.trusted, t))) {
         throw archiveError('ARCHIVE_TAMPERED', 'The trust record for the signing workstation does not match its MAC: it was not added by Custos.', 'Nothing was imported. Run `custos archive verify`.');
       }
     }

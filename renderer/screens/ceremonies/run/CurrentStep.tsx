@@ -110,12 +110,12 @@ export function CurrentStep({ view, session, workstationUri, wsLoggedIn, heading
         <div className="progress" role="status">
           <label htmlFor={`${ids}-progress`}>{progress.message}</label>
           <progress id={`${ids}-progress`} value={progress.done} max={Math.max(1, progress.total)} />
-          {cur.kind === 'rotate-kek' && progress.done < progress.total ? (
+          {(cur.kind === 'rotate-kek' || cur.kind === 'rotate-workstation-key') && progress.done < progress.total ? (
             <p>
               <button type="button" className="secondary" onClick={() => void call(api['ceremony.cancel']({ run: view.run }))}>
                 Stop after this batch
               </button>{' '}
-              <span className="hint">Every version stays readable; run the step again to continue where it stopped.</span>
+              <span className="hint">{cur.kind === 'rotate-kek' ? 'Every version stays readable' : 'Every row stays verifiable'}; run the step again to continue where it stopped.</span>
             </p>
           ) : null}
         </div>

@@ -157,7 +157,7 @@ export function RunPanel({ view, actor, step }: PanelProps) {
     <OneButton
       step={step}
       testId="do-step"
-      text={signOff ? 'Finish the ceremony and write the evidence bundle' : runWords(cur.kind, cur.index + 1).button}
+      text={signOff ? 'Finish the ceremony and write the evidence bundle' : runWords(cur.kind, cur.index + 1, view.params.key).button}
       busyText={`Step ${cur.index + 1} is running…`}
       failure={`Step ${cur.index + 1} did not run`}
       onClick={() => void step.act({ kind: 'run' }, actor.person)}

@@ -92,7 +92,7 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
     case 'run':
       if (cur.kind === 'commit-backup') return { who, what: 'commit the backup: the SO enters the SO PIN', note: 'Everyone else: look away from the keyboard.' };
       if (cur.kind === 'sign-off') return { who, what: 'finish the ceremony: Custos writes the signed evidence bundle' };
-      return { who, what: runWords(cur.kind, n).what };
+      return { who, what: runWords(cur.kind, n, view.params.key).what };
     case 'enter-share':
       return { who, what: 'type your share from your share sheet, alone at the keyboard (or open the one sealed to your card, with its PIN)', note: `Everyone else: look away from the screen and the keyboard.${then ? ` ${then}` : ''}` };
     case 'unwrap':
@@ -117,7 +117,8 @@ export function actingWords(view: RunView, actor: Actor | null, wsLoggedIn: bool
 }
 
 /** What "run" does for each kind of step, for the banner and the button: the plain-language line. */
-export function runWords(kind: StepKind, n: number): { what: string; button: string } {
+export function runWords(kind: StepKind, n: number, key?: unknown): { what: string; button: string } {
+  if (kind === 'rotate-workstation-key' && key === 'mac') return { what: 'make the new MAC key in the HSM, check every row under the old key and re-MAC it under the new one, then hand over', button: 'Rotate the MAC key now' };
   const words: Partial<Record<StepKind, { what: string; button: string }>> = {
     'roll-call': { what: 'read each name and role aloud; when everyone has answered “present”, record the roll call', button: 'Everyone is present: record the roll call' },
     'read-fingerprint': { what: 'record that the fingerprint was read aloud and confirmed', button: 'Record the fingerprint as confirmed' },
