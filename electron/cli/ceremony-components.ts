@@ -17,6 +17,7 @@ import { sitting } from './ceremony-shares';
 import { runText } from './ceremony-text';
 import { writeOutputFile } from './files';
 import type { GlobalOptions } from './output';
+import { checkValueText } from '../../shared/check-value';
 
 export async function runComponentSheetsSitting(s: Services, t: { module: string; token: string }, opts: GlobalOptions, o: { run: string; sheet?: string[] }): Promise<RunView> {
   const sit = sitting(s, t, opts, o.run);
@@ -36,7 +37,7 @@ export async function runComponentSheetsSitting(s: Services, t: { module: string
     if (v.current.input.kind === 'approve') invalidInput(`Making the components needs ${v.current.input.threshold} custodian approvals: ${v.current.needs.join(' ')}`, 'Collect them with `custos ceremony approve --step make-components`.');
     v = (await act({ kind: 'run' })).view;
     const out = v.steps.find((x) => x.kind === 'make-components')!.outcome!;
-    say(`${String(out.algorithm)} key “${String(out.label)}” formed inside the HSM from ${(out.components as unknown[]).length} components made by the token's random number generator. Its check value: ${String(out.checkValue)} (${String(out.checkMethod)}). Read it aloud.`);
+    say(`${String(out.algorithm)} key “${String(out.label)}” formed inside the HSM from ${(out.components as unknown[]).length} components made by the token's random number generator. Its check value: ${checkValueText(String(out.checkValue))} (${String(out.checkMethod)}). Read it aloud.`);
     emit({ event: 'made', checkValue: out.checkValue, components: out.components });
     // The witness ticks the making (the check value read aloud) here: the components live in this process.
     if (v.current?.input.kind === 'tick') {

@@ -8,7 +8,7 @@
 // with --force, and records, sheets and keys never.
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { CustosError, invalidInput } from '../../shared/result';
+import { CustosError, fail, invalidInput } from '../../shared/result';
 import { writeFileAtomic } from '../services/files/atomic';
 
 /** Upper bounds, in bytes, on what one command reads. Each is far above any honest input. */
@@ -105,10 +105,18 @@ export function checkOutputFile(path: string, what: string, opts: { fresh?: bool
   if (existsSync(path)) {
     const st = statSync(path);
     if (st.isDirectory()) invalidInput(`${path} is a folder; the ${what} needs a file name.`, 'Name a file, for example inside that folder.', { path });
-    if (opts.fresh) invalidInput(`${path} already exists; Custos does not overwrite it.`, 'Choose another file name, or move the old file away first.', { path });
-    if (!opts.force) invalidInput(`${path} already exists; Custos does not overwrite it unless told to.`, 'Choose another file name, or add --force to replace it.', { path });
+    if (opts.fresh) fileExists(path, true);
+    if (!opts.force) fileExists(path, false);
     if (!st.isFile()) invalidInput(`${path} is not a regular file, so it cannot be replaced.`, 'Name a regular file; leave out --out to print to standard output.', { path });
   }
+}
+
+/**
+ * An output file that exists: FILE_EXISTS, the code the app's save gives too (files/atomic.ts), exit
+ * 2 like the other refusals of a path. `fresh`: records, sheets and keys, never overwritten.
+ */
+function fileExists(path: string, fresh: boolean): never {
+  return fail('FILE_EXISTS', `${path} already exists; Custos does not overwrite it${fresh ? '' : ' unless told to'}.`, fresh ? 'Choose another file name, or move the old file away first.' : 'Choose another file name, or add --force to replace it.', { path });
 }
 
 /** Checks that `path` is a folder or can be made as one (its parent exists). */
@@ -136,7 +144,7 @@ export function writeOutputFile(path: string, data: string | Uint8Array, what: s
     if (!(e instanceof CustosError)) throw e;
     const code = e.appError.code;
     // The CLI's words for a file: usage errors (exit 2) name the path and the flag that helps.
-    if (code === 'FILE_EXISTS') invalidInput(`${path} already exists; Custos does not overwrite it${opts.fresh ? '' : ' unless told to'}.`, opts.fresh ? 'Choose another file name, or move the old file away first.' : 'Choose another file name, or add --force to replace it.', { path });
+    if (code === 'FILE_EXISTS') fileExists(path, !!opts.fresh);
     if (code === 'MEDIA_READ_ONLY') invalidInput(`The ${what} cannot be written to ${path}: ${e.appError.message.includes('read-only') ? 'the media is read-only' : 'permission denied'}.`, 'Choose a folder you may write to.', { path });
     if (code === 'DISK_FULL') invalidInput(`The disk is full; the ${what} was not written to ${path}.`, 'Free some space and try again.', { path });
     if (code === 'FOLDER_NOT_FOUND') invalidInput(`The folder ${dirname(resolve(path))} for the ${what} does not exist.`, 'Create the folder first, or name a file in a folder that exists.', { path });
@@ -147,6 +155,6 @@ export function writeOutputFile(path: string, data: string | Uint8Array, what: s
 /** Fails when any of `paths` exists: records, sheets and keys are never overwritten. */
 export function refuseExisting(paths: readonly string[]): void {
   for (const p of paths) {
-    if (existsSync(p)) invalidInput(`${p} already exists; Custos does not overwrite it.`, 'Choose another file name or folder, or move the old file away first.', { path: p });
+    if (existsSync(p)) fail('FILE_EXISTS', `${p} already exists; Custos does not overwrite it.`, 'Choose another file name or folder, or move the old file away first.', { path: p });
   }
 }

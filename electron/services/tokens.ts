@@ -9,6 +9,7 @@ import type { RawSlot } from '../hsm/protocol';
 import type { ConfigStore } from './config';
 import { prepareDemoFiles, type DemoEnvironment } from './demo';
 import { discoverP11KitModules } from './discovery';
+import { loginWarned } from './pin-login';
 
 // PKCS#11 v2.40 §3.2 CK_TOKEN_INFO flags and §3.1 CK_SLOT_INFO flags.
 const F = {
@@ -236,12 +237,7 @@ export class TokenService {
     if (requireConfigured) this.requireEnabled(module);
     checkTokenSelector(token);
     await this.checkPin(module, token, pin, limits);
-    try {
-      return this.describeRawSlot(module, await this.hsm.call('login', { path: module, token, role, pin }));
-    } catch (e) {
-      if (e instanceof CustosError && e.appError.code === 'PIN_INCORRECT') throw await this.withTriesLeft(e, module, token, role);
-      throw e;
-    }
+    return this.describeRawSlot(module, await loginWarned(this.hsm, { path: module, token, role, pin }));
   }
 
   /**
@@ -257,24 +253,6 @@ export class TokenService {
       if (found.length === 1) known = found[0]!.token!;
     }
     if (known) checkPinLength(pin, known);
-  }
-
-  /** After a wrong PIN, read the token's counters (PKCS#11 §3.2 flags) so the custodian is warned in time. */
-  private async withTriesLeft(e: CustosError, module: string, token: string, role: 'user' | 'so'): Promise<CustosError> {
-    let flags: TokenFlags | undefined;
-    try {
-      const raw = (await this.hsm.call('slots', { path: module })).map((s) => this.describeRawSlot(module, s));
-      flags = raw.find((s) => s.token && matchesSelector(token, s.token))?.token?.flags;
-    } catch {
-      /* the warning is a courtesy; the PIN error itself stands */
-    }
-    if (!flags) return e;
-    const [low, final, locked] = role === 'so' ? [flags.soPinCountLow, flags.soPinFinalTry, flags.soPinLocked] : [flags.userPinCountLow, flags.userPinFinalTry, flags.userPinLocked];
-    const base = e.appError;
-    if (locked) return new CustosError({ ...base, code: 'PIN_LOCKED', message: 'The PIN was wrong and the token has now locked it.', action: 'Do not try again. The security officer must unlock the PIN.', details: { ...base.details, triesLeft: 0 } });
-    if (final) return new CustosError({ ...base, message: 'The PIN is not correct. One more wrong PIN will lock this token.', action: 'Stop and make sure of the PIN before trying again; ask the security officer if in doubt.', details: { ...base.details, triesLeft: 'final' } });
-    if (low) return new CustosError({ ...base, message: 'The PIN is not correct. The token reports that few tries remain before it locks.', details: { ...base.details, triesLeft: 'low' } });
-    return e;
   }
 
   /**

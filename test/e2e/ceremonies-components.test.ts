@@ -145,6 +145,8 @@ describe('creating a key as XOR components, in the preview shell', () => {
     await c.turnOf('Otto Operator');
     await c.doStep();
     await c.turnOf('Wes Witness');
+    // What the screen shows the witness: the key's and each component's check value.
+    const onScreen = await c.current.innerText();
     await c.tick();
 
     await c.atStep('Print each holder’s component sheet');
@@ -159,6 +161,11 @@ describe('creating a key as XOR components, in the preview shell', () => {
       const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
       expect(text).toContain(name);
       kcvs.push(/Component check value\s+([0-9A-F ]+)/.exec(text)![1]!.trim());
+      // The sheet writes it as the screen does (groups of five), so the holder compares like with like.
+      expect(kcvs[i]).toMatch(/^[0-9A-F]{5} [0-9A-F]{5}$/);
+      expect(onScreen).toContain(`${i + 1}. ${name}: ${kcvs[i]}`);
+      const keyKcv = /Key check value\s+([0-9A-F]{5} [0-9A-F]{5})/.exec(text)![1]!;
+      expect(onScreen).toContain(keyKcv);
       rmSync(file);
       await c.current.getByRole('button', { name: `${name} has the printed sheet` }).click();
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -46,4 +46,29 @@ export function softhsm(prefix = 'custos-softhsm-'): SoftHsmFixture {
 
 export function requireBuild(): void {
   if (!existsSync(HOST_SCRIPT)) throw new Error('dist/ is missing: run `npm run build` (npm test does it for you)');
+}
+
+/**
+ * Sets bits in a SoftHSM2 token's persisted CK_TOKEN_INFO flags (its file backend keeps them as the
+ * vendor attribute CKA_OS_TOKENFLAGS, 0x8000534B, in token.object: type, kind 2 = unsigned long,
+ * value, each 8 bytes big-endian). SoftHSM2 itself only ever sets CKF_USER_PIN_COUNT_LOW (after a
+ * failed C_Login) and never locks a PIN; this puts a card into the final-try or locked state a real
+ * card reaches, and SoftHSM2 then reports it from C_GetTokenInfo like any token. Make the change
+ * before a host process opens the token (SoftHSM2 reads the file when it loads the token).
+ */
+export function setSoftHsmTokenFlags(fx: SoftHsmFixture, label: string, bits: number): void {
+  const tokens = join(fx.dir, 'tokens');
+  const want = Buffer.from(label.padEnd(32, ' '), 'utf8');
+  for (const d of readdirSync(tokens)) {
+    const path = join(tokens, d, 'token.object');
+    if (!existsSync(path)) continue;
+    const b = readFileSync(path);
+    if (!b.includes(want)) continue;
+    const at = b.indexOf(Buffer.from('000000008000534b', 'hex'));
+    if (at < 0 || b.readBigUInt64BE(at + 8) !== 2n) throw new Error(`unexpected SoftHSM2 token file layout in ${path}`);
+    b.writeBigUInt64BE(b.readBigUInt64BE(at + 16) | BigInt(bits), at + 16);
+    writeFileSync(path, b);
+    return;
+  }
+  throw new Error(`no SoftHSM2 token labelled ${label}`);
 }

@@ -566,7 +566,7 @@ describe('custos ceremony', () => {
     expect(saved.code, saved.stdout + saved.stderr).toBe(0);
     // --force semantics: an existing file is never replaced without it.
     const again = (await refused(['ceremony', 'export', '--run', run, '--out', out])).error;
-    expect(again).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('already exists') });
+    expect(again).toMatchObject({ code: 'FILE_EXISTS', message: expect.stringContaining('already exists') });
     expect((await cli([...ws(), '--json', '--force', 'ceremony', 'export', '--run', run, '--out', out])).code).toBe(0);
     const key = rsaAesKeyUnwrap(receiver.privateKey, readFileSync(out), 'sha1');
     const archived = JSON.parse((await cli([...ws(), '--json', 'archive', 'show', 'Old DEK 2@1', '--archive', join(dataDir, 'archive.sqlite')])).stdout) as { summary: { checkValue: string } };

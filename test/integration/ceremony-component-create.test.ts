@@ -17,6 +17,8 @@ import { KeyService } from '../../electron/services/key-service';
 import { componentKeyGaps } from '../../electron/services/ceremony/steps-component-create';
 import { keyCheckValues } from '../../electron/services/kcv';
 import { combineComponents } from '../../shared/components';
+import { checkValueText } from '../../shared/check-value';
+import { outcomeFacts } from '../../renderer/screens/ceremonies/words';
 import { CKM } from '../../electron/hsm/protocol/constants';
 import { failure } from '../helpers/hsm-ops';
 import { SOFTHSM_MODULE } from '../helpers/softhsm';
@@ -133,6 +135,13 @@ describe('creating a key as XOR components', () => {
       expect(text).toContain(`${i + 1} of 3`);
       expect(text.replace(/\s/g, '')).toContain(made.checkValue);
       expect(text.replace(/\s/g, '')).toContain(made.components[i]!.checkValue);
+      // What the holder reads on the sheet is, character for character, what the screen shows.
+      const screen = outcomeFacts(made as unknown as Record<string, unknown>);
+      const keyOnScreen = screen.find((x) => x.label.startsWith('Check value'))!.value;
+      expect(keyOnScreen).toBe(checkValueText(made.checkValue));
+      expect(text).toContain(keyOnScreen);
+      const mineOnScreen = screen.find((x) => x.label === 'Component check values')!.value.split(' · ')[i]!.replace(/^\d+\. [^:]+: /, '');
+      expect(text).toContain(mineOnScreen);
       expect(text).toMatch(/envelope serial number/i);
       expect(text).toMatch(/tamper-evident envelope/);
       expect(text).toMatch(/Who may open the envelope/);

@@ -49,7 +49,14 @@ export interface CeremonyFixture {
   close(): Promise<void>;
 }
 
-export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE, opts: { extraTokens?: Array<{ label: string; so: string; user: string }>; env?: NodeJS.ProcessEnv } = {}): Promise<CeremonyFixture> {
+/** The workstation HSM: SoftHSM2's "Workstation" token unless a test names another (the NSS softoken). */
+export interface WorkstationToken {
+  module: string;
+  token: string;
+  pin: string;
+}
+
+export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE, opts: { extraTokens?: Array<{ label: string; so: string; user: string }>; env?: NodeJS.ProcessEnv; workstation?: WorkstationToken } = {}): Promise<CeremonyFixture> {
   requireBuild();
   const fx = softhsm(prefix);
   fx.initToken(WS.label, { so: WS.so, user: WS.user });
@@ -70,7 +77,8 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
       return Reflect.get(target, prop, receiver);
     },
   });
-  await hsm.call('login', { path: SOFTHSM_MODULE, token: WS.label, role: 'user', pin: WS.user });
+  const ws = opts.workstation ?? { module: SOFTHSM_MODULE, token: WS.label, pin: WS.user };
+  await hsm.call('login', { path: ws.module, token: ws.token, role: 'user', pin: ws.pin });
   const dataDir = join(fx.dir, 'data');
   const keys = new KeyService(hsm);
   let offset = 0;
@@ -85,9 +93,9 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
     newHost: () => new HsmClient(nodeHostSpawner(HOST_SCRIPT, fx.env)),
     csr: (t, selector, subject) => keys.csr(t, selector, subject),
     via: 'cli',
-    activity: new Activity({ hsm, dataDir, via: 'cli', modules: () => [SOFTHSM_MODULE] }),
+    activity: new Activity({ hsm, dataDir, via: 'cli', modules: () => [...new Set([SOFTHSM_MODULE, ws.module])] }),
   });
-  const session: TokenRef = { module: SOFTHSM_MODULE, token: WS.label };
+  const session: TokenRef = { module: ws.module, token: ws.token };
   const person = (name: string) => people.find((p) => p.name === name || p.name.startsWith(name))!;
   return {
     fx,
@@ -109,16 +117,16 @@ export async function ceremonyFixture(prefix: string, people: Person[] = PEOPLE,
   };
 }
 
-export const setupParams = (practice = false) => ({
+export const setupParams = (practice = false, token = WS.label) => ({
   recordName: 'Test workstation',
-  token: `pkcs11:token=${WS.label}`,
+  token: `pkcs11:token=${encodeURIComponent(token)}`,
   practice,
   people: PEOPLE.map((p) => ({ name: p.name, roles: p.roles, credential: 'card' as const })),
 });
 
 /** Runs a workstation set-up to the end; returns the run id and the bundle. */
 export async function runSetup(f: CeremonyFixture, practice = false): Promise<{ run: string; bundle: string }> {
-  let v = await f.service.plan(f.session, { definition: 'custos/workstation-setup', params: setupParams(practice), participants: [] });
+  let v = await f.service.plan(f.session, { definition: 'custos/workstation-setup', params: setupParams(practice, f.session.token), participants: [] });
   const run = v.run;
   v = await f.act(run, { kind: 'run' }, 'Ada Admin'); // roll call: the administrator reads the names
   v = await f.act(run, { kind: 'login', pin: null }, 'Otto Operator');

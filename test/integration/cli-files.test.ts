@@ -50,7 +50,7 @@ describe('the CLI’s output files', () => {
     writeFileSync(p, 'keep me\n');
     const r = await custos(['key', 'export-public', '--key', 'cli-files-ec', '--out', p]);
     expect(r.code).toBe(2);
-    expect(errorOf(r)).toMatchObject({ code: 'INVALID_INPUT', action: expect.stringContaining('--force') });
+    expect(errorOf(r)).toMatchObject({ code: 'FILE_EXISTS', action: expect.stringContaining('--force') });
     expect(readFileSync(p, 'utf8')).toBe('keep me\n');
     expect((await custos(['key', 'export-public', '--key', 'cli-files-ec', '--out', p, '--force'])).code).toBe(0);
     expect(readFileSync(p, 'utf8')).toBe(pem);
@@ -91,7 +91,7 @@ describe('the CLI’s output files', () => {
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
     const again = await custos(['audit', 'export', '--archive', archive, '--out', dir]);
     expect(again.code).toBe(2);
-    expect(errorOf(again)?.action).toContain('--force');
+    expect(errorOf(again)).toMatchObject({ code: 'FILE_EXISTS', action: expect.stringContaining('--force') });
     expect((await custos(['audit', 'export', '--archive', archive, '--out', dir, '--force'])).code).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveDoor } from '../../electron/services/archive/door';
 import { resolveRetrieval } from '../../electron/services/ceremony/plan-retrieval';
-import { exportFacts, wrappedExportPath } from '../../electron/services/ceremony/retrieval-export';
+import { exportFacts, ownKeys, wrappedExportPath } from '../../electron/services/ceremony/retrieval-export';
 import { rsaAesKeyUnwrap } from '../../electron/services/formats/keywrap';
 import { keyCheckValues } from '../../electron/services/kcv';
 import { KeyService } from '../../electron/services/key-service';
@@ -174,6 +174,39 @@ describe('archive retrieval exported wrapped for another system', () => {
     expect((await exportTrail()).entries.length).toBe(audits);
     expect((await version('Settlement DEK 2023@1')).summary.hasMaterial).toBe(true);
   }, 180_000);
+
+  it('refuses the workstation’s own keys as the export target at planning (KEY_PROTECTED), saying why and what to do; nothing is planned', async () => {
+    const before = await tokenObjects();
+    const runs = (await f.service.list()).length;
+    const info = await door.read(door.existing(), async (a) => a.info());
+    const refused = async (kek: string) => failure(plan({ version: 'Settlement DEK 2023@1', wrap: { kek } }));
+    // The Archive KEK, by its label and by its CKA_ID alone: the export would be what the archive holds.
+    const uriById = `pkcs11:id=${info.keys.kek.idHex.replace(/(..)/g, '%$1')}`;
+    for (const name of [info.keys.kek.label, uriById]) {
+      const e = await refused(name);
+      expect(e.code, name).toBe('KEY_PROTECTED');
+      expect(e.message).toMatch(/is the Archive KEK: it cannot be the target of an export/);
+      expect(e.message).toMatch(/what the archive file itself holds/);
+      expect(e.action).toMatch(/^Nothing was planned\. Export under the receiver’s own KEK/);
+      expect(e.details).toMatchObject({ role: 'archive-kek' });
+    }
+    // The MAC key, the audit key (an EC key, no secret key at all) and a Backup Key a killed backup left behind.
+    expect(await refused(info.keys.mac.label)).toMatchObject({ code: 'KEY_PROTECTED', details: { role: 'archive-mac' }, message: expect.stringMatching(/archive MAC key.*never used to wrap a key for another system/) });
+    expect(await refused(info.keys.audit.label)).toMatchObject({ code: 'KEY_PROTECTED', details: { role: 'audit' } });
+    await f.hsm.call('generate', { path: f.session.module, token: f.session.token, spec: { type: 'aes-256', label: 'custos-backup-key/left-by-a-killed-run', idHex: 'bb'.repeat(16), usages: ['wrap'], extractable: false } });
+    expect(await refused('custos-backup-key/left-by-a-killed-run')).toMatchObject({ code: 'KEY_PROTECTED', details: { role: 'backup-key' } });
+    await f.hsm.call('destroy', { path: f.session.module, token: f.session.token, ref: { idHex: 'bb'.repeat(16) } });
+    // Found by the CKA_ID the archive records even under another label (the planner's rule, given the token's real report).
+    const facts = await exportFacts(f.hsm, { path: f.session.module, token: f.session.token }, { kek: info.keys.kek.label });
+    const real = await version('Settlement DEK 2023@1');
+    const own = await door.read(door.existing(), async (a) => ownKeys(a));
+    const relabelled = { ...facts, kek: { ...facts.kek!, label: 'Partner KEK (really)' } };
+    expect((await failure(Promise.resolve().then(() => resolveRetrieval({ version: 'Settlement DEK 2023@1', purpose: PURPOSE, into: 'export', wrap: { kek: 'Partner KEK (really)' } }, () => real, relabelled, new Date(), own)))).code).toBe('KEY_PROTECTED');
+    // Another KEK on the same token is still a valid target.
+    expect(resolveRetrieval({ version: 'Settlement DEK 2023@1', purpose: PURPOSE, into: 'export', wrap: { kek: 'Partner KEK' } }, () => real, await exportFacts(f.hsm, { path: f.session.module, token: f.session.token }, { kek: 'Partner KEK' }), new Date(), own).export?.kek?.label).toBe('Partner KEK');
+    expect((await f.service.list()).length).toBe(runs);
+    expect(await tokenObjects()).toEqual(before);
+  }, 120_000);
 
   it('refuses a token that lacks a standard wrap for the key: SoftHSM’s AES-KWP is RFC 5649 only for whole 8-byte blocks, so a private key cannot leave it readably', async () => {
     // The facts are what SoftHSM really reports. This archive cannot hold a private key (the archive

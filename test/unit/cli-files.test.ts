@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkOutputFile, checkOutputFolder, readBounded } from '../../electron/cli/files';
 import { parseDate, parseInteger } from '../../electron/cli/options';
+import { writeFileAtomic } from '../../electron/services/files/atomic';
 import { CustosError, type AppError } from '../../shared/result';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-cli-files-'));
@@ -55,8 +56,10 @@ describe('output paths', () => {
     expect(refusal(() => checkOutputFile(join(dir, 'no/such/file'), 'record')).message).toMatch(/folder .* for the record does not exist/);
     expect(refusal(() => checkOutputFile(dir, 'record')).message).toMatch(/is a folder/);
     writeFileSync(join(dir, 'taken'), 'x');
-    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'record', { fresh: true })).message).toMatch(/already exists/);
-    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'report')).action).toMatch(/--force/);
+    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'record', { fresh: true }))).toMatchObject({ code: 'FILE_EXISTS', message: expect.stringMatching(/already exists/) });
+    expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'report'))).toMatchObject({ code: 'FILE_EXISTS', action: expect.stringMatching(/--force/) });
+    // The app's save refuses an existing file with the same code (files/atomic.ts).
+    expect(refusal(() => writeFileAtomic(dir, 'taken', Buffer.from('y'), { mode: 0o600, replace: false })).code).toBe('FILE_EXISTS');
     expect(() => checkOutputFile(join(dir, 'taken'), 'report', { force: true })).not.toThrow();
     expect(refusal(() => checkOutputFile(join(dir, 'taken'), 'record', { fresh: true, force: true })).message).toMatch(/already exists/);
     expect(refusal(() => checkOutputFolder(join(dir, 'taken'), 'share sheets')).message).toMatch(/is a file, not a folder/);

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { CustosError, invalidInput } from '../../../shared/result';
+import { CustosError, fail } from '../../../shared/result';
 import { writeFolderAtomic } from '../../services/files/atomic';
 import { parsePublicKey, spkiFingerprint } from '../../services/formats/publicKey';
 import { auditKeyLine } from '../../../shared/archive/audit-key';
@@ -104,7 +104,7 @@ async function exportAuditAtomic<T extends { dir: string }>(out: string, force: 
   const target = resolve(out);
   if (existsSync(target)) {
     if (readdirSync(target).length > 0) {
-      if (!force) invalidInput(`${out} already holds files; Custos does not write an export over them unless told to.`, 'Name a new or empty folder, or add --force to write into this one.', { path: out });
+      if (!force) fail('FILE_EXISTS', `${out} already holds files; Custos does not write an export over them unless told to.`, 'Name a new or empty folder, or add --force to write into this one.', { path: out });
       const r = write(target);
       for (const n of readdirSync(target)) if (statSync(join(target, n)).isFile()) chmodSync(join(target, n), 0o600);
       return r;

@@ -3,7 +3,7 @@
 // checked by its KCV, and the combined key checked by its KCV). The share service does the work
 // (electron/services/shares/components.ts); `combine --import` enters the key into the HSM.
 import { Option, type Command } from 'commander';
-import { algorithmName, formatHex, groupHex, MAX_COMPONENTS, MIN_COMPONENTS, toHex, type KeyAlgorithm } from '../../../shared/components';
+import { algorithmName, formatHex, MAX_COMPONENTS, MIN_COMPONENTS, toHex, type KeyAlgorithm } from '../../../shared/components';
 import { CustosError, invalidInput } from '../../../shared/result';
 import type { KeyUsage } from '../../hsm/protocol';
 import { isCheckValueSyntax } from '../../services/kcv';
@@ -12,6 +12,7 @@ import { out, pickToken, withCore, type GlobalOptions } from '../context';
 import { LIMITS } from '../files';
 import { decodeSecretBytes, promptHidden, readInputFile, readStdin, stdinIsTerminal, type SecretEncoding } from '../input';
 import { logIn } from '../session';
+import { checkValueText } from '../../../shared/check-value';
 
 const countArg = (value: string): number => {
   const n = Number(value);
@@ -214,7 +215,7 @@ async function importCombined(program: Command, o: CombineOptions): Promise<void
         allowPlaintext: !!o.allowPlaintextImport,
       });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-      const hsmShown = alg === 'AES' ? groupHex(r.hsm.cmac ?? '') : (r.hsm.legacy ?? '').toUpperCase();
+      const hsmShown = checkValueText(alg === 'AES' ? (r.hsm.cmac ?? '') : (r.hsm.legacy ?? ''));
       out(
         opts,
         {

@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatHex, groupHex } from '../../../shared/components';
+import { formatHex } from '../../../shared/components';
 import { invalidInput } from '../../../shared/result';
 import { decodeMnemonic, type GroupSpec } from '../../../shared/slip39';
 import { formatFingerprint, serializeShareSetRecord, sharePosition, type SecretCheckValue } from '../../../shared/shares';
@@ -19,6 +19,7 @@ import { decodeSecretBytes, promptHidden, readInputFile, readPassphraseFile, rea
 import { dateOption, intOption } from '../options';
 import { readMnemonicLines, readOneMnemonic, readRecordFile, writePrivate } from '../share-input';
 import type { SealOptions, UnsealOptions } from './shares-cards';
+import { checkValueText } from '../../../shared/check-value';
 
 // Sealed shares need the envelope format and the card's keys (ASN.1, more schemas): a module of their
 // own, loaded only for those commands.
@@ -44,8 +45,8 @@ export function parseGroups(spec: string): SplitLayout {
 
 function describeCheck(c: SecretCheckValue): string {
   return c.method === 'AES-CMAC'
-    ? `${groupHex(c.value)} (AES-CMAC of the secret as an AES key, X9.24-1:2017, 5 bytes)`
-    : `${groupHex(c.value)} (SHA-256, custos.secret-check.v1, 5 bytes)`;
+    ? `${checkValueText(c.value)} (AES-CMAC of the secret as an AES key, X9.24-1:2017, 5 bytes)`
+    : `${checkValueText(c.value)} (SHA-256, custos.secret-check.v1, 5 bytes)`;
 }
 
 interface SplitOptions {

@@ -17,8 +17,10 @@ import type { CredentialKind } from '../../../shared/ceremony/roles';
 import type { TranscriptCredential } from '../../../shared/ceremony/transcript';
 import { matchesSelector, type TokenIdentity } from '../../../shared/pkcs11-uri';
 import { checkPinLength } from '../../../shared/pin-length';
-import { fail } from '../../../shared/result';
+import { lockedBeforeLogin } from '../../../shared/pin-tries';
+import { CustosError, fail } from '../../../shared/result';
 import type { HsmClient } from '../../hsm/client';
+import { loginWarned } from '../pin-login';
 import { ecSpkiFromPkcs11 } from '../formats/publicKey';
 
 export type CredentialAlgorithm = 'ecdsa-p256-sha256' | 'ed25519';
@@ -130,7 +132,7 @@ export function isCard(selector: string, token: TokenIdentity): boolean {
 }
 
 /** The card's identity (serial, model) as the token list reports it; refuses an absent or ambiguous card. */
-async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 'token'>): Promise<CardIdentity & { minPin: number; maxPin: number }> {
+async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 'token'>): Promise<CardIdentity & { minPin: number; maxPin: number; flags: number }> {
   await hsm.call('load', { path: access.module });
   const slots = await hsm.call('slots', { path: access.module });
   const want = access.token;
@@ -138,7 +140,7 @@ async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 
   if (matches.length === 0) fail('TOKEN_NOT_FOUND', `No card "${want}" is present.`, 'Insert the card, wait a moment, and choose it again.');
   if (matches.length > 1) fail('TOKEN_AMBIGUOUS', `${matches.length} cards match "${want}".`, 'Remove the other cards, or name the card by its URI with its serial number.');
   const t = matches[0]!.token!;
-  return { serial: t.serial, model: t.model, manufacturer: t.manufacturer, label: t.label, minPin: t.minPinLength, maxPin: t.maxPinLength };
+  return { serial: t.serial, model: t.model, manufacturer: t.manufacturer, label: t.label, minPin: t.minPinLength, maxPin: t.maxPinLength, flags: t.flags };
 }
 
 /**
@@ -146,13 +148,18 @@ async function cardIdentity(hsm: HsmClient, access: Pick<CardAccess, 'module' | 
  * retried. `expected` names the card wanted, for the refusal of another one (before the PIN is tried).
  */
 export async function withCard<T>(hsm: HsmClient, access: CardAccess, expectSerial: string | null, fn: (card: CardIdentity) => Promise<T>, expected = 'the card this person enrolled'): Promise<T> {
-  const card = await cardIdentity(hsm, access);
+  // The counters change with every login: they are read here, never kept with the card's identity.
+  const { flags, ...card } = await cardIdentity(hsm, access);
   if (expectSerial !== null && card.serial !== expectSerial) {
     fail('CARD_WRONG', `This is card ${card.serial}, not ${expected} (${expectSerial}).`, `Insert ${expected}. No PIN attempt was used.`, { serial: card.serial });
   }
   // On a real card a PIN of the wrong length still costs a try: checked first (shared/pin-length.ts).
   checkPinLength(access.pin, { minPinLength: card.minPin, maxPinLength: card.maxPin }, 'This card');
-  await hsm.call('login', { path: access.module, token: access.token, role: 'user', pin: access.pin });
+  // A card that reports its PIN locked is not asked; after a wrong PIN its counters are read, and the
+  // holder is warned of the final try or told it locked, as at the workstation login (shared/pin-tries.ts).
+  const locked = lockedBeforeLogin(flags, 'user', 'card');
+  if (locked) throw new CustosError(locked);
+  await loginWarned(hsm, { path: access.module, token: access.token, role: 'user', pin: access.pin }, 'card');
   try {
     return await fn(card);
   } finally {

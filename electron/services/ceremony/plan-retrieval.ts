@@ -7,6 +7,7 @@ import type { VersionDetail } from '../../../shared/archive/types';
 import type { RetrievalParams } from '../../../shared/ceremony/params';
 import { RETRIEVED_ID_PREFIX, type KeyEntry, type WrapMechanismName } from '../../../shared/keys';
 import { fail } from '../../../shared/result';
+import { WORKSTATION_KEY } from '../../../shared/workstation-keys';
 import type { WrapProbe } from '../../hsm/protocol';
 import { byokProfiles } from '../formats/keywrap';
 import { parsePublicKey, spkiFingerprint } from '../formats/publicKey';
@@ -18,6 +19,45 @@ export interface ExportFacts {
   /** The workstation token's RFC 5649 wrap (probe.ts: names are not trusted) and whether it has RSA-OAEP. */
   kwp: WrapProbe['aesKwp'];
   oaep: boolean;
+}
+
+/** One of the workstation's own keys, by the CKA_ID the archive records for it (ArchiveService.info). */
+export interface OwnKey {
+  role: 'archive-kek' | 'archive-mac' | 'audit' | 'backup-key';
+  idHex: string;
+}
+
+const OWN_WORDS: Record<OwnKey['role'], string> = {
+  'archive-kek': 'the Archive KEK',
+  'archive-mac': 'the archive MAC key',
+  audit: 'an audit signing key of this workstation',
+  'backup-key': 'a backup ceremony’s Backup Key',
+};
+
+/**
+ * An export target that is one of the workstation's own keys is refused before anything else is
+ * looked at. Under the Archive KEK the export would be the very blob the archive file already holds
+ * (a copy of the archive's protection handed to a receiver, who could then unwrap every version);
+ * the MAC, audit and Backup keys each have one job, and wrapping keys for export is none of them.
+ * Found by the CKA_ID the archive records and by the labels only Custos gives its own keys.
+ */
+function refuseOwnKey(k: { label: string; idHex: string | null }, own: readonly OwnKey[]): void {
+  const byId = k.idHex === null ? undefined : own.find((o) => o.idHex.toLowerCase() === k.idHex!.toLowerCase())?.role;
+  const byLabel = WORKSTATION_KEY.exec(k.label)?.[1] as OwnKey['role'] | undefined;
+  const role = byId ?? byLabel;
+  if (!role) return;
+  const why =
+    role === 'archive-kek'
+      ? 'every archived version is already wrapped under it, so the export would be what the archive file itself holds, and whoever receives it must hold the Archive KEK, which would then unwrap every version in the archive'
+      : 'the workstation’s own keys each keep the archive for one purpose and are never used to wrap a key for another system';
+  fail(
+    'KEY_PROTECTED',
+    `“${k.label}” is ${OWN_WORDS[role]}: it cannot be the target of an export, because ${why}.`,
+    role === 'archive-kek'
+      ? 'Nothing was planned. Export under the receiver’s own KEK (imported onto the token, e.g. by a component-form ceremony, and named with wrap.kek) or to the receiver’s RSA public key (wrap.publicKey). To carry the whole archive elsewhere, back up the Archive KEK (custos/backup) and copy the archive file.'
+      : 'Nothing was planned. Export under the receiver’s own KEK (imported onto the token and named with wrap.kek) or to the receiver’s RSA public key (wrap.publicKey).',
+    { role },
+  );
 }
 
 /** The resolved destination of an export, as the plan (and so the fingerprint) holds it. */
@@ -59,9 +99,11 @@ export function strengthOf(algorithm: string): Pick<KeyEntry, 'label' | 'keyType
 const untrusted = (message: string) =>
   fail('WRAP_MECHANISM_UNTRUSTED', message, 'Nothing was retrieved. Export from a token whose AES key wrap with padding reproduces the RFC 5649 vectors (custos key capabilities shows it), or retrieve into the token instead.');
 
-function resolveExport(p: RetrievalParams, v: VersionDetail, facts: ExportFacts | undefined): ExportTarget {
+function resolveExport(p: RetrievalParams, v: VersionDetail, facts: ExportFacts | undefined, own: readonly OwnKey[]): ExportTarget {
   if (!facts) fail('INVALID_INPUT', 'The export target could not be read from the token.', 'Log in to the workstation token and plan again.');
   const w = p.wrap!;
+  // The audit key is no secret key, so the token search finds nothing by its name: its label says what it is.
+  if ('kek' in w) refuseOwnKey(facts.kek ?? { label: w.kek, idHex: null }, own);
   const target = strengthOf(v.summary.algorithm);
   // SoftHSM's padded wrap is RFC 5649 only for key data in whole 8-byte blocks; a private key's
   // PKCS#8 encoding has any length, so such a token cannot export it readably (wrap.ts kwpMechanism).
@@ -103,12 +145,12 @@ function resolveExport(p: RetrievalParams, v: VersionDetail, facts: ExportFacts 
 /** YYYY-MM-DD of a date `days` after `from` (UTC). */
 const dayOf = (from: Date, days = 0) => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
-export function resolveRetrieval(p: RetrievalParams, lookupVersion: ((selector: string) => VersionDetail) | undefined, facts: ExportFacts | undefined, now = new Date()): RetrievalPlan & { version: RetrievalPlan['version'] & Record<string, unknown> } {
+export function resolveRetrieval(p: RetrievalParams, lookupVersion: ((selector: string) => VersionDetail) | undefined, facts: ExportFacts | undefined, now = new Date(), own: readonly OwnKey[] = []): RetrievalPlan & { version: RetrievalPlan['version'] & Record<string, unknown> } {
   if (!lookupVersion) fail('RECORD_MISSING', 'The archive is not open.', 'Log in to the workstation token and plan again.');
   const d = lookupVersion(p.version);
   const v = d.summary;
   if (!v.hasMaterial) fail('KEY_NOT_EXTRACTABLE', `Version ${v.version} of “${v.label}” was destroyed: its material is shredded, only its metadata remains.`, 'Choose another version (the archive search lists them with their states).');
-  const exported = p.into === 'export' ? resolveExport(p, d, facts) : null;
+  const exported = p.into === 'export' ? resolveExport(p, d, facts, own) : null;
   return {
     version: { id: v.versionId, keyId: v.keyId, label: v.label, version: v.version, algorithm: v.algorithm, kind: d.kind, state: v.state, checkValue: v.checkValue, checkMethod: d.checkMethod, fingerprint: v.fingerprint, activationDate: v.activationDate, deactivationDate: v.deactivationDate },
     purpose: p.purpose,

@@ -19,7 +19,7 @@ import { FINGERPRINT_FORMAT, type Participant, type RunPlan, type TokenIdentityV
 import { fail } from '../../../shared/result';
 import type { PersonRecord, CeremonyRecord } from './record';
 import { destructionSubject, resolveDestruction } from './plan-destruction';
-import { resolveRetrieval, type ExportFacts } from './plan-retrieval';
+import { resolveRetrieval, type ExportFacts, type OwnKey } from './plan-retrieval';
 import type { KekRotationState } from '../archive/kek-rotation';
 
 export const definitionHash = (d: CeremonyDefinition): string => createHash('sha256').update(canonicalJson(d), 'utf8').digest('hex');
@@ -69,6 +69,8 @@ export interface PlanContext {
   lookupVersion?: (selector: string) => VersionDetail;
   /** Retrieval with into: export: the target and the wrap mechanisms, as the token reported them. */
   exportFacts?: ExportFacts;
+  /** Retrieval with into: export: the workstation's own keys, which an export may not target. */
+  lookupOwnKeys?: () => OwnKey[];
   /** Rotation: the token object a version was archived from, if the archive recorded it. */
   lookupHsmObject?: RotationLookups['lookupHsmObject'];
   /** KEK rotation: the archive's KEK and versions, as they are now. */
@@ -155,7 +157,7 @@ export function resolvePlan(req: PlanRequest, ctx: PlanContext): { plan: RunPlan
       def.type === 'restore' || def.type === 'restore-drill'
         ? resolveRestore(def.type, params as RestoreParams, register, participants, record!, ctx)
         : def.type === 'retrieval'
-          ? (resolveRetrieval(params as RetrievalParams, ctx.lookupVersion, ctx.exportFacts) as unknown as Record<string, unknown>)
+          ? (resolveRetrieval(params as RetrievalParams, ctx.lookupVersion, ctx.exportFacts, new Date(), ctx.lookupOwnKeys?.() ?? []) as unknown as Record<string, unknown>)
           : def.type === 'reshare'
             ? resolveReshare(params as ReshareParams, register, participants, record!)
             : def.type === 'share-audit'

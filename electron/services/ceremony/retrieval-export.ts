@@ -12,7 +12,8 @@ import { CKM } from '../../hsm/protocol/constants';
 import { pkcs11AttrsFromSpki } from '../formats/publicKey';
 import { hsmCheckValues } from '../hsm-kcv';
 import { parseKeyRef } from '../key-refs';
-import type { ExportFacts, ExportTarget } from './plan-retrieval';
+import type { ArchiveService } from '../archive/service';
+import type { ExportFacts, ExportTarget, OwnKey } from './plan-retrieval';
 
 type Tok = { path: string; token: string };
 
@@ -27,6 +28,20 @@ export async function exportFacts(hsm: HsmClient, tok: Tok, wrap: NonNullable<Re
   if (!k) return { kek: null, kwp: probe.aesKwp, oaep };
   const cv = k.keyType === 'aes' ? await hsmCheckValues({ hsm, path: tok.path, token: tok.token }, { label: k.label, idHex: k.idHex, kind: 'secret' }) : null;
   return { kek: { label: k.label, idHex: k.idHex, keyType: k.keyType, bits: k.bits, canWrap: k.usage.wrap, checkValue: cv?.cmac ?? null }, kwp: probe.aesKwp, oaep };
+}
+
+/** The workstation's own keys as the archive records them: the KEK (and one being rotated in), every MAC key, every audit key. */
+export function ownKeys(a: ArchiveService): OwnKey[] {
+  const k = a.info().keys;
+  const incoming = a.kekRotationState().incoming;
+  return [
+    { role: 'archive-kek', idHex: k.kek.idHex },
+    ...(incoming ? [{ role: 'archive-kek' as const, idHex: incoming.id }] : []),
+    { role: 'archive-mac', idHex: k.mac.idHex },
+    // A MAC key being rotated in, or retired by a rotation (kept in the HSM).
+    ...a.macKeys().map((m) => ({ role: 'archive-mac' as const, idHex: m.mac_id })),
+    ...[k.audit, ...k.audit.retired].map((x) => ({ role: 'audit' as const, idHex: x.idHex })),
+  ];
 }
 
 /**

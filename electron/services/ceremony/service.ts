@@ -33,7 +33,7 @@ import { verifyBundle, type BundleVerdict } from './evidence';
 import { checkedDefinition, resolvePlan, type ParticipantInput } from './plan';
 import { hsmObjectOf } from './plan-rotation';
 import type { ExportFacts } from './plan-retrieval';
-import { exportFacts, wrappedExportPath } from './retrieval-export';
+import { exportFacts, ownKeys, wrappedExportPath } from './retrieval-export';
 import type { CeremonyRecord, PersonRecord, RunSummary } from './record';
 import { SecretStore } from './secrets';
 import { ArchiveCeremonyRecord } from './store';
@@ -255,7 +255,7 @@ export class CeremonyService {
     const destination = dest ? { module: dest.module ?? session.module, token: await this.tokenIdentity({ module: dest.module ?? session.module, token: dest.token }) } : null;
     const exportFacts = await this.exportFactsFor(session, definition.type, req.params);
     return this.write(session, async (record, archive) => {
-      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, exportFacts, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState(), lookupAuditKey: () => ({ fingerprint: archive.workstation.audit_fingerprint, label: archive.workstation.audit_label, id: archive.workstation.audit_id }), lookupMacKey: () => archive.macRotationState() });
+      const { plan } = resolvePlan({ definition, params: req.params, participants: req.participants }, { record, version: this.deps.version, token, destination, exportFacts, lookupVersion: (sel) => archive.version(sel), lookupHsmObject: (id) => hsmObjectOf(archive, id), lookupKek: () => archive.kekRotationState(), lookupAuditKey: () => ({ fingerprint: archive.workstation.audit_fingerprint, label: archive.workstation.audit_label, id: archive.workstation.audit_id }), lookupMacKey: () => archive.macRotationState(), lookupOwnKeys: () => ownKeys(archive) });
       const admin = plan.participants.find((p) => p.roles.includes('administrator'));
       const actor = admin ? { person: admin.person, name: admin.name, role: 'administrator' as const } : SYSTEM;
       await record.createRun(definition, [{ actor, event: { type: 'run.planned', plan } }]);

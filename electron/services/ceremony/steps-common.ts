@@ -8,6 +8,7 @@ import { buildTranscript, type TranscriptCredential } from '../../../shared/cere
 import { checkPinLength } from '../../../shared/pin-length';
 import { matchesSelector } from '../../../shared/pkcs11-uri';
 import { CustosError, fail } from '../../../shared/result';
+import { loginWarned } from '../pin-login';
 import { append, enrolledInRun, loadRun, requireRunnable, type LoadedRun } from './engine';
 import { publicCredential } from './credentials';
 import { writeBundle } from './evidence';
@@ -102,7 +103,7 @@ export async function runLogin(ctx: StepContext, pin: string | null): Promise<vo
   if (pin !== null) {
     await checkTokenPin(ctx.services.hsm, { path: ctx.session.module, token: ctx.session.token }, pin, 'The workstation token');
     try {
-      await ctx.services.hsm.call('login', { path: ctx.session.module, token: ctx.session.token, role: 'user', pin });
+      await loginWarned(ctx.services.hsm, { path: ctx.session.module, token: ctx.session.token, role: 'user', pin });
     } catch (e) {
       const code = e instanceof CustosError ? e.appError.code : 'INTERNAL';
       if (code !== 'ALREADY_LOGGED_IN') {

@@ -8,6 +8,8 @@
 // (by the ceremony id recorded with the new key) and reports it instead of rotating twice.
 import type { RunState } from '../../../shared/ceremony/run';
 import { fail } from '../../../shared/result';
+import type { MechanismEntry } from '../../hsm/protocol';
+import { CKM } from '../../hsm/protocol/constants';
 import { hsmHmacCheck, hsmPublicKey } from '../hsm-kcv';
 import { requireRunnable } from './engine';
 import { complete, journaled } from './steps-common';
@@ -16,6 +18,20 @@ import { stepActor, type StepContext } from './step-context';
 type WorkstationKeyPlan = { key: 'audit'; audit: { fingerprint: string; label: string; id: string } } | { key: 'mac'; mac: { check: string; label: string; id: string }; rows: number };
 
 const params = (s: RunState) => s.plan.params as unknown as WorkstationKeyPlan;
+const CKF_SIGN = 0x800;
+
+/**
+ * What the token lacks to make the new audit key and sign with it (an EC P-256 pair made inside it,
+ * raw ECDSA over a SHA-256 hash, as archive/audit-key-rotation.ts uses them): empty when nothing.
+ * Pure, for the tests. EC key sizes are in bits (PKCS#11 v2.40 §2.3.1).
+ */
+export function auditKeyGaps(mechs: readonly Pick<MechanismEntry, 'type' | 'minKeySize' | 'maxKeySize' | 'flags'>[]): string[] {
+  const fits = (m: Pick<MechanismEntry, 'minKeySize' | 'maxKeySize'>) => m.maxKeySize === 0 || (m.minKeySize <= 256 && 256 <= m.maxKeySize);
+  const gaps: string[] = [];
+  if (!mechs.some((m) => m.type === CKM.EC_KEY_PAIR_GEN && fits(m))) gaps.push('EC P-256 key pairs made inside it (CKM_EC_KEY_PAIR_GEN)');
+  if (!mechs.some((m) => m.type === CKM.ECDSA && (m.flags & CKF_SIGN) !== 0 && fits(m))) gaps.push('ECDSA signatures with P-256 keys (CKM_ECDSA)');
+  return gaps;
+}
 
 export async function runCheckWorkstationKey(ctx: StepContext): Promise<void> {
   requireRunnable(ctx.run);
@@ -25,6 +41,9 @@ export async function runCheckWorkstationKey(ctx: StepContext): Promise<void> {
   if (now.fingerprint !== p.audit.fingerprint) fail('CHECK_VALUE_MISMATCH', `The archive’s audit key is no longer the one planned (fingerprint ${now.fingerprint.slice(0, 16)}…, planned ${p.audit.fingerprint.slice(0, 16)}…).`, 'Abort this ceremony and plan it again.');
   const hsm = await hsmPublicKey({ hsm: ctx.services.hsm, path: ctx.session.module, token: ctx.session.token }, { label: p.audit.label, idHex: p.audit.id });
   if (hsm.fingerprint.hex !== p.audit.fingerprint) fail('CHECK_VALUE_MISMATCH', 'The HSM’s audit key is not the one the archive names (its public key differs).', 'Abort, and run `custos archive info --check-hsm` and `custos archive verify`.');
+  // Before the quorum approves anything: a token that cannot make or use the new key stops here.
+  const gaps = auditKeyGaps(await ctx.services.hsm.call('mechanisms', { path: ctx.session.module, token: ctx.session.token }));
+  if (gaps.length) fail('MECHANISM_UNSUPPORTED', `This token cannot hold a new audit key: it lacks ${gaps.join('; and ')}.`, 'Abort: the audit key stays as it is. Nothing has been made. Rotate on a workstation token that lists these mechanisms (Keys → capabilities).');
   await complete(ctx, stepActor(ctx, 'administrator'), { key: 'audit', fingerprint: hsm.fingerprint.hex, label: p.audit.label, retiredBefore: now.retired });
 }
 

@@ -14,6 +14,7 @@
  */
 import { groupHex } from '../../../shared/components';
 import { checkPrintable, PDFDocument } from './sheets';
+import { checkValueText } from '../../../shared/check-value';
 
 export interface ComponentSheetInput {
   holder: string;
@@ -83,7 +84,7 @@ export async function renderComponentSheet(x: ComponentSheetInput): Promise<Buff
     ['Holder', x.holder, false],
     ['Component', `${x.index} of ${x.of} (all ${x.of} are needed to form the key)`, false],
     ['Key', `${x.keyLabel}, ${x.algorithm}`, false],
-    ['Key check value', `${groupHex(x.keyCheckValue.toUpperCase())}  (${x.method})`, true],
+    ['Key check value', `${checkValueText(x.keyCheckValue)}  (${x.method})`, true],
     ['Ceremony', `${x.ceremonyId}, ${x.at.slice(0, 10)}`, false],
   ];
   for (const [label, value, mono] of facts) {
@@ -109,7 +110,7 @@ export async function renderComponentSheet(x: ComponentSheetInput): Promise<Buff
   });
   y += lines.length * rowH + 22;
   doc.font('Helvetica').fontSize(10).fillColor(GREY).text('Component check value', MARGIN, y + 1, { width: labelW, lineBreak: false });
-  doc.font('Courier-Bold').fontSize(15).fillColor(INK).text(`${groupHex(x.componentCheckValue.toUpperCase())}`, MARGIN + labelW, y - 1, { lineBreak: false });
+  doc.font('Courier-Bold').fontSize(15).fillColor(INK).text(checkValueText(x.componentCheckValue), MARGIN + labelW, y - 1, { lineBreak: false });
   doc.font('Helvetica').fontSize(9).fillColor(GREY).text(`${x.method}, of this component alone: you type it back at the ceremony`, MARGIN + labelW, y + 17, { width: CONTENT_W - labelW });
   y += 42;
 

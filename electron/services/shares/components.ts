@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import {
   checkKeyLength,
   combineComponents,
-  groupHex,
   KEY_LENGTHS,
   parseHex,
   splitKey,
@@ -15,6 +14,7 @@ import {
 } from '../../../shared/components';
 import { CustosError, invalidInput } from '../../../shared/result';
 import { keyCheckValues, matchCheckValue, type KeyCheckValues } from '../kcv';
+import { checkValueText } from '../../../shared/check-value';
 
 /**
  * The algorithm decides the check values. 16 and 24 bytes are both AES and TDES lengths, and
@@ -36,11 +36,11 @@ export function resolveAlgorithm(given: KeyAlgorithm | undefined, length: number
   return 'AES';
 }
 
-/** "1A0B 2DF2 67 (AES-CMAC; legacy AES-ECB E568F6)" — the method the standard wants first. */
+/** "1A0B2 DF267 (AES-CMAC; legacy AES-ECB E568F6)" — the method the standard wants first. */
 export function describeKcv(alg: KeyAlgorithm, k: KeyCheckValues): string {
   return alg === 'AES'
-    ? `${groupHex(k.cmac)} (AES-CMAC, X9.24-1:2017; legacy AES-ECB ${k.legacy.toUpperCase()})`
-    : `${k.legacy.toUpperCase()} (TDES-ECB, X9.24-1 legacy; TDES-CMAC ${groupHex(k.cmac)})`;
+    ? `${checkValueText(k.cmac)} (AES-CMAC, X9.24-1:2017; legacy AES-ECB ${checkValueText(k.legacy)})`
+    : `${checkValueText(k.legacy)} (TDES-ECB, X9.24-1 legacy; TDES-CMAC ${checkValueText(k.cmac)})`;
 }
 
 export interface ComponentSplit {

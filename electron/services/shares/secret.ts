@@ -3,11 +3,11 @@
 // recorded at the ceremony. The CLI's `shares combine` and the app's restore drill both recover
 // through recoverSecret(), so both compare check values the same way.
 import { createHash, createHmac, pbkdf2 as pbkdf2Callback, randomBytes } from 'node:crypto';
-import { groupHex } from '../../../shared/components';
 import { CustosError } from '../../../shared/result';
 import { slip39AppError, type SecretCheckValue, type Sha256, type Slip39Context } from '../../../shared/shares';
 import { combineMnemonics, Slip39Error, type Slip39Crypto } from '../../../shared/slip39';
 import { keyCheckValues, secretCheckValue } from '../kcv';
+import { checkValueText } from '../../../shared/check-value';
 
 /** SLIP-39 primitives on node:crypto. PBKDF2 runs on libuv's pool, so a high exponent does not block main. */
 export const nodeSlip39Crypto: Slip39Crypto = {
@@ -72,7 +72,7 @@ export function checkValueMismatch(actual: SecretCheckValue, recorded: SecretChe
   return new CustosError({
     code: 'CHECK_VALUE_MISMATCH',
     message:
-      `The recovered secret's check value ${groupHex(actual.value)} differs from the recorded ${groupHex(recorded.value)}. ` +
+      `The recovered secret's check value ${checkValueText(actual.value)} differs from the recorded ${checkValueText(recorded.value)}. ` +
       'The shares are consistent, so the passphrase is most likely wrong: SLIP-39 cannot detect a wrong passphrase.',
     action: 'Check the passphrase (case, spaces, keyboard layout) and try again. Do not use this secret.',
     details: { expected: recorded.value, actual: actual.value },

@@ -6,11 +6,12 @@ import type { AppError } from '../../../shared/result';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Field } from '../../components/Field';
 import { useAction } from '../../hooks/useAction';
-import { groupHex, keyTypeWords, kindWords } from '../../keyWords';
+import { keyTypeWords, kindWords } from '../../keyWords';
 import { api, call } from '../../api';
 import { useArchive, type HsmReadiness } from '../../stores/archive';
 import { HsmNotice } from './HsmNotice';
 import { PURPOSE_WORDS, STATE_WORDS } from './words';
+import { checkValueText } from '../../../shared/check-value';
 
 const OWN_KEY = /^custos-(archive-kek|archive-mac|audit)\//;
 
@@ -151,7 +152,7 @@ function AddForm({ tokenRef, tokenLabel }: { tokenRef: TokenRef; tokenLabel: str
         <div className="notice notice-ok" data-testid="added">
           <p className="status-ok" role="status" tabIndex={-1} ref={doneRef}>
             Archived “{done.label}”, version {done.version} ({STATE_WORDS[done.state].name}).
-            {done.checkValue ? ` Check value ${groupHex(done.checkValue, 5)}.` : ''}
+            {done.checkValue ? ` Check value ${checkValueText(done.checkValue)}.` : ''}
           </p>
           <button
             type="button"

@@ -8,6 +8,7 @@ import { CreateArchive } from './CreateArchive';
 import { SearchView } from './SearchView';
 import { VersionView } from './VersionView';
 import { when } from './words';
+import { checkValueText } from '../../../shared/check-value';
 
 // The encrypted key archive: create it, search it (no HSM needed), look at a version, archive a
 // key from the token and take lifecycle steps (both need the token holding the archive's keys).
@@ -84,11 +85,11 @@ export function ArchiveScreen() {
           <dd>{when(info.createdAt)}</dd>
           <dt>Archive KEK</dt>
           <dd>
-            <span className="mono">{info.keys.kek.label}</span> · check value <span className="mono">{groupHex(info.keys.kek.check, 5)}</span>
+            <span className="mono">{info.keys.kek.label}</span> · check value <span className="mono">{checkValueText(info.keys.kek.check)}</span>
           </dd>
           <dt>Archive MAC key</dt>
           <dd>
-            <span className="mono">{info.keys.mac.label}</span> · check value <span className="mono">{groupHex(info.keys.mac.check, 5)}</span>
+            <span className="mono">{info.keys.mac.label}</span> · check value <span className="mono">{checkValueText(info.keys.mac.check)}</span>
           </dd>
           <dt>Audit signing key</dt>
           <dd>

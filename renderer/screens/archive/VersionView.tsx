@@ -11,6 +11,7 @@ import { RetrieveLead } from './RetrieveLead';
 import { DestroyLead } from './DestroyLead';
 import { RotateLead } from './RotateLead';
 import { ACTION_BUTTON, ACTION_CONFIRM, actionWords, algorithmName, confirmSentence, detailText, IRREVERSIBLE, PURPOSE_WORDS, STATE_WORDS, when } from './words';
+import { checkValueText } from '../../../shared/check-value';
 
 const CHECK_METHOD_WORDS: Record<string, string> = {
   'aes-cmac': 'AES-CMAC, X9.24-1:2017',
@@ -98,13 +99,13 @@ function Identity({ detail }: { detail: VersionDetail }) {
       {s.checkValue ? (
         <div className="identity-row">
           <span className="label">Check value ({CHECK_METHOD_WORDS[detail.checkMethod ?? ''] ?? detail.checkMethod ?? 'method not recorded'})</span>
-          <span className="mono readout">{groupHex(s.checkValue, 5)}</span>
+          <span className="mono readout">{checkValueText(s.checkValue)}</span>
         </div>
       ) : null}
       {detail.checkLegacy ? (
         <div className="identity-row">
           <span className="label">Secondary check value</span>
-          <span className="mono readout readout-small">{groupHex(detail.checkLegacy, 3)}</span>
+          <span className="mono readout readout-small">{checkValueText(detail.checkLegacy)}</span>
         </div>
       ) : null}
       {s.fingerprint ? (
@@ -156,7 +157,7 @@ function Facts({ detail }: { detail: VersionDetail }) {
     s.hasMaterial ? (
       <>
         <strong>Yes</strong> — {detail.wrappedBytes} bytes wrapped with AES key wrap (RFC 5649) under the Archive KEK
-        {detail.kekCheck ? <> (check value <span className="mono">{groupHex(detail.kekCheck, 5)}</span>)</> : null}. The material itself is
+        {detail.kekCheck ? <> (check value <span className="mono">{checkValueText(detail.kekCheck)}</span>)</> : null}. The material itself is
         never shown.
       </>
     ) : (

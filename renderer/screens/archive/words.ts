@@ -2,6 +2,7 @@ import type { KeyState, LifecycleAction } from '../../../shared/archive/lifecycl
 import type { Purpose } from '../../../shared/archive/policy';
 import type { VersionSummary } from '../../../shared/archive/types';
 import { groupHex } from '../../keyWords';
+import { checkValueText } from '../../../shared/check-value';
 
 // The archive in words: states, lifecycle steps and their confirmations, purposes and dates.
 // Pure functions, so the Archive and Audit screens say the same thing about the same record.
@@ -60,7 +61,7 @@ export const day = (iso: string | null | undefined, fallback = '—'): string =>
 
 /** What identifies a version when read aloud: its check value, else the start of its fingerprint. */
 export function identityOf(v: Pick<VersionSummary, 'checkValue' | 'fingerprint'>): string {
-  if (v.checkValue) return groupHex(v.checkValue, 5);
+  if (v.checkValue) return checkValueText(v.checkValue);
   if (v.fingerprint) return `${groupHex(v.fingerprint.slice(0, 16), 4)} …`;
   return '—';
 }

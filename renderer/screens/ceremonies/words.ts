@@ -1,6 +1,7 @@
 import type { Policy } from '../../../shared/ceremony/policy';
 import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import type { RunView } from '../../../shared/ceremony/view';
+import { checkValueText } from '../../../shared/check-value';
 
 // Ceremonies in words: statuses, who does what, step outcomes. Pure functions, so the list, the
 // run and the finished page say the same thing about the same run.
@@ -51,9 +52,9 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (str('label')) facts.push({ label: 'Key label', value: str('label')! });
   if (str('checkValue')) {
     const how = outcome.checkMethod === 'hmac-sha256-zeros' ? 'HMAC of zeros' : typeof outcome.checkMethod === 'string' && outcome.checkMethod.includes('legacy') ? 'X9.24-1 legacy, TDES-ECB' : 'X9.24-1 CMAC';
-    facts.push({ label: `Check value (${how})`, value: hexGroups(str('checkValue')!, 5), readout: true });
+    facts.push({ label: `Check value (${how})`, value: checkValueText(str('checkValue')!), readout: true });
   }
-  if (str('legacyCheckValue')) facts.push({ label: 'Legacy check value (ECB)', value: hexGroups(str('legacyCheckValue')!, 6) });
+  if (str('legacyCheckValue')) facts.push({ label: 'Legacy check value (ECB)', value: checkValueText(str('legacyCheckValue')!) });
   if (str('spki') && str('fingerprint')) facts.push({ label: 'Public-key fingerprint (SHA-256 of the SPKI)', value: hexGroups(str('fingerprint')!), readout: true });
   if (str('readAloud')) facts.push({ label: 'Read aloud', value: hexGroups(str('readAloud')!, str('readAloud')!.length <= 12 ? 5 : 4), readout: true });
   if (str('test')) facts.push({ label: 'Test', value: `${str('test')}${outcome.passed === true ? ' — passed' : ''}` });
@@ -73,15 +74,15 @@ export function outcomeFacts(outcome: Record<string, unknown> | null): Array<{ l
   if (str('token') && str('serial')) facts.push({ label: 'Token', value: `${str('token')} (serial ${str('serial')})` });
   if (str('record')) facts.push({ label: 'Record', value: str('record')! });
   if (outcome.matches === true) facts.push({ label: 'Compared with the backup', value: '✓ the same check value as recorded at the backup' });
-  if (str('kekCheck')) facts.push({ label: 'Archive KEK check value', value: hexGroups(str('kekCheck')!, 5), readout: true });
+  if (str('kekCheck')) facts.push({ label: 'Archive KEK check value', value: checkValueText(str('kekCheck')!), readout: true });
   // A KEK rotation: the witness compares the old check value with the one read at the check step.
   if (str('from') && str('to') && typeof outcome.rewrapped === 'number') {
-    facts.push({ label: 'Old Archive KEK (retired, kept in the HSM)', value: hexGroups(str('from')!, 5), readout: true });
-    facts.push({ label: 'New Archive KEK', value: hexGroups(str('to')!, 5), readout: true });
+    facts.push({ label: 'Old Archive KEK (retired, kept in the HSM)', value: checkValueText(str('from')!), readout: true });
+    facts.push({ label: 'New Archive KEK', value: checkValueText(str('to')!), readout: true });
     facts.push({ label: 'Versions re-wrapped and verified', value: `${outcome.rewrapped.toLocaleString('en')}${typeof outcome.versions === 'number' ? ` (the archive now holds ${outcome.versions.toLocaleString('en')}, all under the new KEK)` : ''}` });
   }
   // Creating a key as components: each component's check value, and the envelope each is sealed in.
-  if (Array.isArray(outcome.components)) facts.push({ label: 'Component check values', value: (outcome.components as Array<{ index: number; name: string; checkValue: string }>).map((c) => `${c.index}. ${c.name}: ${c.checkValue}`).join(' · ') });
+  if (Array.isArray(outcome.components)) facts.push({ label: 'Component check values', value: (outcome.components as Array<{ index: number; name: string; checkValue: string }>).map((c) => `${c.index}. ${c.name}: ${checkValueText(c.checkValue)}`).join(' · ') });
   // A sealed backup's commit: the card key each share was sealed to, and the hash of the file saved.
   type Sealed = { index: number; name: string; envelope?: string; tokenLabel?: string; tokenSerial?: string; spkiSha256?: string; envelopeSha256?: string };
   const envelopes = Array.isArray(outcome.envelopes) ? (outcome.envelopes as Sealed[]) : [];

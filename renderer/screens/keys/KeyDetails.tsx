@@ -1,5 +1,6 @@
 import { EXTRACTABLE_WORDS, type KeyDetail } from '../../../shared/keys';
 import { exportBadge, groupHex, keyTypeWords, kindWords, usageWords, yesNo } from '../../keyWords';
+import { checkValueText } from '../../../shared/check-value';
 
 /** What identifies a key when it is read aloud: its check value (secret keys) or its fingerprint. */
 export function KeyIdentity({ detail }: { detail: KeyDetail }) {
@@ -10,13 +11,13 @@ export function KeyIdentity({ detail }: { detail: KeyDetail }) {
         {cv.cmac ? (
           <div className="identity-row">
             <span className="label">Check value (CMAC, X9.24-1:2017)</span>
-            <span className="mono readout">{groupHex(cv.cmac, 5)}</span>
+            <span className="mono readout">{checkValueText(cv.cmac)}</span>
           </div>
         ) : null}
         {cv.legacy ? (
           <div className="identity-row">
             <span className="label">Legacy check value (ECB)</span>
-            <span className="mono readout readout-small">{groupHex(cv.legacy, 3)}</span>
+            <span className="mono readout readout-small">{checkValueText(cv.legacy)}</span>
           </div>
         ) : null}
         {cv.note ? <p className="hint">{cv.note}</p> : null}

@@ -2,8 +2,8 @@ import { useId, type FormEvent, type ReactNode } from 'react';
 import type { ShareSetView } from '../../../shared/contract';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { OpenFile } from '../../components/OpenFile';
-import { groupHex } from '../../keyWords';
 import { useShares } from '../../stores/shares';
+import { checkValueText } from '../../../shared/check-value';
 
 // The share-set record (custos.shareset v1, written at the ceremony): pasted as text, or loaded
 // from a file by main (the page has no file access). Main reads and checks it; the summary is what
@@ -88,7 +88,7 @@ export function RecordSummary({ record, onChange }: { record: ShareSetView; onCh
         <dt>Secret check value</dt>
         <dd>
           {record.secretCheck ? (
-            <span className="mono">{groupHex(record.secretCheck.value, 5)}</span>
+            <span className="mono">{checkValueText(record.secretCheck.value)}</span>
           ) : (
             'none recorded (a drill can then not tell a right secret from a wrong one)'
           )}

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { namesList } from '../words';
 import { Failure, type PanelProps } from './Panels';
+import { checkValueText } from '../../../../shared/check-value';
 
 // Forming a key from XOR components, in the window: each holder in turn opens their envelope and
 // types their component alone; main checks it at once against the check value printed with it and
@@ -33,7 +34,7 @@ export function EnterComponentPanel({ actor, step, view }: PanelProps) {
         {input.holders.map((h) => (
           <li key={h.person} className={h.done ? 'turn-done' : h.person === actor.person ? 'turn-now' : ''}>
             Component {h.index}: {h.name} — {h.done ? '✓ matches its check value' : h.person === actor.person ? 'typing now' : 'waiting'} (printed check value{' '}
-            <span className="mono">{h.checkValue}</span>){h.envelope ? <> — envelope <span className="mono">{h.envelope}</span>: compare it with the envelope and check the seal before it is opened</> : null}
+            <span className="mono">{checkValueText(h.checkValue)}</span>){h.envelope ? <> — envelope <span className="mono">{h.envelope}</span>: compare it with the envelope and check the seal before it is opened</> : null}
           </li>
         ))}
       </ol>
@@ -52,7 +53,7 @@ export function EnterComponentPanel({ actor, step, view }: PanelProps) {
         </div>
       </form>
       <p className="hint">
-        The component is checked on its own against its printed check value ({me?.checkValue}) and kept in this computer’s memory only, until the key is formed inside the HSM.
+        The component is checked on its own against its printed check value ({me ? checkValueText(me.checkValue) : ''}) and kept in this computer’s memory only, until the key is formed inside the HSM.
       </p>
     </div>
   );

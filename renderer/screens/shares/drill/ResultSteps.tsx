@@ -4,9 +4,9 @@ import { ActorBanner } from '../../../components/ActorBanner';
 import { ErrorNotice } from '../../../components/ErrorNotice';
 import { StepHeading } from '../../../components/Steps';
 import { useAction } from '../../../hooks/useAction';
-import { groupHex } from '../../../keyWords';
 import { useShares, whoLine } from '../../../stores/shares';
 import { EnteredList } from './EnteredList';
+import { checkValueText } from '../../../../shared/check-value';
 
 // The drill's end: the passphrase, the recombination in main, and the one thing it answers with,
 // the recovered secret's check value beside the recorded one. Never the secret itself.
@@ -21,12 +21,12 @@ function CheckValues({ result }: { result: DrillResult }) {
       <div className="identity-row">
         <dt className="label">Recovered secret’s check value ({result.checkValue.method})</dt>
         <dd className="mono readout" data-testid="recovered-check">
-          {groupHex(result.checkValue.value, 5)}
+          {checkValueText(result.checkValue.value)}
         </dd>
       </div>
       <div className="identity-row">
         <dt className="label">Check value in the record</dt>
-        <dd className="mono readout">{result.recorded ? groupHex(result.recorded.value, 5) : 'none recorded'}</dd>
+        <dd className="mono readout">{result.recorded ? checkValueText(result.recorded.value) : 'none recorded'}</dd>
       </div>
     </dl>
   );
