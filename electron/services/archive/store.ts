@@ -16,13 +16,14 @@
 //     with the clock set back, is stamped 1 ms after it), so that every transaction's entries
 //     carry a time of their own and a checkpoint deleted from between two transactions shows;
 //   - the meta table is recorded in the log when it is new or a migration changed it (meta.ts).
-import { createPublicKey, randomUUID, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { CanonicalWriter, RECORDS, rowId, rowMacInput, type RecordSpec } from '../../../shared/archive/canonical';
 import type { EntryDraft, PreparedCheckpoint } from '../audit/chain';
 import type { AuditLog } from '../audit/log';
 import type { AnchorStore } from './anchors';
 import type { ArchiveCrypto } from './crypto';
 import { archiveError, fromSqlite } from './errors';
+import { uuidv7 } from './ids';
 import { spkiSha256 } from './identity';
 import { metaDraft } from './meta';
 import type { Db } from './schema';
@@ -74,7 +75,8 @@ class Replan extends Error {}
 
 const ATTEMPTS = 5;
 
-export const newId = (): string => randomUUID();
+/** A new row id: a time-ordered UUIDv7 (ids.ts says why). */
+export const newId = (): string => uuidv7();
 export const nowIso = (): string => new Date().toISOString();
 
 /** better-sqlite3 binds Buffers as BLOBs; a plain Uint8Array must be viewed as one. */
