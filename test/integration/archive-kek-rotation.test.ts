@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REWRAP_NEXT_SQL } from '../../electron/services/archive/kek-rotation';
 import { ArchiveService } from '../../electron/services/archive/service';
 import { HOST_SCRIPT, SOFTHSM_MODULE } from '../helpers/softhsm';
 import { archiveFixture, TOKEN, USER_PIN, type ArchiveFixture } from './archive-helpers';
@@ -93,6 +94,11 @@ describe('rotating the Archive KEK', () => {
     await a.add([{ hsm: k, key: { label: 'k-after', purpose: 'data-encryption' } }], 'alice');
     expect(a.version('k-after').kekCheck).toBe(ws.kek_check);
     expect((await a.verify({ withHsm: true })).problems).toEqual([]);
+  });
+
+  it('reads each batch by a rowid range from the cursor, not through the index of versions by KEK (which would read every version left and sort them, per batch)', () => {
+    const plan = (a.internals.db.prepare(`EXPLAIN QUERY PLAN ${REWRAP_NEXT_SQL}`).all(0, 'x', 512) as Array<{ detail: string }>).map((r) => r.detail);
+    expect(plan).toEqual(['SEARCH key_versions USING INTEGER PRIMARY KEY (rowid>?)']);
   });
 
   it('a cancelled rotation stops between batches, reads the versions under either KEK, and resumes', async () => {

@@ -61,6 +61,9 @@ export interface KekRotationState {
 /** Versions per host request and per transaction: 512 keeps a batch well under 1 s on SoftHSM2. */
 export const KEK_BATCH = 512;
 
+/** The next batch to re-wrap: versions after the cursor (a rowid) still under the old KEK, in rowid order. */
+export const REWRAP_NEXT_SQL = 'SELECT rowid AS rid, * FROM key_versions WHERE rowid > ? AND wrapped IS NOT NULL AND +kek_check = ? ORDER BY rowid LIMIT ?';
+
 /** What a re-wrap changes in a version's row (the MAC covers the rest, unchanged). */
 const REWRAP_COLUMNS = ['wrapped', 'kek_check', 'revision', 'updated_at'] as const;
 
@@ -172,7 +175,11 @@ export async function rewrapVersions(ctx: ArchiveContext, opts: RewrapOptions): 
   // neighbouring pages rather than one page per row — and the next batch read (and re-wrapped in
   // the HSM host) while this one is committed. A version archived meanwhile gets a higher rowid;
   // the final sweep from the start finds any other.
-  const next = ctx.db.prepare('SELECT rowid AS rid, * FROM key_versions WHERE rowid > ? AND wrapped IS NOT NULL AND kek_check = ? ORDER BY rowid LIMIT ?');
+  // REWRAP_NEXT_SQL's `+kek_check` keeps SQLite off the key_versions_kek index: through it, each batch would read every
+  // version still under the old KEK and sort them by rowid to take the first few (measured at
+  // 1,000,000 versions: 176 µs of main's CPU per version, more than all the rest). The rowid range
+  // reads only the batch, since the versions ahead of the cursor are still under the old KEK.
+  const next = ctx.db.prepare(REWRAP_NEXT_SQL);
   const state = kekRotationState(ctx);
   const total = state.versions;
   const startDone = total - state.remaining;
