@@ -1,7 +1,7 @@
 // The NSS softoken (libsoftokn3, a second and independent PKCS#11 implementation) as the
 // workstation HSM, with SoftHSM2 cards for the people: a workstation set-up, then the ceremonies
 // that otherwise run on SoftHSM2 only: creating a key as XOR components (custos/component-creation)
-// and rotating the audit key under the quorum (custos/workstation-key-rotation). What a holder
+// and rotating the audit key and the MAC key under the quorum (custos/workstation-key-rotation). What a holder
 // reads off the printed sheet forms the key the NSS token holds; the bundle signed by the new audit
 // key verifies, and so do the ones the old key signed.
 import { execFileSync } from 'node:child_process';
@@ -165,5 +165,26 @@ describe.skipIf(!nssAvailable())('the NSS softoken as the workstation HSM', () =
     expect(priv).toMatchObject({ kind: 'private', usage: expect.objectContaining({ sign: false }) });
     const refused = await failure(f.hsm.call('sign', { ...WS_TOKEN, ref: { label: gone.label, idHex: gone.key_id, kind: 'private' }, mechanism: 'ecdsa-sha256', data: [Buffer.from('after retirement')] }));
     expect(refused.code).toBe('KEY_USAGE_NOT_PERMITTED');
+  }, 240_000);
+
+  it('rotates the MAC key in NSS after two card-signed approvals: every row checked under the old key and re-MACed under the new one; the archive verifies', async () => {
+    const old = await archive((a) => a.workstation.mac_check);
+    const { run, v: v0 } = await upToQuorum('custos/workstation-key-rotation', { key: 'mac', current: old });
+    let v = v0;
+    expect(v.steps.find((s) => s.kind === 'check')!.outcome).toMatchObject({ key: 'mac', check: old });
+    for (const c of ['Ann Archer', 'Cat Cole']) v = await f.act(run, { kind: 'approve', step: 'rotate-audit-key', person: c, proof: f.card(c) });
+    v = await f.act(run, { kind: 'run' }, 'Otto Operator');
+    const out = v.steps.find((s) => s.kind === 'rotate-workstation-key')!.outcome!;
+    const now = await archive((a) => a.workstation.mac_check);
+    expect(out).toMatchObject({ key: 'mac', from: old, to: now });
+    expect(now).not.toBe(old);
+    await signOff(run);
+    const after = await archive(async (a) => ({ verdict: await a.verify({ withHsm: true }), keys: a.macKeys(), st: a.macRotationState(), under: a.internals.db.prepare('SELECT DISTINCT mac_key FROM ceremony_journal').pluck().all() }));
+    expect(after.verdict.problems).toEqual([]);
+    expect(after.st).toMatchObject({ incoming: null, remaining: 0 });
+    expect(after.keys.map((k) => [k.mac_check, k.state]).sort()).toEqual([[now, 'current'], [old, 'retired']].sort());
+    expect(after.under).toEqual([now]);
+    // Both keys are NSS objects: the retired one is kept, as the handover says.
+    for (const k of after.keys) expect(await f.hsm.call('objects', { ...WS_TOKEN, ref: { label: k.mac_label, idHex: k.mac_id, kind: 'secret' } })).toHaveLength(1);
   }, 240_000);
 });
