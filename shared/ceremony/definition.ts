@@ -40,6 +40,14 @@ export const CEREMONY_TITLES: Readonly<Record<CeremonyType, string>> = Object.fr
  * orders them, names who acts and what is read aloud, and sets the quorum of the steps that change
  * something.
  */
+/**
+ * The name a run goes by: its definition's title, except a workstation key rotation of the MAC key
+ * (the built-in definition is titled for the audit key, its first use; its hash stays as it is).
+ */
+export function runTitle(definition: { type: string; title: string }, params: unknown): string {
+  return definition.type === 'workstation-key-rotation' && (params as { key?: unknown } | null)?.key === 'mac' ? 'MAC key rotation' : definition.title;
+}
+
 export const STEP_KINDS = [
   'roll-call',
   'read-fingerprint',

@@ -1,7 +1,7 @@
 // What the screens and the CLI show of a run: derived from the run's state by pure functions, so the
 // app and `custos ceremony status` say the same thing. Main sends this view; it never holds a secret.
 import { fingerprintGroups, fingerprintWords } from './canonical';
-import { STEP_KIND_INFO, type CeremonyType, type StepKind } from './definition';
+import { runTitle, STEP_KIND_INFO, type CeremonyType, type StepKind } from './definition';
 import { approvalsFor, currentStep, inFlightStep, openExceptions, participantsWith, prerequisites, quorumStepsDue, type ExceptionView, type RunState } from './run';
 import { ROLE_TITLES, type CredentialKind, type Role } from './roles';
 
@@ -226,7 +226,7 @@ export function runView(s: RunState, x: { record: string; secretsHere: boolean }
   return {
     run: plan.run,
     type: plan.definition.type,
-    title: plan.definition.title,
+    title: runTitle(plan.definition, plan.params),
     definition: { id: plan.definition.id, revision: plan.definition.revision, hash: plan.definition.hash },
     practice: plan.practice,
     record: x.record,

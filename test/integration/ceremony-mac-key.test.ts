@@ -69,6 +69,9 @@ describe('MAC key rotation under quorum', () => {
     let v = await f.service.plan(f.session, { definition: 'custos/workstation-key-rotation', params: { key: 'mac', current: old }, participants: cast() });
     const run = v.run;
     expect(v.params).toMatchObject({ key: 'mac', mac: { check: old } });
+    // The run goes by what it rotates, in its view and in the record's list.
+    expect(v.title).toBe('MAC key rotation');
+    expect((await f.service.list()).find((r) => r.run === run)?.title).toBe('MAC key rotation');
     v = await upToQuorum(run);
     expect(v.steps.find((s) => s.kind === 'check')!.outcome).toMatchObject({ key: 'mac', check: old });
     // Wrong approvals: none, one, and the witness's (not a custodian) do not make the quorum.

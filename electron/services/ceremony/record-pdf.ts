@@ -7,7 +7,7 @@
 import { destructionCertificate } from '../../../shared/ceremony/destruction-certificate';
 import { createRequire } from 'node:module';
 import type PDFKit from 'pdfkit';
-import { STEP_KIND_INFO, type StepKind } from '../../../shared/ceremony/definition';
+import { runTitle, STEP_KIND_INFO, type StepKind } from '../../../shared/ceremony/definition';
 import type { Transcript } from '../../../shared/ceremony/transcript';
 
 const loadModule = createRequire(__filename);
@@ -61,7 +61,7 @@ export async function renderRecordPdf(t: Transcript): Promise<Buffer> {
     bufferPages: true,
     compress: true,
     info: {
-      Title: `${t.practice ? 'PRACTICE — ' : ''}Ceremony record: ${pdfText(t.definition.title)}`,
+      Title: `${t.practice ? 'PRACTICE — ' : ''}Ceremony record: ${pdfText(runTitle(t.definition, t.params))}`,
       Subject: `Custos ceremony ${t.run}`,
       Creator: 'Custos',
       CreationDate: date,
@@ -108,7 +108,7 @@ export async function renderRecordPdf(t: Transcript): Promise<Buffer> {
 
   // Title.
   doc.font('Helvetica-Bold').fontSize(18).fillColor(INK).text(`${t.practice ? 'PRACTICE — ' : ''}Ceremony record`, MARGIN, MARGIN, { width: CONTENT_W });
-  doc.font('Helvetica').fontSize(13).text(pdfText(t.definition.title), { width: CONTENT_W });
+  doc.font('Helvetica').fontSize(13).text(pdfText(runTitle(t.definition, t.params)), { width: CONTENT_W });
   doc.moveDown(0.5);
   fact('Workstation record', t.record.name);
   fact('Ceremony (run)', t.run, true);

@@ -5,7 +5,7 @@
 // canonical JSON of {event, prev}; the entry's hash (journal-chain.ts) is recomputed on every read,
 // so the chain is checked each time a run is loaded.
 import { canonicalJson } from '../../../shared/ceremony/canonical';
-import type { CeremonyDefinition } from '../../../shared/ceremony/definition';
+import { runTitle, type CeremonyDefinition } from '../../../shared/ceremony/definition';
 import { defaultPolicy, policySchema, practicePolicy, type Policy } from '../../../shared/ceremony/policy';
 import { ROLE_TITLES, type Role } from '../../../shared/ceremony/roles';
 import type { Actor, JournalEntry, JournalEvent } from '../../../shared/ceremony/run';
@@ -204,7 +204,7 @@ export class ArchiveCeremonyRecord implements CeremonyRecord {
       run: plan.run,
       create: {
         definition: { hash: definitionHash(definition), id: definition.id, revision: definition.revision, type: definition.type, body: canonicalJson(definition) },
-        parameters: { definition: plan.definition.hash, type: plan.definition.type, title: plan.definition.title, practice: plan.practice },
+        parameters: { definition: plan.definition.hash, type: plan.definition.type, title: runTitle(plan.definition, plan.params), practice: plan.practice },
         fingerprint: plan.fingerprint,
       },
       afterSeq: 0,
